@@ -1,0 +1,178 @@
+import fjp from 'fast-json-patch';
+import type { Isolation, Policy } from '../policy/types.ts';
+import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
+import {
+  effectiveTotal, isNativeGpuResource, podContainers, readDemand, type ContainerDemand, type GpuRequest,
+} from './demand.ts';
+import { readIntent, type Intent } from './intent.ts';
+import { clampWarning, noPoolMessage } from './message.ts';
+import { namespaceLimits, type NamespaceLimits } from './namespace.ts';
+import { nativeOutcomes } from './natives.ts';
+import type { NamespaceFacts, Pod } from './pod.ts';
+import { evaluatePool, type PodFacts, type PoolPlan } from './pools.ts';
+import { problem, type Problem } from './problem.ts';
+import { isInteger, type Quantity } from './quantity.ts';
+import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
+import { preferNodes, requireNodes, tolerateTaints } from './route.ts';
+import { ACK_GPU_COUNT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from './vocabulary.ts';
+
+export interface DecideContext {
+  readonly namespace: NamespaceFacts;
+  readonly policy: Policy;
+}
+
+type GpuContainer = ContainerDemand & { readonly request: GpuRequest };
+
+/**
+ * Decides what to do with a pod at creation: translate its generic GPU requests for the pools
+ * that can serve it, or refuse it with every reason. Pure: the pod is not modified. The pod must
+ * be JSON-shaped (as decoded from an AdmissionReview or a YAML file: no `undefined` values).
+ */
+export function decide(pod: Pod, { namespace, policy }: DecideContext): Decision {
+  const annotations = pod.metadata?.annotations ?? {};
+  const record = readRecord(annotations);
+  const { intent, problems: intentProblems } = readIntent(annotations);
+  const demand = readDemand(pod, policy, record.kind === 'present' ? record.requests : new Map());
+  const problems = [...reservedProblems(annotations, record), ...intentProblems, ...demand.problems];
+  const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
+  if (problems.length > 0) return denied(problems);
+  const limits = namespaceLimits(policy, namespace);
+  if (gpuContainers.length === 0) return decideWithoutGeneric(pod, demand.containers, intent, policy, limits, namespace);
+  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers);
+  const podProblems = checkPod(facts, policy);
+  if (podProblems.length > 0) return denied(podProblems);
+  const outcomes = policy.pools.map((pool) => evaluatePool(pool, facts, policy));
+  const plans = outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
+  if (plans.length === 0) {
+    const pools = outcomes.flatMap((o) => (o.ok ? [] : [{ pool: o.pool.name, reason: o.reason }]));
+    return denied([problem('no-pool', noPoolMessage(gpuContainers, pools))], pools);
+  }
+  return apply(pod, chooseGroup(plans), gpuContainers, policy, record);
+}
+
+function reservedProblems(annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
+  const forged = Object.keys(annotations).filter((k) => isReservedAnnotation(k) && k !== ANNOTATION.decision);
+  const problems = forged.map((k) => problem('reserved-annotation',
+    `annotation ${k} may only be written by the GPU scheduler or device plugin`));
+  if (record.kind === 'malformed') problems.push(problem('reserved-annotation', record.problem));
+  return problems;
+}
+
+/** A pod without generic requests: native requests are checked, the rest is none of our business. */
+function decideWithoutGeneric(
+  pod: Pod, containers: readonly ContainerDemand[], intent: Intent, policy: Policy, limits: NamespaceLimits, ns: NamespaceFacts,
+): Decision {
+  const native = containers.filter((c) => c.natives.length > 0);
+  if (native.length === 0) {
+    return intent.any ? allowed([clampWarning('gpu-admission.io annotations have no effect: the pod asks for no GPU')]) : notApplicable();
+  }
+  const pools = policy.pools.filter((p) => (!limits.allowedPools || limits.allowedPools.has(p.name))
+    && (!intent.pools || intent.pools.includes(p.name)) && (!intent.models || intent.models.includes(p.gpu.model)));
+  const count = Number(pod.metadata?.labels?.[ACK_GPU_COUNT_LABEL] ?? '1');
+  const reasons = nativeOutcomes(pools, native, Number.isInteger(count) && count > 0 ? count : 1);
+  if (!reasons) return allowed();
+  const excluded = policy.pools.filter((p) => !pools.includes(p)).map((p) => ({ pool: p.name, reason: `not allowed for this pod in namespace ${ns.name}` }));
+  const all = [...reasons, ...excluded];
+  return denied([problem('no-pool', noPoolMessage(native, all))], all);
+}
+
+function podFacts(
+  namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
+  all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[],
+): PodFacts {
+  const isolation: Isolation = intent.isolation ?? limits.isolation ?? policy.defaults.isolation;
+  const wholeGpus = effectiveTotal(all, (c) => (c.request && !c.request.memory && c.request.cores === undefined ? c.request.gpu : 0));
+  const cpus = effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
+  const cpuProblem = intent.numa ? guaranteedCpuProblem(all) : undefined;
+  return { namespace, intent, limits, isolation, gpuContainers, gpus: wholeGpus, cpus, ...(cpuProblem ? { cpuProblem } : {}) };
+}
+
+const toNumber = (q: Quantity): number => Number(q.num) / Number(q.den);
+
+/** ACK's NUMA binding needs every container's CPU request to be a whole number equal to its limit. */
+function guaranteedCpuProblem(containers: readonly ContainerDemand[]): string | undefined {
+  for (const c of containers) {
+    const { request, limit } = c.cpu;
+    const value = limit ?? request;
+    if (!value || !isInteger(value) || (request && limit && (request.num !== limit.num || request.den !== limit.den))) {
+      return `NUMA binding needs whole CPUs with requests equal to limits (container "${c.name}" has ${value?.text ?? 'none'})`;
+    }
+  }
+  return undefined;
+}
+
+function checkPod(facts: PodFacts, policy: Policy): Problem[] {
+  const problems: Problem[] = [];
+  const unknown = (facts.intent.pools ?? []).filter((name) => !policy.pools.some((p) => p.name === name));
+  if (unknown.length > 0) {
+    problems.push(problem('invalid-request', `annotation ${ANNOTATION.pools}: no pool named ${unknown.map((n) => `"${n}"`).join(', ')}`));
+  }
+  const max = facts.limits.maxGpusPerPod;
+  const total = effectiveTotal(facts.gpuContainers, (c) => c.request?.gpu ?? 0);
+  if (max !== undefined && total > max) {
+    problems.push(problem('namespace-limit', `pod asks ${total} GPUs, namespace ${facts.namespace} allows at most ${max} per pod`));
+  }
+  if (facts.cpuProblem && facts.intent.numa && facts.intent.numa !== 'BestEffort') {
+    problems.push(problem('numa-cpu', `${ANNOTATION.numa}: ${facts.intent.numa}: ${facts.cpuProblem}`));
+  }
+  return problems;
+}
+
+/** Pools with identical translations form a group; the first group in pool order wins (NUMA honoured first). */
+function chooseGroup(plans: readonly PoolPlan[]): PoolPlan[] {
+  const honoured = plans.filter((p) => !p.downgraded);
+  const ranked = honoured.length > 0 ? honoured : plans;
+  const first = ranked[0] as PoolPlan;
+  return ranked.filter((p) => p.key === first.key);
+}
+
+function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[], policy: Policy, record: RecordRead): Decision {
+  const plan = group[0] as PoolPlan;
+  const pools = group.map((p) => p.pool);
+  const decision: DecisionRecord = {
+    pools: pools.map((p) => p.name),
+    backend: plan.pool.backend,
+    revision: policy.revision,
+    containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request)])),
+  };
+  const mutated = JSON.parse(JSON.stringify(pod)) as Pod;
+  rewriteResources(mutated, plan, policy);
+  const meta = (mutated.metadata ??= {});
+  if (Object.keys(plan.labels).length > 0) meta.labels = { ...meta.labels, ...plan.labels };
+  meta.annotations = { ...meta.annotations, ...plan.annotations, [ANNOTATION.decision]: writeRecord(decision) };
+  if (plan.schedulerName) mutated.spec.schedulerName = plan.schedulerName;
+  requireNodes(mutated.spec, pools);
+  preferNodes(mutated.spec, pools);
+  tolerateTaints(mutated.spec, pools);
+  const patch = fjp.compare(pod, mutated);
+  const reinvoked = record.kind === 'present';
+  if (reinvoked && record.record.revision === policy.revision && alteredResources(patch)) {
+    return denied([problem('reserved-annotation',
+      `annotation ${ANNOTATION.decision} does not match the pod's GPU resources; it may only be written by gpu-admission`)]);
+  }
+  const warnings = [...new Set(group.flatMap((p) => p.warnings))].map(clampWarning);
+  if (patch.length === 0) return allowed(reinvoked ? [] : warnings);
+  return patched(patch, warnings, decision, mutated);
+}
+
+/** A patch that changes container resources of a pod that already carries our decision means the record was forged. */
+function alteredResources(patch: readonly fjp.Operation[]): boolean {
+  return patch.some((op) => /^\/spec\/(init)?[cC]ontainers\/\d+\/resources/.test(op.path));
+}
+
+function rewriteResources(pod: Pod, plan: PoolPlan, policy: Policy): void {
+  for (const { container, role } of podContainers(pod)) {
+    const t = plan.containers.get(container.name);
+    if (!t) continue;
+    const resources = (container.resources ??= {});
+    for (const side of ['limits', 'requests'] as const) {
+      const list = (resources[side] ??= {});
+      for (const name of Object.keys(list)) {
+        if (name.startsWith('gpu-admission.io/') || name === NATIVE.nvidiaGpu || isNativeGpuResource(name, policy)) delete list[name];
+      }
+      for (const [name, value] of Object.entries(t.resources)) list[name] = String(value);
+      if (plan.rdmaResource && role !== 'init') list[plan.rdmaResource] = '1';
+    }
+  }
+}
+

@@ -1,0 +1,181 @@
+import type { Policy } from '../policy/types.ts';
+import type { Container, Pod, ResourceRequirements } from './pod.ts';
+import { isInteger, isPositive, parseQuantity, type Quantity } from './quantity.ts';
+import { problem, type Problem } from './problem.ts';
+import { GENERIC, NATIVE } from './vocabulary.ts';
+
+/** A container's portable GPU request: `gpu` cards, each with `memory` and `cores` percent. */
+export interface GpuRequest {
+  readonly gpu: number;
+  readonly memory?: Quantity;
+  readonly cores?: number;
+  /** Where it was read: generic resources, a plain nvidia.com/gpu, or the decision record. */
+  readonly source: 'generic' | 'nvidia.com/gpu' | 'record';
+}
+
+export type ContainerRole = 'app' | 'init' | 'sidecar';
+
+export interface ContainerDemand {
+  readonly name: string;
+  readonly role: ContainerRole;
+  readonly request?: GpuRequest;
+  /** GPU resources of a dialect (aliyun.com/gpu-mem, nvidia.com/mig-1g.10gb, …). */
+  readonly natives: readonly { readonly resource: string; readonly value: Quantity }[];
+  readonly privileged: boolean;
+  readonly cpu: { readonly request?: Quantity; readonly limit?: Quantity };
+}
+
+export interface PodDemand {
+  readonly containers: readonly ContainerDemand[];
+  readonly problems: readonly Problem[];
+}
+
+/** Every container of the pod with its role, in Kubernetes' start order (init first). */
+export function podContainers(pod: Pod): { container: Container; role: ContainerRole }[] {
+  const init = (pod.spec.initContainers ?? []).map((container) => ({
+    container, role: (container.restartPolicy === 'Always' ? 'sidecar' : 'init') as ContainerRole,
+  }));
+  const app = (pod.spec.containers ?? []).map((container) => ({ container, role: 'app' as ContainerRole }));
+  return [...init, ...app];
+}
+
+/** Resource names that belong to a GPU dialect rather than to gpu-admission. */
+export function isNativeGpuResource(name: string, policy: Policy): boolean {
+  if (name === NATIVE.nvidiaGpu) return !policy.defaults.acceptNvidiaGpu;
+  return name === NATIVE.aliyunGpu || name === NATIVE.aliyunGpuMem || name === NATIVE.aliyunGpuCore
+    || name === NATIVE.hamiMem || name === NATIVE.hamiMemPercent || name === NATIVE.hamiCores
+    || name.startsWith(NATIVE.migPrefix)
+    || policy.pools.some((p) => p.timeSlicing?.resource === name);
+}
+
+/**
+ * Reads each container's GPU demand. `recorded` holds the requests of a decision this webhook
+ * already made (reinvocation): those containers' current GPU resources are its own output.
+ */
+export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<string, GpuRequest>): PodDemand {
+  const problems: Problem[] = [];
+  const containers = podContainers(pod).map(({ container, role }) =>
+    readContainer(container, role, policy, recorded.get(container.name), problems));
+  const mixed = containers.some((c) => c.request && c.request.source !== 'record')
+    && containers.some((c) => c.natives.length > 0 && !recorded.has(c.name));
+  if (mixed) {
+    problems.push(problem('mixed-resources', 'pod mixes gpu-admission.io requests with native GPU resources '
+      + `(${nativeNames(containers).join(', ')}); use one or the other`));
+  }
+  return { containers, problems };
+}
+
+function nativeNames(containers: readonly ContainerDemand[]): string[] {
+  return [...new Set(containers.flatMap((c) => c.natives.map((n) => n.resource)))];
+}
+
+function readContainer(
+  container: Container, role: ContainerRole, policy: Policy, recorded: GpuRequest | undefined, problems: Problem[],
+): ContainerDemand {
+  const where = `container "${container.name}"`;
+  const res = container.resources ?? {};
+  const read = (name: string): Quantity | undefined => readResource(res, name, where, problems);
+  const natives = resourceNames(res)
+    .filter((name) => isNativeGpuResource(name, policy))
+    .flatMap((resource) => {
+      const value = read(resource);
+      return value ? [{ resource, value }] : [];
+    });
+  const cpu = { request: readQuantity(res.requests?.cpu, `${where}: resources.requests.cpu`, problems),
+    limit: readQuantity(res.limits?.cpu, `${where}: resources.limits.cpu`, problems) };
+  const privileged = container.securityContext?.privileged === true;
+  const request = recorded ?? readRequest(read, policy, where, problems);
+  if (recorded && resourceNames(res).some((n) => n.startsWith('gpu-admission.io/'))) {
+    problems.push(problem('reserved-annotation', `${where}: carries gpu-admission.io resources and a recorded decision; `
+      + 'annotation gpu-admission.io/decision may only be written by gpu-admission'));
+  }
+  if (privileged && (isShared(request) || natives.some((n) => n.resource !== NATIVE.nvidiaGpu && n.resource !== NATIVE.aliyunGpu))) {
+    problems.push(problem('privileged-shared', `${where}: a privileged container sees every GPU on the node, so it cannot use a shared GPU`));
+  }
+  return { name: container.name, role, request, natives, privileged, cpu };
+}
+
+function isShared(request: GpuRequest | undefined): boolean {
+  return request !== undefined && (request.memory !== undefined || (request.cores !== undefined && request.cores < 100));
+}
+
+function resourceNames(res: ResourceRequirements): string[] {
+  return [...new Set([...Object.keys(res.limits ?? {}), ...Object.keys(res.requests ?? {})])];
+}
+
+function readRequest(
+  read: (name: string) => Quantity | undefined, policy: Policy, where: string, problems: Problem[],
+): GpuRequest | undefined {
+  const gpu = read(GENERIC.gpu);
+  const memory = read(GENERIC.memory);
+  const cores = read(GENERIC.cores);
+  const nvidia = policy.defaults.acceptNvidiaGpu ? read(NATIVE.nvidiaGpu) : undefined;
+  if (!gpu && !memory && !cores && !nvidia) return undefined;
+  if (gpu && nvidia) {
+    problems.push(problem('invalid-request', `${where}: asks both ${GENERIC.gpu} and ${NATIVE.nvidiaGpu}; use ${GENERIC.gpu}`));
+    return undefined;
+  }
+  const count = gpu ?? nvidia;
+  const countName = gpu ? GENERIC.gpu : NATIVE.nvidiaGpu;
+  const before = problems.length;
+  if (count && !(isInteger(count) && count.num >= 1n && count.num <= 1024n)) {
+    problems.push(problem('invalid-request', `${where}: ${countName} must be a whole number of GPUs from 1 (got "${count.text}")`));
+  }
+  if (memory && !isPositive(memory)) problems.push(problem('invalid-request', `${where}: ${GENERIC.memory} must be positive (got "${memory.text}")`));
+  if (cores && !(isInteger(cores) && cores.num >= 1n && cores.num <= 100n)) {
+    problems.push(problem('invalid-request', `${where}: ${GENERIC.cores} must be a whole percent of one GPU, 1 to 100 (got "${cores.text}")`));
+  }
+  if (problems.length > before) return undefined;
+  return {
+    gpu: count ? Number(count.num) : 1,
+    ...(memory ? { memory } : {}),
+    ...(cores ? { cores: Number(cores.num) } : {}),
+    source: gpu || memory || cores ? 'generic' : 'nvidia.com/gpu',
+  };
+}
+
+function readResource(res: ResourceRequirements, name: string, where: string, problems: Problem[]): Quantity | undefined {
+  const limit = readQuantity(res.limits?.[name], `${where}: resources.limits["${name}"]`, problems);
+  const request = readQuantity(res.requests?.[name], `${where}: resources.requests["${name}"]`, problems);
+  if (limit && request && (limit.num !== request.num || limit.den !== request.den)) {
+    problems.push(problem('invalid-request', `${where}: resources.requests["${name}"] (${request.text}) must equal the limit (${limit.text})`));
+    return undefined;
+  }
+  return limit ?? request;
+}
+
+function readQuantity(value: unknown, field: string, problems: Problem[]): Quantity | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    problems.push(problem('invalid-request', `${field}: must be a quantity string, got ${typeof value}`));
+    return undefined;
+  }
+  const q = parseQuantity(value);
+  if (typeof q === 'string') {
+    problems.push(problem('invalid-request', `${field}: ${q}`));
+    return undefined;
+  }
+  return q;
+}
+
+/**
+ * Kubernetes' effective pod request (KEP-753): the larger of the steady state (app containers
+ * plus sidecars) and the peak while each init container runs beside the sidecars started before it.
+ */
+export function effectiveTotal(containers: readonly ContainerDemand[], value: (c: ContainerDemand) => number): number {
+  let sidecars = 0;
+  let initPeak = 0;
+  let apps = 0;
+  for (const c of containers) {
+    const v = value(c);
+    if (c.role === 'sidecar') {
+      sidecars += v;
+      initPeak = Math.max(initPeak, sidecars);
+    } else if (c.role === 'init') {
+      initPeak = Math.max(initPeak, sidecars + v);
+    } else {
+      apps += v;
+    }
+  }
+  return Math.max(apps + sidecars, initPeak);
+}

@@ -1,0 +1,58 @@
+import type { Isolation, Placement } from '../policy/types.ts';
+import { problem, type Problem } from './problem.ts';
+import { ANNOTATION, PREFIX } from './vocabulary.ts';
+
+export type NumaPolicy = 'SingleNUMANode' | 'Restricted' | 'BestEffort';
+
+/** What the pod's gpu-admission.io annotations ask, validated. */
+export interface Intent {
+  readonly pools?: readonly string[];
+  readonly models?: readonly string[];
+  readonly numa?: NumaPolicy;
+  readonly numaExclusive?: 'Required' | 'Preferred';
+  readonly rdma: boolean;
+  readonly isolation?: Isolation;
+  readonly placement?: Placement;
+  /** Whether any gpu-admission.io annotation (other than the decision) is present. */
+  readonly any: boolean;
+}
+
+const KNOWN: ReadonlySet<string> = new Set(Object.values(ANNOTATION));
+
+function oneOf<T extends string>(key: string, value: string | undefined, allowed: readonly T[], problems: Problem[]): T | undefined {
+  if (value === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  problems.push(problem('invalid-request', `annotation ${key}: "${value}" is not one of ${allowed.join(', ')}`));
+  return undefined;
+}
+
+function list(key: string, value: string | undefined, problems: Problem[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) problems.push(problem('invalid-request', `annotation ${key}: must list at least one name`));
+  return items;
+}
+
+/** Reads the pod's annotations; malformed values become problems naming the annotation. */
+export function readIntent(annotations: Readonly<Record<string, string>>): { intent: Intent; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const a = (key: string): string | undefined => annotations[key]?.trim();
+  const rdma = oneOf(ANNOTATION.rdma, a(ANNOTATION.rdma), ['true', 'false'], problems);
+  for (const key of Object.keys(annotations)) {
+    if (key.startsWith(PREFIX) && !KNOWN.has(key)) problems.push(problem('invalid-request', `annotation ${key}: unknown gpu-admission annotation`));
+  }
+  const intent: Intent = {
+    pools: list(ANNOTATION.pools, a(ANNOTATION.pools), problems),
+    models: list(ANNOTATION.model, a(ANNOTATION.model), problems),
+    numa: oneOf(ANNOTATION.numa, a(ANNOTATION.numa), ['SingleNUMANode', 'Restricted', 'BestEffort'], problems),
+    numaExclusive: oneOf(ANNOTATION.numaExclusive, a(ANNOTATION.numaExclusive), ['Required', 'Preferred'], problems),
+    rdma: rdma === 'true',
+    isolation: oneOf(ANNOTATION.isolation, a(ANNOTATION.isolation), ['none', 'memory', 'compute'], problems),
+    placement: oneOf(ANNOTATION.placement, a(ANNOTATION.placement), ['binpack', 'spread'], problems),
+    any: Object.keys(annotations).some((k) => k.startsWith(PREFIX) && k !== ANNOTATION.decision),
+  };
+  if (intent.numaExclusive && !intent.numa) {
+    problems.push(problem('invalid-request', `annotation ${ANNOTATION.numaExclusive}: needs ${ANNOTATION.numa} as well`));
+  }
+  return { intent, problems };
+}

@@ -1,0 +1,84 @@
+import type { Backend } from '../policy/types.ts';
+import type { GpuRequest } from './demand.ts';
+import { formatBytes, isPositive, parseQuantity } from './quantity.ts';
+import { ANNOTATION } from './vocabulary.ts';
+
+/** The generic request of one container as the decision annotation records it. */
+export interface RecordedRequest {
+  readonly gpu: number;
+  readonly 'gpu-memory'?: string;
+  readonly 'gpu-cores'?: number;
+}
+
+/** The JSON of the `gpu-admission.io/decision` annotation. */
+export interface DecisionRecord {
+  readonly pools: readonly string[];
+  readonly backend: Backend;
+  readonly revision: string;
+  readonly containers: Readonly<Record<string, RecordedRequest>>;
+}
+
+export function toRecorded(request: GpuRequest): RecordedRequest {
+  return {
+    gpu: request.gpu,
+    ...(request.memory ? { 'gpu-memory': formatBytes(request.memory) } : {}),
+    ...(request.cores !== undefined ? { 'gpu-cores': request.cores } : {}),
+  };
+}
+
+/** Serialises with a fixed key order, so the same decision always gives the same text. */
+export function writeRecord(record: DecisionRecord): string {
+  const containers = Object.fromEntries(Object.entries(record.containers).map(([name, r]) =>
+    [name, toRecordedOrdered(r)]));
+  return JSON.stringify({ pools: record.pools, backend: record.backend, revision: record.revision, containers });
+}
+
+function toRecordedOrdered(r: RecordedRequest): RecordedRequest {
+  return {
+    gpu: r.gpu,
+    ...(r['gpu-memory'] !== undefined ? { 'gpu-memory': r['gpu-memory'] } : {}),
+    ...(r['gpu-cores'] !== undefined ? { 'gpu-cores': r['gpu-cores'] } : {}),
+  };
+}
+
+export type RecordRead =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'malformed'; readonly problem: string }
+  | { readonly kind: 'present'; readonly record: DecisionRecord; readonly requests: ReadonlyMap<string, GpuRequest> };
+
+const MALFORMED = `annotation ${ANNOTATION.decision} may only be written by gpu-admission`;
+
+/** Reads a decision annotation found on an incoming pod (our own output on reinvocation). */
+export function readRecord(annotations: Readonly<Record<string, string>>): RecordRead {
+  const text = annotations[ANNOTATION.decision];
+  if (text === undefined) return { kind: 'absent' };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { kind: 'malformed', problem: `${MALFORMED} (it is not JSON)` };
+  }
+  const record = data as Partial<DecisionRecord> | null;
+  if (!record || typeof record !== 'object' || !Array.isArray(record.pools) || typeof record.backend !== 'string'
+    || typeof record.revision !== 'string' || typeof record.containers !== 'object' || record.containers === null) {
+    return { kind: 'malformed', problem: `${MALFORMED} (it lacks pools, backend, revision or containers)` };
+  }
+  const requests = new Map<string, GpuRequest>();
+  for (const [name, r] of Object.entries(record.containers)) {
+    const request = fromRecorded(r);
+    if (!request) return { kind: 'malformed', problem: `${MALFORMED} (container "${name}" is not a request)` };
+    requests.set(name, request);
+  }
+  return { kind: 'present', record: record as DecisionRecord, requests };
+}
+
+function fromRecorded(r: unknown): GpuRequest | undefined {
+  const x = r as Partial<RecordedRequest> | null;
+  if (!x || typeof x !== 'object' || !Number.isInteger(x.gpu) || (x.gpu ?? 0) < 1) return undefined;
+  const cores = x['gpu-cores'];
+  if (cores !== undefined && !(Number.isInteger(cores) && cores >= 1 && cores <= 100)) return undefined;
+  const memoryText = x['gpu-memory'];
+  const memory = memoryText === undefined ? undefined : parseQuantity(memoryText);
+  if (typeof memory === 'string' || (memory && !isPositive(memory))) return undefined;
+  return { gpu: x.gpu as number, ...(memory ? { memory } : {}), ...(cores !== undefined ? { cores } : {}), source: 'record' };
+}

@@ -1,0 +1,70 @@
+import type { Pool } from '../policy/types.ts';
+import { poolTerms } from './backends.ts';
+import type { NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Toleration } from './pod.ts';
+
+/**
+ * Node affinity and tolerations that send a pod to a group of pools. Every step is idempotent:
+ * applied to its own output it changes nothing (webhook reinvocation, retries).
+ */
+
+function sameRequirement(a: NodeSelectorRequirement, b: NodeSelectorRequirement): boolean {
+  const av = [...(a.values ?? [])].sort();
+  const bv = [...(b.values ?? [])].sort();
+  return a.key === b.key && a.operator === b.operator && av.length === bv.length && av.every((v, i) => v === bv[i]);
+}
+
+function contains(term: NodeSelectorTerm, requirements: readonly NodeSelectorRequirement[]): boolean {
+  const have = term.matchExpressions ?? [];
+  return requirements.every((r) => have.some((h) => sameRequirement(h, r)));
+}
+
+function withRequirements(term: NodeSelectorTerm, requirements: readonly NodeSelectorRequirement[]): NodeSelectorTerm {
+  const have = term.matchExpressions ?? [];
+  const added = requirements.filter((r) => !have.some((h) => sameRequirement(h, r)));
+  return { ...term, matchExpressions: [...have, ...added.map((r) => structuredClone(r))] };
+}
+
+/**
+ * Required node affinity: the pools' terms ORed, ANDed into every term the pod already has.
+ * A term that already holds one of the pools' terms is left as it is.
+ */
+export function requireNodes(spec: PodSpec, pools: readonly Pool[]): void {
+  const wanted = pools.flatMap(poolTerms);
+  const affinity = (spec.affinity ??= {});
+  const nodeAffinity = (affinity.nodeAffinity ??= {});
+  const existing = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const terms = existing.length === 0
+    ? wanted.map((w) => withRequirements({}, w))
+    : existing.flatMap((term) => wanted.some((w) => contains(term, w)) ? [term] : wanted.map((w) => withRequirements(term, w)));
+  nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { nodeSelectorTerms: terms };
+}
+
+/** Preferred node affinity weighted by pool order (100, 90, …), when more than one pool can serve. */
+export function preferNodes(spec: PodSpec, pools: readonly Pool[]): void {
+  if (pools.length < 2) return;
+  const nodeAffinity = ((spec.affinity ??= {}).nodeAffinity ??= {});
+  const preferred = (nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution ??= []);
+  pools.forEach((pool, i) => {
+    const weight = Math.max(1, 100 - 10 * i);
+    for (const term of poolTerms(pool)) {
+      const present = preferred.some((p) => p.weight === weight && contains(p.preference, term)
+        && (p.preference.matchExpressions ?? []).length === term.length);
+      if (!present) preferred.push({ weight, preference: withRequirements({}, term) });
+    }
+  });
+}
+
+function sameToleration(a: Toleration, b: Toleration): boolean {
+  return (a.key ?? '') === (b.key ?? '') && (a.operator ?? 'Equal') === (b.operator ?? 'Equal')
+    && (a.value ?? '') === (b.value ?? '') && (a.effect ?? '') === (b.effect ?? '');
+}
+
+/** Tolerations for the taints of every pool the pod may land on. */
+export function tolerateTaints(spec: PodSpec, pools: readonly Pool[]): void {
+  const wanted = pools.flatMap((p) => p.taints);
+  if (wanted.length === 0) return;
+  const tolerations = (spec.tolerations ??= []);
+  for (const taint of wanted) {
+    if (!tolerations.some((t) => sameToleration(t, taint))) tolerations.push(structuredClone({ ...taint }));
+  }
+}

@@ -1,0 +1,54 @@
+/** The public names of DESIGN.md §1 and the native names of each GPU dialect. */
+
+export const PREFIX = 'gpu-admission.io/';
+
+export const GENERIC = {
+  gpu: 'gpu-admission.io/gpu',
+  memory: 'gpu-admission.io/gpu-memory',
+  cores: 'gpu-admission.io/gpu-cores',
+} as const;
+
+export const ANNOTATION = {
+  pools: 'gpu-admission.io/pools',
+  model: 'gpu-admission.io/gpu-model',
+  numa: 'gpu-admission.io/numa',
+  numaExclusive: 'gpu-admission.io/numa-exclusive',
+  rdma: 'gpu-admission.io/rdma',
+  isolation: 'gpu-admission.io/isolation',
+  placement: 'gpu-admission.io/placement',
+  decision: 'gpu-admission.io/decision',
+} as const;
+
+export const NAMESPACE_OPT_IN = { key: 'gpu-admission.io/enabled', value: 'true' } as const;
+
+export const NATIVE = {
+  nvidiaGpu: 'nvidia.com/gpu',
+  aliyunGpu: 'aliyun.com/gpu',
+  aliyunGpuMem: 'aliyun.com/gpu-mem',
+  aliyunGpuCore: 'aliyun.com/gpu-core.percentage',
+  hamiMem: 'nvidia.com/gpumem',
+  hamiMemPercent: 'nvidia.com/gpumem-percentage',
+  hamiCores: 'nvidia.com/gpucores',
+  migPrefix: 'nvidia.com/mig-',
+} as const;
+
+/** ACK: the pod label that spreads a shared request over N cards. */
+export const ACK_GPU_COUNT_LABEL = 'aliyun.com/gpu-count';
+export const ACK_SCHEDULE_LABEL = 'ack.node.gpu.schedule';
+export const ACK_PLACEMENT_LABEL = 'ack.node.gpu.placement';
+export const NVIDIA_MIG_STRATEGY_LABEL = 'nvidia.com/mig.strategy';
+export const ACK_CPUSET_ANNOTATION = 'cpuset-scheduler';
+export const ACK_NUMA_ANNOTATION = 'scheduling.alibabacloud.com/numa-topology-spec';
+export const HAMI_SCHEDULER = 'hami-scheduler';
+
+/** Annotations only a device plugin, a scheduler or this webhook may write. */
+export function isReservedAnnotation(key: string): boolean {
+  return key.startsWith('ALIYUN_COM_GPU_MEM_') || HAMI_ALLOCATION_KEYS.has(key) || key === ANNOTATION.decision;
+}
+
+/** HAMi's allocation bookkeeping (written by hami-scheduler and its device plugin). */
+const HAMI_ALLOCATION_KEYS: ReadonlySet<string> = new Set([
+  'hami.io/vgpu-devices-to-allocate', 'hami.io/vgpu-devices-allocated', 'hami.io/vgpu-node',
+  'hami.io/vgpu-time', 'hami.io/bind-phase', 'hami.io/bind-time',
+  'hami.io/mutex.lock', 'hami.io/node-handshake', 'hami.io/node-nvidia-register',
+]);

@@ -1,0 +1,141 @@
+import { BACKENDS, ISOLATIONS, PLACEMENTS } from './types.ts';
+
+/** Kubernetes label keys and values, loosely: what a nodeSelector may hold. */
+const LABEL_KEY = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const RESOURCE_NAME = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+export const MIG_PROFILE = '^([1-7])g\\.([1-9][0-9]*)gb(\\+me)?$';
+
+const labelMap = {
+  type: 'object',
+  propertyNames: { pattern: LABEL_KEY, maxLength: 316 },
+  additionalProperties: { type: 'string', pattern: LABEL_VALUE, maxLength: 63 },
+} as const;
+
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+
+/**
+ * The JSON Schema of a GpuAdmissionPolicy (draft-07, as ajv validates it). Strict: unknown
+ * fields are errors. Defaults are filled in by the validator. Exported so editors can use it
+ * (`gpu-admission policy schema`).
+ */
+export const policySchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://gpu-admission.io/schemas/v1alpha1/policy.json',
+  title: 'GpuAdmissionPolicy',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'pools'],
+  properties: {
+    apiVersion: { const: 'gpu-admission.io/v1alpha1' },
+    kind: { const: 'GpuAdmissionPolicy' },
+    defaults: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        acceptNvidiaGpu: {
+          type: 'boolean', default: true,
+          description: 'Read plain nvidia.com/gpu as a generic whole-GPU request.',
+        },
+        rounding: {
+          enum: ['up', 'deny'], default: 'up',
+          description: 'Round memory to whole GiB and cores to multiples of 5 (with a warning), or refuse.',
+        },
+        isolation: {
+          enum: [...ISOLATIONS], default: 'none',
+          description: 'Minimum isolation when the pod does not say.',
+        },
+      },
+    },
+    pools: {
+      type: 'array',
+      minItems: 1,
+      description: 'GPU node pools, in order of preference.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'backend', 'gpu'],
+        properties: {
+          name: { type: 'string', pattern: DNS_LABEL, maxLength: 63 },
+          backend: { enum: [...BACKENDS] },
+          placement: { enum: [...PLACEMENTS] },
+          nodeSelector: { ...labelMap, default: {} },
+          gpu: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['model', 'memory', 'perNode'],
+            properties: {
+              model: { type: 'string', minLength: 1 },
+              memory: { type: 'string', format: 'quantity' },
+              perNode: positiveInt,
+            },
+          },
+          numa: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['nodes', 'gpusPerNode', 'cpusPerNode'],
+            properties: { nodes: positiveInt, gpusPerNode: positiveInt, cpusPerNode: positiveInt },
+          },
+          rdma: { type: 'boolean', default: false },
+          rdmaResource: { type: 'string', pattern: RESOURCE_NAME, default: 'aliyun/erdma' },
+          taints: {
+            type: 'array',
+            default: [],
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['operator'],
+              properties: {
+                key: { type: 'string', pattern: LABEL_KEY },
+                operator: { enum: ['Exists', 'Equal'] },
+                value: { type: 'string', pattern: LABEL_VALUE },
+                effect: { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] },
+              },
+            },
+          },
+          mig: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['profiles'],
+            properties: {
+              profiles: {
+                type: 'array', minItems: 1, uniqueItems: true,
+                items: { type: 'string', pattern: MIG_PROFILE },
+              },
+            },
+          },
+          timeSlicing: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              resource: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpu.shared' },
+            },
+          },
+          schedulerName: { type: 'string', pattern: DNS_LABEL },
+        },
+      },
+    },
+    namespaces: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          names: { type: 'array', minItems: 1, items: { type: 'string', pattern: DNS_LABEL } },
+          selector: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['matchLabels'],
+            properties: { matchLabels: labelMap },
+          },
+          allowedPools: { type: 'array', items: { type: 'string' } },
+          maxGpusPerPod: positiveInt,
+          isolation: { enum: [...ISOLATIONS] },
+        },
+      },
+    },
+  },
+} as const;

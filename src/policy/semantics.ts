@@ -1,0 +1,99 @@
+import { GIB, floorUnits, parseQuantity, type Quantity } from '../engine/quantity.ts';
+import { MIG_PROFILE } from './schema.ts';
+import type { Backend, Pool, Policy } from './types.ts';
+
+/** The backends whose pools share a card between pods (ACK placement applies to them). */
+export const ACK_SHARED: ReadonlySet<Backend> = new Set(['ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem']);
+const NEEDS_SELECTOR: ReadonlySet<Backend> = new Set(['nvidia-exclusive', 'nvidia-time-slicing', 'hami']);
+const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig']);
+/** Node labels each backend owns; a pool's nodeSelector may not set them. */
+const OWNED_LABELS: Partial<Record<Backend, string>> = {
+  'ack-exclusive': 'ack.node.gpu.schedule', 'ack-topology': 'ack.node.gpu.schedule',
+  'ack-cgpu': 'ack.node.gpu.schedule', 'ack-share': 'ack.node.gpu.schedule',
+  'ack-mps': 'ack.node.gpu.schedule', 'ack-core-mem': 'ack.node.gpu.schedule',
+  'ack-mig': 'ack.node.gpu.schedule', 'nvidia-mig': 'nvidia.com/mig.strategy',
+};
+
+export interface MigProfile {
+  readonly name: string;
+  /** Compute slices out of 7. */
+  readonly slices: number;
+  readonly memoryGiB: number;
+}
+
+export function parseMigProfile(name: string): MigProfile | undefined {
+  const m = new RegExp(MIG_PROFILE).exec(name);
+  if (!m) return undefined;
+  return { name, slices: Number(m[1]), memoryGiB: Number(m[2]) };
+}
+
+/** Checks the schema cannot express. Each error names its path. */
+export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
+  const errors: string[] = [];
+  const seen = new Map<string, number>();
+  policy.pools.forEach((pool, i) => {
+    const path = `/pools/${i}`;
+    const first = seen.get(pool.name);
+    if (first !== undefined) errors.push(`${path}/name: "${pool.name}" is already the name of /pools/${first}`);
+    else seen.set(pool.name, i);
+    errors.push(...checkPool(pool, path));
+  });
+  policy.namespaces.forEach((rule, i) => {
+    rule.allowedPools?.forEach((name, j) => {
+      if (!seen.has(name)) errors.push(`/namespaces/${i}/allowedPools/${j}: no pool is named "${name}"`);
+    });
+  });
+  return errors;
+}
+
+function checkPool(pool: Pool, path: string): string[] {
+  const errors: string[] = [];
+  const memory = parseQuantity(pool.gpu.memory);
+  if (typeof memory === 'string' || memory.num <= 0n) {
+    errors.push(`${path}/gpu/memory: must be a positive quantity such as 24Gi`);
+  } else if (floorUnits(memory, GIB) < 1n) {
+    errors.push(`${path}/gpu/memory: must be at least 1Gi`);
+  }
+  if (NEEDS_SELECTOR.has(pool.backend) && Object.keys(pool.nodeSelector).length === 0) {
+    errors.push(`${path}/nodeSelector: backend ${pool.backend} needs a nodeSelector that picks the pool's nodes`);
+  }
+  const owned = OWNED_LABELS[pool.backend];
+  if (owned !== undefined && owned in pool.nodeSelector) {
+    errors.push(`${path}/nodeSelector: "${owned}" is set by backend ${pool.backend}; remove it`);
+  }
+  if (pool.placement !== undefined && !ACK_SHARED.has(pool.backend)) {
+    errors.push(`${path}/placement: only ACK shared backends (${[...ACK_SHARED].join(', ')}) have a placement`);
+  }
+  if (pool.timeSlicing !== undefined && pool.backend !== 'nvidia-time-slicing') {
+    errors.push(`${path}/timeSlicing: only backend nvidia-time-slicing takes it`);
+  }
+  errors.push(...checkMig(pool, path, memory), ...checkNuma(pool, path));
+  return errors;
+}
+
+function checkMig(pool: Pool, path: string, memory: Quantity | string): string[] {
+  if (!MIG_BACKENDS.has(pool.backend)) {
+    return pool.mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig) take it`] : [];
+  }
+  if (!pool.mig) return [`${path}/mig: backend ${pool.backend} needs mig.profiles`];
+  if (typeof memory === 'string') return [];
+  const cardGiB = Number(floorUnits(memory, GIB));
+  const errors: string[] = [];
+  pool.mig.profiles.forEach((name, j) => {
+    const profile = parseMigProfile(name);
+    if (profile && profile.memoryGiB > cardGiB) {
+      errors.push(`${path}/mig/profiles/${j}: ${name} needs ${profile.memoryGiB}Gi, the card has ${cardGiB}Gi`);
+    }
+  });
+  return errors;
+}
+
+function checkNuma(pool: Pool, path: string): string[] {
+  const numa = pool.numa;
+  if (!numa) return [];
+  if (pool.backend !== 'ack-topology') return [`${path}/numa: NUMA scheduling needs backend ack-topology`];
+  if (numa.nodes * numa.gpusPerNode !== pool.gpu.perNode) {
+    return [`${path}/numa: ${numa.nodes} nodes × ${numa.gpusPerNode} GPUs is not gpu.perNode (${pool.gpu.perNode})`];
+  }
+  return [];
+}
