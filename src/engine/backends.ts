@@ -111,9 +111,19 @@ function ackCoreMem(input: TranslateInput): TranslateResult {
 }
 
 /** The smallest listed MIG profile that holds the request (the full-card one for whole GPUs). */
+const profileCache = new WeakMap<Pool, readonly MigProfile[]>();
+function migProfiles(pool: Pool): readonly MigProfile[] {
+  let profiles = profileCache.get(pool);
+  if (!profiles) {
+    profiles = (pool.mig?.profiles ?? []).flatMap((p) => parseMigProfile(p) ?? [])
+      .sort((a, b) => a.memoryGiB - b.memoryGiB || a.slices - b.slices);
+    profileCache.set(pool, profiles);
+  }
+  return profiles;
+}
+
 export function chooseMigProfile(input: TranslateInput): MigProfile | undefined {
-  const profiles = (input.pool.mig?.profiles ?? []).flatMap((p) => parseMigProfile(p) ?? [])
-    .sort((a, b) => a.memoryGiB - b.memoryGiB || a.slices - b.slices);
+  const profiles = migProfiles(input.pool);
   if (!isFraction(input.request, input.card)) return profiles.find((p) => p.slices === 7);
   const { memory, cores } = input.request;
   return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: BigInt(p.memoryGiB) * GIB, den: 1n }) <= 0)
@@ -177,9 +187,15 @@ export const BACKEND_SPECS: Readonly<Record<Backend, BackendSpec>> = {
 };
 
 /** A pool's effective node selector: its backend's label(s), each ANDed with its nodeSelector. */
-export function poolTerms(pool: Pool): NodeSelectorRequirement[][] {
-  const own = Object.entries(pool.nodeSelector).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => label(k, v));
-  return BACKEND_SPECS[pool.backend].terms(pool).map((term) => [...term, ...own]);
+const termsCache = new WeakMap<Pool, readonly (readonly NodeSelectorRequirement[])[]>();
+export function poolTerms(pool: Pool): readonly (readonly NodeSelectorRequirement[])[] {
+  let terms = termsCache.get(pool);
+  if (!terms) {
+    const own = Object.entries(pool.nodeSelector).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => label(k, v));
+    terms = BACKEND_SPECS[pool.backend].terms(pool).map((term) => [...term, ...own]);
+    termsCache.set(pool, terms);
+  }
+  return terms;
 }
 
 export function poolPlacement(pool: Pool): Pool['placement'] {

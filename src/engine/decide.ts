@@ -9,7 +9,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, type NamespaceLimits } from './namespace.ts';
 import { nativeOutcomes } from './natives.ts';
 import type { NamespaceFacts, Pod } from './pod.ts';
-import { evaluatePool, type PodFacts, type PoolPlan } from './pools.ts';
+import { evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { isInteger, type Quantity } from './quantity.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
@@ -28,26 +28,68 @@ type GpuContainer = ContainerDemand & { readonly request: GpuRequest };
  * that can serve it, or refuse it with every reason. Pure: the pod is not modified. The pod must
  * be JSON-shaped (as decoded from an AdmissionReview or a YAML file: no `undefined` values).
  */
-export function decide(pod: Pod, { namespace, policy }: DecideContext): Decision {
+/** What the engine learned of a pod before choosing: problems, or each pool's verdict. */
+export type Analysis =
+  | { readonly kind: 'problems'; readonly problems: readonly Problem[] }
+  | {
+    readonly kind: 'no-generic';
+    readonly containers: readonly ContainerDemand[];
+    readonly intent: Intent;
+    readonly limits: NamespaceLimits;
+  }
+  | {
+    readonly kind: 'pools';
+    readonly gpuContainers: readonly GpuContainer[];
+    readonly outcomes: readonly PoolOutcome[];
+    readonly record: RecordRead;
+  };
+
+/** Reads the pod and judges every pool; `decide` and `explain` both start here. */
+export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysis {
   const annotations = pod.metadata?.annotations ?? {};
   const record = readRecord(annotations);
   const { intent, problems: intentProblems } = readIntent(annotations);
   const demand = readDemand(pod, policy, record.kind === 'present' ? record.requests : new Map());
   const problems = [...reservedProblems(annotations, record), ...intentProblems, ...demand.problems];
-  const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
-  if (problems.length > 0) return denied(problems);
+  if (problems.length > 0) return { kind: 'problems', problems };
   const limits = namespaceLimits(policy, namespace);
-  if (gpuContainers.length === 0) return decideWithoutGeneric(pod, demand.containers, intent, policy, limits, namespace);
+  const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
+  if (gpuContainers.length === 0) return { kind: 'no-generic', containers: demand.containers, intent, limits };
   const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers);
   const podProblems = checkPod(facts, policy);
-  if (podProblems.length > 0) return denied(podProblems);
-  const outcomes = policy.pools.map((pool) => evaluatePool(pool, facts, policy));
-  const plans = outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
-  if (plans.length === 0) {
-    const pools = outcomes.flatMap((o) => (o.ok ? [] : [{ pool: o.pool.name, reason: o.reason }]));
-    return denied([problem('no-pool', noPoolMessage(gpuContainers, pools))], pools);
+  if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
+  return { kind: 'pools', gpuContainers, outcomes: policy.pools.map((pool) => evaluatePool(pool, facts, policy)), record };
+}
+
+/**
+ * Decides what to do with a pod at creation: translate its generic GPU requests for the pools
+ * that can serve it, or refuse it with every reason. Pure: the pod is not modified. The pod must
+ * be JSON-shaped (as decoded from an AdmissionReview or a YAML file: no `undefined` values).
+ */
+export function decide(pod: Pod, context: DecideContext): Decision {
+  const analysis = analyse(pod, context);
+  switch (analysis.kind) {
+    case 'problems':
+      return denied(analysis.problems);
+    case 'no-generic':
+      return decideWithoutGeneric(pod, analysis, context);
+    case 'pools': {
+      const plans = analysis.outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
+      if (plans.length > 0) return apply(pod, chooseGroup(plans), analysis.gpuContainers, context.policy, analysis.record);
+      const pools = ruledOut(analysis.outcomes);
+      return denied([problem('no-pool', noPoolMessage(analysis.gpuContainers, pools))], pools);
+    }
   }
-  return apply(pod, chooseGroup(plans), gpuContainers, policy, record);
+}
+
+export function ruledOut(outcomes: readonly PoolOutcome[]): { pool: string; reason: string }[] {
+  return outcomes.flatMap((o) => (o.ok ? [] : [{ pool: o.pool.name, reason: o.reason }]));
+}
+
+/** The pools a decision routes to, among those that can serve (the first identical-translation group). */
+export function chosenPools(outcomes: readonly PoolOutcome[]): string[] {
+  const plans = outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
+  return plans.length > 0 ? chooseGroup(plans).map((p) => p.pool.name) : [];
 }
 
 function reservedProblems(annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
@@ -60,7 +102,7 @@ function reservedProblems(annotations: Readonly<Record<string, string>>, record:
 
 /** A pod without generic requests: native requests are checked, the rest is none of our business. */
 function decideWithoutGeneric(
-  pod: Pod, containers: readonly ContainerDemand[], intent: Intent, policy: Policy, limits: NamespaceLimits, ns: NamespaceFacts,
+  pod: Pod, { containers, intent, limits }: Extract<Analysis, { kind: 'no-generic' }>, { policy, namespace: ns }: DecideContext,
 ): Decision {
   const native = containers.filter((c) => c.natives.length > 0);
   if (native.length === 0) {

@@ -13,6 +13,10 @@ function sameRequirement(a: NodeSelectorRequirement, b: NodeSelectorRequirement)
   return a.key === b.key && a.operator === b.operator && av.length === bv.length && av.every((v, i) => v === bv[i]);
 }
 
+function copyRequirement(r: NodeSelectorRequirement): NodeSelectorRequirement {
+  return r.values ? { key: r.key, operator: r.operator, values: [...r.values] } : { key: r.key, operator: r.operator };
+}
+
 function contains(term: NodeSelectorTerm, requirements: readonly NodeSelectorRequirement[]): boolean {
   const have = term.matchExpressions ?? [];
   return requirements.every((r) => have.some((h) => sameRequirement(h, r)));
@@ -21,7 +25,7 @@ function contains(term: NodeSelectorTerm, requirements: readonly NodeSelectorReq
 function withRequirements(term: NodeSelectorTerm, requirements: readonly NodeSelectorRequirement[]): NodeSelectorTerm {
   const have = term.matchExpressions ?? [];
   const added = requirements.filter((r) => !have.some((h) => sameRequirement(h, r)));
-  return { ...term, matchExpressions: [...have, ...added.map((r) => structuredClone(r))] };
+  return { ...term, matchExpressions: [...have, ...added.map(copyRequirement)] };
 }
 
 /**
@@ -65,6 +69,6 @@ export function tolerateTaints(spec: PodSpec, pools: readonly Pool[]): void {
   if (wanted.length === 0) return;
   const tolerations = (spec.tolerations ??= []);
   for (const taint of wanted) {
-    if (!tolerations.some((t) => sameToleration(t, taint))) tolerations.push(structuredClone({ ...taint }));
+    if (!tolerations.some((t) => sameToleration(t, taint))) tolerations.push({ ...taint });
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * Decision cost: median µs per decide() for pods of 1, 10 and 100 GPU containers on the
+ * DESIGN.md policy, next to a baseline measured in the same run — a JSON round trip of the same
+ * pod, the least a webhook does with it. Figures, not assertions. `npm run bench:engine`.
+ */
+import { decide } from '../src/engine/decide.ts';
+import type { Pod } from '../src/engine/pod.ts';
+import { defaultPolicy } from '../src/policy/default-policy.ts';
+
+const policy = defaultPolicy();
+const namespace = { name: 'ml', labels: {} };
+
+function pod(containers: number): Pod {
+  return {
+    apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'train-', namespace: 'ml', labels: { app: 'train' } },
+    spec: {
+      containers: Array.from({ length: containers }, (_, i) => ({
+        name: `c${i}`, image: 'registry.example.com/train:1.0',
+        env: [{ name: 'MODE', value: 'train' }],
+        resources: {
+          limits: { cpu: '4', memory: '16Gi', 'gpu-admission.io/gpu-memory': '8Gi' },
+          requests: { cpu: '4', memory: '16Gi', 'gpu-admission.io/gpu-memory': '8Gi' },
+        },
+      })),
+    },
+  };
+}
+
+function medianMicros(fn: () => unknown, budgetMs = 1500): number {
+  for (let i = 0; i < 200; i++) fn(); // warm up the JIT
+  const samples: number[] = [];
+  const deadline = performance.now() + budgetMs;
+  while (performance.now() < deadline) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < 20; i++) fn();
+    samples.push(Number(process.hrtime.bigint() - start) / 20 / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] ?? NaN;
+}
+
+const rows: { containers: number; decide: number; baseline: number }[] = [];
+for (const n of [1, 10, 100]) {
+  const p = pod(n);
+  const kind = decide(p, { policy, namespace }).kind;
+  if (kind !== 'patch') throw new Error(`expected a patch for ${n} containers, got ${kind}`);
+  rows.push({ containers: n, decide: medianMicros(() => decide(p, { policy, namespace })), baseline: medianMicros(() => JSON.parse(JSON.stringify(p))) });
+}
+
+console.log(`node ${process.version}, ${policy.pools.length} pools (DESIGN.md policy)`);
+console.log('containers  decide µs  JSON round-trip µs  decide/baseline  decide per container µs');
+for (const r of rows) {
+  console.log(`${String(r.containers).padStart(10)}  ${r.decide.toFixed(1).padStart(9)}  ${r.baseline.toFixed(1).padStart(18)}  ${(r.decide / r.baseline).toFixed(1).padStart(15)}  ${(r.decide / r.containers).toFixed(2).padStart(23)}`);
+}
+const [one, , hundred] = rows;
+if (one && hundred) console.log(`cost of 100 containers / cost of 1: ${(hundred.decide / one.decide).toFixed(1)} (linear would be ≤ 100)`);

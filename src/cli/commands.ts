@@ -1,0 +1,109 @@
+import fjp from 'fast-json-patch';
+import { stringify } from 'yaml';
+import { analyse, chosenPools, decide, type DecideContext } from '../engine/decide.ts';
+import { describeContainer } from '../engine/message.ts';
+import { parsePolicy } from '../policy/parse.ts';
+import { policySchema } from '../policy/schema.ts';
+import type { Policy } from '../policy/types.ts';
+import type { Target } from './input.ts';
+
+/** What a command prints and how it exits: 0 fine, 1 denied / invalid policy, 2 unusable input. */
+export interface Outcome {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: 0 | 1 | 2;
+}
+
+export type OutputFormat = 'yaml' | 'json' | 'patch';
+
+export interface PodOptions {
+  readonly policy: Policy;
+  readonly namespace?: string;
+  readonly namespaceLabels: Readonly<Record<string, string>>;
+}
+
+function contextFor(target: Target, options: PodOptions): DecideContext {
+  const name = options.namespace ?? target.namespace ?? 'default';
+  return { policy: options.policy, namespace: { name, labels: options.namespaceLabels } };
+}
+
+/** `gpu-admission mutate`: the objects as the webhook would leave them, or the JSON Patch. */
+export function mutate(targets: readonly Target[], options: PodOptions, format: OutputFormat): Outcome {
+  const out: unknown[] = [];
+  const errors: string[] = [];
+  for (const target of targets) {
+    const decision = decide(target.pod, contextFor(target, options));
+    switch (decision.kind) {
+      case 'deny':
+        errors.push(`${target.label}: denied: ${decision.message}`);
+        break;
+      case 'patch':
+        errors.push(...decision.warnings.map((w) => `Warning: ${target.label}: ${w}`));
+        out.push(format === 'patch' ? fjp.compare(target.doc, target.withPod(decision.pod)) : target.withPod(decision.pod));
+        break;
+      case 'allow':
+        errors.push(...decision.warnings.map((w) => `Warning: ${target.label}: ${w}`));
+        out.push(format === 'patch' ? [] : target.doc);
+        break;
+      case 'not-applicable':
+        out.push(format === 'patch' ? [] : target.doc);
+        break;
+    }
+  }
+  const denied = errors.some((e) => e.includes(': denied: '));
+  return { stdout: render(out, format), stderr: lines(errors), exitCode: denied ? 1 : 0 };
+}
+
+function render(objects: readonly unknown[], format: OutputFormat): string {
+  if (format === 'yaml') return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+  const value = objects.length === 1 ? objects[0] : objects;
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+const lines = (items: readonly string[]): string => items.map((l) => `${l}\n`).join('');
+
+/** `gpu-admission explain`: for each pool, whether it can serve the pod and why not. */
+export function explain(targets: readonly Target[], options: PodOptions): Outcome {
+  const report: string[] = [];
+  let denied = false;
+  for (const target of targets) {
+    const context = contextFor(target, options);
+    const analysis = analyse(target.pod, context);
+    report.push(`${target.label} in namespace ${context.namespace.name} (policy ${options.policy.revision})`);
+    const decision = decide(target.pod, context);
+    denied ||= decision.kind === 'deny';
+    if (analysis.kind !== 'pools') {
+      report.push(`  ${decision.kind === 'deny' ? `denied: ${decision.message}` : 'no generic GPU request: nothing to translate'}`);
+      continue;
+    }
+    report.push(...analysis.gpuContainers.map((c) => `  ${describeContainer(c)}`));
+    const chosen = new Set(chosenPools(analysis.outcomes));
+    for (const o of analysis.outcomes) {
+      const name = o.ok ? o.plan.pool.name : o.pool.name;
+      if (!o.ok) report.push(`  pool ${name}: ruled out: ${o.reason}`);
+      else report.push(`  pool ${name}: can serve: ${summarise(o.plan.containers)}${chosen.has(name) ? '  <- chosen' : ''}`);
+    }
+    if (decision.kind === 'deny') report.push(`  denied: ${decision.message}`);
+  }
+  return { stdout: lines(report), stderr: '', exitCode: denied ? 1 : 0 };
+}
+
+function summarise(containers: ReadonlyMap<string, { resources: Readonly<Record<string, number>> }>): string {
+  return [...containers].map(([name, t]) =>
+    `${name} {${Object.entries(t.resources).map(([r, v]) => `${r}: ${v}`).join(', ')}}`).join(', ');
+}
+
+/** `gpu-admission policy check FILE`. */
+export function checkPolicy(text: string, file: string): Outcome {
+  const result = parsePolicy(text);
+  if (result.ok) {
+    const { policy } = result;
+    return { stdout: `${file}: valid (revision ${policy.revision}, ${policy.pools.length} pools: ${policy.pools.map((p) => p.name).join(', ')})\n`, stderr: '', exitCode: 0 };
+  }
+  return { stdout: '', stderr: `${file}: invalid policy\n${lines(result.errors.map((e) => `  ${e}`))}`, exitCode: 1 };
+}
+
+export function printSchema(): Outcome {
+  return { stdout: `${JSON.stringify(policySchema, null, 2)}\n`, stderr: '', exitCode: 0 };
+}
+

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import fjp from 'fast-json-patch';
+import { parse, parseAllDocuments } from 'yaml';
+
+const root = new URL('../../', import.meta.url).pathname;
+function cli(args: string[], input?: string): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync(process.execPath, [join(root, 'src/cli/main.ts'), ...args], { cwd: root, input, encoding: 'utf8' });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+const fixture = (p: string): string => join(root, p);
+
+describe('gpu-admission CLI on real files', () => {
+  it('when a Deployment is mutated, then its pod template is translated and the exit code is 0', () => {
+    const r = cli(['mutate', '-f', fixture('examples/workloads/train-deployment.yaml')]);
+    assert.equal(r.status, 0, r.stderr);
+    const out = parse(r.stdout);
+    assert.equal(out.kind, 'Deployment');
+    assert.deepEqual(out.spec.template.spec.containers[0].resources.limits, { 'aliyun.com/gpu-mem': '12', 'aliyun.com/gpu-core.percentage': '30' });
+    assert.match(out.spec.template.metadata.annotations['gpu-admission.io/decision'], /"pools":\["a10-core"\]/);
+  });
+
+  it('when -o patch is asked, then the patch applies to the input document', () => {
+    const input = parse(cli(['mutate', '-f', fixture('examples/workloads/train-deployment.yaml'), '-o', 'json']).stdout);
+    const patch = JSON.parse(cli(['mutate', '-f', fixture('examples/workloads/train-deployment.yaml'), '-o', 'patch']).stdout);
+    const original = parse(readFileSync(fixture('examples/workloads/train-deployment.yaml'), 'utf8'));
+    assert.deepEqual(fjp.applyPatch(original, patch, true, false).newDocument, input);
+  });
+
+  it('when several documents are given, then each is handled (CronJob translated, plain pod untouched)', () => {
+    const r = cli(['mutate', '-f', fixture('test/fixtures/pods/mixed-kinds.yaml')]);
+    assert.equal(r.status, 0, r.stderr);
+    const [cron, pod] = parseAllDocuments(r.stdout).map((d) => d.toJS());
+    assert.deepEqual(cron.spec.jobTemplate.spec.template.spec.containers[0].resources.limits, { 'aliyun.com/gpu-mem': '15' });
+    assert.deepEqual(pod.spec.containers[0], { name: 'web', image: 'nginx' });
+  });
+
+  it('when the pod cannot be served, then the denial goes to stderr and the exit code is 1', () => {
+    const r = cli(['mutate', '-f', fixture('test/fixtures/pods/impossible.yaml')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Pod\/too-big: denied: container "train" asks 2 GPU × 90Gi: pool t4-shared: not allowed in namespace research/);
+  });
+
+  it('when the input comes from stdin as an AdmissionReview, then its namespace is used', () => {
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', namespace: 'research',
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu': '1' } } }] } } } };
+    const r = cli(['mutate', '-f', '-', '-o', 'json'], JSON.stringify(review));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).spec.containers[0].resources.limits, { 'aliyun.com/gpu': '1' });
+  });
+
+  it('when explain is asked, then every pool says whether it serves and why not', () => {
+    const r = cli(['explain', '-f', fixture('examples/workloads/train-deployment.yaml')]);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /pool t4-shared: ruled out: cannot limit compute/);
+    assert.match(r.stdout, /pool a10-core: can serve: train \{aliyun.com\/gpu-mem: 12, aliyun.com\/gpu-core.percentage: 30\}  <- chosen/);
+    assert.match(r.stdout, /pool h100: ruled out: takes whole GPUs only/);
+  });
+
+  it('when the input file is missing or not a pod, then the exit code is 2 with the reason', () => {
+    const missing = cli(['mutate', '-f', '/nonexistent.yaml']);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /cannot read \/nonexistent.yaml/);
+    const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
+    writeFileSync(join(dir, 'svc.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\n');
+    const svc = cli(['mutate', '-f', join(dir, 'svc.yaml')]);
+    assert.equal(svc.status, 2);
+    assert.match(svc.stderr, /kind "Service" holds no pod/);
+  });
+
+  it('when --policy is invalid, then the exit code is 2 with every error path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
+    writeFileSync(join(dir, 'p.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: [{name: a, backend: x, gpu: {model: m, memory: 1GB, perNode: 1}}]\n');
+    const r = cli(['mutate', '-f', fixture('test/fixtures/pods/impossible.yaml'), '--policy', join(dir, 'p.yaml')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /\/pools\/0\/backend: must be one of/);
+    assert.match(r.stderr, /\/pools\/0\/gpu\/memory: must be a quantity such as 24Gi/);
+  });
+
+  it('when policy check is run, then the DESIGN example passes (0) and a broken one fails (1)', () => {
+    const ok = cli(['policy', 'check', fixture('test/fixtures/policies/design.yaml')]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /valid \(revision [0-9a-f]{12}, 5 pools/);
+    const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: []\nextra: 1\n');
+    const bad = cli(['policy', 'check', join(dir, 'bad.yaml')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /\/: unknown field "extra"/);
+    assert.match(bad.stderr, /\/pools: must NOT have fewer than 1 items/);
+  });
+
+  it('when the schema is printed, then it is JSON Schema that rejects unknown fields', () => {
+    const schema = JSON.parse(cli(['policy', 'schema']).stdout);
+    assert.equal(schema.title, 'GpuAdmissionPolicy');
+    assert.equal(schema.additionalProperties, false);
+  });
+
+  it('when --namespace-labels is malformed, then the exit code is 2', () => {
+    const r = cli(['mutate', '-f', fixture('test/fixtures/pods/impossible.yaml'), '--namespace-labels', 'novalue']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--namespace-labels: "novalue" is not key=value/);
+  });
+});

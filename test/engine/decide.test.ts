@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decide } from '../../src/engine/decide.ts';
+import type { Container, Pod } from '../../src/engine/pod.ts';
+import type { DenyCode } from '../../src/engine/problem.ts';
+import type { Policy } from '../../src/policy/types.ts';
+import { applied, limitsOf, podWith } from '../helpers/pods.ts';
+import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
+import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
+import { design, upstream } from '../helpers/policies.ts';
+
+const smallMig = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace('[1g.10gb, 2g.20gb, 3g.40gb, 7g.80gb]', '[1g.10gb, 2g.20gb]'));
+
+interface Routed {
+  pools: string[];
+  backend: string;
+  limits: Record<string, Record<string, string>>;
+  warnings?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  tolerations?: unknown[];
+  schedulerName?: string;
+}
+interface Scenario {
+  name: string;
+  pod: Pod;
+  policy?: Policy;
+  namespace?: string;
+  nsLabels?: Record<string, string>;
+  routed?: Routed;
+  denied?: { code: DenyCode; includes: string[] };
+}
+
+const g = (gpu?: string, memory?: string, cores?: string): Record<string, string> => ({
+  ...(gpu ? { 'gpu-admission.io/gpu': gpu } : {}),
+  ...(memory ? { 'gpu-admission.io/gpu-memory': memory } : {}),
+  ...(cores ? { 'gpu-admission.io/gpu-cores': cores } : {}),
+});
+const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, cpu?: string): Pod =>
+  podWith([{ name: 'train', limits, ...(cpu ? { cpu } : {}) }], annotations);
+
+const scenarios: Scenario[] = [
+  // ack-cgpu and ack-core-mem share the translation of a memory-only request: both pools, T4 first.
+  { name: 'a memory share goes to every pool with the same translation', pod: one(g(undefined, '8Gi')),
+    routed: { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '8' } } } },
+  { name: 'memory not in whole GiB is rounded up with a warning', pod: one(g(undefined, '500Mi')),
+    routed: { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '1' } },
+      warnings: ['container "train": gpu-memory 500Mi rounded up to 1Gi'] } },
+  { name: 'memory and compute go to ack-core-mem with cores rounded to 5', pod: one(g(undefined, '10Gi', '33')),
+    routed: { pools: ['a10-core'], backend: 'ack-core-mem',
+      limits: { train: { 'aliyun.com/gpu-mem': '10', 'aliyun.com/gpu-core.percentage': '35' } },
+      warnings: ['container "train": gpu-cores 33 rounded up to 35'] } },
+  { name: 'two shared GPUs on ACK carry the gpu-count label and N × M memory', pod: one(g('2', '20Gi')),
+    routed: { pools: ['a10-core'], backend: 'ack-core-mem', limits: { train: { 'aliyun.com/gpu-mem': '40' } },
+      labels: { 'aliyun.com/gpu-count': '2' } } },
+  { name: 'plain nvidia.com/gpu is read as whole GPUs', pod: one({ 'nvidia.com/gpu': '2' }),
+    routed: { pools: ['a10-core'], backend: 'ack-core-mem',
+      limits: { train: { 'aliyun.com/gpu-mem': '48', 'aliyun.com/gpu-core.percentage': '100' } },
+      labels: { 'aliyun.com/gpu-count': '2' } } },
+  { name: 'a GPU model picks the exact pool, never a substring', pod: one(g('8'), { 'gpu-admission.io/gpu-model': 'H100' }),
+    routed: { pools: ['h100'], backend: 'ack-exclusive', limits: { train: { 'nvidia.com/gpu': '8' } } } },
+  { name: 'NUMA with whole CPUs goes to the topology pool with ACK annotations, RDMA and tolerations',
+    pod: one(g('4'), { 'gpu-admission.io/numa': 'SingleNUMANode', 'gpu-admission.io/numa-exclusive': 'Required', 'gpu-admission.io/rdma': 'true' }, '32'),
+    routed: { pools: ['a100-topology'], backend: 'ack-topology',
+      limits: { train: { 'aliyun.com/gpu': '4', 'aliyun/erdma': '1', cpu: '32' } },
+      annotations: { 'cpuset-scheduler': 'required',
+        'scheduling.alibabacloud.com/numa-topology-spec': '{"numaTopologyPolicy":"SingleNUMANode","singleNUMANodeExclusive":"Required"}' },
+      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] } },
+  { name: 'NUMA BestEffort on a share is dropped with a warning', pod: one(g(undefined, '8Gi'), { 'gpu-admission.io/numa': 'BestEffort' }),
+    routed: { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '8' } },
+      warnings: ['NUMA BestEffort dropped on pool t4-shared: has no NUMA topology',
+        'NUMA BestEffort dropped on pool a10-core: has no NUMA topology'] } },
+  { name: 'a MIG-sized request takes the smallest profile that fits', pod: one(g('1', '15Gi'), { 'gpu-admission.io/pools': 'a100-mig' }),
+    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-2g.20gb': '1' } } } },
+  { name: 'the research namespace only reaches its allowed pools', pod: one(g('2', '40Gi')), namespace: 'research',
+    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '2' } } } },
+  { name: 'HAMi gets gpu, gpumem in MiB, gpucores and its scheduler', policy: upstream,
+    pod: one(g('1', '12Gi', '40'), { 'gpu-admission.io/pools': 'l20-hami' }),
+    routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
+      limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '12288', 'nvidia.com/gpucores': '40' } } } },
+  { name: 'time-slicing takes a memory share as replicas of its shared resource', policy: upstream, pod: one(g('1', '6Gi')),
+    routed: { pools: ['l4-slices'], backend: 'nvidia-time-slicing', limits: { train: { 'nvidia.com/gpu.shared': '1' } } } },
+  { name: 'isolation compute skips time-slicing for HAMi', policy: upstream, pod: one(g('1', '6Gi'), { 'gpu-admission.io/isolation': 'compute' }),
+    routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
+      limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '6144' } } } },
+  { name: 'a labelled namespace needs memory isolation: ack-share is out, mps serves', policy: upstream,
+    nsLabels: { team: 'inference' }, pod: one(g('1', '6Gi'), { 'gpu-admission.io/pools': 'a10-share,a10-mps' }),
+    routed: { pools: ['a10-mps'], backend: 'ack-mps', limits: { train: { 'aliyun.com/gpu-mem': '6' } } } },
+  { name: 'spread placement picks the spread pool', policy: upstream, pod: one(g('1', '6Gi'), { 'gpu-admission.io/placement': 'spread' }),
+    routed: { pools: ['a10-share'], backend: 'ack-share', limits: { train: { 'aliyun.com/gpu-mem': '6' } } } },
+  { name: 'nvidia-mig uses the mixed-strategy profile', policy: upstream, pod: one(g('1', '30Gi'), { 'gpu-admission.io/gpu-model': 'H100' }),
+    routed: { pools: ['h100-mig'], backend: 'nvidia-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '1' } } } },
+  { name: 'whole GPUs on upstream go exclusive with the pool taint tolerated', policy: upstream, pod: one(g('4'), { 'gpu-admission.io/gpu-model': 'H20' }),
+    routed: { pools: ['h20-exclusive'], backend: 'nvidia-exclusive', limits: { train: { 'nvidia.com/gpu': '4' } },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }] } },
+
+  { name: 'a card too small everywhere is denied with each pool\'s reason', pod: one(g('2', '90Gi')),
+    denied: { code: 'no-pool', includes: ['container "train" asks 2 GPU × 90Gi: pool t4-shared:', 'pool a10-core: card has 24Gi', 'pool h100: card has 80Gi'] } },
+  { name: 'a namespace outside its pools is denied naming the namespace', pod: one(g('1'), { 'gpu-admission.io/gpu-model': 'H100' }), namespace: 'research',
+    denied: { code: 'no-pool', includes: ['pool h100: not allowed in namespace research', 'pool t4-shared: not allowed in namespace research'] } },
+  { name: 'the namespace GPU limit is enforced', pod: podWith([{ limits: g('8') }, { limits: g('4') }]), namespace: 'research',
+    denied: { code: 'namespace-limit', includes: ['pod asks 12 GPUs, namespace research allows at most 8 per pod'] } },
+  { name: 'compute on a memory-only backend is explained', pod: one(g('1', '8Gi', '20'), { 'gpu-admission.io/pools': 't4-shared' }),
+    denied: { code: 'no-pool', includes: ['pool t4-shared: cannot limit compute'] } },
+  { name: 'a fraction on an exclusive backend is explained', pod: one(g('1', '8Gi'), { 'gpu-admission.io/pools': 'h100' }),
+    denied: { code: 'no-pool', includes: ['pool h100: takes whole GPUs only'] } },
+  { name: 'no MIG profile fits', policy: smallMig, pod: one(g('1', '30Gi', '40'), { 'gpu-admission.io/pools': 'a100-mig' }),
+    denied: { code: 'no-pool', includes: ['pool a100-mig: no MIG profile holds 30Gi + 40% compute (has 1g.10gb, 2g.20gb)'] } },
+  { name: 'whole GPUs need a full-card MIG profile', policy: smallMig, pod: one(g('1'), { 'gpu-admission.io/pools': 'a100-mig' }),
+    denied: { code: 'no-pool', includes: ['pool a100-mig: no full-card MIG profile (7g) is listed for whole GPUs'] } },
+  { name: 'SingleNUMANode above one NUMA node is refused', pod: one(g('8'), { 'gpu-admission.io/numa': 'SingleNUMANode' }, '16'),
+    denied: { code: 'no-pool', includes: ['pool a100-topology: 8 GPUs exceed one NUMA node (4)', 'pool h100: has no NUMA topology'] } },
+  { name: 'NUMA without whole CPUs is refused', pod: one(g('2'), { 'gpu-admission.io/numa': 'Restricted' }, '1500m'),
+    denied: { code: 'numa-cpu', includes: ['NUMA binding needs whole CPUs', '1500m'] } },
+  { name: 'RDMA is only where the pool has it', pod: one(g('1'), { 'gpu-admission.io/rdma': 'true', 'gpu-admission.io/pools': 'h100' }),
+    denied: { code: 'no-pool', includes: ['pool h100: has no RDMA'] } },
+  { name: 'a missing model is explained per pool', pod: one(g('1'), { 'gpu-admission.io/gpu-model': 'A10' }),
+    denied: { code: 'no-pool', includes: ['pool a10-core: model NVIDIA-A10 is not A10'] } },
+  { name: 'generic and native together are refused', pod: podWith([{ limits: g('1') }, { limits: { 'aliyun.com/gpu-mem': '4' } }]),
+    denied: { code: 'mixed-resources', includes: ['aliyun.com/gpu-mem'] } },
+  { name: 'a malformed quantity names the field', pod: one(g(undefined, '12GB')),
+    denied: { code: 'invalid-request', includes: ['container "train": resources.limits["gpu-admission.io/gpu-memory"]', '12GB'] } },
+  { name: 'a fractional GPU count is refused', pod: one(g('1.5')),
+    denied: { code: 'invalid-request', includes: ['gpu-admission.io/gpu must be a whole number of GPUs'] } },
+  { name: 'cores above 100 are refused', pod: one(g('1', undefined, '150')),
+    denied: { code: 'invalid-request', includes: ['gpu-cores must be a whole percent of one GPU, 1 to 100'] } },
+  { name: 'requests that differ from limits are refused', pod: (() => {
+    const p = one(g('1'));
+    (p.spec.containers[0] as Container).resources!.requests = { 'gpu-admission.io/gpu': '2' };
+    return p;
+  })(), denied: { code: 'invalid-request', includes: ['must equal the limit'] } },
+  { name: 'a privileged container cannot share a GPU', pod: podWith([{ name: 'x', limits: g(undefined, '4Gi'), privileged: true }]),
+    denied: { code: 'privileged-shared', includes: ['container "x": a privileged container'] } },
+  { name: 'a forged ACK allocation annotation is refused', pod: one(g('1'), { ALIYUN_COM_GPU_MEM_IDX: '0' }),
+    denied: { code: 'reserved-annotation', includes: ['ALIYUN_COM_GPU_MEM_IDX'] } },
+  { name: 'a forged HAMi allocation annotation is refused', pod: one(g('1'), { 'hami.io/vgpu-devices-allocated': 'GPU-0,NVIDIA,1000,0:;' }),
+    denied: { code: 'reserved-annotation', includes: ['hami.io/vgpu-devices-allocated'] } },
+  { name: 'a decision annotation that is not ours is refused', pod: one(g('1'), { 'gpu-admission.io/decision': 'trust me' }),
+    denied: { code: 'reserved-annotation', includes: ['gpu-admission.io/decision may only be written by gpu-admission'] } },
+  { name: 'a forged decision beside generic requests is refused',
+    pod: one(g('1'), { 'gpu-admission.io/decision': '{"pools":["h100"],"backend":"ack-exclusive","revision":"x","containers":{"train":{"gpu":1}}}' }),
+    denied: { code: 'reserved-annotation', includes: ['container "train": carries gpu-admission.io resources and a recorded decision'] } },
+  { name: 'an unknown annotation value names the annotation', pod: one(g('1'), { 'gpu-admission.io/numa': 'Single' }),
+    denied: { code: 'invalid-request', includes: ['annotation gpu-admission.io/numa: "Single" is not one of'] } },
+  { name: 'an unknown pool name in the pools annotation is refused', pod: one(g('1'), { 'gpu-admission.io/pools': 'nope' }),
+    denied: { code: 'invalid-request', includes: ['no pool named "nope"'] } },
+  { name: 'native ACK memory above every card is refused', pod: one({ 'aliyun.com/gpu-mem': '40' }),
+    denied: { code: 'no-pool', includes: ['pool a10-core: card has 24Gi, aliyun.com/gpu-mem asks 40Gi per GPU'] } },
+  { name: 'rounding deny refuses memory that is not whole GiB', policy: upstream, pod: one(g('1', '1500Mi'), { 'gpu-admission.io/pools': 'a10-mps' }),
+    denied: { code: 'no-pool', includes: ['pool a10-mps: gpu-memory 1500Mi is not a whole Gi (policy rounding: deny)'] } },
+  { name: 'time-slicing refuses whole GPUs', policy: upstream, pod: one(g('1'), { 'gpu-admission.io/pools': 'l4-slices' }),
+    denied: { code: 'no-pool', includes: ['pool l4-slices: time-slicing only shares cards'] } },
+];
+
+function check(s: Scenario): void {
+  const policy = s.policy ?? design;
+  const decision = decide(s.pod, { policy, namespace: { name: s.namespace ?? 'ml', labels: s.nsLabels ?? {} } });
+  if (s.denied) {
+    assert.equal(decision.kind, 'deny', JSON.stringify(decision));
+    if (decision.kind !== 'deny') return;
+    assert.equal(decision.code, s.denied.code, decision.message);
+    for (const text of s.denied.includes) assert.ok(decision.message.includes(text), `"${text}" not in: ${decision.message}`);
+    return;
+  }
+  const want = s.routed as Routed;
+  const out = applied(s.pod, decision);
+  assert.ok(decision.kind === 'patch');
+  assert.deepEqual(decision.record.pools, want.pools);
+  assert.equal(decision.record.backend, want.backend);
+  for (const [name, limits] of Object.entries(want.limits)) {
+    assert.deepEqual(limitsOf(out, name), limits);
+    const requests = out.spec.containers.find((c) => c.name === name)?.resources?.requests ?? {};
+    for (const [resource, value] of Object.entries(limits)) {
+      if (resource !== 'cpu') assert.equal(requests[resource], value, `requests["${resource}"] equals the limit`);
+    }
+  }
+  assert.deepEqual(decision.warnings, want.warnings ?? []);
+  for (const [k, v] of Object.entries(want.labels ?? {})) assert.equal(out.metadata?.labels?.[k], v);
+  for (const [k, v] of Object.entries(want.annotations ?? {})) assert.equal(out.metadata?.annotations?.[k], v);
+  assert.deepEqual(out.spec.tolerations, want.tolerations);
+  assert.equal(out.spec.schedulerName, want.schedulerName);
+  const record = JSON.parse(out.metadata?.annotations?.['gpu-admission.io/decision'] ?? '{}');
+  assert.equal(record.revision, policy.revision);
+  const again = decide(out, { policy, namespace: { name: s.namespace ?? 'ml', labels: s.nsLabels ?? {} } });
+  assert.deepEqual(again, { kind: 'allow', warnings: [] }, 'the webhook on its own output returns no patch');
+}
+
+describe('decide: routing and translation over the DESIGN policy and an upstream policy', () => {
+  for (const s of scenarios) {
+    it(`when ${s.name}, then it is ${s.denied ? `denied (${s.denied.code})` : `routed to ${s.routed?.pools.join(',')}`}`, () => check(s));
+  }
+});
+
+describe('decide: what is left alone', () => {
+  it('when a pod asks for no GPU, then it is not applicable', () => {
+    assert.deepEqual(decide(podWith([{ limits: { cpu: '1' } }]), { policy: design, namespace: { name: 'ml', labels: {} } }), { kind: 'not-applicable' });
+  });
+  it('when a pod without GPUs carries gpu-admission annotations, then it is allowed with a warning', () => {
+    const d = decide(podWith([{ limits: {} }], { 'gpu-admission.io/rdma': 'true' }), { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind, 'allow');
+    assert.match(d.kind === 'allow' ? d.warnings.join() : '', /no effect/);
+  });
+  it('when a native request fits a pool, then it is allowed unchanged', () => {
+    const d = decide(podWith([{ limits: { 'aliyun.com/gpu-mem': '8' } }]), { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.deepEqual(d, { kind: 'allow', warnings: [] });
+  });
+});

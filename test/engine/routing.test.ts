@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decide } from '../../src/engine/decide.ts';
+import type { Pod } from '../../src/engine/pod.ts';
+import { applied, limitsOf, podWith } from '../helpers/pods.ts';
+import { design } from '../helpers/policies.ts';
+
+const ctx = { policy: design, namespace: { name: 'ml', labels: {} } };
+const sharedPod = (spec: Record<string, unknown> = {}): Pod =>
+  podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }], {}, { spec });
+
+describe('routing: node affinity, preferences and tolerations', () => {
+  it('when the pod already has required terms, then each is ANDed with each chosen pool (OR of pools)', () => {
+    const pod = sharedPod({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [
+      { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] },
+      { matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] },
+    ] } } } });
+    const out = applied(pod, decide(pod, ctx));
+    const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    assert.equal(terms.length, 4, 'two existing terms × two pools');
+    const keys = terms.map((t) => t.matchExpressions?.map((e) => `${e.key}=${e.values?.join('|')}`).join(','));
+    assert.deepEqual(keys, [
+      'zone=a,ack.node.gpu.schedule=cgpu,ack.node.gpu.placement=spread,aliyun.accelerator/nvidia_name=Tesla-T4',
+      'zone=a,ack.node.gpu.schedule=core_mem,ack.node.gpu.placement=spread',
+      'zone=b,ack.node.gpu.schedule=cgpu,ack.node.gpu.placement=spread,aliyun.accelerator/nvidia_name=Tesla-T4',
+      'zone=b,ack.node.gpu.schedule=core_mem,ack.node.gpu.placement=spread',
+    ]);
+  });
+
+  it('when several pools serve, then preferred terms follow pool order by weight', () => {
+    const out = applied(sharedPod(), decide(sharedPod(), ctx));
+    const preferred = out.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    assert.deepEqual(preferred.map((p) => [p.weight, p.preference.matchExpressions?.[0]?.values?.[0]]), [[100, 'cgpu'], [90, 'core_mem']]);
+  });
+
+  it('when ack-exclusive is chosen, then nodes without the mode label are accepted too', () => {
+    const pod = podWith([{ limits: { 'gpu-admission.io/gpu': '8' } }], { 'gpu-admission.io/pools': 'h100' });
+    const terms = applied(pod, decide(pod, ctx)).spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+    assert.deepEqual(terms?.map((t) => t.matchExpressions?.map((e) => e.operator)), [['In'], ['DoesNotExist']]);
+  });
+
+  it('when another webhook adds a required term after us, then reinvocation ANDs the pools into it only', () => {
+    const first = applied(sharedPod(), decide(sharedPod(), ctx));
+    const terms = first.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    terms.push({ matchExpressions: [{ key: 'zone', operator: 'In', values: ['c'] }] });
+    const again = decide(first, ctx);
+    const out = applied(first, again);
+    const after = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    assert.equal(after.length, 4);
+    assert.deepEqual(limitsOf(out, 'main'), { 'aliyun.com/gpu-mem': '8' }, 'resources are not touched twice');
+    assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
+  });
+
+  it('when the pod already tolerates the pool taint, then no duplicate toleration is added', () => {
+    const toleration = { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' };
+    const pod = podWith([{ limits: { 'gpu-admission.io/gpu': '2' } }], { 'gpu-admission.io/pools': 'a100-topology' }, { spec: { tolerations: [toleration] } });
+    assert.deepEqual(applied(pod, decide(pod, ctx)).spec.tolerations, [toleration]);
+  });
+});
+
+describe('containers: init containers, native sidecars and effective requests', () => {
+  const sidecar = { name: 'proxy', image: 'envoy', restartPolicy: 'Always', resources: { limits: { 'gpu-admission.io/gpu': '2' } } };
+  const init = { name: 'warmup', image: 'busybox', resources: { limits: { 'gpu-admission.io/gpu': '4' } } };
+
+  it('when init containers and a native sidecar ask for GPUs, then every one is translated', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '3' } }], { 'gpu-admission.io/pools': 'h100' }, { initContainers: [sidecar, init] });
+    const out = applied(pod, decide(pod, ctx));
+    assert.deepEqual(limitsOf(out, 'proxy'), { 'nvidia.com/gpu': '2' });
+    assert.deepEqual(limitsOf(out, 'warmup'), { 'nvidia.com/gpu': '4' });
+    assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/gpu': '3' });
+  });
+
+  it('when the sidecar runs beside the app, then the effective count (3 + 2 = 5) meets the namespace limit', () => {
+    const policy = { ...design, namespaces: [{ names: ['ml'], maxGpusPerPod: 4 }] };
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '3' } }], {}, { initContainers: [sidecar, init] });
+    const d = decide(pod, { policy, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind, 'deny');
+    assert.match(d.kind === 'deny' ? d.message : '', /pod asks 6 GPUs/, 'init 4 beside the sidecar 2 is the peak');
+  });
+
+  it('when a recorded pod has its GPU resources altered under the same policy, then the record is called forged', () => {
+    const pod = sharedPod();
+    const out = applied(pod, decide(pod, ctx));
+    out.spec.containers[0]!.resources = { limits: { 'aliyun.com/gpu-mem': '15' }, requests: { 'aliyun.com/gpu-mem': '15' } };
+    const d = decide(out, ctx);
+    assert.equal(d.kind, 'deny');
+    assert.match(d.kind === 'deny' ? d.message : '', /does not match the pod's GPU resources/);
+  });
+});
