@@ -4,8 +4,9 @@ import { describe, it } from 'node:test';
 import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 
-const designExample = readFileSync(new URL('../../../shared/DESIGN.md', import.meta.url), 'utf8')
-  .split('```yaml\n')[1]?.split('```')[0] ?? '';
+// The product contract lives beside the repository (../shared/DESIGN.md), as it does in CI.
+const designPath = new URL('../../../shared/DESIGN.md', import.meta.url);
+const designExample = readFileSync(designPath, 'utf8').split('```yaml\n')[1]?.split('```')[0] ?? '';
 
 const base = (pools: string, extra = ''): string => `apiVersion: gpu-admission.io/v1alpha1
 kind: GpuAdmissionPolicy

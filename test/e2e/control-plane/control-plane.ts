@@ -363,6 +363,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     `--secure-port=${apiPort}`,
     "--bind-address=127.0.0.1",
     "--advertise-address=127.0.0.1",
+    // The "kubernetes" Service's endpoints may not be loopback IPs; nothing
+    // in-cluster needs them (no pods run), so don't reconcile them at all.
+    "--endpoint-reconciler-type=none",
     `--cert-dir=${join(workDir, "apiserver-certs")}`, // unused (certs given), keeps /var/run clean
     `--tls-cert-file=${pki.serving.certPath}`,
     `--tls-private-key-file=${pki.serving.keyPath}`,
@@ -375,6 +378,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     "--allow-privileged=true",
     "--disable-admission-plugins=TaintNodesByCondition",
     "--profiling=false",
+    // On SIGTERM, drain in-flight requests, then give open connections (watches)
+    // 2 s instead of the default 60 s: restartApiServer() and stop() stay fast.
+    "--shutdown-send-retry-after=true",
     ...(opts.extraApiServerArgs ?? []),
   ];
   const apiReady = async () => (await get(`${apiServerUrl}/readyz`, apiTls)).status === 200;
@@ -383,13 +389,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // etcd
     const etcdPeer = `http://127.0.0.1:${etcdPeerPort}`;
     const etcd = await startProc("etcd", etcdBin, [
-      "--name=default",
+      "--name=e2e",
       `--data-dir=${join(workDir, "etcd")}`,
       `--listen-client-urls=${etcdUrl}`,
       `--advertise-client-urls=${etcdUrl}`,
       `--listen-peer-urls=${etcdPeer}`,
       `--initial-advertise-peer-urls=${etcdPeer}`,
-      `--initial-cluster=default=${etcdPeer}`,
+      `--initial-cluster=e2e=${etcdPeer}`,
       "--initial-cluster-state=new",
       "--unsafe-no-fsync=true", // test data only: skip fsync for speed
       "--log-level=warn",
@@ -405,11 +411,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await waitFor("kube-apiserver /readyz", api, apiReady);
     log(`kube-apiserver ready at ${apiServerUrl} (${Date.now() - t0} ms)`);
 
-    // kube-controller-manager and kube-scheduler (admin credentials; no leader election)
+    // kube-controller-manager and kube-scheduler: admin credentials, no leader
+    // election. No --authentication/authorization-kubeconfig: their own HTTPS
+    // endpoints only serve /healthz to us (always allowed), and delegated authn
+    // would spam errors about the unconfigured front-proxy (requestheader) CA.
     const common = [
       `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
       "--bind-address=127.0.0.1",
       "--leader-elect=false",
     ];

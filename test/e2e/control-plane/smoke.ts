@@ -62,6 +62,20 @@ const deployment = {
   },
 };
 
+/** Waits until `n` gpu-smoke pods have spec.nodeName; returns "pod on node" strings. */
+async function waitBound(kubeconfig: string, n: number): Promise<string[]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const out = await kubectl(kubeconfig, [
+      "get", "pods", "-l", "app=gpu-smoke", "-o", "jsonpath={range .items[*]}{.metadata.name} on {.spec.nodeName}{\"\\n\"}{end}",
+    ]);
+    const bound = out.split("\n").filter((l) => /\bon \S+$/.test(l));
+    if (bound.length >= n) return bound;
+    if (Date.now() > deadline) throw new Error(`${n} pod(s) not bound within 60 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const workDir = await mkdtemp(join(tmpdir(), "gpu-admission-cp-"));
 say(`workDir ${workDir}`);
 const cp = await startControlPlane({ workDir, log: say });
@@ -76,21 +90,17 @@ try {
 
   const tDeploy = Date.now();
   await kubectl(cp.kubeconfig, ["create", "-f", "-"], JSON.stringify(deployment));
-  let bound = "";
-  while (!bound) {
-    if (Date.now() - tDeploy > 60_000) throw new Error("pod not bound within 60 s");
-    await new Promise((r) => setTimeout(r, 200));
-    bound = (await kubectl(cp.kubeconfig, [
-      "get", "pods", "-l", "app=gpu-smoke", "-o", "jsonpath={range .items[*]}{.metadata.name} on {.spec.nodeName}{end}",
-    ])).trim();
-    if (bound.endsWith(" on")) bound = ""; // pod exists but not yet bound
-  }
-  say(`pod bound: ${bound} (${Date.now() - tDeploy} ms after Deployment create)`);
+  const bound = await waitBound(cp.kubeconfig, 1);
+  say(`pod bound: ${bound.join(", ")} (${Date.now() - tDeploy} ms after Deployment create)`);
 
-  const tRestart = Date.now();
+  // After a kube-apiserver restart the controller-manager and scheduler must
+  // recover their watches: scale to 2 and wait for the second pod to be bound.
   await cp.restartApiServer();
-  say(`kube-apiserver restarted (${Date.now() - tRestart} ms)`);
-  say(`pods after restart: ${(await kubectl(cp.kubeconfig, ["get", "pods", "-o", "wide", "--no-headers"])).trim()}`);
+  const tScale = Date.now();
+  await kubectl(cp.kubeconfig, ["scale", "deployment/gpu-smoke", "--replicas=2"]);
+  await waitBound(cp.kubeconfig, 2);
+  say(`2 pods bound after apiserver restart (${Date.now() - tScale} ms after scale)`);
+  say(`pods:\n${(await kubectl(cp.kubeconfig, ["get", "pods", "-o", "wide"])).trim()}`);
 } catch (e) {
   failed = true;
   console.error(e);
