@@ -50,7 +50,7 @@ export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysi
   const record = readRecord(annotations);
   const { intent, problems: intentProblems } = readIntent(annotations);
   const demand = readDemand(pod, policy, record.kind === 'present' ? record.requests : new Map());
-  const problems = [...reservedProblems(annotations, record), ...intentProblems, ...demand.problems];
+  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...demand.problems];
   if (problems.length > 0) return { kind: 'problems', problems };
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
@@ -92,11 +92,19 @@ export function chosenPools(outcomes: readonly PoolOutcome[]): string[] {
   return plans.length > 0 ? chooseGroup(plans).map((p) => p.pool.name) : [];
 }
 
-function reservedProblems(annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
+function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
   const forged = Object.keys(annotations).filter((k) => isReservedAnnotation(k) && k !== ANNOTATION.decision);
   const problems = forged.map((k) => problem('reserved-annotation',
     `annotation ${k} may only be written by the GPU scheduler or device plugin`));
   if (record.kind === 'malformed') problems.push(problem('reserved-annotation', record.problem));
+  if (record.kind === 'present') {
+    const names = new Set(podContainers(pod).map(({ container }) => container.name));
+    const strangers = [...record.requests.keys()].filter((name) => !names.has(name));
+    if (strangers.length > 0) {
+      problems.push(problem('reserved-annotation', `annotation ${ANNOTATION.decision} names containers the pod does not have `
+        + `(${strangers.map((n) => `"${n}"`).join(', ')}); it may only be written by gpu-admission`));
+    }
+  }
   return problems;
 }
 
