@@ -74,8 +74,6 @@ export interface ControlPlane {
 
 interface Managed {
   name: string;
-  bin: string;
-  args: string[];
   child: ChildProcess;
   exited: Promise<void>;
   exitCode: number | null | undefined; // undefined while running
@@ -305,7 +303,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const child = spawn(binPath, args, { cwd: workDir, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });
-    const m: Managed = { name, bin: binPath, args, child, exitCode: undefined, exited: Promise.resolve() };
+    const m: Managed = { name, child, exitCode: undefined, exited: Promise.resolve() };
     m.exited = new Promise<void>((r) => {
       const done = (code: number | null) => {
         if (m.exitCode !== undefined) return;
