@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# gpu-admission webhook image: Node 24, production dependencies only, non-root, and friendly to a
+# read-only root filesystem (nothing is written at run time; certificates come from a Secret).
+# CI cannot run a Docker engine here, so .ci/docker-steps runs these same steps as commands.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+USER 65532:65532
+EXPOSE 8443
+ENTRYPOINT ["node", "dist/main.js"]

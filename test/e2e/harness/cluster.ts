@@ -1,0 +1,103 @@
+// One end-to-end environment: a real control plane, the manifests applied, the webhook running
+// with its ServiceAccount's own token (so least privilege is proven, not assumed), GPU nodes.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createServingCert, defaultBinaries, startControlPlane, type ControlPlane } from '../control-plane/control-plane.ts';
+import { Kubectl, eventually } from './kubectl.ts';
+import { gpuNodes } from './nodes.ts';
+import { startWebhook, type Webhook } from './webhook.ts';
+
+const run = promisify(execFile);
+
+export const ROOT = new URL('../../../', import.meta.url).pathname;
+
+export interface Environment {
+  readonly cp: ControlPlane;
+  readonly kubectl: Kubectl;
+  readonly workDir: string;
+  readonly caPem: string;
+  readonly log: (message: string) => void;
+  webhook: Webhook;
+  startWebhook(): Promise<Webhook>;
+  stop(): Promise<void>;
+}
+
+/** Builds the binaries when missing (a no-op once cached) and returns kubectl's path. */
+async function ensureBinaries(log: (m: string) => void): Promise<string> {
+  const started = Date.now();
+  const { stdout } = await run('bash', [join(ROOT, 'test/e2e/control-plane/build.sh')], { maxBuffer: 64 * 1024 * 1024 });
+  log(`binaries ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const dir = /K8S_BIN_DIR=(.*)/.exec(stdout)?.[1] ?? defaultBinaries().binDir;
+  return join(dir.trim(), 'kubectl');
+}
+
+/** A kubeconfig that authenticates as the webhook's ServiceAccount with a bound token. */
+async function serviceAccountKubeconfig(kubectl: Kubectl, cp: ControlPlane, dir: string): Promise<string> {
+  const token = (await kubectl.ok(['create', 'token', 'gpu-admission', '-n', 'gpu-admission', '--duration=4h'])).trim();
+  const ca = (await readFile(cp.caCertPath)).toString('base64');
+  const path = join(dir, 'webhook.kubeconfig');
+  await writeFile(path, JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
+    clusters: [{ name: 'e2e', cluster: { server: cp.apiServerUrl, 'certificate-authority-data': ca } }],
+    users: [{ name: 'gpu-admission', user: { token } }],
+    contexts: [{ name: 'sa', context: { cluster: 'e2e', user: 'gpu-admission' } }],
+  }));
+  return path;
+}
+
+/** The e2e overlay of manifests/, with the e2e CA as caBundle. */
+export async function renderOverlay(kubectl: Kubectl, caPem: string): Promise<string> {
+  const yaml = await kubectl.ok(['kustomize', join(ROOT, 'test/e2e/overlay')]);
+  return yaml.replaceAll('caBundle: ""', `caBundle: ${Buffer.from(caPem).toString('base64')}`);
+}
+
+export async function startEnvironment(): Promise<Environment> {
+  const t0 = Date.now();
+  const log = (m: string): void => console.log(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+  const kubectlBin = await ensureBinaries(log);
+  const workDir = await mkdtemp(join(tmpdir(), 'gpu-admission-e2e-'));
+  const cp = await startControlPlane({ workDir, log });
+  log(`control plane up (${cp.apiServerUrl}); logs in ${cp.logDir}`);
+  const kubectl = new Kubectl(kubectlBin, cp.kubeconfig);
+  const caPem = await readFile(cp.caCertPath, 'utf8');
+  const overlay = await renderOverlay(kubectl, caPem);
+  // Webhook configurations first point at a webhook that is not up yet: create the namespace,
+  // RBAC and ConfigMap before registering them so that our own apply is not refused.
+  const objects = overlay.split(/^---$/m);
+  const webhooks = objects.filter((o) => /kind: (Mutating|Validating)WebhookConfiguration/.test(o));
+  await kubectl.ok(['apply', '-f', '-'], objects.filter((o) => !webhooks.includes(o)).join('---\n'));
+  await eventually('the gpu-admission ServiceAccount', async () =>
+    (await kubectl.run(['get', 'serviceaccount', 'gpu-admission', '-n', 'gpu-admission'])).code === 0 ? true : undefined);
+  const cert = await createServingCert({ caCertPath: cp.caCertPath, caKeyPath: cp.caKeyPath, outDir: join(workDir, 'webhook-tls'), name: 'webhook', hosts: ['localhost', '127.0.0.1'] });
+  const saKubeconfig = await serviceAccountKubeconfig(kubectl, cp, workDir);
+  const start = (): Promise<Webhook> => startWebhook({
+    root: ROOT, kubeconfig: saKubeconfig, certPath: cert.certPath, keyPath: cert.keyPath, caPem, logPath: join(workDir, 'webhook.log'),
+  });
+  const env: Environment = {
+    cp, kubectl, workDir, caPem, log,
+    webhook: await start(),
+    startWebhook: start,
+    async stop() {
+      await env.webhook.stop().catch(() => {});
+      await cp.stop();
+    },
+  };
+  log(`webhook ready; log in ${join(workDir, 'webhook.log')}`);
+  await kubectl.ok(['apply', '-f', '-'], webhooks.join('---\n'));
+  await kubectl.apply({ apiVersion: 'v1', kind: 'List', items: gpuNodes() }).then((r) => {
+    if (r.code !== 0) throw new Error(r.stderr);
+  });
+  return env;
+}
+
+/** Creates a namespace (opted in or not) and waits for its default ServiceAccount. */
+export async function namespace(kubectl: Kubectl, name: string, optIn: boolean): Promise<void> {
+  const labels = optIn ? { 'gpu-admission.io/enabled': 'true' } : {};
+  const r = await kubectl.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  if (r.code !== 0) throw new Error(r.stderr);
+  await eventually(`ServiceAccount default in ${name}`, async () =>
+    (await kubectl.run(['get', 'serviceaccount', 'default', '-n', name])).code === 0 ? true : undefined);
+}

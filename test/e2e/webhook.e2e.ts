@@ -1,0 +1,344 @@
+// End to end: the webhook against a real kube-apiserver, etcd, controller-manager and scheduler.
+// Each scenario asserts what the API server stored or what the scheduler did.
+// Run: npm run test:e2e   (one scenario: npm run test:e2e -- --test-name-pattern='NUMA')
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ROOT, namespace, renderOverlay, startEnvironment, type Environment } from './harness/cluster.ts';
+import { eventually, type Kubectl } from './harness/kubectl.ts';
+import { POOL_NODE } from './harness/nodes.ts';
+
+let env: Environment;
+let k: Kubectl;
+const POLICY = join(ROOT, 'test/e2e/policy.yaml');
+
+type Obj = Record<string, any>;
+const g = (memory?: string, gpu?: string, cores?: string): Record<string, string> => ({
+  ...(gpu ? { 'gpu-admission.io/gpu': gpu } : {}),
+  ...(memory ? { 'gpu-admission.io/gpu-memory': memory } : {}),
+  ...(cores ? { 'gpu-admission.io/gpu-cores': cores } : {}),
+});
+
+function podSpec(limits: Record<string, string>, extra: Obj = {}): Obj {
+  return { containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10', resources: { limits } }], ...extra };
+}
+function pod(name: string, ns: string, limits: Record<string, string>, annotations: Record<string, string> = {}, extra: Obj = {}): Obj {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, annotations }, spec: podSpec(limits, extra) };
+}
+function deployment(name: string, ns: string, limits: Record<string, string>, replicas = 2): Obj {
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(limits) } },
+  };
+}
+const decision = (p: Obj): Obj | undefined => {
+  const text = p.metadata?.annotations?.['gpu-admission.io/decision'];
+  return text ? JSON.parse(text) : undefined;
+};
+const limitsOf = (p: Obj, container = 'main'): Obj =>
+  [...(p.spec.initContainers ?? []), ...p.spec.containers].find((c: Obj) => c.name === container)?.resources?.limits;
+
+async function create(obj: Obj): Promise<void> {
+  const r = await k.apply(obj);
+  assert.equal(r.code, 0, r.stderr);
+}
+async function getPod(ns: string, name: string): Promise<Obj> {
+  return k.json(['get', 'pod', name, '-n', ns]);
+}
+async function podsOf(ns: string, app: string, n: number): Promise<Obj[]> {
+  return eventually(`${n} pods of ${app}`, async () => {
+    const list = await k.json<{ items: Obj[] }>(['get', 'pods', '-n', ns, '-l', `app=${app}`]);
+    return list.items.length >= n ? list.items : undefined;
+  });
+}
+async function boundNode(ns: string, name: string): Promise<string> {
+  return eventually(`pod ${ns}/${name} bound by the scheduler`, async () => (await getPod(ns, name)).spec.nodeName || undefined);
+}
+/** The policy revision the webhook uses now, read from a server-side dry run. */
+async function revisionInForce(): Promise<string> {
+  const out = await k.ok(['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod('probe', 'gpu-team', g('1Gi'))));
+  return decision(JSON.parse(out))?.revision;
+}
+async function applyPolicy(text: string): Promise<{ code: number | null; stderr: string; rv?: string }> {
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gpu-admission-policy', namespace: 'gpu-admission' }, data: { 'policy.yaml': text } };
+  const r = await k.apply(cm, ['--server-side', '--force-conflicts', '--field-manager=e2e', '-o', 'json']);
+  return { code: r.code, stderr: r.stderr, ...(r.code === 0 ? { rv: JSON.parse(r.stdout).metadata.resourceVersion } : {}) };
+}
+async function waitForRevision(rv: string): Promise<string> {
+  return eventually(`policy revision ${rv}-… in force`, async () => {
+    const revision = await revisionInForce();
+    return revision.startsWith(`${rv}-`) ? revision : undefined;
+  }, 20_000);
+}
+
+before(async () => {
+  env = await startEnvironment();
+  k = env.kubectl;
+  await Promise.all([namespace(k, 'gpu-team', true), namespace(k, 'plain', false), namespace(k, 'research', true)]);
+  const applied = await applyPolicy(await readFile(POLICY, 'utf8'));
+  assert.equal(applied.code, 0, applied.stderr);
+  await waitForRevision(applied.rv as string);
+  env.log('environment ready');
+}, { timeout: 30 * 60_000 });
+
+after(async () => {
+  await env?.stop();
+});
+
+describe('manifests', () => {
+  it('when the whole base is applied with --dry-run=server, then the API server accepts every object', async () => {
+    const out = await k.ok(['apply', '--dry-run=server', '-k', join(ROOT, 'manifests/base')]);
+    for (const kind of ['deployment.apps/gpu-admission', 'poddisruptionbudget.policy/gpu-admission', 'service/gpu-admission',
+      'priorityclass.scheduling.k8s.io/gpu-admission', 'mutatingwebhookconfiguration.admissionregistration.k8s.io/gpu-admission']) {
+      assert.match(out, new RegExp(kind.replaceAll('.', '\\.')), out);
+    }
+  });
+
+  it('when the ServiceAccount\'s rights are listed, then it has exactly what the webhook needs', async () => {
+    const as = ['--as=system:serviceaccount:gpu-admission:gpu-admission'];
+    const can = async (...args: string[]): Promise<boolean> => (await k.run(['auth', 'can-i', ...args, ...as])).stdout.trim() === 'yes';
+    assert.equal(await can('watch', 'configmaps', '-n', 'gpu-admission'), true);
+    assert.equal(await can('create', 'events.events.k8s.io', '-n', 'gpu-admission'), true);
+    assert.equal(await can('list', 'namespaces'), true);
+    assert.equal(await can('watch', 'configmaps', '-n', 'default'), false, 'no ConfigMaps outside its namespace');
+    assert.equal(await can('update', 'configmaps', '-n', 'gpu-admission'), false, 'it never writes its policy');
+    assert.equal(await can('get', 'secrets', '-n', 'gpu-admission'), false);
+    assert.equal(await can('create', 'pods', '-n', 'gpu-team'), false);
+    assert.equal(await can('get', 'namespaces'), false, 'list/watch only');
+  });
+});
+
+describe('pods and workloads', () => {
+  it('when a Deployment asks generic GPU memory in an opted-in namespace, then its pods are stored translated and bound to the pool', async () => {
+    await create(deployment('train', 'gpu-team', g('10Gi', undefined, '30')));
+    const pods = await podsOf('gpu-team', 'train', 2);
+    for (const p of pods) {
+      assert.deepEqual(limitsOf(p), { 'aliyun.com/gpu-mem': '10', 'aliyun.com/gpu-core.percentage': '30' });
+      assert.deepEqual(p.spec.containers[0].resources.requests, limitsOf(p));
+      assert.deepEqual(decision(p)?.pools, ['a10-core']);
+      const terms = p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+      assert.equal(terms[0].matchExpressions[0].values[0], 'core_mem');
+      assert.equal(await boundNode('gpu-team', p.metadata.name), POOL_NODE['a10-core']);
+    }
+  });
+
+  it('when the same Deployment is in a namespace without the label, then its pods stay untouched', async () => {
+    await create(deployment('train', 'plain', g('10Gi', undefined, '30'), 1));
+    const [p] = await podsOf('plain', 'train', 1);
+    assert.deepEqual(limitsOf(p as Obj), g('10Gi', undefined, '30'));
+    assert.equal(decision(p as Obj), undefined);
+  });
+
+  it('when an impossible Pod is applied, then kubectl fails with the denial message', async () => {
+    const r = await k.apply(pod('too-big', 'gpu-team', g('90Gi', '2')));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /denied the request: container "main" asks 2 GPU × 90Gi: pool t4-shared: card has 15Gi/);
+  });
+
+  it('when an impossible Deployment is created, then the ReplicaSet\'s FailedCreate event carries the reason', async () => {
+    await create(deployment('too-big', 'gpu-team', g('90Gi', '2'), 1));
+    const message = await eventually('a FailedCreate event', async () => {
+      const events = await k.json<{ items: Obj[] }>(['get', 'events', '-n', 'gpu-team', '--field-selector', 'reason=FailedCreate']);
+      return events.items.map((e) => e.message as string).find((m) => m.includes('too-big'));
+    });
+    assert.match(message, /pool h100: card has 80Gi/);
+  });
+
+  it('when a NUMA pod asks whole GPUs with whole CPUs, then it gets ACK NUMA annotations, the toleration and the topology node', async () => {
+    const p = pod('numa', 'gpu-team', { ...g(undefined, '4'), cpu: '32', memory: '64Gi' },
+      { 'gpu-admission.io/numa': 'SingleNUMANode', 'gpu-admission.io/numa-exclusive': 'Preferred' });
+    await create(p);
+    const stored = await getPod('gpu-team', 'numa');
+    assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu': '4', cpu: '32', memory: '64Gi' });
+    assert.equal(stored.metadata.annotations['cpuset-scheduler'], 'required');
+    assert.deepEqual(JSON.parse(stored.metadata.annotations['scheduling.alibabacloud.com/numa-topology-spec']),
+      { numaTopologyPolicy: 'SingleNUMANode', singleNUMANodeExclusive: 'Preferred' });
+    assert.ok(stored.spec.tolerations.some((t: Obj) => t.key === 'nvidia.com/gpu' && t.operator === 'Exists'));
+    assert.equal(await boundNode('gpu-team', 'numa'), POOL_NODE['a100-topology']);
+  });
+
+  it('when a pod asks RDMA, then it gets the eRDMA resource on the RDMA pool', async () => {
+    await create(pod('rdma', 'gpu-team', g(undefined, '2'), { 'gpu-admission.io/rdma': 'true' }));
+    const stored = await getPod('gpu-team', 'rdma');
+    assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu': '2', 'aliyun/erdma': '1' });
+    assert.equal(await boundNode('gpu-team', 'rdma'), POOL_NODE['a100-topology']);
+  });
+
+  it('when a MIG-sized pod is created, then it takes the smallest profile and lands on the MIG node', async () => {
+    await create(pod('mig', 'research', g('15Gi')));
+    const stored = await getPod('research', 'mig');
+    assert.deepEqual(limitsOf(stored), { 'nvidia.com/mig-2g.20gb': '1' });
+    assert.equal(await boundNode('research', 'mig'), POOL_NODE['a100-mig']);
+  });
+
+  it('when a pod is sent to the HAMi pool, then it gets HAMi resources and the HAMi scheduler', async () => {
+    await create(pod('hami', 'gpu-team', g('12Gi', '1', '40'), { 'gpu-admission.io/pools': 'l20-hami' }));
+    const stored = await getPod('gpu-team', 'hami');
+    assert.deepEqual(limitsOf(stored), { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '12288', 'nvidia.com/gpucores': '40' });
+    assert.equal(stored.spec.schedulerName, 'hami-scheduler');
+  });
+
+  it('when a Job asks whole GPUs, then the pod its controller creates is translated and bound', async () => {
+    await create({
+      apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'eval', namespace: 'gpu-team' },
+      spec: { template: { metadata: { labels: { app: 'eval' } }, spec: { ...podSpec({ 'nvidia.com/gpu': '8' }), restartPolicy: 'Never' } } },
+    });
+    const [p] = await podsOf('gpu-team', 'eval', 1);
+    assert.deepEqual(decision(p as Obj)?.pools, ['h100']);
+    assert.deepEqual(limitsOf(p as Obj), { 'nvidia.com/gpu': '8' });
+    assert.equal(await boundNode('gpu-team', (p as Obj).metadata.name), POOL_NODE.h100);
+  });
+
+  it('when a pod has an init container and a native sidecar with GPUs, then every container is translated', async () => {
+    const p = pod('sidecar', 'gpu-team', g(undefined, '2'), { 'gpu-admission.io/pools': 'h100' }, {
+      initContainers: [
+        { name: 'warmup', image: 'registry.k8s.io/pause:3.10', resources: { limits: g(undefined, '4') } },
+        { name: 'proxy', image: 'registry.k8s.io/pause:3.10', restartPolicy: 'Always', resources: { limits: g(undefined, '1') } },
+      ],
+    });
+    await create(p);
+    const stored = await getPod('gpu-team', 'sidecar');
+    assert.deepEqual(limitsOf(stored, 'warmup'), { 'nvidia.com/gpu': '4' });
+    assert.deepEqual(limitsOf(stored, 'proxy'), { 'nvidia.com/gpu': '1' });
+    assert.deepEqual(limitsOf(stored, 'main'), { 'nvidia.com/gpu': '2' });
+    assert.equal(await boundNode('gpu-team', 'sidecar'), POOL_NODE.h100);
+  });
+
+  it('when a GPU pod is created with --dry-run=server, then the answer is translated and nothing is stored', async () => {
+    const out = JSON.parse(await k.ok(['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod('dry', 'gpu-team', g('4Gi')))));
+    assert.deepEqual(limitsOf(out), { 'aliyun.com/gpu-mem': '4' });
+    assert.notEqual((await k.run(['get', 'pod', 'dry', '-n', 'gpu-team'])).code, 0);
+  });
+});
+
+describe('reinvocation', () => {
+  let other: Server;
+  after(async () => {
+    await k.run(['delete', 'mutatingwebhookconfiguration', 'zz-e2e-zone']);
+    other?.close();
+  });
+
+  it('when a later webhook adds a required node term, then ours runs again and adds nothing twice', async () => {
+    const cert = { key: await readFile(join(env.workDir, 'webhook-tls/webhook.key')), cert: await readFile(join(env.workDir, 'webhook-tls/webhook.crt')) };
+    let calls = 0;
+    other = createServer(cert, (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        calls++;
+        const review = JSON.parse(body);
+        const podObj = review.request.object;
+        const terms = podObj.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+        const has = JSON.stringify(terms ?? []).includes('e2e.example.com/zone');
+        const patch = has ? [] : terms
+          ? terms.map((_: unknown, i: number) => ({ op: 'add', path: `/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/${i}/matchExpressions/-`, value: { key: 'e2e.example.com/zone', operator: 'NotIn', values: ['nowhere'] } }))
+          : [{ op: 'add', path: '/spec/affinity', value: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'e2e.example.com/zone', operator: 'NotIn', values: ['nowhere'] }] }] } } } }];
+        const response: Obj = { uid: review.request.uid, allowed: true };
+        if (patch.length > 0) Object.assign(response, { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
+      });
+    });
+    await new Promise<void>((r) => other.listen(18444, '127.0.0.1', r));
+    await create({
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'zz-e2e-zone' },
+      webhooks: [{
+        name: 'zone.e2e.example.com', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', reinvocationPolicy: 'Never',
+        clientConfig: { url: 'https://127.0.0.1:18444/', caBundle: Buffer.from(env.caPem).toString('base64') },
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gpu-team' } },
+      }],
+    });
+    await eventually('the second webhook to be called', async () => {
+      const r = await k.run(['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod('warm', 'gpu-team', { cpu: '1' })));
+      return r.code === 0 && calls > 0 ? true : undefined;
+    });
+    await create(pod('reinvoked', 'gpu-team', g(undefined, '2'), { 'gpu-admission.io/pools': 'a100-topology' }));
+    const stored = await getPod('gpu-team', 'reinvoked');
+    const terms = stored.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+    assert.equal(terms.length, 1);
+    const keys = terms[0].matchExpressions.map((e: Obj) => e.key);
+    assert.deepEqual(keys.sort(), ['ack.node.gpu.schedule', 'e2e.example.com/zone']);
+    assert.equal(stored.spec.tolerations.filter((t: Obj) => t.key === 'nvidia.com/gpu').length, 1);
+    assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu': '2' });
+  });
+});
+
+describe('live policy', () => {
+  it('when a pool is removed from the policy, then new pods follow within seconds', async () => {
+    const text = await readFile(POLICY, 'utf8');
+    const without = text.replace(/  - name: a10-core\n    backend: ack-core-mem\n    gpu: \{model: NVIDIA-A10, memory: 24Gi, perNode: 4\}\n/, '');
+    assert.notEqual(without, text);
+    const applied = await applyPolicy(without);
+    assert.equal(applied.code, 0, applied.stderr);
+    await waitForRevision(applied.rv as string);
+    await create(pod('after-edit', 'gpu-team', g('10Gi', undefined, '30')));
+    const stored = await getPod('gpu-team', 'after-edit');
+    assert.deepEqual(decision(stored)?.pools, ['a100-mig']);
+    assert.deepEqual(limitsOf(stored), { 'nvidia.com/mig-3g.40gb': '1' });
+    const restored = await applyPolicy(text);
+    await waitForRevision(restored.rv as string);
+  });
+
+  it('when an invalid policy is applied, then the validating webhook refuses it with the error path', async () => {
+    const r = await applyPolicy((await readFile(POLICY, 'utf8')).replace('memory: 15Gi', 'memory: 15GB'));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /\/pools\/0\/gpu\/memory: must be a quantity such as 24Gi/);
+  });
+
+  it('when an invalid policy is forced past a removed validating webhook, then the last good policy stays and an Event says why', async () => {
+    const before = await revisionInForce();
+    await k.ok(['delete', 'validatingwebhookconfiguration', 'gpu-admission-policy']);
+    try {
+      const forced = await applyPolicy((await readFile(POLICY, 'utf8')).replace('perNode: 1}', 'perNode: 0}'));
+      assert.equal(forced.code, 0, forced.stderr);
+      const event = await eventually('an InvalidPolicy event', async () => {
+        const events = await k.json<{ items: Obj[] }>(['get', 'events.events.k8s.io', '-n', 'gpu-admission']);
+        return events.items.find((e) => e.reason === 'InvalidPolicy' && e.regarding?.name === 'gpu-admission-policy');
+      });
+      assert.match(event.note, /\/pools\/0\/gpu\/perNode/);
+      assert.equal(event.type, 'Warning');
+      assert.equal(await revisionInForce(), before, 'the last good policy is still in force');
+    } finally {
+      const overlay = await renderOverlay(k, env.caPem);
+      await k.ok(['apply', '-f', '-'], overlay.split(/^---$/m).filter((o) => /kind: ValidatingWebhookConfiguration/.test(o)).join('\n'));
+      const good = await applyPolicy(await readFile(POLICY, 'utf8'));
+      assert.equal(good.code, 0, good.stderr);
+      await waitForRevision(good.rv as string);
+    }
+  });
+
+  it('when the API server restarts, then the watch recovers and a later edit still applies', async () => {
+    await env.cp.restartApiServer();
+    const text = (await readFile(POLICY, 'utf8')).replace('rounding: up', 'rounding: deny');
+    const applied = await eventually('the policy edit after the restart', async () => {
+      const r = await applyPolicy(text);
+      return r.code === 0 ? r : undefined;
+    });
+    await waitForRevision(applied.rv as string);
+    const r = await k.apply(pod('rounding', 'gpu-team', g('1500Mi'), { 'gpu-admission.io/pools': 't4-shared' }));
+    assert.notEqual(r.code, 0, 'rounding: deny is in force');
+    assert.match(r.stderr, /not a whole Gi \(policy rounding: deny\)/);
+    const restored = await applyPolicy(await readFile(POLICY, 'utf8'));
+    await waitForRevision(restored.rv as string);
+  });
+});
+
+describe('webhook down', () => {
+  after(async () => {
+    env.webhook = await env.startWebhook();
+  });
+
+  it('when the webhook is stopped, then GPU pods in opted-in namespaces fail clearly and everything else is unaffected', async () => {
+    await env.webhook.stop();
+    const gpu = await k.apply(pod('no-webhook', 'gpu-team', g('4Gi')));
+    assert.notEqual(gpu.code, 0);
+    assert.match(gpu.stderr, /failed calling webhook "pods\.gpu-admission\.io"/);
+    const cpu = await k.apply(pod('cpu-only', 'gpu-team', { cpu: '1' }));
+    assert.equal(cpu.code, 0, `matchConditions keep non-GPU pods away from the webhook: ${cpu.stderr}`);
+    const elsewhere = await k.apply(pod('elsewhere', 'plain', g('4Gi')));
+    assert.equal(elsewhere.code, 0, `namespaces without the label are not sent: ${elsewhere.stderr}`);
+  });
+});
