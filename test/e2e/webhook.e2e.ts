@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, namespace, renderOverlay, startEnvironment, type Environment } from './harness/cluster.ts';
 import { eventually, type Kubectl } from './harness/kubectl.ts';
-import { POOL_NODE } from './harness/nodes.ts';
+import { POOL_NODES } from './harness/nodes.ts';
 
 let env: Environment;
 let k: Kubectl;
@@ -52,6 +52,9 @@ async function podsOf(ns: string, app: string, n: number): Promise<Obj[]> {
     const list = await k.json<{ items: Obj[] }>(['get', 'pods', '-n', ns, '-l', `app=${app}`]);
     return list.items.length >= n ? list.items : undefined;
   });
+}
+function assertOnPool(node: string, pool: string): void {
+  assert.ok(POOL_NODES[pool]?.includes(node), `bound to ${node}, not a node of pool ${pool}`);
 }
 async function boundNode(ns: string, name: string): Promise<string> {
   return eventually(`pod ${ns}/${name} bound by the scheduler`, async () => (await getPod(ns, name)).spec.nodeName || undefined);
@@ -99,7 +102,9 @@ describe('manifests', () => {
   it('when the ServiceAccount\'s rights are listed, then it has exactly what the webhook needs', async () => {
     const as = ['--as=system:serviceaccount:gpu-admission:gpu-admission'];
     const can = async (...args: string[]): Promise<boolean> => (await k.run(['auth', 'can-i', ...args, ...as])).stdout.trim() === 'yes';
-    assert.equal(await can('watch', 'configmaps', '-n', 'gpu-admission'), true);
+    assert.equal(await can('watch', 'configmaps/gpu-admission-policy', '-n', 'gpu-admission'), true);
+    assert.equal(await can('list', 'configmaps/gpu-admission-policy', '-n', 'gpu-admission'), true);
+    assert.equal(await can('watch', 'configmaps', '-n', 'gpu-admission'), false, 'only its own ConfigMap');
     assert.equal(await can('create', 'events.events.k8s.io', '-n', 'gpu-admission'), true);
     assert.equal(await can('list', 'namespaces'), true);
     assert.equal(await can('watch', 'configmaps', '-n', 'default'), false, 'no ConfigMaps outside its namespace');
@@ -120,7 +125,7 @@ describe('pods and workloads', () => {
       assert.deepEqual(decision(p)?.pools, ['a10-core']);
       const terms = p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
       assert.equal(terms[0].matchExpressions[0].values[0], 'core_mem');
-      assert.equal(await boundNode('gpu-team', p.metadata.name), POOL_NODE['a10-core']);
+      assertOnPool(await boundNode('gpu-team', p.metadata.name), 'a10-core');
     }
   });
 
@@ -134,16 +139,16 @@ describe('pods and workloads', () => {
   it('when an impossible Pod is applied, then kubectl fails with the denial message', async () => {
     const r = await k.apply(pod('too-big', 'gpu-team', g('90Gi', '2')));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /denied the request: container "main" asks 2 GPU × 90Gi: pool t4-shared: card has 15Gi/);
+    assert.match(r.stderr, /denied the request: container "main" asks 2 GPU × 90Gi: pool t4-shared: 2 GPUs, a node has 1; pool a10-core: card has 24Gi;/);
   });
 
   it('when an impossible Deployment is created, then the ReplicaSet\'s FailedCreate event carries the reason', async () => {
     await create(deployment('too-big', 'gpu-team', g('90Gi', '2'), 1));
     const message = await eventually('a FailedCreate event', async () => {
       const events = await k.json<{ items: Obj[] }>(['get', 'events', '-n', 'gpu-team', '--field-selector', 'reason=FailedCreate']);
-      return events.items.map((e) => e.message as string).find((m) => m.includes('too-big'));
+      return events.items.find((e) => e.involvedObject?.kind === 'ReplicaSet' && e.involvedObject.name.startsWith('too-big-'))?.message as string | undefined;
     });
-    assert.match(message, /pool h100: card has 80Gi/);
+    assert.match(message, /admission webhook "pods.gpu-admission.io" denied the request: container "main" asks 2 GPU × 90Gi: .*pool h100: card has 80Gi/);
   });
 
   it('when a NUMA pod asks whole GPUs with whole CPUs, then it gets ACK NUMA annotations, the toleration and the topology node', async () => {
@@ -156,21 +161,21 @@ describe('pods and workloads', () => {
     assert.deepEqual(JSON.parse(stored.metadata.annotations['scheduling.alibabacloud.com/numa-topology-spec']),
       { numaTopologyPolicy: 'SingleNUMANode', singleNUMANodeExclusive: 'Preferred' });
     assert.ok(stored.spec.tolerations.some((t: Obj) => t.key === 'nvidia.com/gpu' && t.operator === 'Exists'));
-    assert.equal(await boundNode('gpu-team', 'numa'), POOL_NODE['a100-topology']);
+    assertOnPool(await boundNode('gpu-team', 'numa'), 'a100-topology');
   });
 
   it('when a pod asks RDMA, then it gets the eRDMA resource on the RDMA pool', async () => {
     await create(pod('rdma', 'gpu-team', g(undefined, '2'), { 'gpu-admission.io/rdma': 'true' }));
     const stored = await getPod('gpu-team', 'rdma');
     assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu': '2', 'aliyun/erdma': '1' });
-    assert.equal(await boundNode('gpu-team', 'rdma'), POOL_NODE['a100-topology']);
+    assertOnPool(await boundNode('gpu-team', 'rdma'), 'a100-topology');
   });
 
   it('when a MIG-sized pod is created, then it takes the smallest profile and lands on the MIG node', async () => {
     await create(pod('mig', 'research', g('15Gi')));
     const stored = await getPod('research', 'mig');
     assert.deepEqual(limitsOf(stored), { 'nvidia.com/mig-2g.20gb': '1' });
-    assert.equal(await boundNode('research', 'mig'), POOL_NODE['a100-mig']);
+    assertOnPool(await boundNode('research', 'mig'), 'a100-mig');
   });
 
   it('when a pod is sent to the HAMi pool, then it gets HAMi resources and the HAMi scheduler', async () => {
@@ -180,15 +185,18 @@ describe('pods and workloads', () => {
     assert.equal(stored.spec.schedulerName, 'hami-scheduler');
   });
 
-  it('when a Job asks whole GPUs, then the pod its controller creates is translated and bound', async () => {
+  it('when a Job asks whole GPUs of a model, then the pod its controller creates is translated and bound', async () => {
     await create({
       apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'eval', namespace: 'gpu-team' },
-      spec: { template: { metadata: { labels: { app: 'eval' } }, spec: { ...podSpec({ 'nvidia.com/gpu': '8' }), restartPolicy: 'Never' } } },
+      spec: { template: {
+        metadata: { labels: { app: 'eval' }, annotations: { 'gpu-admission.io/gpu-model': 'H100' } },
+        spec: { ...podSpec({ 'nvidia.com/gpu': '8' }), restartPolicy: 'Never' },
+      } },
     });
     const [p] = await podsOf('gpu-team', 'eval', 1);
     assert.deepEqual(decision(p as Obj)?.pools, ['h100']);
     assert.deepEqual(limitsOf(p as Obj), { 'nvidia.com/gpu': '8' });
-    assert.equal(await boundNode('gpu-team', (p as Obj).metadata.name), POOL_NODE.h100);
+    assertOnPool(await boundNode('gpu-team', (p as Obj).metadata.name), 'h100');
   });
 
   it('when a pod has an init container and a native sidecar with GPUs, then every container is translated', async () => {
@@ -203,7 +211,7 @@ describe('pods and workloads', () => {
     assert.deepEqual(limitsOf(stored, 'warmup'), { 'nvidia.com/gpu': '4' });
     assert.deepEqual(limitsOf(stored, 'proxy'), { 'nvidia.com/gpu': '1' });
     assert.deepEqual(limitsOf(stored, 'main'), { 'nvidia.com/gpu': '2' });
-    assert.equal(await boundNode('gpu-team', 'sidecar'), POOL_NODE.h100);
+    assertOnPool(await boundNode('gpu-team', 'sidecar'), 'h100');
   });
 
   it('when a GPU pod is created with --dry-run=server, then the answer is translated and nothing is stored', async () => {

@@ -18,7 +18,8 @@ const NODES: NodeSpec[] = [
     resources: { 'aliyun.com/gpu': '8', 'aliyun/erdma': '8' }, taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }] },
   { name: 'a100-mig-1', labels: { 'ack.node.gpu.schedule': 'mig' },
     resources: { 'nvidia.com/mig-1g.10gb': '7', 'nvidia.com/mig-2g.20gb': '3', 'nvidia.com/mig-3g.40gb': '2', 'nvidia.com/mig-7g.80gb': '1' } },
-  { name: 'h100-1', labels: {}, resources: { 'nvidia.com/gpu': '8' } },
+  { name: 'h100-1', labels: { 'aliyun.accelerator/nvidia_name': 'NVIDIA-H100' }, resources: { 'nvidia.com/gpu': '8' } },
+  { name: 'h100-2', labels: { 'aliyun.accelerator/nvidia_name': 'NVIDIA-H100' }, resources: { 'nvidia.com/gpu': '8' } },
   { name: 'l20-hami-1', labels: { 'gpu.pool/name': 'l20-hami' },
     resources: { 'nvidia.com/gpu': '40', 'nvidia.com/gpumem': '393216', 'nvidia.com/gpucores': '800' } },
   { name: 'cpu-1', labels: { 'node-role.example.com/cpu': 'true' }, resources: {} },
@@ -39,7 +40,8 @@ export function gpuNodes(): unknown[] {
   });
 }
 
-/** The node a pool's pods must land on. */
-export const POOL_NODE: Readonly<Record<string, string>> = {
-  't4-shared': 't4-1', 'a10-core': 'a10-1', 'a100-topology': 'a100-topo-1', 'a100-mig': 'a100-mig-1', h100: 'h100-1', 'l20-hami': 'l20-hami-1',
+/** The nodes a pool's pods may land on. */
+export const POOL_NODES: Readonly<Record<string, readonly string[]>> = {
+  't4-shared': ['t4-1'], 'a10-core': ['a10-1'], 'a100-topology': ['a100-topo-1'], 'a100-mig': ['a100-mig-1'],
+  h100: ['h100-1', 'h100-2'], 'l20-hami': ['l20-hami-1'],
 };

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { webhookRbac } from '../../src/kube/rbac.ts';
+
+describe('RBAC the webhook needs', () => {
+  const rules = webhookRbac();
+
+  it('when listed, then every verb has its reason and nothing is granted with a wildcard or get', () => {
+    for (const rule of rules) {
+      assert.deepEqual(Object.keys(rule.why).sort(), [...rule.verbs].sort(), rule.resources.join());
+      assert.ok(!rule.verbs.includes('*') && !rule.resources.includes('*') && !rule.verbs.includes('get'));
+    }
+  });
+
+  it('when it comes to ConfigMaps, then only the policy ConfigMap in the webhook\'s namespace can be listed and watched', () => {
+    const configMaps = rules.filter((r) => r.resources.includes('configmaps'));
+    assert.deepEqual(configMaps.map((r) => [r.kind, r.namespace, r.resourceNames, r.verbs]), [
+      ['Role', 'gpu-admission', ['gpu-admission-policy'], ['list', 'watch']],
+    ]);
+  });
+
+  it('when it comes to Events and Namespaces, then Events are namespaced and only Namespaces need a ClusterRole', () => {
+    assert.deepEqual(rules.filter((r) => r.kind === 'ClusterRole').map((r) => r.resources), [['namespaces']]);
+    const events = rules.find((r) => r.resources.includes('events'));
+    assert.deepEqual([events?.kind, events?.namespace, events?.apiGroups, events?.verbs], ['Role', 'gpu-admission', ['events.k8s.io'], ['create', 'patch']]);
+  });
+});
