@@ -1,0 +1,130 @@
+/**
+ * Webhook throughput against a bare-Node baseline, in one run (`npm run bench`).
+ *
+ * Starts, one after the other in this process, (1) the real webhook — createApp over HTTPS with
+ * the real engine, the DESIGN.md policy, pino logging one line per review, metrics — and (2) a
+ * bare node:https server that reads and parses the same AdmissionReview and returns a fixed
+ * answer. Each is driven from a second process (bench/server-driver.ts) by autocannon with 16
+ * connections cycling through a mix of reviews: a pod without GPU, a shared-GPU pod, a NUMA pod
+ * and a pod that is denied. Prints requests/s, p50 and p99 for both and their ratio, and the
+ * same for the engine alone in the bare server, to tell engine cost from server cost. Figures,
+ * not assertions. Flags: --seconds N (default 10), --connections N (default 16).
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { decodePod, decodeReview } from '../src/admission/decode.ts';
+import { encodeReview } from '../src/admission/encode.ts';
+import { decide } from '../src/engine/decide.ts';
+import { Registry } from 'prom-client';
+import { defaultPolicy } from '../src/policy/default-policy.ts';
+import { NoNamespaceLabels, StaticPolicySource } from '../src/policy/source.ts';
+import { createApp } from '../src/server/create-app.ts';
+import { outcomeOf } from '../src/server/mutate.ts';
+import { ensureDevCertificate } from '../src/server/dev-certificate.ts';
+import { createTlsServer, watchCertificate } from '../src/server/tls.ts';
+import type { DriverJob, DriverResult } from './server-driver.ts';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } } });
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const WARM_UP_SECONDS = 2;
+
+const MIX = ['plain-pod', 'shared-gpu-pod', 'numa-pod', 'denied-pod'];
+const bodies = MIX.map((name) => readFileSync(new URL(`../test/fixtures/reviews/${name}.json`, import.meta.url), 'utf8'));
+
+const work = mkdtempSync(join(tmpdir(), 'gpu-admission-bench-'));
+const cert = ensureDevCertificate(join(work, 'certs'), { hosts: ['localhost', '127.0.0.1'] });
+
+function drive(port: number, seconds: number): Promise<DriverResult> {
+  const child = fork(new URL('./server-driver.ts', import.meta.url), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const job: DriverJob = { url: `https://127.0.0.1:${port}`, connections: CONNECTIONS, seconds, bodies };
+  child.send(job);
+  return new Promise((resolve, reject) => {
+    child.once('message', (result) => resolve(result as DriverResult));
+    child.once('exit', (code) => code !== 0 && reject(new Error(`driver exited with ${code}`)));
+  });
+}
+
+async function measure(server: Server): Promise<DriverResult> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await drive(port, WARM_UP_SECONDS);
+  const result = await drive(port, SECONDS);
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  return result;
+}
+
+/** The least a webhook can do: read the body, parse the review, answer a fixed allow with its uid. */
+function bareServer(): Server {
+  return createHttpsServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+      const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+}
+
+/**
+ * The engine without the server around it: the bare server plus decodeReview, decide and
+ * encodeReview. Not asked for, but it splits the gap between the two into engine and server.
+ */
+function engineServer(): Server {
+  const policy = defaultPolicy();
+  return createHttpsServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const request = decodeReview(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      const decision = decide(decodePod(request), { namespace: { name: request.namespace ?? '', labels: {} }, policy });
+      const body = JSON.stringify(encodeReview(request.uid, outcomeOf(decision).verdict));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+}
+
+/** The real webhook, as main builds it; its log lines go to a file, as they would to a pipe. */
+function webhookServer(): { server: Server; registry: Registry } {
+  const logger = pino(pino.destination({ dest: join(work, 'webhook.log'), sync: true }));
+  const certificate = watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
+  const registry = new Registry();
+  const app = createApp({
+    policySource: new StaticPolicySource(defaultPolicy()), namespaceSource: new NoNamespaceLabels(), logger, certificate, registry,
+  });
+  return { server: createTlsServer(app, certificate), registry };
+}
+
+const row = (name: string, r: DriverResult): string =>
+  `${name.padEnd(10)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)}`
+  + ` ${String(r.total).padStart(9)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
+
+try {
+  console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per target after ${WARM_UP_SECONDS} s of warm-up, mix: ${MIX.join(', ')}`);
+  const bare = await measure(bareServer());
+  const engine = await measure(engineServer());
+  const { server, registry } = webhookServer();
+  const webhook = await measure(server);
+  console.log(`${'target'.padEnd(10)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'requests'.padStart(9)} ${'failed'.padStart(7)}`);
+  console.log(row('bare', bare));
+  console.log(row('engine', engine));
+  console.log(row('webhook', webhook));
+  const share = (r: DriverResult): string => `${(100 * r.requestsPerSecond / bare.requestsPerSecond).toFixed(0)} %`;
+  console.log(`webhook / bare: ${share(webhook)} of the throughput (engine alone: ${share(engine)}), `
+    + `p99 ${webhook.p99Ms.toFixed(2)} ms vs ${bare.p99Ms.toFixed(2)} ms`);
+  const metrics = await registry.getSingleMetricAsString('gpu_admission_reviews_total');
+  const counts = metrics.split('\n').filter((l) => l.startsWith('gpu_admission_reviews_total'));
+  console.log(`webhook results: ${counts.map((l) => l.replace(/^gpu_admission_reviews_total\{webhook="mutate",/, '{')).join(', ')}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,152 @@
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+/**
+ * The webhook's configuration, from command-line flags and then environment variables (a flag
+ * wins). This is the only module that reads either; everything else is given what it needs.
+ */
+export interface Config {
+  readonly port: number;
+  /** Address to listen on; undefined: every address (Node's default). */
+  readonly host: string | undefined;
+  readonly tls: TlsConfig;
+  readonly policy: PolicyConfig;
+  /** Watch Namespaces for their labels (needs a cluster), or know namespaces by name only. */
+  readonly namespaceLabels: 'watch' | 'none';
+  readonly logLevel: LogLevel;
+  readonly processMetrics: boolean;
+  /** After SIGTERM, keep serving this long while endpoints stop pointing here. */
+  readonly drainDelayMs: number;
+  /** After SIGTERM, exit at the latest after this long. */
+  readonly shutdownTimeoutMs: number;
+  /** This replica's name (the pod's), reported on Kubernetes Events. */
+  readonly instance: string;
+}
+
+export type TlsConfig =
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
+  /** No certificate configured: generate a development CA and certificate in `dir`. */
+  | { readonly kind: 'dev'; readonly dir: string };
+
+export type PolicyConfig =
+  | { readonly source: 'embedded' }
+  | { readonly source: 'file'; readonly file: string }
+  | { readonly source: 'configmap'; readonly namespace: string; readonly name: string; readonly key: string };
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  readonly code = 'GA_CONFIG_INVALID';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
+}
+
+/** Each setting: its flag, its environment variable, its default. */
+const SETTINGS = {
+  port: { flag: 'port', env: 'GPU_ADMISSION_PORT', fallback: '8443' },
+  host: { flag: 'host', env: 'GPU_ADMISSION_HOST', fallback: undefined },
+  certFile: { flag: 'tls-cert', env: 'GPU_ADMISSION_TLS_CERT', fallback: undefined },
+  keyFile: { flag: 'tls-key', env: 'GPU_ADMISSION_TLS_KEY', fallback: undefined },
+  policySource: { flag: 'policy-source', env: 'GPU_ADMISSION_POLICY_SOURCE', fallback: undefined },
+  policyFile: { flag: 'policy-file', env: 'GPU_ADMISSION_POLICY_FILE', fallback: undefined },
+  policyNamespace: { flag: 'policy-namespace', env: 'GPU_ADMISSION_POLICY_NAMESPACE', fallback: 'gpu-admission' },
+  policyConfigMap: { flag: 'policy-configmap', env: 'GPU_ADMISSION_POLICY_CONFIGMAP', fallback: 'gpu-admission-policy' },
+  namespaceLabels: { flag: 'namespace-labels', env: 'GPU_ADMISSION_NAMESPACE_LABELS', fallback: undefined },
+  logLevel: { flag: 'log-level', env: 'GPU_ADMISSION_LOG_LEVEL', fallback: 'info' },
+  processMetrics: { flag: 'process-metrics', env: 'GPU_ADMISSION_PROCESS_METRICS', fallback: 'true' },
+  drainDelay: { flag: 'drain-delay-seconds', env: 'GPU_ADMISSION_DRAIN_DELAY_SECONDS', fallback: '5' },
+  shutdownTimeout: { flag: 'shutdown-timeout-seconds', env: 'GPU_ADMISSION_SHUTDOWN_TIMEOUT_SECONDS', fallback: '25' },
+} as const;
+
+type Setting = keyof typeof SETTINGS;
+
+/** The key of the policy inside its ConfigMap (DESIGN.md §1). */
+export const POLICY_KEY = 'policy.yaml';
+
+/** Where `npm start` keeps its generated development certificate (git-ignored). */
+export const DEV_CERT_DIR = fileURLToPath(new URL('../certs/dev/', import.meta.url));
+
+export const USAGE = `Usage: gpu-admission-webhook [flags]   (every flag also reads an environment variable)
+${Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(26)} ${s.env}${s.fallback !== undefined ? ` (default ${s.fallback})` : ''}`).join('\n')}
+  --help
+--policy-source is embedded (the default policy), file (--policy-file) or configmap (watched in
+the cluster). Without --tls-cert and --tls-key a development certificate is generated in certs/dev/.`;
+
+/**
+ * Reads the configuration — from this process's arguments and environment unless others are
+ * given (tests) — and throws a ConfigError listing every problem. Returns 'help' for --help.
+ */
+export function loadConfig(
+  argv: readonly string[] = process.argv.slice(2),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config | 'help' {
+  const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
+  if (values.help) return 'help';
+  const read = (name: Setting): string | undefined => {
+    const s = SETTINGS[name];
+    const flag = values[s.flag];
+    return (typeof flag === 'string' ? flag : undefined) ?? (env[s.env] || undefined) ?? s.fallback;
+  };
+  const problems: string[] = [];
+  const policy = policyConfig(read, problems);
+  const config: Config = {
+    port: integer(read('port'), 'port', 0, 65535, problems),
+    host: read('host'),
+    tls: tlsConfig(read('certFile'), read('keyFile'), problems),
+    policy,
+    namespaceLabels: oneOf(read('namespaceLabels') ?? (policy.source === 'configmap' ? 'watch' : 'none'), 'namespace-labels', ['watch', 'none'] as const, problems),
+    logLevel: oneOf(read('logLevel') ?? 'info', 'log-level', LOG_LEVELS, problems),
+    processMetrics: oneOf(read('processMetrics') ?? 'true', 'process-metrics', ['true', 'false'] as const, problems) === 'true',
+    drainDelayMs: integer(read('drainDelay'), 'drain-delay-seconds', 0, 600, problems) * 1000,
+    shutdownTimeoutMs: integer(read('shutdownTimeout'), 'shutdown-timeout-seconds', 1, 3600, problems) * 1000,
+    instance: env.POD_NAME || env.HOSTNAME || hostname(),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function policyConfig(read: (name: Setting) => string | undefined, problems: string[]): PolicyConfig {
+  const file = read('policyFile');
+  const source = oneOf(read('policySource') ?? (file ? 'file' : 'embedded'), 'policy-source', ['embedded', 'file', 'configmap'] as const, problems);
+  switch (source) {
+    case 'embedded':
+      return { source };
+    case 'file':
+      if (!file) problems.push('--policy-source file needs --policy-file (GPU_ADMISSION_POLICY_FILE)');
+      return { source, file: file ?? '' };
+    case 'configmap':
+      return { source, namespace: read('policyNamespace') ?? '', name: read('policyConfigMap') ?? '', key: POLICY_KEY };
+  }
+}
+
+function tlsConfig(certFile: string | undefined, keyFile: string | undefined, problems: string[]): TlsConfig {
+  if (certFile && keyFile) return { kind: 'files', certFile, keyFile };
+  if (certFile || keyFile) problems.push('--tls-cert and --tls-key go together (GPU_ADMISSION_TLS_CERT, GPU_ADMISSION_TLS_KEY)');
+  return { kind: 'dev', dir: DEV_CERT_DIR };
+}
+
+function integer(text: string | undefined, name: string, min: number, max: number, problems: string[]): number {
+  const n = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || n < min || n > max) {
+    problems.push(`--${name} must be an integer from ${min} to ${max}, got "${text ?? ''}"`);
+    return min;
+  }
+  return n;
+}
+
+function oneOf<T extends string>(text: string, name: string, allowed: readonly T[], problems: string[]): T {
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  problems.push(`--${name} must be one of ${allowed.join(', ')}, got "${text}"`);
+  return allowed[0] as T;
+}

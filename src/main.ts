@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+/**
+ * The webhook process: reads the configuration, builds the policy and namespace sources, serves
+ * the app over HTTPS, and drains on SIGTERM. The only module that listens or exits.
+ */
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { relative } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { ConfigError, USAGE, loadConfig, type Config } from './config.ts';
+import { defaultPolicy } from './policy/default-policy.ts';
+import { PolicyError, parsePolicyOrThrow } from './policy/parse.ts';
+import { NoNamespaceLabels, StaticPolicySource, type NamespaceSource, type PolicySource } from './policy/source.ts';
+import { createApp } from './server/create-app.ts';
+import { ensureDevCertificate } from './server/dev-certificate.ts';
+import { drainable } from './server/drain.ts';
+import { createTlsServer, watchCertificate, type KeyPairFiles } from './server/tls.ts';
+
+interface Sources {
+  readonly policySource: PolicySource;
+  readonly namespaceSource: NamespaceSource;
+}
+
+async function main(): Promise<void> {
+  let config: Config | 'help';
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (config === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'gpu-admission' } });
+  try {
+    await serve(config, logger);
+  } catch (err) {
+    const detail = err instanceof PolicyError ? { errors: err.errors } : { err };
+    logger.fatal(detail, `cannot start: ${(err as Error).message.split('\n')[0]}`);
+    logger.flush(() => process.exit(1));
+  }
+}
+
+async function serve(config: Config, logger: Logger): Promise<void> {
+  const files = certificateFiles(config, logger);
+  const sources = await createSources(config, logger);
+  // Started, not awaited: /healthz must answer while a watch still waits for its first list.
+  const started = Promise.all([sources.policySource.start(), sources.namespaceSource.start()]);
+  started.catch(() => {}); // handled by the await below, once listening
+
+  let draining = false;
+  const certificate = watchCertificate(files, { logger });
+  const app = createApp({
+    ...sources, logger, certificate, processMetrics: config.processMetrics, draining: () => draining,
+    ...(config.policy.source === 'configmap' ? { policyConfigMap: config.policy } : {}),
+  });
+  const server = createTlsServer(app, certificate);
+  const drainer = drainable(server);
+  await listen(server, config);
+  const address = server.address() as AddressInfo;
+  logger.info({ port: address.port, address: address.address, policy: sources.policySource.current()?.revision }, 'listening');
+  if (files.caFile) logger.info(`try: ${curlHint(files.caFile, address.port)}`);
+  await started;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= (async () => {
+    certificate.stop();
+    await drainer.drain();
+    await Promise.allSettled([sources.policySource.stop(), sources.namespaceSource.stop()]);
+    logger.info('stopped');
+    logger.flush(() => process.exit(0));
+  })());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (draining) {
+      logger.info({ signal }, 'second signal: closing now');
+      void stop();
+      return;
+    }
+    draining = true;
+    const delay = signal === 'SIGTERM' ? config.drainDelayMs : 0;
+    logger.info({ signal, drainDelayMs: delay }, 'shutting down: not ready, finishing reviews in flight');
+    setTimeout(() => void stop(), delay).unref();
+    setTimeout(() => {
+      logger.warn('shutdown timeout: exiting with reviews still in flight');
+      logger.flush(() => process.exit(1));
+    }, config.shutdownTimeoutMs).unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function certificateFiles(config: Config, logger: Logger): KeyPairFiles & { caFile?: string } {
+  if (config.tls.kind === 'files') return config.tls;
+  const dev = ensureDevCertificate(config.tls.dir);
+  logger.info({ dir: config.tls.dir, created: dev.created, caFile: dev.caFile },
+    'no certificate configured (--tls-cert, --tls-key): using a development certificate for localhost');
+  return dev;
+}
+
+async function createSources(config: Config, logger: Logger): Promise<Sources> {
+  const inCluster = config.policy.source === 'configmap' || config.namespaceLabels === 'watch';
+  // The Kubernetes client is loaded only when a cluster is used: `npm start` alone never needs it.
+  const kube = inCluster ? await import('./kube/index.ts') : undefined;
+  const kubeConfig = inCluster ? await loadKubeConfig() : undefined;
+  const namespaceSource = kube && kubeConfig && config.namespaceLabels === 'watch'
+    ? kube.createNamespaceWatch({ kubeConfig, logger })
+    : new NoNamespaceLabels();
+  switch (config.policy.source) {
+    case 'embedded':
+      return { policySource: new StaticPolicySource(defaultPolicy()), namespaceSource };
+    case 'file':
+      return { policySource: new StaticPolicySource(parsePolicyOrThrow(readFileSync(config.policy.file, 'utf8'), 'file')), namespaceSource };
+    case 'configmap': {
+      if (!kube || !kubeConfig) throw new Error('unreachable: configmap source without a cluster client');
+      const { namespace, name, key } = config.policy;
+      const policySource = kube.createConfigMapPolicySource({ kubeConfig, logger, namespace, name, key, reportingInstance: config.instance });
+      return { policySource, namespaceSource };
+    }
+  }
+}
+
+async function loadKubeConfig(): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+function listen(server: Server, config: Config): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function curlHint(caFile: string, port: number): string {
+  const ca = relative(process.cwd(), caFile);
+  return `curl --cacert ${ca} -H 'Content-Type: application/json' --data @examples/admission-review.json https://localhost:${port}/mutate`;
+}
+
+await main();

@@ -1,0 +1,70 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { NamespaceSource, PolicySource } from '../policy/source.ts';
+import { healthRoutes } from './health.ts';
+import { countPolicyEvents, createMetrics } from './metrics.ts';
+import { mutateHandler } from './mutate.ts';
+import { reviewRoute } from './review.ts';
+import type { CertificateStatus } from './tls.ts';
+import { validatePolicyHandler, type PolicyConfigMapRef } from './validate-policy.ts';
+
+export interface AppDeps {
+  readonly policySource: PolicySource;
+  readonly namespaceSource: NamespaceSource;
+  /** The root logger; each review logs through a child of it. */
+  readonly logger: Logger;
+  readonly certificate: CertificateStatus;
+  /** Where the metrics are registered; a fresh registry by default, never prom-client's global one. */
+  readonly registry?: Registry;
+  /** Also export process metrics (CPU, memory, event loop, GC). Default true. */
+  readonly processMetrics?: boolean;
+  /** Milliseconds since the epoch, with sub-millisecond precision for durations. */
+  readonly now?: () => number;
+  /** True once the process is shutting down. Default: never. */
+  readonly draining?: () => boolean;
+  /** The policy ConfigMap that POST /validate-policy guards. */
+  readonly policyConfigMap?: PolicyConfigMapRef;
+}
+
+export const DEFAULT_POLICY_CONFIGMAP: PolicyConfigMapRef = { namespace: 'gpu-admission', name: 'gpu-admission-policy', key: 'policy.yaml' };
+
+/** The webhook's HTTP application. It does not listen: main (or a test) gives it a server. */
+export function createApp(deps: AppDeps): Express {
+  const now = deps.now ?? (() => performance.timeOrigin + performance.now());
+  const draining = deps.draining ?? (() => false);
+  const registry = deps.registry ?? new Registry();
+  const metrics = createMetrics(registry, {
+    policySource: deps.policySource, certificateExpiry: () => deps.certificate.expiresAt(), now,
+  }, deps.processMetrics ?? true);
+  countPolicyEvents(deps.policySource, metrics);
+  const reviewDeps = { logger: deps.logger, metrics, now };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((_req, res, next) => {
+    // While draining, answer in-flight and queued requests but let each connection close after.
+    if (draining()) res.setHeader('Connection', 'close');
+    next();
+  });
+  app.post('/mutate', ...reviewRoute('mutate', mutateHandler(deps), reviewDeps));
+  app.post('/validate-policy', ...reviewRoute('validate-policy',
+    validatePolicyHandler(deps.policyConfigMap ?? DEFAULT_POLICY_CONFIGMAP), reviewDeps));
+  app.use(healthRoutes({ ...deps, draining }));
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  app.use((req, res) => {
+    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // body-parser's own client errors (an aborted upload) carry a 4xx status; the rest is ours.
+    const status = (err as { status?: unknown }).status;
+    const clientError = typeof status === 'number' && status >= 400 && status < 500;
+    if (clientError) deps.logger.warn({ path: req.path, err: (err as Error).message }, 'request failed');
+    else deps.logger.error({ path: req.path, err }, 'request failed outside a review');
+    if (!res.headersSent) res.status(clientError ? status : 500).json({ error: clientError ? (err as Error).message : 'internal error' });
+  });
+  return app;
+}

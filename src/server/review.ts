@@ -1,0 +1,157 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { encodeReview, refuse, type Verdict } from '../admission/encode.ts';
+import { ReviewError } from '../admission/errors.ts';
+import { decodeReview } from '../admission/decode.ts';
+import type { AdmissionRequest } from '../admission/types.ts';
+import { jsonBody } from './body.ts';
+import { UnavailableError } from './errors.ts';
+import type { Metrics, ReviewResult, Webhook } from './metrics.ts';
+
+/** What a webhook's handler made of one review. */
+export interface ReviewOutcome {
+  readonly verdict: Verdict;
+  readonly result: Exclude<ReviewResult, 'invalid' | 'error'>;
+  /** Why it was denied: the code counted in denials_total. */
+  readonly reason?: string;
+  /** The pools a patched pod was routed to, and their backend. */
+  readonly routed?: { readonly pools: readonly string[]; readonly backend: string };
+  /** The policy revision the decision was made with. */
+  readonly revision?: string;
+}
+
+/** Decides one decoded review. May throw a ReviewError (bad input) or anything else (our bug). */
+export type ReviewHandler = (request: AdmissionRequest, log: Logger) => ReviewOutcome;
+
+export interface ReviewDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+}
+
+/** A review's answer: its HTTP status and outcome; `reason` is the error code when it failed. */
+interface Answer {
+  readonly status: number;
+  readonly outcome: Omit<ReviewOutcome, 'result'> & { readonly result: ReviewResult };
+}
+
+/**
+ * The middleware chain of one webhook endpoint: parse the body, decode the AdmissionReview, run
+ * the handler, answer with the one response builder, then log one line and count it. Errors map
+ * to HTTP statuses here and only here: bad input 400, not ready 503, anything else 500
+ * (docs/adr/0001-internal-errors.md).
+ */
+export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: ReviewDeps): RequestHandler[] {
+  const reply = (res: Response, log: Logger, uid: string, answer: Answer): void => {
+    // One string: Node writes it with the headers in one socket write.
+    const body = JSON.stringify(encodeReview(uid, answer.outcome.verdict));
+    res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    const seconds = (deps.now() - (res.locals.started as number)) / 1000;
+    count(deps.metrics, webhook, answer.outcome, seconds);
+    const line = logLine(answer.outcome, seconds);
+    if (answer.status >= 500) log.warn(line, 'review failed');
+    else if (answer.status >= 400) log.warn(line, 'review rejected as unreadable');
+    else log.info(line, 'review');
+  };
+  const start: RequestHandler = (_req, res, next) => {
+    res.locals.started = deps.now();
+    next();
+  };
+  const handle: RequestHandler = (req, res) => {
+    let request: AdmissionRequest | undefined;
+    let log = deps.logger;
+    try {
+      request = decodeReview(req.body);
+      log = deps.logger.child(reviewContext(webhook, request));
+      reply(res, log, request.uid, { status: 200, outcome: handler(request, log) });
+    } catch (err) {
+      const uid = request?.uid ?? uidOf(err);
+      if (log === deps.logger) log = deps.logger.child(uid ? { uid, webhook } : { webhook });
+      reply(res, log, uid, failure(err, uid, log));
+    }
+  };
+  const onBodyError = (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (err instanceof ReviewError) reply(res, deps.logger.child({ webhook }), '', failure(err, '', deps.logger));
+    else next(err);
+  };
+  return [start, jsonBody(), handle, onBodyError as unknown as RequestHandler];
+}
+
+const uidOf = (err: unknown): string => (err instanceof ReviewError ? err.uid ?? '' : '');
+
+function failure(err: unknown, uid: string, log: Logger): Answer {
+  if (err instanceof ReviewError) {
+    return { status: 400, outcome: { result: 'invalid', reason: err.code, verdict: refuse(400, err.message, 'BadRequest') } };
+  }
+  if (err instanceof UnavailableError) {
+    return { status: 503, outcome: { result: 'error', reason: err.code, verdict: refuse(503, err.message, 'ServiceUnavailable') } };
+  }
+  log.error({ err }, 'internal error while deciding a review');
+  const message = `gpu-admission could not decide this request (internal error); its log has the details under uid "${uid}"`;
+  return { status: 500, outcome: { result: 'error', verdict: refuse(500, message, 'InternalError') } };
+}
+
+/** How the review ended, for its one log line: never the object, never the patch. */
+function logLine(outcome: Answer['outcome'], seconds: number): Record<string, unknown> {
+  const { verdict } = outcome;
+  return {
+    result: outcome.result,
+    ...(outcome.revision ? { revision: outcome.revision } : {}),
+    ...(outcome.routed ? { pools: outcome.routed.pools, backend: outcome.routed.backend } : {}),
+    ...(verdict.allowed
+      ? { patchOps: verdict.patch?.length ?? 0 }
+      : { code: verdict.code, reason: outcome.reason ?? verdict.reason, message: verdict.message }),
+    ...(verdict.warnings && verdict.warnings.length > 0 ? { warnings: verdict.warnings.length } : {}),
+    durationMs: Math.round(seconds * 1e6) / 1e3,
+  };
+}
+
+function count(metrics: Metrics, webhook: Webhook, outcome: Answer['outcome'], seconds: number): void {
+  metrics.reviews.inc({ webhook, result: outcome.result });
+  metrics.duration.observe({ webhook }, seconds);
+  if (outcome.result === 'denied') metrics.denials.inc({ webhook, reason: outcome.reason ?? 'denied' });
+  for (const pool of outcome.routed?.pools ?? []) metrics.routed.inc({ pool, backend: outcome.routed?.backend ?? '' });
+}
+
+/** The fields every log line of one review carries: who asked what about which object. */
+function reviewContext(webhook: Webhook, request: AdmissionRequest): Record<string, unknown> {
+  const meta = metadataOf(request.object ?? request.oldObject);
+  const owner = meta.ownerReferences?.find((o) => o.controller) ?? meta.ownerReferences?.[0];
+  return {
+    uid: request.uid,
+    webhook,
+    kind: request.kind.kind,
+    operation: request.operation,
+    namespace: request.namespace ?? meta.namespace,
+    ...objectName(request.name || meta.name, meta.generateName),
+    ...(owner ? { owner: `${owner.kind}/${owner.name}` } : {}),
+    user: request.userInfo.username,
+    ...(request.dryRun ? { dryRun: true } : {}),
+  };
+}
+
+/** The object's name, or its generateName when the API server has not named it yet (CREATE). */
+function objectName(name: string | undefined, generateName: string | undefined): Record<string, string> {
+  if (name) return { name };
+  return generateName ? { generateName } : {};
+}
+
+interface LoggedMetadata {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+}
+
+function metadataOf(object: unknown): LoggedMetadata {
+  const meta = (object as { metadata?: unknown } | null | undefined)?.metadata;
+  if (typeof meta !== 'object' || meta === null) return {};
+  const m = meta as LoggedMetadata;
+  return {
+    ...(typeof m.name === 'string' ? { name: m.name } : {}),
+    ...(typeof m.generateName === 'string' ? { generateName: m.generateName } : {}),
+    ...(typeof m.namespace === 'string' ? { namespace: m.namespace } : {}),
+    ...(Array.isArray(m.ownerReferences) ? { ownerReferences: m.ownerReferences.filter((o) => typeof o === 'object' && o !== null) } : {}),
+  };
+}

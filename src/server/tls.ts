@@ -1,0 +1,188 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { RequestListener } from 'node:http';
+import { dirname } from 'node:path';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { Logger } from 'pino';
+
+/** What readiness and metrics need to know about the serving certificate. */
+export interface CertificateStatus {
+  /** Why the certificate cannot serve (expired), or undefined. */
+  notReadyReason(): string | undefined;
+  /** notAfter of the certificate in force, seconds since the epoch. */
+  expiresAt(): number | undefined;
+}
+
+export interface KeyPairFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export type CertificateErrorCode = 'GA_CERT_UNREADABLE' | 'GA_CERT_INVALID' | 'GA_CERT_KEY_MISMATCH' | 'GA_CERT_EXPIRED';
+
+export class CertificateError extends Error {
+  readonly code: CertificateErrorCode;
+  constructor(code: CertificateErrorCode, message: string) {
+    super(message);
+    this.name = 'CertificateError';
+    this.code = code;
+  }
+}
+
+/** A certificate and key that belong together, read from their files. */
+export interface KeyPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly fingerprint: string;
+  readonly notAfter: Date;
+}
+
+export type CertificateEvent =
+  | { readonly type: 'reloaded'; readonly pair: KeyPair }
+  | { readonly type: 'rejected'; readonly code: CertificateErrorCode; readonly reason: string };
+
+/**
+ * Reads and checks a key pair: both files readable, the certificate parses, the key is the
+ * certificate's and the pair makes a TLS context, and the certificate has not expired.
+ */
+export function loadKeyPair({ certFile, keyFile }: KeyPairFiles, now: () => number = Date.now): KeyPair {
+  let cert: Buffer;
+  let key: Buffer;
+  try {
+    cert = readFileSync(certFile);
+    key = readFileSync(keyFile);
+  } catch (err) {
+    throw new CertificateError('GA_CERT_UNREADABLE', (err as Error).message);
+  }
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (err) {
+    throw new CertificateError('GA_CERT_INVALID', `${certFile}: not a PEM certificate (${(err as Error).message})`);
+  }
+  try {
+    if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('mismatch');
+    createSecureContext(contextOptions(cert, key));
+  } catch (err) {
+    const why = (err as Error).message === 'mismatch' ? 'is not the key of' : `and ${certFile} do not make a TLS pair with`;
+    throw new CertificateError('GA_CERT_KEY_MISMATCH', `${keyFile} ${why} ${certFile}`);
+  }
+  if (x509.validToDate.getTime() <= now()) {
+    throw new CertificateError('GA_CERT_EXPIRED', `${certFile} expired at ${x509.validToDate.toISOString()}`);
+  }
+  return { cert, key, fingerprint: x509.fingerprint256, notAfter: x509.validToDate };
+}
+
+/** TLS 1.2 is the oldest the API server speaks; nothing older is offered. */
+const contextOptions = (cert: Buffer, key: Buffer): SecureContextOptions => ({ cert, key, minVersion: 'TLSv1.2' });
+
+/**
+ * The API server keeps webhook connections idle for up to 90 s (Go's transport default). A
+ * server that closes idle connections sooner races the client's next POST, which Go does not
+ * retry, and the review fails. So connections stay open longer than the client keeps them.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+
+/** A webhook call never lasts longer than the longest timeoutSeconds Kubernetes allows (30 s). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface WatchOptions {
+  readonly logger: Logger;
+  readonly now?: () => number;
+  /** Re-read the files this often as well, in case a change notification is missed; 0: never. */
+  readonly pollIntervalMs?: number;
+}
+
+/** The serving certificate in force, following its files. */
+export interface ServingCertificate extends CertificateStatus {
+  current(): KeyPair;
+  /** Re-reads the files now; the new pair is taken if valid and different. */
+  reload(): CertificateEvent | undefined;
+  /** Listens to reloads and rejections; returns the function that stops listening. */
+  on(listener: (event: CertificateEvent) => void): () => void;
+  /** Stops watching the files. */
+  stop(): void;
+}
+
+/** Time to let a burst of file events (a Secret update is several renames) settle before reading. */
+const SETTLE_MS = 50;
+
+/**
+ * Loads the key pair (throwing a CertificateError if it is unusable) and follows its files. It
+ * watches the directories that hold them — a Kubernetes Secret volume updates by swapping its
+ * `..data` symlink, which only the directory sees — and takes a changed pair when it is valid;
+ * an invalid one is logged and the pair in force kept.
+ */
+export function watchCertificate(files: KeyPairFiles, options: WatchOptions): ServingCertificate {
+  const { now = Date.now, pollIntervalMs = 60_000 } = options;
+  const log = options.logger.child({ component: 'tls' });
+  let current = loadKeyPair(files, now);
+  const listeners = new Set<(event: CertificateEvent) => void>();
+
+  const reload = (): CertificateEvent | undefined => {
+    let event: CertificateEvent;
+    try {
+      const next = loadKeyPair(files, now);
+      if (next.cert.equals(current.cert) && next.key.equals(current.key)) return undefined;
+      current = next;
+      event = { type: 'reloaded', pair: next };
+      log.info({ fingerprint: next.fingerprint, notAfter: next.notAfter.toISOString() }, 'serving certificate reloaded');
+    } catch (err) {
+      const e = err instanceof CertificateError ? err : new CertificateError('GA_CERT_INVALID', (err as Error).message);
+      event = { type: 'rejected', code: e.code, reason: e.message };
+      log.warn({ code: e.code, reason: e.message, fingerprint: current.fingerprint }, 'new certificate rejected; keeping the one in force');
+    }
+    for (const listener of listeners) listener(event);
+    return event;
+  };
+
+  const stop = watchFiles(files, SETTLE_MS, pollIntervalMs, reload, log);
+  return {
+    current: () => current,
+    reload,
+    stop,
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    expiresAt: () => Math.floor(current.notAfter.getTime() / 1000),
+    notReadyReason: () => (current.notAfter.getTime() <= now() ? `expired at ${current.notAfter.toISOString()}` : undefined),
+  };
+}
+
+/**
+ * An HTTPS server for the app that swaps in each certificate reload with setSecureContext: new
+ * connections get the new certificate, open connections keep the one they were made with.
+ */
+export function createTlsServer(app: RequestListener, certificate: ServingCertificate): Server {
+  const { cert, key } = certificate.current();
+  const server = createServer(contextOptions(cert, key), app);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  certificate.on((event) => {
+    if (event.type === 'reloaded') server.setSecureContext(contextOptions(event.pair.cert, event.pair.key));
+  });
+  return server;
+}
+
+function watchFiles(files: KeyPairFiles, settleMs: number, pollMs: number, reload: () => void, log: Logger): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(reload, settleMs);
+    timer.unref();
+  };
+  const watchers: FSWatcher[] = [...new Set([dirname(files.certFile), dirname(files.keyFile)])].map((dir) => {
+    const watcher = watch(dir, { persistent: false }, schedule);
+    watcher.on('error', (err) => log.warn({ dir, err: err.message }, 'cannot watch the certificate directory; polling only'));
+    return watcher;
+  });
+  const poll = pollMs > 0 ? setInterval(reload, pollMs).unref() : undefined;
+  return () => {
+    clearTimeout(timer);
+    clearInterval(poll);
+    for (const w of watchers) w.close();
+  };
+}

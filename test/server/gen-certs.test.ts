@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadKeyPair } from '../../src/server/tls.ts';
+import { genCerts } from './certs.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'gpu-admission-gen-certs-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+describe('certs/gen-certs.sh', () => {
+  it('when run for a service, then the certificate names the service DNS and local addresses, and stdout is the caBundle', () => {
+    const dir = join(root, 'svc');
+    const out = genCerts(dir, '-s', 'hook', '-n', 'gpu');
+    const ca = readFileSync(join(dir, 'ca.crt'));
+    assert.equal(out.trim(), ca.toString('base64'));
+    const cert = new X509Certificate(readFileSync(join(dir, 'tls.crt')));
+    for (const host of ['hook.gpu.svc', 'hook.gpu.svc.cluster.local', 'hook.gpu', 'localhost']) {
+      assert.equal(cert.checkHost(host), host, `valid for ${host}`);
+    }
+    assert.equal(cert.checkHost('other.gpu.svc'), undefined);
+    assert.equal(cert.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.ok(cert.verify(new X509Certificate(ca).publicKey), 'signed by the CA');
+    assert.equal(cert.ca, false);
+    assert.ok(loadKeyPair({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }));
+    assert.equal(statSync(join(dir, 'tls.key')).mode & 0o077, 0, 'the key is readable by its owner only');
+  });
+
+  it('when run again, then the CA (and so the caBundle) is kept and the serving certificate renewed', () => {
+    const dir = join(root, 'again');
+    const first = genCerts(dir);
+    const cert = readFileSync(join(dir, 'tls.crt'));
+    const second = genCerts(dir);
+    assert.equal(second, first);
+    assert.notDeepEqual(readFileSync(join(dir, 'tls.crt')), cert);
+  });
+
+  it('when an option is unknown, then it exits with usage', () => {
+    assert.throws(() => genCerts(join(root, 'bad'), '-x'), { status: 2 });
+  });
+});

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { AdmissionReview } from '../../src/admission/types.ts';
+import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
+import { genCerts } from './certs.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const EXAMPLE = readFileSync(new URL('../../examples/admission-review.json', import.meta.url), 'utf8');
+const GUARD = { timeout: 60_000 };
+
+const root = mkdtempSync(join(tmpdir(), 'gpu-admission-main-'));
+const certs = join(root, 'certs');
+let ca: Buffer;
+before(() => {
+  genCerts(certs);
+  ca = readFileSync(join(certs, 'ca.crt'));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+type Line = Record<string, unknown> & { msg?: string };
+
+/** The webhook as a child process, with its JSON log lines as they come. */
+class Webhook {
+  readonly child: ChildProcess;
+  readonly lines: Line[] = [];
+  readonly exited: Promise<number | null>;
+  stderr = '';
+  #waiters: { match: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffer = '';
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+        this.#take(JSON.parse(buffer.slice(0, i)) as Line);
+        buffer = buffer.slice(i + 1);
+      }
+    });
+    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  #take(line: Line): void {
+    this.lines.push(line);
+    this.#waiters = this.#waiters.filter((w) => !(w.match(line) && (w.resolve(line), true)));
+  }
+
+  /** The first log line with this message, now or when it comes; fails if the process exits first. */
+  line(msg: string): Promise<Line> {
+    const seen = this.lines.find((l) => l.msg === msg);
+    if (seen) return Promise.resolve(seen);
+    return Promise.race([
+      new Promise<Line>((resolve) => this.#waiters.push({ match: (l) => l.msg === msg, resolve })),
+      this.exited.then((code) => { throw new Error(`exited with ${code} before logging "${msg}": ${this.stderr}`); }),
+    ]);
+  }
+}
+
+function call(port: number, path: string, body?: string): Promise<{ status: number; body: unknown; connection?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1', port, path, ca, agent: new Agent(), method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown, ...(res.headers.connection ? { connection: res.headers.connection } : {}) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A POST whose headers are in (the server answered 100 Continue) and whose body is held back. */
+function startReview(port: number): Promise<{ finish: () => Promise<{ status: number; review: AdmissionReview }> }> {
+  return new Promise((resolve, reject) => {
+    let answered: (v: { status: number; review: AdmissionReview }) => void = () => {};
+    const answer = new Promise<{ status: number; review: AdmissionReview }>((r) => (answered = r));
+    const req = request({
+      host: '127.0.0.1', port, path: '/mutate', ca, agent: new Agent(), method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(EXAMPLE), expect: '100-continue' },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => answered({ status: res.statusCode ?? 0, review: JSON.parse(text) as AdmissionReview }));
+    });
+    req.on('error', reject);
+    req.on('continue', () => resolve({ finish: () => { req.end(EXAMPLE); return answer; } }));
+    req.flushHeaders();
+  });
+}
+
+const serving = (extra: string[] = []): string[] => [
+  '--port', '0', '--host', '127.0.0.1', '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'),
+  '--process-metrics', 'false', ...extra,
+];
+
+describe('src/main.ts', () => {
+  it('when started with a certificate, then it serves reviews; on SIGTERM it turns unready, finishes the review in flight and exits 0', GUARD, async () => {
+    const webhook = new Webhook(serving(['--drain-delay-seconds', '600']));
+    try {
+      const port = Number((await webhook.line('listening')).port);
+      assert.deepEqual((await call(port, '/readyz')).body, { ready: true });
+      const patched = (await call(port, '/mutate', EXAMPLE)).body as AdmissionReview;
+      assert.equal(patched.response?.patchType, 'JSONPatch');
+
+      webhook.child.kill('SIGTERM');
+      await webhook.line('shutting down: not ready, finishing reviews in flight');
+      const readyz = await call(port, '/readyz');
+      assert.equal(readyz.status, 503);
+      assert.deepEqual(readyz.body, { ready: false, reasons: ['shutting down'] });
+      assert.equal(readyz.connection, 'close');
+
+      const inFlight = await startReview(port);
+      webhook.child.kill('SIGTERM'); // a second signal ends the drain delay: close now
+      await webhook.line('second signal: closing now');
+      const { status, review } = await inFlight.finish();
+      assert.equal(status, 200);
+      assert.equal(review.response?.patchType, 'JSONPatch');
+      assert.equal(await webhook.exited, 0);
+      assert.ok(webhook.lines.some((l) => l.msg === 'stopped'));
+    } finally {
+      webhook.child.kill('SIGKILL');
+    }
+  });
+
+  it('when the policy file is invalid, then it exits 1 and logs every error path', GUARD, async () => {
+    const file = join(root, 'bad-policy.yaml');
+    writeFileSync(file, DEFAULT_POLICY_YAML.replace('perNode: 8}', 'perNode: 0}').replace('rounding: up', 'rounding: sideways'));
+    const webhook = new Webhook(serving(['--policy-file', file]));
+    assert.equal(await webhook.exited, 1);
+    const fatal = webhook.lines.find((l) => l.level === 60);
+    assert.match(String(fatal?.msg), /cannot start: invalid policy/);
+    const errors = (fatal?.errors ?? []) as string[];
+    assert.ok(errors.some((e) => e.startsWith('/defaults/rounding')), JSON.stringify(errors));
+    assert.ok(errors.some((e) => /^\/pools\/\d+\/gpu\/perNode/.test(e)), JSON.stringify(errors));
+  });
+
+  it('when the policy file is valid, then its revision is in force', GUARD, async () => {
+    const file = join(root, 'policy.yaml');
+    writeFileSync(file, DEFAULT_POLICY_YAML);
+    const webhook = new Webhook(serving(['--policy-file', file]));
+    try {
+      const listening = await webhook.line('listening');
+      assert.match(String(listening.policy), /^file-[0-9a-f]{12}$/);
+    } finally {
+      webhook.child.kill('SIGKILL');
+    }
+  });
+
+  it('when the configuration is invalid, then it exits 2 and says what is wrong', GUARD, async () => {
+    const webhook = new Webhook(['--port', 'none']);
+    assert.equal(await webhook.exited, 2);
+    assert.match(webhook.stderr, /--port must be an integer from 0 to 65535, got "none"/);
+    assert.match(webhook.stderr, /Usage:/);
+  });
+});

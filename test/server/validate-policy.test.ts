@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import request from 'supertest';
+import type { AdmissionReview } from '../../src/admission/types.ts';
+import { fixture, testApp, type ReviewJson } from './support.ts';
+
+async function post(body: ReviewJson, app = testApp().app): Promise<{ status: number; review: AdmissionReview }> {
+  const res = await request(app).post('/validate-policy').send(body);
+  return { status: res.status, review: res.body as AdmissionReview };
+}
+
+describe('POST /validate-policy', () => {
+  it('when the policy ConfigMap is created with a valid policy, then it is allowed untouched', async () => {
+    const body = fixture('policy-configmap-create');
+    const { status, review } = await post(body);
+    assert.equal(status, 200);
+    assert.deepEqual(review.response, { uid: body.request?.uid, allowed: true });
+  });
+
+  it('when an update makes the policy invalid, then it is denied with every error and its path', async () => {
+    const body = fixture('policy-configmap-invalid-update');
+    const { status, review } = await post(body);
+    assert.equal(status, 200);
+    assert.equal(review.response?.uid, body.request?.uid);
+    assert.equal(review.response?.allowed, false);
+    assert.equal(review.response?.status?.code, 403);
+    const message = review.response?.status?.message ?? '';
+    assert.match(message, /^ConfigMap gpu-admission\/gpu-admission-policy, key policy\.yaml: invalid GPU policy: /);
+    assert.match(message, /\/pools\/0\/gpu\/memory: must be a quantity such as 24Gi/);
+    assert.match(message, /\/pools\/1\/gpu: unknown field "speed"/);
+  });
+
+  it('when the policy key is missing, then it is denied naming the key', async () => {
+    const { review } = await post(fixture('policy-configmap-no-key'));
+    assert.equal(review.response?.allowed, false);
+    assert.equal(review.response?.status?.message,
+      'ConfigMap gpu-admission/gpu-admission-policy has no data key "policy.yaml": the GPU policy must be there');
+  });
+
+  it('when the policy is under binaryData, then the denial says to move it to data', async () => {
+    const body = fixture('policy-configmap-no-key');
+    const object = body.request?.object as { data?: unknown; binaryData?: unknown };
+    delete object.data;
+    object.binaryData = { 'policy.yaml': Buffer.from('kind: GpuAdmissionPolicy').toString('base64') };
+    const { review } = await post(body);
+    assert.match(review.response?.status?.message ?? '', /has no data key "policy\.yaml" \(it is under binaryData; put it under data\)/);
+  });
+
+  it('when the YAML does not parse, then the denial gives the line', async () => {
+    const body = fixture('policy-configmap-create');
+    (body.request?.object as { data: Record<string, string> }).data['policy.yaml'] = 'pools: [\n  - name: a\n';
+    const { review } = await post(body);
+    assert.equal(review.response?.allowed, false);
+    assert.match(review.response?.status?.message ?? '', /invalid GPU policy: line \d+:/);
+  });
+
+  const untouched: { when: string; body: () => ReviewJson }[] = [
+    { when: 'another ConfigMap holds an invalid policy', body: () => fixture('other-configmap') },
+    {
+      when: 'a ConfigMap of the same name lives in another namespace', body: () => {
+        const b = fixture('policy-configmap-invalid-update');
+        if (b.request) b.request.namespace = 'default';
+        (b.request?.object as { metadata: { namespace: string } }).metadata.namespace = 'default';
+        return b;
+      },
+    },
+    {
+      when: 'the policy ConfigMap is deleted', body: () => {
+        const b = fixture('policy-configmap-invalid-update');
+        if (b.request) {
+          b.request.operation = 'DELETE';
+          delete b.request.object;
+        }
+        return b;
+      },
+    },
+    {
+      when: 'the review is about a Pod', body: () => fixture('denied-pod'),
+    },
+  ];
+  for (const c of untouched) {
+    it(`when ${c.when}, then it is allowed untouched`, async () => {
+      const body = c.body();
+      const { status, review } = await post(body);
+      assert.equal(status, 200);
+      assert.deepEqual(review.response, { uid: body.request?.uid, allowed: true });
+    });
+  }
+
+  it('when the names are configured, then the configured ConfigMap is the one validated', async () => {
+    const app = testApp({ policyConfigMap: { namespace: 'gpu-admission', name: 'unrelated', key: 'policy.yaml' } }).app;
+    const { review } = await post(fixture('other-configmap'), app);
+    assert.equal(review.response?.allowed, false);
+    assert.match(review.response?.status?.message ?? '', /ConfigMap gpu-admission\/unrelated, key policy\.yaml: invalid GPU policy/);
+  });
+
+  it('when the object under review is not a ConfigMap, then HTTP 400 names the problem', async () => {
+    const body = fixture('policy-configmap-create');
+    if (body.request) body.request.object = { kind: 'ConfigMap', data: { 'policy.yaml': 42 } };
+    const res = await request(testApp().app).post('/validate-policy').send(body);
+    assert.equal(res.status, 400);
+    assert.equal((res.body as AdmissionReview).response?.uid, body.request?.uid);
+    assert.match((res.body as AdmissionReview).response?.status?.message ?? '', /request\.object is not a ConfigMap: data must map keys to strings/);
+  });
+});
