@@ -8,7 +8,7 @@ import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, type NamespaceLimits } from './namespace.ts';
 import { nativeOutcomes } from './natives.ts';
-import type { NamespaceFacts, Pod } from './pod.ts';
+import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
 import { evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { isInteger, type Quantity } from './quantity.ts';
@@ -185,7 +185,7 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
     revision: policy.revision,
     containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request)])),
   };
-  const mutated = JSON.parse(JSON.stringify(pod)) as Pod;
+  const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
   const meta = (mutated.metadata ??= {});
   if (Object.keys(plan.labels).length > 0) meta.labels = { ...meta.labels, ...plan.labels };
@@ -208,6 +208,27 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
 /** A patch that changes container resources of a pod that already carries our decision means the record was forged. */
 function alteredResources(patch: readonly fjp.Operation[]): boolean {
   return patch.some((op) => /^\/spec\/(init)?[cC]ontainers\/\d+\/resources/.test(op.path));
+}
+
+/**
+ * A copy of the pod that shares every subtree the rewrite never touches, so that both the copy
+ * and fast-json-patch's compare (which skips identical references) cost what the change costs,
+ * not what the pod weighs. Touched: the GPU containers' resource lists, metadata labels and
+ * annotations, spec.affinity, spec.tolerations and spec.schedulerName.
+ */
+function copyForRewrite(pod: Pod, translated: ReadonlyMap<string, unknown>): Pod {
+  const copyContainer = (c: Container): Container => {
+    if (!translated.has(c.name)) return c;
+    const resources = { ...c.resources };
+    if (resources.limits) resources.limits = { ...resources.limits };
+    if (resources.requests) resources.requests = { ...resources.requests };
+    return { ...c, resources };
+  };
+  const spec: PodSpec = { ...pod.spec, containers: pod.spec.containers.map(copyContainer) };
+  if (pod.spec.initContainers) spec.initContainers = pod.spec.initContainers.map(copyContainer);
+  if (pod.spec.affinity) spec.affinity = JSON.parse(JSON.stringify(pod.spec.affinity)) as PodSpec['affinity'];
+  if (pod.spec.tolerations) spec.tolerations = pod.spec.tolerations.map((t) => ({ ...t }));
+  return { ...pod, metadata: { ...pod.metadata }, spec };
 }
 
 function rewriteResources(pod: Pod, plan: PoolPlan, policy: Policy): void {

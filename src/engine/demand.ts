@@ -39,13 +39,22 @@ export function podContainers(pod: Pod): { container: Container; role: Container
   return [...init, ...app];
 }
 
+const timeSlicingResources = new WeakMap<Policy, ReadonlySet<string>>();
+function sharedResources(policy: Policy): ReadonlySet<string> {
+  let names = timeSlicingResources.get(policy);
+  if (!names) {
+    names = new Set(policy.pools.flatMap((p) => (p.timeSlicing ? [p.timeSlicing.resource] : [])));
+    timeSlicingResources.set(policy, names);
+  }
+  return names;
+}
+
 /** Resource names that belong to a GPU dialect rather than to gpu-admission. */
 export function isNativeGpuResource(name: string, policy: Policy): boolean {
   if (name === NATIVE.nvidiaGpu) return !policy.defaults.acceptNvidiaGpu;
   return name === NATIVE.aliyunGpu || name === NATIVE.aliyunGpuMem || name === NATIVE.aliyunGpuCore
     || name === NATIVE.hamiMem || name === NATIVE.hamiMemPercent || name === NATIVE.hamiCores
-    || name.startsWith(NATIVE.migPrefix)
-    || policy.pools.some((p) => p.timeSlicing?.resource === name);
+    || name.startsWith(NATIVE.migPrefix) || sharedResources(policy).has(name);
 }
 
 /**
