@@ -1,10 +1,8 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { NamespaceSource } from '../policy/source.ts';
-import type { BackoffOptions } from './backoff.ts';
-import type { Clock, Timers } from './clock.ts';
 import { kubeListWatchClient } from './kube-client.ts';
-import { ListWatch, type ChangeType, type KubeObject, type ListWatchClient, type ListWatchHandler, type WatchFailure } from './list-watch.ts';
+import { ListWatch, type ChangeType, type KubeObject, type ListWatchClient, type ListWatchHandler, type ListWatchOptions, type WatchFailure } from './list-watch.ts';
 
 /** The Namespace fields the cache keeps. */
 export interface NamespaceObject extends KubeObject {
@@ -68,16 +66,8 @@ function frozenLabels(namespace: NamespaceObject): Readonly<Record<string, strin
   return labels && Object.keys(labels).length > 0 ? Object.freeze({ ...labels }) : NO_LABELS;
 }
 
-export interface NamespaceSourceOptions {
-  readonly client: ListWatchClient<NamespaceObject>;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  readonly timers?: Timers;
-  readonly random?: () => number;
-  readonly resyncIntervalMs?: number;
-  readonly listTimeoutMs?: number;
-  readonly backoff?: BackoffOptions;
-}
+export type NamespaceSourceOptions = Pick<ListWatchOptions<NamespaceObject>,
+  'client' | 'logger' | 'clock' | 'timers' | 'random' | 'resyncIntervalMs' | 'listTimeoutMs' | 'backoff'>;
 
 /** A NamespaceSource from any list-watch client; `start()` resolves once the first list has answered. */
 export function createNamespaceSource(options: NamespaceSourceOptions): NamespaceSource {
