@@ -4,6 +4,7 @@ import { analyse, chosenPools, decide, type DecideContext } from '../engine/deci
 import { describeContainer } from '../engine/message.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import { policySchema } from '../policy/schema.ts';
+import { policyWarnings } from '../policy/warnings.ts';
 import type { Policy } from '../policy/types.ts';
 import type { Target } from './input.ts';
 
@@ -98,7 +99,8 @@ export function checkPolicy(text: string, file: string): Outcome {
   const result = parsePolicy(text);
   if (result.ok) {
     const { policy } = result;
-    return { stdout: `${file}: valid (revision ${policy.revision}, ${policy.pools.length} pools: ${policy.pools.map((p) => p.name).join(', ')})\n`, stderr: '', exitCode: 0 };
+    const warnings = policyWarnings(policy).map((w) => `warning: ${w}`);
+    return { stdout: `${file}: valid (revision ${policy.revision}, ${policy.pools.length} pools: ${policy.pools.map((p) => p.name).join(', ')})\n`, stderr: lines(warnings), exitCode: 0 };
   }
   return { stdout: '', stderr: `${file}: invalid policy\n${lines(result.errors.map((e) => `  ${e}`))}`, exitCode: 1 };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { policyWarnings } from '../policy/warnings.ts';
 import { parsePolicy, type PolicyResult } from '../policy/parse.ts';
 import type { PolicyEvent, PolicySource } from '../policy/source.ts';
 import type { Policy } from '../policy/types.ts';
@@ -131,7 +132,9 @@ export class PolicyReloader implements ListWatchHandler<ConfigMapObject> {
     const previous = this.#policy?.revision;
     this.#policy = policy;
     this.#loadedAt = this.#clock.now();
-    this.#logger.info({ revision: policy.revision, previous, resourceVersion, pools: policy.pools.length }, 'policy loaded');
+    const warnings = policyWarnings(policy);
+    this.#logger.info({ revision: policy.revision, previous, resourceVersion, pools: policy.pools.length,
+      ...(warnings.length > 0 ? { warnings } : {}) }, 'policy loaded');
     this.#emit({ type: 'loaded', policy });
   }
 

@@ -1,6 +1,7 @@
 import { decodeConfigMap, isConfigMapReview } from '../admission/decode.ts';
 import { allow, refuse } from '../admission/encode.ts';
 import { parsePolicy } from '../policy/parse.ts';
+import { policyWarnings } from '../policy/warnings.ts';
 import type { ReviewHandler, ReviewOutcome } from './review.ts';
 
 /** Where the policy lives: DESIGN.md §1 names gpu-admission/gpu-admission-policy, key policy.yaml. */
@@ -37,6 +38,7 @@ export function validatePolicyHandler(ref: PolicyConfigMapRef): ReviewHandler {
     if (!result.ok) {
       return deny('policy-invalid', `${where}, key ${ref.key}: invalid GPU policy: ${result.errors.join('; ')}`);
     }
-    return { ...UNTOUCHED, revision: result.policy.revision };
+    const warnings = policyWarnings(result.policy);
+    return { ...UNTOUCHED, revision: result.policy.revision, ...(warnings.length > 0 ? { verdict: allow(undefined, warnings) } : {}) };
   };
 }

@@ -93,6 +93,14 @@ describe('gpu-admission CLI on real files', () => {
     assert.match(bad.stderr, /\/pools: must NOT have fewer than 1 items/);
   });
 
+  it('when a valid policy has a likely mistake, then policy check warns on stderr and still exits 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
+    writeFileSync(join(dir, 'p.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: [{name: t, backend: ack-cgpu, gpu: {model: T4, memory: 15Gi, perNode: 1}}]\nnamespaces: [{names: [x], allowedPools: []}]\n');
+    const r = cli(['policy', 'check', join(dir, 'p.yaml')]);
+    assert.equal(r.status, 0);
+    assert.equal(r.stderr, 'warning: /namespaces/0/allowedPools: empty, so those namespaces get no GPU\n');
+  });
+
   it('when the schema is printed, then it is JSON Schema that rejects unknown fields', () => {
     const schema = JSON.parse(cli(['policy', 'schema']).stdout);
     assert.equal(schema.title, 'GpuAdmissionPolicy');

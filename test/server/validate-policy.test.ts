@@ -30,6 +30,20 @@ describe('POST /validate-policy', () => {
     assert.match(message, /\/pools\/1\/gpu: unknown field "speed"/);
   });
 
+  it('when a valid policy probably does not mean what it says, then it is allowed with warnings', async () => {
+    const body = fixture('policy-configmap-create');
+    const object = body.request?.object as { data: Record<string, string> };
+    object.data['policy.yaml'] = `apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: h100, backend: ack-exclusive, gpu: {model: H100, memory: 80Gi, perNode: 8}}
+  - {name: l20, backend: hami, nodeSelector: {pool: l20}, gpu: {model: L20, memory: 48Gi, perNode: 8}}
+`;
+    const { review } = await post(body);
+    assert.equal(review.response?.allowed, true);
+    assert.deepEqual(review.response?.warnings, ['/pools/0: ack-exclusive without nodeSelector also matches the nodes of non-ACK pools']);
+  });
+
   it('when the policy key is missing, then it is denied naming the key', async () => {
     const { review } = await post(fixture('policy-configmap-no-key'));
     assert.equal(review.response?.allowed, false);
