@@ -29,6 +29,8 @@ interface BackendSpec {
   readonly translate: (input: TranslateInput) => TranslateResult;
   /** ACK shared pools spread N > 1 cards with the pod label aliyun.com/gpu-count. */
   readonly ackShared?: boolean;
+  /** Whether pods of several tenants share a card (everything but exclusive and topology). */
+  readonly shares: boolean;
   readonly schedulerName?: string;
 }
 
@@ -116,7 +118,7 @@ function migProfiles(pool: Pool): readonly MigProfile[] {
   let profiles = profileCache.get(pool);
   if (!profiles) {
     profiles = (pool.mig?.profiles ?? []).flatMap((p) => parseMigProfile(p) ?? [])
-      .sort((a, b) => a.memoryGiB - b.memoryGiB || a.slices - b.slices);
+      .sort((a, b) => a.memoryGB - b.memoryGB || a.slices - b.slices);
     profileCache.set(pool, profiles);
   }
   return profiles;
@@ -126,7 +128,7 @@ export function chooseMigProfile(input: TranslateInput): MigProfile | undefined 
   const profiles = migProfiles(input.pool);
   if (!isFraction(input.request, input.card)) return profiles.find((p) => p.slices === 7);
   const { memory, cores } = input.request;
-  return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: BigInt(p.memoryGiB) * GIB, den: 1n }) <= 0)
+  return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: p.memoryBytes, den: 1n }) <= 0)
     && (cores === undefined || (p.slices * 100) / 7 >= cores));
 }
 
@@ -168,22 +170,22 @@ export function describeShare(request: GpuRequest): string {
 
 export const BACKEND_SPECS: Readonly<Record<Backend, BackendSpec>> = {
   'ack-exclusive': {
-    isolation: 'compute',
+    isolation: 'compute', shares: false,
     terms: () => [[label(ACK_SCHEDULE_LABEL, 'default')], [{ key: ACK_SCHEDULE_LABEL, operator: 'DoesNotExist' }]],
     translate: whole(NATIVE.nvidiaGpu),
   },
-  'ack-topology': { isolation: 'compute', terms: ackMode('topology'), translate: whole(NATIVE.aliyunGpu) },
-  'ack-cgpu': { isolation: 'memory', terms: ackSharedMode('cgpu'), translate: ackMemory, ackShared: true },
-  'ack-share': { isolation: 'none', terms: ackSharedMode('share'), translate: ackMemory, ackShared: true },
-  'ack-mps': { isolation: 'memory', terms: ackSharedMode('mps'), translate: ackMemory, ackShared: true },
-  'ack-core-mem': { isolation: 'compute', terms: ackSharedMode('core_mem'), translate: ackCoreMem, ackShared: true },
-  'ack-mig': { isolation: 'compute', terms: ackMode('mig'), translate: mig },
-  'nvidia-exclusive': { isolation: 'compute', terms: selectorOnly, translate: whole(NATIVE.nvidiaGpu) },
-  'nvidia-time-slicing': { isolation: 'none', terms: selectorOnly, translate: timeSlicing },
+  'ack-topology': { isolation: 'compute', shares: false, terms: ackMode('topology'), translate: whole(NATIVE.aliyunGpu) },
+  'ack-cgpu': { isolation: 'memory', shares: true, terms: ackSharedMode('cgpu'), translate: ackMemory, ackShared: true },
+  'ack-share': { isolation: 'none', shares: true, terms: ackSharedMode('share'), translate: ackMemory, ackShared: true },
+  'ack-mps': { isolation: 'memory', shares: true, terms: ackSharedMode('mps'), translate: ackMemory, ackShared: true },
+  'ack-core-mem': { isolation: 'compute', shares: true, terms: ackSharedMode('core_mem'), translate: ackCoreMem, ackShared: true },
+  'ack-mig': { isolation: 'compute', shares: true, terms: ackMode('mig'), translate: mig },
+  'nvidia-exclusive': { isolation: 'compute', shares: false, terms: selectorOnly, translate: whole(NATIVE.nvidiaGpu) },
+  'nvidia-time-slicing': { isolation: 'none', shares: true, terms: selectorOnly, translate: timeSlicing },
   'nvidia-mig': {
-    isolation: 'compute', terms: () => [[label(NVIDIA_MIG_STRATEGY_LABEL, 'mixed')]], translate: mig,
+    isolation: 'compute', shares: true, terms: () => [[label(NVIDIA_MIG_STRATEGY_LABEL, 'mixed')]], translate: mig,
   },
-  hami: { isolation: 'compute', terms: selectorOnly, translate: hami, schedulerName: HAMI_SCHEDULER },
+  hami: { isolation: 'compute', shares: true, terms: selectorOnly, translate: hami, schedulerName: HAMI_SCHEDULER },
 };
 
 /** A pool's effective node selector: its backend's label(s), each ANDed with its nodeSelector. */

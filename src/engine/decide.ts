@@ -1,6 +1,7 @@
 import fjp from 'fast-json-patch';
 import type { Isolation, Policy } from '../policy/types.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
+import { isolationCovers } from './backends.ts';
 import {
   effectiveTotal, isNativeGpuResource, podContainers, readDemand, type ContainerDemand, type GpuRequest,
 } from './demand.ts';
@@ -130,11 +131,21 @@ function podFacts(
   namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
   all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[],
 ): PodFacts {
-  const isolation: Isolation = intent.isolation ?? limits.isolation ?? policy.defaults.isolation;
+  const isolation = requiredIsolation(intent, limits, policy);
   const wholeGpus = effectiveTotal(all, (c) => (c.request && !c.request.memory && c.request.cores === undefined ? c.request.gpu : 0));
   const cpus = effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
   const cpuProblem = intent.numa ? guaranteedCpuProblem(all) : undefined;
-  return { namespace, intent, limits, isolation, gpuContainers, gpus: wholeGpus, cpus, ...(cpuProblem ? { cpuProblem } : {}) };
+  const privileged = all.filter((c) => c.privileged).map((c) => c.name);
+  return { namespace, intent, limits, isolation, gpuContainers, gpus: wholeGpus, cpus, privileged, ...(cpuProblem ? { cpuProblem } : {}) };
+}
+
+/**
+ * The isolation a pod needs: its annotation, else the policy default; a namespace rule is a
+ * floor the pod can raise but never lower.
+ */
+export function requiredIsolation(intent: Intent, limits: NamespaceLimits, policy: Policy): Isolation {
+  const asked = intent.isolation ?? policy.defaults.isolation;
+  return limits.isolation && !isolationCovers(asked, limits.isolation) ? limits.isolation : asked;
 }
 
 const toNumber = (q: Quantity): number => Number(q.num) / Number(q.den);
@@ -188,7 +199,7 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
   const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
   const meta = (mutated.metadata ??= {});
-  if (Object.keys(plan.labels).length > 0) meta.labels = { ...meta.labels, ...plan.labels };
+  setLabels(meta, plan.labels);
   meta.annotations = { ...meta.annotations, ...plan.annotations, [ANNOTATION.decision]: writeRecord(decision) };
   if (plan.schedulerName) mutated.spec.schedulerName = plan.schedulerName;
   requireNodes(mutated.spec, pools);
@@ -202,12 +213,22 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
   }
   const warnings = [...new Set(group.flatMap((p) => p.warnings))].map(clampWarning);
   if (patch.length === 0) return allowed(reinvoked ? [] : warnings);
-  return patched(patch, warnings, decision, mutated);
+  return patched(patch, warnings, decision, pools.map((p) => ({ pool: p.name, backend: p.backend })), mutated);
 }
 
 /** A patch that changes container resources of a pod that already carries our decision means the record was forged. */
 function alteredResources(patch: readonly fjp.Operation[]): boolean {
   return patch.some((op) => /^\/spec\/(init)?[cC]ontainers\/\d+\/resources/.test(op.path));
+}
+
+function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<string, string | null>>): void {
+  for (const [key, value] of Object.entries(labels)) {
+    if (value !== null) meta.labels = { ...meta.labels, [key]: value };
+    else if (meta.labels && key in meta.labels) {
+      const { [key]: _removed, ...rest } = meta.labels;
+      meta.labels = rest;
+    }
+  }
 }
 
 /**

@@ -17,6 +17,8 @@ export type Decision =
     readonly patch: readonly Operation[];
     readonly warnings: readonly string[];
     readonly record: DecisionRecord;
+    /** Every pool the pod may land on, with its own backend (a group may span backends). */
+    readonly routes: readonly Route[];
     /** The pod as the patch leaves it. */
     readonly pod: Pod;
   }
@@ -31,8 +33,14 @@ export type Decision =
 
 export const notApplicable = (): Decision => ({ kind: 'not-applicable' });
 export const allowed = (warnings: readonly string[] = []): Decision => ({ kind: 'allow', warnings });
-export const patched = (patch: readonly Operation[], warnings: readonly string[], record: DecisionRecord, pod: Pod): Decision =>
-  ({ kind: 'patch', patch, warnings, record, pod });
+export interface Route {
+  readonly pool: string;
+  readonly backend: string;
+}
+
+export const patched = (
+  patch: readonly Operation[], warnings: readonly string[], record: DecisionRecord, routes: readonly Route[], pod: Pod,
+): Decision => ({ kind: 'patch', patch, warnings, record, routes, pod });
 
 export function denied(problems: readonly Problem[], pools: readonly PoolReason[] = []): Decision {
   const [first] = problems;

@@ -65,7 +65,9 @@ export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<strin
   const problems: Problem[] = [];
   const containers = podContainers(pod).map(({ container, role }) =>
     readContainer(container, role, policy, recorded.get(container.name), problems));
-  const mixed = containers.some((c) => c.request && c.request.source !== 'record')
+  // Our own output (recorded containers) is native by design; anything native beside a generic
+  // or recorded request is a mix, so a forged record cannot carry an unchecked native request.
+  const mixed = containers.some((c) => c.request)
     && containers.some((c) => c.natives.length > 0 && !recorded.has(c.name));
   if (mixed) {
     problems.push(problem('mixed-resources', 'pod mixes gpu-admission.io requests with native GPU resources '
@@ -84,8 +86,12 @@ function readContainer(
   const where = `container "${container.name}"`;
   const res = container.resources ?? {};
   const read = (name: string): Quantity | undefined => readResource(res, name, where, problems);
-  const natives = resourceNames(res)
-    .filter((name) => isNativeGpuResource(name, policy))
+  const names = resourceNames(res);
+  const dialect = names.filter((name) => isNativeGpuResource(name, policy));
+  // Plain nvidia.com/gpu is read as whole GPUs; beside other native resources (HAMi's gpumem,
+  // a MIG profile) it belongs to that dialect.
+  const nvidiaIsNative = dialect.length > 0 && names.includes(NATIVE.nvidiaGpu) && !dialect.includes(NATIVE.nvidiaGpu);
+  const natives = (nvidiaIsNative ? [...dialect, NATIVE.nvidiaGpu] : dialect)
     .flatMap((resource) => {
       const value = read(resource);
       return value ? [{ resource, value }] : [];
@@ -93,7 +99,7 @@ function readContainer(
   const cpu = { request: readQuantity(res.requests?.cpu, `${where}: resources.requests.cpu`, problems),
     limit: readQuantity(res.limits?.cpu, `${where}: resources.limits.cpu`, problems) };
   const privileged = container.securityContext?.privileged === true;
-  const request = recorded ?? readRequest(read, policy, where, problems);
+  const request = recorded ?? readRequest(read, policy.defaults.acceptNvidiaGpu && !nvidiaIsNative, where, problems);
   if (recorded && resourceNames(res).some((n) => n.startsWith('gpu-admission.io/'))) {
     problems.push(problem('reserved-annotation', `${where}: carries gpu-admission.io resources and a recorded decision; `
       + 'annotation gpu-admission.io/decision may only be written by gpu-admission'));
@@ -113,12 +119,12 @@ function resourceNames(res: ResourceRequirements): string[] {
 }
 
 function readRequest(
-  read: (name: string) => Quantity | undefined, policy: Policy, where: string, problems: Problem[],
+  read: (name: string) => Quantity | undefined, acceptNvidiaGpu: boolean, where: string, problems: Problem[],
 ): GpuRequest | undefined {
   const gpu = read(GENERIC.gpu);
   const memory = read(GENERIC.memory);
   const cores = read(GENERIC.cores);
-  const nvidia = policy.defaults.acceptNvidiaGpu ? read(NATIVE.nvidiaGpu) : undefined;
+  const nvidia = acceptNvidiaGpu ? read(NATIVE.nvidiaGpu) : undefined;
   if (!gpu && !memory && !cores && !nvidia) return undefined;
   if (gpu && nvidia) {
     problems.push(problem('invalid-request', `${where}: asks both ${GENERIC.gpu} and ${NATIVE.nvidiaGpu}; use ${GENERIC.gpu}`));

@@ -36,7 +36,12 @@ function list(key: string, value: string | undefined, problems: Problem[]): stri
 /** Reads the pod's annotations; malformed values become problems naming the annotation. */
 export function readIntent(annotations: Readonly<Record<string, string>>): { intent: Intent; problems: Problem[] } {
   const problems: Problem[] = [];
-  const a = (key: string): string | undefined => annotations[key]?.trim();
+  const a = (key: string): string | undefined => {
+    const value: unknown = annotations[key];
+    if (value === undefined || typeof value === 'string') return value?.trim();
+    problems.push(problem('invalid-request', `annotation ${key}: must be a string, got ${typeof value} (quote it in YAML)`));
+    return undefined;
+  };
   const rdma = oneOf(ANNOTATION.rdma, a(ANNOTATION.rdma), ['true', 'false'], problems);
   for (const key of Object.keys(annotations)) {
     if (key.startsWith(PREFIX) && !KNOWN.has(key)) problems.push(problem('invalid-request', `annotation ${key}: unknown gpu-admission annotation`));

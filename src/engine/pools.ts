@@ -21,13 +21,16 @@ export interface PodFacts {
   readonly cpus: number;
   /** Why the pod's CPUs do not suit NUMA binding, if they do not. */
   readonly cpuProblem?: string;
+  /** Names of the pod's privileged containers: they see every card of the node. */
+  readonly privileged: readonly string[];
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
 export interface PoolPlan {
   readonly pool: Pool;
   readonly containers: ReadonlyMap<string, ContainerTranslation>;
-  readonly labels: Readonly<Record<string, string>>;
+  /** Pod labels to set; null removes a label (a stale aliyun.com/gpu-count). */
+  readonly labels: Readonly<Record<string, string | null>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly schedulerName?: string;
   readonly rdmaResource?: string;
@@ -64,6 +67,8 @@ function admissionReason(pool: Pool, facts: PodFacts): string | undefined {
   const placement = poolPlacement(pool);
   if (intent.placement && placement !== intent.placement) return `placement is ${placement ?? 'not configurable'}, not ${intent.placement}`;
   if (intent.rdma && !pool.rdma) return 'has no RDMA';
+  const [privileged] = facts.privileged;
+  if (privileged !== undefined && spec.shares) return `container "${privileged}" is privileged and would see every shared card of the node`;
   if (facts.gpus > pool.gpu.perNode) return `pod asks ${facts.gpus} GPUs, a node has ${pool.gpu.perNode}`;
   return undefined;
 }
@@ -98,7 +103,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const spec = BACKEND_SPECS[pool.backend];
   const containers = new Map<string, ContainerTranslation>();
   const warnings: string[] = [];
-  const sharedCounts = new Set<number>();
+  const counts = new Set<number>();
   for (const c of facts.gpuContainers) {
     const who = facts.gpuContainers.length > 1 ? `container "${c.name}": ` : '';
     if (c.request.gpu > pool.gpu.perNode) return fail(`${who}${c.request.gpu} GPUs, a node has ${pool.gpu.perNode}`);
@@ -109,12 +114,12 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     if ('reason' in t) return fail(`${who}${t.reason}`);
     containers.set(c.name, t);
     warnings.push(...t.warnings);
-    if (spec.ackShared && c.request.gpu > 1) sharedCounts.add(c.request.gpu);
+    counts.add(c.request.gpu);
   }
-  if (sharedCounts.size > 1) return fail(`ACK shares one GPU count per pod; containers ask ${[...sharedCounts].join(' and ')}`);
+  if (spec.ackShared && counts.size > 1) return fail(`ACK shares one GPU count per pod; containers ask ${[...counts].join(' and ')} GPUs`);
   if (downgraded) warnings.push(`NUMA BestEffort dropped on pool ${pool.name}: ${numa}`);
-  const [count] = sharedCounts;
-  const labels: Record<string, string> = count ? { [ACK_GPU_COUNT_LABEL]: String(count) } : {};
+  const [count = 1] = counts;
+  const labels: Record<string, string | null> = spec.ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
   const annotations = facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {};
   const schedulerName = pool.schedulerName ?? spec.schedulerName;
   const rdmaResource = facts.intent.rdma ? pool.rdmaResource : undefined;

@@ -18,13 +18,17 @@ export interface MigProfile {
   readonly name: string;
   /** Compute slices out of 7. */
   readonly slices: number;
-  readonly memoryGiB: number;
+  /** The memory in the profile's name, in decimal GB: NVIDIA's "10gb" is about 9.5 GiB on an A100. */
+  readonly memoryGB: number;
+  /** The same as bytes (GB × 10⁹), which never promises more than the slice has. */
+  readonly memoryBytes: bigint;
 }
 
 export function parseMigProfile(name: string): MigProfile | undefined {
   const m = new RegExp(MIG_PROFILE).exec(name);
   if (!m) return undefined;
-  return { name, slices: Number(m[1]), memoryGiB: Number(m[2]) };
+  const memoryGB = Number(m[2]);
+  return { name, slices: Number(m[1]), memoryGB, memoryBytes: BigInt(memoryGB) * 1_000_000_000n };
 }
 
 /** Checks the schema cannot express. Each error names its path. */
@@ -67,7 +71,7 @@ function checkPool(pool: Pool, path: string): string[] {
   if (pool.timeSlicing !== undefined && pool.backend !== 'nvidia-time-slicing') {
     errors.push(`${path}/timeSlicing: only backend nvidia-time-slicing takes it`);
   }
-  errors.push(...checkMig(pool, path, memory), ...checkNuma(pool, path));
+  errors.push(...checkMig(pool, path, memory), ...checkNuma(pool, path), ...checkTaints(pool, path));
   return errors;
 }
 
@@ -77,15 +81,25 @@ function checkMig(pool: Pool, path: string, memory: Quantity | string): string[]
   }
   if (!pool.mig) return [`${path}/mig: backend ${pool.backend} needs mig.profiles`];
   if (typeof memory === 'string') return [];
-  const cardGiB = Number(floorUnits(memory, GIB));
   const errors: string[] = [];
   pool.mig.profiles.forEach((name, j) => {
     const profile = parseMigProfile(name);
-    if (profile && profile.memoryGiB > cardGiB) {
-      errors.push(`${path}/mig/profiles/${j}: ${name} needs ${profile.memoryGiB}Gi, the card has ${cardGiB}Gi`);
+    if (profile && profile.memoryBytes * memory.den > memory.num) {
+      errors.push(`${path}/mig/profiles/${j}: ${name} needs ${profile.memoryGB} GB, the card has ${pool.gpu.memory}`);
     }
   });
   return errors;
+}
+
+/** Taints become pod tolerations, which the API server validates: say so here instead. */
+function checkTaints(pool: Pool, path: string): string[] {
+  return pool.taints.flatMap((t, j) => {
+    if (t.operator === 'Exists' && t.value !== undefined && t.value !== '') {
+      return [`${path}/taints/${j}/value: must be empty when operator is Exists`];
+    }
+    if (t.operator === 'Equal' && (t.key === undefined || t.key === '')) return [`${path}/taints/${j}/key: needed when operator is Equal`];
+    return [];
+  });
 }
 
 function checkNuma(pool: Pool, path: string): string[] {

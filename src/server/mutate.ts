@@ -55,7 +55,7 @@ export function outcomeOf(decision: Decision): ReviewOutcome {
       return {
         verdict: allow(decision.patch, decision.warnings),
         result: 'patched',
-        routed: { pools: decision.record.pools, backend: decision.record.backend },
+        routed: decision.routes,
       };
     case 'deny':
       return { verdict: refuse(403, decision.message, 'Forbidden'), result: 'denied', reason: decision.code };

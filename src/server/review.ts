@@ -14,8 +14,8 @@ export interface ReviewOutcome {
   readonly result: Exclude<ReviewResult, 'invalid' | 'error'>;
   /** Why it was denied: the code counted in denials_total. */
   readonly reason?: string;
-  /** The pools a patched pod was routed to, and their backend. */
-  readonly routed?: { readonly pools: readonly string[]; readonly backend: string };
+  /** The pools a patched pod was routed to, each with its backend. */
+  readonly routed?: readonly { readonly pool: string; readonly backend: string }[];
   /** The policy revision the decision was made with. */
   readonly revision?: string;
 }
@@ -98,7 +98,7 @@ function logLine(outcome: Answer['outcome'], seconds: number): Record<string, un
   return {
     result: outcome.result,
     ...(outcome.revision ? { revision: outcome.revision } : {}),
-    ...(outcome.routed ? { pools: outcome.routed.pools, backend: outcome.routed.backend } : {}),
+    ...(outcome.routed ? { pools: outcome.routed.map((r) => r.pool), backends: [...new Set(outcome.routed.map((r) => r.backend))] } : {}),
     ...(verdict.allowed
       ? { patchOps: verdict.patch?.length ?? 0 }
       : { code: verdict.code, reason: outcome.reason ?? verdict.reason, message: verdict.message }),
@@ -111,7 +111,7 @@ function count(metrics: Metrics, webhook: Webhook, outcome: Answer['outcome'], s
   metrics.reviews.inc({ webhook, result: outcome.result });
   metrics.duration.observe({ webhook }, seconds);
   if (outcome.result === 'denied') metrics.denials.inc({ webhook, reason: outcome.reason ?? 'denied' });
-  for (const pool of outcome.routed?.pools ?? []) metrics.routed.inc({ pool, backend: outcome.routed?.backend ?? '' });
+  for (const { pool, backend } of outcome.routed ?? []) metrics.routed.inc({ pool, backend });
 }
 
 /** The fields every log line of one review carries: who asked what about which object. */

@@ -72,8 +72,11 @@ const scenarios: Scenario[] = [
         'NUMA BestEffort dropped on pool a10-core: has no NUMA topology'] } },
   { name: 'a MIG-sized request takes the smallest profile that fits', pod: one(g('1', '15Gi'), { 'gpu-admission.io/pools': 'a100-mig' }),
     routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-2g.20gb': '1' } } } },
+  // 40Gi is more than a 3g.40gb slice holds (40 GB, decimal), so it takes the full-card profile.
   { name: 'the research namespace only reaches its allowed pools', pod: one(g('2', '40Gi')), namespace: 'research',
-    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '2' } } } },
+    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-7g.80gb': '2' } } } },
+  { name: 'a MIG request in decimal GB fits the profile of that name', pod: one(g('1', '40G')), namespace: 'research',
+    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '1' } } } },
   { name: 'HAMi gets gpu, gpumem in MiB, gpucores and its scheduler', policy: upstream,
     pod: one(g('1', '12Gi', '40'), { 'gpu-admission.io/pools': 'l20-hami' }),
     routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',

@@ -44,7 +44,7 @@ describe('policy: parse and validate', () => {
     ['an unknown backend', base('  - {name: a, backend: amd, gpu: {model: m, memory: 8Gi, perNode: 1}}'), ['/pools/0/backend: must be one of']],
     ['a duplicate pool name', base('  - {name: a, backend: ack-cgpu, gpu: {model: m, memory: 8Gi, perNode: 1}}\n  - {name: a, backend: ack-mps, gpu: {model: m, memory: 8Gi, perNode: 1}}'), ['/pools/1/name: "a" is already the name of /pools/0']],
     ['a namespace rule naming no pool', base('  - {name: a, backend: ack-cgpu, gpu: {model: m, memory: 8Gi, perNode: 1}}', 'namespaces: [{names: [x], allowedPools: [b]}]'), ['/namespaces/0/allowedPools/0: no pool is named "b"']],
-    ['a MIG profile larger than the card', base('  - {name: a, backend: ack-mig, gpu: {model: m, memory: 40Gi, perNode: 1}, mig: {profiles: [1g.10gb, 7g.80gb]}}'), ['/pools/0/mig/profiles/1: 7g.80gb needs 80Gi, the card has 40Gi']],
+    ['a MIG profile larger than the card', base('  - {name: a, backend: ack-mig, gpu: {model: m, memory: 40Gi, perNode: 1}, mig: {profiles: [1g.10gb, 7g.80gb]}}'), ['/pools/0/mig/profiles/1: 7g.80gb needs 80 GB, the card has 40Gi']],
     ['a MIG pool without profiles', base('  - {name: a, backend: nvidia-mig, gpu: {model: m, memory: 40Gi, perNode: 1}}'), ['/pools/0/mig: backend nvidia-mig needs mig.profiles']],
     ['NUMA figures that do not add up', base('  - {name: a, backend: ack-topology, gpu: {model: m, memory: 80Gi, perNode: 8}, numa: {nodes: 2, gpusPerNode: 2, cpusPerNode: 64}}'), ['/pools/0/numa: 2 nodes × 2 GPUs is not gpu.perNode (8)']],
     ['NUMA on a shared backend', base('  - {name: a, backend: ack-cgpu, gpu: {model: m, memory: 80Gi, perNode: 8}, numa: {nodes: 2, gpusPerNode: 4, cpusPerNode: 64}}'), ['/pools/0/numa: NUMA scheduling needs backend ack-topology']],
@@ -54,6 +54,8 @@ describe('policy: parse and validate', () => {
     ['a wrong kind and no pools', 'apiVersion: gpu-admission.io/v1alpha1\nkind: Policy\n', ['/kind: must be GpuAdmissionPolicy', '/: missing field "pools"']],
     ['YAML that does not parse', 'pools: [\n', ['line']],
     ['a list instead of a mapping', '- a\n- b\n', ['/: the policy must be a mapping']],
+    ['a toleration with a value and Exists', base('  - {name: a, backend: ack-topology, gpu: {model: m, memory: 8Gi, perNode: 1}, taints: [{key: k, operator: Exists, value: v}]}'), ['/pools/0/taints/0/value: must be empty when operator is Exists']],
+    ['a toleration Equal without a key', base('  - {name: a, backend: ack-topology, gpu: {model: m, memory: 8Gi, perNode: 1}, taints: [{operator: Equal, value: v}]}'), ['/pools/0/taints/0/key: needed when operator is Equal']],
     ['zero GPUs per node', base('  - {name: a, backend: ack-cgpu, gpu: {model: m, memory: 8Gi, perNode: 0}}'), ['/pools/0/gpu/perNode: must be >= 1']],
   ];
   for (const [what, text, expected] of invalid) {

@@ -46,7 +46,7 @@ describe('GET /metrics', () => {
     assert.equal(valueOf(m, 'gpu_admission_denials_total', { webhook: 'mutate', reason: 'no-pool' }), 1);
     assert.equal(valueOf(m, 'gpu_admission_denials_total', { webhook: 'validate-policy', reason: 'policy-invalid' }), 1);
     assert.equal(valueOf(m, 'gpu_admission_routed_total', { pool: 't4-shared', backend: 'ack-cgpu' }), 2);
-    assert.equal(valueOf(m, 'gpu_admission_routed_total', { pool: 'a10-core', backend: 'ack-cgpu' }), 2);
+    assert.equal(valueOf(m, 'gpu_admission_routed_total', { pool: 'a10-core', backend: 'ack-core-mem' }), 2, 'each pool with its own backend');
     assert.equal(valueOf(m, 'gpu_admission_routed_total', { pool: 'a100-topology', backend: 'ack-topology' }), 1);
     assert.equal(valueOf(m, 'gpu_admission_review_duration_seconds_count', { webhook: 'mutate' }), 6);
     const buckets = m.samples.filter((s) => s.name === 'gpu_admission_review_duration_seconds_bucket' && s.labels.webhook === 'mutate');
