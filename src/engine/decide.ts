@@ -14,7 +14,7 @@ import { evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './
 import { problem, type Problem } from './problem.ts';
 import { isInteger, type Quantity } from './quantity.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
-import { preferNodes, requireNodes, tolerateTaints } from './route.ts';
+import { forgetNodes, preferNodes, requireNodes, tolerateTaints } from './route.ts';
 import { ACK_GPU_COUNT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from './vocabulary.ts';
 
 export interface DecideContext {
@@ -202,6 +202,10 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
   setLabels(meta, plan.labels);
   meta.annotations = { ...meta.annotations, ...plan.annotations, [ANNOTATION.decision]: writeRecord(decision) };
   if (plan.schedulerName) mutated.spec.schedulerName = plan.schedulerName;
+  if (record.kind === 'present' && record.record.pools.join() !== decision.pools.join()) {
+    const known = policy.pools.filter((p) => record.record.pools.includes(p.name));
+    forgetNodes(mutated.spec, known, known.length < record.record.pools.length);
+  }
   requireNodes(mutated.spec, pools);
   preferNodes(mutated.spec, pools);
   tolerateTaints(mutated.spec, pools);

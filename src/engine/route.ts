@@ -1,5 +1,8 @@
 import type { Pool } from '../policy/types.ts';
 import { poolTerms } from './backends.ts';
+import { ACK_PLACEMENT_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_MIG_STRATEGY_LABEL } from './vocabulary.ts';
+
+const BACKEND_LABELS: ReadonlySet<string> = new Set([ACK_SCHEDULE_LABEL, ACK_PLACEMENT_LABEL, NVIDIA_MIG_STRATEGY_LABEL]);
 import type { NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Toleration } from './pod.ts';
 
 /**
@@ -70,5 +73,42 @@ export function tolerateTaints(spec: PodSpec, pools: readonly Pool[]): void {
   const tolerations = (spec.tolerations ??= []);
   for (const taint of wanted) {
     if (!tolerations.some((t) => sameToleration(t, taint))) tolerations.push({ ...taint });
+  }
+}
+
+/**
+ * Takes back what an earlier decision added for `pools` (a reinvocation after a policy change
+ * routes elsewhere): their requirements leave every required term, and their preferred terms go.
+ * Terms left empty are dropped, and terms that became equal are kept once.
+ */
+export function forgetNodes(spec: PodSpec, pools: readonly Pool[], unknownPools: boolean): void {
+  const nodeAffinity = spec.affinity?.nodeAffinity;
+  if (!nodeAffinity) return;
+  const old = pools.flatMap(poolTerms);
+  // A pool the policy no longer has left requirements we cannot name; its backend's own labels
+  // (the ACK mode, MIG strategy) are surely ours, its nodeSelector is not known any more.
+  const ours = (r: NodeSelectorRequirement): boolean => old.some((term) => term.some((o) => sameRequirement(o, r)))
+    || (unknownPools && BACKEND_LABELS.has(r.key));
+  const required = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required) {
+    const seen = new Set<string>();
+    const terms = required.nodeSelectorTerms.flatMap((term) => {
+      const kept: NodeSelectorTerm = { ...term, matchExpressions: (term.matchExpressions ?? []).filter((r) => !ours(r)) };
+      if (kept.matchExpressions?.length === 0) delete kept.matchExpressions;
+      const key = JSON.stringify(kept);
+      if (seen.has(key)) return [];
+      seen.add(key);
+      return [kept];
+    });
+    // A term left empty was only ours: the pod itself asked nothing there, so nothing is required.
+    if (terms.some((t) => !t.matchExpressions && !t.matchFields)) delete nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    else required.nodeSelectorTerms = terms;
+  }
+  const preferred = nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+  if (preferred) {
+    const left = preferred.filter((p) => !old.some((term) => contains(p.preference, term)
+      && (p.preference.matchExpressions ?? []).length === term.length));
+    if (left.length > 0) nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution = left;
+    else delete nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution;
   }
 }

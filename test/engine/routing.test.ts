@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { decide } from '../../src/engine/decide.ts';
 import type { Pod } from '../../src/engine/pod.ts';
 import { applied, limitsOf, podWith } from '../helpers/pods.ts';
+import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
+import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { design } from '../helpers/policies.ts';
 
 const ctx = { policy: design, namespace: { name: 'ml', labels: {} } };
@@ -18,12 +20,12 @@ describe('routing: node affinity, preferences and tolerations', () => {
     const out = applied(pod, decide(pod, ctx));
     const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     assert.equal(terms.length, 4, 'two existing terms × two pools');
-    const keys = terms.map((t) => t.matchExpressions?.map((e) => `${e.key}=${e.values?.join('|')}`).join(','));
+    const keys = terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`).join(', '));
     assert.deepEqual(keys, [
-      'zone=a,ack.node.gpu.schedule=cgpu,ack.node.gpu.placement=spread,aliyun.accelerator/nvidia_name=Tesla-T4',
-      'zone=a,ack.node.gpu.schedule=core_mem,ack.node.gpu.placement=spread',
-      'zone=b,ack.node.gpu.schedule=cgpu,ack.node.gpu.placement=spread,aliyun.accelerator/nvidia_name=Tesla-T4',
-      'zone=b,ack.node.gpu.schedule=core_mem,ack.node.gpu.placement=spread',
+      'zone In a, ack.node.gpu.schedule In cgpu, ack.node.gpu.placement NotIn spread, aliyun.accelerator/nvidia_name In Tesla-T4',
+      'zone In a, ack.node.gpu.schedule In core_mem, ack.node.gpu.placement NotIn spread',
+      'zone In b, ack.node.gpu.schedule In cgpu, ack.node.gpu.placement NotIn spread, aliyun.accelerator/nvidia_name In Tesla-T4',
+      'zone In b, ack.node.gpu.schedule In core_mem, ack.node.gpu.placement NotIn spread',
     ]);
   });
 
@@ -49,6 +51,32 @@ describe('routing: node affinity, preferences and tolerations', () => {
     assert.equal(after.length, 4);
     assert.deepEqual(limitsOf(out, 'main'), { 'aliyun.com/gpu-mem': '8' }, 'resources are not touched twice');
     assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
+  });
+
+  it('when the policy changed before a reinvocation, then the old pools\' terms are taken back, not ANDed with the new', () => {
+    const pod = sharedPod({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [
+      { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] },
+    ] } } } });
+    const first = applied(pod, decide(pod, ctx));
+    const onlyMig = parsePolicyOrThrow(`${DEFAULT_POLICY_YAML}  - names: [ml]\n    allowedPools: [a100-mig]\n`);
+    const next = { policy: onlyMig, namespace: ctx.namespace };
+    const out = applied(first, decide(first, next));
+    const affinity = out.spec.affinity?.nodeAffinity;
+    const terms = affinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`)),
+      [['zone In a', 'ack.node.gpu.schedule In mig']]);
+    assert.equal(affinity?.preferredDuringSchedulingIgnoredDuringExecution, undefined, 'the old preferences are gone');
+    assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-1g.10gb': '1' });
+    assert.deepEqual(decide(out, next), { kind: 'allow', warnings: [] });
+  });
+
+  it('when the earlier pools are gone from the policy, then at least their backend labels are taken back', () => {
+    const first = applied(sharedPod(), decide(sharedPod(), ctx));
+    const withoutShared = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace(/  - name: t4-shared[\s\S]*?(?=  - name: a100-topology)/, ''));
+    const out = applied(first, decide(first, { policy: withoutShared, namespace: ctx.namespace }));
+    const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`)),
+      [['ack.node.gpu.schedule In mig']], 'one earlier term was only ours, so the pod had asked nothing: no contradictory ACK modes remain');
   });
 
   it('when the pod already tolerates the pool taint, then no duplicate toleration is added', () => {
