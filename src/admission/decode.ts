@@ -66,8 +66,11 @@ export function isPodReview(request: AdmissionRequest): boolean {
  * string maps for labels and annotations, quantities as strings or numbers).
  */
 export function decodePod(request: AdmissionRequest): Pod {
-  const notAPod = (why: string): ReviewError => new ReviewError('GA_REVIEW_NOT_A_POD', `request.object is not a Pod: ${why}`, request.uid);
-  const object = request.object;
+  return asPod(request.object, (why) => new ReviewError('GA_REVIEW_NOT_A_POD', `request.object is not a Pod: ${why}`, request.uid));
+}
+
+/** Checks the shape the engine relies on (the CLI uses it too); `notAPod` makes the error. */
+export function asPod(object: unknown, notAPod: (why: string) => Error): Pod {
   if (!isObject(object)) throw notAPod(`it is ${describe(object)}`);
   if (object.kind !== undefined && object.kind !== 'Pod') throw notAPod(`its kind is ${describe(object.kind)}`);
   if (object.metadata !== undefined) checkMetadata(object.metadata, notAPod);
@@ -82,7 +85,7 @@ export function decodePod(request: AdmissionRequest): Pod {
   return object as unknown as Pod;
 }
 
-type Fail = (why: string) => ReviewError;
+type Fail = (why: string) => Error;
 
 function checkMetadata(metadata: unknown, fail: Fail): void {
   if (!isObject(metadata)) throw fail('metadata must be an object');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
+import { asPod } from '../admission/decode.ts';
 import type { Pod } from '../engine/pod.ts';
 
 /** Something in an input file that holds a pod: a Pod, a workload's pod template, or a review. */
@@ -60,6 +61,11 @@ function requirePodSpec(spec: unknown, where: string): void {
   if (!isObject(spec) || !Array.isArray(spec.containers)) throw new InputError(`${where}: has no pod spec with containers`);
 }
 
+/** The same shape checks as the webhook's (string annotations, named containers, …). */
+function checkedPod(pod: Record<string, unknown>, where: string): Pod {
+  return asPod({ ...pod, kind: 'Pod' }, (why) => new InputError(`${where}: ${why}`));
+}
+
 function toTarget(doc: unknown, where: string): Target {
   if (!isObject(doc)) throw new InputError(`${where}: not an object`);
   const kind = String(doc.kind ?? '');
@@ -68,7 +74,7 @@ function toTarget(doc: unknown, where: string): Target {
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
   if (kind === 'Pod') {
     requirePodSpec(doc.spec, where);
-    return { doc, label, pod: doc as unknown as Pod, ...(namespace ? { namespace } : {}), withPod: (pod) => pod as unknown as Record<string, unknown> };
+    return { doc, label, pod: checkedPod(doc, where), ...(namespace ? { namespace } : {}), withPod: (pod) => pod as unknown as Record<string, unknown> };
   }
   if (kind === 'AdmissionReview') return reviewTarget(doc, where);
   const path = TEMPLATE_PATHS[kind];
@@ -76,7 +82,7 @@ function toTarget(doc: unknown, where: string): Target {
   const template = get(doc, path);
   if (!isObject(template)) throw new InputError(`${where}: ${kind} has no ${path.join('.')}`);
   requirePodSpec(template.spec, `${where}: ${path.join('.')}`);
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: template.metadata ?? {}, spec: template.spec } as Pod;
+  const pod = checkedPod({ apiVersion: 'v1', kind: 'Pod', metadata: template.metadata ?? {}, spec: template.spec }, `${where}: ${path.join('.')}`);
   const withPod = (mutated: Pod): Record<string, unknown> => {
     const copy = structuredClone(doc);
     const target = get(copy, path) as Record<string, unknown>;
@@ -96,7 +102,7 @@ function reviewTarget(doc: Record<string, unknown>, where: string): Target {
   const meta = isObject(pod.metadata) ? pod.metadata : {};
   const namespace = typeof request.namespace === 'string' ? request.namespace : undefined;
   return {
-    doc: pod, label: `Pod/${String(meta.name ?? meta.generateName ?? '?')}`, pod: pod as unknown as Pod,
+    doc: pod, label: `Pod/${String(meta.name ?? meta.generateName ?? '?')}`, pod: checkedPod(pod, `${where}: request.object`),
     ...(namespace ? { namespace } : {}), withPod: (p) => p as unknown as Record<string, unknown>,
   };
 }

@@ -1,16 +1,16 @@
 import fjp from 'fast-json-patch';
-import type { Isolation, Policy } from '../policy/types.ts';
+import type { Isolation, Policy, Pool } from '../policy/types.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
-import { isolationCovers } from './backends.ts';
+import { BACKEND_SPECS, isolationCovers } from './backends.ts';
 import {
   effectiveTotal, isNativeGpuResource, podContainers, readDemand, type ContainerDemand, type GpuRequest,
 } from './demand.ts';
 import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, type NamespaceLimits } from './namespace.ts';
-import { nativeOutcomes } from './natives.ts';
+import { nativeGpus, nativePoolReason } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
-import { evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { isInteger, type Quantity } from './quantity.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
@@ -73,7 +73,7 @@ export function decide(pod: Pod, context: DecideContext): Decision {
     case 'problems':
       return denied(analysis.problems);
     case 'no-generic':
-      return decideWithoutGeneric(pod, analysis, context);
+      return decideWithoutGeneric(pod, analysis, context, readRecord(pod.metadata?.annotations ?? {}));
     case 'pools': {
       const plans = analysis.outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
       if (plans.length > 0) return apply(pod, chooseGroup(plans), analysis.gpuContainers, context.policy, analysis.record);
@@ -109,22 +109,44 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
   return problems;
 }
 
-/** A pod without generic requests: native requests are checked, the rest is none of our business. */
+/**
+ * A pod without generic requests. Native requests (`aliyun.com/gpu-mem: 8`) are not rewritten,
+ * but the namespace's rules hold for them too: its GPU limit, its pools, its isolation; the pod
+ * is routed to the pools that take its resources, or refused with each pool's reason.
+ */
 function decideWithoutGeneric(
   pod: Pod, { containers, intent, limits }: Extract<Analysis, { kind: 'no-generic' }>, { policy, namespace: ns }: DecideContext,
+  record: RecordRead,
 ): Decision {
   const native = containers.filter((c) => c.natives.length > 0);
   if (native.length === 0) {
     return intent.any ? allowed([clampWarning('gpu-admission.io annotations have no effect: the pod asks for no GPU')]) : notApplicable();
   }
-  const pools = policy.pools.filter((p) => (!limits.allowedPools || limits.allowedPools.has(p.name))
-    && (!intent.pools || intent.pools.includes(p.name)) && (!intent.models || intent.models.includes(p.gpu.model)));
-  const count = Number(pod.metadata?.labels?.[ACK_GPU_COUNT_LABEL] ?? '1');
-  const reasons = nativeOutcomes(pools, native, Number.isInteger(count) && count > 0 ? count : 1);
-  if (!reasons) return allowed();
-  const excluded = policy.pools.filter((p) => !pools.includes(p)).map((p) => ({ pool: p.name, reason: `not allowed for this pod in namespace ${ns.name}` }));
-  const all = [...reasons, ...excluded];
-  return denied([problem('no-pool', noPoolMessage(native, all))], all);
+  const label = Number(pod.metadata?.labels?.[ACK_GPU_COUNT_LABEL] ?? '1');
+  const gpuCount = Number.isInteger(label) && label > 0 ? label : 1;
+  const facts: PodFacts = {
+    namespace: ns.name, intent, limits, isolation: requiredIsolation(intent, limits, policy), gpuContainers: [],
+    gpus: effectiveTotal(containers, (c) => nativeGpus(c, policy, gpuCount)), cpus: 0,
+    privileged: containers.filter((c) => c.privileged).map((c) => c.name),
+  };
+  const podProblems = checkPod(facts, policy);
+  if (podProblems.length > 0) return denied(podProblems);
+  const verdicts = policy.pools.map((pool) => ({ pool, reason: admissionReason(pool, facts) ?? nativePoolReason(pool, native, gpuCount) }));
+  const accepted = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
+  if (accepted.length === 0) {
+    const reasons = verdicts.map((v) => ({ pool: v.pool.name, reason: v.reason ?? '' }));
+    return denied([problem('no-pool', noPoolMessage(native, reasons))], reasons);
+  }
+  const mutated = copyForRewrite(pod, new Map());
+  const schedulers = new Set(accepted.map((p) => p.schedulerName ?? BACKEND_SPECS[p.backend].schedulerName));
+  const [scheduler] = schedulers;
+  if (schedulers.size === 1 && scheduler) mutated.spec.schedulerName = scheduler;
+  const warnings = [
+    ...(intent.numa ? [`${ANNOTATION.numa} has no effect on native GPU requests; ask with gpu-admission.io/gpu`] : []),
+    ...(intent.rdma ? [`${ANNOTATION.rdma}: routed to RDMA pools; native requests get no RDMA resource added`] : []),
+  ];
+  const decision: DecisionRecord = { pools: accepted.map((p) => p.name), backend: (accepted[0] as Pool).backend, revision: policy.revision, containers: {} };
+  return route(pod, mutated, accepted, decision, record, policy, warnings);
 }
 
 function podFacts(
@@ -169,7 +191,8 @@ function checkPod(facts: PodFacts, policy: Policy): Problem[] {
     problems.push(problem('invalid-request', `annotation ${ANNOTATION.pools}: no pool named ${unknown.map((n) => `"${n}"`).join(', ')}`));
   }
   const max = facts.limits.maxGpusPerPod;
-  const total = effectiveTotal(facts.gpuContainers, (c) => c.request?.gpu ?? 0);
+  // Generic requests count every card asked (shares too); native ones count the cards they hold.
+  const total = facts.gpuContainers.length > 0 ? effectiveTotal(facts.gpuContainers, (c) => c.request?.gpu ?? 0) : facts.gpus;
   if (max !== undefined && total > max) {
     problems.push(problem('namespace-limit', `pod asks ${total} GPUs, namespace ${facts.namespace} allows at most ${max} per pod`));
   }
@@ -200,8 +223,21 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
   rewriteResources(mutated, plan, policy);
   const meta = (mutated.metadata ??= {});
   setLabels(meta, plan.labels);
-  meta.annotations = { ...meta.annotations, ...plan.annotations, [ANNOTATION.decision]: writeRecord(decision) };
+  meta.annotations = { ...meta.annotations, ...plan.annotations };
   if (plan.schedulerName) mutated.spec.schedulerName = plan.schedulerName;
+  return route(pod, mutated, pools, decision, record, policy, group.flatMap((p) => p.warnings));
+}
+
+/**
+ * The routing every decision shares: the decision annotation, required and preferred node
+ * affinity to the pools (taking back an earlier decision's pools first), tolerations; then the
+ * diff against the pod as it came.
+ */
+function route(
+  pod: Pod, mutated: Pod, pools: readonly Pool[], decision: DecisionRecord, record: RecordRead, policy: Policy, notes: readonly string[],
+): Decision {
+  const meta = (mutated.metadata ??= {});
+  meta.annotations = { ...meta.annotations, [ANNOTATION.decision]: writeRecord(decision) };
   if (record.kind === 'present' && record.record.pools.join() !== decision.pools.join()) {
     const known = policy.pools.filter((p) => record.record.pools.includes(p.name));
     forgetNodes(mutated.spec, known, known.length < record.record.pools.length);
@@ -215,7 +251,7 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
     return denied([problem('reserved-annotation',
       `annotation ${ANNOTATION.decision} does not match the pod's GPU resources; it may only be written by gpu-admission`)]);
   }
-  const warnings = [...new Set(group.flatMap((p) => p.warnings))].map(clampWarning);
+  const warnings = [...new Set(notes)].map(clampWarning);
   if (patch.length === 0) return allowed(reinvoked ? [] : warnings);
   return patched(patch, warnings, decision, pools.map((p) => ({ pool: p.name, backend: p.backend })), mutated);
 }

@@ -39,25 +39,31 @@ function nativeReason(pool: Pool, resource: string, value: Quantity, gpuCount: n
   return takes(pool.timeSlicing?.resource === resource);
 }
 
-/** Reasons per pool for a pod of native requests; an empty reason list means some pool serves it. */
-export function nativeOutcomes(pools: readonly Pool[], containers: readonly ContainerDemand[], gpuCount: number): { pool: string; reason: string }[] | undefined {
-  const reasons: { pool: string; reason: string }[] = [];
-  for (const pool of pools) {
-    const reason = containers.flatMap((c) => c.natives.map((n) => nativeReason(pool, n.resource, n.value, gpuCount)))
-      .find((r) => r !== undefined);
-    if (reason === undefined) return undefined;
-    reasons.push({ pool: pool.name, reason });
+/** Why `pool` cannot take every native request of these containers, or undefined if it can. */
+export function nativePoolReason(pool: Pool, containers: readonly ContainerDemand[], gpuCount: number): string | undefined {
+  for (const c of containers) {
+    for (const n of c.natives) {
+      const reason = nativeReason(pool, n.resource, n.value, gpuCount);
+      if (reason !== undefined) return reason;
+    }
   }
-  return reasons;
+  return undefined;
 }
 
-export function allowedPools(policy: Policy, filter: (pool: Pool) => string | undefined): { usable: Pool[]; ruledOut: { pool: string; reason: string }[] } {
-  const usable: Pool[] = [];
-  const ruledOut: { pool: string; reason: string }[] = [];
-  for (const pool of policy.pools) {
-    const reason = filter(pool);
-    if (reason === undefined) usable.push(pool);
-    else ruledOut.push({ pool: pool.name, reason });
+/**
+ * Whole cards a container's native requests occupy, for namespace limits and GPUs per node:
+ * device counts as they are, a MIG slice as its share of a card, an ACK memory share as the
+ * pod's aliyun.com/gpu-count cards.
+ */
+export function nativeGpus(c: ContainerDemand, policy: Policy, gpuCount: number): number {
+  let cards = 0;
+  let migSevenths = 0;
+  for (const { resource, value } of c.natives) {
+    const v = Math.ceil(asNumber(value));
+    if (resource === NATIVE.nvidiaGpu || resource === NATIVE.aliyunGpu) cards = Math.max(cards, v);
+    else if (resource === NATIVE.aliyunGpuMem) cards = Math.max(cards, gpuCount);
+    else if (resource.startsWith(NATIVE.migPrefix)) migSevenths += (parseMigProfile(resource.slice(NATIVE.migPrefix.length))?.slices ?? 7) * v;
+    else if (policy.pools.some((p) => p.timeSlicing?.resource === resource)) cards = Math.max(cards, v);
   }
-  return { usable, ruledOut };
+  return Math.max(cards, Math.ceil(migSevenths / 7));
 }

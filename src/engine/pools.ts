@@ -55,7 +55,7 @@ export function cardMemory(pool: Pool): Quantity {
 }
 
 /** Pod-level reasons a pool is ruled out, before any container is translated. */
-function admissionReason(pool: Pool, facts: PodFacts): string | undefined {
+export function admissionReason(pool: Pool, facts: PodFacts): string | undefined {
   const { intent, limits } = facts;
   const spec = BACKEND_SPECS[pool.backend];
   if (limits.allowedPools && !limits.allowedPools.has(pool.name)) return `not allowed in namespace ${facts.namespace}`;

@@ -50,9 +50,12 @@ export class StaticPolicySource implements PolicySource {
   async stop(): Promise<void> {}
 }
 
-/** No cluster: namespaces are known by name only. */
+/**
+ * No cluster: namespaces are known by name only. Their labels are unknown (not "none"), so a
+ * policy rule that selects namespaces by label fails closed instead of silently never matching.
+ */
 export class NoNamespaceLabels implements NamespaceSource {
-  labels(): Readonly<Record<string, string>> { return {}; }
+  labels(): undefined { return undefined; }
   notReadyReason(): undefined { return undefined; }
   async start(): Promise<void> {}
   async stop(): Promise<void> {}

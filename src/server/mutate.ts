@@ -42,7 +42,8 @@ function namespaceLabels(source: NamespaceSource, name: string, policy: Policy):
   const labels = source.labels(name);
   if (labels !== undefined) return labels;
   if (!policy.namespaces.some((rule) => rule.selector !== undefined)) return {};
-  throw new UnavailableError('GA_NAMESPACE_UNKNOWN', `namespace "${name}" is not known yet; its labels decide which GPU pools it may use`);
+  throw new UnavailableError('GA_NAMESPACE_UNKNOWN', `the labels of namespace "${name}" are not known (not watched yet, `
+    + 'or --namespace-labels none) and the policy selects namespaces by label');
 }
 
 export function outcomeOf(decision: Decision): ReviewOutcome {

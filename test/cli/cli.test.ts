@@ -72,6 +72,14 @@ describe('gpu-admission CLI on real files', () => {
     assert.match(svc.stderr, /kind "Service" holds no pod/);
   });
 
+  it('when an annotation is not a string in YAML, then the exit code is 2 naming the field, not a stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
+    writeFileSync(join(dir, 'bool.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n  annotations:\n    gpu-admission.io/rdma: true\nspec:\n  containers: [{name: c}]\n');
+    const r = cli(['mutate', '-f', join(dir, 'bool.yaml')]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `gpu-admission: ${join(dir, 'bool.yaml')}: document 1: metadata.annotations must map strings to strings\n`);
+  });
+
   it('when --policy is invalid, then the exit code is 2 with every error path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
     writeFileSync(join(dir, 'p.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: [{name: a, backend: x, gpu: {model: m, memory: 1GB, perNode: 1}}]\n');

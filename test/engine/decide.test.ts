@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decide } from '../../src/engine/decide.ts';
 import type { Container, Pod } from '../../src/engine/pod.ts';
@@ -175,7 +176,7 @@ function check(s: Scenario): void {
   assert.equal(decision.record.backend, want.backend);
   for (const [name, limits] of Object.entries(want.limits)) {
     assert.deepEqual(limitsOf(out, name), limits);
-    const requests = out.spec.containers.find((c) => c.name === name)?.resources?.requests ?? {};
+    const requests = [...(out.spec.initContainers ?? []), ...out.spec.containers].find((c) => c.name === name)?.resources?.requests ?? {};
     for (const [resource, value] of Object.entries(limits)) {
       if (resource !== 'cpu') assert.equal(requests[resource], value, `requests["${resource}"] equals the limit`);
     }
@@ -206,8 +207,87 @@ describe('decide: what is left alone', () => {
     assert.equal(d.kind, 'allow');
     assert.match(d.kind === 'allow' ? d.warnings.join() : '', /no effect/);
   });
-  it('when a native request fits a pool, then it is allowed unchanged', () => {
-    const d = decide(podWith([{ limits: { 'aliyun.com/gpu-mem': '8' } }]), { policy: design, namespace: { name: 'ml', labels: {} } });
-    assert.deepEqual(d, { kind: 'allow', warnings: [] });
+  it('when a native request fits pools, then its resources stay and it is routed to the pools that take them', () => {
+    const pod = podWith([{ name: 'x', limits: { 'aliyun.com/gpu-mem': '8' } }]);
+    const ctx = { policy: design, namespace: { name: 'ml', labels: {} } };
+    const d = decide(pod, ctx);
+    const out = applied(pod, d);
+    assert.deepEqual(limitsOf(out, 'x'), { 'aliyun.com/gpu-mem': '8' });
+    assert.deepEqual(d.kind === 'patch' ? d.record : undefined, { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', revision: design.revision, containers: {} });
+    assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
+  });
+});
+
+const team = parsePolicyOrThrow(`${DEFAULT_POLICY_YAML}  - names: [team]
+    allowedPools: [t4-shared, a10-core]
+    maxGpusPerPod: 2
+    isolation: compute
+`);
+const inTeam = { policy: team, namespace: { name: 'team', labels: {} } };
+
+describe('decide: namespace rules hold for every way of asking', () => {
+  it('when native ACK memory spreads over more cards than the namespace allows, then it is denied', () => {
+    const pod = podWith([{ limits: { 'aliyun.com/gpu-mem': '12' } }], {}, { labels: { 'aliyun.com/gpu-count': '4' } });
+    const d = decide(pod, inTeam);
+    assert.equal(d.kind, 'deny');
+    assert.match(d.kind === 'deny' ? d.message : '', /pod asks 4 GPUs, namespace team allows at most 2 per pod/);
+  });
+
+  it('when a native request would fit a pool the namespace may not use, then it is routed only to allowed ones', () => {
+    const pod = podWith([{ name: 'x', limits: { 'aliyun.com/gpu-mem': '8' } }]);
+    const d = decide(pod, inTeam);
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['a10-core'], 't4-shared isolates memory only, the namespace needs compute');
+  });
+
+  it('when the pod asks for less isolation than its namespace, then the namespace floor holds', () => {
+    const d = decide(podWith([{ limits: { 'gpu-admission.io/gpu-memory': '4Gi' } }], { 'gpu-admission.io/isolation': 'none' }), inTeam);
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['a10-core']);
+  });
+
+  it('when a forged record names one container, then a native request in another is still refused as a mix', () => {
+    const record = '{"pools":["a100-mig"],"backend":"ack-mig","revision":"x","containers":{"a":{"gpu":1,"gpu-memory":"10Gi"}}}';
+    const pod = podWith([{ name: 'a', limits: { 'nvidia.com/mig-1g.10gb': '1' } }, { name: 'b', limits: { 'aliyun.com/gpu-mem': '500' } }],
+      { 'gpu-admission.io/decision': record });
+    const d = decide(pod, { policy: design, namespace: { name: 'research', labels: {} } });
+    assert.equal(d.kind === 'deny' ? d.code : d.kind, 'mixed-resources');
+  });
+
+  it('when a privileged container asks whole GPUs, then shared pools are ruled out with the reason', () => {
+    const pod = podWith([{ name: 'x', limits: { 'gpu-admission.io/gpu': '1' }, privileged: true }], { 'gpu-admission.io/pools': 'a10-core,h100' });
+    const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['h100']);
+    const only = decide(podWith([{ name: 'x', limits: { 'gpu-admission.io/gpu': '1' }, privileged: true }], { 'gpu-admission.io/pools': 'a10-core' }),
+      { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.match(only.kind === 'deny' ? only.message : '', /pool a10-core: container "x" is privileged and would see every shared card/);
+  });
+
+  it('when a privileged sidecar without GPUs shares the pod with a GPU share, then no shared pool takes the pod', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '4Gi' } }, { name: 'debug', limits: { cpu: '1' }, privileged: true }]);
+    const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind, 'deny');
+    assert.match(d.kind === 'deny' ? d.message : '', /pool t4-shared: container "debug" is privileged/);
+  });
+
+  it('when HAMi asks natively with nvidia.com/gpu beside gpumem, then nvidia.com/gpu is native, not a generic request', () => {
+    const accepting = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/upstream.yaml', import.meta.url), 'utf8').replace('acceptNvidiaGpu: false', 'acceptNvidiaGpu: true'));
+    const pod = podWith([{ name: 'x', limits: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '4096' } }]);
+    const d = decide(pod, { policy: accepting, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind, 'patch', JSON.stringify(d));
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : [], ['l20-hami']);
+    assert.equal(applied(pod, d).spec.schedulerName, 'hami-scheduler');
+    assert.deepEqual(limitsOf(applied(pod, d), 'x'), { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '4096' });
+  });
+
+  it('when containers of one pod ask different GPU counts of a share, then ACK pools refuse (one gpu-count per pod)', () => {
+    const init = { name: 'prep', image: 'busybox', resources: { limits: { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '4Gi' } } };
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '10Gi' } }], { 'gpu-admission.io/pools': 'a10-core' }, { initContainers: [init] });
+    const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-core: ACK shares one GPU count per pod; containers ask 2 and 1 GPUs/);
+  });
+
+  it('when a pod carries a stale gpu-count label and asks one shared card, then the label is removed', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }], {}, { labels: { 'aliyun.com/gpu-count': '4', app: 'x' } });
+    const out = applied(pod, decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } }));
+    assert.deepEqual(out.metadata?.labels, { app: 'x' });
   });
 });

@@ -27,22 +27,20 @@ const memory = fc.oneof(
   fc.integer({ min: 1, max: 90000 }).map((n) => `${n}Mi`),
   fc.constantFrom('1.5Gi', '12G', '0.5Gi'),
 );
-const request = fc.record({
-  gpu: fc.option(fc.integer({ min: 1, max: 9 }).map(String), { nil: undefined }),
-  memory: fc.option(memory, { nil: undefined }),
-  cores: fc.option(fc.integer({ min: 1, max: 100 }).map(String), { nil: undefined }),
-  nvidia: fc.boolean(),
-}).map(({ gpu, memory: m, cores, nvidia }) => {
-  const limits: Record<string, string> = {};
-  if (nvidia && !gpu && !m && !cores) limits['nvidia.com/gpu'] = '1';
-  if (gpu) limits['gpu-admission.io/gpu'] = gpu;
-  if (m) limits['gpu-admission.io/gpu-memory'] = m;
-  if (cores) limits['gpu-admission.io/gpu-cores'] = cores;
-  return limits;
-});
+const rarely = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+/** A container's GPU limits: whole cards, a memory share, memory and compute, or plain nvidia.com/gpu. */
+const request: fc.Arbitrary<Record<string, string>> = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 9 }).map((n) => ({ 'gpu-admission.io/gpu': String(n) })) },
+  { weight: 3, arbitrary: fc.tuple(rarely(fc.integer({ min: 1, max: 4 })), memory).map(([n, m]) => ({
+    ...(n ? { 'gpu-admission.io/gpu': String(n) } : {}), 'gpu-admission.io/gpu-memory': m })) },
+  { weight: 2, arbitrary: fc.tuple(rarely(memory), fc.integer({ min: 1, max: 100 })).map(([m, c]) => ({
+    ...(m ? { 'gpu-admission.io/gpu-memory': m } : {}), 'gpu-admission.io/gpu-cores': String(c) })) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ 'nvidia.com/gpu': String(n) })) },
+);
 const container = (role: 'app' | 'init' | 'sidecar', i: number) => fc.record({
-  gpu: fc.option(request, { nil: undefined }),
-  cpu: fc.constantFrom(undefined, '1', '4', '500m'),
+  gpu: role === 'app' ? fc.option(request, { nil: undefined, freq: 4 }) : rarely(request),
+  cpu: fc.constantFrom(undefined, '1', '4', '16', '500m'),
   withRequests: fc.boolean(),
 }).map(({ gpu, cpu, withRequests }): Container => {
   const limits: Record<string, string> = { ...gpu, ...(cpu ? { cpu } : {}) };
@@ -52,8 +50,8 @@ const container = (role: 'app' | 'init' | 'sidecar', i: number) => fc.record({
     ...(role === 'sidecar' ? { restartPolicy: 'Always' } : {}),
   };
 });
-const containers = (role: 'app' | 'init' | 'sidecar', min: number) =>
-  fc.integer({ min, max: 3 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => container(role, i))));
+const containers = (role: 'app' | 'init' | 'sidecar', min: number, max: number) =>
+  fc.integer({ min, max }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => container(role, i))));
 
 const existingTerm = fc.record({
   key: fc.constantFrom('zone', 'kubernetes.io/arch', 'ack.node.gpu.schedule'),
@@ -61,27 +59,39 @@ const existingTerm = fc.record({
 }).map(({ key, values }) => ({ matchExpressions: [{ key, operator: 'In' as const, values }] }));
 
 const annotations = fc.record({
-  'gpu-admission.io/numa': fc.constantFrom('SingleNUMANode', 'Restricted', 'BestEffort'),
-  'gpu-admission.io/rdma': fc.constantFrom('true', 'false'),
-  'gpu-admission.io/isolation': fc.constantFrom('none', 'memory', 'compute'),
-  'gpu-admission.io/placement': fc.constantFrom('binpack', 'spread'),
-}, { requiredKeys: [] });
+  'gpu-admission.io/numa': rarely(fc.constantFrom('SingleNUMANode', 'Restricted', 'BestEffort')),
+  'gpu-admission.io/rdma': rarely(fc.constantFrom('true', 'false')),
+  'gpu-admission.io/isolation': rarely(fc.constantFrom('none', 'memory', 'compute')),
+  'gpu-admission.io/placement': rarely(fc.constantFrom('binpack', 'spread')),
+});
+
+/** NUMA binding wants whole CPUs, requests equal to limits: give NUMA pods that, most of the time. */
+function guaranteedCpus(list: Container[]): Container[] {
+  return list.map((c) => {
+    const limits = { ...c.resources?.limits, cpu: '4' };
+    return { ...c, resources: { limits, requests: { ...c.resources?.requests, cpu: '4' } } };
+  });
+}
 
 const pods: fc.Arbitrary<Pod> = fc.record({
-  app: containers('app', 1), init: containers('init', 0), sidecars: containers('sidecar', 0),
+  app: containers('app', 1, 2), init: containers('init', 0, 2), sidecars: containers('sidecar', 0, 1),
   terms: fc.array(existingTerm, { maxLength: 2 }),
   tolerations: fc.array(fc.constant({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }), { maxLength: 1 }),
   annotations,
-}).map(({ app, init, sidecars, terms, tolerations, annotations: a }) => ({
-  apiVersion: 'v1', kind: 'Pod',
-  metadata: { generateName: 'train-', namespace: 'ml', annotations: a },
-  spec: {
-    containers: app,
-    ...(init.length + sidecars.length > 0 ? { initContainers: [...sidecars, ...init] } : {}),
-    ...(terms.length > 0 ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } } } : {}),
-    ...(tolerations.length > 0 ? { tolerations } : {}),
-  },
-})).map((pod) => JSON.parse(JSON.stringify(pod)) as Pod); // JSON-shaped, as decoded from a review
+  wholeCpus: fc.integer({ min: 0, max: 9 }),
+}).map(({ app, init, sidecars, terms, tolerations, annotations: a, wholeCpus }) => {
+  const fix = a['gpu-admission.io/numa'] && wholeCpus > 0 ? guaranteedCpus : (l: Container[]) => l;
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { generateName: 'train-', namespace: 'ml', annotations: a },
+    spec: {
+      containers: fix(app),
+      ...(init.length + sidecars.length > 0 ? { initContainers: fix([...sidecars, ...init]) } : {}),
+      ...(terms.length > 0 ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } } } : {}),
+      ...(tolerations.length > 0 ? { tolerations } : {}),
+    },
+  };
+}).map((pod) => JSON.parse(JSON.stringify(pod)) as Pod); // JSON-shaped, as decoded from a review: no undefined
 
 const EXTENDED = /\//; // extended resources are domain-qualified: nvidia.com/gpu, aliyun.com/gpu-mem, …
 
@@ -92,14 +102,21 @@ function allContainers(pod: Pod): Container[] {
 describe('decide: properties over generated pods and policies', () => {
   it('when any pod meets any policy, then nothing throws, the patch applies, nothing generic is left, '
     + 'extended resources are equal integers and the webhook on its own output returns no patch', () => {
+    const kinds: Record<string, number> = {};
     fc.assert(fc.property(pods, policies, (pod, policy) => {
       const ctx = { policy, namespace: { name: 'ml', labels: {} } };
       const decision = decide(pod, ctx);
+      kinds[decision.kind] = (kinds[decision.kind] ?? 0) + 1;
       if (decision.kind !== 'patch') return;
       const out = fjp.applyPatch(structuredClone(pod), fjp.deepClone(decision.patch), true, false).newDocument;
+      const before = new Map(allContainers(pod).map((c) => [c.name, c]));
       for (const c of allContainers(out)) {
         const limits = c.resources?.limits ?? {};
         const requests = c.resources?.requests ?? {};
+        if (!(c.name in decision.record.containers)) {
+          assert.deepEqual(c.resources, before.get(c.name)?.resources, `${c.name} asked no generic GPU: its resources are left as they were`);
+          continue;
+        }
         for (const name of Object.keys({ ...limits, ...requests })) {
           assert.ok(!name.startsWith('gpu-admission.io/'), `${c.name} still has ${name}`);
           if (!EXTENDED.test(name)) continue;
@@ -108,7 +125,9 @@ describe('decide: properties over generated pods and policies', () => {
         }
       }
       assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
-    }), { numRuns: 400 });
+    }), { numRuns: 600 });
+    // The property only says something about patched pods: make sure the generators reach them.
+    assert.ok((kinds.patch ?? 0) >= 150, `only ${kinds.patch ?? 0} of 600 generated pods were patched: ${JSON.stringify(kinds)}`);
   });
 
   it('when the pod is decided, then the input pod is not modified', () => {

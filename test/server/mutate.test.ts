@@ -267,7 +267,7 @@ describe('POST /mutate when the webhook itself cannot decide', () => {
   it('when the namespace is unknown and a policy rule selects namespaces by label, then HTTP 503 names the namespace', async () => {
     const { status, review } = await post(fixture('numa-pod'), testApp({ policySource: fixed(selectorPolicy), namespaceSource: labels({}) }).app);
     assert.equal(status, 503);
-    assert.match(review.response?.status?.message ?? '', /namespace "ml" is not known yet/);
+    assert.match(review.response?.status?.message ?? '', /the labels of namespace "ml" are not known/);
   });
 
   it('when the namespace is unknown and no rule reads labels, then the pod is decided', async () => {
