@@ -65,7 +65,6 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const address = server.address() as AddressInfo;
   logger.info({ port: address.port, address: address.address, policy: sources.policySource.current()?.revision }, 'listening');
   if (files.caFile) logger.info(`try: ${curlHint(files.caFile, address.port)}`);
-  await started;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= (async () => {
@@ -90,8 +89,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       logger.flush(() => process.exit(1));
     }, config.shutdownTimeoutMs).unref();
   };
+  // Before the first list answers (up to its timeout), so a SIGTERM then still drains.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  await started;
 }
 
 function certificateFiles(config: Config, logger: Logger): KeyPairFiles & { caFile?: string } {

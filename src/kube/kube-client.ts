@@ -21,12 +21,19 @@ export interface KubeListWatchOptions<T> {
   readonly labelSelector?: string;
 }
 
+export const WATCH_IDLE_TIMEOUT_MS = 90_000;
+
 /**
  * The list-watch loop's I/O on @kubernetes/client-node: the generated client's list (aborted
  * through a request middleware, so a hung list does not linger) and the plain `Watch`.
  */
 export function kubeListWatchClient<T extends KubeObject>(options: KubeListWatchOptions<T>): ListWatchClient<T> {
   const watcher = new Watch(options.kubeConfig);
+  // client-node ends a watch after 30 s without data; the API server sends bookmarks about once a
+  // minute (cacher defaultBookmarkFrequency), so a quiet watch would be cut before its first
+  // bookmark and never advance its resourceVersion. Wait longer than one bookmark period.
+  // The field is private in client-node 2.0.1's types (kubernetes-client/javascript#3020).
+  (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_IDLE_TIMEOUT_MS;
   return {
     async list(signal) {
       const list = await options.list(abortable(signal));

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { freePort } from './harness/webhook.ts';
 import { ROOT, namespace, renderOverlay, startEnvironment, type Environment } from './harness/cluster.ts';
 import { eventually, type Kubectl } from './harness/kubectl.ts';
 import { POOL_NODES } from './harness/nodes.ts';
@@ -86,8 +87,13 @@ before(async () => {
   env.log('environment ready');
 }, { timeout: 30 * 60_000 });
 
+let failures = 0;
+afterEach((t) => {
+  if ((t as { passed?: boolean }).passed === false) failures++; // TestContext.passed (Node ≥ 21), not yet in @types/node
+});
+
 after(async () => {
-  await env?.stop();
+  await env?.stop(failures > 0 || process.env.GPU_ADMISSION_E2E_KEEP === '1');
 });
 
 describe('manifests', () => {
@@ -249,12 +255,13 @@ describe('reinvocation', () => {
         res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
       });
     });
-    await new Promise<void>((r) => other.listen(18444, '127.0.0.1', r));
+    const port = await freePort();
+    await new Promise<void>((r) => other.listen(port, '127.0.0.1', r));
     await create({
       apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'zz-e2e-zone' },
       webhooks: [{
         name: 'zone.e2e.example.com', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', reinvocationPolicy: 'Never',
-        clientConfig: { url: 'https://127.0.0.1:18444/', caBundle: Buffer.from(env.caPem).toString('base64') },
+        clientConfig: { url: `https://127.0.0.1:${port}/`, caBundle: Buffer.from(env.caPem).toString('base64') },
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gpu-team' } },
       }],
@@ -310,7 +317,7 @@ describe('live policy', () => {
       assert.equal(event.type, 'Warning');
       assert.equal(await revisionInForce(), before, 'the last good policy is still in force');
     } finally {
-      const overlay = await renderOverlay(k, env.caPem);
+      const overlay = await renderOverlay(k, env.caPem, env.port);
       await k.ok(['apply', '-f', '-'], overlay.split(/^---$/m).filter((o) => /kind: ValidatingWebhookConfiguration/.test(o)).join('\n'));
       const good = await applyPolicy(await readFile(POLICY, 'utf8'));
       assert.equal(good.code, 0, good.stderr);

@@ -1,14 +1,14 @@
 // One end-to-end environment: a real control plane, the manifests applied, the webhook running
 // with its ServiceAccount's own token (so least privilege is proven, not assumed), GPU nodes.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createServingCert, defaultBinaries, startControlPlane, type ControlPlane } from '../control-plane/control-plane.ts';
 import { Kubectl, eventually } from './kubectl.ts';
 import { gpuNodes } from './nodes.ts';
-import { startWebhook, type Webhook } from './webhook.ts';
+import { freePort, startWebhook, type Webhook } from './webhook.ts';
 
 const run = promisify(execFile);
 
@@ -19,10 +19,13 @@ export interface Environment {
   readonly kubectl: Kubectl;
   readonly workDir: string;
   readonly caPem: string;
+  /** The webhook's port (the overlay's 18443 is replaced by it). */
+  readonly port: number;
   readonly log: (message: string) => void;
   webhook: Webhook;
   startWebhook(): Promise<Webhook>;
-  stop(): Promise<void>;
+  /** Stops everything; removes the work directory (logs, keys) unless told to keep it. */
+  stop(keep: boolean): Promise<void>;
 }
 
 /** Builds the binaries when missing (a no-op once cached) and returns kubectl's path. */
@@ -48,49 +51,67 @@ async function serviceAccountKubeconfig(kubectl: Kubectl, cp: ControlPlane, dir:
   return path;
 }
 
-/** The e2e overlay of manifests/, with the e2e CA as caBundle. */
-export async function renderOverlay(kubectl: Kubectl, caPem: string): Promise<string> {
+/** The e2e overlay of manifests/, with the e2e CA as caBundle and the webhook's real port. */
+export async function renderOverlay(kubectl: Kubectl, caPem: string, port: number): Promise<string> {
   const yaml = await kubectl.ok(['kustomize', join(ROOT, 'test/e2e/overlay')]);
-  return yaml.replaceAll('caBundle: ""', `caBundle: ${Buffer.from(caPem).toString('base64')}`);
+  return yaml.replaceAll('caBundle: ""', `caBundle: ${Buffer.from(caPem).toString('base64')}`)
+    .replaceAll('https://127.0.0.1:18443/', `https://127.0.0.1:${port}/`);
+}
+
+/** Builds dist/ as the Dockerfile does, so the e2e suite runs what the image runs. */
+async function buildWebhook(log: (m: string) => void): Promise<void> {
+  const started = Date.now();
+  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT });
+  log(`webhook built into dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 export async function startEnvironment(): Promise<Environment> {
   const t0 = Date.now();
   const log = (m: string): void => console.log(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
-  const kubectlBin = await ensureBinaries(log);
+  const [kubectlBin] = await Promise.all([ensureBinaries(log), buildWebhook(log)]);
   const workDir = await mkdtemp(join(tmpdir(), 'gpu-admission-e2e-'));
   const cp = await startControlPlane({ workDir, log });
-  log(`control plane up (${cp.apiServerUrl}); logs in ${cp.logDir}`);
-  const kubectl = new Kubectl(kubectlBin, cp.kubeconfig);
-  const caPem = await readFile(cp.caCertPath, 'utf8');
-  const overlay = await renderOverlay(kubectl, caPem);
-  // Webhook configurations first point at a webhook that is not up yet: create the namespace,
-  // RBAC and ConfigMap before registering them so that our own apply is not refused.
-  const objects = overlay.split(/^---$/m);
-  const webhooks = objects.filter((o) => /kind: (Mutating|Validating)WebhookConfiguration/.test(o));
-  await kubectl.ok(['apply', '-f', '-'], objects.filter((o) => !webhooks.includes(o)).join('---\n'));
-  await eventually('the gpu-admission ServiceAccount', async () =>
-    (await kubectl.run(['get', 'serviceaccount', 'gpu-admission', '-n', 'gpu-admission'])).code === 0 ? true : undefined);
-  const cert = await createServingCert({ caCertPath: cp.caCertPath, caKeyPath: cp.caKeyPath, outDir: join(workDir, 'webhook-tls'), name: 'webhook', hosts: ['localhost', '127.0.0.1'] });
-  const saKubeconfig = await serviceAccountKubeconfig(kubectl, cp, workDir);
-  const start = (): Promise<Webhook> => startWebhook({
-    root: ROOT, kubeconfig: saKubeconfig, certPath: cert.certPath, keyPath: cert.keyPath, caPem, logPath: join(workDir, 'webhook.log'),
-  });
-  const env: Environment = {
-    cp, kubectl, workDir, caPem, log,
-    webhook: await start(),
-    startWebhook: start,
-    async stop() {
-      await env.webhook.stop().catch(() => {});
-      await cp.stop();
-    },
-  };
-  log(`webhook ready; log in ${join(workDir, 'webhook.log')}`);
-  await kubectl.ok(['apply', '-f', '-'], webhooks.join('---\n'));
-  await kubectl.apply({ apiVersion: 'v1', kind: 'List', items: gpuNodes() }).then((r) => {
-    if (r.code !== 0) throw new Error(r.stderr);
-  });
-  return env;
+  let webhook: Webhook | undefined;
+  try {
+    log(`control plane up (${cp.apiServerUrl}); logs in ${cp.logDir}`);
+    const kubectl = new Kubectl(kubectlBin, cp.kubeconfig);
+    const caPem = await readFile(cp.caCertPath, 'utf8');
+    const port = await freePort();
+    const overlay = await renderOverlay(kubectl, caPem, port);
+    // Webhook configurations first point at a webhook that is not up yet: create the namespace,
+    // RBAC and ConfigMap before registering them so that our own apply is not refused.
+    const objects = overlay.split(/^---$/m);
+    const webhooks = objects.filter((o) => /kind: (Mutating|Validating)WebhookConfiguration/.test(o));
+    await kubectl.ok(['apply', '-f', '-'], objects.filter((o) => !webhooks.includes(o)).join('---\n'));
+    await eventually('the gpu-admission ServiceAccount', async () =>
+      (await kubectl.run(['get', 'serviceaccount', 'gpu-admission', '-n', 'gpu-admission'])).code === 0 ? true : undefined);
+    const cert = await createServingCert({ caCertPath: cp.caCertPath, caKeyPath: cp.caKeyPath, outDir: join(workDir, 'webhook-tls'), name: 'webhook', hosts: ['localhost', '127.0.0.1'] });
+    const saKubeconfig = await serviceAccountKubeconfig(kubectl, cp, workDir);
+    const start = (): Promise<Webhook> => startWebhook({
+      root: ROOT, port, kubeconfig: saKubeconfig, certPath: cert.certPath, keyPath: cert.keyPath, caPem, logPath: join(workDir, 'webhook.log'),
+    });
+    webhook = await start();
+    log(`webhook ready on port ${port}; log in ${join(workDir, 'webhook.log')}`);
+    await kubectl.ok(['apply', '-f', '-'], webhooks.join('---\n'));
+    const nodes = await kubectl.apply({ apiVersion: 'v1', kind: 'List', items: gpuNodes() });
+    if (nodes.code !== 0) throw new Error(nodes.stderr);
+    const env: Environment = {
+      cp, kubectl, workDir, caPem, port, log, webhook,
+      startWebhook: start,
+      async stop(keep) {
+        await env.webhook.stop().catch(() => {});
+        await cp.stop();
+        if (keep) log(`kept for inspection: ${workDir}`);
+        else await rm(workDir, { recursive: true, force: true });
+      },
+    };
+    return env;
+  } catch (err) {
+    await webhook?.stop().catch(() => {});
+    await cp.stop();
+    log(`start-up failed; logs kept in ${workDir}`);
+    throw err;
+  }
 }
 
 /** Creates a namespace (opted in or not) and waits for its default ServiceAccount. */

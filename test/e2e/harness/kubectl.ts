@@ -19,7 +19,7 @@ export class Kubectl {
   /** Runs kubectl; resolves with its exit code and output (never rejects on a non-zero exit). */
   run(args: readonly string[], input?: string): Promise<KubectlResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.bin, [`--kubeconfig=${this.kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(this.bin, [`--kubeconfig=${this.kubeconfig}`, '--request-timeout=30s', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -6,10 +6,23 @@ import { createWriteStream } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 
-export const WEBHOOK_PORT = 18443; // fixed: test/e2e/overlay registers https://127.0.0.1:18443
+import { createServer, type AddressInfo } from 'node:net';
+
+/** A port nobody listens on now (bind 0, read it, release). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 export interface WebhookOptions {
   readonly root: string;
+  readonly port: number;
   readonly kubeconfig: string;
   readonly certPath: string;
   readonly keyPath: string;
@@ -23,9 +36,9 @@ export interface Webhook {
   get(path: string): Promise<{ status: number; body: string }>;
 }
 
-function get(caPem: string, path: string): Promise<{ status: number; body: string }> {
+function get(caPem: string, port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: WEBHOOK_PORT, path, ca: caPem, servername: 'localhost', timeout: 2000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, ca: caPem, servername: 'localhost', timeout: 2000 }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -38,7 +51,8 @@ function get(caPem: string, path: string): Promise<{ status: number; body: strin
 
 export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const log = createWriteStream(o.logPath, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, [join(o.root, 'src/main.ts')], {
+  // The built webhook (`npm run build`), as the image runs it: `node dist/main.js`.
+  const child: ChildProcess = spawn(process.execPath, [join(o.root, 'dist/main.js')], {
     cwd: o.root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -46,7 +60,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
       GPU_ADMISSION_POLICY_SOURCE: 'configmap',
       GPU_ADMISSION_TLS_CERT: o.certPath,
       GPU_ADMISSION_TLS_KEY: o.keyPath,
-      GPU_ADMISSION_PORT: String(WEBHOOK_PORT),
+      GPU_ADMISSION_PORT: String(o.port),
       GPU_ADMISSION_HOST: '127.0.0.1',
       GPU_ADMISSION_LOG_LEVEL: 'debug',
       GPU_ADMISSION_DRAIN_DELAY_SECONDS: '0',
@@ -56,10 +70,12 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = once(child, 'exit');
+  const orphan = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', orphan); // never leave a webhook behind, whatever ends the test process
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`webhook exited with ${child.exitCode}; see ${o.logPath}`);
-    const ready = await get(o.caPem, '/readyz').catch(() => undefined);
+    const ready = await get(o.caPem, o.port, '/readyz').catch(() => undefined);
     if (ready?.status === 200) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -75,7 +91,8 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
         await exited;
         clearTimeout(timer);
       }
+      process.off('exit', orphan);
     },
-    get: (path) => get(o.caPem, path),
+    get: (path) => get(o.caPem, o.port, path),
   };
 }
