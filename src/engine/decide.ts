@@ -24,11 +24,6 @@ export interface DecideContext {
 
 type GpuContainer = ContainerDemand & { readonly request: GpuRequest };
 
-/**
- * Decides what to do with a pod at creation: translate its generic GPU requests for the pools
- * that can serve it, or refuse it with every reason. Pure: the pod is not modified. The pod must
- * be JSON-shaped (as decoded from an AdmissionReview or a YAML file: no `undefined` values).
- */
 /** What the engine learned of a pod before choosing: problems, or each pool's verdict. */
 export type Analysis =
   | { readonly kind: 'problems'; readonly problems: readonly Problem[] }
@@ -37,6 +32,7 @@ export type Analysis =
     readonly containers: readonly ContainerDemand[];
     readonly intent: Intent;
     readonly limits: NamespaceLimits;
+    readonly record: RecordRead;
   }
   | {
     readonly kind: 'pools';
@@ -55,7 +51,7 @@ export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysi
   if (problems.length > 0) return { kind: 'problems', problems };
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
-  if (gpuContainers.length === 0) return { kind: 'no-generic', containers: demand.containers, intent, limits };
+  if (gpuContainers.length === 0) return { kind: 'no-generic', containers: demand.containers, intent, limits, record };
   const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers);
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
@@ -73,7 +69,7 @@ export function decide(pod: Pod, context: DecideContext): Decision {
     case 'problems':
       return denied(analysis.problems);
     case 'no-generic':
-      return decideWithoutGeneric(pod, analysis, context, readRecord(pod.metadata?.annotations ?? {}));
+      return decideWithoutGeneric(pod, analysis, context);
     case 'pools': {
       const plans = analysis.outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
       if (plans.length > 0) return apply(pod, chooseGroup(plans), analysis.gpuContainers, context.policy, analysis.record);
@@ -115,8 +111,7 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
  * is routed to the pools that take its resources, or refused with each pool's reason.
  */
 function decideWithoutGeneric(
-  pod: Pod, { containers, intent, limits }: Extract<Analysis, { kind: 'no-generic' }>, { policy, namespace: ns }: DecideContext,
-  record: RecordRead,
+  pod: Pod, { containers, intent, limits, record }: Extract<Analysis, { kind: 'no-generic' }>, { policy, namespace: ns }: DecideContext,
 ): Decision {
   const native = containers.filter((c) => c.natives.length > 0);
   if (native.length === 0) {
