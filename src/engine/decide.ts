@@ -8,7 +8,7 @@ import {
 import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, type NamespaceLimits } from './namespace.ts';
-import { nativeGpus, nativePoolReason } from './natives.ts';
+import { nativeCards, nativePoolReason } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
 import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
@@ -119,23 +119,27 @@ function decideWithoutGeneric(
   }
   const label = Number(pod.metadata?.labels?.[ACK_GPU_COUNT_LABEL] ?? '1');
   const gpuCount = Number.isInteger(label) && label > 0 ? label : 1;
+  const cards = nativeCards(containers, policy, gpuCount);
   const facts: PodFacts = {
     namespace: ns.name, intent, limits, isolation: requiredIsolation(intent, limits, policy), gpuContainers: [],
-    gpus: effectiveTotal(containers, (c) => nativeGpus(c, policy, gpuCount)), cpus: 0,
+    gpus: cards.onNode, requested: cards.requested, cpus: 0,
     privileged: containers.filter((c) => c.privileged).map((c) => c.name),
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return denied(podProblems);
   const verdicts = policy.pools.map((pool) => ({ pool, reason: admissionReason(pool, facts) ?? nativePoolReason(pool, native, gpuCount) }));
-  const accepted = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
+  const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
+  // Pools whose pods need another scheduler (HAMi) cannot share one pod spec with the rest:
+  // route to the first scheduler's pools, in pool order, as generic requests are grouped.
+  const schedulerOf = (p: Pool): string | undefined => p.schedulerName ?? BACKEND_SPECS[p.backend].schedulerName;
+  const accepted = serving.filter((p) => schedulerOf(p) === schedulerOf(serving[0] as Pool));
   if (accepted.length === 0) {
     const reasons = verdicts.map((v) => ({ pool: v.pool.name, reason: v.reason ?? '' }));
     return denied([problem('no-pool', noPoolMessage(native, reasons))], reasons);
   }
   const mutated = copyForRewrite(pod, new Map());
-  const schedulers = new Set(accepted.map((p) => p.schedulerName ?? BACKEND_SPECS[p.backend].schedulerName));
-  const [scheduler] = schedulers;
-  if (schedulers.size === 1 && scheduler) mutated.spec.schedulerName = scheduler;
+  const scheduler = schedulerOf(accepted[0] as Pool);
+  if (scheduler) mutated.spec.schedulerName = scheduler;
   const warnings = [
     ...(intent.numa ? [`${ANNOTATION.numa} has no effect on native GPU requests; ask with gpu-admission.io/gpu`] : []),
     ...(intent.rdma ? [`${ANNOTATION.rdma}: routed to RDMA pools; native requests get no RDMA resource added`] : []),
@@ -153,7 +157,8 @@ function podFacts(
   const cpus = effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
   const cpuProblem = intent.numa ? guaranteedCpuProblem(all) : undefined;
   const privileged = all.filter((c) => c.privileged).map((c) => c.name);
-  return { namespace, intent, limits, isolation, gpuContainers, gpus: wholeGpus, cpus, privileged, ...(cpuProblem ? { cpuProblem } : {}) };
+  const requested = effectiveTotal(gpuContainers, (c) => c.request?.gpu ?? 0);
+  return { namespace, intent, limits, isolation, gpuContainers, gpus: wholeGpus, requested, cpus, privileged, ...(cpuProblem ? { cpuProblem } : {}) };
 }
 
 /**
@@ -186,8 +191,7 @@ function checkPod(facts: PodFacts, policy: Policy): Problem[] {
     problems.push(problem('invalid-request', `annotation ${ANNOTATION.pools}: no pool named ${unknown.map((n) => `"${n}"`).join(', ')}`));
   }
   const max = facts.limits.maxGpusPerPod;
-  // Generic requests count every card asked (shares too); native ones count the cards they hold.
-  const total = facts.gpuContainers.length > 0 ? effectiveTotal(facts.gpuContainers, (c) => c.request?.gpu ?? 0) : facts.gpus;
+  const total = facts.requested;
   if (max !== undefined && total > max) {
     problems.push(problem('namespace-limit', `pod asks ${total} GPUs, namespace ${facts.namespace} allows at most ${max} per pod`));
   }

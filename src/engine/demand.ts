@@ -63,8 +63,18 @@ export function isNativeGpuResource(name: string, policy: Policy): boolean {
  */
 export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<string, GpuRequest>): PodDemand {
   const problems: Problem[] = [];
-  const containers = podContainers(pod).map(({ container, role }) =>
-    readContainer(container, role, policy, recorded.get(container.name), problems));
+  const all = podContainers(pod);
+  const names = all.map(({ container }) => container.name);
+  const twice = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  if (twice.length > 0) {
+    problems.push(problem('invalid-request', `container names must be unique in a pod: ${twice.map((n) => `"${n}"`).join(', ')} used more than once`));
+    return { containers: [], problems };
+  }
+  // Plain nvidia.com/gpu belongs to the pod's dialect when another container speaks HAMi or MIG.
+  const dialect = all.some(({ container }) => !recorded.has(container.name)
+    && resourceNames(container.resources ?? {}).some((n) => isNativeGpuResource(n, policy) && n !== NATIVE.nvidiaGpu));
+  const containers = all.map(({ container, role }) =>
+    readContainer(container, role, policy, recorded.get(container.name), dialect, problems));
   // Our own output (recorded containers) is native by design; anything native beside a generic
   // or recorded request is a mix, so a forged record cannot carry an unchecked native request.
   const mixed = containers.some((c) => c.request)
@@ -81,16 +91,16 @@ function nativeNames(containers: readonly ContainerDemand[]): string[] {
 }
 
 function readContainer(
-  container: Container, role: ContainerRole, policy: Policy, recorded: GpuRequest | undefined, problems: Problem[],
+  container: Container, role: ContainerRole, policy: Policy, recorded: GpuRequest | undefined, podDialect: boolean, problems: Problem[],
 ): ContainerDemand {
   const where = `container "${container.name}"`;
   const res = container.resources ?? {};
   const read = (name: string): Quantity | undefined => readResource(res, name, where, problems);
-  const names = resourceNames(res);
+  const names = resourceNames(res).filter((name) => name !== NATIVE.nvidiaGpu || !isZero(res, name));
   const dialect = names.filter((name) => isNativeGpuResource(name, policy));
   // Plain nvidia.com/gpu is read as whole GPUs; beside other native resources (HAMi's gpumem,
-  // a MIG profile) it belongs to that dialect.
-  const nvidiaIsNative = dialect.length > 0 && names.includes(NATIVE.nvidiaGpu) && !dialect.includes(NATIVE.nvidiaGpu);
+  // a MIG profile), in this container or another, it belongs to that dialect.
+  const nvidiaIsNative = (podDialect || dialect.length > 0) && names.includes(NATIVE.nvidiaGpu) && !dialect.includes(NATIVE.nvidiaGpu);
   const natives = (nvidiaIsNative ? [...dialect, NATIVE.nvidiaGpu] : dialect)
     .flatMap((resource) => {
       const value = read(resource);
@@ -110,6 +120,13 @@ function readContainer(
   return { name: container.name, role, request, natives, privileged, cpu };
 }
 
+/** `nvidia.com/gpu: 0` (charts emit it for CPU mode) asks for nothing, as Kubernetes reads it. */
+function isZero(res: ResourceRequirements, name: string): boolean {
+  const value = res.limits?.[name] ?? res.requests?.[name];
+  const q = value === undefined ? undefined : parseQuantity(value);
+  return q !== undefined && typeof q !== 'string' && q.num === 0n;
+}
+
 function isShared(request: GpuRequest | undefined): boolean {
   return request !== undefined && (request.memory !== undefined || (request.cores !== undefined && request.cores < 100));
 }
@@ -124,7 +141,8 @@ function readRequest(
   const gpu = read(GENERIC.gpu);
   const memory = read(GENERIC.memory);
   const cores = read(GENERIC.cores);
-  const nvidia = acceptNvidiaGpu ? read(NATIVE.nvidiaGpu) : undefined;
+  const plain = acceptNvidiaGpu ? read(NATIVE.nvidiaGpu) : undefined;
+  const nvidia = plain && plain.num !== 0n ? plain : undefined; // nvidia.com/gpu: 0 asks for nothing
   if (!gpu && !memory && !cores && !nvidia) return undefined;
   if (gpu && nvidia) {
     problems.push(problem('invalid-request', `${where}: asks both ${GENERIC.gpu} and ${NATIVE.nvidiaGpu}; use ${GENERIC.gpu}`));

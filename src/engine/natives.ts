@@ -1,6 +1,6 @@
 import type { Pool, Policy } from '../policy/types.ts';
 import { parseMigProfile } from '../policy/semantics.ts';
-import type { ContainerDemand } from './demand.ts';
+import { effectiveTotal, type ContainerDemand } from './demand.ts';
 import { GIB, MIB, type Quantity } from './quantity.ts';
 import { cardMemory } from './pools.ts';
 import { NATIVE } from './vocabulary.ts';
@@ -50,20 +50,33 @@ export function nativePoolReason(pool: Pool, containers: readonly ContainerDeman
   return undefined;
 }
 
-/**
- * Whole cards a container's native requests occupy, for namespace limits and GPUs per node:
- * device counts as they are, a MIG slice as its share of a card, an ACK memory share as the
- * pod's aliyun.com/gpu-count cards.
- */
-export function nativeGpus(c: ContainerDemand, policy: Policy, gpuCount: number): number {
+/** The cards one container's native requests stand for, and whether it shares them. */
+function containerCards(c: ContainerDemand, policy: Policy, gpuCount: number): { cards: number; shared: boolean } {
   let cards = 0;
   let migSevenths = 0;
+  let shared = false;
   for (const { resource, value } of c.natives) {
     const v = Math.ceil(asNumber(value));
     if (resource === NATIVE.nvidiaGpu || resource === NATIVE.aliyunGpu) cards = Math.max(cards, v);
-    else if (resource === NATIVE.aliyunGpuMem) cards = Math.max(cards, gpuCount);
-    else if (resource.startsWith(NATIVE.migPrefix)) migSevenths += (parseMigProfile(resource.slice(NATIVE.migPrefix.length))?.slices ?? 7) * v;
-    else if (policy.pools.some((p) => p.timeSlicing?.resource === resource)) cards = Math.max(cards, v);
+    else if (resource === NATIVE.aliyunGpuMem) [cards, shared] = [Math.max(cards, gpuCount), true];
+    else if (resource.startsWith(NATIVE.migPrefix)) {
+      migSevenths += (parseMigProfile(resource.slice(NATIVE.migPrefix.length))?.slices ?? 7) * v;
+      shared = true;
+    } else if (policy.pools.some((p) => p.timeSlicing?.resource === resource)) [cards, shared] = [Math.max(cards, v), true];
+    else shared = true; // HAMi's gpumem / gpucores make its nvidia.com/gpu a share
   }
-  return Math.max(cards, Math.ceil(migSevenths / 7));
+  return { cards: Math.max(cards, Math.ceil(migSevenths / 7)), shared };
+}
+
+/**
+ * Cards of a pod's native requests: `requested` adds every container's (Kubernetes' effective
+ * request), as the generic path does for namespace limits; `onNode` is what one node must hold:
+ * exclusive devices add up, shares may sit on the same cards (the largest share counts).
+ */
+export function nativeCards(containers: readonly ContainerDemand[], policy: Policy, gpuCount: number): { requested: number; onNode: number } {
+  const per = new Map(containers.map((c) => [c, containerCards(c, policy, gpuCount)]));
+  const requested = effectiveTotal(containers, (c) => per.get(c)?.cards ?? 0);
+  const exclusive = effectiveTotal(containers, (c) => (per.get(c)?.shared ? 0 : per.get(c)?.cards ?? 0));
+  const largestShare = Math.max(0, ...[...per.values()].filter((p) => p.shared).map((p) => p.cards));
+  return { requested, onNode: Math.max(exclusive, largestShare) };
 }

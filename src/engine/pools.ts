@@ -2,7 +2,7 @@ import type { Isolation, Pool, Policy } from '../policy/types.ts';
 import {
   BACKEND_SPECS, isFraction, isolationCovers, poolPlacement, type ContainerTranslation,
 } from './backends.ts';
-import type { ContainerDemand, GpuRequest } from './demand.ts';
+import { effectiveTotal, type ContainerDemand, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
 import type { NamespaceLimits } from './namespace.ts';
 import { parseQuantity, type Quantity } from './quantity.ts';
@@ -16,8 +16,13 @@ export interface PodFacts {
   readonly isolation: Isolation;
   /** Containers that ask for GPUs. */
   readonly gpuContainers: readonly (ContainerDemand & { readonly request: GpuRequest })[];
-  /** Kubernetes' effective pod request of whole GPUs and of CPUs. */
+  /**
+   * Whole cards the pod holds on one node (Kubernetes' effective request): requests declared
+   * whole, or native devices. A request of a card's full memory is whole too, per pool: see
+   * `wholeCards`. `requested` counts every card asked, shares included, for namespace limits.
+   */
   readonly gpus: number;
+  readonly requested: number;
   readonly cpus: number;
   /** Why the pod's CPUs do not suit NUMA binding, if they do not. */
   readonly cpuProblem?: string;
@@ -73,7 +78,13 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   return undefined;
 }
 
-function numaProblem(pool: Pool, facts: PodFacts): string | undefined {
+/** Whole cards on one node of this pool: requests that are not a share of its card. */
+function wholeCards(pool: Pool, facts: PodFacts): number {
+  const card = cardMemory(pool);
+  return Math.max(facts.gpus, effectiveTotal(facts.gpuContainers, (c) => (c.request && !isFraction(c.request, card) ? c.request.gpu : 0)));
+}
+
+function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undefined {
   const { numa } = facts.intent;
   if (!numa) return undefined;
   if (!pool.numa) return 'has no NUMA topology';
@@ -81,7 +92,7 @@ function numaProblem(pool: Pool, facts: PodFacts): string | undefined {
   if (facts.gpuContainers.some((c) => isFraction(c.request, card))) return 'NUMA binding needs whole GPUs';
   if (facts.cpuProblem) return facts.cpuProblem;
   if (numa !== 'SingleNUMANode') return undefined;
-  if (facts.gpus > pool.numa.gpusPerNode) return `${facts.gpus} GPUs exceed one NUMA node (${pool.numa.gpusPerNode})`;
+  if (cards > pool.numa.gpusPerNode) return `${cards} GPUs exceed one NUMA node (${pool.numa.gpusPerNode})`;
   if (facts.cpus > pool.numa.cpusPerNode) return `${facts.cpus} CPUs exceed one NUMA node (${pool.numa.cpusPerNode})`;
   return undefined;
 }
@@ -96,7 +107,9 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const fail = (reason: string): PoolOutcome => ({ ok: false, pool, reason });
   const early = admissionReason(pool, facts);
   if (early) return fail(early);
-  const numa = numaProblem(pool, facts);
+  const cards = wholeCards(pool, facts);
+  if (cards > pool.gpu.perNode) return fail(`pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}`);
+  const numa = numaProblem(pool, facts, cards);
   const downgraded = numa !== undefined && facts.intent.numa === 'BestEffort';
   if (numa && !downgraded) return fail(numa);
   const card = cardMemory(pool);

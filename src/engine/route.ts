@@ -61,9 +61,10 @@ export function preferNodes(spec: PodSpec, pools: readonly Pool[]): void {
   });
 }
 
+/** Whether the pod's toleration `a` already covers the pool's `b` for good (a timed one does not). */
 function sameToleration(a: Toleration, b: Toleration): boolean {
   return (a.key ?? '') === (b.key ?? '') && (a.operator ?? 'Equal') === (b.operator ?? 'Equal')
-    && (a.value ?? '') === (b.value ?? '') && (a.effect ?? '') === (b.effect ?? '');
+    && (a.value ?? '') === (b.value ?? '') && (a.effect ?? '') === (b.effect ?? '') && a.tolerationSeconds === undefined;
 }
 
 /** Tolerations for the taints of every pool the pod may land on. */

@@ -285,6 +285,54 @@ describe('decide: namespace rules hold for every way of asking', () => {
     assert.match(d.kind === 'deny' ? d.message : '', /pool a10-core: ACK shares one GPU count per pod; containers ask 2 and 1 GPUs/);
   });
 
+  it('when whole cards are written as the card\'s full memory, then they count against GPUs per node', () => {
+    const pod = podWith([{ name: 'a', limits: { 'gpu-admission.io/gpu': '5', 'gpu-admission.io/gpu-memory': '80Gi' } },
+      { name: 'b', limits: { 'gpu-admission.io/gpu': '5', 'gpu-admission.io/gpu-memory': '80Gi' } }], { 'gpu-admission.io/pools': 'h100' });
+    const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.match(d.kind === 'deny' ? d.message : '', /pool h100: pod asks 10 GPUs, a node has 8/);
+  });
+
+  it('when whole cards written as 100 % cores ask SingleNUMANode, then one NUMA node must hold them', () => {
+    const pod = podWith([{ name: 'a', limits: { 'gpu-admission.io/gpu': '3', 'gpu-admission.io/gpu-cores': '100' }, cpu: '8' },
+      { name: 'b', limits: { 'gpu-admission.io/gpu': '3', 'gpu-admission.io/gpu-cores': '100' }, cpu: '8' }],
+    { 'gpu-admission.io/numa': 'SingleNUMANode', 'gpu-admission.io/pools': 'a100-topology' });
+    const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a100-topology: 6 GPUs exceed one NUMA node \(4\)/);
+  });
+
+  it('when two containers share one card natively, then they fit a one-card node', () => {
+    const pod = podWith([{ name: 'a', limits: { 'aliyun.com/gpu-mem': '4' } }, { name: 'b', limits: { 'aliyun.com/gpu-mem': '4' } }],
+      { 'gpu-admission.io/pools': 't4-shared' });
+    const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['t4-shared']);
+  });
+
+  it('when a native whole GPU fits HAMi and exclusive pools, then it goes to the first scheduler\'s pools only', () => {
+    const pod = podWith([{ name: 'x', limits: { 'nvidia.com/gpu': '1' } }]);
+    const d = decide(pod, { policy: upstream, namespace: { name: 'ml', labels: {} } });
+    assert.deepEqual(d.kind === 'patch' ? d.routes : d, [{ pool: 'l20-hami', backend: 'hami' }]);
+    assert.equal(applied(pod, d).spec.schedulerName, 'hami-scheduler');
+  });
+
+  it('when one container speaks HAMi and another asks plain nvidia.com/gpu, then the pod is HAMi, not a mix', () => {
+    const accepting = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/upstream.yaml', import.meta.url), 'utf8').replace('acceptNvidiaGpu: false', 'acceptNvidiaGpu: true'));
+    const pod = podWith([{ name: 'a', limits: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '4000' } }, { name: 'b', limits: { 'nvidia.com/gpu': '1' } }]);
+    const d = decide(pod, { policy: accepting, namespace: { name: 'ml', labels: {} } });
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['l20-hami']);
+  });
+
+  it('when a chart asks nvidia.com/gpu: 0, then the pod asks no GPU', () => {
+    const d = decide(podWith([{ limits: { 'nvidia.com/gpu': '0', cpu: '1' } }]), { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.deepEqual(d, { kind: 'not-applicable' });
+  });
+
+  it('when two containers share a name, then the pod is refused before anything is translated', () => {
+    const init = { name: 'x', image: 'busybox', resources: { limits: { 'gpu-admission.io/gpu': '1' } } };
+    const d = decide(podWith([{ name: 'x', limits: { 'gpu-admission.io/gpu-memory': '4Gi' } }], {}, { initContainers: [init] }),
+      { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind === 'deny' ? d.message : '', 'container names must be unique in a pod: "x" used more than once');
+  });
+
   it('when a pod carries a stale gpu-count label and asks one shared card, then the label is removed', () => {
     const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }], {}, { labels: { 'aliyun.com/gpu-count': '4', app: 'x' } });
     const out = applied(pod, decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } }));

@@ -79,6 +79,12 @@ describe('routing: node affinity, preferences and tolerations', () => {
       [['ack.node.gpu.schedule In mig']], 'one earlier term was only ours, so the pod had asked nothing: no contradictory ACK modes remain');
   });
 
+  it('when the pod tolerates the pool taint only for a while, then a lasting toleration is added', () => {
+    const timed = { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 60 };
+    const pod = podWith([{ limits: { 'gpu-admission.io/gpu': '2' } }], { 'gpu-admission.io/pools': 'a100-topology' }, { spec: { tolerations: [timed] } });
+    assert.deepEqual(applied(pod, decide(pod, ctx)).spec.tolerations, [timed, { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+  });
+
   it('when the pod already tolerates the pool taint, then no duplicate toleration is added', () => {
     const toleration = { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' };
     const pod = podWith([{ limits: { 'gpu-admission.io/gpu': '2' } }], { 'gpu-admission.io/pools': 'a100-topology' }, { spec: { tolerations: [toleration] } });
