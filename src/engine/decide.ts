@@ -14,7 +14,7 @@ import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type Po
 import { problem, type Problem } from './problem.ts';
 import { isInteger, type Quantity } from './quantity.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
-import { forgetNodes, preferNodes, requireNodes, tolerateTaints } from './route.ts';
+import { forgetNodes, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
 import { ACK_GPU_COUNT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from './vocabulary.ts';
 
 export interface DecideContext {
@@ -144,7 +144,10 @@ function decideWithoutGeneric(
     ...(intent.numa ? [`${ANNOTATION.numa} has no effect on native GPU requests; ask with gpu-admission.io/gpu`] : []),
     ...(intent.rdma ? [`${ANNOTATION.rdma}: routed to RDMA pools; native requests get no RDMA resource added`] : []),
   ];
-  const decision: DecisionRecord = { pools: accepted.map((p) => p.name), backend: (accepted[0] as Pool).backend, revision: policy.revision, containers: {} };
+  const decision: DecisionRecord = {
+    pools: accepted.map((p) => p.name), backend: (accepted[0] as Pool).backend, revision: policy.revision, containers: {},
+    ...(scheduler ? { scheduler } : {}),
+  };
   return route(pod, mutated, accepted, decision, record, policy, warnings);
 }
 
@@ -217,6 +220,7 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
     backend: plan.pool.backend,
     revision: policy.revision,
     containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request)])),
+    ...(plan.schedulerName ? { scheduler: plan.schedulerName } : {}),
   };
   const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
@@ -235,12 +239,10 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
 function route(
   pod: Pod, mutated: Pod, pools: readonly Pool[], decision: DecisionRecord, record: RecordRead, policy: Policy, notes: readonly string[],
 ): Decision {
+  const full: DecisionRecord = { ...decision, nodes: recordedTerms(pools) };
+  if (record.kind === 'present') takeBack(mutated, record.record, full);
   const meta = (mutated.metadata ??= {});
-  meta.annotations = { ...meta.annotations, [ANNOTATION.decision]: writeRecord(decision) };
-  if (record.kind === 'present' && record.record.pools.join() !== decision.pools.join()) {
-    const known = policy.pools.filter((p) => record.record.pools.includes(p.name));
-    forgetNodes(mutated.spec, known, known.length < record.record.pools.length);
-  }
+  meta.annotations = { ...meta.annotations, [ANNOTATION.decision]: writeRecord(full) };
   requireNodes(mutated.spec, pools);
   preferNodes(mutated.spec, pools);
   tolerateTaints(mutated.spec, pools);
@@ -252,7 +254,16 @@ function route(
   }
   const warnings = [...new Set(notes)].map(clampWarning);
   if (patch.length === 0) return allowed(reinvoked ? [] : warnings);
-  return patched(patch, warnings, decision, pools.map((p) => ({ pool: p.name, backend: p.backend })), mutated);
+  return patched(patch, warnings, full, pools.map((p) => ({ pool: p.name, backend: p.backend })), mutated);
+}
+
+/**
+ * Before routing a pod that already carries a decision (reinvocation, a copied pod), take back
+ * what that decision added: its node terms, and its scheduler unless this decision sets one.
+ */
+function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): void {
+  if (JSON.stringify(earlier.nodes) !== JSON.stringify(now.nodes)) forgetNodes(mutated.spec, earlier.nodes ?? []);
+  if (earlier.scheduler && !now.scheduler && mutated.spec.schedulerName === earlier.scheduler) delete mutated.spec.schedulerName;
 }
 
 /** A patch that changes container resources of a pod that already carries our decision means the record was forged. */

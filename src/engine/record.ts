@@ -16,6 +16,13 @@ export interface DecisionRecord {
   readonly backend: Backend;
   readonly revision: string;
   readonly containers: Readonly<Record<string, RecordedRequest>>;
+  /**
+   * The node-selector terms the decision ANDed into the pod (`key Op v1,v2` each), so that a
+   * later decision under another policy takes back exactly what this one added.
+   */
+  readonly nodes?: readonly (readonly string[])[];
+  /** The schedulerName the decision set, if any. */
+  readonly scheduler?: string;
 }
 
 export function toRecorded(request: GpuRequest): RecordedRequest {
@@ -30,7 +37,10 @@ export function toRecorded(request: GpuRequest): RecordedRequest {
 export function writeRecord(record: DecisionRecord): string {
   const containers = Object.fromEntries(Object.entries(record.containers).map(([name, r]) =>
     [name, toRecordedOrdered(r)]));
-  return JSON.stringify({ pools: record.pools, backend: record.backend, revision: record.revision, containers });
+  return JSON.stringify({
+    pools: record.pools, backend: record.backend, revision: record.revision, containers,
+    ...(record.nodes ? { nodes: record.nodes } : {}), ...(record.scheduler ? { scheduler: record.scheduler } : {}),
+  });
 }
 
 function toRecordedOrdered(r: RecordedRequest): RecordedRequest {
@@ -62,6 +72,13 @@ export function readRecord(annotations: Readonly<Record<string, string>>): Recor
   if (!record || typeof record !== 'object' || !Array.isArray(record.pools) || typeof record.backend !== 'string'
     || typeof record.revision !== 'string' || typeof record.containers !== 'object' || record.containers === null) {
     return { kind: 'malformed', problem: `${MALFORMED} (it lacks pools, backend, revision or containers)` };
+  }
+  const nodes: unknown = record.nodes;
+  if (nodes !== undefined && !(Array.isArray(nodes) && nodes.every((t) => Array.isArray(t) && t.every((r) => typeof r === 'string')))) {
+    return { kind: 'malformed', problem: `${MALFORMED} (nodes is not a list of terms)` };
+  }
+  if (record.scheduler !== undefined && typeof record.scheduler !== 'string') {
+    return { kind: 'malformed', problem: `${MALFORMED} (scheduler is not a name)` };
   }
   const requests = new Map<string, GpuRequest>();
   for (const [name, r] of Object.entries(record.containers)) {

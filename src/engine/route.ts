@@ -1,8 +1,6 @@
 import type { Pool } from '../policy/types.ts';
 import { poolTerms } from './backends.ts';
-import { ACK_PLACEMENT_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_MIG_STRATEGY_LABEL } from './vocabulary.ts';
 
-const BACKEND_LABELS: ReadonlySet<string> = new Set([ACK_SCHEDULE_LABEL, ACK_PLACEMENT_LABEL, NVIDIA_MIG_STRATEGY_LABEL]);
 import type { NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Toleration } from './pod.ts';
 
 /**
@@ -77,28 +75,44 @@ export function tolerateTaints(spec: PodSpec, pools: readonly Pool[]): void {
   }
 }
 
+/** A requirement as the decision record writes it: `key Op v1,v2`. */
+export function formatRequirement(r: NodeSelectorRequirement): string {
+  return [r.key, r.operator, ...(r.values && r.values.length > 0 ? [r.values.join(',')] : [])].join(' ');
+}
+
+export function parseRequirement(text: string): NodeSelectorRequirement | undefined {
+  const [key, operator, values] = text.split(' ');
+  if (!key || !['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'].includes(operator ?? '')) return undefined;
+  return { key, operator: operator as NodeSelectorRequirement['operator'], ...(values ? { values: values.split(',') } : {}) };
+}
+
+/** The terms a decision ANDs into the pod for these pools, as the record keeps them. */
+export function recordedTerms(pools: readonly Pool[]): string[][] {
+  return pools.flatMap(poolTerms).map((term) => term.map(formatRequirement));
+}
+
 /**
- * Takes back what an earlier decision added for `pools` (a reinvocation after a policy change
- * routes elsewhere): their requirements leave every required term, and their preferred terms go.
- * Terms left empty are dropped, and terms that became equal are kept once.
+ * Takes back what an earlier decision added (`terms`, as its record kept them): those
+ * requirements leave every required term, and preferred terms made of them go. A term left
+ * empty means the pod itself asked nothing there: then nothing is required.
  */
-export function forgetNodes(spec: PodSpec, pools: readonly Pool[], unknownPools: boolean): void {
+export function forgetNodes(spec: PodSpec, terms: readonly (readonly string[])[]): void {
   const nodeAffinity = spec.affinity?.nodeAffinity;
-  if (!nodeAffinity) return;
-  const old = pools.flatMap(poolTerms);
-  // A pool the policy no longer has left requirements we cannot name; its backend's own labels
-  // (the ACK mode, MIG strategy) are surely ours, its nodeSelector is not known any more.
-  const ours = (r: NodeSelectorRequirement): boolean => old.some((term) => term.some((o) => sameRequirement(o, r)))
-    || (unknownPools && BACKEND_LABELS.has(r.key));
+  if (!nodeAffinity || terms.length === 0) return;
+  const old = terms.map((term) => term.flatMap((text) => parseRequirement(text) ?? []));
+  const ours = (r: NodeSelectorRequirement): boolean => old.some((term) => term.some((o) => sameRequirement(o, r)));
   const required = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
   if (required) {
-    const seen = new Set<string>();
+    // Terms that differed only by the pool ANDed into them become one again; terms the pod
+    // itself wrote twice stay twice.
+    const seen = new Map<string, Set<string>>();
     const terms = required.nodeSelectorTerms.flatMap((term) => {
       const kept: NodeSelectorTerm = { ...term, matchExpressions: (term.matchExpressions ?? []).filter((r) => !ours(r)) };
       if (kept.matchExpressions?.length === 0) delete kept.matchExpressions;
-      const key = JSON.stringify(kept);
-      if (seen.has(key)) return [];
-      seen.add(key);
+      const [after, before] = [JSON.stringify(kept), JSON.stringify(term)];
+      const originals = seen.get(after);
+      if (originals && !originals.has(before)) return [];
+      seen.set(after, (originals ?? new Set()).add(before));
       return [kept];
     });
     // A term left empty was only ours: the pod itself asked nothing there, so nothing is required.

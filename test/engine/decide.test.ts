@@ -213,7 +213,12 @@ describe('decide: what is left alone', () => {
     const d = decide(pod, ctx);
     const out = applied(pod, d);
     assert.deepEqual(limitsOf(out, 'x'), { 'aliyun.com/gpu-mem': '8' });
-    assert.deepEqual(d.kind === 'patch' ? d.record : undefined, { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', revision: design.revision, containers: {} });
+    const record = d.kind === 'patch' ? d.record : undefined;
+    assert.deepEqual({ ...record, nodes: undefined }, { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', revision: design.revision, containers: {}, nodes: undefined });
+    assert.deepEqual(record?.nodes, [
+      ['ack.node.gpu.schedule In cgpu', 'ack.node.gpu.placement NotIn spread', 'aliyun.accelerator/nvidia_name In Tesla-T4'],
+      ['ack.node.gpu.schedule In core_mem', 'ack.node.gpu.placement NotIn spread'],
+    ]);
     assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
   });
 });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decide } from '../../src/engine/decide.ts';
 import type { Pod } from '../../src/engine/pod.ts';
 import { applied, limitsOf, podWith } from '../helpers/pods.ts';
 import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
-import { design } from '../helpers/policies.ts';
+import { design, upstream } from '../helpers/policies.ts';
 
 const ctx = { policy: design, namespace: { name: 'ml', labels: {} } };
 const sharedPod = (spec: Record<string, unknown> = {}): Pod =>
@@ -41,14 +42,24 @@ describe('routing: node affinity, preferences and tolerations', () => {
     assert.deepEqual(terms?.map((t) => t.matchExpressions?.map((e) => e.operator)), [['In'], ['DoesNotExist']]);
   });
 
-  it('when another webhook adds a required term after us, then reinvocation ANDs the pools into it only', () => {
+  it('when another webhook ANDs a requirement into our terms, then reinvocation keeps it and adds nothing twice', () => {
+    const first = applied(sharedPod(), decide(sharedPod(), ctx));
+    const terms = first.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    for (const term of terms) term.matchExpressions?.push({ key: 'zone', operator: 'NotIn', values: ['c'] });
+    const again = decide(first, ctx);
+    assert.deepEqual(again, { kind: 'allow', warnings: [] }, 'every term still holds one pool');
+  });
+
+  it('when another webhook ORs a term after us, then the pod still goes only to the pools', () => {
     const first = applied(sharedPod(), decide(sharedPod(), ctx));
     const terms = first.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     terms.push({ matchExpressions: [{ key: 'zone', operator: 'In', values: ['c'] }] });
     const again = decide(first, ctx);
     const out = applied(first, again);
     const after = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-    assert.equal(after.length, 4);
+    // The new term is ANDed with each pool; the terms that already hold a pool stay as they are.
+    assert.deepEqual(after.map((t) => t.matchExpressions?.map((e) => e.values?.[0]).slice(0, 2)),
+      [['cgpu', 'spread'], ['core_mem', 'spread'], ['c', 'cgpu'], ['c', 'core_mem']]);
     assert.deepEqual(limitsOf(out, 'main'), { 'aliyun.com/gpu-mem': '8' }, 'resources are not touched twice');
     assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
   });
@@ -70,13 +81,36 @@ describe('routing: node affinity, preferences and tolerations', () => {
     assert.deepEqual(decide(out, next), { kind: 'allow', warnings: [] });
   });
 
-  it('when the earlier pools are gone from the policy, then at least their backend labels are taken back', () => {
+  it('when a pool keeps its name but selects other nodes, then its old requirement is taken back', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }], { 'gpu-admission.io/pools': 't4-shared' });
+    const first = applied(pod, decide(pod, ctx));
+    const renamed = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace('nodeSelector: {aliyun.accelerator/nvidia_name: Tesla-T4}', 'nodeSelector: {aliyun.accelerator/nvidia_name: Tesla-T4-v2}'));
+    const out = applied(first, decide(first, { policy: renamed, namespace: ctx.namespace }));
+    const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => e.values?.join('|'))), [['cgpu', 'spread', 'Tesla-T4-v2']]);
+  });
+
+  it('when a HAMi pod is decided again under a policy without HAMi, then the HAMi scheduler is taken back', () => {
+    const hamiPod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '8Gi', 'gpu-admission.io/gpu-cores': '50' } }],
+      { 'gpu-admission.io/pools': 'l20-hami' });
+    const withHami = { policy: upstream, namespace: ctx.namespace };
+    const first = applied(hamiPod, decide(hamiPod, withHami));
+    assert.equal(first.spec.schedulerName, 'hami-scheduler');
+    delete first.metadata?.annotations?.['gpu-admission.io/pools'];
+    const noHami = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/upstream.yaml', import.meta.url), 'utf8')
+      .replace(/  - name: l20-hami[\s\S]*?(?=  - name: h100-mig)/, ''));
+    const out = applied(first, decide(first, { policy: noHami, namespace: ctx.namespace }));
+    assert.equal(out.spec.schedulerName, undefined);
+    assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-7g.80gb': '1' }, '50 % compute needs more than 3 of 7 slices');
+  });
+
+  it('when the earlier pools are gone from the policy, then what they added is still taken back', () => {
     const first = applied(sharedPod(), decide(sharedPod(), ctx));
     const withoutShared = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace(/  - name: t4-shared[\s\S]*?(?=  - name: a100-topology)/, ''));
     const out = applied(first, decide(first, { policy: withoutShared, namespace: ctx.namespace }));
     const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`)),
-      [['ack.node.gpu.schedule In mig']], 'one earlier term was only ours, so the pod had asked nothing: no contradictory ACK modes remain');
+      [['ack.node.gpu.schedule In mig']], 'the record named what the earlier decision added: all of it is taken back');
   });
 
   it('when the pod tolerates the pool taint only for a while, then a lasting toleration is added', () => {
