@@ -108,7 +108,6 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const early = admissionReason(pool, facts);
   if (early) return fail(early);
   const cards = wholeCards(pool, facts);
-  if (cards > pool.gpu.perNode) return fail(`pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}`);
   const numa = numaProblem(pool, facts, cards);
   const downgraded = numa !== undefined && facts.intent.numa === 'BestEffort';
   if (numa && !downgraded) return fail(numa);
@@ -129,6 +128,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     warnings.push(...t.warnings);
     counts.add(c.request.gpu);
   }
+  if (cards > pool.gpu.perNode) return fail(`pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}`);
   if (spec.ackShared && counts.size > 1) return fail(`ACK shares one GPU count per pod; containers ask ${[...counts].join(' and ')} GPUs`);
   if (downgraded) warnings.push(`NUMA BestEffort dropped on pool ${pool.name}: ${numa}`);
   const [count = 1] = counts;
