@@ -220,6 +220,21 @@ describe('pods and workloads', () => {
     assertOnPool(await boundNode('gpu-team', 'sidecar'), 'h100');
   });
 
+  it('when a pod asks natively, then its resources stay, it is routed to the pools that take them, and bound there', async () => {
+    await create(pod('native', 'gpu-team', { 'aliyun.com/gpu-mem': '6' }));
+    const stored = await getPod('gpu-team', 'native');
+    assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu-mem': '6' });
+    assert.deepEqual(decision(stored)?.pools, ['t4-shared', 'a10-core']);
+    const node = await boundNode('gpu-team', 'native');
+    assert.ok([...POOL_NODES['t4-shared'] ?? [], ...POOL_NODES['a10-core'] ?? []].includes(node), `bound to ${node}`);
+  });
+
+  it('when a native request names resources of pools the namespace may not use, then it is refused', async () => {
+    const r = await k.apply(pod('native-denied', 'research', { 'aliyun.com/gpu-mem': '6' }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pool t4-shared: not allowed in namespace research;.*pool a100-mig: ack-mig does not take aliyun\.com\/gpu-mem/);
+  });
+
   it('when a GPU pod is created with --dry-run=server, then the answer is translated and nothing is stored', async () => {
     const out = JSON.parse(await k.ok(['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod('dry', 'gpu-team', g('4Gi')))));
     assert.deepEqual(limitsOf(out), { 'aliyun.com/gpu-mem': '4' });
