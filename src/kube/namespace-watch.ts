@@ -1,6 +1,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { NamespaceSource } from '../policy/source.ts';
+import { NAMESPACE_OPT_IN } from '../engine/vocabulary.ts';
 import { kubeListWatchClient } from './kube-client.ts';
 import { ListWatch, type ChangeType, type KubeObject, type ListWatchClient, type ListWatchHandler, type ListWatchOptions, type WatchFailure } from './list-watch.ts';
 
@@ -10,7 +11,7 @@ export interface NamespaceObject extends KubeObject {
 }
 
 /** DESIGN.md §1: namespaces opt in with this label; the webhook is only called for them. */
-export const OPT_IN_SELECTOR = 'gpu-admission.io/enabled=true';
+export const OPT_IN_SELECTOR = `${NAMESPACE_OPT_IN.key}=${NAMESPACE_OPT_IN.value}`;
 
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
