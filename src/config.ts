@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { POLICY_CONFIGMAP } from './engine/vocabulary.ts';
 
 /**
  * The webhook's configuration, from command-line flags and then environment variables (a flag
@@ -54,8 +55,8 @@ const SETTINGS = {
   keyFile: { flag: 'tls-key', env: 'GPU_ADMISSION_TLS_KEY', fallback: undefined },
   policySource: { flag: 'policy-source', env: 'GPU_ADMISSION_POLICY_SOURCE', fallback: undefined },
   policyFile: { flag: 'policy-file', env: 'GPU_ADMISSION_POLICY_FILE', fallback: undefined },
-  policyNamespace: { flag: 'policy-namespace', env: 'GPU_ADMISSION_POLICY_NAMESPACE', fallback: 'gpu-admission' },
-  policyConfigMap: { flag: 'policy-configmap', env: 'GPU_ADMISSION_POLICY_CONFIGMAP', fallback: 'gpu-admission-policy' },
+  policyNamespace: { flag: 'policy-namespace', env: 'GPU_ADMISSION_POLICY_NAMESPACE', fallback: POLICY_CONFIGMAP.namespace },
+  policyConfigMap: { flag: 'policy-configmap', env: 'GPU_ADMISSION_POLICY_CONFIGMAP', fallback: POLICY_CONFIGMAP.name },
   namespaceLabels: { flag: 'namespace-labels', env: 'GPU_ADMISSION_NAMESPACE_LABELS', fallback: undefined },
   logLevel: { flag: 'log-level', env: 'GPU_ADMISSION_LOG_LEVEL', fallback: 'info' },
   processMetrics: { flag: 'process-metrics', env: 'GPU_ADMISSION_PROCESS_METRICS', fallback: 'true' },
@@ -66,7 +67,7 @@ const SETTINGS = {
 type Setting = keyof typeof SETTINGS;
 
 /** The key of the policy inside its ConfigMap (DESIGN.md §1). */
-export const POLICY_KEY = 'policy.yaml';
+export const POLICY_KEY = POLICY_CONFIGMAP.key;
 
 /** Where `npm start` keeps its generated development certificate (git-ignored). */
 export const DEV_CERT_DIR = fileURLToPath(new URL('../certs/dev/', import.meta.url));

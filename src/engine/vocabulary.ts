@@ -19,6 +19,9 @@ export const ANNOTATION = {
   decision: 'gpu-admission.io/decision',
 } as const;
 
+/** Where the policy lives: the ConfigMap, its namespace and the key that holds the YAML. */
+export const POLICY_CONFIGMAP = { namespace: 'gpu-admission', name: 'gpu-admission-policy', key: 'policy.yaml' } as const;
+
 export const NAMESPACE_OPT_IN = { key: 'gpu-admission.io/enabled', value: 'true' } as const;
 
 export const NATIVE = {

@@ -5,15 +5,12 @@ import type { PolicySource } from '../policy/source.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { Clock, Timers } from './clock.ts';
 import { createEventRecorder, type EventRecorder } from './events.ts';
+import { POLICY_CONFIGMAP } from '../engine/vocabulary.ts';
 import { kubeEventSink, kubeListWatchClient } from './kube-client.ts';
 import { createPolicySource, type ConfigMapObject, type PolicyLocation } from './policy-reloader.ts';
 
 /** DESIGN.md §1: the policy ConfigMap `gpu-admission-policy` in `gpu-admission`, key `policy.yaml`. */
-export const POLICY_LOCATION: PolicyLocation = {
-  namespace: 'gpu-admission',
-  name: 'gpu-admission-policy',
-  key: 'policy.yaml',
-};
+export const POLICY_LOCATION: PolicyLocation = POLICY_CONFIGMAP;
 
 export interface ConfigMapPolicySourceOptions {
   readonly kubeConfig: KubeConfig;

@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { POLICY_CONFIGMAP } from '../engine/vocabulary.ts';
 import type { NamespaceSource, PolicySource } from '../policy/source.ts';
 import { healthRoutes } from './health.ts';
 import { countPolicyEvents, createMetrics } from './metrics.ts';
@@ -27,7 +28,7 @@ export interface AppDeps {
   readonly policyConfigMap?: PolicyConfigMapRef;
 }
 
-export const DEFAULT_POLICY_CONFIGMAP: PolicyConfigMapRef = { namespace: 'gpu-admission', name: 'gpu-admission-policy', key: 'policy.yaml' };
+export const DEFAULT_POLICY_CONFIGMAP: PolicyConfigMapRef = POLICY_CONFIGMAP;
 
 /** The webhook's HTTP application. It does not listen: main (or a test) gives it a server. */
 export function createApp(deps: AppDeps): Express {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { webhookRbac } from '../../src/kube/rbac.ts';
 
 describe('RBAC the webhook needs', () => {
@@ -23,5 +25,13 @@ describe('RBAC the webhook needs', () => {
     assert.deepEqual(rules.filter((r) => r.kind === 'ClusterRole').map((r) => r.resources), [['namespaces']]);
     const events = rules.find((r) => r.resources.includes('events'));
     assert.deepEqual([events?.kind, events?.namespace, events?.apiGroups, events?.verbs], ['Role', 'gpu-admission', ['events.k8s.io'], ['create', 'patch']]);
+  });
+
+  it('when the shipped manifests are read, then their Role and ClusterRole grant exactly these rules', () => {
+    const docs = parseAllDocuments(readFileSync(new URL('../../manifests/base/rbac.yaml', import.meta.url), 'utf8')).map((d) => d.toJS());
+    const shipped = docs.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole').flatMap((d) =>
+      (d.rules as { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[])
+        .map((r) => ({ kind: d.kind, apiGroups: r.apiGroups, resources: r.resources, resourceNames: r.resourceNames, verbs: r.verbs })));
+    assert.deepEqual(shipped, rules.map((r) => ({ kind: r.kind, apiGroups: r.apiGroups, resources: r.resources, resourceNames: r.resourceNames, verbs: r.verbs })));
   });
 });
