@@ -156,12 +156,11 @@ function podFacts(
   all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[],
 ): PodFacts {
   const isolation = requiredIsolation(intent, limits, policy);
-  const wholeGpus = effectiveTotal(all, (c) => (c.request && !c.request.memory && c.request.cores === undefined ? c.request.gpu : 0));
   const cpus = effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
   const cpuProblem = intent.numa ? guaranteedCpuProblem(all) : undefined;
   const privileged = all.filter((c) => c.privileged).map((c) => c.name);
   const requested = effectiveTotal(gpuContainers, (c) => c.request?.gpu ?? 0);
-  return { namespace, intent, limits, isolation, gpuContainers, gpus: wholeGpus, requested, cpus, privileged, ...(cpuProblem ? { cpuProblem } : {}) };
+  return { namespace, intent, limits, isolation, gpuContainers, gpus: 0, requested, cpus, privileged, ...(cpuProblem ? { cpuProblem } : {}) };
 }
 
 /**

@@ -17,9 +17,9 @@ export interface PodFacts {
   /** Containers that ask for GPUs. */
   readonly gpuContainers: readonly (ContainerDemand & { readonly request: GpuRequest })[];
   /**
-   * Whole cards the pod holds on one node (Kubernetes' effective request): requests declared
-   * whole, or native devices. A request of a card's full memory is whole too, per pool: see
-   * `wholeCards`. `requested` counts every card asked, shares included, for namespace limits.
+   * Cards a pod of native requests holds on one node. Generic requests are counted per pool
+   * instead (`wholeCards`: whether a request is a whole card depends on the card), so 0 there.
+   * `requested` counts every card asked, shares included, for namespace limits.
    */
   readonly gpus: number;
   readonly requested: number;
@@ -81,7 +81,7 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
 /** Whole cards on one node of this pool: requests that are not a share of its card. */
 function wholeCards(pool: Pool, facts: PodFacts): number {
   const card = cardMemory(pool);
-  return Math.max(facts.gpus, effectiveTotal(facts.gpuContainers, (c) => (c.request && !isFraction(c.request, card) ? c.request.gpu : 0)));
+  return effectiveTotal(facts.gpuContainers, (c) => (c.request && !isFraction(c.request, card) ? c.request.gpu : 0));
 }
 
 function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undefined {
