@@ -4,9 +4,8 @@ import { describe, it } from 'node:test';
 import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 
-// The product contract lives beside the repository (../shared/DESIGN.md), as it does in CI.
-const designPath = new URL('../../../shared/DESIGN.md', import.meta.url);
-const designExample = readFileSync(designPath, 'utf8').split('```yaml\n')[1]?.split('```')[0] ?? '';
+// The design's policy example, kept in the repository as a fixture: it must be accepted as it is.
+const designExample = readFileSync(new URL('../fixtures/policies/design.yaml', import.meta.url), 'utf8');
 
 const base = (pools: string, extra = ''): string => `apiVersion: gpu-admission.io/v1alpha1
 kind: GpuAdmissionPolicy
@@ -15,8 +14,8 @@ ${pools}
 ${extra}`;
 
 describe('policy: parse and validate', () => {
-  it('when the DESIGN.md example is parsed as it is, then it is valid with defaults filled in', () => {
-    assert.ok(designExample.includes('a100-topology'), 'the example was found in DESIGN.md');
+  it('when the design example (test/fixtures/policies/design.yaml) is parsed as it is, then it is valid with defaults filled in', () => {
+    assert.ok(designExample.includes('a100-topology'), 'the fixture holds the design example');
     const result = parsePolicy(designExample);
     assert.ok(result.ok, JSON.stringify(result));
     assert.deepEqual(result.policy.defaults, { acceptNvidiaGpu: true, rounding: 'up', isolation: 'none' });
@@ -25,7 +24,7 @@ describe('policy: parse and validate', () => {
     assert.ok(Object.isFrozen(result.policy.pools[0]?.gpu));
   });
 
-  it('when the embedded default is parsed, then it is the DESIGN.md example', () => {
+  it('when the embedded default is parsed, then it is the design example fixture', () => {
     const a = parsePolicy(DEFAULT_POLICY_YAML);
     const b = parsePolicy(designExample);
     assert.ok(a.ok && b.ok);
