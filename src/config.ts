@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { POLICY_CONFIGMAP } from './engine/vocabulary.ts';
+import { POLICY_CONFIGMAP } from './vocabulary/names.ts';
 
 /**
  * The webhook's configuration, from command-line flags and then environment variables (a flag

@@ -1,21 +1,25 @@
 import fjp from 'fast-json-patch';
-import type { Isolation, Policy, Pool } from '../policy/types.ts';
+import type { Policy, Pool } from '../policy/types.ts';
+import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
+import { ACK_GPU_COUNT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from '../vocabulary/names.ts';
+import { isInteger, type Quantity } from '../vocabulary/quantity.ts';
+import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
-import { BACKEND_SPECS, isolationCovers } from './backends.ts';
+import { poolScheduler, schedulerToWrite } from './translate.ts';
 import {
   effectiveTotal, isNativeGpuResource, podContainers, readDemand, type ContainerDemand, type GpuRequest,
 } from './demand.ts';
 import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, type NamespaceLimits } from './namespace.ts';
-import { nativeCards, nativePoolReason } from './natives.ts';
+import { nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
 import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
-import { isInteger, type Quantity } from './quantity.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
-import { ACK_GPU_COUNT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from './vocabulary.ts';
+import { poolTerms } from '../policy/pool-nodes.ts';
+import { describeRequirement } from '../vocabulary/node-selector.ts';
 
 export interface DecideContext {
   readonly namespace: NamespaceFacts;
@@ -33,12 +37,14 @@ export type Analysis =
     readonly intent: Intent;
     readonly limits: NamespaceLimits;
     readonly record: RecordRead;
+    readonly placement: PodPlacement;
   }
   | {
     readonly kind: 'pools';
     readonly gpuContainers: readonly GpuContainer[];
     readonly outcomes: readonly PoolOutcome[];
     readonly record: RecordRead;
+    readonly placement: PodPlacement;
   };
 
 /** Reads the pod and judges every pool; `decide` and `explain` both start here. */
@@ -46,16 +52,19 @@ export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysi
   const annotations = pod.metadata?.annotations ?? {};
   const record = readRecord(annotations);
   const { intent, problems: intentProblems } = readIntent(annotations);
-  const demand = readDemand(pod, policy, record.kind === 'present' ? record.requests : new Map());
+  const placement = readPlacement(pod, record);
+  const nodeChosen = placement.pinned || placement.nodeName !== undefined;
+  const demand = readDemand(pod, policy, record.kind === 'present' ? record.requests : new Map(), nodeChosen);
   const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...demand.problems];
   if (problems.length > 0) return { kind: 'problems', problems };
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
-  if (gpuContainers.length === 0) return { kind: 'no-generic', containers: demand.containers, intent, limits, record };
-  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers);
+  if (gpuContainers.length === 0) return { kind: 'no-generic', containers: demand.containers, intent, limits, record, placement };
+  if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
+  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement);
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
-  return { kind: 'pools', gpuContainers, outcomes: policy.pools.map((pool) => evaluatePool(pool, facts, policy)), record };
+  return { kind: 'pools', gpuContainers, outcomes: policy.pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
 }
 
 /**
@@ -72,7 +81,7 @@ export function decide(pod: Pod, context: DecideContext): Decision {
       return decideWithoutGeneric(pod, analysis, context);
     case 'pools': {
       const plans = analysis.outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
-      if (plans.length > 0) return apply(pod, chooseGroup(plans), analysis.gpuContainers, context.policy, analysis.record);
+      if (plans.length > 0) return apply(pod, chooseGroup(plans), analysis, context.policy);
       const pools = ruledOut(analysis.outcomes);
       return denied([problem('no-pool', noPoolMessage(analysis.gpuContainers, pools))], pools);
     }
@@ -91,8 +100,8 @@ export function chosenPools(outcomes: readonly PoolOutcome[]): string[] {
 
 function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
   const forged = Object.keys(annotations).filter((k) => isReservedAnnotation(k) && k !== ANNOTATION.decision);
-  const problems = forged.map((k) => problem('reserved-annotation',
-    `annotation ${k} may only be written by the GPU scheduler or device plugin`));
+  const problems = forged.map((k) => problem('reserved-annotation', `annotation ${k} is written by the GPU scheduler or device plugin `
+    + `when it places a pod; a copy of a placed pod must drop it (remove every ${k.startsWith('hami.io/') ? 'hami.io/' : 'ALIYUN_COM_GPU_MEM_'}* annotation)`));
   if (record.kind === 'malformed') problems.push(problem('reserved-annotation', record.problem));
   if (record.kind === 'present') {
     const names = new Set(podContainers(pod).map(({ container }) => container.name));
@@ -111,19 +120,22 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
  * is routed to the pools that take its resources, or refused with each pool's reason.
  */
 function decideWithoutGeneric(
-  pod: Pod, { containers, intent, limits, record }: Extract<Analysis, { kind: 'no-generic' }>, { policy, namespace: ns }: DecideContext,
+  pod: Pod, { containers, intent, limits, record, placement }: Extract<Analysis, { kind: 'no-generic' }>, { policy, namespace: ns }: DecideContext,
 ): Decision {
   const native = containers.filter((c) => c.natives.length > 0);
   if (native.length === 0) {
     return intent.any ? allowed([clampWarning('gpu-admission.io annotations have no effect: the pod asks for no GPU')]) : notApplicable();
   }
-  const label = Number(pod.metadata?.labels?.[ACK_GPU_COUNT_LABEL] ?? '1');
-  const gpuCount = Number.isInteger(label) && label > 0 ? label : 1;
+  const gpuCount = readGpuCount(pod.metadata?.labels);
+  if (typeof gpuCount !== 'number') return denied([gpuCount]);
+  const valueProblems = nativeValueProblems(native, gpuCount);
+  if (valueProblems.length > 0) return denied(valueProblems);
   const cards = nativeCards(containers, policy, gpuCount);
   const facts: PodFacts = {
-    namespace: ns.name, intent, limits, isolation: requiredIsolation(intent, limits, policy), gpuContainers: [],
+    namespace: ns.name, intent, limits, isolation: requiredIsolation(intent, limits, policy), placement, gpuContainers: [],
     gpus: cards.onNode, requested: cards.requested, cpus: 0,
     privileged: containers.filter((c) => c.privileged).map((c) => c.name),
+    gpuRoles: new Set(native.map((c) => c.role)),
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return denied(podProblems);
@@ -131,14 +143,14 @@ function decideWithoutGeneric(
   const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
   // Pools whose pods need another scheduler (HAMi) cannot share one pod spec with the rest:
   // route to the first scheduler's pools, in pool order, as generic requests are grouped.
-  const schedulerOf = (p: Pool): string | undefined => p.schedulerName ?? BACKEND_SPECS[p.backend].schedulerName;
-  const accepted = serving.filter((p) => schedulerOf(p) === schedulerOf(serving[0] as Pool));
+  const accepted = serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
   if (accepted.length === 0) {
     const reasons = verdicts.map((v) => ({ pool: v.pool.name, reason: v.reason ?? '' }));
     return denied([problem('no-pool', noPoolMessage(native, reasons))], reasons);
   }
+  if (placement.nodeName !== undefined) return boundNatives(accepted, placement.nodeName);
   const mutated = copyForRewrite(pod, new Map());
-  const scheduler = schedulerOf(accepted[0] as Pool);
+  const scheduler = schedulerToWrite(accepted[0] as Pool);
   if (scheduler) mutated.spec.schedulerName = scheduler;
   const warnings = [
     ...(intent.numa ? [`${ANNOTATION.numa} has no effect on native GPU requests; ask with gpu-admission.io/gpu`] : []),
@@ -148,19 +160,40 @@ function decideWithoutGeneric(
     pools: accepted.map((p) => p.name), backend: (accepted[0] as Pool).backend, revision: policy.revision, containers: {},
     ...(scheduler ? { scheduler } : {}),
   };
-  return route(pod, mutated, accepted, decision, record, policy, warnings);
+  return route(pod, mutated, accepted, decision, { record, placement }, policy, warnings);
+}
+
+/**
+ * A pod created with spec.nodeName never meets a scheduler: no pool can be chosen for it, and
+ * a backend whose scheduler allocates the card (ACK's shared modes, HAMi) cannot serve it.
+ */
+function nodeAssigned(node: string): Problem {
+  return problem('node-assigned', `spec.nodeName is set (node "${node}"), so no scheduler places this pod and gpu-admission `
+    + 'cannot choose a pool for it; leave nodeName unset, or ask the node\'s own GPU resources natively');
+}
+
+function boundNatives(accepted: readonly Pool[], node: string): Decision {
+  const free = accepted.filter((p) => poolScheduler(p) === undefined);
+  if (free.length > 0) return allowed([`spec.nodeName is set: native GPU resources are left as written and the pod is not routed`]);
+  const needs = [...new Set(accepted.map((p) => `${p.backend} (${poolScheduler(p) ?? ''})`))].join(', ');
+  return denied([problem('node-assigned', `spec.nodeName is set (node "${node}"): the cards of ${needs} are allocated by a `
+    + 'scheduler that never sees this pod; leave nodeName unset')]);
 }
 
 function podFacts(
   namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
-  all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[],
+  all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement,
 ): PodFacts {
   const isolation = requiredIsolation(intent, limits, policy);
   const cpus = effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
   const cpuProblem = intent.numa ? guaranteedCpuProblem(all) : undefined;
   const privileged = all.filter((c) => c.privileged).map((c) => c.name);
   const requested = effectiveTotal(gpuContainers, (c) => c.request?.gpu ?? 0);
-  return { namespace, intent, limits, isolation, gpuContainers, gpus: 0, requested, cpus, privileged, ...(cpuProblem ? { cpuProblem } : {}) };
+  const gpuRoles = new Set(gpuContainers.map((c) => c.role));
+  return {
+    namespace, intent, limits, isolation, placement, gpuContainers, gpus: 0, requested, cpus, privileged, gpuRoles,
+    ...(cpuProblem ? { cpuProblem } : {}),
+  };
 }
 
 /**
@@ -174,15 +207,28 @@ export function requiredIsolation(intent: Intent, limits: NamespaceLimits, polic
 
 const toNumber = (q: Quantity): number => Number(q.num) / Number(q.den);
 
-/** ACK's NUMA binding needs every container's CPU request to be a whole number equal to its limit. */
+/**
+ * ACK's NUMA topology-aware scheduling: "The CPU requests for all containers in the application
+ * Pod must be integers (unit: cores), and the requests must be equal to the limits" (app
+ * containers; a container that asks no CPU asks 0); and its scheduler (koordinator's
+ * NodeNUMAResource) binds the pod's effective CPU request, which must be whole as well, init
+ * containers and sidecars counted as Kubernetes counts them.
+ */
 function guaranteedCpuProblem(containers: readonly ContainerDemand[]): string | undefined {
-  for (const c of containers) {
-    const { request, limit } = c.cpu;
-    const value = limit ?? request;
-    if (!value || !isInteger(value) || (request && limit && (request.num !== limit.num || request.den !== limit.den))) {
-      return `NUMA binding needs whole CPUs with requests equal to limits (container "${c.name}" has ${value?.text ?? 'none'})`;
+  for (const c of containers.filter((x) => x.role === 'app')) {
+    const { limit } = c.cpu;
+    const request = c.cpu.request ?? limit; // the API server copies a lone limit into the request
+    if (!request && !limit) continue;
+    if (!request || !limit || request.num !== limit.num || request.den !== limit.den || !isInteger(limit)) {
+      const has = `requests ${request?.text ?? 'none'}, limits ${limit?.text ?? 'none'}`;
+      return `NUMA binding needs whole CPUs with requests equal to limits in every container (container "${c.name}" has ${has})`;
     }
   }
+  const total = effectiveTotal(containers, (c) => {
+    const request = c.cpu.request ?? c.cpu.limit;
+    return request ? toNumber(request) : 0;
+  });
+  if (!Number.isInteger(total)) return `NUMA binding binds whole CPUs; the pod's CPU request, init containers and sidecars counted, is ${total}`;
   return undefined;
 }
 
@@ -211,9 +257,10 @@ function chooseGroup(plans: readonly PoolPlan[]): PoolPlan[] {
   return ranked.filter((p) => p.key === first.key);
 }
 
-function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[], policy: Policy, record: RecordRead): Decision {
+function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record, placement }: Extract<Analysis, { kind: 'pools' }>, policy: Policy): Decision {
   const plan = group[0] as PoolPlan;
   const pools = group.map((p) => p.pool);
+  if (placement.pinned && !confinedTo(pools, placement)) return denied([pinnedProblem(pools)]);
   const decision: DecisionRecord = {
     pools: pools.map((p) => p.name),
     backend: plan.pool.backend,
@@ -227,7 +274,17 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
   setLabels(meta, plan.labels);
   meta.annotations = { ...meta.annotations, ...plan.annotations };
   if (plan.schedulerName) mutated.spec.schedulerName = plan.schedulerName;
-  return route(pod, mutated, pools, decision, record, policy, group.flatMap((p) => p.warnings));
+  return route(pod, mutated, pools, decision, { record, placement }, policy, group.flatMap((p) => p.warnings));
+}
+
+/**
+ * A DaemonSet's pod is made for one node (matchFields metadata.name): the pool cannot be chosen
+ * per pod, so the DaemonSet itself must keep to nodes that the chosen pools serve.
+ */
+function pinnedProblem(pools: readonly Pool[]): Problem {
+  const terms = pools.flatMap(poolTerms).map((t) => t.map(describeRequirement).join(', '));
+  return problem('node-assigned', 'the pod is made for one node (a DaemonSet pod), so its pool cannot be chosen here; give the '
+    + `DaemonSet a nodeSelector or node affinity that keeps it on pool ${pools.map((p) => p.name).join(' or ')} (${terms.join(' or ')})`);
 }
 
 /**
@@ -236,21 +293,21 @@ function apply(pod: Pod, group: PoolPlan[], containers: readonly GpuContainer[],
  * diff against the pod as it came.
  */
 function route(
-  pod: Pod, mutated: Pod, pools: readonly Pool[], decision: DecisionRecord, record: RecordRead, policy: Policy, notes: readonly string[],
+  pod: Pod, mutated: Pod, pools: readonly Pool[], decision: DecisionRecord,
+  { record, placement }: { record: RecordRead; placement: PodPlacement }, policy: Policy, notes: readonly string[],
 ): Decision {
-  const full: DecisionRecord = { ...decision, nodes: recordedTerms(pools) };
+  // A pod made for one node (a DaemonSet's) keeps its own node terms and tolerations: they already hold it to these pools.
+  const full: DecisionRecord = { ...decision, nodes: placement.pinned ? [] : recordedTerms(pools) };
   if (record.kind === 'present') takeBack(mutated, record.record, full);
   const meta = (mutated.metadata ??= {});
   meta.annotations = { ...meta.annotations, [ANNOTATION.decision]: writeRecord(full) };
-  requireNodes(mutated.spec, pools);
-  preferNodes(mutated.spec, pools);
-  tolerateTaints(mutated.spec, pools);
+  if (!placement.pinned) {
+    requireNodes(mutated.spec, pools);
+    preferNodes(mutated.spec, pools);
+    tolerateTaints(mutated.spec, pools);
+  }
   const patch = fjp.compare(pod, mutated);
   const reinvoked = record.kind === 'present';
-  if (reinvoked && record.record.revision === policy.revision && alteredResources(patch)) {
-    return denied([problem('reserved-annotation',
-      `annotation ${ANNOTATION.decision} does not match the pod's GPU resources; it may only be written by gpu-admission`)]);
-  }
   const warnings = [...new Set(notes)].map(clampWarning);
   if (patch.length === 0) return allowed(reinvoked ? [] : warnings);
   return patched(patch, warnings, full, pools.map((p) => ({ pool: p.name, backend: p.backend })), mutated);
@@ -263,11 +320,6 @@ function route(
 function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): void {
   if (JSON.stringify(earlier.nodes) !== JSON.stringify(now.nodes)) forgetNodes(mutated.spec, earlier.nodes ?? []);
   if (earlier.scheduler && !now.scheduler && mutated.spec.schedulerName === earlier.scheduler) delete mutated.spec.schedulerName;
-}
-
-/** A patch that changes container resources of a pod that already carries our decision means the record was forged. */
-function alteredResources(patch: readonly fjp.Operation[]): boolean {
-  return patch.some((op) => /^\/spec\/(init)?[cC]ontainers\/\d+\/resources/.test(op.path));
 }
 
 function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<string, string | null>>): void {

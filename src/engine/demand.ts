@@ -1,8 +1,8 @@
 import type { Policy } from '../policy/types.ts';
 import type { Container, Pod, ResourceRequirements } from './pod.ts';
-import { isInteger, isPositive, parseQuantity, type Quantity } from './quantity.ts';
+import { isInteger, isPositive, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { problem, type Problem } from './problem.ts';
-import { GENERIC, NATIVE } from './vocabulary.ts';
+import { GENERIC, NATIVE } from '../vocabulary/names.ts';
 
 /** A container's portable GPU request: `gpu` cards, each with `memory` and `cores` percent. */
 export interface GpuRequest {
@@ -60,8 +60,10 @@ export function isNativeGpuResource(name: string, policy: Policy): boolean {
 /**
  * Reads each container's GPU demand. `recorded` holds the requests of a decision this webhook
  * already made (reinvocation): those containers' current GPU resources are its own output.
+ * `plainIsNative`: plain nvidia.com/gpu is the node's own resource, not a generic request (a
+ * pod whose node is already chosen).
  */
-export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<string, GpuRequest>): PodDemand {
+export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<string, GpuRequest>, plainIsNative = false): PodDemand {
   const problems: Problem[] = [];
   const all = podContainers(pod);
   const names = all.map(({ container }) => container.name);
@@ -71,7 +73,7 @@ export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<strin
     return { containers: [], problems };
   }
   // Plain nvidia.com/gpu belongs to the pod's dialect when another container speaks HAMi or MIG.
-  const dialect = all.some(({ container }) => !recorded.has(container.name)
+  const dialect = plainIsNative || all.some(({ container }) => !recorded.has(container.name)
     && resourceNames(container.resources ?? {}).some((n) => isNativeGpuResource(n, policy) && n !== NATIVE.nvidiaGpu));
   const containers = all.map(({ container, role }) =>
     readContainer(container, role, policy, recorded.get(container.name), dialect, problems));

@@ -1,6 +1,6 @@
-import type { Isolation, Placement } from '../policy/types.ts';
+import type { Isolation, Placement } from '../vocabulary/backends.ts';
 import { problem, type Problem } from './problem.ts';
-import { ANNOTATION, PREFIX } from './vocabulary.ts';
+import { ANNOTATION, PREFIX } from '../vocabulary/names.ts';
 
 export type NumaPolicy = 'SingleNUMANode' | 'Restricted' | 'BestEffort';
 

@@ -1,4 +1,4 @@
-import { describeShare } from './backends.ts';
+import { describeShare } from './translate.ts';
 import type { ContainerDemand, GpuRequest } from './demand.ts';
 
 /** Kubernetes shows admission warnings as they are; keep each within this many characters. */

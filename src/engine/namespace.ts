@@ -1,5 +1,5 @@
-import type { Isolation, Policy } from '../policy/types.ts';
-import { isolationCovers } from './backends.ts';
+import type { Policy } from '../policy/types.ts';
+import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import type { NamespaceFacts } from './pod.ts';
 
 /** What the policy's namespace rules say for one namespace (all matching rules combined). */

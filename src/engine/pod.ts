@@ -3,6 +3,10 @@
  * field names. Everything else on a pod passes through untouched.
  */
 
+import type { NodeSelectorTerm } from '../vocabulary/node-selector.ts';
+
+export type { NodeSelectorRequirement, NodeSelectorTerm } from '../vocabulary/node-selector.ts';
+
 /** A resource quantity as it appears on the wire: a string (`12Gi`), or a number in YAML files. */
 export type QuantityValue = string | number;
 export type ResourceList = Record<string, QuantityValue>;
@@ -24,17 +28,6 @@ export interface Container {
   restartPolicy?: string;
   securityContext?: SecurityContext;
   [key: string]: unknown;
-}
-
-export interface NodeSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
-  values?: string[];
-}
-
-export interface NodeSelectorTerm {
-  matchExpressions?: NodeSelectorRequirement[];
-  matchFields?: NodeSelectorRequirement[];
 }
 
 export interface PreferredSchedulingTerm {
@@ -71,6 +64,10 @@ export interface PodSpec {
   affinity?: { nodeAffinity?: NodeAffinity; [key: string]: unknown };
   tolerations?: Toleration[];
   schedulerName?: string;
+  /** Labels a node must carry; ANDed with the required node affinity. */
+  nodeSelector?: Record<string, string>;
+  /** Set when the pod is bound (or created bound): no scheduler runs for it. */
+  nodeName?: string;
   [key: string]: unknown;
 }
 

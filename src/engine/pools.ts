@@ -1,12 +1,13 @@
-import type { Isolation, Pool, Policy } from '../policy/types.ts';
-import {
-  BACKEND_SPECS, isFraction, isolationCovers, poolPlacement, type ContainerTranslation,
-} from './backends.ts';
-import { effectiveTotal, type ContainerDemand, type GpuRequest } from './demand.ts';
+import type { Pool, Policy } from '../policy/types.ts';
+import { poolPlacement } from '../policy/pool-nodes.ts';
+import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
+import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
+import { GIB, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
+import { placementReason, type PodPlacement } from './constraints.ts';
+import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
 import type { NamespaceLimits } from './namespace.ts';
-import { parseQuantity, type Quantity } from './quantity.ts';
-import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION } from './vocabulary.ts';
+import { isFraction, poolScheduler, schedulerToWrite, translate, type ContainerTranslation } from './translate.ts';
 
 /** Facts about the whole pod that every pool is judged against. */
 export interface PodFacts {
@@ -14,20 +15,23 @@ export interface PodFacts {
   readonly intent: Intent;
   readonly limits: NamespaceLimits;
   readonly isolation: Isolation;
+  readonly placement: PodPlacement;
   /** Containers that ask for GPUs. */
   readonly gpuContainers: readonly (ContainerDemand & { readonly request: GpuRequest })[];
   /**
    * Cards a pod of native requests holds on one node. Generic requests are counted per pool
-   * instead (`wholeCards`: whether a request is a whole card depends on the card), so 0 there.
+   * instead (whether a request is a whole card depends on the card), so 0 there.
    * `requested` counts every card asked, shares included, for namespace limits.
    */
   readonly gpus: number;
   readonly requested: number;
   readonly cpus: number;
-  /** Why the pod's CPUs do not suit NUMA binding, if they do not. */
+  /** Why the pod's CPUs do not suit ACK's NUMA binding, if they do not. */
   readonly cpuProblem?: string;
   /** Names of the pod's privileged containers: they see every card of the node. */
   readonly privileged: readonly string[];
+  /** Roles of the containers that ask for GPUs (init containers and sidecars are not served everywhere). */
+  readonly gpuRoles: ReadonlySet<ContainerRole>;
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
@@ -62,26 +66,53 @@ export function cardMemory(pool: Pool): Quantity {
 /** Pod-level reasons a pool is ruled out, before any container is translated. */
 export function admissionReason(pool: Pool, facts: PodFacts): string | undefined {
   const { intent, limits } = facts;
-  const spec = BACKEND_SPECS[pool.backend];
+  const backend = BACKEND_FACTS[pool.backend];
   if (limits.allowedPools && !limits.allowedPools.has(pool.name)) return `not allowed in namespace ${facts.namespace}`;
   if (intent.pools && !intent.pools.includes(pool.name)) return `not in ${ANNOTATION.pools}`;
   if (intent.models && !intent.models.includes(pool.gpu.model)) return `model ${pool.gpu.model} is not ${intent.models.join(' or ')}`;
-  if (!isolationCovers(spec.isolation, facts.isolation)) {
-    return `${pool.backend} isolates ${spec.isolation === 'none' ? 'nothing' : spec.isolation}, the pod needs ${facts.isolation}`;
+  if (!isolationCovers(backend.isolation, facts.isolation)) {
+    return `${pool.backend} isolates ${backend.isolation === 'none' ? 'nothing' : backend.isolation}, the pod needs ${facts.isolation}`;
   }
   const placement = poolPlacement(pool);
   if (intent.placement && placement !== intent.placement) return `placement is ${placement ?? 'not configurable'}, not ${intent.placement}`;
   if (intent.rdma && !pool.rdma) return 'has no RDMA';
   const [privileged] = facts.privileged;
-  if (privileged !== undefined && spec.shares) return `container "${privileged}" is privileged and would see every shared card of the node`;
-  if (facts.gpus > pool.gpu.perNode) return `pod asks ${facts.gpus} GPUs, a node has ${pool.gpu.perNode}`;
+  if (privileged !== undefined && backend.shares) return `container "${privileged}" is privileged and would see every shared card of the node`;
+  return placementReason(pool, facts.placement) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles)
+    ?? (facts.gpus > pool.gpu.perNode ? `pod asks ${facts.gpus} GPUs, a node has ${pool.gpu.perNode}` : undefined);
+}
+
+/** A pod that names its own scheduler (volcano, a gang scheduler) keeps it: pools whose cards another scheduler allocates are out. */
+function schedulerReason(pool: Pool, placement: PodPlacement): string | undefined {
+  const needed = poolScheduler(pool);
+  const own = placement.scheduler;
+  if (own === undefined || needed === undefined || own === needed) return undefined;
+  return `the pod is scheduled by ${own}; ${pool.backend} cards are allocated by ${needed}`;
+}
+
+/**
+ * GPU init containers and native sidecars, where the backend does not account them: ACK's GPU
+ * sharing matches only app containers; HAMi (v2.10) drops a native sidecar's GPU after start.
+ */
+export function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): string | undefined {
+  const backend = BACKEND_FACTS[pool.backend];
+  const early = roles.has('init') || roles.has('sidecar');
+  if (backend.family === 'ack' && backend.placement && early) {
+    return `${pool.backend} counts GPU memory of app containers only; init containers and sidecars cannot ask for it`;
+  }
+  if (backend.family === 'hami' && roles.has('sidecar')) return 'HAMi does not account GPUs of native sidecar containers';
   return undefined;
 }
 
-/** Whole cards on one node of this pool: requests that are not a share of its card. */
-function wholeCards(pool: Pool, facts: PodFacts): number {
+/**
+ * Cards on one node of this pool: whole cards add up (Kubernetes' effective request); shares
+ * may sit together on other cards, so the largest share's card count is added once.
+ */
+function cardsOnNode(pool: Pool, facts: PodFacts): number {
   const card = cardMemory(pool);
-  return effectiveTotal(facts.gpuContainers, (c) => (c.request && !isFraction(c.request, card) ? c.request.gpu : 0));
+  const wholes = effectiveTotal(facts.gpuContainers, (c) => (c.request && !isFraction(c.request, card) ? c.request.gpu : 0));
+  const shares = facts.gpuContainers.filter((c) => isFraction(c.request, card)).map((c) => c.request.gpu);
+  return wholes + Math.max(0, ...shares);
 }
 
 function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undefined {
@@ -102,17 +133,27 @@ function numaAnnotations(intent: Intent): Record<string, string> {
   return { [ACK_CPUSET_ANNOTATION]: 'required', [ACK_NUMA_ANNOTATION]: JSON.stringify(spec) };
 }
 
+/** ACK shares one card count per pod, and every app container's memory sits on each of those cards. */
+function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTranslation>, counts: ReadonlySet<number>): string | undefined {
+  if (counts.size > 1) return `ACK shares one GPU count per pod; containers ask ${[...counts].join(' and ')} GPUs`;
+  const [count = 1] = counts;
+  const total = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuMem] ?? 0), 0);
+  const perCard = total / count;
+  const card = Number(cardMemory(pool).num / (cardMemory(pool).den * GIB));
+  return perCard > card ? `pod asks ${perCard}Gi per card in all, a card has ${card}Gi` : undefined;
+}
+
 /** Judges one pool: a plan for serving the pod, or the reason it cannot. */
 export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolOutcome {
   const fail = (reason: string): PoolOutcome => ({ ok: false, pool, reason });
   const early = admissionReason(pool, facts);
   if (early) return fail(early);
-  const cards = wholeCards(pool, facts);
+  const cards = cardsOnNode(pool, facts);
   const numa = numaProblem(pool, facts, cards);
   const downgraded = numa !== undefined && facts.intent.numa === 'BestEffort';
   if (numa && !downgraded) return fail(numa);
   const card = cardMemory(pool);
-  const spec = BACKEND_SPECS[pool.backend];
+  const backend = BACKEND_FACTS[pool.backend];
   const containers = new Map<string, ContainerTranslation>();
   const warnings: string[] = [];
   const counts = new Set<number>();
@@ -122,19 +163,21 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     if (c.request.memory && c.request.memory.num * card.den > card.num * c.request.memory.den) {
       return fail(`${who}card has ${pool.gpu.memory}`);
     }
-    const t = spec.translate({ request: c.request, pool, card, rounding: policy.defaults.rounding, container: c.name });
+    const t = translate({ request: c.request, pool, card, rounding: policy.defaults.rounding, container: c.name, isolation: facts.isolation });
     if ('reason' in t) return fail(`${who}${t.reason}`);
     containers.set(c.name, t);
     warnings.push(...t.warnings);
     counts.add(c.request.gpu);
   }
   if (cards > pool.gpu.perNode) return fail(`pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}`);
-  if (spec.ackShared && counts.size > 1) return fail(`ACK shares one GPU count per pod; containers ask ${[...counts].join(' and ')} GPUs`);
+  const ackShared = backend.family === 'ack' && backend.placement;
+  const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
+  if (ackProblem) return fail(ackProblem);
   if (downgraded) warnings.push(`NUMA BestEffort dropped on pool ${pool.name}: ${numa}`);
   const [count = 1] = counts;
-  const labels: Record<string, string | null> = spec.ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
+  const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
   const annotations = facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {};
-  const schedulerName = pool.schedulerName ?? spec.schedulerName;
+  const schedulerName = schedulerToWrite(pool);
   const rdmaResource = facts.intent.rdma ? pool.rdmaResource : undefined;
   const key = JSON.stringify([[...containers].map(([n, t]) => [n, t.resources]), labels, annotations, schedulerName, rdmaResource]);
   return {

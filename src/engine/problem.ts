@@ -6,6 +6,7 @@ export type DenyCode =
   | 'privileged-shared'
   | 'namespace-limit'
   | 'numa-cpu'
+  | 'node-assigned'
   | 'no-pool';
 
 export interface Problem {

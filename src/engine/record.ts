@@ -1,7 +1,7 @@
-import type { Backend } from '../policy/types.ts';
+import type { Backend } from '../vocabulary/backends.ts';
 import type { GpuRequest } from './demand.ts';
-import { formatBytes, isPositive, parseQuantity } from './quantity.ts';
-import { ANNOTATION } from './vocabulary.ts';
+import { formatBytes, isPositive, parseQuantity } from '../vocabulary/quantity.ts';
+import { ANNOTATION } from '../vocabulary/names.ts';
 
 /** The generic request of one container as the decision annotation records it. */
 export interface RecordedRequest {

@@ -1,5 +1,5 @@
 import type { Pool } from '../policy/types.ts';
-import { poolTerms } from './backends.ts';
+import { poolTerms } from '../policy/pool-nodes.ts';
 
 import type { NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Toleration } from './pod.ts';
 

@@ -5,7 +5,7 @@ import type { PolicySource } from '../policy/source.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { Clock, Timers } from './clock.ts';
 import { createEventRecorder, type EventRecorder } from './events.ts';
-import { POLICY_CONFIGMAP } from '../engine/vocabulary.ts';
+import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { kubeEventSink, kubeListWatchClient } from './kube-client.ts';
 import { createPolicySource, type ConfigMapObject, type PolicyLocation } from './policy-reloader.ts';
 

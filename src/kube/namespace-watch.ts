@@ -1,7 +1,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { NamespaceSource } from '../policy/source.ts';
-import { NAMESPACE_OPT_IN } from '../engine/vocabulary.ts';
+import { NAMESPACE_OPT_IN } from '../vocabulary/names.ts';
 import { kubeListWatchClient } from './kube-client.ts';
 import { ListWatch, type ChangeType, type KubeObject, type ListWatchClient, type ListWatchHandler, type ListWatchOptions, type WatchFailure } from './list-watch.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import { parseQuantity } from '../engine/quantity.ts';
+import { parseQuantity } from '../vocabulary/quantity.ts';
 import { policySchema } from './schema.ts';
 import { checkSemantics } from './semantics.ts';
 import type { Policy } from './types.ts';

@@ -1,35 +1,11 @@
-import { GIB, floorUnits, parseQuantity, type Quantity } from '../engine/quantity.ts';
-import { MIG_PROFILE } from './schema.ts';
-import type { Backend, Pool, Policy } from './types.ts';
+import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
+import { parseMigProfile } from '../vocabulary/mig.ts';
+import { BACKENDS, BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
+import type { Pool, Policy } from './types.ts';
 
-/** The backends whose pools share a card between pods (ACK placement applies to them). */
-export const ACK_SHARED: ReadonlySet<Backend> = new Set(['ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem']);
-const NEEDS_SELECTOR: ReadonlySet<Backend> = new Set(['nvidia-exclusive', 'nvidia-time-slicing', 'hami']);
+/** The backends whose pools have a placement (ACK shared modes: the label ack.node.gpu.placement). */
+const PLACED: readonly Backend[] = BACKENDS.filter((b) => BACKEND_FACTS[b].placement);
 const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig']);
-/** Node labels each backend owns; a pool's nodeSelector may not set them. */
-const OWNED_LABELS: Partial<Record<Backend, string>> = {
-  'ack-exclusive': 'ack.node.gpu.schedule', 'ack-topology': 'ack.node.gpu.schedule',
-  'ack-cgpu': 'ack.node.gpu.schedule', 'ack-share': 'ack.node.gpu.schedule',
-  'ack-mps': 'ack.node.gpu.schedule', 'ack-core-mem': 'ack.node.gpu.schedule',
-  'ack-mig': 'ack.node.gpu.schedule', 'nvidia-mig': 'nvidia.com/mig.strategy',
-};
-
-export interface MigProfile {
-  readonly name: string;
-  /** Compute slices out of 7. */
-  readonly slices: number;
-  /** The memory in the profile's name, in decimal GB: NVIDIA's "10gb" is about 9.5 GiB on an A100. */
-  readonly memoryGB: number;
-  /** The same as bytes (GB × 10⁹), which never promises more than the slice has. */
-  readonly memoryBytes: bigint;
-}
-
-export function parseMigProfile(name: string): MigProfile | undefined {
-  const m = new RegExp(MIG_PROFILE).exec(name);
-  if (!m) return undefined;
-  const memoryGB = Number(m[2]);
-  return { name, slices: Number(m[1]), memoryGB, memoryBytes: BigInt(memoryGB) * 1_000_000_000n };
-}
 
 /** Checks the schema cannot express. Each error names its path. */
 export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
@@ -58,15 +34,15 @@ function checkPool(pool: Pool, path: string): string[] {
   } else if (floorUnits(memory, GIB) < 1n) {
     errors.push(`${path}/gpu/memory: must be at least 1Gi`);
   }
-  if (NEEDS_SELECTOR.has(pool.backend) && Object.keys(pool.nodeSelector).length === 0) {
+  if (BACKEND_FACTS[pool.backend].modeLabel === undefined && Object.keys(pool.nodeSelector).length === 0) {
     errors.push(`${path}/nodeSelector: backend ${pool.backend} needs a nodeSelector that picks the pool's nodes`);
   }
-  const owned = OWNED_LABELS[pool.backend];
+  const owned = ownedLabel(pool.backend);
   if (owned !== undefined && owned in pool.nodeSelector) {
     errors.push(`${path}/nodeSelector: "${owned}" is set by backend ${pool.backend}; remove it`);
   }
-  if (pool.placement !== undefined && !ACK_SHARED.has(pool.backend)) {
-    errors.push(`${path}/placement: only ACK shared backends (${[...ACK_SHARED].join(', ')}) have a placement`);
+  if (pool.placement !== undefined && !BACKEND_FACTS[pool.backend].placement) {
+    errors.push(`${path}/placement: only ACK shared backends (${PLACED.join(', ')}) have a placement`);
   }
   if (pool.timeSlicing !== undefined && pool.backend !== 'nvidia-time-slicing') {
     errors.push(`${path}/timeSlicing: only backend nvidia-time-slicing takes it`);

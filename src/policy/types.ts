@@ -1,16 +1,6 @@
 /** The typed, validated and frozen policy. Field names mirror the policy YAML (DESIGN.md §3). */
 
-export const BACKENDS = [
-  'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
-  'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami',
-] as const;
-export type Backend = (typeof BACKENDS)[number];
-
-export const ISOLATIONS = ['none', 'memory', 'compute'] as const;
-export type Isolation = (typeof ISOLATIONS)[number];
-
-export const PLACEMENTS = ['binpack', 'spread'] as const;
-export type Placement = (typeof PLACEMENTS)[number];
+import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
 
 export interface PoolToleration {
   readonly key?: string;

@@ -1,4 +1,4 @@
-import { BACKEND_SPECS } from '../engine/backends.ts';
+import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import type { Policy } from './types.ts';
 
 /**
@@ -19,7 +19,7 @@ export function policyWarnings(policy: Policy): string[] {
   policy.namespaces.forEach((rule, i) => {
     if (rule.allowedPools?.length === 0) warnings.push(`/namespaces/${i}/allowedPools: empty, so those namespaces get no GPU`);
   });
-  const isolations = new Set(policy.pools.map((p) => BACKEND_SPECS[p.backend].isolation));
+  const isolations = new Set(policy.pools.map((p) => BACKEND_FACTS[p.backend].isolation));
   if (policy.defaults.isolation === 'compute' && !isolations.has('compute')) {
     warnings.push('/defaults/isolation: compute, but no pool isolates compute');
   }

@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { POLICY_CONFIGMAP } from '../engine/vocabulary.ts';
+import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import type { NamespaceSource, PolicySource } from '../policy/source.ts';
 import { healthRoutes } from './health.ts';
 import { countPolicyEvents, createMetrics } from './metrics.ts';

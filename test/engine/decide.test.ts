@@ -10,6 +10,14 @@ import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
 import { design, upstream } from '../helpers/policies.ts';
 
+/** ACK with a multi-card cGPU pool beside core_mem: the two ACK modes that share cards with isolation. */
+const ackWide = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: a10-cgpu, backend: ack-cgpu, nodeSelector: {aliyun.accelerator/nvidia_name: NVIDIA-A10}, gpu: {model: NVIDIA-A10, memory: 24Gi, perNode: 4}}
+  - {name: a10-core, backend: ack-core-mem, nodeSelector: {pool: core}, gpu: {model: NVIDIA-A10, memory: 24Gi, perNode: 4}}
+  - {name: h100, backend: ack-exclusive, nodeSelector: {pool: h100}, gpu: {model: H100, memory: 80Gi, perNode: 8}}
+`);
 const smallMig = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace('[1g.10gb, 2g.20gb, 3g.40gb, 7g.80gb]', '[1g.10gb, 2g.20gb]'));
 
 interface Routed {
@@ -41,22 +49,40 @@ const one = (limits: Record<string, string>, annotations: Record<string, string>
   podWith([{ name: 'train', limits, ...(cpu ? { cpu } : {}) }], annotations);
 
 const scenarios: Scenario[] = [
-  // ack-cgpu and ack-core-mem share the translation of a memory-only request: both pools, T4 first.
-  { name: 'a memory share goes to every pool with the same translation', pod: one(g(undefined, '8Gi')),
-    routed: { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '8' } } } },
+  // core_mem gives a memory-only share a compute share too, so its translation differs from cgpu's: T4 alone.
+  { name: 'a memory share goes to the first pool that serves it', pod: one(g(undefined, '8Gi')),
+    routed: { pools: ['t4-shared'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '8' } } } },
   { name: 'memory not in whole GiB is rounded up with a warning', pod: one(g(undefined, '500Mi')),
-    routed: { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '1' } },
+    routed: { pools: ['t4-shared'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '1' } },
       warnings: ['container "train": gpu-memory 500Mi rounded up to 1Gi'] } },
+  { name: 'memory in decimal units is rounded with its size in GiB', pod: one(g(undefined, '14G')),
+    routed: { pools: ['t4-shared'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '14' } },
+      warnings: ['container "train": gpu-memory 14G (13.0Gi) rounded up to 14Gi'] } },
+  // ACK does not mix memory-only and memory+compute jobs on a core_mem node: every pod there carries a compute share.
+  { name: 'a memory-only share that needs compute isolation gets a compute share on core_mem',
+    pod: one(g(undefined, '4Gi'), { 'gpu-admission.io/isolation': 'compute' }),
+    routed: { pools: ['a10-core'], backend: 'ack-core-mem',
+      limits: { train: { 'aliyun.com/gpu-mem': '4', 'aliyun.com/gpu-core.percentage': '20' } },
+      warnings: ['container "train": ack-core-mem needs a compute share: gpu-cores 20 given, as for its memory'] } },
+  { name: 'a whole card on core_mem takes the card\'s memory and all its compute', pod: one(g('1'), { 'gpu-admission.io/pools': 'a10-core' }),
+    routed: { pools: ['a10-core'], backend: 'ack-core-mem',
+      limits: { train: { 'aliyun.com/gpu-mem': '24', 'aliyun.com/gpu-core.percentage': '100' } } } },
   { name: 'memory and compute go to ack-core-mem with cores rounded to 5', pod: one(g(undefined, '10Gi', '33')),
     routed: { pools: ['a10-core'], backend: 'ack-core-mem',
       limits: { train: { 'aliyun.com/gpu-mem': '10', 'aliyun.com/gpu-core.percentage': '35' } },
       warnings: ['container "train": gpu-cores 33 rounded up to 35'] } },
-  { name: 'two shared GPUs on ACK carry the gpu-count label and N × M memory', pod: one(g('2', '20Gi')),
-    routed: { pools: ['a10-core'], backend: 'ack-core-mem', limits: { train: { 'aliyun.com/gpu-mem': '40' } },
+  { name: 'two shared GPUs on ACK cGPU carry the gpu-count label and N × M memory', policy: ackWide, pod: one(g('2', '20Gi')),
+    routed: { pools: ['a10-cgpu'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '40' } },
       labels: { 'aliyun.com/gpu-count': '2' } } },
-  { name: 'plain nvidia.com/gpu is read as whole GPUs', pod: one({ 'nvidia.com/gpu': '2' }),
-    routed: { pools: ['a10-core'], backend: 'ack-core-mem',
-      limits: { train: { 'aliyun.com/gpu-mem': '48', 'aliyun.com/gpu-core.percentage': '100' } },
+  // ACK's multi-GPU sharing isolates memory only: core_mem never takes more than one card per container.
+  { name: 'a tensor-parallel pod of 4 plain GPUs goes to whole cards, never to core_mem', pod: one({ 'nvidia.com/gpu': '4' }),
+    routed: { pools: ['a100-topology'], backend: 'ack-topology', limits: { train: { 'aliyun.com/gpu': '4' } },
+      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] } },
+  { name: 'two shared GPUs with compute are refused by core_mem with the reason', policy: ackWide,
+    pod: one(g('2', '10Gi', '50'), { 'gpu-admission.io/pools': 'a10-core' }),
+    denied: { code: 'no-pool', includes: ["pool a10-core: ACK's multi-GPU sharing isolates memory only, so ack-core-mem serves one card per container"] } },
+  { name: 'plain nvidia.com/gpu is read as whole GPUs, and cGPU serves them as full-card memory', policy: ackWide, pod: one({ 'nvidia.com/gpu': '2' }),
+    routed: { pools: ['a10-cgpu'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '48' } },
       labels: { 'aliyun.com/gpu-count': '2' } } },
   { name: 'a GPU model picks the exact pool, never a substring', pod: one(g('8'), { 'gpu-admission.io/gpu-model': 'H100' }),
     routed: { pools: ['h100'], backend: 'ack-exclusive', limits: { train: { 'nvidia.com/gpu': '8' } } } },
@@ -68,9 +94,8 @@ const scenarios: Scenario[] = [
         'scheduling.alibabacloud.com/numa-topology-spec': '{"numaTopologyPolicy":"SingleNUMANode","singleNUMANodeExclusive":"Required"}' },
       tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] } },
   { name: 'NUMA BestEffort on a share is dropped with a warning', pod: one(g(undefined, '8Gi'), { 'gpu-admission.io/numa': 'BestEffort' }),
-    routed: { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '8' } },
-      warnings: ['NUMA BestEffort dropped on pool t4-shared: has no NUMA topology',
-        'NUMA BestEffort dropped on pool a10-core: has no NUMA topology'] } },
+    routed: { pools: ['t4-shared'], backend: 'ack-cgpu', limits: { train: { 'aliyun.com/gpu-mem': '8' } },
+      warnings: ['NUMA BestEffort dropped on pool t4-shared: has no NUMA topology'] } },
   { name: 'a MIG-sized request takes the smallest profile that fits', pod: one(g('1', '15Gi'), { 'gpu-admission.io/pools': 'a100-mig' }),
     routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-2g.20gb': '1' } } } },
   // 40Gi is more than a 3g.40gb slice holds (40 GB, decimal), so it takes the full-card profile.
@@ -84,9 +109,25 @@ const scenarios: Scenario[] = [
       limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '12288', 'nvidia.com/gpucores': '40' } } } },
   { name: 'time-slicing takes a memory share as replicas of its shared resource', policy: upstream, pod: one(g('1', '6Gi')),
     routed: { pools: ['l4-slices'], backend: 'nvidia-time-slicing', limits: { train: { 'nvidia.com/gpu.shared': '1' } } } },
-  { name: 'isolation compute skips time-slicing for HAMi', policy: upstream, pod: one(g('1', '6Gi'), { 'gpu-admission.io/isolation': 'compute' }),
+  // HAMi reserves no compute without gpucores: compute isolation is a reservation, in proportion to the memory.
+  { name: 'isolation compute skips time-slicing for HAMi, with a compute reservation', policy: upstream,
+    pod: one(g('1', '6Gi'), { 'gpu-admission.io/isolation': 'compute' }),
+    routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
+      limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '6144', 'nvidia.com/gpucores': '13' } },
+      warnings: ['container "train": hami needs a compute share: gpu-cores 13 given, as for its memory'] } },
+  { name: 'a memory share on HAMi without compute isolation reserves no compute', policy: upstream,
+    pod: one(g('1', '6Gi'), { 'gpu-admission.io/pools': 'l20-hami' }),
     routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
       limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '6144' } } } },
+  { name: 'a whole card on HAMi reserves its compute (gpucores 100)', policy: upstream, pod: one(g('2'), { 'gpu-admission.io/pools': 'l20-hami' }),
+    routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
+      limits: { train: { 'nvidia.com/gpu': '2', 'nvidia.com/gpucores': '100' } } } },
+  { name: 'gpu-cores 100 on HAMi is written, not dropped', policy: upstream, pod: one(g('1', '12Gi', '100'), { 'gpu-admission.io/pools': 'l20-hami' }),
+    routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
+      limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '12288', 'nvidia.com/gpucores': '100' } } } },
+  { name: 'time-slicing serves one GPU per container: a 2-GPU share goes elsewhere', policy: upstream,
+    pod: one(g('2', '6Gi'), { 'gpu-admission.io/pools': 'l4-slices' }),
+    denied: { code: 'no-pool', includes: ['pool l4-slices: time-slicing replicas of one container may all sit on one card'] } },
   { name: 'a labelled namespace needs memory isolation: ack-share is out, mps serves', policy: upstream,
     nsLabels: { team: 'inference' }, pod: one(g('1', '6Gi'), { 'gpu-admission.io/pools': 'a10-share,a10-mps' }),
     routed: { pools: ['a10-mps'], backend: 'ack-mps', limits: { train: { 'aliyun.com/gpu-mem': '6' } } } },
@@ -151,8 +192,22 @@ const scenarios: Scenario[] = [
     denied: { code: 'invalid-request', includes: ['annotation gpu-admission.io/numa: "Single" is not one of'] } },
   { name: 'an unknown pool name in the pools annotation is refused', pod: one(g('1'), { 'gpu-admission.io/pools': 'nope' }),
     denied: { code: 'invalid-request', includes: ['no pool named "nope"'] } },
-  { name: 'native ACK memory above every card is refused', pod: one({ 'aliyun.com/gpu-mem': '40' }),
+  { name: 'native ACK memory above every card is refused', pod: one({ 'aliyun.com/gpu-mem': '40', 'aliyun.com/gpu-core.percentage': '50' }),
     denied: { code: 'no-pool', includes: ['pool a10-core: card has 24Gi, aliyun.com/gpu-mem asks 40Gi per GPU'] } },
+  { name: 'a native memory-only share is never routed to core_mem', pod: one({ 'aliyun.com/gpu-mem': '3' }, { 'gpu-admission.io/pools': 'a10-core' }),
+    denied: { code: 'no-pool', includes: ['pool a10-core: ack-core-mem needs aliyun.com/gpu-core.percentage beside aliyun.com/gpu-mem'] } },
+  { name: 'native compute not in steps of 5 is refused naming the field', pod: one({ 'aliyun.com/gpu-mem': '4', 'aliyun.com/gpu-core.percentage': '33' }),
+    denied: { code: 'invalid-request', includes: ['container "train": resources.limits["aliyun.com/gpu-core.percentage"]: must be a multiple of 5 from 5 to 100 (got "33")'] } },
+  { name: 'native compute without memory is refused', pod: one({ 'aliyun.com/gpu-core.percentage': '30' }),
+    denied: { code: 'invalid-request', includes: ['needs aliyun.com/gpu-mem in the same container'] } },
+  { name: 'native memory that does not divide over its cards is refused', pod: podWith([{ name: 'train', limits: { 'aliyun.com/gpu-mem': '7' } }], {}, { labels: { 'aliyun.com/gpu-count': '2' } }),
+    denied: { code: 'invalid-request', includes: ['resources.limits["aliyun.com/gpu-mem"]: 7 is not divisible by aliyun.com/gpu-count 2'] } },
+  { name: 'a gpu-count label that is not a number is refused', pod: podWith([{ name: 'train', limits: { 'aliyun.com/gpu-mem': '8' } }], {}, { labels: { 'aliyun.com/gpu-count': 'two' } }),
+    denied: { code: 'invalid-request', includes: ['label aliyun.com/gpu-count: "two" is not a whole number of cards from 1'] } },
+  { name: 'native HAMi cores above 100 are refused', policy: upstream, pod: one({ 'nvidia.com/gpu': '1', 'nvidia.com/gpucores': '150' }),
+    denied: { code: 'invalid-request', includes: ['resources.limits["nvidia.com/gpucores"]: must be a whole percent from 0 to 100 (got "150")'] } },
+  { name: 'a MIG resource that is no profile is refused', policy: upstream, pod: one({ 'nvidia.com/mig-big': '1' }),
+    denied: { code: 'invalid-request', includes: ['resources.limits["nvidia.com/mig-big"]: not a MIG profile NVIDIA exposes'] } },
   { name: 'rounding deny refuses memory that is not whole GiB', policy: upstream, pod: one(g('1', '1500Mi'), { 'gpu-admission.io/pools': 'a10-mps' }),
     denied: { code: 'no-pool', includes: ['pool a10-mps: gpu-memory 1500Mi is not a whole Gi (policy rounding: deny)'] } },
   { name: 'time-slicing refuses whole GPUs', policy: upstream, pod: one(g('1'), { 'gpu-admission.io/pools': 'l4-slices' }),
@@ -214,10 +269,9 @@ describe('decide: what is left alone', () => {
     const out = applied(pod, d);
     assert.deepEqual(limitsOf(out, 'x'), { 'aliyun.com/gpu-mem': '8' });
     const record = d.kind === 'patch' ? d.record : undefined;
-    assert.deepEqual({ ...record, nodes: undefined }, { pools: ['t4-shared', 'a10-core'], backend: 'ack-cgpu', revision: design.revision, containers: {}, nodes: undefined });
+    assert.deepEqual({ ...record, nodes: undefined }, { pools: ['t4-shared'], backend: 'ack-cgpu', revision: design.revision, containers: {}, nodes: undefined });
     assert.deepEqual(record?.nodes, [
       ['ack.node.gpu.schedule In cgpu', 'ack.node.gpu.placement NotIn spread', 'aliyun.accelerator/nvidia_name In Tesla-T4'],
-      ['ack.node.gpu.schedule In core_mem', 'ack.node.gpu.placement NotIn spread'],
     ]);
     assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
   });
@@ -239,7 +293,7 @@ describe('decide: namespace rules hold for every way of asking', () => {
   });
 
   it('when a native request would fit a pool the namespace may not use, then it is routed only to allowed ones', () => {
-    const pod = podWith([{ name: 'x', limits: { 'aliyun.com/gpu-mem': '8' } }]);
+    const pod = podWith([{ name: 'x', limits: { 'aliyun.com/gpu-mem': '8', 'aliyun.com/gpu-core.percentage': '30' } }]);
     const d = decide(pod, inTeam);
     assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['a10-core'], 't4-shared isolates memory only, the namespace needs compute');
   });
@@ -284,10 +338,24 @@ describe('decide: namespace rules hold for every way of asking', () => {
   });
 
   it('when containers of one pod ask different GPU counts of a share, then ACK pools refuse (one gpu-count per pod)', () => {
-    const init = { name: 'prep', image: 'busybox', resources: { limits: { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '4Gi' } } };
-    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '10Gi' } }], { 'gpu-admission.io/pools': 'a10-core' }, { initContainers: [init] });
-    const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
-    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-core: ACK shares one GPU count per pod; containers ask 2 and 1 GPUs/);
+    const pod = podWith([{ name: 'prep', limits: { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '4Gi' } },
+      { name: 'main', limits: { 'gpu-admission.io/gpu-memory': '10Gi' } }], { 'gpu-admission.io/pools': 'a10-cgpu' });
+    const d = decide(pod, { policy: ackWide, namespace: { name: 'ml', labels: {} } });
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ACK shares one GPU count per pod; containers ask 2 and 1 GPUs/);
+  });
+
+  it('when an init container asks a GPU share, then ACK shared pools refuse it (their device plugin counts app containers only)', () => {
+    const init = { name: 'prep', image: 'busybox', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } };
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '10Gi' } }], { 'gpu-admission.io/pools': 'a10-cgpu' }, { initContainers: [init] });
+    const d = decide(pod, { policy: ackWide, namespace: { name: 'ml', labels: {} } });
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ack-cgpu counts GPU memory of app containers only/);
+  });
+
+  it('when the app containers of a pod add up to more than a card, then ACK shared pools refuse (they share the pod\'s cards)', () => {
+    const pod = podWith([{ name: 'a', limits: { 'gpu-admission.io/gpu-memory': '16Gi' } }, { name: 'b', limits: { 'gpu-admission.io/gpu-memory': '16Gi' } }],
+      { 'gpu-admission.io/pools': 'a10-cgpu' });
+    const d = decide(pod, { policy: ackWide, namespace: { name: 'ml', labels: {} } });
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: pod asks 32Gi per card in all, a card has 24Gi/);
   });
 
   it('when whole cards are written as the card\'s full memory, then they count against GPUs per node', () => {

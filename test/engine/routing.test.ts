@@ -8,7 +8,9 @@ import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { design, upstream } from '../helpers/policies.ts';
 
-const ctx = { policy: design, namespace: { name: 'ml', labels: {} } };
+// The design policy with its A10 pool on MPS: a memory share then translates alike on both shared pools.
+const YAML = DEFAULT_POLICY_YAML.replace('backend: ack-core-mem', 'backend: ack-mps');
+const ctx = { policy: parsePolicyOrThrow(YAML), namespace: { name: 'ml', labels: {} } };
 const sharedPod = (spec: Record<string, unknown> = {}): Pod =>
   podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }], {}, { spec });
 
@@ -24,16 +26,16 @@ describe('routing: node affinity, preferences and tolerations', () => {
     const keys = terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`).join(', '));
     assert.deepEqual(keys, [
       'zone In a, ack.node.gpu.schedule In cgpu, ack.node.gpu.placement NotIn spread, aliyun.accelerator/nvidia_name In Tesla-T4',
-      'zone In a, ack.node.gpu.schedule In core_mem, ack.node.gpu.placement NotIn spread',
+      'zone In a, ack.node.gpu.schedule In mps, ack.node.gpu.placement NotIn spread',
       'zone In b, ack.node.gpu.schedule In cgpu, ack.node.gpu.placement NotIn spread, aliyun.accelerator/nvidia_name In Tesla-T4',
-      'zone In b, ack.node.gpu.schedule In core_mem, ack.node.gpu.placement NotIn spread',
+      'zone In b, ack.node.gpu.schedule In mps, ack.node.gpu.placement NotIn spread',
     ]);
   });
 
   it('when several pools serve, then preferred terms follow pool order by weight', () => {
     const out = applied(sharedPod(), decide(sharedPod(), ctx));
     const preferred = out.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
-    assert.deepEqual(preferred.map((p) => [p.weight, p.preference.matchExpressions?.[0]?.values?.[0]]), [[100, 'cgpu'], [90, 'core_mem']]);
+    assert.deepEqual(preferred.map((p) => [p.weight, p.preference.matchExpressions?.[0]?.values?.[0]]), [[100, 'cgpu'], [90, 'mps']]);
   });
 
   it('when ack-exclusive is chosen, then nodes without the mode label are accepted too', () => {
@@ -59,7 +61,7 @@ describe('routing: node affinity, preferences and tolerations', () => {
     const after = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     // The new term is ANDed with each pool; the terms that already hold a pool stay as they are.
     assert.deepEqual(after.map((t) => t.matchExpressions?.map((e) => e.values?.[0]).slice(0, 2)),
-      [['cgpu', 'spread'], ['core_mem', 'spread'], ['c', 'cgpu'], ['c', 'core_mem']]);
+      [['cgpu', 'spread'], ['mps', 'spread'], ['c', 'cgpu'], ['c', 'mps']]);
     assert.deepEqual(limitsOf(out, 'main'), { 'aliyun.com/gpu-mem': '8' }, 'resources are not touched twice');
     assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
   });
@@ -69,7 +71,7 @@ describe('routing: node affinity, preferences and tolerations', () => {
       { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] },
     ] } } } });
     const first = applied(pod, decide(pod, ctx));
-    const onlyMig = parsePolicyOrThrow(`${DEFAULT_POLICY_YAML}  - names: [ml]\n    allowedPools: [a100-mig]\n`);
+    const onlyMig = parsePolicyOrThrow(`${YAML}  - names: [ml]\n    allowedPools: [a100-mig]\n`);
     const next = { policy: onlyMig, namespace: ctx.namespace };
     const out = applied(first, decide(first, next));
     const affinity = out.spec.affinity?.nodeAffinity;
@@ -84,7 +86,7 @@ describe('routing: node affinity, preferences and tolerations', () => {
   it('when a pool keeps its name but selects other nodes, then its old requirement is taken back', () => {
     const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }], { 'gpu-admission.io/pools': 't4-shared' });
     const first = applied(pod, decide(pod, ctx));
-    const renamed = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace('nodeSelector: {aliyun.accelerator/nvidia_name: Tesla-T4}', 'nodeSelector: {aliyun.accelerator/nvidia_name: Tesla-T4-v2}'));
+    const renamed = parsePolicyOrThrow(YAML.replace('nodeSelector: {aliyun.accelerator/nvidia_name: Tesla-T4}', 'nodeSelector: {aliyun.accelerator/nvidia_name: Tesla-T4-v2}'));
     const out = applied(first, decide(first, { policy: renamed, namespace: ctx.namespace }));
     const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => e.values?.join('|'))), [['cgpu', 'spread', 'Tesla-T4-v2']]);
@@ -106,7 +108,7 @@ describe('routing: node affinity, preferences and tolerations', () => {
 
   it('when the earlier pools are gone from the policy, then what they added is still taken back', () => {
     const first = applied(sharedPod(), decide(sharedPod(), ctx));
-    const withoutShared = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace(/  - name: t4-shared[\s\S]*?(?=  - name: a100-topology)/, ''));
+    const withoutShared = parsePolicyOrThrow(YAML.replace(/  - name: t4-shared[\s\S]*?(?=  - name: a100-topology)/, ''));
     const out = applied(first, decide(first, { policy: withoutShared, namespace: ctx.namespace }));
     const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`)),
@@ -146,12 +148,20 @@ describe('containers: init containers, native sidecars and effective requests', 
     assert.match(d.kind === 'deny' ? d.message : '', /pod asks 6 GPUs/, 'init 4 beside the sidecar 2 is the peak');
   });
 
-  it('when a recorded pod has its GPU resources altered under the same policy, then the record is called forged', () => {
+  it('when a recorded pod has its GPU resources altered under the same policy, then they are rewritten from the recorded request', () => {
     const pod = sharedPod();
     const out = applied(pod, decide(pod, ctx));
     out.spec.containers[0]!.resources = { limits: { 'aliyun.com/gpu-mem': '15' }, requests: { 'aliyun.com/gpu-mem': '15' } };
-    const d = decide(out, ctx);
-    assert.equal(d.kind, 'deny');
-    assert.match(d.kind === 'deny' ? d.message : '', /does not match the pod's GPU resources/);
+    const again = applied(out, decide(out, ctx));
+    assert.deepEqual(limitsOf(again, 'main'), { 'aliyun.com/gpu-mem': '8' }, 'the record, not the altered resources, is the request');
+  });
+
+  it('when a decided pod is copied into a namespace with other pools, then it is routed there from its recorded request', () => {
+    const pod = sharedPod();
+    const out = applied(pod, decide(pod, ctx));
+    const research = { policy: ctx.policy, namespace: { name: 'research', labels: {} } };
+    const d = decide(out, research);
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['a100-mig']);
+    assert.deepEqual(limitsOf(applied(out, d), 'main'), { 'nvidia.com/mig-1g.10gb': '1' });
   });
 });

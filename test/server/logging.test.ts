@@ -19,7 +19,7 @@ describe('review logs', () => {
         uid: '0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a01', webhook: 'mutate', kind: 'Pod', operation: 'CREATE', namespace: 'ml',
         generateName: 'train-7c9d8b6f4-', owner: 'ReplicaSet/train-7c9d8b6f4',
         user: 'system:serviceaccount:kube-system:replicaset-controller',
-        result: 'patched', revision: defaultPolicy().revision, pools: ['t4-shared', 'a10-core'], backends: ['ack-cgpu', 'ack-core-mem'], patchOps: 6, durationMs: 0,
+        result: 'patched', revision: defaultPolicy().revision, pools: ['t4-shared'], backends: ['ack-cgpu'], patchOps: 6, durationMs: 0,
       },
     );
     assert.equal(typeof patched?.durationMs, 'number');

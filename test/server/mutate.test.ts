@@ -21,15 +21,15 @@ const decisionOf = (pod: Pod) => JSON.parse(pod.metadata?.annotations?.['gpu-adm
 describe('POST /mutate with reviews the API server sends', () => {
   const patched: { fixture: string; then: string; check: (pod: Pod) => void }[] = [
     {
-      fixture: 'shared-gpu-pod', then: 'the container asks aliyun.com/gpu-mem 12 in limits and requests, routed to both cgpu-translatable pools',
+      fixture: 'shared-gpu-pod', then: 'the container asks aliyun.com/gpu-mem 12 in limits and requests, routed to the cGPU pool (core_mem would add compute)',
       check: (pod) => {
         assert.deepEqual(limitsOf(pod, 'train'), {
           limits: { cpu: '4', memory: '16Gi', 'aliyun.com/gpu-mem': '12' },
           requests: { cpu: '4', memory: '16Gi', 'aliyun.com/gpu-mem': '12' },
         });
-        assert.deepEqual(decisionOf(pod).pools, ['t4-shared', 'a10-core']);
+        assert.deepEqual(decisionOf(pod).pools, ['t4-shared']);
         const terms = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-        assert.equal(terms.length, 2);
+        assert.equal(terms.length, 1);
       },
     },
     {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GIB, ceilUnits, isInteger, parseQuantity, type Quantity } from '../../src/engine/quantity.ts';
+import { GIB, ceilUnits, isInteger, parseQuantity, type Quantity } from '../../src/vocabulary/quantity.ts';
 
 const exact = (text: string | number): Quantity => {
   const q = parseQuantity(text);

@@ -1,0 +1,76 @@
+import type { Pool } from '../policy/types.ts';
+import { poolTerms } from '../policy/pool-nodes.ts';
+import { DEFAULT_SCHEDULER } from '../vocabulary/backends.ts';
+import {
+  describeRequirement, implies, satisfiable, selectorRequirements, type NodeSelectorRequirement,
+} from '../vocabulary/node-selector.ts';
+import type { Pod, PodSpec } from './pod.ts';
+import type { RecordRead } from './record.ts';
+import { forgetNodes } from './route.ts';
+
+/**
+ * What the pod itself says about where it may run and who schedules it: its nodeSelector and
+ * required node affinity (without the terms an earlier decision of ours added), whether it is
+ * already pinned to one node, and the scheduler it names.
+ */
+export interface PodPlacement {
+  readonly selector: readonly NodeSelectorRequirement[];
+  /** The label requirements of each required node-affinity term (ORed); empty when it has none. */
+  readonly terms: readonly (readonly NodeSelectorRequirement[])[];
+  /** `spec.nodeName`, when the pod comes already bound. */
+  readonly nodeName?: string;
+  /** Pinned to one node by `matchFields metadata.name` (the DaemonSet controller does this). */
+  readonly pinned: boolean;
+  /** The scheduler the pod itself names (not the default, not one our earlier decision set). */
+  readonly scheduler?: string;
+}
+
+export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
+  const spec = ownAffinity(pod.spec, record);
+  const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const named = pod.spec.schedulerName;
+  const ours = record.kind === 'present' ? record.record.scheduler : undefined;
+  const scheduler = named === undefined || named === DEFAULT_SCHEDULER || named === ours ? undefined : named;
+  return {
+    selector: selectorRequirements(pod.spec.nodeSelector),
+    terms: required.map((t) => t.matchExpressions ?? []),
+    ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+    pinned: required.some((t) => (t.matchFields ?? []).some((f) => f.key === 'metadata.name')),
+    ...(scheduler ? { scheduler } : {}),
+  };
+}
+
+/** The pod's affinity as the pod itself wrote it: the node terms of an earlier decision taken back. */
+function ownAffinity(spec: PodSpec, record: RecordRead): PodSpec {
+  if (record.kind !== 'present' || !record.record.nodes?.length || !spec.affinity?.nodeAffinity) return spec;
+  const copy: PodSpec = { containers: [], affinity: { nodeAffinity: structuredClone(spec.affinity.nodeAffinity) } };
+  forgetNodes(copy, record.record.nodes);
+  return copy;
+}
+
+/** Why the pod's own nodeSelector or required node affinity leaves no node of this pool, if it does. */
+export function placementReason(pool: Pool, placement: PodPlacement): string | undefined {
+  const terms = poolTerms(pool);
+  const { selector } = placement;
+  const open = terms.filter((t) => satisfiable([...t, ...selector]));
+  if (open.length === 0) {
+    const blocking = selector.filter((r) => terms.every((t) => !satisfiable([...t, r])));
+    return `the pod's nodeSelector ${(blocking.length > 0 ? blocking : selector).map(describeRequirement).join(', ')} excludes it`;
+  }
+  if (placement.terms.length === 0) return undefined;
+  if (open.some((t) => placement.terms.some((own) => satisfiable([...t, ...selector, ...own])))) return undefined;
+  return `the pod's required node affinity excludes it (no term allows ${terms.map((t) => t.map(describeRequirement).join(', ')).join(' or ')})`;
+}
+
+/**
+ * Whether the pod's own constraints already keep it on these pools' nodes, so that every node
+ * it may run on is served by them (what a DaemonSet pod, created for one node, needs).
+ */
+export function confinedTo(pools: readonly Pool[], placement: PodPlacement): boolean {
+  const own = placement.terms.length > 0 ? placement.terms : [[]];
+  const wanted = pools.flatMap(poolTerms);
+  return own.every((term) => {
+    const given = [...term, ...placement.selector];
+    return wanted.some((w) => w.every((r) => implies(given, r)));
+  });
+}

@@ -1,0 +1,220 @@
+import type { Pool } from '../policy/types.ts';
+import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '../vocabulary/backends.ts';
+import { migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
+import { NATIVE } from '../vocabulary/names.ts';
+import { GIB, MIB, ceilUnits, compareQuantity, formatBytes, isMultipleOf, type Quantity } from '../vocabulary/quantity.ts';
+import type { GpuRequest } from './demand.ts';
+
+/** What one container becomes on one pool: its GPU resources (integers), and notes for the author. */
+export interface ContainerTranslation {
+  readonly resources: Readonly<Record<string, number>>;
+  readonly warnings: readonly string[];
+}
+export type TranslateResult = ContainerTranslation | { readonly reason: string };
+
+export interface TranslateInput {
+  readonly request: GpuRequest;
+  readonly pool: Pool;
+  readonly card: Quantity;
+  readonly rounding: 'up' | 'deny';
+  readonly container: string;
+  /** The isolation the pod needs: on HAMi, compute isolation is a gpucores reservation. */
+  readonly isolation: Isolation;
+}
+
+/** Whether the request is less than whole cards of this pool (a share of a card). */
+export function isFraction(request: GpuRequest, card: Quantity): boolean {
+  return (request.memory !== undefined && compareQuantity(request.memory, card) < 0)
+    || (request.cores !== undefined && request.cores < 100);
+}
+
+const EXCLUSIVE_ONLY = 'takes whole GPUs only; a share of a card needs a sharing backend';
+const NO_COMPUTE = 'cannot limit compute; gpu-cores needs ack-core-mem, MIG or HAMi';
+const ONE_CARD: Partial<Record<Backend, string>> = {
+  'ack-core-mem': "ACK's multi-GPU sharing isolates memory only, so ack-core-mem serves one card per container",
+  'ack-share': 'ACK documents multi-GPU sharing for cgpu only, so ack-share serves one card per container',
+  'ack-mps': 'ACK documents multi-GPU sharing for cgpu only, so ack-mps serves one card per container',
+  'nvidia-time-slicing': 'time-slicing replicas of one container may all sit on one card, so it serves one GPU per container',
+};
+
+function whole(resource: string) {
+  return ({ request, card }: TranslateInput): TranslateResult =>
+    isFraction(request, card) ? { reason: EXCLUSIVE_ONLY } : { resources: { [resource]: request.gpu }, warnings: [] };
+}
+
+/** Memory of one card in whole GiB (what a whole-GPU request takes on a shared pool). */
+function cardGiB(card: Quantity): number {
+  return Number(card.num / (card.den * GIB));
+}
+
+type Rounded = { readonly value: number; readonly warning?: string } | { readonly reason: string };
+
+/** `16G (14.9Gi)`: the request as written, and in the rounding unit when it was written in decimal units. */
+function asWritten(q: Quantity, unit: bigint, unitName: string): string {
+  if (/[KMGTPE]i$/.test(q.text)) return q.text;
+  const inUnits = Number(q.num) / Number(q.den * unit);
+  return `${q.text} (${inUnits.toFixed(1)}${unitName})`;
+}
+
+function roundUnits(input: TranslateInput, q: Quantity, unit: bigint, unitName: string): Rounded {
+  const value = Number(ceilUnits(q, unit));
+  if (isMultipleOf(q, unit)) return { value };
+  const written = asWritten(q, unit, unitName);
+  if (input.rounding === 'deny') return { reason: `gpu-memory ${written} is not a whole ${unitName} (policy rounding: deny)` };
+  return { value, warning: `container "${input.container}": gpu-memory ${written} rounded up to ${value}${unitName}` };
+}
+
+/** Memory per GPU in whole GiB: the card for whole GPUs, else the request rounded up. */
+function memoryGiB(input: TranslateInput): Rounded {
+  const { request, card } = input;
+  if (request.memory === undefined || !isFraction({ ...request, cores: undefined }, card)) {
+    const share = request.cores !== undefined && request.memory === undefined ? request.cores : 100;
+    return { value: Math.max(1, Math.ceil((cardGiB(card) * share) / 100)) };
+  }
+  return roundUnits(input, request.memory, GIB, 'Gi');
+}
+
+/** A percentage rounded up to ACK's step of 5 (at least 5). */
+const toFive = (percent: number): number => Math.max(5, Math.ceil(percent / 5) * 5);
+
+/** The compute share given to a memory-only share where the backend needs one: its memory's part of the card. */
+function proportionalCores(input: TranslateInput): number {
+  const { memory } = input.request;
+  if (memory === undefined || !isFraction(input.request, input.card)) return 100;
+  return Number((memory.num * input.card.den * 100n + memory.den * input.card.num - 1n) / (memory.den * input.card.num));
+}
+
+function ackShared(input: TranslateInput): TranslateResult {
+  const facts = BACKEND_FACTS[input.pool.backend];
+  const { request } = input;
+  if (request.gpu > 1 && !facts.multiCardShares) return { reason: ONE_CARD[input.pool.backend] ?? 'serves one card per container' };
+  if (request.cores !== undefined && request.cores < 100 && !facts.computeShares) return { reason: NO_COMPUTE };
+  const mem = memoryGiB(input);
+  if ('reason' in mem) return mem;
+  const warnings = mem.warning ? [mem.warning] : [];
+  const resources: Record<string, number> = { [NATIVE.aliyunGpuMem]: mem.value * request.gpu };
+  if (!facts.computeRequired) return { resources, warnings };
+  const cores = coreShare(input, toFive(proportionalCores(input)));
+  if ('reason' in cores) return cores;
+  resources[NATIVE.aliyunGpuCore] = cores.value;
+  if (cores.warning) warnings.push(cores.warning);
+  return { resources, warnings };
+}
+
+/**
+ * The compute share written for a container: what it asked (rounded to ACK's step of 5 where
+ * the backend counts in fives), else `given` — with a warning, since the author did not ask it.
+ */
+function coreShare(input: TranslateInput, given: number, step = 5): Rounded {
+  const asked = input.request.cores;
+  const who = `container "${input.container}"`;
+  if (asked === undefined) {
+    if (given >= 100) return { value: 100 };
+    return { value: given, warning: `${who}: ${input.pool.backend} needs a compute share: gpu-cores ${given} given, as for its memory` };
+  }
+  const rounded = step === 1 ? asked : toFive(asked);
+  if (rounded === asked) return { value: asked };
+  if (input.rounding === 'deny') return { reason: `gpu-cores ${asked} is not a multiple of 5 (policy rounding: deny)` };
+  return { value: rounded, warning: `${who}: gpu-cores ${asked} rounded up to ${rounded}` };
+}
+
+const profileCache = new WeakMap<Pool, readonly MigProfile[]>();
+function migProfiles(pool: Pool): readonly MigProfile[] {
+  let profiles = profileCache.get(pool);
+  if (!profiles) {
+    profiles = (pool.mig?.profiles ?? []).flatMap((p) => parseMigProfile(p) ?? [])
+      .sort((a, b) => a.memoryGB - b.memoryGB || a.slices - b.slices);
+    profileCache.set(pool, profiles);
+  }
+  return profiles;
+}
+
+/** The smallest listed MIG profile that holds the request (the full-card one for whole GPUs). */
+export function chooseMigProfile(input: Pick<TranslateInput, 'request' | 'pool' | 'card'>): MigProfile | undefined {
+  const profiles = migProfiles(input.pool);
+  if (!isFraction(input.request, input.card)) return profiles.find((p) => p.slices === 7);
+  const { memory, cores } = input.request;
+  return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: p.memoryBytes, den: 1n }) <= 0)
+    && (cores === undefined || (p.slices * 100) / 7 >= cores));
+}
+
+function mig(input: TranslateInput): TranslateResult {
+  const profile = chooseMigProfile(input);
+  if (!profile) {
+    return { reason: isFraction(input.request, input.card)
+      ? `no MIG profile holds ${describeShare(input.request)} (has ${input.pool.mig?.profiles.join(', ')})`
+      : 'no full-card MIG profile (7g) is listed for whole GPUs' };
+  }
+  return { resources: { [migResourceName(profile.name)]: input.request.gpu }, warnings: [] };
+}
+
+function timeSlicing(input: TranslateInput): TranslateResult {
+  if (!isFraction(input.request, input.card)) return { reason: 'time-slicing only shares cards; whole GPUs need an exclusive pool' };
+  if (input.request.gpu > 1) return { reason: ONE_CARD['nvidia-time-slicing'] as string };
+  if (input.request.cores !== undefined && input.request.cores < 100) return { reason: NO_COMPUTE };
+  return { resources: { [input.pool.timeSlicing?.resource ?? 'nvidia.com/gpu.shared']: input.request.gpu }, warnings: [] };
+}
+
+/**
+ * HAMi: cards, memory per card in MiB, and a compute reservation whenever compute matters
+ * (HAMi reserves none without gpucores; 100 takes the card's compute for this container alone).
+ */
+function hami(input: TranslateInput): TranslateResult {
+  const resources: Record<string, number> = { [NATIVE.nvidiaGpu]: input.request.gpu };
+  const warnings: string[] = [];
+  const { memory } = input.request;
+  const share = isFraction(input.request, input.card);
+  if (memory !== undefined && compareQuantity(memory, input.card) < 0) {
+    const mib = roundUnits(input, memory, MIB, 'Mi');
+    if ('reason' in mib) return mib;
+    resources[NATIVE.hamiMem] = mib.value;
+    if (mib.warning) warnings.push(mib.warning);
+  }
+  if (!share || input.request.cores !== undefined || input.isolation === 'compute') {
+    const cores = coreShare(input, proportionalCores(input), 1);
+    if ('reason' in cores) return cores;
+    resources[NATIVE.hamiCores] = cores.value;
+    if (cores.warning) warnings.push(cores.warning);
+  }
+  return { resources, warnings };
+}
+
+export function describeShare(request: GpuRequest): string {
+  const parts = [request.memory ? formatBytes(request.memory) : undefined,
+    request.cores !== undefined ? `${request.cores}% compute` : undefined].filter(Boolean);
+  return parts.join(' + ') || 'a whole card';
+}
+
+const TRANSLATE: Readonly<Record<Backend, (input: TranslateInput) => TranslateResult>> = {
+  'ack-exclusive': whole(NATIVE.nvidiaGpu),
+  'ack-topology': whole(NATIVE.aliyunGpu),
+  'ack-cgpu': ackShared,
+  'ack-share': ackShared,
+  'ack-mps': ackShared,
+  'ack-core-mem': ackShared,
+  'ack-mig': mig,
+  'nvidia-exclusive': whole(NATIVE.nvidiaGpu),
+  'nvidia-time-slicing': timeSlicing,
+  'nvidia-mig': mig,
+  hami,
+};
+
+/** The container's GPU resources on this pool, or why the pool's backend cannot serve it. */
+export function translate(input: TranslateInput): TranslateResult {
+  return TRANSLATE[input.pool.backend](input);
+}
+
+/**
+ * The scheduler that must place a pool's pods, if one must: the pool's own, else its backend's
+ * (hami-scheduler for HAMi; ACK's own scheduler, named default-scheduler, for its shared and
+ * topology modes). Undefined: any scheduler will do.
+ */
+export function poolScheduler(pool: Pool): string | undefined {
+  return pool.schedulerName ?? BACKEND_FACTS[pool.backend].scheduler;
+}
+
+/** The schedulerName the webhook writes for a pool: only a scheduler other than the default. */
+export function schedulerToWrite(pool: Pool): string | undefined {
+  const name = poolScheduler(pool);
+  return name === DEFAULT_SCHEDULER ? undefined : name;
+}

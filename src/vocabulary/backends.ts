@@ -1,0 +1,88 @@
+/**
+ * What each backend is, as its vendor documents it: the node labels that select its nodes, what
+ * it isolates, whether it shares cards, what a share may ask, and which scheduler its pods need.
+ * docs/backends.md gives the source of every fact here; a test keeps the two equal.
+ */
+
+import { ACK_SCHEDULE_LABEL, HAMI_SCHEDULER, NVIDIA_MIG_STRATEGY_LABEL } from './names.ts';
+
+export const BACKENDS = [
+  'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
+  'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami',
+] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export const ISOLATIONS = ['none', 'memory', 'compute'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
+
+export const PLACEMENTS = ['binpack', 'spread'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
+
+/** The scheduler Kubernetes writes into pods that name none. */
+export const DEFAULT_SCHEDULER = 'default-scheduler';
+
+export interface BackendFacts {
+  readonly family: 'ack' | 'nvidia' | 'hami';
+  /** What the backend isolates between pods that share a card (exclusive cards isolate everything). */
+  readonly isolation: Isolation;
+  /** Whether pods of several tenants share a card. */
+  readonly shares: boolean;
+  /**
+   * The node label that selects the backend's mode, and its value; `orAbsent` when nodes
+   * without the label are in that mode too. Backends without one are selected by the pool's
+   * nodeSelector alone.
+   */
+  readonly modeLabel?: { readonly key: string; readonly value: string; readonly orAbsent?: boolean };
+  /** ACK shared modes: the node label ack.node.gpu.placement (binpack by default) applies. */
+  readonly placement: boolean;
+  /** Whether one container may hold shares of more than one card. */
+  readonly multiCardShares: boolean;
+  /** Whether a share can be limited in compute (gpu-cores). */
+  readonly computeShares: boolean;
+  /** Whether every share must carry a compute share (ACK core_mem does not mix memory-only jobs). */
+  readonly computeRequired: boolean;
+  /** The scheduler that must place its pods (it allocates the cards), or undefined when any will do. */
+  readonly scheduler?: string;
+}
+
+const ack = (mode: string, facts: Omit<BackendFacts, 'family' | 'modeLabel' | 'placement' | 'scheduler'>, shared: boolean): BackendFacts => ({
+  family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: mode }, placement: shared,
+  ...(shared ? { scheduler: DEFAULT_SCHEDULER } : {}), ...facts,
+});
+const whole = { isolation: 'compute', shares: false, multiCardShares: false, computeShares: false, computeRequired: false } as const;
+
+export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
+  'ack-exclusive': { ...whole, family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: 'default', orAbsent: true }, placement: false },
+  'ack-topology': { ...ack('topology', whole, false), scheduler: DEFAULT_SCHEDULER },
+  'ack-cgpu': ack('cgpu', { isolation: 'memory', shares: true, multiCardShares: true, computeShares: false, computeRequired: false }, true),
+  'ack-share': ack('share', { isolation: 'none', shares: true, multiCardShares: false, computeShares: false, computeRequired: false }, true),
+  'ack-mps': ack('mps', { isolation: 'memory', shares: true, multiCardShares: false, computeShares: false, computeRequired: false }, true),
+  'ack-core-mem': ack('core_mem', { isolation: 'compute', shares: true, multiCardShares: false, computeShares: true, computeRequired: true }, true),
+  'ack-mig': {
+    family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: 'mig' }, placement: false,
+    isolation: 'compute', shares: true, multiCardShares: true, computeShares: true, computeRequired: false,
+  },
+  'nvidia-exclusive': { ...whole, family: 'nvidia', placement: false },
+  'nvidia-time-slicing': {
+    family: 'nvidia', placement: false, isolation: 'none', shares: true, multiCardShares: false, computeShares: false, computeRequired: false,
+  },
+  'nvidia-mig': {
+    family: 'nvidia', modeLabel: { key: NVIDIA_MIG_STRATEGY_LABEL, value: 'mixed' }, placement: false,
+    isolation: 'compute', shares: true, multiCardShares: true, computeShares: true, computeRequired: false,
+  },
+  hami: {
+    family: 'hami', placement: false, isolation: 'compute', shares: true, multiCardShares: true, computeShares: true,
+    computeRequired: false, scheduler: HAMI_SCHEDULER,
+  },
+};
+
+const RANK: Record<Isolation, number> = { none: 0, memory: 1, compute: 2 };
+export function isolationCovers(given: Isolation, needed: Isolation): boolean {
+  return RANK[given] >= RANK[needed];
+}
+
+/** The label key a pool's nodeSelector may not set, because its backend sets it. */
+export function ownedLabel(backend: Backend): string | undefined {
+  return BACKEND_FACTS[backend].modeLabel?.key;
+}
+

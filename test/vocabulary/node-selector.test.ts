@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  implies, matchesRequirement, matchesTerm, satisfiable, type NodeSelectorRequirement as R,
+} from '../../src/vocabulary/node-selector.ts';
+
+const r = (key: string, operator: R['operator'], ...values: string[]): R => ({ key, operator, ...(values.length ? { values } : {}) });
+const S = 'ack.node.gpu.schedule';
+
+describe('node selection: matching labels as the scheduler does', () => {
+  const cases: [string, Record<string, string>, R, boolean][] = [
+    ['In matches a listed value', { [S]: 'cgpu' }, r(S, 'In', 'cgpu', 'share'), true],
+    ['In needs the key', {}, r(S, 'In', 'cgpu'), false],
+    ['NotIn matches an absent key', {}, r(S, 'NotIn', 'cgpu'), true],
+    ['NotIn refuses a listed value', { [S]: 'cgpu' }, r(S, 'NotIn', 'cgpu'), false],
+    ['Exists needs the key, any value', { [S]: '' }, r(S, 'Exists'), true],
+    ['DoesNotExist refuses any value', { [S]: 'default' }, r(S, 'DoesNotExist'), false],
+    ['Gt compares integers', { n: '8' }, r('n', 'Gt', '4'), true],
+    ['Gt never matches a non-integer label', { n: 'eight' }, r('n', 'Gt', '4'), false],
+    ['Lt compares integers', { n: '8' }, r('n', 'Lt', '4'), false],
+  ];
+  for (const [what, labels, req, expected] of cases) {
+    it(`when ${what}, then the answer is ${expected}`, () => assert.equal(matchesRequirement(labels, req), expected));
+  }
+  it('when a term has matchFields on metadata.name, then only that node matches', () => {
+    const term = { matchFields: [r('metadata.name', 'In', 'gpu-1')], matchExpressions: [r(S, 'Exists')] };
+    assert.equal(matchesTerm({ [S]: 'cgpu' }, term, 'gpu-1'), true);
+    assert.equal(matchesTerm({ [S]: 'cgpu' }, term, 'gpu-2'), false);
+  });
+});
+
+describe('node selection: could any node satisfy these requirements together', () => {
+  const cases: [string, R[], boolean][] = [
+    ['two In sets that share a value', [r(S, 'In', 'cgpu', 'share'), r(S, 'In', 'share')], true],
+    ['two In sets with nothing in common', [r(S, 'In', 'cgpu'), r(S, 'In', 'default')], false],
+    ['In and a NotIn of the same value', [r(S, 'In', 'cgpu'), r(S, 'NotIn', 'cgpu')], false],
+    ['In and DoesNotExist', [r(S, 'In', 'default'), r(S, 'DoesNotExist')], false],
+    ['NotIn and DoesNotExist', [r(S, 'NotIn', 'spread'), r(S, 'DoesNotExist')], true],
+    ['Exists and NotIn', [r(S, 'Exists'), r(S, 'NotIn', 'a', 'b')], true],
+    ['Gt above Lt', [r('n', 'Gt', '4'), r('n', 'Lt', '5')], false],
+    ['Gt and Lt with room between', [r('n', 'Gt', '4'), r('n', 'Lt', '6')], true],
+    ['Gt and Lt whose only value is excluded', [r('n', 'Gt', '4'), r('n', 'Lt', '6'), r('n', 'NotIn', '5')], false],
+    ['In with a number outside Gt', [r('n', 'In', '3'), r('n', 'Gt', '4')], false],
+    ['different keys', [r(S, 'In', 'cgpu'), r('zone', 'In', 'a')], true],
+  ];
+  for (const [what, reqs, expected] of cases) {
+    it(`when ${what}, then satisfiable is ${expected}`, () => assert.equal(satisfiable(reqs), expected));
+  }
+});
+
+describe('node selection: what the pod already implies', () => {
+  const cases: [string, R[], R, boolean][] = [
+    ['In a subset implies In', [r(S, 'In', 'cgpu')], r(S, 'In', 'cgpu', 'share'), true],
+    ['In a wider set does not imply In', [r(S, 'In', 'cgpu', 'share')], r(S, 'In', 'cgpu'), false],
+    ['In a disjoint set implies NotIn', [r('p', 'In', 'binpack')], r('p', 'NotIn', 'spread'), true],
+    ['nothing on the key implies nothing', [r('zone', 'In', 'a')], r(S, 'Exists'), false],
+    ['DoesNotExist implies NotIn', [r('p', 'DoesNotExist')], r('p', 'NotIn', 'spread'), true],
+    ['In implies Exists', [r(S, 'In', 'x')], r(S, 'Exists'), true],
+  ];
+  for (const [what, given, wanted, expected] of cases) {
+    it(`when ${what}, then implies is ${expected}`, () => assert.equal(implies(given, wanted), expected));
+  }
+});
