@@ -44,7 +44,7 @@ export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
 function ownAffinity(spec: PodSpec, record: RecordRead): PodSpec {
   if (record.kind !== 'present' || !record.record.nodes?.length || !spec.affinity?.nodeAffinity) return spec;
   const copy: PodSpec = { containers: [], affinity: { nodeAffinity: structuredClone(spec.affinity.nodeAffinity) } };
-  forgetNodes(copy, record.record.nodes);
+  forgetNodes(copy, record.record.nodes, record.record.own);
   return copy;
 }
 

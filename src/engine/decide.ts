@@ -17,7 +17,7 @@ import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
 import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
-import { forgetNodes, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
+import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
 import { poolTerms } from '../policy/pool-nodes.ts';
 import { describeRequirement } from '../vocabulary/node-selector.ts';
 
@@ -297,7 +297,9 @@ function route(
   { record, placement }: { record: RecordRead; placement: PodPlacement }, policy: Policy, notes: readonly string[],
 ): Decision {
   // A pod made for one node (a DaemonSet's) keeps its own node terms and tolerations: they already hold it to these pools.
-  const full: DecisionRecord = { ...decision, nodes: placement.pinned ? [] : recordedTerms(pools) };
+  const nodes = placement.pinned ? [] : recordedTerms(pools);
+  const own = ownRequirements(nodes, placement.terms);
+  const full: DecisionRecord = { ...decision, nodes, ...(own.length > 0 ? { own } : {}) };
   if (record.kind === 'present') takeBack(mutated, record.record, full);
   const meta = (mutated.metadata ??= {});
   meta.annotations = { ...meta.annotations, [ANNOTATION.decision]: writeRecord(full) };
@@ -318,7 +320,7 @@ function route(
  * what that decision added: its node terms, and its scheduler unless this decision sets one.
  */
 function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): void {
-  if (JSON.stringify(earlier.nodes) !== JSON.stringify(now.nodes)) forgetNodes(mutated.spec, earlier.nodes ?? []);
+  if (JSON.stringify(earlier.nodes) !== JSON.stringify(now.nodes)) forgetNodes(mutated.spec, earlier.nodes ?? [], earlier.own);
   if (earlier.scheduler && !now.scheduler && mutated.spec.schedulerName === earlier.scheduler) delete mutated.spec.schedulerName;
 }
 

@@ -21,6 +21,8 @@ export interface DecisionRecord {
    * later decision under another policy takes back exactly what this one added.
    */
   readonly nodes?: readonly (readonly string[])[];
+  /** Of those requirements, the ones the pod's own terms already held: never taken back. */
+  readonly own?: readonly string[];
   /** The schedulerName the decision set, if any. */
   readonly scheduler?: string;
 }
@@ -39,7 +41,8 @@ export function writeRecord(record: DecisionRecord): string {
     [name, toRecordedOrdered(r)]));
   return JSON.stringify({
     pools: record.pools, backend: record.backend, revision: record.revision, containers,
-    ...(record.nodes ? { nodes: record.nodes } : {}), ...(record.scheduler ? { scheduler: record.scheduler } : {}),
+    ...(record.nodes ? { nodes: record.nodes } : {}), ...(record.own ? { own: record.own } : {}),
+    ...(record.scheduler ? { scheduler: record.scheduler } : {}),
   });
 }
 
@@ -76,6 +79,10 @@ export function readRecord(annotations: Readonly<Record<string, string>>): Recor
   const nodes: unknown = record.nodes;
   if (nodes !== undefined && !(Array.isArray(nodes) && nodes.every((t) => Array.isArray(t) && t.every((r) => typeof r === 'string')))) {
     return { kind: 'malformed', problem: `${MALFORMED} (nodes is not a list of terms)` };
+  }
+  const own: unknown = record.own;
+  if (own !== undefined && !(Array.isArray(own) && own.every((r) => typeof r === 'string'))) {
+    return { kind: 'malformed', problem: `${MALFORMED} (own is not a list of requirements)` };
   }
   if (record.scheduler !== undefined && typeof record.scheduler !== 'string') {
     return { kind: 'malformed', problem: `${MALFORMED} (scheduler is not a name)` };

@@ -92,15 +92,26 @@ export function recordedTerms(pools: readonly Pool[]): string[][] {
 }
 
 /**
+ * Which of those requirements the pod's own terms already held (`ack.node.gpu.schedule In
+ * topology` written by the author): a later take-back must leave them, as the pod asked them.
+ */
+export function ownRequirements(recorded: readonly (readonly string[])[], own: readonly (readonly NodeSelectorRequirement[])[]): string[] {
+  const texts = new Set(own.flatMap((term) => term.map(formatRequirement)));
+  return [...new Set(recorded.flat())].filter((text) => texts.has(text));
+}
+
+/**
  * Takes back what an earlier decision added (`terms`, as its record kept them): those
  * requirements leave every required term, and preferred terms made of them go. A term left
  * empty means the pod itself asked nothing there: then nothing is required.
  */
-export function forgetNodes(spec: PodSpec, terms: readonly (readonly string[])[]): void {
+export function forgetNodes(spec: PodSpec, terms: readonly (readonly string[])[], podOwn: readonly string[] = []): void {
   const nodeAffinity = spec.affinity?.nodeAffinity;
   if (!nodeAffinity || terms.length === 0) return;
   const old = terms.map((term) => term.flatMap((text) => parseRequirement(text) ?? []));
-  const ours = (r: NodeSelectorRequirement): boolean => old.some((term) => term.some((o) => sameRequirement(o, r)));
+  const kept = podOwn.flatMap((text) => parseRequirement(text) ?? []);
+  const ours = (r: NodeSelectorRequirement): boolean => old.some((term) => term.some((o) => sameRequirement(o, r)))
+    && !kept.some((k) => sameRequirement(k, r));
   const required = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
   if (required) {
     // Terms that differed only by the pool ANDed into them become one again; terms the pod
