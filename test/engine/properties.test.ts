@@ -2,96 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import fjp from 'fast-json-patch';
-import { stringify } from 'yaml';
 import { decide } from '../../src/engine/decide.ts';
 import type { Container, Pod } from '../../src/engine/pod.ts';
-import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
-import type { Policy } from '../../src/policy/types.ts';
-import { design, upstream } from '../helpers/policies.ts';
-
-const ALL_POOLS = [...design.pools, ...upstream.pools];
-
-/** Policies made of a random ordered subset of every fixture pool, with random defaults. */
-const policies: fc.Arbitrary<Policy> = fc.record({
-  pools: fc.shuffledSubarray(ALL_POOLS, { minLength: 1 }),
-  acceptNvidiaGpu: fc.boolean(),
-  rounding: fc.constantFrom('up', 'deny'),
-  isolation: fc.constantFrom('none', 'memory', 'compute'),
-}).map(({ pools, ...defaults }) => parsePolicyOrThrow(stringify({
-  apiVersion: 'gpu-admission.io/v1alpha1', kind: 'GpuAdmissionPolicy', defaults,
-  pools: pools.map((p) => JSON.parse(JSON.stringify(p))),
-})));
-
-const memory = fc.oneof(
-  fc.integer({ min: 1, max: 96 }).map((n) => `${n}Gi`),
-  fc.integer({ min: 1, max: 90000 }).map((n) => `${n}Mi`),
-  fc.constantFrom('1.5Gi', '12G', '0.5Gi'),
-);
-const rarely = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
-  fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
-/** A container's GPU limits: whole cards, a memory share, memory and compute, or plain nvidia.com/gpu. */
-const request: fc.Arbitrary<Record<string, string>> = fc.oneof(
-  { weight: 3, arbitrary: fc.integer({ min: 1, max: 9 }).map((n) => ({ 'gpu-admission.io/gpu': String(n) })) },
-  { weight: 3, arbitrary: fc.tuple(rarely(fc.integer({ min: 1, max: 4 })), memory).map(([n, m]) => ({
-    ...(n ? { 'gpu-admission.io/gpu': String(n) } : {}), 'gpu-admission.io/gpu-memory': m })) },
-  { weight: 2, arbitrary: fc.tuple(rarely(memory), fc.integer({ min: 1, max: 100 })).map(([m, c]) => ({
-    ...(m ? { 'gpu-admission.io/gpu-memory': m } : {}), 'gpu-admission.io/gpu-cores': String(c) })) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ 'nvidia.com/gpu': String(n) })) },
-);
-const container = (role: 'app' | 'init' | 'sidecar', i: number) => fc.record({
-  gpu: role === 'app' ? fc.option(request, { nil: undefined, freq: 4 }) : rarely(request),
-  cpu: fc.constantFrom(undefined, '1', '4', '16', '500m'),
-  withRequests: fc.boolean(),
-}).map(({ gpu, cpu, withRequests }): Container => {
-  const limits: Record<string, string> = { ...gpu, ...(cpu ? { cpu } : {}) };
-  return {
-    name: `${role}-${i}`, image: 'busybox',
-    resources: { limits, ...(withRequests ? { requests: { ...limits } } : {}) },
-    ...(role === 'sidecar' ? { restartPolicy: 'Always' } : {}),
-  };
-});
-const containers = (role: 'app' | 'init' | 'sidecar', min: number, max: number) =>
-  fc.integer({ min, max }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => container(role, i))));
-
-const existingTerm = fc.record({
-  key: fc.constantFrom('zone', 'kubernetes.io/arch', 'ack.node.gpu.schedule'),
-  values: fc.array(fc.constantFrom('a', 'b', 'amd64', 'cgpu'), { minLength: 1, maxLength: 2 }),
-}).map(({ key, values }) => ({ matchExpressions: [{ key, operator: 'In' as const, values }] }));
-
-const annotations = fc.record({
-  'gpu-admission.io/numa': rarely(fc.constantFrom('SingleNUMANode', 'Restricted', 'BestEffort')),
-  'gpu-admission.io/rdma': rarely(fc.constantFrom('true', 'false')),
-  'gpu-admission.io/isolation': rarely(fc.constantFrom('none', 'memory', 'compute')),
-  'gpu-admission.io/placement': rarely(fc.constantFrom('binpack', 'spread')),
-});
-
-/** NUMA binding wants whole CPUs, requests equal to limits: give NUMA pods that, most of the time. */
-function guaranteedCpus(list: Container[]): Container[] {
-  return list.map((c) => {
-    const limits = { ...c.resources?.limits, cpu: '4' };
-    return { ...c, resources: { limits, requests: { ...c.resources?.requests, cpu: '4' } } };
-  });
-}
-
-const pods: fc.Arbitrary<Pod> = fc.record({
-  app: containers('app', 1, 2), init: containers('init', 0, 2), sidecars: containers('sidecar', 0, 1),
-  terms: fc.array(existingTerm, { maxLength: 2 }),
-  tolerations: fc.array(fc.constant({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }), { maxLength: 1 }),
-  annotations,
-  wholeCpus: fc.integer({ min: 0, max: 9 }),
-}).map(({ app, init, sidecars, terms, tolerations, annotations: a, wholeCpus }) => {
-  const fix = a['gpu-admission.io/numa'] && wholeCpus > 0 ? guaranteedCpus : (l: Container[]) => l;
-  return {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: { generateName: 'train-', namespace: 'ml', annotations: a },
-    spec: {
-      containers: fix(app),
-      ...(init.length + sidecars.length > 0 ? { initContainers: fix([...sidecars, ...init]) } : {}),
-      ...(terms.length > 0 ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } } } : {}),
-      ...(tolerations.length > 0 ? { tolerations } : {}),
-    },
-  };
-}).map((pod) => JSON.parse(JSON.stringify(pod)) as Pod); // JSON-shaped, as decoded from a review: no undefined
+import { pods, policies } from '../helpers/generators.ts';
+import { design } from '../helpers/policies.ts';
 
 const EXTENDED = /\//; // extended resources are domain-qualified: nvidia.com/gpu, aliyun.com/gpu-mem, …
 
