@@ -224,9 +224,33 @@ describe('pods and workloads', () => {
     await create(pod('native', 'gpu-team', { 'aliyun.com/gpu-mem': '6' }));
     const stored = await getPod('gpu-team', 'native');
     assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu-mem': '6' });
-    assert.deepEqual(decision(stored)?.pools, ['t4-shared', 'a10-core']);
-    const node = await boundNode('gpu-team', 'native');
-    assert.ok([...POOL_NODES['t4-shared'] ?? [], ...POOL_NODES['a10-core'] ?? []].includes(node), `bound to ${node}`);
+    assert.deepEqual(decision(stored)?.pools, ['t4-shared'], 'a memory-only pod never goes to core_mem (ACK does not mix job types on a node)');
+    assertOnPool(await boundNode('gpu-team', 'native'), 't4-shared');
+  });
+
+  it('when a pod\'s own nodeSelector picks a GPU mode, then it is routed to the pool of that mode and bound on its node', async () => {
+    await create(pod('own-selector', 'gpu-team', g('4Gi'), {}, { nodeSelector: { 'ack.node.gpu.schedule': 'core_mem' } }));
+    const stored = await getPod('gpu-team', 'own-selector');
+    assert.deepEqual(decision(stored)?.pools, ['a10-core'], 'the cGPU pool, first in order, contradicts the nodeSelector');
+    assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu-mem': '4', 'aliyun.com/gpu-core.percentage': '20' });
+    assert.deepEqual(stored.spec.nodeSelector, { 'ack.node.gpu.schedule': 'core_mem' });
+    assertOnPool(await boundNode('gpu-team', 'own-selector'), 'a10-core');
+  });
+
+  it('when a tensor-parallel pod asks 4 plain GPUs, then it is bound to a whole-card node, never a core_mem node', async () => {
+    await create(pod('tp4', 'gpu-team', { 'nvidia.com/gpu': '4' }));
+    const stored = await getPod('gpu-team', 'tp4');
+    assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu': '4' });
+    const node = await boundNode('gpu-team', 'tp4');
+    assertOnPool(node, 'a100-topology');
+    assert.ok(!POOL_NODES['a10-core']?.includes(node));
+  });
+
+  it('when a pod\'s nodeSelector leaves no pool, then kubectl fails with every pool\'s reason', async () => {
+    const r = await k.apply(pod('no-mode', 'gpu-team', g('4Gi'), { 'gpu-admission.io/pools': 't4-shared,a10-core' },
+      { nodeSelector: { 'ack.node.gpu.schedule': 'share' } }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pool t4-shared: the pod's nodeSelector ack\.node\.gpu\.schedule=share excludes it; pool a10-core: the pod's nodeSelector/);
   });
 
   it('when a native request names resources of pools the namespace may not use, then it is refused', async () => {

@@ -16,6 +16,8 @@ const NODES: NodeSpec[] = [
     resources: { 'aliyun.com/gpu-mem': '96', 'aliyun.com/gpu-core.percentage': '400' } },
   { name: 'a100-topo-1', labels: { 'ack.node.gpu.schedule': 'topology' },
     resources: { 'aliyun.com/gpu': '8', 'aliyun/erdma': '8' }, taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }] },
+  { name: 'a100-topo-2', labels: { 'ack.node.gpu.schedule': 'topology' },
+    resources: { 'aliyun.com/gpu': '8', 'aliyun/erdma': '8' }, taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }] },
   { name: 'a100-mig-1', labels: { 'ack.node.gpu.schedule': 'mig' },
     resources: { 'nvidia.com/mig-1g.10gb': '7', 'nvidia.com/mig-2g.20gb': '3', 'nvidia.com/mig-3g.40gb': '2', 'nvidia.com/mig-7g.80gb': '1' } },
   { name: 'h100-1', labels: { 'aliyun.accelerator/nvidia_name': 'NVIDIA-H100' }, resources: { 'nvidia.com/gpu': '8' } },
@@ -42,6 +44,6 @@ export function gpuNodes(): unknown[] {
 
 /** The nodes a pool's pods may land on. */
 export const POOL_NODES: Readonly<Record<string, readonly string[]>> = {
-  't4-shared': ['t4-1'], 'a10-core': ['a10-1'], 'a100-topology': ['a100-topo-1'], 'a100-mig': ['a100-mig-1'],
+  't4-shared': ['t4-1'], 'a10-core': ['a10-1'], 'a100-topology': ['a100-topo-1', 'a100-topo-2'], 'a100-mig': ['a100-mig-1'],
   h100: ['h100-1', 'h100-2'], 'l20-hami': ['l20-hami-1'],
 };
