@@ -1,6 +1,7 @@
 import fjp from 'fast-json-patch';
 import { stringify } from 'yaml';
-import { analyse, chosenPools, decide, type DecideContext } from '../engine/decide.ts';
+import { analyse, chosenPools, decide, type Analysis, type DecideContext } from '../engine/decide.ts';
+import type { Decision } from '../engine/decision.ts';
 import { describeContainer } from '../engine/message.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import { policySchema } from '../policy/schema.ts';
@@ -56,37 +57,59 @@ export function mutate(targets: readonly Target[], options: PodOptions, format: 
 }
 
 function render(objects: readonly unknown[], format: OutputFormat): string {
-  if (format === 'yaml') return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+  if (format === 'yaml') return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
   const value = objects.length === 1 ? objects[0] : objects;
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 const lines = (items: readonly string[]): string => items.map((l) => `${l}\n`).join('');
 
-/** `gpu-admission explain`: for each pool, whether it can serve the pod and why not. */
+/** `gpu-admission explain`: for each pool, whether it can serve the pod and why not; then what mutate does. */
 export function explain(targets: readonly Target[], options: PodOptions): Outcome {
   const report: string[] = [];
   let denied = false;
   for (const target of targets) {
     const context = contextFor(target, options);
     const analysis = analyse(target.pod, context);
-    report.push(`${target.label} in namespace ${context.namespace.name} (policy ${options.policy.revision})`);
     const decision = decide(target.pod, context);
     denied ||= decision.kind === 'deny';
-    if (analysis.kind !== 'pools') {
-      report.push(`  ${decision.kind === 'deny' ? `denied: ${decision.message}` : 'no generic GPU request: nothing to translate'}`);
-      continue;
-    }
-    report.push(...analysis.gpuContainers.map((c) => `  ${describeContainer(c)}`));
-    const chosen = new Set(chosenPools(analysis.outcomes));
-    for (const o of analysis.outcomes) {
-      const name = o.ok ? o.plan.pool.name : o.pool.name;
-      if (!o.ok) report.push(`  pool ${name}: ruled out: ${o.reason}`);
-      else report.push(`  pool ${name}: can serve: ${summarise(o.plan.containers)}${chosen.has(name) ? '  <- chosen' : ''}`);
-    }
-    if (decision.kind === 'deny') report.push(`  denied: ${decision.message}`);
+    report.push(`${target.label} in namespace ${context.namespace.name} (policy ${options.policy.revision})`, ...verdicts(analysis));
+    report.push(...outcome(decision).map((line) => `  ${line}`));
   }
   return { stdout: lines(report), stderr: '', exitCode: denied ? 1 : 0 };
+}
+
+/** Each pool's verdict, as the analysis found it. */
+function verdicts(analysis: Analysis): string[] {
+  switch (analysis.kind) {
+    case 'problems':
+    case 'no-gpu':
+      return [];
+    case 'natives': {
+      const accepted = new Set(analysis.accepted.map((p) => p.name));
+      return [...analysis.containers.map((c) => `  ${describeContainer(c)} (native: kept as written)`),
+        ...analysis.verdicts.map(({ pool, reason }) => (reason === undefined
+          ? `  pool ${pool.name}: takes it${accepted.has(pool.name) ? '  <- chosen' : ' (another scheduler\'s pools were chosen)'}`
+          : `  pool ${pool.name}: ruled out: ${reason}`))];
+    }
+    case 'pools': {
+      const chosen = new Set(chosenPools(analysis.outcomes));
+      return [...analysis.gpuContainers.map((c) => `  ${describeContainer(c)}`), ...analysis.outcomes.map((o) => (o.ok
+        ? `  pool ${o.plan.pool.name}: can serve: ${summarise(o.plan.containers)}${chosen.has(o.plan.pool.name) ? '  <- chosen' : ''}`
+        : `  pool ${o.pool.name}: ruled out: ${o.reason}`))];
+    }
+  }
+}
+
+/** What mutate does with the pod, in one line, and its warnings. */
+function outcome(decision: Decision): string[] {
+  switch (decision.kind) {
+    case 'not-applicable': return ['no GPU request: left alone'];
+    case 'deny': return [`denied: ${decision.message}`];
+    case 'allow': return [decision.warnings.length > 0 ? 'allowed unchanged' : 'nothing to change', ...decision.warnings.map((w) => `warning: ${w}`)];
+    case 'patch': return [`routed to ${decision.record.pools.join(', ')} (${decision.record.backend})`
+      + `${decision.record.scheduler ? `, scheduler ${decision.record.scheduler}` : ''}`, ...decision.warnings.map((w) => `warning: ${w}`)];
+  }
 }
 
 function summarise(containers: ReadonlyMap<string, { resources: Readonly<Record<string, number>> }>): string {

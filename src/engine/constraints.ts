@@ -1,6 +1,7 @@
 import type { Pool } from '../policy/types.ts';
 import { poolTerms } from '../policy/pool-nodes.ts';
 import { DEFAULT_SCHEDULER } from '../vocabulary/backends.ts';
+import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
 import {
   describeRequirement, implies, satisfiable, selectorRequirements, type NodeSelectorRequirement,
 } from '../vocabulary/node-selector.ts';
@@ -64,11 +65,13 @@ export function placementReason(pool: Pool, placement: PodPlacement): string | u
 
 /**
  * Whether the pod's own constraints already keep it on these pools' nodes, so that every node
- * it may run on is served by them (what a DaemonSet pod, created for one node, needs).
+ * it may run on is served by them (what a DaemonSet pod, created for one node, needs). ACK's
+ * placement label only picks the card on the node, not what the pod must ask, and a nodeSelector
+ * cannot say `NotIn spread`: it is left out here.
  */
 export function confinedTo(pools: readonly Pool[], placement: PodPlacement): boolean {
   const own = placement.terms.length > 0 ? placement.terms : [[]];
-  const wanted = pools.flatMap(poolTerms);
+  const wanted = pools.flatMap(poolTerms).map((t) => t.filter((r) => r.key !== ACK_PLACEMENT_LABEL));
   return own.every((term) => {
     const given = [...term, ...placement.selector];
     return wanted.some((w) => w.every((r) => implies(given, r)));

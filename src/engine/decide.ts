@@ -1,7 +1,7 @@
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_GPU_COUNT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
@@ -31,11 +31,16 @@ type GpuContainer = ContainerDemand & { readonly request: GpuRequest };
 /** What the engine learned of a pod before choosing: problems, or each pool's verdict. */
 export type Analysis =
   | { readonly kind: 'problems'; readonly problems: readonly Problem[] }
+  | { readonly kind: 'no-gpu'; readonly annotated: boolean }
   | {
-    readonly kind: 'no-generic';
+    readonly kind: 'natives';
+    /** The containers that ask native GPU resources. */
     readonly containers: readonly ContainerDemand[];
+    /** Each pool, with why it cannot take them (undefined: it can). */
+    readonly verdicts: readonly { readonly pool: Pool; readonly reason?: string }[];
+    /** The pools the pod is routed to: those that take them, of the first one's scheduler. */
+    readonly accepted: readonly Pool[];
     readonly intent: Intent;
-    readonly limits: NamespaceLimits;
     readonly record: RecordRead;
     readonly placement: PodPlacement;
   }
@@ -59,7 +64,7 @@ export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysi
   if (problems.length > 0) return { kind: 'problems', problems };
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
-  if (gpuContainers.length === 0) return { kind: 'no-generic', containers: demand.containers, intent, limits, record, placement };
+  if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement }, { policy, namespace });
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
   const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement);
   const podProblems = checkPod(facts, policy);
@@ -77,8 +82,10 @@ export function decide(pod: Pod, context: DecideContext): Decision {
   switch (analysis.kind) {
     case 'problems':
       return denied(analysis.problems);
-    case 'no-generic':
-      return decideWithoutGeneric(pod, analysis, context);
+    case 'no-gpu':
+      return analysis.annotated ? allowed([clampWarning('gpu-admission.io annotations have no effect: the pod asks for no GPU')]) : notApplicable();
+    case 'natives':
+      return decideNatives(pod, analysis, context.policy);
     case 'pools': {
       const plans = analysis.outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
       if (plans.length > 0) return apply(pod, chooseGroup(plans), analysis, context.policy);
@@ -116,20 +123,20 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
 
 /**
  * A pod without generic requests. Native requests (`aliyun.com/gpu-mem: 8`) are not rewritten,
- * but the namespace's rules hold for them too: its GPU limit, its pools, its isolation; the pod
- * is routed to the pools that take its resources, or refused with each pool's reason.
+ * but they are held to their backend's values and to the namespace's rules (its GPU limit, its
+ * pools, its isolation), and each pool says whether it takes them.
  */
-function decideWithoutGeneric(
-  pod: Pod, { containers, intent, limits, record, placement }: Extract<Analysis, { kind: 'no-generic' }>, { policy, namespace: ns }: DecideContext,
-): Decision {
+function analyseNatives(
+  pod: Pod, containers: readonly ContainerDemand[],
+  { intent, limits, record, placement }: { intent: Intent; limits: NamespaceLimits; record: RecordRead; placement: PodPlacement },
+  { policy, namespace: ns }: DecideContext,
+): Analysis {
   const native = containers.filter((c) => c.natives.length > 0);
-  if (native.length === 0) {
-    return intent.any ? allowed([clampWarning('gpu-admission.io annotations have no effect: the pod asks for no GPU')]) : notApplicable();
-  }
+  if (native.length === 0) return { kind: 'no-gpu', annotated: intent.any };
   const gpuCount = readGpuCount(pod.metadata?.labels);
-  if (typeof gpuCount !== 'number') return denied([gpuCount]);
+  if (typeof gpuCount !== 'number') return { kind: 'problems', problems: [gpuCount] };
   const valueProblems = nativeValueProblems(native, gpuCount);
-  if (valueProblems.length > 0) return denied(valueProblems);
+  if (valueProblems.length > 0) return { kind: 'problems', problems: valueProblems };
   const cards = nativeCards(containers, policy, gpuCount);
   const facts: PodFacts = {
     namespace: ns.name, intent, limits, isolation: requiredIsolation(intent, limits, policy), placement, gpuContainers: [],
@@ -138,19 +145,32 @@ function decideWithoutGeneric(
     gpuRoles: new Set(native.map((c) => c.role)),
   };
   const podProblems = checkPod(facts, policy);
-  if (podProblems.length > 0) return denied(podProblems);
-  const verdicts = policy.pools.map((pool) => ({ pool, reason: admissionReason(pool, facts) ?? nativePoolReason(pool, native, gpuCount) }));
+  if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
+  const verdicts = policy.pools.map((pool) => {
+    const reason = nativePoolReason(pool, native, gpuCount) ?? admissionReason(pool, facts);
+    return reason === undefined ? { pool } : { pool, reason };
+  });
   const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
   // Pools whose pods need another scheduler (HAMi) cannot share one pod spec with the rest:
-  // route to the first scheduler's pools, in pool order, as generic requests are grouped.
-  const accepted = serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
+  // route to the first scheduler's pools, in pool order, as generic requests are grouped. A pod
+  // whose node is chosen already is not routed: every pool that takes it counts.
+  const nodeChosen = placement.pinned || placement.nodeName !== undefined;
+  const accepted = nodeChosen ? serving : serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
+  return { kind: 'natives', containers: native, verdicts, accepted, intent, record, placement };
+}
+
+/** Routes a pod of native requests to the pools that take them, or refuses it with each pool's reason. */
+function decideNatives(
+  pod: Pod, { containers: native, verdicts, accepted, intent, record, placement }: Extract<Analysis, { kind: 'natives' }>, policy: Policy,
+): Decision {
   if (accepted.length === 0) {
     const reasons = verdicts.map((v) => ({ pool: v.pool.name, reason: v.reason ?? '' }));
     return denied([problem('no-pool', noPoolMessage(native, reasons))], reasons);
   }
   if (placement.nodeName !== undefined) return boundNatives(accepted, placement.nodeName);
   const mutated = copyForRewrite(pod, new Map());
-  const scheduler = schedulerToWrite(accepted[0] as Pool);
+  // A DaemonSet's pod keeps its scheduler: the node is chosen, and may be in any of these pools.
+  const scheduler = placement.pinned || placement.scheduler !== undefined ? undefined : schedulerToWrite(accepted[0] as Pool);
   if (scheduler) mutated.spec.schedulerName = scheduler;
   const warnings = [
     ...(intent.numa ? [`${ANNOTATION.numa} has no effect on native GPU requests; ask with gpu-admission.io/gpu`] : []),
@@ -266,7 +286,8 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
     backend: plan.pool.backend,
     revision: policy.revision,
     containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request)])),
-    ...(plan.schedulerName ? { scheduler: plan.schedulerName } : {}),
+    // Only a scheduler this decision set is ours to take back; one the pod named itself is the pod's.
+    ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
   };
   const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
@@ -282,9 +303,10 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
  * per pod, so the DaemonSet itself must keep to nodes that the chosen pools serve.
  */
 function pinnedProblem(pools: readonly Pool[]): Problem {
-  const terms = pools.flatMap(poolTerms).map((t) => t.map(describeRequirement).join(', '));
+  const labels = pools.flatMap(poolTerms).map((t) => t.filter((r) => r.key !== ACK_PLACEMENT_LABEL).map(describeRequirement).join(', '));
   return problem('node-assigned', 'the pod is made for one node (a DaemonSet pod), so its pool cannot be chosen here; give the '
-    + `DaemonSet a nodeSelector or node affinity that keeps it on pool ${pools.map((p) => p.name).join(' or ')} (${terms.join(' or ')})`);
+    + `DaemonSet's pod template a nodeSelector that keeps it on pool ${pools.map((p) => p.name).join(' or ')} (${labels.join(' or ')}); `
+    + 'the DaemonSet controller replaces its node affinity on each pod');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { timeSlicingResource } from '../policy/time-slicing.ts';
 import type { Policy } from '../policy/types.ts';
 import type { Container, Pod, ResourceRequirements } from './pod.ts';
 import { isInteger, isPositive, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
@@ -43,7 +44,7 @@ const timeSlicingResources = new WeakMap<Policy, ReadonlySet<string>>();
 function sharedResources(policy: Policy): ReadonlySet<string> {
   let names = timeSlicingResources.get(policy);
   if (!names) {
-    names = new Set(policy.pools.flatMap((p) => (p.timeSlicing ? [p.timeSlicing.resource] : [])));
+    names = new Set(policy.pools.flatMap((p) => timeSlicingResource(p) ?? []));
     timeSlicingResources.set(policy, names);
   }
   return names;

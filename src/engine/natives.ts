@@ -1,3 +1,4 @@
+import { timeSlicingResource } from '../policy/time-slicing.ts';
 import type { Pool, Policy } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
@@ -44,7 +45,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   [NATIVE.aliyunGpu]: range(1, 1024, 'number of GPUs'),
   [NATIVE.nvidiaGpu]: range(1, 1024, 'number of GPUs'),
   [NATIVE.hamiMem]: range(1, 2 ** 31 - 1, 'number of MiB'),
-  [NATIVE.hamiMemPercent]: range(1, 100, 'percent'),
+  [NATIVE.hamiMemPercent]: range(0, 100, 'percent'), // HAMi reads 0 as unset
   [NATIVE.hamiCores]: range(0, 100, 'percent'),
 };
 
@@ -90,7 +91,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Q
     if (!['ack-mig', 'nvidia-mig'].includes(b)) return takes(false);
     return profile && pool.mig?.profiles.includes(profile.name) ? undefined : `MIG profile ${profile?.name ?? resource} is not listed`;
   }
-  return takes(pool.timeSlicing?.resource === resource);
+  return takes(timeSlicingResource(pool) === resource);
 }
 
 /** Why `pool` cannot take every native request of these containers, or undefined if it can. */
@@ -117,7 +118,7 @@ function containerCards(c: ContainerDemand, policy: Policy, gpuCount: number): {
     else if (profile || resource.startsWith(NATIVE.migPrefix)) {
       migSevenths += (profile?.slices ?? 7) * v;
       shared = true;
-    } else if (policy.pools.some((p) => p.timeSlicing?.resource === resource)) [cards, shared] = [Math.max(cards, v), true];
+    } else if (policy.pools.some((p) => timeSlicingResource(p) === resource)) [cards, shared] = [Math.max(cards, v), true];
     else shared = true; // HAMi's gpumem / gpucores make its nvidia.com/gpu a share
   }
   return { cards: Math.max(cards, Math.ceil(migSevenths / 7)), shared };

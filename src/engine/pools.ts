@@ -140,7 +140,9 @@ function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTrans
   const total = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuMem] ?? 0), 0);
   const perCard = total / count;
   const card = Number(cardMemory(pool).num / (cardMemory(pool).den * GIB));
-  return perCard > card ? `pod asks ${perCard}Gi per card in all, a card has ${card}Gi` : undefined;
+  if (perCard > card) return `pod asks ${perCard}Gi per card in all, a card has ${card}Gi`;
+  const compute = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuCore] ?? 0), 0);
+  return compute > 100 ? `pod asks ${compute}% compute of one card in all` : undefined;
 }
 
 /** Judges one pool: a plan for serving the pod, or the reason it cannot. */

@@ -1,3 +1,4 @@
+import { timeSlicingResource } from '../policy/time-slicing.ts';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '../vocabulary/backends.ts';
 import { migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
@@ -88,7 +89,7 @@ function ackShared(input: TranslateInput): TranslateResult {
   const facts = BACKEND_FACTS[input.pool.backend];
   const { request } = input;
   if (request.gpu > 1 && !facts.multiCardShares) return { reason: ONE_CARD[input.pool.backend] ?? 'serves one card per container' };
-  if (request.cores !== undefined && request.cores < 100 && !facts.computeShares) return { reason: NO_COMPUTE };
+  if (request.cores !== undefined && isFraction(request, input.card) && !facts.computeShares) return { reason: NO_COMPUTE };
   const mem = memoryGiB(input);
   if ('reason' in mem) return mem;
   const warnings = mem.warning ? [mem.warning] : [];
@@ -151,8 +152,8 @@ function mig(input: TranslateInput): TranslateResult {
 function timeSlicing(input: TranslateInput): TranslateResult {
   if (!isFraction(input.request, input.card)) return { reason: 'time-slicing only shares cards; whole GPUs need an exclusive pool' };
   if (input.request.gpu > 1) return { reason: ONE_CARD['nvidia-time-slicing'] as string };
-  if (input.request.cores !== undefined && input.request.cores < 100) return { reason: NO_COMPUTE };
-  return { resources: { [input.pool.timeSlicing?.resource ?? 'nvidia.com/gpu.shared']: input.request.gpu }, warnings: [] };
+  if (input.request.cores !== undefined) return { reason: NO_COMPUTE };
+  return { resources: { [timeSlicingResource(input.pool) as string]: input.request.gpu }, warnings: [] };
 }
 
 /**
@@ -169,6 +170,8 @@ function hami(input: TranslateInput): TranslateResult {
     if ('reason' in mib) return mib;
     resources[NATIVE.hamiMem] = mib.value;
     if (mib.warning) warnings.push(mib.warning);
+  } else if (memory === undefined && share) {
+    resources[NATIVE.hamiMemPercent] = input.request.cores ?? 100; // a compute share: its part of the memory too, not the whole card
   }
   if (!share || input.request.cores !== undefined || input.isolation === 'compute') {
     const cores = coreShare(input, proportionalCores(input), 1);

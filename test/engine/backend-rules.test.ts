@@ -113,6 +113,43 @@ const cases: Case[] = [
       assert.equal(out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.length, 1);
     } },
 
+  { name: 'a DaemonSet pod with plain nvidia.com/gpu keeps its scheduler even where a HAMi pool comes first', policy: upstream,
+    pod: daemonSetPod({ 'nvidia.com/gpu': '1' }), pools: ['l20-hami', 'h20-exclusive'],
+    check: (out) => assert.equal(out.spec.schedulerName, undefined, 'the node is chosen; hami-scheduler could strand it') },
+  { name: 'a pod created with spec.nodeName and plain nvidia.com/gpu passes where an exclusive pool takes it, HAMi listed first', policy: upstream,
+    pod: one({ 'nvidia.com/gpu': '1' }, {}, { nodeName: 'h20-node-1' }), untouched: true },
+  { name: 'a DaemonSet held to a cGPU model by nodeSelector, without the placement label, is translated',
+    pod: daemonSetPod(G(undefined, '4Gi'), { 'ack.node.gpu.schedule': 'cgpu', 'aliyun.accelerator/nvidia_name': 'Tesla-T4' }), pools: ['t4-shared'] },
+  { name: 'a DaemonSet that cannot be confined is told which nodeSelector labels to add, without placement',
+    pod: daemonSetPod(G(undefined, '4Gi')),
+    denied: ["DaemonSet's pod template a nodeSelector that keeps it on pool t4-shared (ack.node.gpu.schedule=cgpu, aliyun.accelerator/nvidia_name=Tesla-T4)"] },
+  { name: 'a pod that names hami-scheduler itself is decided the same on every pass', policy: upstream,
+    pod: one(G('1', '8Gi', '30'), {}, { schedulerName: 'hami-scheduler' }), pools: ['l20-hami'],
+    check: (out) => assert.equal(out.spec.schedulerName, 'hami-scheduler') },
+
+  // core_mem: the pod's containers share one card's compute.
+  { name: 'containers whose compute adds up beyond one card are refused by core_mem',
+    pod: podWith([{ name: 'a', limits: G(undefined, '4Gi', '60') }, { name: 'b', limits: G(undefined, '4Gi', '60') }], { 'gpu-admission.io/pools': 'a10-core' }),
+    denied: ['pool a10-core: pod asks 120% compute of one card in all'] },
+  { name: 'containers whose compute fits one card are served by core_mem',
+    pod: podWith([{ name: 'a', limits: G(undefined, '4Gi', '40') }, { name: 'b', limits: G(undefined, '4Gi', '60') }], { 'gpu-admission.io/pools': 'a10-core' }),
+    pools: ['a10-core'] },
+  { name: 'a memory share that asks all of a card\'s compute is not sent where compute is not isolated',
+    pod: one(G(undefined, '4Gi', '100'), { 'gpu-admission.io/pools': 't4-shared' }), denied: ['pool t4-shared: cannot limit compute'] },
+
+  // HAMi.
+  { name: 'a compute-only share on HAMi takes that part of the memory too, not the whole card', policy: upstream,
+    pod: one(G('1', undefined, '30'), { 'gpu-admission.io/pools': 'l20-hami' }), pools: ['l20-hami'],
+    check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/gpu': '1', 'nvidia.com/gpucores': '30', 'nvidia.com/gpumem-percentage': '30' }) },
+
+  // Native requests.
+  { name: 'native time-slicing replicas are known without a timeSlicing block, so namespace isolation holds for them', policy: upstream,
+    pod: one({ 'nvidia.com/gpu.shared': '1' }, { 'gpu-admission.io/isolation': 'memory' }), denied: ['pool l4-slices: nvidia-time-slicing isolates nothing'] },
+  { name: 'a native request a pool cannot take is explained by the resource, before pod-level reasons', policy: upstream,
+    pod: one({ 'aliyun.com/gpu-mem': '4' }, {}, { schedulerName: 'volcano' }), denied: ['pool l20-hami: hami does not take aliyun.com/gpu-mem'] },
+  { name: 'HAMi memory percentage 0 is HAMi\'s "unset", not an error', policy: upstream,
+    pod: one({ 'nvidia.com/gpu': '1', 'nvidia.com/gpumem-percentage': '0' }), pools: ['l20-hami'] },
+
   // NUMA: ACK's CPU rules.
   { name: 'NUMA with whole CPUs equal in requests and limits is served', pod: withCpu(one(G('4'), numa), 'main', '32', '32'), pools: ['a100-topology'] },
   { name: 'NUMA with a CPU request and no limit (Burstable) is refused', pod: withCpu(one(G('4'), numa), 'main', '24', undefined),
