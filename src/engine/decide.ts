@@ -4,14 +4,15 @@ import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
+import { isNativeGpuResource } from './dialect.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
 import { poolScheduler, schedulerToWrite } from './translate.ts';
 import {
-  effectiveTotal, isNativeGpuResource, podContainers, readDemand, type ContainerDemand, type GpuRequest,
+  effectiveTotal, podContainers, readDemand, type ContainerDemand, type GpuRequest,
 } from './demand.ts';
 import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
-import { namespaceLimits, type NamespaceLimits } from './namespace.ts';
+import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
 import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
@@ -64,12 +65,13 @@ export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysi
   if (problems.length > 0) return { kind: 'problems', problems };
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
-  if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement }, { policy, namespace });
+  const pools = poolsInOrder(policy.pools, limits);
+  if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, { policy, namespace });
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
   const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement);
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
-  return { kind: 'pools', gpuContainers, outcomes: policy.pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
+  return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
 }
 
 /**
@@ -128,14 +130,14 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
  */
 function analyseNatives(
   pod: Pod, containers: readonly ContainerDemand[],
-  { intent, limits, record, placement }: { intent: Intent; limits: NamespaceLimits; record: RecordRead; placement: PodPlacement },
+  { intent, limits, record, placement, pools }: { intent: Intent; limits: NamespaceLimits; record: RecordRead; placement: PodPlacement; pools: readonly Pool[] },
   { policy, namespace: ns }: DecideContext,
 ): Analysis {
   const native = containers.filter((c) => c.natives.length > 0);
   if (native.length === 0) return { kind: 'no-gpu', annotated: intent.any };
   const gpuCount = readGpuCount(pod.metadata?.labels);
   if (typeof gpuCount !== 'number') return { kind: 'problems', problems: [gpuCount] };
-  const valueProblems = nativeValueProblems(native, gpuCount);
+  const valueProblems = nativeValueProblems(native, gpuCount, policy);
   if (valueProblems.length > 0) return { kind: 'problems', problems: valueProblems };
   const cards = nativeCards(containers, policy, gpuCount);
   const facts: PodFacts = {
@@ -146,8 +148,8 @@ function analyseNatives(
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
-  const verdicts = policy.pools.map((pool) => {
-    const reason = nativePoolReason(pool, native, gpuCount) ?? admissionReason(pool, facts);
+  const verdicts = pools.map((pool) => {
+    const reason = nativePoolReason(pool, native, gpuCount, policy) ?? admissionReason(pool, facts);
     return reason === undefined ? { pool } : { pool, reason };
   });
   const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
@@ -378,7 +380,10 @@ function copyForRewrite(pod: Pod, translated: ReadonlyMap<string, unknown>): Pod
 }
 
 function rewriteResources(pod: Pod, plan: PoolPlan, policy: Policy): void {
-  for (const { container, role } of podContainers(pod)) {
+  const all = podContainers(pod);
+  // The pod's RDMA devices go to its first app container that asks GPUs.
+  const rdmaHolder = all.find(({ container, role }) => role === 'app' && plan.containers.has(container.name))?.container;
+  for (const { container } of all) {
     const t = plan.containers.get(container.name);
     if (!t) continue;
     const resources = (container.resources ??= {});
@@ -388,7 +393,7 @@ function rewriteResources(pod: Pod, plan: PoolPlan, policy: Policy): void {
         if (name.startsWith('gpu-admission.io/') || name === NATIVE.nvidiaGpu || isNativeGpuResource(name, policy)) delete list[name];
       }
       for (const [name, value] of Object.entries(t.resources)) list[name] = String(value);
-      if (plan.rdmaResource && role !== 'init') list[plan.rdmaResource] = '1';
+      if (plan.rdma && container === rdmaHolder) list[plan.rdma.resource] = String(plan.rdma.perPod);
     }
   }
 }

@@ -1,5 +1,5 @@
-import { timeSlicingResource } from '../policy/time-slicing.ts';
 import type { Policy } from '../policy/types.ts';
+import { isNativeGpuResource } from './dialect.ts';
 import type { Container, Pod, ResourceRequirements } from './pod.ts';
 import { isInteger, isPositive, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { problem, type Problem } from './problem.ts';
@@ -38,24 +38,6 @@ export function podContainers(pod: Pod): { container: Container; role: Container
   }));
   const app = (pod.spec.containers ?? []).map((container) => ({ container, role: 'app' as ContainerRole }));
   return [...init, ...app];
-}
-
-const timeSlicingResources = new WeakMap<Policy, ReadonlySet<string>>();
-function sharedResources(policy: Policy): ReadonlySet<string> {
-  let names = timeSlicingResources.get(policy);
-  if (!names) {
-    names = new Set(policy.pools.flatMap((p) => timeSlicingResource(p) ?? []));
-    timeSlicingResources.set(policy, names);
-  }
-  return names;
-}
-
-/** Resource names that belong to a GPU dialect rather than to gpu-admission. */
-export function isNativeGpuResource(name: string, policy: Policy): boolean {
-  if (name === NATIVE.nvidiaGpu) return !policy.defaults.acceptNvidiaGpu;
-  return name === NATIVE.aliyunGpu || name === NATIVE.aliyunGpuMem || name === NATIVE.aliyunGpuCore
-    || name === NATIVE.hamiMem || name === NATIVE.hamiMemPercent || name === NATIVE.hamiCores
-    || name.startsWith(NATIVE.migPrefix) || sharedResources(policy).has(name);
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { Policy } from '../policy/types.ts';
+import type { Pool, Policy } from '../policy/types.ts';
 import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
+import { matchesRequirement } from '../vocabulary/node-selector.ts';
 import type { NamespaceFacts } from './pod.ts';
 
 /** What the policy's namespace rules say for one namespace (all matching rules combined). */
@@ -8,12 +9,15 @@ export interface NamespaceLimits {
   readonly allowedPools?: ReadonlySet<string>;
   readonly maxGpusPerPod?: number;
   readonly isolation?: Isolation;
+  /** Pools tried first, in this order (the rules' preferredPools, in rule order). */
+  readonly preferred?: readonly string[];
 }
 
 function matches(rule: Policy['namespaces'][number], ns: NamespaceFacts): boolean {
   const byName = rule.names === undefined || rule.names.includes(ns.name);
   const byLabels = rule.selector === undefined
-    || Object.entries(rule.selector.matchLabels).every(([k, v]) => ns.labels[k] === v);
+    || (Object.entries(rule.selector.matchLabels ?? {}).every(([k, v]) => ns.labels[k] === v)
+      && (rule.selector.matchExpressions ?? []).every((r) => matchesRequirement(ns.labels, { ...r, values: [...r.values ?? []] })));
   return byName && byLabels;
 }
 
@@ -22,7 +26,9 @@ export function namespaceLimits(policy: Policy, ns: NamespaceFacts): NamespaceLi
   let allowed: Set<string> | undefined;
   let max: number | undefined;
   let isolation: Isolation | undefined;
+  const preferred: string[] = [];
   for (const rule of policy.namespaces.filter((r) => matches(r, ns))) {
+    for (const name of rule.preferredPools ?? []) if (!preferred.includes(name)) preferred.push(name);
     if (rule.allowedPools) {
       const names = new Set(rule.allowedPools);
       allowed = allowed ? new Set([...allowed].filter((p) => names.has(p))) : names;
@@ -34,5 +40,17 @@ export function namespaceLimits(policy: Policy, ns: NamespaceFacts): NamespaceLi
     ...(allowed ? { allowedPools: allowed } : {}),
     ...(max !== undefined ? { maxGpusPerPod: max } : {}),
     ...(isolation ? { isolation } : {}),
+    ...(preferred.length > 0 ? { preferred } : {}),
   };
+}
+
+/** The policy's pools in the namespace's order of preference: its preferred pools first, then the rest as listed. */
+export function poolsInOrder(pools: readonly Pool[], limits: NamespaceLimits): readonly Pool[] {
+  const preferred = limits.preferred;
+  if (!preferred) return pools;
+  const rank = (p: Pool): number => {
+    const i = preferred.indexOf(p.name);
+    return i === -1 ? preferred.length : i;
+  };
+  return [...pools].sort((a, b) => rank(a) - rank(b));
 }

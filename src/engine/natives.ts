@@ -1,10 +1,10 @@
-import { timeSlicingResource } from '../policy/time-slicing.ts';
 import type { Pool, Policy } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
 import { ACK_GPU_COUNT_LABEL, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, isInteger, type Quantity } from '../vocabulary/quantity.ts';
 import { effectiveTotal, type ContainerDemand } from './demand.ts';
+import { nativeKind, type NativeKind } from './dialect.ts';
 import { cardMemory } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 
@@ -25,113 +25,140 @@ export function readGpuCount(labels: Readonly<Record<string, string>> | undefine
     ? n : problem('invalid-request', `label ${ACK_GPU_COUNT_LABEL}: "${String(text)}" is not a whole number of cards from 1`);
 }
 
-type Rule = (v: Quantity, c: ContainerDemand, gpuCount: number) => string | undefined;
+type Rule = (v: Quantity, c: ContainerDemand, gpuCount: number, policy: Policy) => string | undefined;
 const range = (lo: number, hi: number, what: string): Rule => (v) =>
   (isInteger(v) && asNumber(v) >= lo && asNumber(v) <= hi ? undefined : `must be a whole ${what} from ${lo} to ${hi}`);
-const has = (c: ContainerDemand, resource: string): boolean => c.natives.some((n) => n.resource === resource);
+const has = (c: ContainerDemand, kind: NativeKind, policy: Policy): boolean => c.natives.some((n) => nativeKind(n.resource, policy) === kind);
 
 /** What each backend accepts of its own resources (docs/backends.md gives the sources). */
-const RULES: Readonly<Record<string, Rule>> = {
-  [NATIVE.aliyunGpuMem]: (v, _c, count) => {
+const RULES: Readonly<Record<NativeKind, Rule>> = {
+  'aliyun-mem': (v, _c, count) => {
     if (!isInteger(v) || v.num < 1n) return 'must be a whole number of GiB from 1';
     return v.num % BigInt(count) === 0n ? undefined
       : `${v.text} is not divisible by ${ACK_GPU_COUNT_LABEL} ${count}: each card gives an equal whole GiB share`;
   },
-  [NATIVE.aliyunGpuCore]: (v, c, count) => {
+  'aliyun-core': (v, c, count, policy) => {
     if (!isInteger(v) || v.num < 5n || v.num > 100n || v.num % 5n !== 0n) return 'must be a multiple of 5 from 5 to 100';
-    if (!has(c, NATIVE.aliyunGpuMem)) return `needs ${NATIVE.aliyunGpuMem} in the same container (ACK core_mem asks both)`;
+    if (!has(c, 'aliyun-mem', policy)) return `needs ${NATIVE.aliyunGpuMem} in the same container (ACK core_mem asks both)`;
     return count > 1 ? `cannot be shared over ${count} cards: ACK's multi-GPU sharing isolates memory only` : undefined;
   },
-  [NATIVE.aliyunGpu]: range(1, 1024, 'number of GPUs'),
-  [NATIVE.nvidiaGpu]: range(1, 1024, 'number of GPUs'),
-  [NATIVE.hamiMem]: range(1, 2 ** 31 - 1, 'number of MiB'),
-  [NATIVE.hamiMemPercent]: range(0, 100, 'percent'), // HAMi reads 0 as unset
-  [NATIVE.hamiCores]: range(0, 100, 'percent'),
+  'aliyun-gpu': range(1, 1024, 'number of GPUs'),
+  'nvidia-gpu': range(1, 1024, 'number of GPUs'),
+  'hami-gpu': range(1, 1024, 'number of GPUs'),
+  'hami-mem': range(1, 2 ** 31 - 1, 'number of MiB'),
+  'hami-mem-percent': range(0, 100, 'percent'), // HAMi reads 0 as unset
+  'hami-cores': range(0, 100, 'percent'),
+  'time-slicing': range(1, 1024, 'number of replicas'),
+  mig: (v, _c, _n) => (isInteger(v) && v.num >= 1n ? undefined : 'must be a whole number of MIG devices from 1'),
 };
 
 /** The values no backend would accept, each naming the container and the resource. */
-export function nativeValueProblems(containers: readonly ContainerDemand[], gpuCount: number): Problem[] {
+export function nativeValueProblems(containers: readonly ContainerDemand[], gpuCount: number, policy: Policy): Problem[] {
   return containers.flatMap((c) => c.natives.flatMap(({ resource, value }) => {
     const field = `container "${c.name}": resources.limits["${resource}"]`;
-    if (resource.startsWith(NATIVE.migPrefix)) {
-      if (!migProfileOfResource(resource)) return [problem('invalid-request', `${field}: not a MIG profile NVIDIA exposes (such as nvidia.com/mig-1g.10gb)`)];
-      return isInteger(value) && value.num >= 1n ? [] : [problem('invalid-request', `${field}: must be a whole number of MIG devices from 1`)];
+    const kind = nativeKind(resource, policy);
+    if (kind === 'mig' && !migProfileOfResource(resource)) {
+      return [problem('invalid-request', `${field}: not a MIG profile NVIDIA exposes (such as nvidia.com/mig-1g.10gb)`)];
     }
-    const rule = RULES[resource] ?? range(1, 1024, 'number of devices');
-    const why = rule(value, c, gpuCount);
+    const why = kind ? RULES[kind](value, c, gpuCount, policy) : undefined;
     return why ? [problem('invalid-request', `${field}: ${why} (got "${value.text}")`)] : [];
   }));
 }
 
+/** The HAMi resource names of a pool, by kind. */
+function hamiKind(pool: Pool, resource: string): NativeKind | undefined {
+  const h = pool.hami;
+  if (!h) return undefined;
+  if (resource === h.resourceName) return 'hami-gpu';
+  if (resource === h.resourceMem) return 'hami-mem';
+  if (resource === h.resourceMemPercentage) return 'hami-mem-percent';
+  return resource === h.resourceCores ? 'hami-cores' : undefined;
+}
+
 /** Why `pool` cannot serve this native resource, or undefined if it can. */
-function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Quantity, gpuCount: number): string | undefined {
+function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Quantity, gpuCount: number, policy: Policy): string | undefined {
   const b = pool.backend;
   const facts = BACKEND_FACTS[b];
   const card = cardMemory(pool);
   const v = asNumber(value);
+  const kind = nativeKind(resource, policy);
   const takes = (ok: boolean) => (ok ? undefined : `${b} does not take ${resource}`);
   const perNode = (n: number) => (n > pool.gpu.perNode ? `${resource}: ${n} GPUs, a node has ${pool.gpu.perNode}` : undefined);
-  if (resource === NATIVE.nvidiaGpu) return takes(['ack-exclusive', 'nvidia-exclusive', 'hami'].includes(b)) ?? perNode(v);
-  if (resource === NATIVE.aliyunGpu) return takes(b === 'ack-topology') ?? perNode(v);
-  if (resource === NATIVE.aliyunGpuMem) {
-    const perGpu = v / gpuCount;
-    return takes(facts.family === 'ack' && facts.placement) ?? perNode(gpuCount)
-      ?? (gpuCount > 1 && !facts.multiCardShares ? `${b} serves one card per pod (ACK documents multi-GPU sharing for cgpu only)` : undefined)
-      ?? (facts.computeRequired && !has(c, NATIVE.aliyunGpuCore)
-        ? `${b} needs ${NATIVE.aliyunGpuCore} beside ${resource}: ACK does not mix memory-only and memory+compute jobs on one node` : undefined)
-      ?? (perGpu > asNumber(card) / Number(GIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${perGpu}Gi per GPU` : undefined);
+  if (b === 'hami') {
+    const own = hamiKind(pool, resource);
+    if (own === 'hami-gpu') return perNode(v);
+    if (own === 'hami-mem') return v > asNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${v}Mi` : undefined;
+    return takes(own !== undefined);
   }
-  if (resource === NATIVE.aliyunGpuCore) return takes(b === 'ack-core-mem');
-  if (resource === NATIVE.hamiMem) {
-    return takes(b === 'hami') ?? (v > asNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${v}Mi` : undefined);
+  switch (kind) {
+    case 'nvidia-gpu':
+      if (b === 'nvidia-mig' && pool.mig?.strategy === 'single') return undefined; // slices, as the single strategy names them
+      return takes(b === 'ack-exclusive' || b === 'nvidia-exclusive') ?? perNode(v);
+    case 'aliyun-gpu': return takes(b === 'ack-topology') ?? perNode(v);
+    case 'aliyun-mem': {
+      const perGpu = v / gpuCount;
+      return takes(facts.family === 'ack' && facts.placement) ?? perNode(gpuCount)
+        ?? (gpuCount > 1 && !facts.multiCardShares ? `${b} serves one card per pod (ACK documents multi-GPU sharing for cgpu only)` : undefined)
+        ?? (facts.computeRequired && !has(c, 'aliyun-core', policy)
+          ? `${b} needs ${NATIVE.aliyunGpuCore} beside ${resource}: ACK does not mix memory-only and memory+compute jobs on one node` : undefined)
+        ?? (perGpu > asNumber(card) / Number(GIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${perGpu}Gi per GPU` : undefined);
+    }
+    case 'aliyun-core': return takes(b === 'ack-core-mem');
+    case 'mig': {
+      const profile = migProfileOfResource(resource);
+      if (b !== 'ack-mig' && !(b === 'nvidia-mig' && pool.mig?.strategy !== 'single')) return takes(false);
+      return profile && pool.mig?.profiles.includes(profile.name) ? undefined : `MIG profile ${profile?.name ?? resource} is not listed`;
+    }
+    case 'time-slicing': {
+      if (resource !== pool.timeSlicing?.resource) return takes(false);
+      return v > 1 && pool.timeSlicing.failRequestsGreaterThanOne
+        ? `${resource}: ${v} replicas, and the device plugin refuses more than one (failRequestsGreaterThanOne)` : undefined;
+    }
+    default: return takes(false);
   }
-  if (resource === NATIVE.hamiCores || resource === NATIVE.hamiMemPercent) return takes(b === 'hami');
-  if (resource.startsWith(NATIVE.migPrefix)) {
-    const profile = migProfileOfResource(resource);
-    if (!['ack-mig', 'nvidia-mig'].includes(b)) return takes(false);
-    return profile && pool.mig?.profiles.includes(profile.name) ? undefined : `MIG profile ${profile?.name ?? resource} is not listed`;
-  }
-  return takes(timeSlicingResource(pool) === resource);
 }
 
 /** Why `pool` cannot take every native request of these containers, or undefined if it can. */
-export function nativePoolReason(pool: Pool, containers: readonly ContainerDemand[], gpuCount: number): string | undefined {
+export function nativePoolReason(pool: Pool, containers: readonly ContainerDemand[], gpuCount: number, policy: Policy): string | undefined {
   for (const c of containers) {
     for (const n of c.natives) {
-      const reason = nativeReason(pool, c, n.resource, n.value, gpuCount);
+      const reason = nativeReason(pool, c, n.resource, n.value, gpuCount, policy);
       if (reason !== undefined) return reason;
     }
   }
   return undefined;
 }
 
-/** The cards one container's native requests stand for, and whether it shares them. */
-function containerCards(c: ContainerDemand, policy: Policy, gpuCount: number): { cards: number; shared: boolean } {
+/**
+ * One container's native requests: `devices` is every GPU it receives, each card, slice, replica
+ * or share counting one (what namespace limits count); `cards` what it holds of a node's cards;
+ * `shared` whether those may sit beside other pods' shares.
+ */
+function containerCards(c: ContainerDemand, policy: Policy, gpuCount: number): { devices: number; cards: number; shared: boolean } {
   let cards = 0;
+  let devices = 0;
   let migSevenths = 0;
   let shared = false;
   for (const { resource, value } of c.natives) {
     const v = Math.ceil(asNumber(value));
-    const profile = migProfileOfResource(resource);
-    if (resource === NATIVE.nvidiaGpu || resource === NATIVE.aliyunGpu) cards = Math.max(cards, v);
-    else if (resource === NATIVE.aliyunGpuMem) [cards, shared] = [Math.max(cards, gpuCount), true];
-    else if (profile || resource.startsWith(NATIVE.migPrefix)) {
-      migSevenths += (profile?.slices ?? 7) * v;
-      shared = true;
-    } else if (policy.pools.some((p) => timeSlicingResource(p) === resource)) [cards, shared] = [Math.max(cards, v), true];
-    else shared = true; // HAMi's gpumem / gpucores make its nvidia.com/gpu a share
+    const kind = nativeKind(resource, policy);
+    if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
+    else if (kind === 'aliyun-mem') [cards, devices, shared] = [Math.max(cards, gpuCount), Math.max(devices, gpuCount), true];
+    else if (kind === 'mig') [migSevenths, devices, shared] = [migSevenths + (migProfileOfResource(resource)?.slices ?? 7) * v, devices + v, true];
+    else if (kind === 'time-slicing') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
+    else shared = true; // HAMi's gpumem / gpucores make its count a share
   }
-  return { cards: Math.max(cards, Math.ceil(migSevenths / 7)), shared };
+  return { devices, cards: Math.max(cards, Math.ceil(migSevenths / 7)), shared };
 }
 
 /**
- * Cards of a pod's native requests: `requested` adds every container's (Kubernetes' effective
- * request), as the generic path does for namespace limits; `onNode` is what one node must hold:
- * exclusive devices add up, shares may sit on the same cards (the largest share counts).
+ * Cards of a pod's native requests: `requested` adds every container's devices (Kubernetes'
+ * effective request), as the generic path does for namespace limits; `onNode` is what one node
+ * must hold: exclusive cards add up, and shares sit on other cards (the largest share counts).
  */
 export function nativeCards(containers: readonly ContainerDemand[], policy: Policy, gpuCount: number): { requested: number; onNode: number } {
   const per = new Map(containers.map((c) => [c, containerCards(c, policy, gpuCount)]));
-  const requested = effectiveTotal(containers, (c) => per.get(c)?.cards ?? 0);
+  const requested = effectiveTotal(containers, (c) => per.get(c)?.devices ?? 0);
   const exclusive = effectiveTotal(containers, (c) => (per.get(c)?.shared ? 0 : per.get(c)?.cards ?? 0));
   const largestShare = Math.max(0, ...[...per.values()].filter((p) => p.shared).map((p) => p.cards));
   return { requested, onNode: exclusive + largestShare };

@@ -1,7 +1,8 @@
-import type { Pool, Policy } from '../policy/types.ts';
+import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolPlacement } from '../policy/pool-nodes.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
+import { migCatalog, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { placementReason, type PodPlacement } from './constraints.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
@@ -42,7 +43,8 @@ export interface PoolPlan {
   readonly labels: Readonly<Record<string, string | null>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly schedulerName?: string;
-  readonly rdmaResource?: string;
+  /** RDMA devices the pod's first GPU app container gets, when the pod asks RDMA. */
+  readonly rdma?: PoolRdma;
   readonly warnings: readonly string[];
   /** A NUMA BestEffort request this pool cannot honour. */
   readonly downgraded: boolean;
@@ -67,9 +69,12 @@ export function cardMemory(pool: Pool): Quantity {
 export function admissionReason(pool: Pool, facts: PodFacts): string | undefined {
   const { intent, limits } = facts;
   const backend = BACKEND_FACTS[pool.backend];
+  if (pool.disabled) return 'disabled (drained): no new pods are routed to it';
   if (limits.allowedPools && !limits.allowedPools.has(pool.name)) return `not allowed in namespace ${facts.namespace}`;
   if (intent.pools && !intent.pools.includes(pool.name)) return `not in ${ANNOTATION.pools}`;
-  if (intent.models && !intent.models.includes(pool.gpu.model)) return `model ${pool.gpu.model} is not ${intent.models.join(' or ')}`;
+  if (intent.models && !intent.models.includes(pool.gpu.model) && !intent.models.includes(pool.gpu.product)) {
+    return `model ${pool.gpu.model}${pool.gpu.product === pool.gpu.model ? '' : ` (${pool.gpu.product})`} is not ${intent.models.join(' or ')}`;
+  }
   if (!isolationCovers(backend.isolation, facts.isolation)) {
     return `${pool.backend} isolates ${backend.isolation === 'none' ? 'nothing' : backend.isolation}, the pod needs ${facts.isolation}`;
   }
@@ -105,6 +110,32 @@ export function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): strin
 }
 
 /**
+ * MIG slices of each profile one node of the pool holds: the layout's count per card, else the
+ * most the GPU model's catalog allows (7 × 1g on most cards), times the cards.
+ */
+function migCapacity(pool: Pool, profile: string): number {
+  const layout = pool.mig?.layout?.[profile];
+  if (layout !== undefined) return layout * pool.gpu.perNode;
+  const card = cardMemory(pool);
+  const catalog = migCatalog(`${pool.gpu.model} ${pool.gpu.product}`, Number(card.num / (card.den * GIB)));
+  const slices = parseMigProfile(profile)?.slices ?? 7;
+  return (catalog?.profiles[profile] ?? Math.floor((catalog?.slices ?? 7) / slices)) * pool.gpu.perNode;
+}
+
+/** Why one node of a MIG pool cannot hold the pod's slices (Kubernetes' effective request, per profile). */
+function migReason(pool: Pool, facts: PodFacts, containers: ReadonlyMap<string, ContainerTranslation>): string | undefined {
+  const profiles = new Set([...containers.values()].flatMap((t) => Object.keys(t.resources)));
+  for (const resource of profiles) {
+    const profile = migProfileOfResource(resource)?.name ?? pool.mig?.profiles[0];
+    if (profile === undefined) continue;
+    const asked = effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[resource] ?? 0);
+    const capacity = migCapacity(pool, profile);
+    if (asked > capacity) return `pod asks ${asked} × ${profile}, a node has ${capacity} (${pool.gpu.perNode} cards)`;
+  }
+  return undefined;
+}
+
+/**
  * Cards on one node of this pool: whole cards add up (Kubernetes' effective request); shares
  * may sit together on other cards, so the largest share's card count is added once.
  */
@@ -126,6 +157,12 @@ function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undef
   if (cards > pool.numa.gpusPerNode) return `${cards} GPUs exceed one NUMA node (${pool.numa.gpusPerNode})`;
   if (facts.cpus > pool.numa.cpusPerNode) return `${facts.cpus} CPUs exceed one NUMA node (${pool.numa.cpusPerNode})`;
   return undefined;
+}
+
+/** HAMi picks the card type by pod annotation (nvidia.com/use-gputype), not by node label. */
+function modelAnnotation(pool: Pool): Record<string, string> {
+  const { model } = BACKEND_FACTS[pool.backend];
+  return 'podAnnotation' in model ? { [model.podAnnotation]: pool.gpu.product } : {};
 }
 
 function numaAnnotations(intent: Intent): Record<string, string> {
@@ -159,9 +196,12 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const containers = new Map<string, ContainerTranslation>();
   const warnings: string[] = [];
   const counts = new Set<number>();
+  const slices = pool.mig !== undefined;
   for (const c of facts.gpuContainers) {
     const who = facts.gpuContainers.length > 1 ? `container "${c.name}": ` : '';
-    if (c.request.gpu > pool.gpu.perNode) return fail(`${who}${c.request.gpu} GPUs, a node has ${pool.gpu.perNode}`);
+    // MIG counts slices, which a node holds more of than cards: checked per profile below.
+    const share = slices && isFraction(c.request, card);
+    if (!share && c.request.gpu > pool.gpu.perNode) return fail(`${who}${c.request.gpu} GPUs, a node has ${pool.gpu.perNode}`);
     if (c.request.memory && c.request.memory.num * card.den > card.num * c.request.memory.den) {
       return fail(`${who}card has ${pool.gpu.memory}`);
     }
@@ -171,20 +211,21 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     warnings.push(...t.warnings);
     counts.add(c.request.gpu);
   }
-  if (cards > pool.gpu.perNode) return fail(`pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}`);
+  const overNode = slices ? migReason(pool, facts, containers) : cards > pool.gpu.perNode ? `pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}` : undefined;
+  if (overNode) return fail(overNode);
   const ackShared = backend.family === 'ack' && backend.placement;
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
   if (downgraded) warnings.push(`NUMA BestEffort dropped on pool ${pool.name}: ${numa}`);
   const [count = 1] = counts;
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
-  const annotations = facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {};
+  const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...modelAnnotation(pool) };
   const schedulerName = schedulerToWrite(pool);
-  const rdmaResource = facts.intent.rdma ? pool.rdmaResource : undefined;
-  const key = JSON.stringify([[...containers].map(([n, t]) => [n, t.resources]), labels, annotations, schedulerName, rdmaResource]);
+  const rdma = facts.intent.rdma ? pool.rdma : undefined;
+  const key = JSON.stringify([[...containers].map(([n, t]) => [n, t.resources]), labels, annotations, schedulerName, rdma]);
   return {
     ok: true,
     plan: { pool, containers, labels, annotations, warnings, downgraded, key,
-      ...(schedulerName ? { schedulerName } : {}), ...(rdmaResource ? { rdmaResource } : {}) },
+      ...(schedulerName ? { schedulerName } : {}), ...(rdma ? { rdma } : {}) },
   };
 }

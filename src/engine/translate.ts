@@ -1,4 +1,4 @@
-import { timeSlicingResource } from '../policy/time-slicing.ts';
+import { DEFAULT_HAMI, timeSlicingResource } from '../policy/defaults.ts';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '../vocabulary/backends.ts';
 import { migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
@@ -142,17 +142,25 @@ export function chooseMigProfile(input: Pick<TranslateInput, 'request' | 'pool' 
 function mig(input: TranslateInput): TranslateResult {
   const profile = chooseMigProfile(input);
   if (!profile) {
+    const sizes = migProfiles(input.pool).map((p) => `${p.name} = ${(p.memoryGB * 1e9 / 2 ** 30).toFixed(1)}Gi`).join(', ');
     return { reason: isFraction(input.request, input.card)
-      ? `no MIG profile holds ${describeShare(input.request)} (has ${input.pool.mig?.profiles.join(', ')})`
+      ? `no MIG profile holds ${describeShare(input.request)} (MIG profiles count decimal GB: ${sizes})`
       : 'no full-card MIG profile (7g) is listed for whole GPUs' };
   }
-  return { resources: { [migResourceName(profile.name)]: input.request.gpu }, warnings: [] };
+  // The single strategy exposes its one profile's slices as nvidia.com/gpu.
+  const resource = input.pool.mig?.strategy === 'single' ? NATIVE.nvidiaGpu : migResourceName(profile.name);
+  return { resources: { [resource]: input.request.gpu }, warnings: [] };
 }
 
 function timeSlicing(input: TranslateInput): TranslateResult {
   if (!isFraction(input.request, input.card)) return { reason: 'time-slicing only shares cards; whole GPUs need an exclusive pool' };
   if (input.request.gpu > 1) return { reason: ONE_CARD['nvidia-time-slicing'] as string };
   if (input.request.cores !== undefined) return { reason: NO_COMPUTE };
+  const replicas = input.pool.timeSlicing?.replicas;
+  const { memory } = input.request;
+  if (replicas !== undefined && memory !== undefined && compareQuantity(memory, { text: '', num: input.card.num, den: input.card.den * BigInt(replicas) }) > 0) {
+    return { reason: `a replica is 1/${replicas} of a ${input.pool.gpu.memory} card; ${formatBytes(memory)} does not fit it` };
+  }
   return { resources: { [timeSlicingResource(input.pool) as string]: input.request.gpu }, warnings: [] };
 }
 
@@ -161,22 +169,23 @@ function timeSlicing(input: TranslateInput): TranslateResult {
  * (HAMi reserves none without gpucores; 100 takes the card's compute for this container alone).
  */
 function hami(input: TranslateInput): TranslateResult {
-  const resources: Record<string, number> = { [NATIVE.nvidiaGpu]: input.request.gpu };
+  const names = input.pool.hami ?? DEFAULT_HAMI;
+  const resources: Record<string, number> = { [names.resourceName]: input.request.gpu };
   const warnings: string[] = [];
   const { memory } = input.request;
   const share = isFraction(input.request, input.card);
   if (memory !== undefined && compareQuantity(memory, input.card) < 0) {
     const mib = roundUnits(input, memory, MIB, 'Mi');
     if ('reason' in mib) return mib;
-    resources[NATIVE.hamiMem] = mib.value;
+    resources[names.resourceMem] = mib.value;
     if (mib.warning) warnings.push(mib.warning);
   } else if (memory === undefined && share) {
-    resources[NATIVE.hamiMemPercent] = input.request.cores ?? 100; // a compute share: its part of the memory too, not the whole card
+    resources[names.resourceMemPercentage] = input.request.cores ?? 100; // a compute share: its part of the memory too, not the whole card
   }
   if (!share || input.request.cores !== undefined || input.isolation === 'compute') {
     const cores = coreShare(input, proportionalCores(input), 1);
     if ('reason' in cores) return cores;
-    resources[NATIVE.hamiCores] = cores.value;
+    resources[names.resourceCores] = cores.value;
     if (cores.warning) warnings.push(cores.warning);
   }
   return { resources, warnings };

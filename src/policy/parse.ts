@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { parseQuantity } from '../vocabulary/quantity.ts';
 import { policySchema } from './schema.ts';
+import { normalise, type RawPolicy } from './normalise.ts';
 import { checkSemantics } from './semantics.ts';
+import { suggest } from './suggest.ts';
 import type { Policy } from './types.ts';
 
 export type PolicyResult =
@@ -29,21 +31,33 @@ export class PolicyError extends Error {
  * the ConfigMap's resourceVersion, is prefixed to the content hash to form the revision.
  */
 export function parsePolicy(text: string, sourceVersion?: string): PolicyResult {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => `line ${(e.linePos?.[0].line ?? 0)}: ${e.message.split('\n')[0]}`) };
+    return { ok: false, errors: doc.errors.map((e) => `line ${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`) };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const data = toData(doc);
+  if (typeof data === 'string') return { ok: false, errors: [data] };
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return { ok: false, errors: ['/: the policy must be a mapping (apiVersion, kind, defaults, pools, namespaces)'] };
   }
   if (!validate(data)) return { ok: false, errors: (validate.errors ?? []).map(formatError) };
-  const parsed = data as unknown as Omit<Policy, 'revision'>;
-  const semantic = checkSemantics(parsed);
+  const raw = data as unknown as RawPolicy;
+  const { policy: parsed, errors: shapeErrors } = normalise(raw);
+  const semantic = [...shapeErrors, ...checkSemantics(parsed)];
   if (semantic.length > 0) return { ok: false, errors: semantic };
-  const hash = createHash('sha256').update(JSON.stringify(parsed)).digest('hex').slice(0, 12);
+  const hash = createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 12);
   const revision = sourceVersion ? `${sourceVersion}-${hash}` : hash;
   return { ok: true, policy: deepFreeze({ ...parsed, revision }) };
+}
+
+/** The document as plain data, or why not: an alias bomb (more than 100 alias expansions) is the author's error. */
+function toData(doc: ReturnType<typeof parseDocument>): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return `/: ${e instanceof Error ? e.message : String(e)} (YAML aliases expand too far)`;
+  }
 }
 
 export function parsePolicyOrThrow(text: string, sourceVersion?: string): Policy {
@@ -55,16 +69,22 @@ export function parsePolicyOrThrow(text: string, sourceVersion?: string): Policy
 function formatError(e: ErrorObject): string {
   const path = e.instancePath || '/';
   switch (e.keyword) {
-    case 'additionalProperties':
-      return `${path}: unknown field "${String(e.params.additionalProperty)}"`;
+    case 'additionalProperties': {
+      const field = String(e.params.additionalProperty);
+      const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return `${path}: unknown field "${field}"${suggest(field, known)}`;
+    }
     case 'required':
       return `${path}: missing field "${String(e.params.missingProperty)}"`;
-    case 'format':
-      return e.params.format === 'quantity'
-        ? `${path}: must be a quantity such as 24Gi`
-        : `${path}: ${e.message ?? 'invalid'}`;
-    case 'enum':
-      return `${path}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+    case 'format': {
+      if (e.params.format !== 'quantity') return `${path}: ${e.message ?? 'invalid'}`;
+      const why = parseQuantity(String(e.data));
+      return `${path}: must be a quantity such as 24Gi${typeof why === 'string' && why.includes('did you mean') ? ` (${why.split('; ')[1]})` : ''}`;
+    }
+    case 'enum': {
+      const allowed = (e.params.allowedValues as unknown[]).map(String);
+      return `${path}: must be one of ${allowed.join(', ')}${suggest(String(e.data), allowed)}`;
+    }
     case 'const':
       return `${path}: must be ${String(e.params.allowedValue)}`;
     case 'pattern':

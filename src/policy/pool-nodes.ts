@@ -13,7 +13,8 @@ const label = (key: string, value: string): NodeSelectorRequirement => ({ key, o
 
 function backendTerms(pool: Pool): NodeSelectorRequirement[][] {
   const facts = BACKEND_FACTS[pool.backend];
-  const mode = facts.modeLabel;
+  // NVIDIA's single MIG strategy labels its nodes `nvidia.com/mig.strategy=single`.
+  const mode = facts.modeLabel && pool.mig?.strategy === 'single' ? { ...facts.modeLabel, value: 'single' } : facts.modeLabel;
   const placement: NodeSelectorRequirement[] = !facts.placement ? []
     : poolPlacement(pool) === 'spread' ? [label(ACK_PLACEMENT_LABEL, 'spread')]
       : [{ key: ACK_PLACEMENT_LABEL, operator: 'NotIn', values: ['spread'] }];
@@ -22,13 +23,34 @@ function backendTerms(pool: Pool): NodeSelectorRequirement[][] {
   return mode.orAbsent ? [...terms, [{ key: mode.key, operator: 'DoesNotExist' }, ...placement]] : terms;
 }
 
+/**
+ * The value of the family's model label on the pool's nodes: `gpu.product`, as GPU feature
+ * discovery changes it under the single MIG strategy (`A100-SXM4-40GB-MIG-1g.5gb`) and for
+ * time-slicing that keeps the name nvidia.com/gpu (`Tesla-T4-SHARED`).
+ */
+export function productLabelValue(pool: Pool): string {
+  const { product } = pool.gpu;
+  const [single] = pool.mig?.strategy === 'single' ? pool.mig.profiles : [];
+  if (single !== undefined) return `${product}-MIG-${single.replace('+', '.')}`;
+  if (pool.backend === 'nvidia-time-slicing' && pool.timeSlicing?.resource === 'nvidia.com/gpu') return `${product}-SHARED`;
+  return product;
+}
+
+/** The model requirement, unless the family has no model label or the pool's nodeSelector already names that label. */
+function modelTerm(pool: Pool): NodeSelectorRequirement[] {
+  const { model } = BACKEND_FACTS[pool.backend];
+  if (!('nodeLabel' in model) || model.nodeLabel in pool.nodeSelector) return [];
+  return [label(model.nodeLabel, productLabelValue(pool))];
+}
+
 const termsCache = new WeakMap<Pool, readonly (readonly NodeSelectorRequirement[])[]>();
 
-/** A pool's effective node selector: its backend's label(s), each ANDed with its nodeSelector. */
+/** A pool's effective node selector: its backend's label(s), each ANDed with its model label and its nodeSelector. */
 export function poolTerms(pool: Pool): readonly (readonly NodeSelectorRequirement[])[] {
   let terms = termsCache.get(pool);
   if (!terms) {
-    const own = Object.entries(pool.nodeSelector).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => label(k, v));
+    const own = [...modelTerm(pool), ...Object.entries(pool.nodeSelector).map(([k, v]) => label(k, v))]
+      .sort((a, b) => a.key.localeCompare(b.key));
     terms = backendTerms(pool).map((term) => [...term, ...own]);
     termsCache.set(pool, terms);
   }

@@ -61,14 +61,26 @@ export const policySchema = {
           name: { type: 'string', pattern: DNS_LABEL, maxLength: 63 },
           backend: { enum: [...BACKENDS] },
           placement: { enum: [...PLACEMENTS] },
+          disabled: {
+            type: 'boolean', default: false,
+            description: 'A drained pool: no new pod is routed to it, and native requests for it are refused.',
+          },
           nodeSelector: { ...labelMap, default: {} },
           gpu: {
             type: 'object',
             additionalProperties: false,
             required: ['model', 'memory', 'perNode'],
             properties: {
-              model: { type: 'string', minLength: 1 },
-              memory: { type: 'string', format: 'quantity' },
+              model: { type: 'string', minLength: 1, description: 'The name pods ask for in gpu-admission.io/gpu-model.' },
+              product: {
+                type: 'string', pattern: LABEL_VALUE, minLength: 1, maxLength: 63,
+                description: "The model as the nodes' model label says it (aliyun.accelerator/nvidia_name, nvidia.com/gpu.product; "
+                  + 'HAMi: the card type); gpu.model by default.',
+              },
+              memory: {
+                type: 'string', format: 'quantity',
+                description: 'Memory of one card as the backend counts it (ACK: the node\'s aliyun.com/gpu-mem ÷ cards).',
+              },
               perNode: positiveInt,
             },
           },
@@ -78,8 +90,13 @@ export const policySchema = {
             required: ['nodes', 'gpusPerNode', 'cpusPerNode'],
             properties: { nodes: positiveInt, gpusPerNode: positiveInt, cpusPerNode: positiveInt },
           },
-          rdma: { type: 'boolean', default: false },
-          rdmaResource: { type: 'string', pattern: RESOURCE_NAME, default: 'aliyun/erdma' },
+          rdma: {
+            type: ['boolean', 'object'],
+            description: 'RDMA on this pool: true (one aliyun/erdma per pod), or {resource, perPod}.',
+            additionalProperties: false,
+            properties: { resource: { type: 'string', pattern: RESOURCE_NAME }, perPod: positiveInt },
+          },
+          rdmaResource: { type: 'string', pattern: RESOURCE_NAME, description: 'The RDMA resource (or rdma.resource).' },
           taints: {
             type: 'array',
             default: [],
@@ -98,11 +115,18 @@ export const policySchema = {
           mig: {
             type: 'object',
             additionalProperties: false,
-            required: ['profiles'],
             properties: {
+              strategy: { enum: ['mixed', 'single'], description: 'The device plugin\'s MIG strategy (nvidia-mig); mixed by default.' },
               profiles: {
                 type: 'array', minItems: 1, uniqueItems: true,
                 items: { type: 'string', pattern: MIG_PROFILE },
+                description: 'The profiles the nodes offer (or give layout).',
+              },
+              layout: {
+                type: 'object', minProperties: 1,
+                propertyNames: { pattern: MIG_PROFILE },
+                additionalProperties: positiveInt,
+                description: 'How many slices of each profile one card holds, such as {3g.40gb: 2}.',
               },
             },
           },
@@ -111,6 +135,19 @@ export const policySchema = {
             additionalProperties: false,
             properties: {
               resource: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpu.shared' },
+              replicas: { type: 'integer', minimum: 2, description: 'Replicas of each card (sharing.timeSlicing.resources[].replicas).' },
+              failRequestsGreaterThanOne: { type: 'boolean', default: false },
+            },
+          },
+          hami: {
+            type: 'object',
+            additionalProperties: false,
+            description: "HAMi's resource names, when its chart renames them (resourceName, resourceMem, …).",
+            properties: {
+              resourceName: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpu' },
+              resourceMem: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpumem' },
+              resourceMemPercentage: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpumem-percentage' },
+              resourceCores: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpucores' },
             },
           },
           schedulerName: { type: 'string', pattern: DNS_LABEL },
@@ -128,10 +165,29 @@ export const policySchema = {
           selector: {
             type: 'object',
             additionalProperties: false,
-            required: ['matchLabels'],
-            properties: { matchLabels: labelMap },
+            minProperties: 1,
+            properties: {
+              matchLabels: labelMap,
+              matchExpressions: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['key', 'operator'],
+                  properties: {
+                    key: { type: 'string', pattern: LABEL_KEY },
+                    operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+                    values: { type: 'array', items: { type: 'string', pattern: LABEL_VALUE } },
+                  },
+                },
+              },
+            },
           },
           allowedPools: { type: 'array', items: { type: 'string' } },
+          preferredPools: {
+            type: 'array', items: { type: 'string' },
+            description: 'Pools these namespaces try first, in this order; the others follow in policy order.',
+          },
           maxGpusPerPod: positiveInt,
           isolation: { enum: [...ISOLATIONS] },
         },

@@ -1,11 +1,14 @@
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
-import { parseMigProfile } from '../vocabulary/mig.ts';
+import { migCatalog, parseMigProfile } from '../vocabulary/mig.ts';
+import { NATIVE } from '../vocabulary/names.ts';
+import { suggest } from './suggest.ts';
 import { BACKENDS, BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import type { Pool, Policy } from './types.ts';
 
 /** The backends whose pools have a placement (ACK shared modes: the label ack.node.gpu.placement). */
 const PLACED: readonly Backend[] = BACKENDS.filter((b) => BACKEND_FACTS[b].placement);
 const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig']);
+const NVIDIA_GPU = NATIVE.nvidiaGpu;
 
 /** Checks the schema cannot express. Each error names its path. */
 export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
@@ -19,11 +22,26 @@ export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
     errors.push(...checkPool(pool, path));
   });
   policy.namespaces.forEach((rule, i) => {
-    rule.allowedPools?.forEach((name, j) => {
-      if (!seen.has(name)) errors.push(`/namespaces/${i}/allowedPools/${j}: no pool is named "${name}"`);
-    });
+    for (const field of ['allowedPools', 'preferredPools'] as const) {
+      rule[field]?.forEach((name, j) => {
+        if (!seen.has(name)) errors.push(`/namespaces/${i}/${field}/${j}: no pool is named "${name}"${suggest(name, [...seen.keys()])}`);
+      });
+    }
   });
-  return errors;
+  return [...errors, ...hamiBesideExclusive(policy.pools)];
+}
+
+/**
+ * HAMi's webhook claims every pod that asks its resource names and gives it to hami-scheduler,
+ * so an exclusive pool writing the same name would lose its pods to HAMi.
+ */
+function hamiBesideExclusive(pools: readonly Pool[]): string[] {
+  const exclusive = pools.filter((p) => p.backend === 'ack-exclusive' || p.backend === 'nvidia-exclusive');
+  return pools.flatMap((p, i) => {
+    const clash = p.hami?.resourceName === NVIDIA_GPU ? exclusive[0] : undefined;
+    return clash ? [`/pools/${i}/hami/resourceName: HAMi's webhook would claim the ${NVIDIA_GPU} pods of pool ${clash.name} `
+      + `(${clash.backend}) for hami-scheduler; rename HAMi's resources (its chart's resourceName, resourceMem, resourceCores) and set them here`] : [];
+  });
 }
 
 function checkPool(pool: Pool, path: string): string[] {
@@ -47,23 +65,38 @@ function checkPool(pool: Pool, path: string): string[] {
   if (pool.timeSlicing !== undefined && pool.backend !== 'nvidia-time-slicing') {
     errors.push(`${path}/timeSlicing: only backend nvidia-time-slicing takes it`);
   }
+  if (pool.hami !== undefined && pool.backend !== 'hami') errors.push(`${path}/hami: only backend hami takes it`);
   errors.push(...checkMig(pool, path, memory), ...checkNuma(pool, path), ...checkTaints(pool, path));
   return errors;
 }
 
 function checkMig(pool: Pool, path: string, memory: Quantity | string): string[] {
-  if (!MIG_BACKENDS.has(pool.backend)) {
-    return pool.mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig) take it`] : [];
-  }
-  if (!pool.mig) return [`${path}/mig: backend ${pool.backend} needs mig.profiles`];
+  const { mig } = pool;
+  if (!MIG_BACKENDS.has(pool.backend)) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig) take it`] : [];
+  if (!mig) return [`${path}/mig: backend ${pool.backend} needs mig.profiles or mig.layout`];
   if (typeof memory === 'string') return [];
   const errors: string[] = [];
-  pool.mig.profiles.forEach((name, j) => {
+  const at = (name: string, j: number): string => (mig.layout ? `${path}/mig/layout/${name}` : `${path}/mig/profiles/${j}`);
+  if (mig.strategy === 'single' && pool.backend !== 'nvidia-mig') errors.push(`${path}/mig/strategy: single is the NVIDIA device plugin's (nvidia-mig)`);
+  if (mig.strategy === 'single' && mig.profiles.length !== 1) {
+    errors.push(`${path}/mig/profiles: the single strategy cuts every card alike: list exactly one profile`);
+  }
+  const catalog = migCatalog(pool.gpu.product === pool.gpu.model ? pool.gpu.model : `${pool.gpu.model} ${pool.gpu.product}`,
+    Number(memory.num / (memory.den * GIB)));
+  mig.profiles.forEach((name, j) => {
     const profile = parseMigProfile(name);
-    if (profile && profile.memoryBytes * memory.den > memory.num) {
-      errors.push(`${path}/mig/profiles/${j}: ${name} needs ${profile.memoryGB} GB, the card has ${pool.gpu.memory}`);
+    if (!profile) return;
+    if (profile.memoryBytes * memory.den > memory.num) {
+      errors.push(`${at(name, j)}: ${name} needs ${profile.memoryGB} GB, the card has ${pool.gpu.memory}`);
+    } else if (catalog && catalog.profiles[name] === undefined) {
+      errors.push(`${at(name, j)}: ${name} is not a MIG profile of the ${catalog.name} (it offers ${Object.keys(catalog.profiles).join(', ')})`);
+    } else if (catalog && mig.layout && (mig.layout[name] ?? 0) > (catalog.profiles[name] ?? 0)) {
+      errors.push(`${at(name, j)}: a card holds at most ${catalog.profiles[name]} × ${name}`);
     }
   });
+  const slices = Object.entries(mig.layout ?? {}).reduce((sum, [name, n]) => sum + (parseMigProfile(name)?.slices ?? 0) * n, 0);
+  const total = catalog?.slices ?? 7;
+  if (slices > total) errors.push(`${path}/mig/layout: ${slices} compute slices, a card has ${total}`);
   return errors;
 }
 

@@ -10,8 +10,10 @@ export interface PoolToleration {
 }
 
 export interface PoolGpu {
-  /** Exact model name matched against the pod's gpu-model annotation. */
+  /** The model name pods ask for in gpu-admission.io/gpu-model (exact match, as is `product`). */
   readonly model: string;
+  /** The model as the nodes' model label publishes it; `model` when the policy does not say. */
+  readonly product: string;
   /** Memory of one card, a quantity such as 24Gi. */
   readonly memory: string;
   /** GPUs on one node of the pool. */
@@ -25,28 +27,72 @@ export interface PoolNuma {
   readonly cpusPerNode: number;
 }
 
+/** RDMA of a pool: the extended resource and how many a pod gets. */
+export interface PoolRdma {
+  readonly resource: string;
+  readonly perPod: number;
+}
+
+export interface PoolMig {
+  /** NVIDIA's MIG strategy: `mixed` exposes nvidia.com/mig-<profile>, `single` exposes slices as nvidia.com/gpu. */
+  readonly strategy: 'mixed' | 'single';
+  readonly profiles: readonly string[];
+  /** Slices of each profile one card holds, when the policy gives the layout. */
+  readonly layout?: Readonly<Record<string, number>>;
+}
+
+export interface PoolTimeSlicing {
+  readonly resource: string;
+  /** Replicas of each card; a request must fit one replica's share of its memory. */
+  readonly replicas?: number;
+  /** The device plugin refuses requests of more than one replica. */
+  readonly failRequestsGreaterThanOne: boolean;
+}
+
+/** The resource names HAMi's chart gives (resourceName, resourceMem, resourceMemPercentage, resourceCores). */
+export interface PoolHami {
+  readonly resourceName: string;
+  readonly resourceMem: string;
+  readonly resourceMemPercentage: string;
+  readonly resourceCores: string;
+}
+
 export interface Pool {
   readonly name: string;
   readonly backend: Backend;
   /** Placement of shared pools (ACK label ack.node.gpu.placement); binpack by default there. */
   readonly placement?: Placement;
+  /** A drained pool: nothing new is routed to it. */
+  readonly disabled: boolean;
   readonly nodeSelector: Readonly<Record<string, string>>;
   readonly gpu: PoolGpu;
   readonly numa?: PoolNuma;
-  readonly rdma: boolean;
-  /** Extended resource that grants RDMA on this pool (ACK eRDMA by default). */
-  readonly rdmaResource: string;
+  readonly rdma?: PoolRdma;
   readonly taints: readonly PoolToleration[];
-  readonly mig?: { readonly profiles: readonly string[] };
-  readonly timeSlicing?: { readonly resource: string };
+  readonly mig?: PoolMig;
+  /** Set on every nvidia-time-slicing pool. */
+  readonly timeSlicing?: PoolTimeSlicing;
+  /** Set on every hami pool. */
+  readonly hami?: PoolHami;
   /** Scheduler the pool's pods need (hami-scheduler on HAMi pools by default). */
   readonly schedulerName?: string;
 }
 
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  readonly values?: readonly string[];
+}
+
 export interface NamespaceRule {
   readonly names?: readonly string[];
-  readonly selector?: { readonly matchLabels: Readonly<Record<string, string>> };
+  readonly selector?: {
+    readonly matchLabels?: Readonly<Record<string, string>>;
+    readonly matchExpressions?: readonly LabelSelectorRequirement[];
+  };
   readonly allowedPools?: readonly string[];
+  /** Pools these namespaces try first, in this order. */
+  readonly preferredPools?: readonly string[];
   readonly maxGpusPerPod?: number;
   readonly isolation?: Isolation;
 }

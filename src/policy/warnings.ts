@@ -1,5 +1,8 @@
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
-import type { Policy } from './types.ts';
+import { satisfiable } from '../vocabulary/node-selector.ts';
+import { poolTerms } from './pool-nodes.ts';
+import { DEFAULT_RDMA_RESOURCE } from './defaults.ts';
+import type { Policy, Pool } from './types.ts';
 
 /**
  * Valid policies that probably do not do what the operator means. Shown by `policy check`, as
@@ -7,13 +10,19 @@ import type { Policy } from './types.ts';
  */
 export function policyWarnings(policy: Policy): string[] {
   const warnings: string[] = [];
-  const unlabelled = policy.pools.some((p) => !p.backend.startsWith('ack-') && p.backend !== 'nvidia-mig');
   policy.pools.forEach((pool, i) => {
-    if (pool.backend === 'ack-exclusive' && Object.keys(pool.nodeSelector).length === 0 && unlabelled) {
-      warnings.push(`/pools/${i}: ack-exclusive without nodeSelector also matches the nodes of non-ACK pools`);
+    if (pool.backend === 'ack-exclusive' && Object.keys(pool.nodeSelector).length === 0) {
+      warnings.push(`/pools/${i}: ack-exclusive without nodeSelector takes any node without a GPU mode label of model ${pool.gpu.product}`);
     }
-    if (pool.rdma && pool.rdmaResource === 'aliyun/erdma' && !pool.backend.startsWith('ack-')) {
-      warnings.push(`/pools/${i}: rdma on ${pool.backend} uses ACK's aliyun/erdma; set rdmaResource`);
+    if (pool.timeSlicing && pool.timeSlicing.replicas === undefined) {
+      warnings.push(`/pools/${i}/timeSlicing: no replicas, so requests are not checked against a replica's share`);
+    }
+    const overlap = policy.pools.slice(0, i).findIndex((other) => overlaps(pool, other));
+    if (overlap !== -1) {
+      warnings.push(`/pools/${i}: can match the nodes of /pools/${overlap} (${policy.pools[overlap]?.name}); tell them apart by nodeSelector`);
+    }
+    if (pool.rdma?.resource === DEFAULT_RDMA_RESOURCE && !pool.backend.startsWith('ack-')) {
+      warnings.push(`/pools/${i}: rdma on ${pool.backend} uses ACK's aliyun/erdma; set rdma.resource`);
     }
   });
   policy.namespaces.forEach((rule, i) => {
@@ -24,4 +33,17 @@ export function policyWarnings(policy: Policy): string[] {
     warnings.push('/defaults/isolation: compute, but no pool isolates compute');
   }
   return warnings;
+}
+
+/**
+ * Whether two pools can hold the same node: a term of each that some node could satisfy
+ * together, where one constrains no label the other leaves free (pools told apart only by
+ * labels of different keys are not flagged; the live check is `policy check --cluster`).
+ */
+function overlaps(a: Pool, b: Pool): boolean {
+  return poolTerms(a).some((ta) => poolTerms(b).some((tb) => {
+    const [ka, kb] = [new Set(ta.map((r) => r.key)), new Set(tb.map((r) => r.key))];
+    const nested = [...ka].every((k) => kb.has(k)) || [...kb].every((k) => ka.has(k));
+    return nested && satisfiable([...ta, ...tb]);
+  }));
 }

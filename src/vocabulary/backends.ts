@@ -4,7 +4,9 @@
  * docs/backends.md gives the source of every fact here; a test keeps the two equal.
  */
 
-import { ACK_SCHEDULE_LABEL, HAMI_SCHEDULER, NVIDIA_MIG_STRATEGY_LABEL } from './names.ts';
+import {
+  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL,
+} from './names.ts';
 
 export const BACKENDS = [
   'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
@@ -43,36 +45,46 @@ export interface BackendFacts {
   readonly computeRequired: boolean;
   /** The scheduler that must place its pods (it allocates the cards), or undefined when any will do. */
   readonly scheduler?: string;
+  /**
+   * Where the family publishes the GPU model: a node label (ACK's aliyun.accelerator/nvidia_name,
+   * GPU feature discovery's nvidia.com/gpu.product), or HAMi's pod annotation that picks the card type.
+   */
+  readonly model: { readonly nodeLabel: string } | { readonly podAnnotation: string };
 }
 
-const ack = (mode: string, facts: Omit<BackendFacts, 'family' | 'modeLabel' | 'placement' | 'scheduler'>, shared: boolean): BackendFacts => ({
-  family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: mode }, placement: shared,
+const ACK_MODEL = { nodeLabel: ACK_MODEL_LABEL } as const;
+const NVIDIA_MODEL = { nodeLabel: NVIDIA_PRODUCT_LABEL } as const;
+
+const ack = (mode: string, facts: Omit<BackendFacts, 'family' | 'modeLabel' | 'placement' | 'scheduler' | 'model'>, shared: boolean): BackendFacts => ({
+  family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: mode }, placement: shared, model: ACK_MODEL,
   ...(shared ? { scheduler: DEFAULT_SCHEDULER } : {}), ...facts,
 });
 const whole = { isolation: 'compute', shares: false, multiCardShares: false, computeShares: false, computeRequired: false } as const;
 
 export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
-  'ack-exclusive': { ...whole, family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: 'default', orAbsent: true }, placement: false },
+  'ack-exclusive': {
+    ...whole, family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: 'default', orAbsent: true }, placement: false, model: ACK_MODEL,
+  },
   'ack-topology': { ...ack('topology', whole, false), scheduler: DEFAULT_SCHEDULER },
   'ack-cgpu': ack('cgpu', { isolation: 'memory', shares: true, multiCardShares: true, computeShares: false, computeRequired: false }, true),
   'ack-share': ack('share', { isolation: 'none', shares: true, multiCardShares: false, computeShares: false, computeRequired: false }, true),
   'ack-mps': ack('mps', { isolation: 'memory', shares: true, multiCardShares: false, computeShares: false, computeRequired: false }, true),
   'ack-core-mem': ack('core_mem', { isolation: 'compute', shares: true, multiCardShares: false, computeShares: true, computeRequired: true }, true),
   'ack-mig': {
-    family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: 'mig' }, placement: false,
+    family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: 'mig' }, placement: false, model: ACK_MODEL,
     isolation: 'compute', shares: true, multiCardShares: true, computeShares: true, computeRequired: false,
   },
-  'nvidia-exclusive': { ...whole, family: 'nvidia', placement: false },
+  'nvidia-exclusive': { ...whole, family: 'nvidia', placement: false, model: NVIDIA_MODEL },
   'nvidia-time-slicing': {
-    family: 'nvidia', placement: false, isolation: 'none', shares: true, multiCardShares: false, computeShares: false, computeRequired: false,
+    family: 'nvidia', placement: false, model: NVIDIA_MODEL, isolation: 'none', shares: true, multiCardShares: false, computeShares: false, computeRequired: false,
   },
   'nvidia-mig': {
-    family: 'nvidia', modeLabel: { key: NVIDIA_MIG_STRATEGY_LABEL, value: 'mixed' }, placement: false,
+    family: 'nvidia', modeLabel: { key: NVIDIA_MIG_STRATEGY_LABEL, value: 'mixed' }, placement: false, model: NVIDIA_MODEL,
     isolation: 'compute', shares: true, multiCardShares: true, computeShares: true, computeRequired: false,
   },
   hami: {
     family: 'hami', placement: false, isolation: 'compute', shares: true, multiCardShares: true, computeShares: true,
-    computeRequired: false, scheduler: HAMI_SCHEDULER,
+    computeRequired: false, scheduler: HAMI_SCHEDULER, model: { podAnnotation: HAMI_GPU_TYPE_ANNOTATION },
   },
 };
 

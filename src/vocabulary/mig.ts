@@ -36,3 +36,53 @@ export function migProfileOfResource(resource: string): MigProfile | undefined {
   const name = resource.slice(MIG_RESOURCE_PREFIX.length).replace(/\.me$/, '+me');
   return parseMigProfile(name);
 }
+
+/**
+ * The MIG profiles each GPU offers, with the most instances of each one card holds. From
+ * NVIDIA's MIG user guide ("Supported MIG Profiles") and, where it is silent, mig-parted's
+ * default configuration (deployments/systemd/config-default.yaml); docs/backends.md has the
+ * sources.
+ */
+export interface MigCatalogEntry {
+  readonly name: string;
+  /** Compute slices one card has (7; 4 on the A30). */
+  readonly slices: number;
+  readonly profiles: Readonly<Record<string, number>>;
+}
+
+const ladder = (name: string, one: number, two: number, three: number, seven: number): MigCatalogEntry => ({
+  name, slices: 7,
+  profiles: {
+    [`1g.${one}gb`]: 7, [`1g.${one}gb+me`]: 1, [`1g.${two}gb`]: 4, [`2g.${two}gb`]: 3,
+    [`3g.${three}gb`]: 2, [`4g.${three}gb`]: 1, [`7g.${seven}gb`]: 1,
+  },
+});
+
+const A100_40GB: MigCatalogEntry = {
+  name: 'A100 40GB', slices: 7,
+  profiles: { '1g.5gb': 7, '1g.5gb+me': 1, '1g.10gb': 4, '2g.10gb': 3, '3g.20gb': 2, '4g.20gb': 1, '7g.40gb': 1 },
+};
+const A30: MigCatalogEntry = {
+  name: 'A30 24GB', slices: 4, profiles: { '1g.6gb': 4, '1g.6gb+me': 1, '2g.12gb': 2, '2g.12gb+me': 1, '4g.24gb': 1 },
+};
+const GB80 = ladder('80GB (A100, A800, H100, H800)', 10, 20, 40, 80);
+const H100_NVL = ladder('H100 NVL 94GB', 12, 24, 47, 94);
+const GB96 = ladder('96GB (H100 96GB, GH200, H20)', 12, 24, 48, 96);
+const H200 = ladder('H200 141GB', 18, 35, 71, 141);
+const B200 = ladder('B200 180GB', 23, 45, 90, 180);
+
+/**
+ * The catalog entry for a GPU, from its model name (`NVIDIA-A100-SXM4-80GB`, `H100`, `H20`) and
+ * its card memory in GiB; undefined for a model this catalog does not know.
+ */
+export function migCatalog(model: string, memoryGiB: number): MigCatalogEntry | undefined {
+  const m = model.toUpperCase();
+  if (/A30\b|A30-|A30$/.test(m)) return A30;
+  if (/A100|A800/.test(m)) return memoryGiB >= 60 ? GB80 : A100_40GB;
+  if (/B200/.test(m)) return B200;
+  if (/GH200/.test(m)) return memoryGiB > 100 ? undefined : GB96;
+  if (/H200/.test(m)) return H200;
+  if (/H100|H800/.test(m)) return memoryGiB >= 95 ? GB96 : memoryGiB >= 90 || /NVL/.test(m) ? H100_NVL : GB80;
+  if (/H20\b|H20-|H20$/.test(m)) return GB96;
+  return undefined;
+}

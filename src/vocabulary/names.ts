@@ -40,6 +40,12 @@ export const ACK_GPU_COUNT_LABEL = 'aliyun.com/gpu-count';
 export const ACK_SCHEDULE_LABEL = 'ack.node.gpu.schedule';
 export const ACK_PLACEMENT_LABEL = 'ack.node.gpu.placement';
 export const NVIDIA_MIG_STRATEGY_LABEL = 'nvidia.com/mig.strategy';
+/** ACK's node label for the GPU model: the nvidia-smi name with spaces as `-` (Tesla-T4, NVIDIA-A10). */
+export const ACK_MODEL_LABEL = 'aliyun.accelerator/nvidia_name';
+/** GPU feature discovery's node label for the GPU model (NVIDIA-A100-SXM4-80GB). */
+export const NVIDIA_PRODUCT_LABEL = 'nvidia.com/gpu.product';
+/** HAMi's pod annotation that limits a pod to card types (case-insensitive substring of the type). */
+export const HAMI_GPU_TYPE_ANNOTATION = 'nvidia.com/use-gputype';
 export const ACK_CPUSET_ANNOTATION = 'cpuset-scheduler';
 export const ACK_NUMA_ANNOTATION = 'scheduling.alibabacloud.com/numa-topology-spec';
 export const HAMI_SCHEDULER = 'hami-scheduler';

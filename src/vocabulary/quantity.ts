@@ -35,7 +35,7 @@ export function parseQuantity(input: string | number): Quantity | string {
   }
   const suffix = text.slice(whole.length);
   const scale = suffixScale(suffix);
-  if (scale === undefined) return `"${text}" has an unknown suffix "${suffix}"`;
+  if (scale === undefined) return `"${text}" has an unknown suffix "${suffix}"${suffixHint(text.slice(0, whole.length), suffix)}`;
   let num = BigInt(intPart + fracPart || '0');
   let den = 10n ** BigInt(fracPart.length);
   if (sign === '-') num = -num;
@@ -43,6 +43,15 @@ export function parseQuantity(input: string | number): Quantity | string {
   if (scale.exp >= 0) num *= 10n ** BigInt(scale.exp);
   else den *= 10n ** BigInt(-scale.exp);
   return normalise(text, num, den);
+}
+
+/** `GB is not a Kubernetes suffix; did you mean 24G or 24Gi?` for the suffixes people write from habit. */
+function suffixHint(number: string, suffix: string): string {
+  const m = /^([KkMGTPE])(i?)B$/.exec(suffix);
+  if (!m) return '';
+  const letter = m[1] === 'k' ? 'K' : (m[1] as string);
+  const decimal = letter === 'K' ? 'k' : letter;
+  return `; ${suffix} is not a Kubernetes suffix: did you mean ${number}${decimal} or ${number}${letter}i?`;
 }
 
 function suffixScale(suffix: string): { mul: bigint; exp: number } | undefined {

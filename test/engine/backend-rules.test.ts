@@ -7,7 +7,7 @@ import { decide } from '../../src/engine/decide.ts';
 import type { Container, Pod } from '../../src/engine/pod.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { applied, limitsOf, podWith } from '../helpers/pods.ts';
-import { design, upstream } from '../helpers/policies.ts';
+import { design, hamiDefaults, upstream } from '../helpers/policies.ts';
 
 interface Case {
   name: string;
@@ -59,7 +59,8 @@ const cases: Case[] = [
   { name: 'required affinity whose every term excludes a pool rules it out, and the pod keeps its own term on reinvocation',
     pod: one(G('1'), {}, required({ matchExpressions: [expr('ack.node.gpu.schedule', 'In', 'topology')] })), pools: ['a100-topology'],
     check: (out) => assert.deepEqual(out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
-      [{ matchExpressions: [{ key: 'ack.node.gpu.schedule', operator: 'In', values: ['topology'] }] }]) },
+      [{ matchExpressions: [{ key: 'ack.node.gpu.schedule', operator: 'In', values: ['topology'] },
+        { key: 'aliyun.accelerator/nvidia_name', operator: 'In', values: ['A100-SXM4-80GB'] }] }]) },
   { name: 'required affinity with one term per mode keeps the pools of either',
     pod: one(G(undefined, '4Gi'), { 'gpu-admission.io/isolation': 'compute' }, required(
       { matchExpressions: [expr('ack.node.gpu.schedule', 'In', 'cgpu')] }, { matchExpressions: [expr('ack.node.gpu.schedule', 'In', 'core_mem')] })),
@@ -70,7 +71,9 @@ const cases: Case[] = [
   { name: 'DoesNotExist on the mode label leaves only the unlabelled exclusive nodes',
     pod: one(G('1'), {}, required({ matchExpressions: [expr('ack.node.gpu.schedule', 'DoesNotExist')] })), pools: ['h100'],
     check: (out) => assert.deepEqual(out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms
-      ?.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator}`)), [['ack.node.gpu.schedule DoesNotExist']]) },
+      ?.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator}`)),
+    [['ack.node.gpu.schedule DoesNotExist', 'ack.node.gpu.schedule In', 'aliyun.accelerator/nvidia_name In'],
+      ['ack.node.gpu.schedule DoesNotExist', 'aliyun.accelerator/nvidia_name In']]) },
   { name: 'a pod whose affinity allows no pool is refused naming the affinity',
     pod: one(G('1'), { 'gpu-admission.io/pools': 'a100-topology' }, required({ matchExpressions: [expr('ack.node.gpu.schedule', 'In', 'mig')] })),
     denied: ['pool a100-topology: the pod\'s required node affinity excludes it'] },
@@ -113,8 +116,8 @@ const cases: Case[] = [
       assert.equal(out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.length, 1);
     } },
 
-  { name: 'a DaemonSet pod with plain nvidia.com/gpu keeps its scheduler even where a HAMi pool comes first', policy: upstream,
-    pod: daemonSetPod({ 'nvidia.com/gpu': '1' }), pools: ['l20-hami', 'h20-exclusive'],
+  { name: 'a DaemonSet pod with plain nvidia.com/gpu keeps its scheduler even where a HAMi pool comes first', policy: hamiDefaults,
+    pod: daemonSetPod({ 'nvidia.com/gpu': '1' }), pools: ['l40s-hami'],
     check: (out) => assert.equal(out.spec.schedulerName, undefined, 'the node is chosen; hami-scheduler could strand it') },
   { name: 'a pod created with spec.nodeName and plain nvidia.com/gpu passes where an exclusive pool takes it, HAMi listed first', policy: upstream,
     pod: one({ 'nvidia.com/gpu': '1' }, {}, { nodeName: 'h20-node-1' }), untouched: true },
@@ -140,15 +143,15 @@ const cases: Case[] = [
   // HAMi.
   { name: 'a compute-only share on HAMi takes that part of the memory too, not the whole card', policy: upstream,
     pod: one(G('1', undefined, '30'), { 'gpu-admission.io/pools': 'l20-hami' }), pools: ['l20-hami'],
-    check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/gpu': '1', 'nvidia.com/gpucores': '30', 'nvidia.com/gpumem-percentage': '30' }) },
+    check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'hami.io/gpu': '1', 'hami.io/gpucores': '30', 'hami.io/gpumem-percentage': '30' }) },
 
   // Native requests.
   { name: 'native time-slicing replicas are known without a timeSlicing block, so namespace isolation holds for them', policy: upstream,
     pod: one({ 'nvidia.com/gpu.shared': '1' }, { 'gpu-admission.io/isolation': 'memory' }), denied: ['pool l4-slices: nvidia-time-slicing isolates nothing'] },
   { name: 'a native request a pool cannot take is explained by the resource, before pod-level reasons', policy: upstream,
     pod: one({ 'aliyun.com/gpu-mem': '4' }, {}, { schedulerName: 'volcano' }), denied: ['pool l20-hami: hami does not take aliyun.com/gpu-mem'] },
-  { name: 'HAMi memory percentage 0 is HAMi\'s "unset", not an error', policy: upstream,
-    pod: one({ 'nvidia.com/gpu': '1', 'nvidia.com/gpumem-percentage': '0' }), pools: ['l20-hami'] },
+  { name: 'HAMi memory percentage 0 is HAMi\'s "unset", not an error', policy: hamiDefaults,
+    pod: one({ 'nvidia.com/gpu': '1', 'nvidia.com/gpumem-percentage': '0' }), pools: ['l40s-hami'] },
 
   // NUMA: ACK's CPU rules.
   { name: 'NUMA with whole CPUs equal in requests and limits is served', pod: withCpu(one(G('4'), numa), 'main', '32', '32'), pools: ['a100-topology'] },

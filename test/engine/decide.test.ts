@@ -8,7 +8,7 @@ import type { Policy } from '../../src/policy/types.ts';
 import { applied, limitsOf, podWith } from '../helpers/pods.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
-import { design, upstream } from '../helpers/policies.ts';
+import { design, hamiDefaults, upstream } from '../helpers/policies.ts';
 
 /** ACK with a multi-card cGPU pool beside core_mem: the two ACK modes that share cards with isolation. */
 const ackWide = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
@@ -106,25 +106,25 @@ const scenarios: Scenario[] = [
   { name: 'HAMi gets gpu, gpumem in MiB, gpucores and its scheduler', policy: upstream,
     pod: one(g('1', '12Gi', '40'), { 'gpu-admission.io/pools': 'l20-hami' }),
     routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
-      limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '12288', 'nvidia.com/gpucores': '40' } } } },
+      limits: { train: { 'hami.io/gpu': '1', 'hami.io/gpumem': '12288', 'hami.io/gpucores': '40' } } } },
   { name: 'time-slicing takes a memory share as replicas of its shared resource', policy: upstream, pod: one(g('1', '6Gi')),
     routed: { pools: ['l4-slices'], backend: 'nvidia-time-slicing', limits: { train: { 'nvidia.com/gpu.shared': '1' } } } },
   // HAMi reserves no compute without gpucores: compute isolation is a reservation, in proportion to the memory.
   { name: 'isolation compute skips time-slicing for HAMi, with a compute reservation', policy: upstream,
     pod: one(g('1', '6Gi'), { 'gpu-admission.io/isolation': 'compute' }),
     routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
-      limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '6144', 'nvidia.com/gpucores': '13' } },
+      limits: { train: { 'hami.io/gpu': '1', 'hami.io/gpumem': '6144', 'hami.io/gpucores': '13' } },
       warnings: ['container "train": hami needs a compute share: gpu-cores 13 given, as for its memory'] } },
   { name: 'a memory share on HAMi without compute isolation reserves no compute', policy: upstream,
     pod: one(g('1', '6Gi'), { 'gpu-admission.io/pools': 'l20-hami' }),
     routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
-      limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '6144' } } } },
+      limits: { train: { 'hami.io/gpu': '1', 'hami.io/gpumem': '6144' } } } },
   { name: 'a whole card on HAMi reserves its compute (gpucores 100)', policy: upstream, pod: one(g('2'), { 'gpu-admission.io/pools': 'l20-hami' }),
     routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
-      limits: { train: { 'nvidia.com/gpu': '2', 'nvidia.com/gpucores': '100' } } } },
+      limits: { train: { 'hami.io/gpu': '2', 'hami.io/gpucores': '100' } } } },
   { name: 'gpu-cores 100 on HAMi is written, not dropped', policy: upstream, pod: one(g('1', '12Gi', '100'), { 'gpu-admission.io/pools': 'l20-hami' }),
     routed: { pools: ['l20-hami'], backend: 'hami', schedulerName: 'hami-scheduler',
-      limits: { train: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '12288', 'nvidia.com/gpucores': '100' } } } },
+      limits: { train: { 'hami.io/gpu': '1', 'hami.io/gpumem': '12288', 'hami.io/gpucores': '100' } } } },
   { name: 'time-slicing serves one GPU per container: a 2-GPU share goes elsewhere', policy: upstream,
     pod: one(g('2', '6Gi'), { 'gpu-admission.io/pools': 'l4-slices' }),
     denied: { code: 'no-pool', includes: ['pool l4-slices: time-slicing replicas of one container may all sit on one card'] } },
@@ -150,7 +150,7 @@ const scenarios: Scenario[] = [
   { name: 'a fraction on an exclusive backend is explained', pod: one(g('1', '8Gi'), { 'gpu-admission.io/pools': 'h100' }),
     denied: { code: 'no-pool', includes: ['pool h100: takes whole GPUs only'] } },
   { name: 'no MIG profile fits', policy: smallMig, pod: one(g('1', '30Gi', '40'), { 'gpu-admission.io/pools': 'a100-mig' }),
-    denied: { code: 'no-pool', includes: ['pool a100-mig: no MIG profile holds 30Gi + 40% compute (has 1g.10gb, 2g.20gb)'] } },
+    denied: { code: 'no-pool', includes: ['pool a100-mig: no MIG profile holds 30Gi + 40% compute (MIG profiles count decimal GB: 1g.10gb = 9.3Gi, 2g.20gb = 18.6Gi)'] } },
   { name: 'whole GPUs need a full-card MIG profile', policy: smallMig, pod: one(g('1'), { 'gpu-admission.io/pools': 'a100-mig' }),
     denied: { code: 'no-pool', includes: ['pool a100-mig: no full-card MIG profile (7g) is listed for whole GPUs'] } },
   { name: 'SingleNUMANode above one NUMA node is refused', pod: one(g('8'), { 'gpu-admission.io/numa': 'SingleNUMANode' }, '16'),
@@ -204,8 +204,8 @@ const scenarios: Scenario[] = [
     denied: { code: 'invalid-request', includes: ['resources.limits["aliyun.com/gpu-mem"]: 7 is not divisible by aliyun.com/gpu-count 2'] } },
   { name: 'a gpu-count label that is not a number is refused', pod: podWith([{ name: 'train', limits: { 'aliyun.com/gpu-mem': '8' } }], {}, { labels: { 'aliyun.com/gpu-count': 'two' } }),
     denied: { code: 'invalid-request', includes: ['label aliyun.com/gpu-count: "two" is not a whole number of cards from 1'] } },
-  { name: 'native HAMi cores above 100 are refused', policy: upstream, pod: one({ 'nvidia.com/gpu': '1', 'nvidia.com/gpucores': '150' }),
-    denied: { code: 'invalid-request', includes: ['resources.limits["nvidia.com/gpucores"]: must be a whole percent from 0 to 100 (got "150")'] } },
+  { name: 'native HAMi cores above 100 are refused', policy: upstream, pod: one({ 'hami.io/gpu': '1', 'hami.io/gpucores': '150' }),
+    denied: { code: 'invalid-request', includes: ['resources.limits["hami.io/gpucores"]: must be a whole percent from 0 to 100 (got "150")'] } },
   { name: 'a MIG resource that is no profile is refused', policy: upstream, pod: one({ 'nvidia.com/mig-big': '1' }),
     denied: { code: 'invalid-request', includes: ['resources.limits["nvidia.com/mig-big"]: not a MIG profile NVIDIA exposes'] } },
   { name: 'rounding deny refuses memory that is not whole GiB', policy: upstream, pod: one(g('1', '1500Mi'), { 'gpu-admission.io/pools': 'a10-mps' }),
@@ -328,11 +328,10 @@ describe('decide: namespace rules hold for every way of asking', () => {
   });
 
   it('when HAMi asks natively with nvidia.com/gpu beside gpumem, then nvidia.com/gpu is native, not a generic request', () => {
-    const accepting = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/upstream.yaml', import.meta.url), 'utf8').replace('acceptNvidiaGpu: false', 'acceptNvidiaGpu: true'));
     const pod = podWith([{ name: 'x', limits: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '4096' } }]);
-    const d = decide(pod, { policy: accepting, namespace: { name: 'ml', labels: {} } });
+    const d = decide(pod, { policy: hamiDefaults, namespace: { name: 'ml', labels: {} } });
     assert.equal(d.kind, 'patch', JSON.stringify(d));
-    assert.deepEqual(d.kind === 'patch' ? d.record.pools : [], ['l20-hami']);
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : [], ['l40s-hami']);
     assert.equal(applied(pod, d).spec.schedulerName, 'hami-scheduler');
     assert.deepEqual(limitsOf(applied(pod, d), 'x'), { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '4096' });
   });
@@ -380,18 +379,17 @@ describe('decide: namespace rules hold for every way of asking', () => {
     assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['t4-shared']);
   });
 
-  it('when a native whole GPU fits HAMi and exclusive pools, then it goes to the first scheduler\'s pools only', () => {
+  it('when a native whole GPU fits HAMi and time-slicing pools, then it goes to HAMi with its scheduler', () => {
     const pod = podWith([{ name: 'x', limits: { 'nvidia.com/gpu': '1' } }]);
-    const d = decide(pod, { policy: upstream, namespace: { name: 'ml', labels: {} } });
-    assert.deepEqual(d.kind === 'patch' ? d.routes : d, [{ pool: 'l20-hami', backend: 'hami' }]);
+    const d = decide(pod, { policy: hamiDefaults, namespace: { name: 'ml', labels: {} } });
+    assert.deepEqual(d.kind === 'patch' ? d.routes : d, [{ pool: 'l40s-hami', backend: 'hami' }]);
     assert.equal(applied(pod, d).spec.schedulerName, 'hami-scheduler');
   });
 
   it('when one container speaks HAMi and another asks plain nvidia.com/gpu, then the pod is HAMi, not a mix', () => {
-    const accepting = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/upstream.yaml', import.meta.url), 'utf8').replace('acceptNvidiaGpu: false', 'acceptNvidiaGpu: true'));
     const pod = podWith([{ name: 'a', limits: { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '4000' } }, { name: 'b', limits: { 'nvidia.com/gpu': '1' } }]);
-    const d = decide(pod, { policy: accepting, namespace: { name: 'ml', labels: {} } });
-    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['l20-hami']);
+    const d = decide(pod, { policy: hamiDefaults, namespace: { name: 'ml', labels: {} } });
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['l40s-hami']);
   });
 
   it('when a chart asks nvidia.com/gpu: 0, then the pod asks no GPU', () => {

@@ -39,9 +39,9 @@ describe('decide: properties over generated pods and policies', () => {
         }
       }
       assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
-    }), { numRuns: 600 });
+    }), { numRuns: 1000 });
     // The property only says something about patched pods: make sure the generators reach them.
-    assert.ok((kinds.patch ?? 0) >= 150, `only ${kinds.patch ?? 0} of 600 generated pods were patched: ${JSON.stringify(kinds)}`);
+    assert.ok((kinds.patch ?? 0) >= 150, `only ${kinds.patch ?? 0} of 1000 generated pods were patched: ${JSON.stringify(kinds)}`);
   });
 
   it('when the pod is decided, then the input pod is not modified', () => {

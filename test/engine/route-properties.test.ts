@@ -28,7 +28,7 @@ const gpuResources = (c: Container, rdma: string): Record<string, number> => Obj
 
 /** Why this pool's backend would not run the container as translated, per docs/backends.md. */
 function refusal(pool: Pool, c: Container, pod: Pod, isolation: keyof typeof RANK): string | undefined {
-  const r = gpuResources(c, pool.rdmaResource);
+  const r = gpuResources(c, pool.rdma?.resource ?? '');
   const names = Object.keys(r).sort().join(',');
   const card = gib(parseQuantity(pool.gpu.memory) as Quantity);
   const count = Number(pod.metadata?.labels?.['aliyun.com/gpu-count'] ?? '1');
@@ -49,10 +49,12 @@ function refusal(pool: Pool, c: Container, pod: Pod, isolation: keyof typeof RAN
       return pool.mig?.profiles.includes(profile) ? undefined : `writes ${names}`;
     }
     case 'hami': {
-      if (!('nvidia.com/gpu' in r)) return 'no nvidia.com/gpu';
-      if ((r['nvidia.com/gpumem'] ?? 0) > card * 1024) return 'gpumem above the card';
-      if ((r['nvidia.com/gpucores'] ?? 0) > 100) return 'gpucores above 100';
-      return isolation === 'compute' && r['nvidia.com/gpucores'] === undefined ? 'compute isolation without gpucores' : undefined;
+      // HAMi's chart may rename its resources; the policy says how (docs/backends.md, HAMi).
+      const h = pool.hami ?? { resourceName: 'nvidia.com/gpu', resourceMem: 'nvidia.com/gpumem', resourceCores: 'nvidia.com/gpucores' };
+      if (!(h.resourceName in r)) return `no ${h.resourceName}`;
+      if ((r[h.resourceMem] ?? 0) > card * 1024) return 'gpumem above the card';
+      if ((r[h.resourceCores] ?? 0) > 100) return 'gpucores above 100';
+      return isolation === 'compute' && r[h.resourceCores] === undefined ? 'compute isolation without gpucores' : undefined;
     }
   }
 }

@@ -26,9 +26,9 @@ describe('routing: node affinity, preferences and tolerations', () => {
     const keys = terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`).join(', '));
     assert.deepEqual(keys, [
       'zone In a, ack.node.gpu.schedule In cgpu, ack.node.gpu.placement NotIn spread, aliyun.accelerator/nvidia_name In Tesla-T4',
-      'zone In a, ack.node.gpu.schedule In mps, ack.node.gpu.placement NotIn spread',
+      'zone In a, ack.node.gpu.schedule In mps, ack.node.gpu.placement NotIn spread, aliyun.accelerator/nvidia_name In NVIDIA-A10',
       'zone In b, ack.node.gpu.schedule In cgpu, ack.node.gpu.placement NotIn spread, aliyun.accelerator/nvidia_name In Tesla-T4',
-      'zone In b, ack.node.gpu.schedule In mps, ack.node.gpu.placement NotIn spread',
+      'zone In b, ack.node.gpu.schedule In mps, ack.node.gpu.placement NotIn spread, aliyun.accelerator/nvidia_name In NVIDIA-A10',
     ]);
   });
 
@@ -41,7 +41,7 @@ describe('routing: node affinity, preferences and tolerations', () => {
   it('when ack-exclusive is chosen, then nodes without the mode label are accepted too', () => {
     const pod = podWith([{ limits: { 'gpu-admission.io/gpu': '8' } }], { 'gpu-admission.io/pools': 'h100' });
     const terms = applied(pod, decide(pod, ctx)).spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-    assert.deepEqual(terms?.map((t) => t.matchExpressions?.map((e) => e.operator)), [['In'], ['DoesNotExist']]);
+    assert.deepEqual(terms?.map((t) => t.matchExpressions?.map((e) => e.operator)), [['In', 'In'], ['DoesNotExist', 'In']]);
   });
 
   it('when another webhook ANDs a requirement into our terms, then reinvocation keeps it and adds nothing twice', () => {
@@ -77,7 +77,7 @@ describe('routing: node affinity, preferences and tolerations', () => {
     const affinity = out.spec.affinity?.nodeAffinity;
     const terms = affinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`)),
-      [['zone In a', 'ack.node.gpu.schedule In mig']]);
+      [['zone In a', 'ack.node.gpu.schedule In mig', 'aliyun.accelerator/nvidia_name In A100-SXM4-80GB']]);
     assert.equal(affinity?.preferredDuringSchedulingIgnoredDuringExecution, undefined, 'the old preferences are gone');
     assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-1g.10gb': '1' });
     assert.deepEqual(decide(out, next), { kind: 'allow', warnings: [] });
@@ -92,15 +92,16 @@ describe('routing: node affinity, preferences and tolerations', () => {
     assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => e.values?.join('|'))), [['cgpu', 'spread', 'Tesla-T4-v2']]);
   });
 
-  it('when a HAMi pod is decided again under a policy without HAMi, then the HAMi scheduler is taken back', () => {
+  it('when a HAMi pod is decided again under a policy without HAMi, then the HAMi scheduler and resources are taken back', () => {
     const hamiPod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '8Gi', 'gpu-admission.io/gpu-cores': '50' } }],
-      { 'gpu-admission.io/pools': 'l20-hami' });
-    const withHami = { policy: upstream, namespace: ctx.namespace };
+      { 'gpu-admission.io/pools': 'l40s-hami' });
+    const text = readFileSync(new URL('../fixtures/policies/hami.yaml', import.meta.url), 'utf8')
+      + '  - {name: h100-mig, backend: nvidia-mig, gpu: {model: H100, memory: 80Gi, perNode: 8}, mig: {profiles: [1g.10gb, 3g.40gb, 7g.80gb]}}\n';
+    const withHami = { policy: parsePolicyOrThrow(text), namespace: ctx.namespace };
     const first = applied(hamiPod, decide(hamiPod, withHami));
     assert.equal(first.spec.schedulerName, 'hami-scheduler');
     delete first.metadata?.annotations?.['gpu-admission.io/pools'];
-    const noHami = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/upstream.yaml', import.meta.url), 'utf8')
-      .replace(/  - name: l20-hami[\s\S]*?(?=  - name: h100-mig)/, ''));
+    const noHami = parsePolicyOrThrow(text.replace(/  - name: l40s-hami[\s\S]*?(?=  - name: l4-slices)/, ''));
     const out = applied(first, decide(first, { policy: noHami, namespace: ctx.namespace }));
     assert.equal(out.spec.schedulerName, undefined);
     assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-7g.80gb': '1' }, '50 % compute needs more than 3 of 7 slices');
@@ -112,7 +113,7 @@ describe('routing: node affinity, preferences and tolerations', () => {
     const out = applied(first, decide(first, { policy: withoutShared, namespace: ctx.namespace }));
     const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     assert.deepEqual(terms.map((t) => t.matchExpressions?.map((e) => `${e.key} ${e.operator} ${e.values?.join('|')}`)),
-      [['ack.node.gpu.schedule In mig']], 'the record named what the earlier decision added: all of it is taken back');
+      [['ack.node.gpu.schedule In mig', 'aliyun.accelerator/nvidia_name In A100-SXM4-80GB']], 'the record named what the earlier decision added: all of it is taken back');
   });
 
   it('when the pod tolerates the pool taint only for a while, then a lasting toleration is added', () => {

@@ -19,7 +19,9 @@ describe('policy: parse and validate', () => {
     const result = parsePolicy(designExample);
     assert.ok(result.ok, JSON.stringify(result));
     assert.deepEqual(result.policy.defaults, { acceptNvidiaGpu: true, rounding: 'up', isolation: 'none' });
-    assert.equal(result.policy.pools[1]?.rdma, false);
+    assert.equal(result.policy.pools[1]?.rdma, undefined);
+    assert.deepEqual(result.policy.pools[2]?.rdma, { resource: 'aliyun/erdma', perPod: 1 });
+    assert.equal(result.policy.pools[2]?.gpu.product, 'A100-SXM4-80GB', 'the product is the model when the policy does not say');
     assert.deepEqual(result.policy.pools[1]?.nodeSelector, {});
     assert.ok(Object.isFrozen(result.policy.pools[0]?.gpu));
   });

@@ -8,18 +8,24 @@ const policy = (pools: string, extra = ''): ReturnType<typeof parsePolicyOrThrow
   `apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\n${extra}pools:\n${pools}`);
 
 describe('policy warnings', () => {
-  it('when the policy is the DESIGN example or the upstream fixture, then there is nothing to warn about', () => {
-    assert.deepEqual(policyWarnings(design), []);
+  it('when the policy is the upstream fixture, then there is nothing to warn about; the design example has its unselected ack-exclusive pool', () => {
     assert.deepEqual(policyWarnings(upstream), []);
+    assert.deepEqual(policyWarnings(design), ['/pools/4: ack-exclusive without nodeSelector takes any node without a GPU mode label of model H100']);
   });
 
   const cases: [string, string, string, string][] = [
-    ['an ack-exclusive pool without nodeSelector shares the cluster with HAMi nodes',
-      '  - {name: h, backend: ack-exclusive, gpu: {model: H100, memory: 80Gi, perNode: 8}}\n  - {name: l, backend: hami, nodeSelector: {p: l}, gpu: {model: L20, memory: 48Gi, perNode: 8}}\n', '',
-      '/pools/0: ack-exclusive without nodeSelector also matches the nodes of non-ACK pools'],
+    ['an ack-exclusive pool has no nodeSelector, even in an all-ACK policy',
+      '  - {name: h, backend: ack-exclusive, gpu: {model: H100, memory: 80Gi, perNode: 8}}\n  - {name: t, backend: ack-cgpu, gpu: {model: T4, memory: 15Gi, perNode: 1}}\n', '',
+      '/pools/0: ack-exclusive without nodeSelector takes any node without a GPU mode label of model H100'],
+    ['two pools of one mode and one model can take the same nodes',
+      '  - {name: t4-a, backend: ack-cgpu, gpu: {model: T4, memory: 15Gi, perNode: 1}}\n  - {name: t4-b, backend: ack-cgpu, gpu: {model: T4, memory: 15Gi, perNode: 1}}\n', '',
+      '/pools/1: can match the nodes of /pools/0 (t4-a); tell them apart by nodeSelector'],
+    ['a time-slicing pool does not say its replicas',
+      '  - {name: l4, backend: nvidia-time-slicing, nodeSelector: {p: l4}, gpu: {model: L4, memory: 24Gi, perNode: 2}}\n', '',
+      "/pools/0/timeSlicing: no replicas, so requests are not checked against a replica's share"],
     ['RDMA on an upstream pool keeps the ACK resource',
       '  - {name: l, backend: nvidia-exclusive, rdma: true, nodeSelector: {p: l}, gpu: {model: L20, memory: 48Gi, perNode: 8}}\n', '',
-      "/pools/0: rdma on nvidia-exclusive uses ACK's aliyun/erdma; set rdmaResource"],
+      "/pools/0: rdma on nvidia-exclusive uses ACK's aliyun/erdma; set rdma.resource"],
     ['a namespace rule allows no pool',
       '  - {name: t, backend: ack-cgpu, gpu: {model: T4, memory: 15Gi, perNode: 1}}\nnamespaces: [{names: [x], allowedPools: []}]\n', '',
       '/namespaces/0/allowedPools: empty, so those namespaces get no GPU'],

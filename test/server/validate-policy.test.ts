@@ -10,11 +10,12 @@ async function post(body: ReviewJson, app = testApp().app): Promise<{ status: nu
 }
 
 describe('POST /validate-policy', () => {
-  it('when the policy ConfigMap is created with a valid policy, then it is allowed untouched', async () => {
+  it('when the policy ConfigMap is created with a valid policy, then it is allowed untouched, with the policy\'s warnings', async () => {
     const body = fixture('policy-configmap-create');
     const { status, review } = await post(body);
     assert.equal(status, 200);
-    assert.deepEqual(review.response, { uid: body.request?.uid, allowed: true });
+    assert.deepEqual(review.response, { uid: body.request?.uid, allowed: true,
+      warnings: ['/pools/4: ack-exclusive without nodeSelector takes any node without a GPU mode label of model H100'] });
   });
 
   it('when an update makes the policy invalid, then it is denied with every error and its path', async () => {
@@ -37,11 +38,11 @@ describe('POST /validate-policy', () => {
 kind: GpuAdmissionPolicy
 pools:
   - {name: h100, backend: ack-exclusive, gpu: {model: H100, memory: 80Gi, perNode: 8}}
-  - {name: l20, backend: hami, nodeSelector: {pool: l20}, gpu: {model: L20, memory: 48Gi, perNode: 8}}
+  - {name: t4, backend: ack-cgpu, gpu: {model: Tesla-T4, memory: 15Gi, perNode: 1}}
 `;
     const { review } = await post(body);
     assert.equal(review.response?.allowed, true);
-    assert.deepEqual(review.response?.warnings, ['/pools/0: ack-exclusive without nodeSelector also matches the nodes of non-ACK pools']);
+    assert.deepEqual(review.response?.warnings, ['/pools/0: ack-exclusive without nodeSelector takes any node without a GPU mode label of model H100']);
   });
 
   it('when the policy key is missing, then it is denied naming the key', async () => {

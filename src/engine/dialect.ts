@@ -1,0 +1,49 @@
+import { timeSlicingResource } from '../policy/defaults.ts';
+import type { Policy } from '../policy/types.ts';
+import { migProfileOfResource } from '../vocabulary/mig.ts';
+import { NATIVE } from '../vocabulary/names.ts';
+
+/**
+ * What a native GPU resource name means under a policy: NVIDIA's and ACK's fixed names, MIG
+ * profiles, and the names the policy gives its time-slicing and HAMi pools (HAMi's chart can
+ * rename its resources).
+ */
+export type NativeKind =
+  | 'nvidia-gpu' | 'aliyun-gpu' | 'aliyun-mem' | 'aliyun-core' | 'mig' | 'time-slicing'
+  | 'hami-gpu' | 'hami-mem' | 'hami-mem-percent' | 'hami-cores';
+
+const cache = new WeakMap<Policy, ReadonlyMap<string, NativeKind>>();
+
+function policyNames(policy: Policy): ReadonlyMap<string, NativeKind> {
+  let names = cache.get(policy);
+  if (!names) {
+    const map = new Map<string, NativeKind>([
+      [NATIVE.aliyunGpu, 'aliyun-gpu'], [NATIVE.aliyunGpuMem, 'aliyun-mem'], [NATIVE.aliyunGpuCore, 'aliyun-core'],
+      [NATIVE.hamiMem, 'hami-mem'], [NATIVE.hamiMemPercent, 'hami-mem-percent'], [NATIVE.hamiCores, 'hami-cores'],
+    ]);
+    for (const pool of policy.pools) {
+      const shared = timeSlicingResource(pool);
+      if (shared !== undefined && shared !== NATIVE.nvidiaGpu) map.set(shared, 'time-slicing');
+      if (pool.hami) {
+        if (pool.hami.resourceName !== NATIVE.nvidiaGpu) map.set(pool.hami.resourceName, 'hami-gpu');
+        map.set(pool.hami.resourceMem, 'hami-mem').set(pool.hami.resourceMemPercentage, 'hami-mem-percent').set(pool.hami.resourceCores, 'hami-cores');
+      }
+    }
+    names = map;
+    cache.set(policy, names);
+  }
+  return names;
+}
+
+/** The kind of a native GPU resource; plain nvidia.com/gpu is `nvidia-gpu`. Undefined: not a GPU resource. */
+export function nativeKind(name: string, policy: Policy): NativeKind | undefined {
+  if (name === NATIVE.nvidiaGpu) return 'nvidia-gpu';
+  if (migProfileOfResource(name) !== undefined || name.startsWith(NATIVE.migPrefix)) return 'mig';
+  return policyNames(policy).get(name);
+}
+
+/** Resource names that belong to a GPU dialect rather than to gpu-admission. */
+export function isNativeGpuResource(name: string, policy: Policy): boolean {
+  if (name === NATIVE.nvidiaGpu) return !policy.defaults.acceptNvidiaGpu;
+  return nativeKind(name, policy) !== undefined;
+}

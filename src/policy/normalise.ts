@@ -1,0 +1,60 @@
+import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
+import { DEFAULT_HAMI, DEFAULT_RDMA_RESOURCE, DEFAULT_TIME_SLICING_RESOURCE } from './defaults.ts';
+import type { NamespaceRule, Pool, PoolHami, PoolToleration, Policy, PolicyDefaults } from './types.ts';
+
+/** A pool as the schema accepts it (defaults filled in), before the shorthands are spelled out. */
+export interface RawPool {
+  readonly name: string;
+  readonly backend: Backend;
+  readonly placement?: Placement;
+  readonly disabled: boolean;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly gpu: { readonly model: string; readonly product?: string; readonly memory: string; readonly perNode: number };
+  readonly numa?: Pool['numa'];
+  readonly rdma?: boolean | { readonly resource?: string; readonly perPod?: number };
+  readonly rdmaResource?: string;
+  readonly taints: readonly PoolToleration[];
+  readonly mig?: { readonly strategy?: 'mixed' | 'single'; readonly profiles?: readonly string[]; readonly layout?: Readonly<Record<string, number>> };
+  readonly timeSlicing?: { readonly resource: string; readonly replicas?: number; readonly failRequestsGreaterThanOne: boolean };
+  readonly hami?: PoolHami;
+  readonly schedulerName?: string;
+}
+
+export interface RawPolicy {
+  readonly apiVersion: 'gpu-admission.io/v1alpha1';
+  readonly kind: 'GpuAdmissionPolicy';
+  readonly defaults: PolicyDefaults & { readonly isolation: Isolation };
+  readonly pools: readonly RawPool[];
+  readonly namespaces: readonly NamespaceRule[];
+}
+
+
+/** Spells out the shorthands (`rdma: true`, a MIG layout, the defaults of each backend's block); errors name their path. */
+export function normalise(raw: RawPolicy): { policy: Omit<Policy, 'revision'>; errors: string[] } {
+  const errors: string[] = [];
+  const pools = raw.pools.map((p, i) => normalisePool(p, `/pools/${i}`, errors));
+  return { policy: { apiVersion: raw.apiVersion, kind: raw.kind, defaults: raw.defaults, pools, namespaces: raw.namespaces }, errors };
+}
+
+function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
+  const { rdma, rdmaResource, mig, timeSlicing, hami, gpu, ...rest } = raw;
+  if (typeof rdma === 'object' && rdmaResource !== undefined) errors.push(`${path}/rdmaResource: set rdma.resource instead (rdma is a mapping)`);
+  if (mig && (mig.profiles === undefined) === (mig.layout === undefined)) errors.push(`${path}/mig: give either profiles or layout`);
+  const rdmaOn = rdma === true || typeof rdma === 'object';
+  return {
+    ...rest,
+    gpu: { ...gpu, product: gpu.product ?? gpu.model },
+    ...(rdmaOn ? { rdma: {
+      resource: (typeof rdma === 'object' ? rdma.resource : undefined) ?? rdmaResource ?? DEFAULT_RDMA_RESOURCE,
+      perPod: (typeof rdma === 'object' ? rdma.perPod : undefined) ?? 1,
+    } } : {}),
+    ...(mig ? { mig: {
+      strategy: mig.strategy ?? 'mixed',
+      profiles: mig.profiles ?? Object.keys(mig.layout ?? {}),
+      ...(mig.layout ? { layout: mig.layout } : {}),
+    } } : {}),
+    ...(timeSlicing || raw.backend === 'nvidia-time-slicing'
+      ? { timeSlicing: timeSlicing ?? { resource: DEFAULT_TIME_SLICING_RESOURCE, failRequestsGreaterThanOne: false } } : {}),
+    ...(hami || raw.backend === 'hami' ? { hami: hami ?? DEFAULT_HAMI } : {}),
+  };
+}
