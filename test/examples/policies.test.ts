@@ -1,0 +1,100 @@
+// The two cluster policies in examples/policies/ are valid, and pods go where those clusters run them.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { decide } from '../../src/engine/decide.ts';
+import type { Pod } from '../../src/engine/pod.ts';
+import { parsePolicy } from '../../src/policy/parse.ts';
+import type { Policy } from '../../src/policy/types.ts';
+import { policyWarnings } from '../../src/policy/warnings.ts';
+import { applied, limitsOf, podWith } from '../helpers/pods.ts';
+
+function load(name: string): Policy {
+  const r = parsePolicy(readFileSync(new URL(`../../examples/policies/${name}.yaml`, import.meta.url), 'utf8'));
+  assert.ok(r.ok, JSON.stringify(r));
+  return r.policy;
+}
+
+interface Case {
+  name: string;
+  pod: Pod;
+  namespace?: string;
+  labels?: Record<string, string>;
+  pools?: string[];
+  limits?: Record<string, string>;
+  denied?: RegExp;
+  check?: (out: Pod) => void;
+}
+
+const G = (gpu?: string, memory?: string, cores?: string): Record<string, string> => ({
+  ...(gpu ? { 'gpu-admission.io/gpu': gpu } : {}),
+  ...(memory ? { 'gpu-admission.io/gpu-memory': memory } : {}),
+  ...(cores ? { 'gpu-admission.io/gpu-cores': cores } : {}),
+});
+const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, cpu?: string): Pod =>
+  podWith([{ name: 'main', limits, ...(cpu ? { cpu } : {}) }], annotations);
+
+const tables: Record<string, Case[]> = {
+  'ack-pro': [
+    { name: 'a 4Gi share goes to the T4 cGPU pool', pod: one(G(undefined, '4Gi')), pools: ['t4-cgpu'], limits: { 'aliyun.com/gpu-mem': '4' } },
+    { name: 'memory and compute go to the A10 core_mem pool, spread', pod: one(G(undefined, '8Gi', '30')), pools: ['a10-core'],
+      limits: { 'aliyun.com/gpu-mem': '8', 'aliyun.com/gpu-core.percentage': '30' },
+      check: (out) => assert.match(JSON.stringify(out.spec.affinity), /"ack.node.gpu.placement","operator":"In","values":\["spread"\]/) },
+    { name: 'four plain GPUs take whole topology-aware A100 cards', pod: one({ 'nvidia.com/gpu': '4' }), pools: ['a100-topology'],
+      limits: { 'aliyun.com/gpu': '4' } },
+    { name: 'the V100 model takes the unlabelled exclusive nodes', pod: one(G('2'), { 'gpu-admission.io/gpu-model': 'V100' }), pools: ['v100'],
+      limits: { 'nvidia.com/gpu': '2' } },
+    { name: 'research takes 8 × 3g.40gb slices (2 per card)', pod: one(G('8', '30Gi')), namespace: 'research', pools: ['a100-mig'],
+      limits: { 'nvidia.com/mig-3g.40gb': '8' } },
+    { name: 'research cannot take more than 8 GPUs', pod: one(G('9', '30Gi')), namespace: 'research', denied: /pod asks 9 GPUs, namespace research allows at most 8/ },
+    { name: 'inference prefers the A10 pool, which adds the compute share its memory implies', pod: one(G(undefined, '4Gi')), namespace: 'inference',
+      pools: ['a10-core'], limits: { 'aliyun.com/gpu-mem': '4', 'aliyun.com/gpu-core.percentage': '20' } },
+    { name: 'a dev namespace gets one GPU at most', pod: one(G('2', '4Gi')), namespace: 'sandbox-1', labels: { tier: 'sandbox' },
+      denied: /pod asks 2 GPUs, namespace sandbox-1 allows at most 1 per pod/ },
+    { name: 'NUMA with eRDMA lands on the topology pool with both', pod: one(G('4'), { 'gpu-admission.io/numa': 'SingleNUMANode', 'gpu-admission.io/rdma': 'true' }, '32'),
+      pools: ['a100-topology'], limits: { 'aliyun.com/gpu': '4', 'aliyun/erdma': '1', cpu: '32' } },
+    { name: 'a native memory share goes to cGPU, never to core_mem', pod: one({ 'aliyun.com/gpu-mem': '3' }), pools: ['t4-cgpu'],
+      limits: { 'aliyun.com/gpu-mem': '3' } },
+  ],
+  'self-managed': [
+    { name: 'notebooks prefer HAMi, with its renamed resources', pod: one(G(undefined, '6Gi')), namespace: 'notebooks', pools: ['l40s-hami'],
+      limits: { 'hami.io/gpu': '1', 'hami.io/gpumem': '6144' }, check: (out) => assert.equal(out.spec.schedulerName, 'hami-scheduler') },
+    { name: 'a share that fits one of 4 replicas of an L4 is time-sliced', pod: one(G(undefined, '5Gi')), pools: ['l4-slices'],
+      limits: { 'nvidia.com/gpu.shared': '1' } },
+    { name: 'a share above one replica takes a 1g.10gb slice', pod: one(G(undefined, '8Gi')), pools: ['h100-mig'], limits: { 'nvidia.com/mig-1g.10gb': '1' } },
+    { name: 'an LLM pod takes 8 tainted H20 cards with RDMA', pod: one(G('8'), { 'gpu-admission.io/rdma': 'true' }), namespace: 'llm', pools: ['h20'],
+      limits: { 'nvidia.com/gpu': '8', 'rdma/hca_shared_devices_a': '1' },
+      check: (out) => assert.deepEqual(out.spec.tolerations, [{ key: 'dedicated', operator: 'Equal', value: 'h20', effect: 'NoSchedule' }]) },
+    { name: 'two native replicas are refused, as the device plugin would', pod: one({ 'nvidia.com/gpu.shared': '2' }),
+      denied: /refuses more than one \(failRequestsGreaterThanOne\)/ },
+    { name: '14 native 1g.10gb slices fit a node of 8 cards × 7', pod: one({ 'nvidia.com/mig-1g.10gb': '14' }), pools: ['h100-mig'] },
+    { name: 'the LLM team cannot use HAMi', pod: one(G('1', '8Gi'), { 'gpu-admission.io/gpu-model': 'L40S' }), namespace: 'llm',
+      denied: /pool l40s-hami: not allowed in namespace llm/ },
+  ],
+};
+
+for (const [name, cases] of Object.entries(tables)) {
+  describe(`examples/policies/${name}.yaml`, () => {
+    const policy = load(name);
+    it('when it is checked, then it is valid and policy check has nothing to warn about', () => {
+      assert.deepEqual(policyWarnings(policy), []);
+    });
+    for (const c of cases) {
+      it(`when ${c.name}`, () => {
+        const ctx = { policy, namespace: { name: c.namespace ?? 'ml', labels: c.labels ?? {} } };
+        const d = decide(c.pod, ctx);
+        if (c.denied) {
+          assert.match(d.kind === 'deny' ? d.message : JSON.stringify(d), c.denied);
+          return;
+        }
+        assert.equal(d.kind, 'patch', JSON.stringify(d));
+        if (d.kind !== 'patch') return;
+        assert.deepEqual(d.record.pools, c.pools);
+        const out = applied(c.pod, d);
+        if (c.limits) assert.deepEqual(limitsOf(out, 'main'), c.limits);
+        c.check?.(out);
+        assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] });
+      });
+    }
+  });
+}
