@@ -187,7 +187,7 @@ describe('pods and workloads', () => {
   it('when a pod is sent to the HAMi pool, then it gets HAMi resources and the HAMi scheduler', async () => {
     await create(pod('hami', 'gpu-team', g('12Gi', '1', '40'), { 'gpu-admission.io/pools': 'l20-hami' }));
     const stored = await getPod('gpu-team', 'hami');
-    assert.deepEqual(limitsOf(stored), { 'nvidia.com/gpu': '1', 'nvidia.com/gpumem': '12288', 'nvidia.com/gpucores': '40' });
+    assert.deepEqual(limitsOf(stored), { 'hami.io/gpu': '1', 'hami.io/gpumem': '12288', 'hami.io/gpucores': '40' }, "HAMi's renamed resources");
     assert.equal(stored.spec.schedulerName, 'hami-scheduler');
   });
 
@@ -224,8 +224,9 @@ describe('pods and workloads', () => {
     await create(pod('native', 'gpu-team', { 'aliyun.com/gpu-mem': '6' }));
     const stored = await getPod('gpu-team', 'native');
     assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu-mem': '6' });
-    assert.deepEqual(decision(stored)?.pools, ['t4-shared'], 'a memory-only pod never goes to core_mem (ACK does not mix job types on a node)');
-    assertOnPool(await boundNode('gpu-team', 'native'), 't4-shared');
+    assert.deepEqual(decision(stored)?.pools, ['t4-shared', 'a10-cgpu'], 'a memory-only pod never goes to core_mem (ACK does not mix job types on a node)');
+    const node = await boundNode('gpu-team', 'native');
+    assert.ok([...POOL_NODES['t4-shared'] ?? [], ...POOL_NODES['a10-cgpu'] ?? []].includes(node), `bound to ${node}`);
   });
 
   it('when a pod\'s own nodeSelector picks a GPU mode, then it is routed to the pool of that mode and bound on its node', async () => {
@@ -235,6 +236,39 @@ describe('pods and workloads', () => {
     assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu-mem': '4', 'aliyun.com/gpu-core.percentage': '20' });
     assert.deepEqual(stored.spec.nodeSelector, { 'ack.node.gpu.schedule': 'core_mem' });
     assertOnPool(await boundNode('gpu-team', 'own-selector'), 'a10-core');
+  });
+
+  it('when two pools share a GPU mode with different models, then a model-pinned pod binds only to its model\'s nodes', async () => {
+    // Both cGPU pools (T4 and A10) run ack.node.gpu.schedule=cgpu; the model tells them apart.
+    await create(pod('a10-pinned', 'gpu-team', g('4Gi'), { 'gpu-admission.io/gpu-model': 'NVIDIA-A10' },
+      { nodeSelector: { 'ack.node.gpu.schedule': 'cgpu' } }));
+    const stored = await getPod('gpu-team', 'a10-pinned');
+    assert.deepEqual(decision(stored)?.pools, ['a10-cgpu']);
+    assert.ok(JSON.stringify(stored.spec.affinity).includes('"aliyun.accelerator/nvidia_name","operator":"In","values":["NVIDIA-A10"]'));
+    assertOnPool(await boundNode('gpu-team', 'a10-pinned'), 'a10-cgpu');
+  });
+
+  it('when a pool is drained (disabled), then a pod only it could serve is refused with the reason and nothing lands on its nodes', async () => {
+    const r = await k.apply(pod('v100-only', 'gpu-team', g(undefined, '2'), { 'gpu-admission.io/gpu-model': 'V100' }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pool v100: disabled \(drained\): no new pods are routed to it/);
+    await create(pod('whole-any', 'gpu-team', g(undefined, '1'), { 'gpu-admission.io/pools': 'v100,h100' }));
+    assertOnPool(await boundNode('gpu-team', 'whole-any'), 'h100');
+  });
+
+  it('when a ResourceQuota limits aliyun.com/gpu-mem, then it counts the translated pods and refuses the one over it', async () => {
+    await namespace(k, 'quota-team', true);
+    await create({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'gpu-mem', namespace: 'quota-team' },
+      spec: { hard: { 'requests.aliyun.com/gpu-mem': '8' } } });
+    await eventually('the quota to be counted', async () => {
+      const q = await k.json<Obj>(['get', 'resourcequota', 'gpu-mem', '-n', 'quota-team']);
+      return q.status?.hard ? true : undefined;
+    });
+    await create(pod('first', 'quota-team', g('6Gi')));
+    assert.deepEqual(limitsOf(await getPod('quota-team', 'first')), { 'aliyun.com/gpu-mem': '6' });
+    const r = await k.apply(pod('second', 'quota-team', g('4Gi')));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /exceeded quota: gpu-mem, requested: requests\.aliyun\.com\/gpu-mem=4, used: requests\.aliyun\.com\/gpu-mem=6, limited: requests\.aliyun\.com\/gpu-mem=8/);
   });
 
   it('when a tensor-parallel pod asks 4 plain GPUs, then it is bound to a whole-card node, never a core_mem node', async () => {
@@ -250,7 +284,7 @@ describe('pods and workloads', () => {
     const r = await k.apply(pod('no-mode', 'gpu-team', g('4Gi'), { 'gpu-admission.io/pools': 't4-shared,a10-core' },
       { nodeSelector: { 'ack.node.gpu.schedule': 'share' } }));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /pool t4-shared: the pod's nodeSelector ack\.node\.gpu\.schedule=share excludes it; pool a10-core: the pod's nodeSelector/);
+    assert.match(r.stderr, /pool t4-shared: the pod's nodeSelector ack\.node\.gpu\.schedule=share excludes it;.* pool a10-core: the pod's nodeSelector/);
   });
 
   it('when a native request names resources of pools the namespace may not use, then it is refused', async () => {
@@ -314,7 +348,7 @@ describe('reinvocation', () => {
     const terms = stored.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
     assert.equal(terms.length, 1);
     const keys = terms[0].matchExpressions.map((e: Obj) => e.key);
-    assert.deepEqual(keys.sort(), ['ack.node.gpu.schedule', 'e2e.example.com/zone']);
+    assert.deepEqual(keys.sort(), ['ack.node.gpu.schedule', 'aliyun.accelerator/nvidia_name', 'e2e.example.com/zone']);
     assert.equal(stored.spec.tolerations.filter((t: Obj) => t.key === 'nvidia.com/gpu').length, 1);
     assert.deepEqual(limitsOf(stored), { 'aliyun.com/gpu': '2' });
   });

@@ -12,18 +12,21 @@ interface NodeSpec {
 const NODES: NodeSpec[] = [
   { name: 't4-1', labels: { 'ack.node.gpu.schedule': 'cgpu', 'aliyun.accelerator/nvidia_name': 'Tesla-T4' },
     resources: { 'aliyun.com/gpu-mem': '15' } },
+  { name: 'a10-cgpu-1', labels: { 'ack.node.gpu.schedule': 'cgpu', 'aliyun.accelerator/nvidia_name': 'NVIDIA-A10' },
+    resources: { 'aliyun.com/gpu-mem': '96' } },
+  { name: 'v100-1', labels: { 'aliyun.accelerator/nvidia_name': 'Tesla-V100' }, resources: { 'nvidia.com/gpu': '8' } },
   { name: 'a10-1', labels: { 'ack.node.gpu.schedule': 'core_mem', 'aliyun.accelerator/nvidia_name': 'NVIDIA-A10' },
     resources: { 'aliyun.com/gpu-mem': '96', 'aliyun.com/gpu-core.percentage': '400' } },
-  { name: 'a100-topo-1', labels: { 'ack.node.gpu.schedule': 'topology' },
+  { name: 'a100-topo-1', labels: { 'ack.node.gpu.schedule': 'topology', 'aliyun.accelerator/nvidia_name': 'A100-SXM4-80GB' },
     resources: { 'aliyun.com/gpu': '8', 'aliyun/erdma': '8' }, taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }] },
-  { name: 'a100-topo-2', labels: { 'ack.node.gpu.schedule': 'topology' },
+  { name: 'a100-topo-2', labels: { 'ack.node.gpu.schedule': 'topology', 'aliyun.accelerator/nvidia_name': 'A100-SXM4-80GB' },
     resources: { 'aliyun.com/gpu': '8', 'aliyun/erdma': '8' }, taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }] },
-  { name: 'a100-mig-1', labels: { 'ack.node.gpu.schedule': 'mig' },
+  { name: 'a100-mig-1', labels: { 'ack.node.gpu.schedule': 'mig', 'aliyun.accelerator/nvidia_name': 'A100-SXM4-80GB' },
     resources: { 'nvidia.com/mig-1g.10gb': '7', 'nvidia.com/mig-2g.20gb': '3', 'nvidia.com/mig-3g.40gb': '2', 'nvidia.com/mig-7g.80gb': '1' } },
   { name: 'h100-1', labels: { 'aliyun.accelerator/nvidia_name': 'NVIDIA-H100' }, resources: { 'nvidia.com/gpu': '8' } },
   { name: 'h100-2', labels: { 'aliyun.accelerator/nvidia_name': 'NVIDIA-H100' }, resources: { 'nvidia.com/gpu': '8' } },
   { name: 'l20-hami-1', labels: { 'gpu.pool/name': 'l20-hami' },
-    resources: { 'nvidia.com/gpu': '40', 'nvidia.com/gpumem': '393216', 'nvidia.com/gpucores': '800' } },
+    resources: { 'hami.io/gpu': '40', 'hami.io/gpumem': '393216', 'hami.io/gpucores': '800' } },
   { name: 'cpu-1', labels: { 'node-role.example.com/cpu': 'true' }, resources: {} },
 ];
 
@@ -44,6 +47,6 @@ export function gpuNodes(): unknown[] {
 
 /** The nodes a pool's pods may land on. */
 export const POOL_NODES: Readonly<Record<string, readonly string[]>> = {
-  't4-shared': ['t4-1'], 'a10-core': ['a10-1'], 'a100-topology': ['a100-topo-1', 'a100-topo-2'], 'a100-mig': ['a100-mig-1'],
+  't4-shared': ['t4-1'], 'a10-cgpu': ['a10-cgpu-1'], 'v100': ['v100-1'], 'a10-core': ['a10-1'], 'a100-topology': ['a100-topo-1', 'a100-topo-2'], 'a100-mig': ['a100-mig-1'],
   h100: ['h100-1', 'h100-2'], 'l20-hami': ['l20-hami-1'],
 };
