@@ -23,6 +23,16 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** This replica's name (the pod's), reported on Kubernetes Events. */
   readonly instance: string;
+  /**
+   * How a pod review is answered while the webhook cannot decide (no policy yet): `deny`, an
+   * AdmissionReview that refuses it with the reason (what failurePolicy Fail would do, but
+   * saying why), or `unavailable`, HTTP 503, leaving it to failurePolicy (for Ignore).
+   */
+  readonly notReadyAnswer: 'deny' | 'unavailable';
+  /** The whole request — headers and body — must arrive within this long. */
+  readonly requestTimeoutMs: number;
+  /** Reviews decided at once; more are answered 429 with Retry-After before their body is read. */
+  readonly maxInFlight: number;
 }
 
 export type TlsConfig =
@@ -62,6 +72,9 @@ const SETTINGS = {
   processMetrics: { flag: 'process-metrics', env: 'GPU_ADMISSION_PROCESS_METRICS', fallback: 'true' },
   drainDelay: { flag: 'drain-delay-seconds', env: 'GPU_ADMISSION_DRAIN_DELAY_SECONDS', fallback: '5' },
   shutdownTimeout: { flag: 'shutdown-timeout-seconds', env: 'GPU_ADMISSION_SHUTDOWN_TIMEOUT_SECONDS', fallback: '25' },
+  notReadyAnswer: { flag: 'not-ready-answer', env: 'GPU_ADMISSION_NOT_READY_ANSWER', fallback: 'deny' },
+  requestTimeout: { flag: 'request-timeout-seconds', env: 'GPU_ADMISSION_REQUEST_TIMEOUT_SECONDS', fallback: '10' },
+  maxInFlight: { flag: 'max-in-flight', env: 'GPU_ADMISSION_MAX_IN_FLIGHT', fallback: '16' },
 } as const;
 
 type Setting = keyof typeof SETTINGS;
@@ -112,6 +125,9 @@ export function loadConfig(
     drainDelayMs: integer(read('drainDelay'), 'drain-delay-seconds', 0, 600, problems) * 1000,
     shutdownTimeoutMs: integer(read('shutdownTimeout'), 'shutdown-timeout-seconds', 1, 3600, problems) * 1000,
     instance: env.POD_NAME || env.HOSTNAME || hostname(),
+    notReadyAnswer: oneOf(read('notReadyAnswer') ?? 'deny', 'not-ready-answer', ['deny', 'unavailable'] as const, problems),
+    requestTimeoutMs: integer(read('requestTimeout'), 'request-timeout-seconds', 1, 300, problems) * 1000,
+    maxInFlight: integer(read('maxInFlight'), 'max-in-flight', 1, 10_000, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

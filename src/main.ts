@@ -11,10 +11,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { ConfigError, USAGE, loadConfig, type Config } from './config.ts';
 import { defaultPolicy } from './policy/default-policy.ts';
-import { PolicyError, parsePolicyOrThrow } from './policy/parse.ts';
+import { PolicyError } from './policy/parse.ts';
 import { NoNamespaceLabels, StaticPolicySource, type NamespaceSource, type PolicySource } from './policy/source.ts';
 import { createApp } from './server/create-app.ts';
 import { ensureDevCertificate } from './server/dev-certificate.ts';
+import { FilePolicySource } from './server/policy-file.ts';
 import { drainable } from './server/drain.ts';
 import { createTlsServer, watchCertificate, type KeyPairFiles } from './server/tls.ts';
 
@@ -57,9 +58,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const certificate = watchCertificate(files, { logger });
   const app = createApp({
     ...sources, logger, certificate, processMetrics: config.processMetrics, draining: () => draining,
+    notReadyAnswer: config.notReadyAnswer, maxInFlight: config.maxInFlight,
     ...(config.policy.source === 'configmap' ? { policyConfigMap: config.policy } : {}),
   });
-  const server = createTlsServer(app, certificate);
+  const server = createTlsServer(app, certificate, config.requestTimeoutMs);
   const drainer = drainable(server);
   await listen(server, config);
   const address = server.address() as AddressInfo;
@@ -114,8 +116,12 @@ async function createSources(config: Config, logger: Logger): Promise<Sources> {
   switch (config.policy.source) {
     case 'embedded':
       return { policySource: new StaticPolicySource(defaultPolicy()), namespaceSource };
-    case 'file':
-      return { policySource: new StaticPolicySource(parsePolicyOrThrow(readFileSync(config.policy.file, 'utf8'), 'file')), namespaceSource };
+    case 'file': {
+      // Loaded here, so an invalid file stops the process before it listens; then followed for edits.
+      const policySource = new FilePolicySource(config.policy.file, { logger });
+      await policySource.start();
+      return { policySource, namespaceSource };
+    }
     case 'configmap': {
       if (!kube || !kubeConfig) throw new Error('unreachable: configmap source without a cluster client');
       const { namespace, name, key } = config.policy;

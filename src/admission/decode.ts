@@ -1,5 +1,6 @@
 import type { Pod } from '../engine/pod.ts';
 import { ReviewError } from './errors.ts';
+import { podShapeProblem } from './pod-shape.ts';
 import {
   ADMISSION_API_VERSION, ADMISSION_KIND,
   type AdmissionRequest, type GroupVersionKind, type GroupVersionResource, type Operation,
@@ -10,7 +11,15 @@ type Json = Record<string, unknown>;
 const OPERATIONS: ReadonlySet<string> = new Set<Operation>(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
+/** A value as a message shows it: short, and never a throw (a value nested too deep to print is named as such). */
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  try {
+    return JSON.stringify(v)?.slice(0, 60) ?? String(v);
+  } catch {
+    return 'a value nested too deep to show';
+  }
+}
 
 /**
  * Reads the request of an `admission.k8s.io/v1` AdmissionReview from a parsed JSON body.
@@ -18,17 +27,24 @@ const describe = (v: unknown): string => (v === undefined ? 'nothing' : JSON.str
  */
 export function decodeReview(body: unknown): AdmissionRequest {
   if (!isObject(body)) throw new ReviewError('GA_REVIEW_NOT_AN_OBJECT', 'the body must be a JSON object (an AdmissionReview)');
+  const uid = uidOfBody(body);
   if (body.apiVersion !== ADMISSION_API_VERSION) {
-    throw new ReviewError('GA_REVIEW_API_VERSION', `apiVersion must be ${ADMISSION_API_VERSION}, got ${describe(body.apiVersion)}`);
+    throw new ReviewError('GA_REVIEW_API_VERSION', `apiVersion must be ${ADMISSION_API_VERSION}, got ${describe(body.apiVersion)}`, uid);
   }
   if (body.kind !== ADMISSION_KIND) {
-    throw new ReviewError('GA_REVIEW_KIND', `kind must be ${ADMISSION_KIND}, got ${describe(body.kind)}`);
+    throw new ReviewError('GA_REVIEW_KIND', `kind must be ${ADMISSION_KIND}, got ${describe(body.kind)}`, uid);
   }
   const request = body.request;
   if (!isObject(request)) throw new ReviewError('GA_REVIEW_NO_REQUEST', 'the AdmissionReview has no request object');
-  const uid = request.uid;
-  if (typeof uid !== 'string' || uid === '') throw new ReviewError('GA_REVIEW_NO_UID', 'request.uid must be a non-empty string');
+  if (uid === undefined) throw new ReviewError('GA_REVIEW_NO_UID', 'request.uid must be a non-empty string');
   return readRequest(request, uid);
+}
+
+/** The review's uid when the body carries one where it belongs, so that every answer can echo it. */
+export function uidOfBody(body: unknown): string | undefined {
+  const request = isObject(body) ? body.request : undefined;
+  const uid = isObject(request) ? request.uid : undefined;
+  return typeof uid === 'string' && uid !== '' ? uid : undefined;
 }
 
 function readRequest(request: Json, uid: string): AdmissionRequest {
@@ -72,42 +88,9 @@ export function decodePod(request: AdmissionRequest): Pod {
 /** Checks the shape the engine relies on (the CLI uses it too); `notAPod` makes the error. */
 export function asPod(object: unknown, notAPod: (why: string) => Error): Pod {
   if (!isObject(object)) throw notAPod(`it is ${describe(object)}`);
-  if (object.kind !== undefined && object.kind !== 'Pod') throw notAPod(`its kind is ${describe(object.kind)}`);
-  if (object.metadata !== undefined) checkMetadata(object.metadata, notAPod);
-  if (!isObject(object.spec)) throw notAPod('spec is missing');
-  const { containers, initContainers } = object.spec;
-  if (!Array.isArray(containers)) throw notAPod('spec.containers is missing');
-  checkContainers(containers, 'spec.containers', notAPod);
-  if (initContainers !== undefined) {
-    if (!Array.isArray(initContainers)) throw notAPod('spec.initContainers must be a list');
-    checkContainers(initContainers, 'spec.initContainers', notAPod);
-  }
+  const problem = podShapeProblem(object);
+  if (problem !== undefined) throw notAPod(problem);
   return object as unknown as Pod;
-}
-
-type Fail = (why: string) => Error;
-
-function checkMetadata(metadata: unknown, fail: Fail): void {
-  if (!isObject(metadata)) throw fail('metadata must be an object');
-  for (const field of ['labels', 'annotations'] as const) {
-    const map = metadata[field];
-    if (map !== undefined && !isStringMap(map, (v) => typeof v === 'string')) throw fail(`metadata.${field} must map strings to strings`);
-  }
-}
-
-function checkContainers(list: readonly unknown[], path: string, fail: Fail): void {
-  list.forEach((c, i) => {
-    if (!isObject(c) || typeof c.name !== 'string') throw fail(`${path}[${i}] must be a container with a name`);
-    const resources = c.resources;
-    if (resources === undefined) return;
-    if (!isObject(resources)) throw fail(`${path}[${i}].resources must be an object`);
-    for (const side of ['limits', 'requests'] as const) {
-      const list = resources[side];
-      if (list !== undefined && !isStringMap(list, (v) => typeof v === 'string' || typeof v === 'number')) {
-        throw fail(`${path}[${i}].resources.${side} must map resource names to quantities`);
-      }
-    }
-  });
 }
 
 function isStringMap(v: unknown, valueOk: (x: unknown) => boolean): boolean {

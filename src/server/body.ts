@@ -1,17 +1,18 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { uidOfBody } from '../admission/decode.ts';
 import { ReviewError } from '../admission/errors.ts';
 
 const MiB = 1024 * 1024;
 
 /**
- * The largest AdmissionReview body accepted. The API server refuses request bodies over 3 MiB,
- * so the object under review is at most that; an UPDATE review carries it twice (object and
- * oldObject, which the policy ConfigMap validation receives), and the review's envelope plus the
- * JSON re-encoding of an object that arrived as protobuf add a little more. 2 × 3 MiB + 1 MiB
- * therefore admits every review a real API server can send, and still bounds the memory a
- * caller on the cluster network can make a replica hold.
+ * The largest AdmissionReview body accepted. The API server refuses request bodies over 3 MiB
+ * and etcd stores objects of 1.5 MiB at most, so a pod under review (CREATE: the object once) is
+ * at most about 3 MiB as JSON; a policy ConfigMap (UPDATE: object and oldObject) at most 2 × 1 MiB.
+ * 4 MiB admits every review a real API server sends us and bounds what a caller can make a
+ * replica hold; with the in-flight cap (--max-in-flight) it bounds peak memory
+ * (docs/reliability.md).
  */
-export const MAX_REVIEW_BYTES = 2 * 3 * MiB + 1 * MiB;
+export const MAX_REVIEW_BYTES = 4 * MiB;
 
 const parseJson = express.json({ limit: MAX_REVIEW_BYTES, strict: false, type: () => true });
 
@@ -28,8 +29,31 @@ export function jsonBody(): RequestHandler {
       next(new ReviewError('GA_REVIEW_CONTENT_TYPE', `content-type must be application/json, got ${type ?? 'none'}`));
       return;
     }
-    parseJson(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyError(err)));
+    parseJson(req, res, (err?: unknown) => {
+      if (err !== undefined) next(bodyError(err));
+      else if (depthOver(req.body, MAX_JSON_DEPTH)) {
+        next(new ReviewError('GA_REVIEW_TOO_DEEP', `the body nests deeper than ${MAX_JSON_DEPTH} levels; no Kubernetes object does`, uidOfBody(req.body)));
+      } else next();
+    });
   };
+}
+
+/**
+ * How deep a review's JSON may nest. Kubernetes objects stay far below it (a pod template inside
+ * a JobSet is about 30 levels); deeper bodies would overflow the stack of recursive JSON tools.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether the value nests deeper than `limit`, found without recursion. */
+function depthOver(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 interface BodyParserError {

@@ -6,7 +6,7 @@ import type { NamespaceSource, PolicySource } from '../policy/source.ts';
 import { healthRoutes } from './health.ts';
 import { countPolicyEvents, createMetrics } from './metrics.ts';
 import { mutateHandler } from './mutate.ts';
-import { reviewRoute } from './review.ts';
+import { inFlightLimit, reviewRoute } from './review.ts';
 import type { CertificateStatus } from './tls.ts';
 import { validatePolicyHandler, type PolicyConfigMapRef } from './validate-policy.ts';
 
@@ -26,6 +26,10 @@ export interface AppDeps {
   readonly draining?: () => boolean;
   /** The policy ConfigMap that POST /validate-policy guards. */
   readonly policyConfigMap?: PolicyConfigMapRef;
+  /** While no policy is in force: refuse pods with the reason (`deny`, default) or answer 503 (`unavailable`). */
+  readonly notReadyAnswer?: 'deny' | 'unavailable';
+  /** Reviews decided at once (both webhooks); more get 429 with Retry-After. Default 16. */
+  readonly maxInFlight?: number;
 }
 
 export const DEFAULT_POLICY_CONFIGMAP: PolicyConfigMapRef = POLICY_CONFIGMAP;
@@ -39,7 +43,9 @@ export function createApp(deps: AppDeps): Express {
     policySource: deps.policySource, certificateExpiry: () => deps.certificate.expiresAt(), now,
   }, deps.processMetrics ?? true);
   countPolicyEvents(deps.policySource, metrics);
-  const reviewDeps = { logger: deps.logger, metrics, now };
+  const reviewDeps = {
+    logger: deps.logger, metrics, now, notReadyAnswer: deps.notReadyAnswer ?? 'deny', inFlight: inFlightLimit(deps.maxInFlight ?? 16),
+  };
 
   const app = express();
   app.disable('x-powered-by');

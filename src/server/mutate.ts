@@ -24,7 +24,7 @@ export function mutateHandler(deps: MutateDeps): ReviewHandler {
     const pod = decodePod(request);
     const policy = deps.policySource.current();
     if (!policy) {
-      throw new UnavailableError('GA_NO_POLICY', `no GPU policy in force yet (${deps.policySource.notReadyReason() ?? 'not loaded'})`);
+      throw new UnavailableError('GA_NO_POLICY', `gpu-admission has no valid policy yet: ${deps.policySource.notReadyReason() ?? 'not loaded'}`);
     }
     const name = request.namespace || pod.metadata?.namespace || '';
     const decision = decide(pod, { namespace: { name, labels: namespaceLabels(deps.namespaceSource, name, policy) }, policy });

@@ -27,6 +27,25 @@ export interface ReviewDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now: () => number;
+  /** How "cannot decide yet" is answered: a refusal with the reason (HTTP 200), or HTTP 503. */
+  readonly notReadyAnswer: 'deny' | 'unavailable';
+  readonly inFlight: InFlightLimit;
+}
+
+/** A cap on reviews held at once, counted from before the body is read until the answer is sent. */
+export interface InFlightLimit {
+  tryEnter(): boolean;
+  leave(): void;
+  readonly max: number;
+}
+
+export function inFlightLimit(max: number): InFlightLimit {
+  let current = 0;
+  return {
+    max,
+    tryEnter: () => (current < max ? (current += 1, true) : false),
+    leave: () => { current -= 1; },
+  };
 }
 
 /** A review's answer: its HTTP status and outcome; `reason` is the error code when it failed. */
@@ -56,6 +75,20 @@ export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: Revi
   };
   const start: RequestHandler = (_req, res, next) => {
     res.locals.started = deps.now();
+    if (!deps.inFlight.tryEnter()) {
+      // Before the body is read: a burst of large reviews cannot pile up in memory.
+      const message = `gpu-admission is deciding ${deps.inFlight.max} reviews already; retry`;
+      res.setHeader('retry-after', '1');
+      reply(res, deps.logger.child({ webhook }), '', { status: 429, outcome: { result: 'error', reason: 'GA_BUSY', verdict: refuse(429, message, 'TooManyRequests') } });
+      return;
+    }
+    let left = false;
+    const leave = (): void => {
+      if (!left) deps.inFlight.leave();
+      left = true;
+    };
+    res.on('finish', leave);
+    res.on('close', leave);
     next();
   };
   const handle: RequestHandler = (req, res) => {
@@ -68,11 +101,11 @@ export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: Revi
     } catch (err) {
       const uid = request?.uid ?? uidOf(err);
       if (log === deps.logger) log = deps.logger.child(uid ? { uid, webhook } : { webhook });
-      reply(res, log, uid, failure(err, uid, log));
+      reply(res, log, uid, failure(err, uid, log, deps.notReadyAnswer));
     }
   };
   const onBodyError = (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
-    if (err instanceof ReviewError) reply(res, deps.logger.child({ webhook }), '', failure(err, '', deps.logger));
+    if (err instanceof ReviewError) reply(res, deps.logger.child({ webhook }), err.uid ?? '', failure(err, err.uid ?? '', deps.logger, deps.notReadyAnswer));
     else next(err);
   };
   return [start, jsonBody(), handle, onBodyError as unknown as RequestHandler];
@@ -80,12 +113,14 @@ export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: Revi
 
 const uidOf = (err: unknown): string => (err instanceof ReviewError ? err.uid ?? '' : '');
 
-function failure(err: unknown, uid: string, log: Logger): Answer {
+function failure(err: unknown, uid: string, log: Logger, notReady: ReviewDeps['notReadyAnswer']): Answer {
   if (err instanceof ReviewError) {
     return { status: 400, outcome: { result: 'invalid', reason: err.code, verdict: refuse(400, err.message, 'BadRequest') } };
   }
   if (err instanceof UnavailableError) {
-    return { status: 503, outcome: { result: 'error', reason: err.code, verdict: refuse(503, err.message, 'ServiceUnavailable') } };
+    // Under failurePolicy Fail both refuse the pod; the AdmissionReview says why, a 503 does not reach the user.
+    const verdict = refuse(503, notReady === 'deny' ? `${err.message}; GPU pods are refused until it can decide` : err.message, 'ServiceUnavailable');
+    return { status: notReady === 'deny' ? 200 : 503, outcome: { result: 'error', reason: err.code, verdict } };
   }
   log.error({ err }, 'internal error while deciding a review');
   const message = `gpu-admission could not decide this request (internal error); its log has the details under uid "${uid}"`;

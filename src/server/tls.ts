@@ -1,10 +1,10 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { RequestListener } from 'node:http';
-import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
+import { watchFiles } from './file-watch.ts';
 
 /** What readiness and metrics need to know about the serving certificate. */
 export interface CertificateStatus {
@@ -84,8 +84,12 @@ const contextOptions = (cert: Buffer, key: Buffer): SecureContextOptions => ({ c
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
-/** A webhook call never lasts longer than the longest timeoutSeconds Kubernetes allows (30 s). */
-export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * The whole request (headers and body) must arrive within this long by default. The API server
+ * waits at most the webhook's timeoutSeconds (5 s in our manifests, 30 s at most), so a slower
+ * upload is no review anyone waits for; it only holds memory and a connection.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface WatchOptions {
   readonly logger: Logger;
@@ -105,8 +109,6 @@ export interface ServingCertificate extends CertificateStatus {
   stop(): void;
 }
 
-/** Time to let a burst of file events (a Secret update is several renames) settle before reading. */
-const SETTLE_MS = 50;
 
 /**
  * Loads the key pair (throwing a CertificateError if it is unusable) and follows its files. It
@@ -137,7 +139,7 @@ export function watchCertificate(files: KeyPairFiles, options: WatchOptions): Se
     return event;
   };
 
-  const stop = watchFiles(files, SETTLE_MS, pollIntervalMs, reload, log);
+  const stop = watchFiles([files.certFile, files.keyFile], pollIntervalMs, () => void reload(), log, 'certificate');
   return {
     current: () => current,
     reload,
@@ -155,34 +157,15 @@ export function watchCertificate(files: KeyPairFiles, options: WatchOptions): Se
  * An HTTPS server for the app that swaps in each certificate reload with setSecureContext: new
  * connections get the new certificate, open connections keep the one they were made with.
  */
-export function createTlsServer(app: RequestListener, certificate: ServingCertificate): Server {
+export function createTlsServer(app: RequestListener, certificate: ServingCertificate, requestTimeoutMs = REQUEST_TIMEOUT_MS): Server {
   const { cert, key } = certificate.current();
-  const server = createServer(contextOptions(cert, key), app);
+  // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check each second.
+  const server = createServer({
+    ...contextOptions(cert, key), requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000,
+  }, app);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
   certificate.on((event) => {
     if (event.type === 'reloaded') server.setSecureContext(contextOptions(event.pair.cert, event.pair.key));
   });
   return server;
-}
-
-function watchFiles(files: KeyPairFiles, settleMs: number, pollMs: number, reload: () => void, log: Logger): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(reload, settleMs);
-    timer.unref();
-  };
-  const watchers: FSWatcher[] = [...new Set([dirname(files.certFile), dirname(files.keyFile)])].map((dir) => {
-    const watcher = watch(dir, { persistent: false }, schedule);
-    watcher.on('error', (err) => log.warn({ dir, err: err.message }, 'cannot watch the certificate directory; polling only'));
-    return watcher;
-  });
-  const poll = pollMs > 0 ? setInterval(reload, pollMs).unref() : undefined;
-  return () => {
-    clearTimeout(timer);
-    clearInterval(poll);
-    for (const w of watchers) w.close();
-  };
 }

@@ -19,10 +19,18 @@ describe('decodeReview', () => {
     { when: 'the body is null', body: null, code: 'GA_REVIEW_NOT_AN_OBJECT', names: /JSON object/ },
     {
       when: 'apiVersion is v1beta1', body: broken((r) => { r.apiVersion = 'admission.k8s.io/v1beta1'; }),
-      code: 'GA_REVIEW_API_VERSION', names: /apiVersion must be admission\.k8s\.io\/v1, got "admission\.k8s\.io\/v1beta1"/,
+      code: 'GA_REVIEW_API_VERSION', names: /apiVersion must be admission\.k8s\.io\/v1, got "admission\.k8s\.io\/v1beta1"/, uid: UID,
     },
-    { when: 'apiVersion is missing', body: broken((r) => { delete r.apiVersion; }), code: 'GA_REVIEW_API_VERSION', names: /got nothing/ },
-    { when: 'kind is not AdmissionReview', body: broken((r) => { r.kind = 'Pod'; }), code: 'GA_REVIEW_KIND', names: /kind must be AdmissionReview, got "Pod"/ },
+    { when: 'apiVersion is missing', body: broken((r) => { delete r.apiVersion; }), code: 'GA_REVIEW_API_VERSION', names: /got nothing/, uid: UID },
+    { when: 'kind is not AdmissionReview', body: broken((r) => { r.kind = 'Pod'; }), code: 'GA_REVIEW_KIND', names: /kind must be AdmissionReview, got "Pod"/, uid: UID },
+    {
+      when: 'request.kind nests 10,000 levels deep', body: broken((r) => {
+        let deep: unknown = 'Pod';
+        for (let i = 0; i < 10_000; i += 1) deep = { kind: deep };
+        if (r.request) r.request.kind = deep;
+      }),
+      code: 'GA_REVIEW_MALFORMED', names: /request\.kind must be a \{group, version, kind\} object, got a value nested too deep to show/, uid: UID,
+    },
     { when: 'there is no request', body: broken((r) => { delete r.request; }), code: 'GA_REVIEW_NO_REQUEST', names: /no request/ },
     { when: 'request is a list', body: broken((r) => { (r as { request: unknown }).request = []; }), code: 'GA_REVIEW_NO_REQUEST', names: /no request/ },
     { when: 'the uid is missing', body: broken((r) => { delete r.request?.uid; }), code: 'GA_REVIEW_NO_UID', names: /request\.uid/ },
@@ -88,14 +96,22 @@ describe('decodePod', () => {
     { when: 'the object is missing', edit: () => null, names: /it is null/ },
     { when: 'the object is a Deployment', edit: (p) => ({ ...p, kind: 'Deployment' }), names: /its kind is "Deployment"/ },
     { when: 'the spec is missing', edit: (p) => { delete p.spec; }, names: /spec is missing/ },
-    { when: 'containers is not a list', edit: (p) => { if (p.spec) p.spec.containers = {}; }, names: /spec\.containers is missing/ },
-    { when: 'a container has no name', edit: (p) => { if (p.spec) p.spec.containers = [{ image: 'x' }]; }, names: /spec\.containers\[0\] must be a container with a name/ },
+    { when: 'containers is not a list', edit: (p) => { if (p.spec) p.spec.containers = {}; }, names: /spec\.containers must be a list/ },
+    { when: 'tolerations is a string', edit: (p) => { if (p.spec) p.spec.tolerations = 'x'; }, names: /spec\.tolerations must be a list/ },
+    { when: 'nodeSelectorTerms is a string', edit: (p) => {
+      if (p.spec) p.spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: 'x' } } };
+    }, names: /spec\.affinity\.nodeAffinity\.requiredDuringSchedulingIgnoredDuringExecution\.nodeSelectorTerms must be a list/ },
+    { when: 'a match expression has no operator', edit: (p) => {
+      if (p.spec) p.spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k' }] }] } } };
+    }, names: /nodeSelectorTerms\[0\]\.matchExpressions\[0\]\.operator is missing/ },
+    { when: 'the nodeSelector maps to a number', edit: (p) => { if (p.spec) p.spec.nodeSelector = { zone: 1 }; }, names: /spec\.nodeSelector\.zone must be a string/ },
+    { when: 'a container has no name', edit: (p) => { if (p.spec) p.spec.containers = [{ image: 'x' }]; }, names: /spec\.containers\[0\]\.name is missing/ },
     { when: 'initContainers is not a list', edit: (p) => { if (p.spec) p.spec.initContainers = 'x'; }, names: /spec\.initContainers must be a list/ },
     {
       when: 'a limit is an object', edit: (p) => { if (p.spec) p.spec.containers = [{ name: 'c', resources: { limits: { cpu: {} } } }]; },
-      names: /spec\.containers\[0\]\.resources\.limits must map resource names to quantities/,
+      names: /spec\.containers\[0\]\.resources\.limits\.cpu must be a string or a number/,
     },
-    { when: 'an annotation is a number', edit: (p) => { if (p.metadata) p.metadata.annotations = { a: 1 }; }, names: /metadata\.annotations must map strings to strings/ },
+    { when: 'an annotation is a number', edit: (p) => { if (p.metadata) p.metadata.annotations = { a: 1 }; }, names: /metadata\.annotations\.a must be a string/ },
   ];
   for (const c of cases) {
     it(`when ${c.when}, then it throws GA_REVIEW_NOT_A_POD with the uid`, () => {

@@ -77,7 +77,7 @@ describe('gpu-admission CLI on real files', () => {
     writeFileSync(join(dir, 'bool.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n  annotations:\n    gpu-admission.io/rdma: true\nspec:\n  containers: [{name: c}]\n');
     const r = cli(['mutate', '-f', join(dir, 'bool.yaml')]);
     assert.equal(r.status, 2);
-    assert.equal(r.stderr, `gpu-admission: ${join(dir, 'bool.yaml')}: document 1: metadata.annotations must map strings to strings\n`);
+    assert.equal(r.stderr, `gpu-admission: ${join(dir, 'bool.yaml')}: document 1: metadata.annotations.gpu-admission.io~1rdma must be a string\n`);
   });
 
   it('when --policy is invalid, then the exit code is 2 with every error path', () => {

@@ -15,6 +15,9 @@ describe('loadConfig', () => {
       port: 8443, host: undefined, tls: { kind: 'dev', dir: DEV_CERT_DIR }, policy: { source: 'embedded' },
       namespaceLabels: 'none', logLevel: 'info', processMetrics: true, drainDelayMs: 5000, shutdownTimeoutMs: 25000,
       instance: 'gpu-admission-5d9f-abcde',
+      notReadyAnswer: 'deny',
+      requestTimeoutMs: 10_000,
+      maxInFlight: 16,
     });
   });
 

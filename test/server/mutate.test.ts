@@ -155,8 +155,12 @@ describe('POST /mutate with input it cannot read', () => {
     { when: 'the content type is text/plain', body: json(() => {}), type: 'text/plain', names: /content-type must be application\/json, got text\/plain/ },
     { when: 'the content type is form data', body: 'a=b', type: 'application/x-www-form-urlencoded', names: /content-type must be application\/json, got application\/x-www-form-urlencoded/ },
     { when: 'the charset is not UTF', body: json(() => {}), type: 'application/json; charset=latin9', names: /unsupported charset "LATIN9"/ },
-    { when: 'the apiVersion is v1beta1', body: json((r) => { r.apiVersion = 'admission.k8s.io/v1beta1'; }), type: 'application/json', names: /apiVersion must be admission\.k8s\.io\/v1/ },
-    { when: 'the kind is wrong', body: json((r) => { r.kind = 'AdmissionRequest'; }), type: 'application/json', names: /kind must be AdmissionReview/ },
+    { when: 'the apiVersion is v1beta1', body: json((r) => { r.apiVersion = 'admission.k8s.io/v1beta1'; }), type: 'application/json', names: /apiVersion must be admission\.k8s\.io\/v1/, uid },
+    { when: 'the kind is wrong', body: json((r) => { r.kind = 'AdmissionRequest'; }), type: 'application/json', names: /kind must be AdmissionReview/, uid },
+    { when: 'a toleration list is a string', body: json((r) => { ((r.request?.object as Pod).spec as unknown as Record<string, unknown>).tolerations = 'x'; }),
+      type: 'application/json', names: /request\.object is not a Pod: spec\.tolerations must be a list/, uid },
+    { when: 'the pod nests 10,000 levels deep', body: json(() => {}).replace('"containers":', `"extra":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)},"containers":`),
+      type: 'application/json', names: /the body nests deeper than 256 levels/, uid },
     { when: 'there is no request', body: json((r) => { delete r.request; }), type: 'application/json', names: /has no request object/ },
     { when: 'there is no uid', body: json((r) => { delete r.request?.uid; }), type: 'application/json', names: /request\.uid must be a non-empty string/ },
     { when: 'the body is a JSON list', body: '[]', type: 'application/json', names: /must be a JSON object/ },
@@ -195,7 +199,7 @@ describe('POST /mutate with input it cannot read', () => {
     pod.metadata = { ...pod.metadata, annotations: { padding: 'x'.repeat(8 * 1024 * 1024) } };
     const res = await request(testApp().app).post('/mutate').set('Content-Type', 'application/json').send(JSON.stringify(body));
     assert.equal(res.status, 400);
-    assert.match((res.body as AdmissionReview).response?.status?.message ?? '', /the body is \d+ bytes, over the limit of 7340032 bytes/);
+    assert.match((res.body as AdmissionReview).response?.status?.message ?? '', /the body is \d+ bytes, over the limit of 4194304 bytes \(4 MiB\)/);
   });
 
   it('when the body is large but within the limit, then it is decided', async () => {
@@ -228,16 +232,26 @@ describe('POST /mutate when the webhook itself cannot decide', () => {
   };
   const fixed = (policy: Policy): PolicySource => ({ ...noPolicy, current: () => policy, notReadyReason: () => undefined, loadedAt: () => 0 });
 
-  it('when no policy is in force, then HTTP 503 with the uid echoed and the reason', async () => {
+  it('when no policy is in force, then the pod is refused (HTTP 200) with the reason, the uid echoed', async () => {
     const body = fixture('shared-gpu-pod');
-    const { status, review } = await post(body, testApp({ policySource: noPolicy }).app);
-    assert.equal(status, 503);
+    const { app, registry } = testApp({ policySource: noPolicy });
+    const { status, review } = await post(body, app);
+    assert.equal(status, 200);
     assert.equal(review.response?.uid, body.request?.uid);
     assert.equal(review.response?.allowed, false);
     assert.deepEqual(review.response?.status, {
       code: 503, reason: 'ServiceUnavailable',
-      message: 'no GPU policy in force yet (waiting for ConfigMap gpu-admission/gpu-admission-policy)',
+      message: 'gpu-admission has no valid policy yet: waiting for ConfigMap gpu-admission/gpu-admission-policy; GPU pods are refused until it can decide',
     });
+    assert.match(await registry.metrics(), /gpu_admission_reviews_total\{webhook="mutate",result="error"\} 1/, 'counted as an error, not a denial');
+  });
+
+  it('when no policy is in force and the webhook is told to answer unavailable (failurePolicy Ignore), then HTTP 503', async () => {
+    const body = fixture('shared-gpu-pod');
+    const { status, review } = await post(body, testApp({ policySource: noPolicy, notReadyAnswer: 'unavailable' }).app);
+    assert.equal(status, 503);
+    assert.equal(review.response?.uid, body.request?.uid);
+    assert.equal(review.response?.status?.message, 'gpu-admission has no valid policy yet: waiting for ConfigMap gpu-admission/gpu-admission-policy');
   });
 
   it('when the engine throws, then HTTP 500 with the uid echoed, a message pointing at the log, and the error logged', async () => {
@@ -264,9 +278,10 @@ describe('POST /mutate when the webhook itself cannot decide', () => {
     labels: (name) => known[name], notReadyReason: () => undefined, start: async () => {}, stop: async () => {},
   });
 
-  it('when the namespace is unknown and a policy rule selects namespaces by label, then HTTP 503 names the namespace', async () => {
+  it('when the namespace is unknown and a policy rule selects namespaces by label, then the pod is refused naming the namespace', async () => {
     const { status, review } = await post(fixture('numa-pod'), testApp({ policySource: fixed(selectorPolicy), namespaceSource: labels({}) }).app);
-    assert.equal(status, 503);
+    assert.equal(status, 200);
+    assert.equal(review.response?.allowed, false);
     assert.match(review.response?.status?.message ?? '', /the labels of namespace "ml" are not known/);
   });
 
