@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,6 +150,112 @@ describe('src/main.ts', () => {
     try {
       const listening = await webhook.line('listening');
       assert.match(String(listening.policy), /^file-[0-9a-f]{12}$/);
+    } finally {
+      webhook.child.kill('SIGKILL');
+    }
+  });
+
+  it('when the policy file is rewritten in place, renamed over, swapped like a ConfigMap volume or made invalid, then each valid version is in force and an invalid one is refused, logged and counted', GUARD, async () => {
+    // A ConfigMap volume: policy.yaml -> ..data/policy.yaml, ..data -> a timestamped directory, swapped atomically.
+    const volume = join(root, 'policy-volume');
+    mkdirSync(volume);
+    const publish = (name: string, text: string): void => {
+      mkdirSync(join(volume, name));
+      writeFileSync(join(volume, name, 'policy.yaml'), text);
+      symlinkSync(name, join(volume, '..data_tmp'));
+      renameSync(join(volume, '..data_tmp'), join(volume, '..data'));
+    };
+    publish('..v1', DEFAULT_POLICY_YAML);
+    symlinkSync('..data/policy.yaml', join(volume, 'policy.yaml'));
+    const plain = join(root, 'plain-policy.yaml');
+    writeFileSync(plain, DEFAULT_POLICY_YAML);
+    const revisions = async (port: number): Promise<string> => {
+      const review = (await call(port, '/mutate', EXAMPLE)).body as AdmissionReview;
+      const patch = JSON.parse(Buffer.from(review.response?.patch ?? '', 'base64').toString('utf8')) as { value?: Record<string, string> }[];
+      const decision = patch.map((op) => op.value?.['gpu-admission.io/decision']).find((d) => d !== undefined);
+      return JSON.parse(decision ?? '{}').revision as string;
+    };
+    const loads = (webhook: Webhook): Line[] => webhook.lines.filter((l) => l.msg === 'policy loaded');
+    const until = async (what: string, check: () => boolean): Promise<void> => {
+      for (let i = 0; i < 100 && !check(); i += 1) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(check(), what);
+    };
+    for (const [file, edits] of [[plain, ['in place', 'rename-over']], [join(volume, 'policy.yaml'), ['..data swap']]] as const) {
+      const webhook = new Webhook(serving(['--policy-file', file]));
+      try {
+        const port = Number((await webhook.line('listening')).port);
+        const first = await revisions(port);
+        let version = 1;
+        for (const how of edits) {
+          version += 1;
+          const text = DEFAULT_POLICY_YAML.replace('perNode: 4}', `perNode: ${version}}`);
+          if (how === 'in place') writeFileSync(file, text);
+          else if (how === 'rename-over') { writeFileSync(`${file}.new`, text); renameSync(`${file}.new`, file); }
+          else publish(`..v${version}`, text);
+          const before = loads(webhook).length;
+          await until(`the ${how} edit is loaded`, () => loads(webhook).length > before);
+          assert.notEqual(await revisions(port), first, `the ${how} edit is in force`);
+        }
+        const inForce = await revisions(port);
+        const bad = DEFAULT_POLICY_YAML.replace('perNode: 8}', 'perNode: 0}');
+        if (file === plain) writeFileSync(file, bad);
+        else publish('..vbad', bad);
+        await until('the invalid edit is refused', () => webhook.lines.some((l) => l.msg === 'policy file is invalid; keeping the policy in force'));
+        assert.equal(await revisions(port), inForce, 'the last good policy stays');
+        const metrics = await new Promise<string>((resolve, reject) => {
+          request({ host: '127.0.0.1', port, path: '/metrics', ca, agent: new Agent() }, (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(text));
+          }).on('error', reject).end();
+        });
+        assert.match(metrics, /gpu_admission_policy_reloads_total\{result="invalid"\} 1/);
+        assert.match(metrics, new RegExp(`gpu_admission_policy_reloads_total\\{result="loaded"\\} ${edits.length}`));
+      } finally {
+        webhook.child.kill('SIGKILL');
+      }
+    }
+  });
+
+  it('when a client sends its body slowly, then the request is cut at --request-timeout-seconds', GUARD, async () => {
+    const webhook = new Webhook(serving(['--request-timeout-seconds', '2']));
+    try {
+      const port = Number((await webhook.line('listening')).port);
+      const started = Date.now();
+      const status = await new Promise<number | string>((resolve) => {
+        const req = request({
+          host: '127.0.0.1', port, path: '/mutate', ca, agent: new Agent(), method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': 100_000 },
+        }, (res) => resolve(res.statusCode ?? 0));
+        req.on('error', (err) => resolve(err.message));
+        req.write('{"apiVersion":'); // and nothing more
+      });
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(seconds < 5, `cut after ${seconds} s`);
+      assert.ok(status === 408 || typeof status === 'string', `answered ${status}`);
+    } finally {
+      webhook.child.kill('SIGKILL');
+    }
+  });
+
+  it('when more reviews arrive than --max-in-flight, then the extra one gets 429 with Retry-After, and the held one is still decided', GUARD, async () => {
+    const webhook = new Webhook(serving(['--max-in-flight', '1']));
+    try {
+      const port = Number((await webhook.line('listening')).port);
+      const held = await startReview(port); // counts from its headers: its body is not sent yet
+      const busy = await new Promise<{ status: number; retry?: string; review: AdmissionReview }>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: '/mutate', ca, agent: new Agent(), method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, review: JSON.parse(text) as AdmissionReview,
+            ...(res.headers['retry-after'] ? { retry: String(res.headers['retry-after']) } : {}) }));
+        }).on('error', reject).end(EXAMPLE);
+      });
+      assert.equal(busy.status, 429);
+      assert.equal(busy.retry, '1');
+      assert.equal(busy.review.response?.status?.reason, 'TooManyRequests');
+      const { status } = await held.finish();
+      assert.equal(status, 200);
+      assert.equal((await call(port, '/mutate', EXAMPLE)).status, 200, 'the slot is free again');
     } finally {
       webhook.child.kill('SIGKILL');
     }
