@@ -57,7 +57,7 @@ export function mutate(targets: readonly Target[], options: PodOptions, format: 
 }
 
 function render(objects: readonly unknown[], format: OutputFormat): string {
-  if (format === 'yaml') return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  if (format === 'yaml') return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })).join('---\n');
   const value = objects.length === 1 ? objects[0] : objects;
   return `${JSON.stringify(value, null, 2)}\n`;
 }

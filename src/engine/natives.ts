@@ -5,7 +5,7 @@ import { ACK_GPU_COUNT_LABEL, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, isInteger, type Quantity } from '../vocabulary/quantity.ts';
 import { effectiveTotal, type ContainerDemand } from './demand.ts';
 import { nativeKind, type NativeKind } from './dialect.ts';
-import { cardMemory } from './pools.ts';
+import { cardMemory, migCapacity } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 
 /**
@@ -92,7 +92,9 @@ function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Q
   }
   switch (kind) {
     case 'nvidia-gpu':
-      if (b === 'nvidia-mig' && pool.mig?.strategy === 'single') return undefined; // slices, as the single strategy names them
+      // The single MIG strategy names its slices nvidia.com/gpu; time-slicing without renaming, its replicas.
+      if (b === 'nvidia-mig' && pool.mig?.strategy === 'single') return slicesReason(pool, pool.mig.profiles[0] ?? '', v, resource);
+      if (pool.timeSlicing?.resource === resource) return replicasReason(pool, v, resource);
       return takes(b === 'ack-exclusive' || b === 'nvidia-exclusive') ?? perNode(v);
     case 'aliyun-gpu': return takes(b === 'ack-topology') ?? perNode(v);
     case 'aliyun-mem': {
@@ -107,15 +109,23 @@ function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Q
     case 'mig': {
       const profile = migProfileOfResource(resource);
       if (b !== 'ack-mig' && !(b === 'nvidia-mig' && pool.mig?.strategy !== 'single')) return takes(false);
-      return profile && pool.mig?.profiles.includes(profile.name) ? undefined : `MIG profile ${profile?.name ?? resource} is not listed`;
+      if (!profile || !pool.mig?.profiles.includes(profile.name)) return `MIG profile ${profile?.name ?? resource} is not listed`;
+      return slicesReason(pool, profile.name, v, resource);
     }
-    case 'time-slicing': {
-      if (resource !== pool.timeSlicing?.resource) return takes(false);
-      return v > 1 && pool.timeSlicing.failRequestsGreaterThanOne
-        ? `${resource}: ${v} replicas, and the device plugin refuses more than one (failRequestsGreaterThanOne)` : undefined;
-    }
+    case 'time-slicing': return resource === pool.timeSlicing?.resource ? replicasReason(pool, v, resource) : takes(false);
     default: return takes(false);
   }
+}
+
+/** A node holds so many slices of a profile (its layout or the GPU's catalog, times its cards). */
+function slicesReason(pool: Pool, profile: string, asked: number, resource: string): string | undefined {
+  const capacity = migCapacity(pool, profile);
+  return asked > capacity ? `${resource}: ${asked} × ${profile}, a node has ${capacity} (${pool.gpu.perNode} cards)` : undefined;
+}
+
+function replicasReason(pool: Pool, asked: number, resource: string): string | undefined {
+  return asked > 1 && pool.timeSlicing?.failRequestsGreaterThanOne
+    ? `${resource}: ${asked} replicas, and the device plugin refuses more than one (failRequestsGreaterThanOne)` : undefined;
 }
 
 /** Why `pool` cannot take every native request of these containers, or undefined if it can. */

@@ -84,7 +84,8 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   const [privileged] = facts.privileged;
   if (privileged !== undefined && backend.shares) return `container "${privileged}" is privileged and would see every shared card of the node`;
   return placementReason(pool, facts.placement) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles)
-    ?? (facts.gpus > pool.gpu.perNode ? `pod asks ${facts.gpus} GPUs, a node has ${pool.gpu.perNode}` : undefined);
+    // MIG pools hold more slices than cards: their native requests are counted per profile instead.
+    ?? (facts.gpus > pool.gpu.perNode && !pool.mig ? `pod asks ${facts.gpus} GPUs, a node has ${pool.gpu.perNode}` : undefined);
 }
 
 /** A pod that names its own scheduler (volcano, a gang scheduler) keeps it: pools whose cards another scheduler allocates are out. */
@@ -113,7 +114,7 @@ export function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): strin
  * MIG slices of each profile one node of the pool holds: the layout's count per card, else the
  * most the GPU model's catalog allows (7 × 1g on most cards), times the cards.
  */
-function migCapacity(pool: Pool, profile: string): number {
+export function migCapacity(pool: Pool, profile: string): number {
   const layout = pool.mig?.layout?.[profile];
   if (layout !== undefined) return layout * pool.gpu.perNode;
   const card = cardMemory(pool);

@@ -1,7 +1,7 @@
 import { DEFAULT_HAMI, timeSlicingResource } from '../policy/defaults.ts';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '../vocabulary/backends.ts';
-import { migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
+import { computeSlices, migCatalog, migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
 import { NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, ceilUnits, compareQuantity, formatBytes, isMultipleOf, type Quantity } from '../vocabulary/quantity.ts';
 import type { GpuRequest } from './demand.ts';
@@ -133,10 +133,13 @@ function migProfiles(pool: Pool): readonly MigProfile[] {
 /** The smallest listed MIG profile that holds the request (the full-card one for whole GPUs). */
 export function chooseMigProfile(input: Pick<TranslateInput, 'request' | 'pool' | 'card'>): MigProfile | undefined {
   const profiles = migProfiles(input.pool);
-  if (!isFraction(input.request, input.card)) return profiles.find((p) => p.slices === 7);
+  const { pool, card } = input;
+  // Compute slices of a full card: 7, or 4 on the A30.
+  const total = computeSlices(migCatalog(`${pool.gpu.model} ${pool.gpu.product}`, Number(card.num / (card.den * GIB))));
+  if (!isFraction(input.request, card)) return profiles.find((p) => p.slices === total);
   const { memory, cores } = input.request;
   return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: p.memoryBytes, den: 1n }) <= 0)
-    && (cores === undefined || (p.slices * 100) / 7 >= cores));
+    && (cores === undefined || (p.slices * 100) / total >= cores));
 }
 
 function mig(input: TranslateInput): TranslateResult {
@@ -145,7 +148,7 @@ function mig(input: TranslateInput): TranslateResult {
     const sizes = migProfiles(input.pool).map((p) => `${p.name} = ${(p.memoryGB * 1e9 / 2 ** 30).toFixed(1)}Gi`).join(', ');
     return { reason: isFraction(input.request, input.card)
       ? `no MIG profile holds ${describeShare(input.request)} (MIG profiles count decimal GB: ${sizes})`
-      : 'no full-card MIG profile (7g) is listed for whole GPUs' };
+      : 'no full-card MIG profile (7g; 4g on the A30) is listed for whole GPUs' };
   }
   // The single strategy exposes its one profile's slices as nvidia.com/gpu.
   const resource = input.pool.mig?.strategy === 'single' ? NATIVE.nvidiaGpu : migResourceName(profile.name);

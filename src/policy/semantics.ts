@@ -1,5 +1,5 @@
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
-import { migCatalog, parseMigProfile } from '../vocabulary/mig.ts';
+import { computeSlices, memorySlices, migCatalog, parseMigProfile } from '../vocabulary/mig.ts';
 import { NATIVE } from '../vocabulary/names.ts';
 import { suggest } from './suggest.ts';
 import { BACKENDS, BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
@@ -9,6 +9,12 @@ import type { Pool, Policy } from './types.ts';
 const PLACED: readonly Backend[] = BACKENDS.filter((b) => BACKEND_FACTS[b].placement);
 const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig']);
 const NVIDIA_GPU = NATIVE.nvidiaGpu;
+
+/** Whether a pool's pods ask nvidia.com/gpu: exclusive cards, time-slicing that keeps the name, MIG's single strategy. */
+function writesNvidiaGpu(pool: Pool): boolean {
+  return pool.backend === 'ack-exclusive' || pool.backend === 'nvidia-exclusive' || pool.timeSlicing?.resource === NVIDIA_GPU
+    || (pool.backend === 'nvidia-mig' && pool.mig?.strategy === 'single');
+}
 
 /** Checks the schema cannot express. Each error names its path. */
 export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
@@ -22,6 +28,12 @@ export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
     errors.push(...checkPool(pool, path));
   });
   policy.namespaces.forEach((rule, i) => {
+    rule.selector?.matchExpressions?.forEach((r, j) => {
+      const many = r.operator === 'In' || r.operator === 'NotIn';
+      if (many !== ((r.values?.length ?? 0) > 0)) {
+        errors.push(`/namespaces/${i}/selector/matchExpressions/${j}/values: ${many ? `${r.operator} needs at least one value` : `${r.operator} takes no values`}`);
+      }
+    });
     for (const field of ['allowedPools', 'preferredPools'] as const) {
       rule[field]?.forEach((name, j) => {
         if (!seen.has(name)) errors.push(`/namespaces/${i}/${field}/${j}: no pool is named "${name}"${suggest(name, [...seen.keys()])}`);
@@ -36,9 +48,9 @@ export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
  * so an exclusive pool writing the same name would lose its pods to HAMi.
  */
 function hamiBesideExclusive(pools: readonly Pool[]): string[] {
-  const exclusive = pools.filter((p) => p.backend === 'ack-exclusive' || p.backend === 'nvidia-exclusive');
+  const others = pools.filter((p) => p.backend !== 'hami' && writesNvidiaGpu(p));
   return pools.flatMap((p, i) => {
-    const clash = p.hami?.resourceName === NVIDIA_GPU ? exclusive[0] : undefined;
+    const clash = p.hami?.resourceName === NVIDIA_GPU ? others[0] : undefined;
     return clash ? [`/pools/${i}/hami/resourceName: HAMi's webhook would claim the ${NVIDIA_GPU} pods of pool ${clash.name} `
       + `(${clash.backend}) for hami-scheduler; rename HAMi's resources (its chart's resourceName, resourceMem, resourceCores) and set them here`] : [];
   });
@@ -94,9 +106,13 @@ function checkMig(pool: Pool, path: string, memory: Quantity | string): string[]
       errors.push(`${at(name, j)}: a card holds at most ${catalog.profiles[name]} × ${name}`);
     }
   });
-  const slices = Object.entries(mig.layout ?? {}).reduce((sum, [name, n]) => sum + (parseMigProfile(name)?.slices ?? 0) * n, 0);
-  const total = catalog?.slices ?? 7;
+  const layout = Object.entries(mig.layout ?? {});
+  const slices = layout.reduce((sum, [name, n]) => sum + (parseMigProfile(name)?.slices ?? 0) * n, 0);
+  const total = computeSlices(catalog);
   if (slices > total) errors.push(`${path}/mig/layout: ${slices} compute slices, a card has ${total}`);
+  const memoryUsed = layout.reduce((sum, [name, n]) => sum + (memorySlices(catalog, name) ?? 0) * n, 0);
+  const memoryTotal = total === 4 ? 4 : 8;
+  if (catalog && memoryUsed > memoryTotal) errors.push(`${path}/mig/layout: ${memoryUsed} memory slices, a card has ${memoryTotal}`);
   return errors;
 }
 

@@ -17,6 +17,7 @@ export function policyWarnings(policy: Policy): string[] {
     if (pool.timeSlicing && pool.timeSlicing.replicas === undefined) {
       warnings.push(`/pools/${i}/timeSlicing: no replicas, so requests are not checked against a replica's share`);
     }
+    warnings.push(...productWarnings(pool, i, policy.pools));
     const overlap = policy.pools.slice(0, i).findIndex((other) => overlaps(pool, other));
     if (overlap !== -1) {
       warnings.push(`/pools/${i}: can match the nodes of /pools/${overlap} (${policy.pools[overlap]?.name}); tell them apart by nodeSelector`);
@@ -33,6 +34,23 @@ export function policyWarnings(policy: Policy): string[] {
     warnings.push('/defaults/isolation: compute, but no pool isolates compute');
   }
   return warnings;
+}
+
+/** GPU model labels publish vendor names (nvidia-smi's, with `-`): a bare model name matches no node. */
+const VENDOR_NAME = /^(NVIDIA|Tesla|Quadro|GeForce|RTX|A\d+-PCIE|Graphics-Device)-/i;
+
+function productWarnings(pool: Pool, i: number, pools: readonly Pool[]): string[] {
+  const { model } = BACKEND_FACTS[pool.backend];
+  const product = pool.gpu.product;
+  if ('podAnnotation' in model) {
+    // HAMi matches card types by case-insensitive substring, and writes them with a space (NVIDIA L40S).
+    const wider = pools.findIndex((p, j) => j !== i && p.backend === 'hami' && p.gpu.product !== product
+      && p.gpu.product.toLowerCase().includes(product.toLowerCase()));
+    if (wider !== -1) return [`/pools/${i}/gpu/product: HAMi matches types by substring: ${product} also takes /pools/${wider}'s ${pools[wider]?.gpu.product} cards`];
+    return /^NVIDIA-/i.test(product) ? [`/pools/${i}/gpu/product: HAMi names cards "NVIDIA ${product.slice(7)}"; use the short name ${product.slice(7)}`] : [];
+  }
+  if (model.nodeLabel in pool.nodeSelector || VENDOR_NAME.test(product)) return [];
+  return [`/pools/${i}/gpu: nodes match ${model.nodeLabel}=${product}; the label is the vendor's name (NVIDIA-…): set gpu.product`];
 }
 
 /**

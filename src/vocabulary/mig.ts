@@ -86,3 +86,21 @@ export function migCatalog(model: string, memoryGiB: number): MigCatalogEntry | 
   if (/H20\b|H20-|H20$/.test(m)) return GB96;
   return undefined;
 }
+
+/** Compute slices of a full card, from the catalog entry (7, or 4 on the A30), or 7 when the GPU is unknown. */
+export function computeSlices(entry: MigCatalogEntry | undefined): number {
+  return entry?.slices ?? 7;
+}
+
+/**
+ * Memory slices one profile takes of its card: a card has 8 (4 on the A30), each the full
+ * profile's memory ÷ that many (A100 80GB: 10 GB; 3g.40gb takes 4). Undefined off the catalog.
+ */
+export function memorySlices(entry: MigCatalogEntry | undefined, profile: string): number | undefined {
+  if (!entry) return undefined;
+  const total = entry.slices === 4 ? 4 : 8;
+  const full = Object.keys(entry.profiles).map(parseMigProfile).find((p) => p?.slices === entry.slices);
+  const p = parseMigProfile(profile);
+  if (!full || !p) return undefined;
+  return Math.max(1, Math.round(p.memoryGB / (full.memoryGB / total)));
+}

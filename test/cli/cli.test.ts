@@ -103,10 +103,19 @@ describe('gpu-admission CLI on real files', () => {
 
   it('when a valid policy has a likely mistake, then policy check warns on stderr and still exits 0', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
-    writeFileSync(join(dir, 'p.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: [{name: t, backend: ack-cgpu, gpu: {model: T4, memory: 15Gi, perNode: 1}}]\nnamespaces: [{names: [x], allowedPools: []}]\n');
+    writeFileSync(join(dir, 'p.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: [{name: t, backend: ack-cgpu, gpu: {model: T4, product: Tesla-T4, memory: 15Gi, perNode: 1}}]\nnamespaces: [{names: [x], allowedPools: []}]\n');
     const r = cli(['policy', 'check', join(dir, 'p.yaml')]);
     assert.equal(r.status, 0);
     assert.equal(r.stderr, 'warning: /namespaces/0/allowedPools: empty, so those namespaces get no GPU\n');
+  });
+
+  it('when a value reads as a boolean to YAML 1.1 (kubectl), then mutate -o yaml quotes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
+    writeFileSync(join(dir, 'policy.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: [{name: l40s, backend: hami, nodeSelector: {gpu: "on"}, gpu: {model: L40S, memory: 48Gi, perNode: 8}}]\n');
+    writeFileSync(join(dir, 'pod.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, resources: {limits: {gpu-admission.io/gpu-memory: 8Gi}}}]}\n');
+    const r = cli(['mutate', '-f', join(dir, 'pod.yaml'), '--policy', join(dir, 'policy.yaml')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /- "on"/);
   });
 
   it('when the schema is printed, then it is JSON Schema that rejects unknown fields', () => {

@@ -98,6 +98,26 @@ describe('policy features: MIG layouts, profiles per GPU model, and the single s
       assert.ok(!r.ok && r.errors.some((e) => e.startsWith(error)), JSON.stringify(r.ok ? 'valid' : r.errors));
     });
   }
+  it('when an A30 pool serves whole cards and half a card, then 4g.24gb is its full card and 2g.12gb its half (4 slices)', () => {
+    const a30 = policy('  - {name: a30, backend: nvidia-mig, gpu: {model: A30, product: NVIDIA-A30, memory: 24Gi, perNode: 4}, mig: {profiles: [1g.6gb, 2g.12gb, 4g.24gb]}}\n');
+    assert.deepEqual(run(a30, one(G('1'))).out && limitsOf(run(a30, one(G('1'))).out as Pod, 'main'), { 'nvidia.com/mig-4g.24gb': '1' });
+    assert.deepEqual(limitsOf(run(a30, one(G('1', undefined, '50'))).out as Pod, 'main'), { 'nvidia.com/mig-2g.12gb': '1' });
+  });
+  it('when a layout needs more memory slices than a card has, then it is refused', () => {
+    const r = parsePolicy('apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools:\n  - {name: a, backend: nvidia-mig, gpu: {model: A100, product: NVIDIA-A100-SXM4-80GB, memory: 80Gi, perNode: 8}, mig: {layout: {3g.40gb: 2, 1g.10gb: 1}}}\n');
+    assert.ok(!r.ok && r.errors.includes('/pools/0/mig/layout: 9 memory slices, a card has 8'), JSON.stringify(r.ok ? 'valid' : r.errors));
+  });
+  it('when native MIG slices exceed what a node holds, then they are refused as generic ones are', () => {
+    const p = policy('  - {name: a, backend: nvidia-mig, gpu: {model: A100, product: NVIDIA-A100-SXM4-80GB, memory: 80Gi, perNode: 1}, mig: {layout: {3g.40gb: 2}}}\n');
+    assert.match(run(p, one({ 'nvidia.com/mig-3g.40gb': '3' })).message, /nvidia\.com\/mig-3g\.40gb: 3 × 3g\.40gb, a node has 2 \(1 cards\)/);
+    assert.equal(run(p, one({ 'nvidia.com/mig-3g.40gb': '2' })).d.kind, 'patch');
+  });
+  it('when the single strategy is used, then native nvidia.com/gpu is slices, counted per node by the layout', () => {
+    const single = policy('  - {name: s, backend: nvidia-mig, gpu: {model: H100, product: NVIDIA-H100-80GB-HBM3, memory: 80Gi, perNode: 8}, mig: {strategy: single, layout: {1g.10gb: 7}}}\n',
+      'defaults: {acceptNvidiaGpu: false}\n');
+    assert.equal(run(single, one({ 'nvidia.com/gpu': '16' })).d.kind, 'patch', '16 of 56 slices');
+    assert.match(run(single, one({ 'nvidia.com/gpu': '57' })).message, /57 × 1g\.10gb, a node has 56/);
+  });
   it('when A30 and A100 40GB profiles are listed, then the catalog accepts them', () => {
     for (const [model, memory, profiles] of [['A30', '24Gi', '[1g.6gb, 2g.12gb, 4g.24gb]'], ['A100-SXM4-40GB', '40Gi', '[1g.5gb, 3g.20gb, 7g.40gb]'],
       ['H200', '141Gi', '[1g.18gb, 3g.71gb, 7g.141gb]'], ['H20', '96Gi', '[1g.12gb, 3g.48gb, 7g.96gb]']] as const) {
@@ -140,6 +160,18 @@ describe('policy features: HAMi resource names, RDMA counts', () => {
   - {name: l40s, backend: hami, nodeSelector: {pool: l40s}, gpu: {model: L40S, memory: 48Gi, perNode: 8}}\n`);
     assert.ok(!r.ok && r.errors[0]?.startsWith("/pools/1/hami/resourceName: HAMi's webhook would claim the nvidia.com/gpu pods of pool h20"), JSON.stringify(r));
   });
+  it('when HAMi keeps nvidia.com/gpu beside time-slicing that keeps it too, then the policy is refused', () => {
+    const r = parsePolicy(`apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools:
+  - {name: l4, backend: nvidia-time-slicing, nodeSelector: {pool: l4}, timeSlicing: {resource: nvidia.com/gpu, replicas: 4}, gpu: {model: L4, memory: 24Gi, perNode: 2}}
+  - {name: l40s, backend: hami, nodeSelector: {pool: l40s}, gpu: {model: L40S, memory: 48Gi, perNode: 8}}\n`);
+    assert.ok(!r.ok && /hami\/resourceName: HAMi's webhook would claim the nvidia\.com\/gpu pods of pool l4/.test(r.errors[0] ?? ''), JSON.stringify(r));
+  });
+  it('when time-slicing keeps the name nvidia.com/gpu, then a native nvidia.com/gpu pod is routed to it', () => {
+    const p = policy('  - {name: l4, backend: nvidia-time-slicing, nodeSelector: {pool: l4}, timeSlicing: {resource: nvidia.com/gpu, replicas: 4}, gpu: {model: L4, memory: 24Gi, perNode: 2}}\n',
+      'defaults: {acceptNvidiaGpu: false}\n');
+    const { d } = run(p, one({ 'nvidia.com/gpu': '1' }));
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['l4']);
+  });
   it('when a pool gives RDMA a resource and a count, then the pod gets that many of it', () => {
     const p = policy('  - {name: h20, backend: nvidia-exclusive, nodeSelector: {pool: h20}, rdma: {resource: rdma/hca_shared_devices_a, perPod: 2}, gpu: {model: H20, memory: 96Gi, perNode: 8}}\n');
     const { out } = run(p, one(G('8'), { 'gpu-admission.io/rdma': 'true' }));
@@ -173,6 +205,13 @@ describe('policy features: operators\' everyday needs', () => {
     const p = policy(base, 'namespaces:\n  - {selector: {matchExpressions: [{key: tier, operator: In, values: [batch, dev]}]}, allowedPools: [t4]}\n');
     assert.match(run(p, one(G(undefined, '20Gi')), 'x', { tier: 'dev' }).message, /pool a10: not allowed in namespace x/);
     assert.equal(run(p, one(G(undefined, '20Gi')), 'y', { tier: 'prod' }).d.kind, 'patch');
+  });
+  it('when a namespace selector expression has the wrong number of values, then the policy is refused naming it', () => {
+    const r = parsePolicy(`apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools:\n${base}namespaces:
+  - {selector: {matchExpressions: [{key: tier, operator: In, values: []}, {key: x, operator: Exists, values: [a]}]}, allowedPools: [t4]}\n`);
+    const errors = r.ok ? [] : r.errors;
+    assert.ok(errors.includes('/namespaces/0/selector/matchExpressions/0/values: In needs at least one value'), JSON.stringify(errors));
+    assert.ok(errors.includes('/namespaces/0/selector/matchExpressions/1/values: Exists takes no values'), JSON.stringify(errors));
   });
   it('when MIG slices are asked natively, then every slice counts as one GPU against the namespace limit, as generic requests do', () => {
     const p = policy('  - {name: m, backend: nvidia-mig, gpu: {model: H100, memory: 80Gi, perNode: 8}, mig: {profiles: [1g.10gb]}}\n',
