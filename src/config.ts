@@ -74,7 +74,7 @@ const SETTINGS = {
   shutdownTimeout: { flag: 'shutdown-timeout-seconds', env: 'GPU_ADMISSION_SHUTDOWN_TIMEOUT_SECONDS', fallback: '25' },
   notReadyAnswer: { flag: 'not-ready-answer', env: 'GPU_ADMISSION_NOT_READY_ANSWER', fallback: 'deny' },
   requestTimeout: { flag: 'request-timeout-seconds', env: 'GPU_ADMISSION_REQUEST_TIMEOUT_SECONDS', fallback: '10' },
-  maxInFlight: { flag: 'max-in-flight', env: 'GPU_ADMISSION_MAX_IN_FLIGHT', fallback: '16' },
+  maxInFlight: { flag: 'max-in-flight', env: 'GPU_ADMISSION_MAX_IN_FLIGHT', fallback: '8' },
 } as const;
 
 type Setting = keyof typeof SETTINGS;

@@ -28,7 +28,7 @@ export interface AppDeps {
   readonly policyConfigMap?: PolicyConfigMapRef;
   /** While no policy is in force: refuse pods with the reason (`deny`, default) or answer 503 (`unavailable`). */
   readonly notReadyAnswer?: 'deny' | 'unavailable';
-  /** Reviews decided at once (both webhooks); more get 429 with Retry-After. Default 16. */
+  /** Reviews decided at once (both webhooks); more get 429 with Retry-After. Default 8. */
   readonly maxInFlight?: number;
 }
 
@@ -44,7 +44,7 @@ export function createApp(deps: AppDeps): Express {
   }, deps.processMetrics ?? true);
   countPolicyEvents(deps.policySource, metrics);
   const reviewDeps = {
-    logger: deps.logger, metrics, now, notReadyAnswer: deps.notReadyAnswer ?? 'deny', inFlight: inFlightLimit(deps.maxInFlight ?? 16),
+    logger: deps.logger, metrics, now, notReadyAnswer: deps.notReadyAnswer ?? 'deny', inFlight: inFlightLimit(deps.maxInFlight ?? 8),
   };
 
   const app = express();

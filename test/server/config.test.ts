@@ -17,7 +17,7 @@ describe('loadConfig', () => {
       instance: 'gpu-admission-5d9f-abcde',
       notReadyAnswer: 'deny',
       requestTimeoutMs: 10_000,
-      maxInFlight: 16,
+      maxInFlight: 8,
     });
   });
 

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+
+/**
+ * AdmissionReviews broken at random: a real review (pods and the policy ConfigMap) with any
+ * field, at any depth, replaced by arbitrary JSON, deleted, or nested thousands of levels deep.
+ * Shared by the fuzz property in `npm test` and `npm run fuzz` against the real HTTPS server.
+ */
+
+const FIXTURES = ['shared-gpu-pod', 'numa-pod', 'denied-pod', 'plain-pod', 'rounded-pod', 'policy-configmap-create',
+  'policy-configmap-invalid-update', 'other-configmap'];
+const bases = FIXTURES.map((name) => readFileSync(new URL(`../fixtures/reviews/${name}.json`, import.meta.url), 'utf8'));
+
+export interface FuzzCase {
+  readonly path: '/mutate' | '/validate-policy';
+  readonly body: string;
+  /** The uid the answer must echo, when the broken body still carries one where it belongs. */
+  readonly uid: string | undefined;
+}
+
+const DEEP = '__fuzz_deep__';
+type Edit = { readonly steps: readonly number[]; readonly value: unknown };
+
+const replacement = fc.oneof(
+  { weight: 6, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+  { weight: 1, arbitrary: fc.constant(undefined) }, // delete the field
+  { weight: 1, arbitrary: fc.integer({ min: 200, max: 20_000 }).map((depth) => ({ [DEEP]: depth })) },
+  { weight: 1, arbitrary: fc.constantFrom('x', '', 'AdmissionReview', 'Pod', 'CREATE', '12GB', '-1', 'true', null, [], {}) },
+);
+
+/** Walks `steps` (each an index into the keys there) and sets the value it ends on. */
+function applyEdit(root: Record<string, unknown>, { steps, value }: Edit): void {
+  let node: unknown = root;
+  for (let i = 0; i < steps.length; i += 1) {
+    if (typeof node !== 'object' || node === null) return;
+    const keys = Object.keys(node);
+    if (keys.length === 0) return;
+    const key = keys[(steps[i] as number) % keys.length] as string;
+    const child = (node as Record<string, unknown>)[key];
+    const last = i === steps.length - 1 || typeof child !== 'object' || child === null;
+    if (last) {
+      if (value === undefined) delete (node as Record<string, unknown>)[key];
+      else (node as Record<string, unknown>)[key] = structuredClone(value); // never two places sharing one object
+      return;
+    }
+    node = child;
+  }
+}
+
+function serialise(value: unknown): string {
+  return JSON.stringify(value).replace(new RegExp(`\\{"${DEEP}":(\\d+)\\}`, 'g'), (_m, n: string) => {
+    const depth = Number(n);
+    return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  });
+}
+
+/** Fields the webhook reads (keys joined by `>`), so that broken values meet the code that reads them (set, creating what is missing). */
+const READ: readonly string[] = [
+  'apiVersion', 'kind', 'request', 'request>uid', 'request>kind', 'request>kind>kind', 'request>resource', 'request>operation',
+  'request>namespace', 'request>dryRun', 'request>userInfo', 'request>object', 'request>object>kind', 'request>object>metadata',
+  'request>object>metadata>labels', 'request>object>metadata>annotations', 'request>object>metadata>annotations>gpu-admission.io/decision',
+  'request>object>metadata>annotations>gpu-admission.io/numa', 'request>object>metadata>ownerReferences', 'request>object>spec',
+  'request>object>spec>containers', 'request>object>spec>containers>0', 'request>object>spec>containers>0>resources',
+  'request>object>spec>containers>0>resources>limits', 'request>object>spec>containers>0>resources>limits>gpu-admission.io/gpu',
+  'request>object>spec>containers>0>resources>requests', 'request>object>spec>containers>0>securityContext',
+  'request>object>spec>initContainers', 'request>object>spec>tolerations', 'request>object>spec>nodeSelector', 'request>object>spec>nodeName',
+  'request>object>spec>schedulerName', 'request>object>spec>affinity', 'request>object>spec>affinity>nodeAffinity',
+  'request>object>spec>affinity>nodeAffinity>requiredDuringSchedulingIgnoredDuringExecution',
+  'request>object>spec>affinity>nodeAffinity>requiredDuringSchedulingIgnoredDuringExecution>nodeSelectorTerms',
+  'request>object>spec>affinity>nodeAffinity>preferredDuringSchedulingIgnoredDuringExecution',
+  'request>object>data', 'request>object>data>policy.yaml', 'request>oldObject',
+];
+
+function setAt(root: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('>');
+  let node: Record<string, unknown> = root;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  const last = parts.at(-1) as string;
+  if (value === undefined) delete node[last];
+  else node[last] = structuredClone(value);
+}
+
+export const fuzzCases: fc.Arbitrary<FuzzCase> = fc.record({
+  base: fc.nat({ max: bases.length - 1 }),
+  edits: fc.array(fc.record({ steps: fc.array(fc.nat({ max: 50 }), { minLength: 1, maxLength: 9 }), value: replacement }), { maxLength: 2 }),
+  named: fc.array(fc.record({ path: fc.constantFrom(...READ), value: replacement }), { maxLength: 2 }),
+  path: fc.constantFrom('/mutate' as const, '/validate-policy' as const),
+}).map(({ base, edits, named, path }) => {
+  const review = JSON.parse(bases[base] as string) as Record<string, unknown>;
+  for (const edit of edits) applyEdit(review, edit);
+  for (const edit of named) setAt(review, edit.path, edit.value);
+  const body = serialise(review);
+  // The uid as the server will read it: from the JSON sent (a uid set on a list is not serialised).
+  const request = (JSON.parse(body) as { request?: unknown }).request;
+  const uid = typeof request === 'object' && request !== null && !Array.isArray(request)
+    && typeof (request as { uid?: unknown }).uid === 'string' && (request as { uid: string }).uid !== '' ? (request as { uid: string }).uid : undefined;
+  return { path, body, uid };
+});
