@@ -59,7 +59,7 @@ export async function renderOverlay(kubectl: Kubectl, caPem: string, port: numbe
 }
 
 /** Builds dist/ as the Dockerfile does, so the e2e suite runs what the image runs. */
-async function buildWebhook(log: (m: string) => void): Promise<void> {
+export async function buildWebhook(log: (m: string) => void): Promise<void> {
   const started = Date.now();
   await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT });
   log(`webhook built into dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
