@@ -9,7 +9,7 @@ import { startWebhook } from './server.ts';
 const { values } = parseArgs({ options: { count: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' } } });
 const count = Number(values.count ?? '10000');
 const seed = Number(values.seed ?? '20261128');
-const concurrency = Number(values.concurrency ?? '16');
+const concurrency = Number(values.concurrency ?? '8'); // the shipped --max-in-flight: more would be answered 429
 
 const webhook = await startWebhook();
 const statuses = new Map<string, number>();
@@ -29,7 +29,8 @@ async function one(c: FuzzCase): Promise<void> {
   statuses.set(key, (statuses.get(key) ?? 0) + 1);
   if (status >= 500) failures.push(`HTTP ${status} for ${c.body.slice(0, 200)}`);
   else if (review.kind !== 'AdmissionReview') failures.push(`HTTP ${status}: not an AdmissionReview`);
-  else if (c.uid !== undefined && review.response?.uid !== c.uid) failures.push(`uid ${c.uid} not echoed (got ${review.response?.uid})`);
+  // A 429 is answered before the body is read (the in-flight cap), so it cannot know the uid.
+  else if (c.uid !== undefined && status !== 429 && review.response?.uid !== c.uid) failures.push(`uid ${c.uid} not echoed (got ${review.response?.uid})`);
 }
 
 const BATCH = 1000;
