@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { decide } from '../../src/engine/decide.ts';
 import type { Container, Pod } from '../../src/engine/pod.ts';
 import type { Policy } from '../../src/policy/types.ts';
-import { applied, limitsOf, podWith } from '../helpers/pods.ts';
+import { applied, generic, limitsOf, podWith } from '../helpers/pods.ts';
 import { design, hamiDefaults, upstream } from '../helpers/policies.ts';
 
 interface Case {
@@ -22,11 +22,7 @@ interface Case {
   check?: (out: Pod) => void;
 }
 
-const G = (gpu?: string, memory?: string, cores?: string): Record<string, string> => ({
-  ...(gpu ? { 'gpu-admission.io/gpu': gpu } : {}),
-  ...(memory ? { 'gpu-admission.io/gpu-memory': memory } : {}),
-  ...(cores ? { 'gpu-admission.io/gpu-cores': cores } : {}),
-});
+const G = generic;
 const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}, cpu?: string): Pod =>
   podWith([{ name: 'main', limits, ...(cpu ? { cpu } : {}) }], annotations, { spec });
 const required = (...terms: Record<string, unknown>[]): Record<string, unknown> =>

@@ -7,17 +7,13 @@ import { decide } from '../../src/engine/decide.ts';
 import type { Pod } from '../../src/engine/pod.ts';
 import { parsePolicy, parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/types.ts';
-import { applied, limitsOf, podWith } from '../helpers/pods.ts';
+import { applied, generic, limitsOf, podWith } from '../helpers/pods.ts';
 
 const policy = (pools: string, extra = ''): Policy => parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
 kind: GpuAdmissionPolicy
 pools:
 ${pools}${extra}`);
-const G = (gpu?: string, memory?: string, cores?: string): Record<string, string> => ({
-  ...(gpu ? { 'gpu-admission.io/gpu': gpu } : {}),
-  ...(memory ? { 'gpu-admission.io/gpu-memory': memory } : {}),
-  ...(cores ? { 'gpu-admission.io/gpu-cores': cores } : {}),
-});
+const G = generic;
 const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, labels?: Record<string, string>): Pod =>
   podWith([{ name: 'main', limits }], annotations, labels ? { labels } : {});
 function run(p: Policy, pod: Pod, ns = 'ml', nsLabels: Record<string, string> = {}) {

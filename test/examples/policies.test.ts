@@ -7,7 +7,7 @@ import type { Pod } from '../../src/engine/pod.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { policyWarnings } from '../../src/policy/warnings.ts';
-import { applied, limitsOf, podWith } from '../helpers/pods.ts';
+import { applied, generic, limitsOf, podWith } from '../helpers/pods.ts';
 
 function load(name: string): Policy {
   const r = parsePolicy(readFileSync(new URL(`../../examples/policies/${name}.yaml`, import.meta.url), 'utf8'));
@@ -26,11 +26,7 @@ interface Case {
   check?: (out: Pod) => void;
 }
 
-const G = (gpu?: string, memory?: string, cores?: string): Record<string, string> => ({
-  ...(gpu ? { 'gpu-admission.io/gpu': gpu } : {}),
-  ...(memory ? { 'gpu-admission.io/gpu-memory': memory } : {}),
-  ...(cores ? { 'gpu-admission.io/gpu-cores': cores } : {}),
-});
+const G = generic;
 const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, cpu?: string): Pod =>
   podWith([{ name: 'main', limits, ...(cpu ? { cpu } : {}) }], annotations);
 

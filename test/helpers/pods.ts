@@ -34,3 +34,12 @@ export function applied(pod: Pod, decision: Decision): Pod {
 export function limitsOf(pod: Pod, name: string): Record<string, string | number> | undefined {
   return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === name)?.resources?.limits;
 }
+
+/** A container's generic GPU limits: `gpu` cards, each with `memory` and `cores` percent (each optional). */
+export function generic(gpu?: string, memory?: string, cores?: string): Record<string, string> {
+  return {
+    ...(gpu ? { 'gpu-admission.io/gpu': gpu } : {}),
+    ...(memory ? { 'gpu-admission.io/gpu-memory': memory } : {}),
+    ...(cores ? { 'gpu-admission.io/gpu-cores': cores } : {}),
+  };
+}
