@@ -252,16 +252,16 @@ describe('fail-over: two replicas behind the Service', { timeout: 15 * 60_000 },
       await start(first);
     });
     const causes: Record<string, number> = {};
-    const KNOWN = ['connection reset by peer', 'connection refused', 'EOF', 'context deadline exceeded', 'no route to host'];
+    const KNOWN = ['connection reset by peer', 'connection refused', 'broken pipe', 'EOF', 'context deadline exceeded', 'no route to host'];
     for (const f of failures) {
-      const cause = KNOWN.find((c) => f.includes(c)) ?? `other: ${f}`;
+      const cause = KNOWN.find((c) => f.includes(c)) ?? 'other';
       causes[cause] = (causes[cause] ?? 0) + 1;
     }
     console.log(`[fail-over] crashed: ${PODS} pods in ${seconds.toFixed(1)} s, ${failures.length} failed: ${JSON.stringify(causes)}`);
-    for (const cause of Object.keys(causes)) console.log(`[fail-over]   e.g. ${failures.find((f) => f.includes(cause))}`);
+    for (const cause of Object.keys(causes)) console.log(`[fail-over]   e.g. ${failures.find((f) => cause === 'other' || f.includes(cause))}`);
     // A crash is not a rolling update: what it costs is measured, not promised (docs/reliability.md).
-    // What is asserted: every failure is the crash seen by the API server's call, and most pods still go through.
-    assert.deepEqual(Object.keys(causes).filter((c) => c.startsWith('other')), []);
+    // What is asserted: every failure is a call to the crashed replica, and most pods still go through.
+    assert.deepEqual(failures.filter((f) => !(f.includes('failed calling webhook') && f.includes(first.ip))), []);
     assert.ok(failures.length < PODS / 2, `${failures.length} of ${PODS} failed`);
   });
 });
