@@ -1,13 +1,17 @@
 /**
  * Decision cost: median µs per decide() for pods of 1, 10 and 100 GPU containers on the
- * DESIGN.md policy, next to a baseline measured in the same run — a JSON round trip of the same
- * pod, the least a webhook does with it. Figures, not assertions. `npm run bench:engine`.
+ * DESIGN.md policy plus a HAMi pool (on ACK's shared modes a pod's containers share one card, so
+ * 100 containers of 8 GiB fit only where each gets its own share), next to a baseline measured
+ * in the same run — a JSON round trip of the same pod, the least a webhook does with it.
+ * Figures, not assertions. `npm run bench:engine`.
  */
 import { decide } from '../src/engine/decide.ts';
 import type { Pod } from '../src/engine/pod.ts';
-import { defaultPolicy } from '../src/policy/default-policy.ts';
+import { DEFAULT_POLICY_YAML } from '../src/policy/default-policy.ts';
+import { parsePolicyOrThrow } from '../src/policy/parse.ts';
 
-const policy = defaultPolicy();
+const policy = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace('namespaces:',
+  '  - {name: l40s-hami, backend: hami, nodeSelector: {pool: l40s}, gpu: {model: L40S, memory: 48Gi, perNode: 8}, hami: {resourceName: hami.io/gpu}}\nnamespaces:'));
 const namespace = { name: 'ml', labels: {} };
 
 function pod(containers: number): Pod {
@@ -47,7 +51,7 @@ for (const n of [1, 10, 100]) {
   rows.push({ containers: n, decide: medianMicros(() => decide(p, { policy, namespace })), baseline: medianMicros(() => JSON.parse(JSON.stringify(p))) });
 }
 
-console.log(`node ${process.version}, ${policy.pools.length} pools (DESIGN.md policy)`);
+console.log(`node ${process.version}, ${policy.pools.length} pools (the DESIGN.md policy and a HAMi pool)`);
 console.log('containers  decide µs  JSON round-trip µs  decide/baseline  decide per container µs');
 for (const r of rows) {
   console.log(`${String(r.containers).padStart(10)}  ${r.decide.toFixed(1).padStart(9)}  ${r.baseline.toFixed(1).padStart(18)}  ${(r.decide / r.baseline).toFixed(1).padStart(15)}  ${(r.decide / r.containers).toFixed(2).padStart(23)}`);

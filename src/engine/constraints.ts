@@ -51,8 +51,9 @@ function ownAffinity(spec: PodSpec, record: RecordRead): PodSpec {
 
 /** Why the pod's own nodeSelector or required node affinity leaves no node of this pool, if it does. */
 export function placementReason(pool: Pool, placement: PodPlacement): string | undefined {
-  const terms = poolTerms(pool);
   const { selector } = placement;
+  if (selector.length === 0 && placement.terms.length === 0) return undefined; // the pod constrains nothing: every pool's nodes fit
+  const terms = poolTerms(pool);
   const open = terms.filter((t) => satisfiable([...t, ...selector]));
   if (open.length === 0) {
     const blocking = selector.filter((r) => terms.every((t) => !satisfiable([...t, r])));

@@ -76,6 +76,16 @@ const B200 = ladder('B200 180GB', 23, 45, 90, 180);
  * its card memory in GiB; undefined for a model this catalog does not know.
  */
 export function migCatalog(model: string, memoryGiB: number): MigCatalogEntry | undefined {
+  const key = `${model}|${memoryGiB}`;
+  if (catalogCache.has(key)) return catalogCache.get(key);
+  const entry = lookUp(model, memoryGiB);
+  catalogCache.set(key, entry);
+  return entry;
+}
+
+const catalogCache = new Map<string, MigCatalogEntry | undefined>();
+
+function lookUp(model: string, memoryGiB: number): MigCatalogEntry | undefined {
   const m = model.toUpperCase();
   if (/A30\b|A30-|A30$/.test(m)) return A30;
   if (/A100|A800/.test(m)) return memoryGiB >= 60 ? GB80 : A100_40GB;
