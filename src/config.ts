@@ -23,6 +23,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** This replica's name (the pod's), reported on Kubernetes Events. */
   readonly instance: string;
+  /** The kubeconfig file for the cluster (else ~/.kube/config, else the pod's ServiceAccount). */
+  readonly kubeconfig: string | undefined;
   /**
    * How a pod review is answered while the webhook cannot decide (no policy yet): `deny`, an
    * AdmissionReview that refuses it with the reason (what failurePolicy Fail would do, but
@@ -75,6 +77,7 @@ const SETTINGS = {
   notReadyAnswer: { flag: 'not-ready-answer', env: 'GPU_ADMISSION_NOT_READY_ANSWER', fallback: 'deny' },
   requestTimeout: { flag: 'request-timeout-seconds', env: 'GPU_ADMISSION_REQUEST_TIMEOUT_SECONDS', fallback: '10' },
   maxInFlight: { flag: 'max-in-flight', env: 'GPU_ADMISSION_MAX_IN_FLIGHT', fallback: '8' },
+  kubeconfig: { flag: 'kubeconfig', env: 'KUBECONFIG', fallback: undefined },
 } as const;
 
 type Setting = keyof typeof SETTINGS;
@@ -128,6 +131,7 @@ export function loadConfig(
     notReadyAnswer: oneOf(read('notReadyAnswer') ?? 'deny', 'not-ready-answer', ['deny', 'unavailable'] as const, problems),
     requestTimeoutMs: integer(read('requestTimeout'), 'request-timeout-seconds', 1, 300, problems) * 1000,
     maxInFlight: integer(read('maxInFlight'), 'max-in-flight', 1, 10_000, problems),
+    kubeconfig: read('kubeconfig'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

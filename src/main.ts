@@ -3,10 +3,11 @@
  * The webhook process: reads the configuration, builds the policy and namespace sources, serves
  * the app over HTTPS, and drains on SIGTERM. The only module that listens or exits.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { ConfigError, USAGE, loadConfig, type Config } from './config.ts';
@@ -37,12 +38,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'gpu-admission' } });
+  // Level names, not numbers: operators grep for "level":"error".
+  const logger = pino({ level: config.logLevel, base: { service: 'gpu-admission' }, formatters: { level: (label) => ({ level: label }) } });
   try {
     await serve(config, logger);
   } catch (err) {
-    const detail = err instanceof PolicyError ? { errors: err.errors } : { err };
-    logger.fatal(detail, `cannot start: ${(err as Error).message.split('\n')[0]}`);
+    const detail = err instanceof PolicyError ? { errors: err.errors } : err instanceof ConfigError ? { errors: err.problems } : { err };
+    const first = err instanceof ConfigError ? err.problems[0] : (err as Error).message.split('\n')[0];
+    logger.fatal(detail, `cannot start: ${first}`);
     logger.flush(() => process.exit(1));
   }
 }
@@ -109,7 +112,7 @@ async function createSources(config: Config, logger: Logger): Promise<Sources> {
   const inCluster = config.policy.source === 'configmap' || config.namespaceLabels === 'watch';
   // The Kubernetes client is loaded only when a cluster is used: `npm start` alone never needs it.
   const kube = inCluster ? await import('./kube/index.ts') : undefined;
-  const kubeConfig = inCluster ? await loadKubeConfig() : undefined;
+  const kubeConfig = inCluster ? await loadKubeConfig(config.kubeconfig) : undefined;
   const namespaceSource = kube && kubeConfig && config.namespaceLabels === 'watch'
     ? kube.createNamespaceWatch({ kubeConfig, logger })
     : new NoNamespaceLabels();
@@ -131,10 +134,23 @@ async function createSources(config: Config, logger: Logger): Promise<Sources> {
   }
 }
 
-async function loadKubeConfig(): Promise<KubeConfig> {
+/**
+ * The cluster to talk to, as kubectl finds it: --kubeconfig (or KUBECONFIG), else
+ * ~/.kube/config, else the pod's ServiceAccount. With none of them there is no cluster: say so
+ * and stop, instead of retrying a made-up http://localhost:8080 forever.
+ */
+async function loadKubeConfig(file: string | undefined): Promise<KubeConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  const home = join(homedir(), '.kube', 'config');
+  if (file) kubeConfig.loadFromFile(file);
+  else if (existsSync(home)) kubeConfig.loadFromFile(home);
+  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kubeConfig.loadFromCluster();
+  else {
+    throw new ConfigError(['no cluster to read the policy ConfigMap and namespaces from: give --kubeconfig (or KUBECONFIG), '
+      + 'put one in ~/.kube/config, run in a pod with a ServiceAccount, or use --policy-source file|embedded with --namespace-labels none']);
+  }
+  if (!kubeConfig.getCurrentCluster()) throw new ConfigError([`${file ?? home}: the kubeconfig has no current cluster (set current-context)`]);
   return kubeConfig;
 }
 

@@ -7,7 +7,8 @@ export const METRIC_PREFIX = 'gpu_admission_';
 export type Webhook = 'mutate' | 'validate-policy';
 
 /** How a review ended; `invalid` is a request the webhook could not read, `error` its own failure. */
-export type ReviewResult = 'patched' | 'unchanged' | 'denied' | 'invalid' | 'error';
+/** `accepted`: a policy the policy webhook validated. */
+export type ReviewResult = 'patched' | 'unchanged' | 'accepted' | 'denied' | 'invalid' | 'error';
 
 /** Where the metrics read the state they report at scrape time. */
 export interface MetricSources {

@@ -39,6 +39,6 @@ export function validatePolicyHandler(ref: PolicyConfigMapRef): ReviewHandler {
       return deny('policy-invalid', `${where}, key ${ref.key}: invalid GPU policy: ${result.errors.join('; ')}`);
     }
     const warnings = policyWarnings(result.policy);
-    return { ...UNTOUCHED, revision: result.policy.revision, ...(warnings.length > 0 ? { verdict: allow(undefined, warnings) } : {}) };
+    return { verdict: allow(undefined, warnings.length > 0 ? warnings : undefined), result: 'accepted', revision: result.policy.revision };
   };
 }

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       notReadyAnswer: 'deny',
       requestTimeoutMs: 10_000,
       maxInFlight: 8,
+      kubeconfig: undefined,
     });
   });
 

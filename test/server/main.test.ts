@@ -33,8 +33,8 @@ class Webhook {
   stderr = '';
   #waiters: { match: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
@@ -136,7 +136,7 @@ describe('src/main.ts', () => {
     writeFileSync(file, DEFAULT_POLICY_YAML.replace('perNode: 8}', 'perNode: 0}').replace('rounding: up', 'rounding: sideways'));
     const webhook = new Webhook(serving(['--policy-file', file]));
     assert.equal(await webhook.exited, 1);
-    const fatal = webhook.lines.find((l) => l.level === 60);
+    const fatal = webhook.lines.find((l) => l.level === 'fatal');
     assert.match(String(fatal?.msg), /cannot start: invalid policy/);
     const errors = (fatal?.errors ?? []) as string[];
     assert.ok(errors.some((e) => e.startsWith('/defaults/rounding')), JSON.stringify(errors));
@@ -256,6 +256,23 @@ describe('src/main.ts', () => {
       const { status } = await held.finish();
       assert.equal(status, 200);
       assert.equal((await call(port, '/mutate', EXAMPLE)).status, 200, 'the slot is free again');
+    } finally {
+      webhook.child.kill('SIGKILL');
+    }
+  });
+
+  it('when the policy comes from a ConfigMap but no cluster is configured, then it exits 1 at once saying how to give one', GUARD, async () => {
+    const webhook = new Webhook(serving(['--policy-source', 'configmap']), { HOME: join(root, 'no-home') });
+    assert.equal(await webhook.exited, 1);
+    const fatal = webhook.lines.find((l) => l.level === 'fatal');
+    assert.match(String(fatal?.msg), /cannot start: no cluster to read the policy ConfigMap and namespaces from: give --kubeconfig \(or KUBECONFIG\)/);
+  });
+
+  it('when it logs, then levels are names that operators can grep', GUARD, async () => {
+    const webhook = new Webhook(serving());
+    try {
+      const listening = await webhook.line('listening');
+      assert.equal(listening.level, 'info');
     } finally {
       webhook.child.kill('SIGKILL');
     }

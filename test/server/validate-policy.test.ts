@@ -19,6 +19,12 @@ describe('POST /validate-policy', () => {
     assert.ok(review.response?.warnings?.includes('/pools/4: ack-exclusive without nodeSelector takes any node without a GPU mode label of model H100'));
   });
 
+  it('when a valid policy is accepted, then the review counts as accepted, not unchanged', async () => {
+    const { app, registry } = testApp();
+    await request(app).post('/validate-policy').send(fixture('policy-configmap-create'));
+    assert.match(await registry.metrics(), /gpu_admission_reviews_total\{webhook="validate-policy",result="accepted"\} 1/);
+  });
+
   it('when an update makes the policy invalid, then it is denied with every error and its path', async () => {
     const body = fixture('policy-configmap-invalid-update');
     const { status, review } = await post(body);
