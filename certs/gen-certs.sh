@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Makes a CA and a serving certificate for the webhook Service, with openssl.
 #
-#   certs/gen-certs.sh [-s SERVICE] [-n NAMESPACE] [-o DIR] [-d DAYS]
+#   certs/gen-certs.sh [-s SERVICE] [-n NAMESPACE] [-o DIR] [-d DAYS] [-H HOST]
 #
 # Writes DIR/ca.crt, DIR/ca.key, DIR/tls.crt, DIR/tls.key (DIR defaults to certs/, where
 # *.crt and *.key are git-ignored). The serving certificate is valid for SERVICE.NAMESPACE.svc
 # (the name the API server calls) and its shorter and longer forms, and for localhost,
-# 127.0.0.1 and ::1 so the same files serve local runs. An existing ca.crt/ca.key in DIR is
+# 127.0.0.1 and ::1 so the same files serve local runs, and for HOST (a name or an address the
+# API server dials a webhook run outside the cluster by). An existing ca.crt/ca.key in DIR is
 # reused, so renewing the serving certificate keeps the caBundle unchanged.
 #
 # Prints the caBundle (base64 of ca.crt, one line) on standard output, for
@@ -18,13 +19,15 @@ namespace=gpu-admission
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 days=365
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while getopts "s:n:o:d:h" opt; do
+extra=""
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while getopts "s:n:o:d:H:h" opt; do
   case "$opt" in
     s) service="$OPTARG" ;;
     n) namespace="$OPTARG" ;;
     o) dir="$OPTARG" ;;
     d) days="$OPTARG" ;;
+    H) if [[ "$OPTARG" =~ ^[0-9.]+$|: ]]; then extra=",IP:$OPTARG"; else extra=",DNS:$OPTARG"; fi ;;
     *) usage ;;
   esac
 done
@@ -49,7 +52,7 @@ cat > "$work/tls.ext" <<EXT
 basicConstraints=CA:FALSE
 keyUsage=digitalSignature
 extendedKeyUsage=serverAuth
-subjectAltName=DNS:$service,DNS:$service.$namespace,DNS:$host,DNS:$host.cluster.local,DNS:localhost,IP:127.0.0.1,IP:::1
+subjectAltName=DNS:$service,DNS:$service.$namespace,DNS:$host,DNS:$host.cluster.local,DNS:localhost,IP:127.0.0.1,IP:::1$extra
 EXT
 openssl req "${ec[@]}" -keyout "$work/tls.key" -out "$work/tls.csr" -subj "/CN=$host" 2>/dev/null
 openssl x509 -req -in "$work/tls.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \

@@ -37,6 +37,16 @@ describe('certs/gen-certs.sh', () => {
     assert.notDeepEqual(readFileSync(join(dir, 'tls.crt')), cert);
   });
 
+  it('when a host outside the cluster is given (a webhook run on a laptop), then the certificate names it too', () => {
+    const dir = join(root, 'laptop');
+    genCerts(dir, '-H', 'my-laptop.example');
+    const cert = new X509Certificate(readFileSync(join(dir, 'tls.crt')));
+    assert.equal(cert.checkHost('my-laptop.example'), 'my-laptop.example');
+    assert.equal(cert.checkHost('gpu-admission.gpu-admission.svc'), 'gpu-admission.gpu-admission.svc');
+    genCerts(join(root, 'laptop-ip'), '-H', '192.0.2.7');
+    assert.equal(new X509Certificate(readFileSync(join(root, 'laptop-ip', 'tls.crt'))).checkIP('192.0.2.7'), '192.0.2.7');
+  });
+
   it('when an option is unknown, then it exits with usage', () => {
     assert.throws(() => genCerts(join(root, 'bad'), '-x'), { status: 2 });
   });
