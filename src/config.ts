@@ -33,7 +33,7 @@ export interface Config {
   readonly notReadyAnswer: 'deny' | 'unavailable';
   /** The whole request — headers and body — must arrive within this long. */
   readonly requestTimeoutMs: number;
-  /** Reviews decided at once; more are answered 429 with Retry-After before their body is read. */
+  /** Reviews read and decided at once; more wait their turn (bodies unread), a full waiting line gets 429. */
   readonly maxInFlight: number;
 }
 

@@ -28,7 +28,7 @@ export interface AppDeps {
   readonly policyConfigMap?: PolicyConfigMapRef;
   /** While no policy is in force: refuse pods with the reason (`deny`, default) or answer 503 (`unavailable`). */
   readonly notReadyAnswer?: 'deny' | 'unavailable';
-  /** Reviews decided at once (both webhooks); more get 429 with Retry-After. Default 8. */
+  /** Reviews read and decided at once (both webhooks); more wait; a full waiting line gets 429. Default 8. */
   readonly maxInFlight?: number;
 }
 

@@ -32,19 +32,42 @@ export interface ReviewDeps {
   readonly inFlight: InFlightLimit;
 }
 
-/** A cap on reviews held at once, counted from before the body is read until the answer is sent. */
+/**
+ * A cap on reviews being read and decided at once, counted from before the body is read until
+ * the answer is sent. Reviews over the cap wait, in order, with their bodies unread (TCP holds
+ * them back, not our memory), until a slot frees or the request timeout ends them; only when
+ * the waiting line is full too is a review refused.
+ */
 export interface InFlightLimit {
-  tryEnter(): boolean;
+  /** Runs `go` now if a slot is free, else when one frees; false when the waiting line is full. */
+  enter(go: () => void): boolean;
+  /** Frees a slot: the next waiting review takes it. */
   leave(): void;
   readonly max: number;
+  readonly maxWaiting: number;
 }
 
-export function inFlightLimit(max: number): InFlightLimit {
+export function inFlightLimit(max: number, maxWaiting = 32 * max): InFlightLimit {
   let current = 0;
+  const waiting: (() => void)[] = [];
   return {
     max,
-    tryEnter: () => (current < max ? (current += 1, true) : false),
-    leave: () => { current -= 1; },
+    maxWaiting,
+    enter(go) {
+      if (current < max) {
+        current += 1;
+        go();
+        return true;
+      }
+      if (waiting.length >= maxWaiting) return false;
+      waiting.push(go);
+      return true;
+    },
+    leave() {
+      const next = waiting.shift();
+      if (next) next(); // the slot passes on
+      else current -= 1;
+    },
   };
 }
 
@@ -73,23 +96,29 @@ export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: Revi
     else if (answer.status >= 400) log.warn(line, 'review rejected as unreadable');
     else log.info(line, 'review');
   };
-  const start: RequestHandler = (_req, res, next) => {
+  const start: RequestHandler = (req, res, next) => {
     res.locals.started = deps.now();
-    if (!deps.inFlight.tryEnter()) {
-      // Before the body is read: a burst of large reviews cannot pile up in memory.
-      const message = `gpu-admission is deciding ${deps.inFlight.max} reviews already; retry`;
-      res.setHeader('retry-after', '1');
-      reply(res, deps.logger.child({ webhook }), '', { status: 429, outcome: { result: 'error', reason: 'GA_BUSY', verdict: refuse(429, message, 'TooManyRequests') } });
-      return;
-    }
     let left = false;
     const leave = (): void => {
       if (!left) deps.inFlight.leave();
       left = true;
     };
-    res.on('finish', leave);
-    res.on('close', leave);
-    next();
+    const go = (): void => {
+      if (req.socket.destroyed || res.writableEnded) { // gone while it waited (timed out, or the client left)
+        leave();
+        return;
+      }
+      res.on('finish', leave);
+      res.on('close', leave);
+      next();
+    };
+    if (!deps.inFlight.enter(go)) {
+      // Before the body is read: a burst of large reviews cannot pile up in memory.
+      const message = `gpu-admission is deciding ${deps.inFlight.max} reviews and holding ${deps.inFlight.maxWaiting} more; retry`;
+      res.setHeader('retry-after', '1');
+      res.setHeader('connection', 'close'); // its body is never read
+      reply(res, deps.logger.child({ webhook }), '', { status: 429, outcome: { result: 'error', reason: 'GA_BUSY', verdict: refuse(429, message, 'TooManyRequests') } });
+    }
   };
   const handle: RequestHandler = (req, res) => {
     let request: AdmissionRequest | undefined;
