@@ -1,6 +1,6 @@
 import type { Pool } from '../policy/types.ts';
 import { poolTerms } from '../policy/pool-nodes.ts';
-
+import { formatRequirement, parseRequirement } from '../vocabulary/node-selector.ts';
 import type { NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Toleration } from './pod.ts';
 
 /**
@@ -73,17 +73,6 @@ export function tolerateTaints(spec: PodSpec, pools: readonly Pool[]): void {
   for (const taint of wanted) {
     if (!tolerations.some((t) => sameToleration(t, taint))) tolerations.push({ ...taint });
   }
-}
-
-/** A requirement as the decision record writes it: `key Op v1,v2`. */
-export function formatRequirement(r: NodeSelectorRequirement): string {
-  return [r.key, r.operator, ...(r.values && r.values.length > 0 ? [r.values.join(',')] : [])].join(' ');
-}
-
-export function parseRequirement(text: string): NodeSelectorRequirement | undefined {
-  const [key, operator, values] = text.split(' ');
-  if (!key || !['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'].includes(operator ?? '')) return undefined;
-  return { key, operator: operator as NodeSelectorRequirement['operator'], ...(values ? { values: values.split(',') } : {}) };
 }
 
 /** The terms a decision ANDs into the pod for these pools, as the record keeps them. */

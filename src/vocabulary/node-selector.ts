@@ -2,10 +2,11 @@
  * Node label selection as Kubernetes evaluates it (core/v1 NodeSelectorRequirement, the
  * scheduler's NodeAffinity plugin): whether a node's labels match, and whether any node could
  * match a set of requirements at all. The engine writes pool terms with these types; the same
- * functions decide which pools a pod's own constraints leave, and which pool a node is in.
+ * functions decide which pools a pod's own constraints leave.
  */
 
-export type NodeSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
+const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'] as const;
+export type NodeSelectorOperator = typeof OPERATORS[number];
 
 export interface NodeSelectorRequirement {
   key: string;
@@ -39,13 +40,6 @@ export function matchesRequirement(labels: Labels, r: NodeSelectorRequirement): 
       return r.operator === 'Gt' ? BigInt(value) > BigInt(bound) : BigInt(value) < BigInt(bound);
     }
   }
-}
-
-/** Whether the node matches every requirement of the term; `matchFields` is matched against the node's name. */
-export function matchesTerm(labels: Labels, term: NodeSelectorTerm, nodeName?: string): boolean {
-  const fields = term.matchFields ?? [];
-  if (fields.length > 0 && (nodeName === undefined || !matchesRequirements({ 'metadata.name': nodeName }, fields))) return false;
-  return matchesRequirements(labels, term.matchExpressions ?? []);
 }
 
 export function matchesRequirements(labels: Labels, requirements: readonly NodeSelectorRequirement[]): boolean {
@@ -119,6 +113,17 @@ export function implies(given: readonly NodeSelectorRequirement[], wanted: NodeS
 
 /** `key=value`, `key In a,b`, `key DoesNotExist`: how messages show a requirement. */
 export function describeRequirement(r: NodeSelectorRequirement): string {
-  if (r.operator === 'In' && r.values?.length === 1) return `${r.key}=${r.values[0]}`;
+  return r.operator === 'In' && r.values?.length === 1 ? `${r.key}=${r.values[0]}` : formatRequirement(r);
+}
+
+/** A requirement as a decision record keeps it: `key Op v1,v2`. */
+export function formatRequirement(r: NodeSelectorRequirement): string {
   return [r.key, r.operator, ...(r.values && r.values.length > 0 ? [r.values.join(',')] : [])].join(' ');
+}
+
+/** The requirement `formatRequirement` wrote, or undefined for text it cannot have written. */
+export function parseRequirement(text: string): NodeSelectorRequirement | undefined {
+  const [key, operator, values] = text.split(' ');
+  if (!key || !OPERATORS.includes(operator as NodeSelectorOperator)) return undefined;
+  return { key, operator: operator as NodeSelectorOperator, ...(values ? { values: values.split(',') } : {}) };
 }

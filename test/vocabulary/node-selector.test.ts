@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  implies, matchesRequirement, matchesTerm, satisfiable, type NodeSelectorRequirement as R,
+  implies, matchesRequirement, satisfiable, type NodeSelectorRequirement as R,
 } from '../../src/vocabulary/node-selector.ts';
 
 const r = (key: string, operator: R['operator'], ...values: string[]): R => ({ key, operator, ...(values.length ? { values } : {}) });
@@ -22,11 +22,6 @@ describe('node selection: matching labels as the scheduler does', () => {
   for (const [what, labels, req, expected] of cases) {
     it(`when ${what}, then the answer is ${expected}`, () => assert.equal(matchesRequirement(labels, req), expected));
   }
-  it('when a term has matchFields on metadata.name, then only that node matches', () => {
-    const term = { matchFields: [r('metadata.name', 'In', 'gpu-1')], matchExpressions: [r(S, 'Exists')] };
-    assert.equal(matchesTerm({ [S]: 'cgpu' }, term, 'gpu-1'), true);
-    assert.equal(matchesTerm({ [S]: 'cgpu' }, term, 'gpu-2'), false);
-  });
 });
 
 describe('node selection: could any node satisfy these requirements together', () => {
