@@ -2,7 +2,7 @@ import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from '../vocabulary/names.ts';
-import { isInteger, type Quantity } from '../vocabulary/quantity.ts';
+import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
 import { isNativeGpuResource } from './dialect.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
@@ -226,8 +226,6 @@ export function requiredIsolation(intent: Intent, limits: NamespaceLimits, polic
   const asked = intent.isolation ?? policy.defaults.isolation;
   return limits.isolation && !isolationCovers(asked, limits.isolation) ? limits.isolation : asked;
 }
-
-const toNumber = (q: Quantity): number => Number(q.num) / Number(q.den);
 
 /**
  * ACK's NUMA topology-aware scheduling: "The CPU requests for all containers in the application

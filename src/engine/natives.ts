@@ -2,7 +2,7 @@ import type { Pool, Policy } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
 import { ACK_GPU_COUNT_LABEL, NATIVE } from '../vocabulary/names.ts';
-import { GIB, MIB, isInteger, type Quantity } from '../vocabulary/quantity.ts';
+import { GIB, MIB, isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { effectiveTotal, type ContainerDemand } from './demand.ts';
 import { nativeKind, type NativeKind } from './dialect.ts';
 import { cardMemory, migCapacity } from './pools.ts';
@@ -13,8 +13,6 @@ import { problem, type Problem } from './problem.ts';
  * rewritten, but they are held to the values their backend accepts, and a pod that no pool of
  * the policy could ever serve is refused at once.
  */
-
-const asNumber = (q: Quantity): number => Number(q.num) / Number(q.den);
 
 /** The ACK card count of a pod: its label aliyun.com/gpu-count (1 without it), or a problem. */
 export function readGpuCount(labels: Readonly<Record<string, string>> | undefined): number | Problem {
@@ -27,7 +25,7 @@ export function readGpuCount(labels: Readonly<Record<string, string>> | undefine
 
 type Rule = (v: Quantity, c: ContainerDemand, gpuCount: number, policy: Policy) => string | undefined;
 const range = (lo: number, hi: number, what: string): Rule => (v) =>
-  (isInteger(v) && asNumber(v) >= lo && asNumber(v) <= hi ? undefined : `must be a whole ${what} from ${lo} to ${hi}`);
+  (isInteger(v) && toNumber(v) >= lo && toNumber(v) <= hi ? undefined : `must be a whole ${what} from ${lo} to ${hi}`);
 const has = (c: ContainerDemand, kind: NativeKind, policy: Policy): boolean => c.natives.some((n) => nativeKind(n.resource, policy) === kind);
 
 /** What each backend accepts of its own resources (docs/backends.md gives the sources). */
@@ -80,14 +78,14 @@ function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Q
   const b = pool.backend;
   const facts = BACKEND_FACTS[b];
   const card = cardMemory(pool);
-  const v = asNumber(value);
+  const v = toNumber(value);
   const kind = nativeKind(resource, policy);
   const takes = (ok: boolean) => (ok ? undefined : `${b} does not take ${resource}`);
   const perNode = (n: number) => (n > pool.gpu.perNode ? `${resource}: ${n} GPUs, a node has ${pool.gpu.perNode}` : undefined);
   if (b === 'hami') {
     const own = hamiKind(pool, resource);
     if (own === 'hami-gpu') return perNode(v);
-    if (own === 'hami-mem') return v > asNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${v}Mi` : undefined;
+    if (own === 'hami-mem') return v > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${v}Mi` : undefined;
     return takes(own !== undefined);
   }
   switch (kind) {
@@ -103,7 +101,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Q
         ?? (gpuCount > 1 && !facts.multiCardShares ? `${b} serves one card per pod (ACK documents multi-GPU sharing for cgpu only)` : undefined)
         ?? (facts.computeRequired && !has(c, 'aliyun-core', policy)
           ? `${b} needs ${NATIVE.aliyunGpuCore} beside ${resource}: ACK does not mix memory-only and memory+compute jobs on one node` : undefined)
-        ?? (perGpu > asNumber(card) / Number(GIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${perGpu}Gi per GPU` : undefined);
+        ?? (perGpu > toNumber(card) / Number(GIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${perGpu}Gi per GPU` : undefined);
     }
     case 'aliyun-core': return takes(b === 'ack-core-mem');
     case 'mig': {
@@ -150,7 +148,7 @@ function containerCards(c: ContainerDemand, policy: Policy, gpuCount: number): {
   let migSevenths = 0;
   let shared = false;
   for (const { resource, value } of c.natives) {
-    const v = Math.ceil(asNumber(value));
+    const v = Math.ceil(toNumber(value));
     const kind = nativeKind(resource, policy);
     if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
     else if (kind === 'aliyun-mem') [cards, devices, shared] = [Math.max(cards, gpuCount), Math.max(devices, gpuCount), true];

@@ -2,8 +2,8 @@ import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolPlacement } from '../policy/pool-nodes.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
-import { migCatalog, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
-import { GIB, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
+import { cardMigCatalog, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
+import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { placementReason, type PodPlacement } from './constraints.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
@@ -117,8 +117,7 @@ export function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): strin
 export function migCapacity(pool: Pool, profile: string): number {
   const layout = pool.mig?.layout?.[profile];
   if (layout !== undefined) return layout * pool.gpu.perNode;
-  const card = cardMemory(pool);
-  const catalog = migCatalog(`${pool.gpu.model} ${pool.gpu.product}`, Number(card.num / (card.den * GIB)));
+  const catalog = cardMigCatalog(pool.gpu, cardMemory(pool));
   const slices = parseMigProfile(profile)?.slices ?? 7;
   return (catalog?.profiles[profile] ?? Math.floor((catalog?.slices ?? 7) / slices)) * pool.gpu.perNode;
 }
@@ -177,7 +176,7 @@ function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTrans
   const [count = 1] = counts;
   const total = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuMem] ?? 0), 0);
   const perCard = total / count;
-  const card = Number(cardMemory(pool).num / (cardMemory(pool).den * GIB));
+  const card = Number(floorUnits(cardMemory(pool), GIB));
   if (perCard > card) return `pod asks ${perCard}Gi per card in all, a card has ${card}Gi`;
   const compute = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuCore] ?? 0), 0);
   return compute > 100 ? `pod asks ${compute}% compute of one card in all` : undefined;

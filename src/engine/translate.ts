@@ -1,9 +1,9 @@
 import { DEFAULT_HAMI, timeSlicingResource } from '../policy/defaults.ts';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '../vocabulary/backends.ts';
-import { computeSlices, migCatalog, migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
+import { cardMigCatalog, computeSlices, migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
 import { NATIVE } from '../vocabulary/names.ts';
-import { GIB, MIB, ceilUnits, compareQuantity, formatBytes, isMultipleOf, type Quantity } from '../vocabulary/quantity.ts';
+import { GIB, MIB, ceilUnits, compareQuantity, floorUnits, formatBytes, isMultipleOf, type Quantity } from '../vocabulary/quantity.ts';
 import type { GpuRequest } from './demand.ts';
 
 /** What one container becomes on one pool: its GPU resources (integers), and notes for the author. */
@@ -43,11 +43,6 @@ function whole(resource: string) {
     isFraction(request, card) ? { reason: EXCLUSIVE_ONLY } : { resources: { [resource]: request.gpu }, warnings: [] };
 }
 
-/** Memory of one card in whole GiB (what a whole-GPU request takes on a shared pool). */
-function cardGiB(card: Quantity): number {
-  return Number(card.num / (card.den * GIB));
-}
-
 type Rounded = { readonly value: number; readonly warning?: string } | { readonly reason: string };
 
 /** `16G (14.9Gi)`: the request as written, and in the rounding unit when it was written in decimal units. */
@@ -70,7 +65,7 @@ function memoryGiB(input: TranslateInput): Rounded {
   const { request, card } = input;
   if (request.memory === undefined || !isFraction({ ...request, cores: undefined }, card)) {
     const share = request.cores !== undefined && request.memory === undefined ? request.cores : 100;
-    return { value: Math.max(1, Math.ceil((cardGiB(card) * share) / 100)) };
+    return { value: Math.max(1, Math.ceil((Number(floorUnits(card, GIB)) * share) / 100)) };
   }
   return roundUnits(input, request.memory, GIB, 'Gi');
 }
@@ -135,7 +130,7 @@ export function chooseMigProfile(input: Pick<TranslateInput, 'request' | 'pool' 
   const profiles = migProfiles(input.pool);
   const { pool, card } = input;
   // Compute slices of a full card: 7, or 4 on the A30.
-  const total = computeSlices(migCatalog(`${pool.gpu.model} ${pool.gpu.product}`, Number(card.num / (card.den * GIB))));
+  const total = computeSlices(cardMigCatalog(pool.gpu, card));
   if (!isFraction(input.request, card)) return profiles.find((p) => p.slices === total);
   const { memory, cores } = input.request;
   return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: p.memoryBytes, den: 1n }) <= 0)

@@ -1,5 +1,5 @@
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
-import { computeSlices, memorySlices, migCatalog, parseMigProfile } from '../vocabulary/mig.ts';
+import { cardMigCatalog, computeSlices, memorySlices, parseMigProfile } from '../vocabulary/mig.ts';
 import { NATIVE } from '../vocabulary/names.ts';
 import { suggest } from './suggest.ts';
 import { BACKENDS, BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
@@ -93,8 +93,7 @@ function checkMig(pool: Pool, path: string, memory: Quantity | string): string[]
   if (mig.strategy === 'single' && mig.profiles.length !== 1) {
     errors.push(`${path}/mig/profiles: the single strategy cuts every card alike: list exactly one profile`);
   }
-  const catalog = migCatalog(pool.gpu.product === pool.gpu.model ? pool.gpu.model : `${pool.gpu.model} ${pool.gpu.product}`,
-    Number(memory.num / (memory.den * GIB)));
+  const catalog = cardMigCatalog(pool.gpu, memory);
   mig.profiles.forEach((name, j) => {
     const profile = parseMigProfile(name);
     if (!profile) return;

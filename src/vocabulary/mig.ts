@@ -1,6 +1,9 @@
 /** MIG profiles as NVIDIA names them (`3g.40gb`, `1g.10gb+me`): compute slices of 7 and memory in decimal GB. */
 
+import { GIB, floorUnits, type Quantity } from './quantity.ts';
+
 export const MIG_PROFILE = '^([1-7])g\\.([1-9][0-9]*)gb(\\+me)?$';
+
 const MIG_PROFILE_RE = new RegExp(MIG_PROFILE);
 
 export interface MigProfile {
@@ -70,6 +73,11 @@ const H100_NVL = ladder('H100 NVL 94GB', 12, 24, 47, 94);
 const GB96 = ladder('96GB (H100 96GB, GH200, H20)', 12, 24, 48, 96);
 const H200 = ladder('H200 141GB', 18, 35, 71, 141);
 const B200 = ladder('B200 180GB', 23, 45, 90, 180);
+
+/** The catalog entry of a pool's card: its model and product names, its memory in whole GiB. */
+export function cardMigCatalog(gpu: { readonly model: string; readonly product: string }, memory: Quantity): MigCatalogEntry | undefined {
+  return migCatalog(gpu.product === gpu.model ? gpu.model : `${gpu.model} ${gpu.product}`, Number(floorUnits(memory, GIB)));
+}
 
 /**
  * The catalog entry for a GPU, from its model name (`NVIDIA-A100-SXM4-80GB`, `H100`, `H20`) and

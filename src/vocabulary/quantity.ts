@@ -98,6 +98,11 @@ export function isMultipleOf(q: Quantity, unit: bigint): boolean {
   return q.num % (q.den * unit) === 0n;
 }
 
+/** The quantity as a number (exact for the sizes a pod asks). */
+export function toNumber(q: Quantity): number {
+  return Number(q.num) / Number(q.den);
+}
+
 /** Floor of q in `unit`s. */
 export function floorUnits(q: Quantity, unit: bigint): bigint {
   return q.num / (q.den * unit);
