@@ -1,6 +1,6 @@
 import fjp from 'fast-json-patch';
 import { stringify } from 'yaml';
-import { analyse, chosenPools, decide, type Analysis, type DecideContext } from '../engine/decide.ts';
+import { analyse, chosenPools, decide, decideAnalysed, type Analysis, type DecideContext } from '../engine/decide.ts';
 import type { Decision } from '../engine/decision.ts';
 import { describeContainer } from '../engine/message.ts';
 import { parsePolicy } from '../policy/parse.ts';
@@ -71,7 +71,7 @@ export function explain(targets: readonly Target[], options: PodOptions): Outcom
   for (const target of targets) {
     const context = contextFor(target, options);
     const analysis = analyse(target.pod, context);
-    const decision = decide(target.pod, context);
+    const decision = decideAnalysed(target.pod, analysis, context.policy);
     denied ||= decision.kind === 'deny';
     report.push(`${target.label} in namespace ${context.namespace.name} (policy ${options.policy.revision})`, ...verdicts(analysis));
     report.push(...outcome(decision).map((line) => `  ${line}`));

@@ -1,10 +1,10 @@
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, ANNOTATION, NATIVE, isReservedAnnotation } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
-import { isNativeGpuResource } from './dialect.ts';
+import { nativeKind } from './dialect.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
 import { poolScheduler, schedulerToWrite } from './translate.ts';
 import {
@@ -80,31 +80,34 @@ export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysi
  * be JSON-shaped (as decoded from an AdmissionReview or a YAML file: no `undefined` values).
  */
 export function decide(pod: Pod, context: DecideContext): Decision {
-  const analysis = analyse(pod, context);
+  return decideAnalysed(pod, analyse(pod, context), context.policy);
+}
+
+/** The decision for a pod already analysed (`explain` shows the analysis, then this). */
+export function decideAnalysed(pod: Pod, analysis: Analysis, policy: Policy): Decision {
   switch (analysis.kind) {
     case 'problems':
       return denied(analysis.problems);
     case 'no-gpu':
       return analysis.annotated ? allowed([clampWarning('gpu-admission.io annotations have no effect: the pod asks for no GPU')]) : notApplicable();
     case 'natives':
-      return decideNatives(pod, analysis, context.policy);
+      return decideNatives(pod, analysis, policy);
     case 'pools': {
-      const plans = analysis.outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
-      if (plans.length > 0) return apply(pod, chooseGroup(plans), analysis, context.policy);
+      const group = chosenGroup(analysis.outcomes);
+      if (group.length > 0) return apply(pod, group, analysis, policy);
       const pools = ruledOut(analysis.outcomes);
       return denied([problem('no-pool', noPoolMessage(analysis.gpuContainers, pools))], pools);
     }
   }
 }
 
-export function ruledOut(outcomes: readonly PoolOutcome[]): { pool: string; reason: string }[] {
+function ruledOut(outcomes: readonly PoolOutcome[]): { pool: string; reason: string }[] {
   return outcomes.flatMap((o) => (o.ok ? [] : [{ pool: o.pool.name, reason: o.reason }]));
 }
 
 /** The pools a decision routes to, among those that can serve (the first identical-translation group). */
 export function chosenPools(outcomes: readonly PoolOutcome[]): string[] {
-  const plans = outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
-  return plans.length > 0 ? chooseGroup(plans).map((p) => p.pool.name) : [];
+  return chosenGroup(outcomes).map((p) => p.pool.name);
 }
 
 function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
@@ -222,7 +225,7 @@ function podFacts(
  * The isolation a pod needs: its annotation, else the policy default; a namespace rule is a
  * floor the pod can raise but never lower.
  */
-export function requiredIsolation(intent: Intent, limits: NamespaceLimits, policy: Policy): Isolation {
+function requiredIsolation(intent: Intent, limits: NamespaceLimits, policy: Policy): Isolation {
   const asked = intent.isolation ?? policy.defaults.isolation;
   return limits.isolation && !isolationCovers(asked, limits.isolation) ? limits.isolation : asked;
 }
@@ -269,12 +272,16 @@ function checkPod(facts: PodFacts, policy: Policy): Problem[] {
   return problems;
 }
 
-/** Pools with identical translations form a group; the first group in pool order wins (NUMA honoured first). */
-function chooseGroup(plans: readonly PoolPlan[]): PoolPlan[] {
+/**
+ * Pools with identical translations form a group; the first group in pool order wins (NUMA
+ * honoured first). Empty when no pool can serve.
+ */
+function chosenGroup(outcomes: readonly PoolOutcome[]): PoolPlan[] {
+  const plans = outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
   const honoured = plans.filter((p) => !p.downgraded);
   const ranked = honoured.length > 0 ? honoured : plans;
-  const first = ranked[0] as PoolPlan;
-  return ranked.filter((p) => p.key === first.key);
+  const [first] = ranked;
+  return first ? ranked.filter((p) => p.key === first.key) : [];
 }
 
 function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record, placement }: Extract<Analysis, { kind: 'pools' }>, policy: Policy): Decision {
@@ -388,7 +395,7 @@ function rewriteResources(pod: Pod, plan: PoolPlan, policy: Policy): void {
     for (const side of ['limits', 'requests'] as const) {
       const list = (resources[side] ??= {});
       for (const name of Object.keys(list)) {
-        if (name.startsWith('gpu-admission.io/') || name === NATIVE.nvidiaGpu || isNativeGpuResource(name, policy)) delete list[name];
+        if (name.startsWith(PREFIX) || nativeKind(name, policy) !== undefined) delete list[name];
       }
       for (const [name, value] of Object.entries(t.resources)) list[name] = String(value);
       if (plan.rdma && container === rdmaHolder) list[plan.rdma.resource] = String(plan.rdma.perPod);

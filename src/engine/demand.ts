@@ -3,7 +3,7 @@ import { isNativeGpuResource } from './dialect.ts';
 import type { Container, Pod, ResourceRequirements } from './pod.ts';
 import { isInteger, isPositive, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { problem, type Problem } from './problem.ts';
-import { GENERIC, NATIVE } from '../vocabulary/names.ts';
+import { GENERIC, NATIVE, PREFIX } from '../vocabulary/names.ts';
 
 /** A container's portable GPU request: `gpu` cards, each with `memory` and `cores` percent. */
 export interface GpuRequest {
@@ -95,7 +95,7 @@ function readContainer(
     limit: readQuantity(res.limits?.cpu, `${where}: resources.limits.cpu`, problems) };
   const privileged = container.securityContext?.privileged === true;
   const request = recorded ?? readRequest(read, policy.defaults.acceptNvidiaGpu && !nvidiaIsNative, where, problems);
-  if (recorded && resourceNames(res).some((n) => n.startsWith('gpu-admission.io/'))) {
+  if (recorded && resourceNames(res).some((n) => n.startsWith(PREFIX))) {
     problems.push(problem('reserved-annotation', `${where}: carries gpu-admission.io resources and a recorded decision; `
       + 'annotation gpu-admission.io/decision may only be written by gpu-admission'));
   }

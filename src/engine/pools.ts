@@ -100,7 +100,7 @@ function schedulerReason(pool: Pool, placement: PodPlacement): string | undefine
  * GPU init containers and native sidecars, where the backend does not account them: ACK's GPU
  * sharing matches only app containers; HAMi (v2.10) drops a native sidecar's GPU after start.
  */
-export function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): string | undefined {
+function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): string | undefined {
   const backend = BACKEND_FACTS[pool.backend];
   const early = roles.has('init') || roles.has('sidecar');
   if (backend.family === 'ack' && backend.placement && early) {

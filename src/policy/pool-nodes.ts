@@ -28,7 +28,7 @@ function backendTerms(pool: Pool): NodeSelectorRequirement[][] {
  * discovery changes it under the single MIG strategy (`A100-SXM4-40GB-MIG-1g.5gb`) and for
  * time-slicing that keeps the name nvidia.com/gpu (`Tesla-T4-SHARED`).
  */
-export function productLabelValue(pool: Pool): string {
+function productLabelValue(pool: Pool): string {
   const { product } = pool.gpu;
   const [single] = pool.mig?.strategy === 'single' ? pool.mig.profiles : [];
   if (single !== undefined) return `${product}-MIG-${single.replace('+', '.')}`;
