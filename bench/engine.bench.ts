@@ -1,6 +1,6 @@
 /**
  * Decision cost: median µs per decide() for pods of 1, 10 and 100 GPU containers on the
- * DESIGN.md policy plus a HAMi pool (on ACK's shared modes a pod's containers share one card, so
+ * design policy plus a HAMi pool (on ACK's shared modes a pod's containers share one card, so
  * 100 containers of 8 GiB fit only where each gets its own share), next to a baseline measured
  * in the same run — a JSON round trip of the same pod, the least a webhook does with it.
  * Figures, not assertions. `npm run bench:engine`.
@@ -51,7 +51,7 @@ for (const n of [1, 10, 100]) {
   rows.push({ containers: n, decide: medianMicros(() => decide(p, { policy, namespace })), baseline: medianMicros(() => JSON.parse(JSON.stringify(p))) });
 }
 
-console.log(`node ${process.version}, ${policy.pools.length} pools (the DESIGN.md policy and a HAMi pool)`);
+console.log(`node ${process.version}, ${policy.pools.length} pools (the design policy and a HAMi pool)`);
 console.log('containers  decide µs  JSON round-trip µs  decide/baseline  decide per container µs');
 for (const r of rows) {
   console.log(`${String(r.containers).padStart(10)}  ${r.decide.toFixed(1).padStart(9)}  ${r.baseline.toFixed(1).padStart(18)}  ${(r.decide / r.baseline).toFixed(1).padStart(15)}  ${(r.decide / r.containers).toFixed(2).padStart(23)}`);

@@ -2,7 +2,7 @@
  * Webhook throughput against a bare-Node baseline, in one run (`npm run bench`).
  *
  * Starts, one after the other in this process, (1) the real webhook — createApp over HTTPS with
- * the real engine, the DESIGN.md policy, pino logging one line per review, metrics — and (2) a
+ * the real engine, the design policy, pino logging one line per review, metrics — and (2) a
  * bare node:https server that reads and parses the same AdmissionReview and returns a fixed
  * answer. Each is driven from a second process (bench/server-driver.ts) by autocannon with 16
  * connections cycling through a mix of reviews: a pod without GPU, a shared-GPU pod, a NUMA pod

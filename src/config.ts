@@ -82,7 +82,7 @@ const SETTINGS = {
 
 type Setting = keyof typeof SETTINGS;
 
-/** The key of the policy inside its ConfigMap (DESIGN.md §1). */
+/** The key of the policy inside its ConfigMap (a public name). */
 export const POLICY_KEY = POLICY_CONFIGMAP.key;
 
 /** Where `npm start` keeps its generated development certificate (git-ignored). */

@@ -9,7 +9,7 @@ import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { kubeEventSink, kubeListWatchClient } from './kube-client.ts';
 import { createPolicySource, type ConfigMapObject, type PolicyLocation } from './policy-reloader.ts';
 
-/** DESIGN.md §1: the policy ConfigMap `gpu-admission-policy` in `gpu-admission`, key `policy.yaml`. */
+/** The policy ConfigMap `gpu-admission-policy` in `gpu-admission`, key `policy.yaml`. */
 export const POLICY_LOCATION: PolicyLocation = POLICY_CONFIGMAP;
 
 export interface ConfigMapPolicySourceOptions {

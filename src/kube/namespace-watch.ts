@@ -10,7 +10,7 @@ export interface NamespaceObject extends KubeObject {
   readonly metadata?: KubeObject['metadata'] & { readonly labels?: Readonly<Record<string, string>> };
 }
 
-/** DESIGN.md §1: namespaces opt in with this label; the webhook is only called for them. */
+/** Namespaces opt in with this label; the webhook is only called for them. */
 export const OPT_IN_SELECTOR = `${NAMESPACE_OPT_IN.key}=${NAMESPACE_OPT_IN.value}`;
 
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});

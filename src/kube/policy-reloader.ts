@@ -16,7 +16,7 @@ export interface ConfigMapObject extends KubeObject {
   readonly data?: Readonly<Record<string, string>>;
 }
 
-/** Where the policy lives (DESIGN.md §1: `gpu-admission-policy` in `gpu-admission`, key `policy.yaml`). */
+/** Where the policy lives (`gpu-admission-policy` in `gpu-admission`, key `policy.yaml`). */
 export interface PolicyLocation {
   readonly namespace: string;
   readonly name: string;

@@ -2,8 +2,8 @@ import { parsePolicyOrThrow } from './parse.ts';
 import type { Policy } from './types.ts';
 
 /**
- * The embedded default policy: the example of DESIGN.md §3, an ACK cluster with a shared T4
- * pool, an A10 memory+compute pool, A100 topology (NUMA, eRDMA) and MIG pools, and H100 cards.
+ * The embedded default policy: the design example (as test/fixtures/policies/design.yaml), an
+ * ACK cluster with a shared T4 pool, an A10 memory+compute pool, A100 topology (NUMA, eRDMA) and MIG pools, and H100 cards.
  * Used by `npm start` and the CLI when no policy is given.
  */
 export const DEFAULT_POLICY_YAML = `apiVersion: gpu-admission.io/v1alpha1

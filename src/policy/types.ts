@@ -1,4 +1,4 @@
-/** The typed, validated and frozen policy. Field names mirror the policy YAML (DESIGN.md §3). */
+/** The typed, validated and frozen policy. Field names mirror the policy YAML. */
 
 import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
 

@@ -56,7 +56,7 @@ function productWarnings(pool: Pool, i: number, pools: readonly Pool[]): string[
 /**
  * Whether two pools can hold the same node: a term of each that some node could satisfy
  * together, where one constrains no label the other leaves free (pools told apart only by
- * labels of different keys are not flagged; the live check is `policy check --cluster`).
+ * labels of different keys are not flagged: only the nodes themselves could tell).
  */
 function overlaps(a: Pool, b: Pool): boolean {
   return poolTerms(a).some((ta) => poolTerms(b).some((tb) => {

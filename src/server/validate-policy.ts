@@ -4,7 +4,7 @@ import { parsePolicy } from '../policy/parse.ts';
 import { policyWarnings } from '../policy/warnings.ts';
 import type { ReviewHandler, ReviewOutcome } from './review.ts';
 
-/** Where the policy lives: DESIGN.md §1 names gpu-admission/gpu-admission-policy, key policy.yaml. */
+/** Where the policy lives: gpu-admission/gpu-admission-policy, key policy.yaml (public names). */
 export interface PolicyConfigMapRef {
   readonly namespace: string;
   readonly name: string;

@@ -1,4 +1,4 @@
-/** The public names of DESIGN.md §1 and the native names of each GPU dialect. */
+/** gpu-admission's public names (changing one breaks users) and the native names of each GPU dialect. */
 
 export const PREFIX = 'gpu-admission.io/';
 

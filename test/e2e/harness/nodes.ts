@@ -1,4 +1,4 @@
-// Node objects for the pools of the e2e policy (the DESIGN.md example plus a HAMi pool): the
+// Node objects for the pools of the e2e policy (the design example plus a HAMi pool): the
 // labels each backend selects on, taints, and capacity for the resources the webhook writes.
 // There is no kubelet, so status is set on create and the real scheduler places pods on them.
 
