@@ -5,7 +5,7 @@ import { ACK_GPU_COUNT_LABEL, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { effectiveTotal, type ContainerDemand } from './demand.ts';
 import { nativeKind, type NativeKind } from './dialect.ts';
-import { cardMemory, migCapacity } from './pools.ts';
+import { cardMemory, overSlices } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 
 /**
@@ -117,8 +117,8 @@ function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Q
 
 /** A node holds so many slices of a profile (its layout or the GPU's catalog, times its cards). */
 function slicesReason(pool: Pool, profile: string, asked: number, resource: string): string | undefined {
-  const capacity = migCapacity(pool, profile);
-  return asked > capacity ? `${resource}: ${asked} × ${profile}, a node has ${capacity} (${pool.gpu.perNode} cards)` : undefined;
+  const over = overSlices(pool, profile, asked);
+  return over && `${resource}: ${over}`;
 }
 
 function replicasReason(pool: Pool, asked: number, resource: string): string | undefined {

@@ -114,12 +114,18 @@ function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): string | und
  * MIG slices of each profile one node of the pool holds: the layout's count per card, else the
  * most the GPU model's catalog allows (7 × 1g on most cards), times the cards.
  */
-export function migCapacity(pool: Pool, profile: string): number {
+function migCapacity(pool: Pool, profile: string): number {
   const layout = pool.mig?.layout?.[profile];
   if (layout !== undefined) return layout * pool.gpu.perNode;
   const catalog = cardMigCatalog(pool.gpu, cardMemory(pool));
   const slices = parseMigProfile(profile)?.slices ?? 7;
   return (catalog?.profiles[profile] ?? Math.floor((catalog?.slices ?? 7) / slices)) * pool.gpu.perNode;
+}
+
+/** Why one node of the pool cannot hold `asked` slices of a profile (`3 × 3g.40gb, a node has 2 (1 cards)`). */
+export function overSlices(pool: Pool, profile: string, asked: number): string | undefined {
+  const capacity = migCapacity(pool, profile);
+  return asked > capacity ? `${asked} × ${profile}, a node has ${capacity} (${pool.gpu.perNode} cards)` : undefined;
 }
 
 /** Why one node of a MIG pool cannot hold the pod's slices (Kubernetes' effective request, per profile). */
@@ -128,9 +134,8 @@ function migReason(pool: Pool, facts: PodFacts, containers: ReadonlyMap<string, 
   for (const resource of profiles) {
     const profile = migProfileOfResource(resource)?.name ?? pool.mig?.profiles[0];
     if (profile === undefined) continue;
-    const asked = effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[resource] ?? 0);
-    const capacity = migCapacity(pool, profile);
-    if (asked > capacity) return `pod asks ${asked} × ${profile}, a node has ${capacity} (${pool.gpu.perNode} cards)`;
+    const over = overSlices(pool, profile, effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[resource] ?? 0));
+    if (over) return `pod asks ${over}`;
   }
   return undefined;
 }
