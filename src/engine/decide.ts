@@ -145,14 +145,16 @@ function analyseNatives(
   const cards = nativeCards(containers, policy, gpuCount);
   const facts: PodFacts = {
     namespace: ns.name, intent, limits, isolation: requiredIsolation(intent, limits, policy), placement, gpuContainers: [],
-    gpus: cards.onNode, requested: cards.requested, cpus: 0,
+    requested: cards.requested, cpus: 0,
     privileged: containers.filter((c) => c.privileged).map((c) => c.name),
     gpuRoles: new Set(native.map((c) => c.role)),
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   const verdicts = pools.map((pool) => {
-    const reason = nativePoolReason(pool, native, gpuCount, policy) ?? admissionReason(pool, facts);
+    // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
+    const reason = nativePoolReason(pool, native, gpuCount, policy) ?? admissionReason(pool, facts)
+      ?? (cards.onNode > pool.gpu.perNode && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${pool.gpu.perNode}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });
   const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
@@ -216,7 +218,7 @@ function podFacts(
   const requested = effectiveTotal(gpuContainers, (c) => c.request?.gpu ?? 0);
   const gpuRoles = new Set(gpuContainers.map((c) => c.role));
   return {
-    namespace, intent, limits, isolation, placement, gpuContainers, gpus: 0, requested, cpus, privileged, gpuRoles,
+    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles,
     ...(cpuProblem ? { cpuProblem } : {}),
   };
 }

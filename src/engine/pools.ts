@@ -19,12 +19,7 @@ export interface PodFacts {
   readonly placement: PodPlacement;
   /** Containers that ask for GPUs. */
   readonly gpuContainers: readonly (ContainerDemand & { readonly request: GpuRequest })[];
-  /**
-   * Cards a pod of native requests holds on one node. Generic requests are counted per pool
-   * instead (whether a request is a whole card depends on the card), so 0 there.
-   * `requested` counts every card asked, shares included, for namespace limits.
-   */
-  readonly gpus: number;
+  /** Every card the pod asks, shares included, for namespace limits. */
   readonly requested: number;
   readonly cpus: number;
   /** Why the pod's CPUs do not suit ACK's NUMA binding, if they do not. */
@@ -83,9 +78,7 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   if (intent.rdma && !pool.rdma) return 'has no RDMA';
   const [privileged] = facts.privileged;
   if (privileged !== undefined && backend.shares) return `container "${privileged}" is privileged and would see every shared card of the node`;
-  return placementReason(pool, facts.placement) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles)
-    // MIG pools hold more slices than cards: their native requests are counted per profile instead.
-    ?? (facts.gpus > pool.gpu.perNode && !pool.mig ? `pod asks ${facts.gpus} GPUs, a node has ${pool.gpu.perNode}` : undefined);
+  return placementReason(pool, facts.placement) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles);
 }
 
 /** A pod that names its own scheduler (volcano, a gang scheduler) keeps it: pools whose cards another scheduler allocates are out. */

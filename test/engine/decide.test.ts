@@ -364,6 +364,13 @@ describe('decide: namespace rules hold for every way of asking', () => {
     assert.match(d.kind === 'deny' ? d.message : '', /pool h100: pod asks 10 GPUs, a node has 8/);
   });
 
+  it('when native whole cards of two containers add up past a node, then the pool is ruled out', () => {
+    const pod = podWith([{ name: 'a', limits: { 'aliyun.com/gpu': '5' } }, { name: 'b', limits: { 'aliyun.com/gpu': '5' } }]);
+    const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind, 'deny');
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a100-topology: pod asks 10 GPUs, a node has 8/);
+  });
+
   it('when whole cards written as 100 % cores ask SingleNUMANode, then one NUMA node must hold them', () => {
     const pod = podWith([{ name: 'a', limits: { 'gpu-admission.io/gpu': '3', 'gpu-admission.io/gpu-cores': '100' }, cpu: '8' },
       { name: 'b', limits: { 'gpu-admission.io/gpu': '3', 'gpu-admission.io/gpu-cores': '100' }, cpu: '8' }],
