@@ -140,9 +140,9 @@ function analyseNatives(
   if (native.length === 0) return { kind: 'no-gpu', annotated: intent.any };
   const gpuCount = readGpuCount(pod.metadata?.labels);
   if (typeof gpuCount !== 'number') return { kind: 'problems', problems: [gpuCount] };
-  const valueProblems = nativeValueProblems(native, gpuCount, policy);
+  const valueProblems = nativeValueProblems(native, gpuCount);
   if (valueProblems.length > 0) return { kind: 'problems', problems: valueProblems };
-  const cards = nativeCards(containers, policy, gpuCount);
+  const cards = nativeCards(containers, gpuCount);
   const facts: PodFacts = {
     namespace: ns.name, intent, limits, isolation: requiredIsolation(intent, limits, policy), placement, gpuContainers: [],
     requested: cards.requested, cpus: 0,
@@ -153,7 +153,7 @@ function analyseNatives(
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   const verdicts = pools.map((pool) => {
     // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
-    const reason = nativePoolReason(pool, native, gpuCount, policy) ?? admissionReason(pool, facts)
+    const reason = nativePoolReason(pool, native, gpuCount) ?? admissionReason(pool, facts)
       ?? (cards.onNode > pool.gpu.perNode && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${pool.gpu.perNode}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });

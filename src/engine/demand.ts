@@ -1,5 +1,5 @@
 import type { Policy } from '../policy/types.ts';
-import { isNativeGpuResource } from './dialect.ts';
+import { isNativeGpuResource, nativeKind, type NativeKind } from './dialect.ts';
 import type { Container, Pod, ResourceRequirements } from './pod.ts';
 import { isInteger, isPositive, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { problem, type Problem } from './problem.ts';
@@ -20,10 +20,16 @@ export interface ContainerDemand {
   readonly name: string;
   readonly role: ContainerRole;
   readonly request?: GpuRequest;
-  /** GPU resources of a dialect (aliyun.com/gpu-mem, nvidia.com/mig-1g.10gb, …). */
-  readonly natives: readonly { readonly resource: string; readonly value: Quantity }[];
+  /** GPU resources of a dialect (aliyun.com/gpu-mem, nvidia.com/mig-1g.10gb, …), each with its kind. */
+  readonly natives: readonly NativeRequest[];
   readonly privileged: boolean;
   readonly cpu: { readonly request?: Quantity; readonly limit?: Quantity };
+}
+
+export interface NativeRequest {
+  readonly resource: string;
+  readonly kind: NativeKind;
+  readonly value: Quantity;
 }
 
 export interface PodDemand {
@@ -89,7 +95,8 @@ function readContainer(
   const natives = (nvidiaIsNative ? [...dialect, NATIVE.nvidiaGpu] : dialect)
     .flatMap((resource) => {
       const value = read(resource);
-      return value ? [{ resource, value }] : [];
+      const kind = nativeKind(resource, policy);
+      return value && kind ? [{ resource, kind, value }] : [];
     });
   const cpu = { request: readQuantity(res.requests?.cpu, `${where}: resources.requests.cpu`, problems),
     limit: readQuantity(res.limits?.cpu, `${where}: resources.limits.cpu`, problems) };

@@ -1,10 +1,10 @@
-import type { Pool, Policy } from '../policy/types.ts';
+import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
 import { ACK_GPU_COUNT_LABEL, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
-import { effectiveTotal, type ContainerDemand } from './demand.ts';
-import { nativeKind, type NativeKind } from './dialect.ts';
+import { effectiveTotal, type ContainerDemand, type NativeRequest } from './demand.ts';
+import type { NativeKind } from './dialect.ts';
 import { cardMemory, overSlices } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 
@@ -23,10 +23,10 @@ export function readGpuCount(labels: Readonly<Record<string, string>> | undefine
     ? n : problem('invalid-request', `label ${ACK_GPU_COUNT_LABEL}: "${String(text)}" is not a whole number of cards from 1`);
 }
 
-type Rule = (v: Quantity, c: ContainerDemand, gpuCount: number, policy: Policy) => string | undefined;
+type Rule = (v: Quantity, c: ContainerDemand, gpuCount: number) => string | undefined;
 const range = (lo: number, hi: number, what: string): Rule => (v) =>
   (isInteger(v) && toNumber(v) >= lo && toNumber(v) <= hi ? undefined : `must be a whole ${what} from ${lo} to ${hi}`);
-const has = (c: ContainerDemand, kind: NativeKind, policy: Policy): boolean => c.natives.some((n) => nativeKind(n.resource, policy) === kind);
+const has = (c: ContainerDemand, kind: NativeKind): boolean => c.natives.some((n) => n.kind === kind);
 
 /** What each backend accepts of its own resources (docs/backends.md gives the sources). */
 const RULES: Readonly<Record<NativeKind, Rule>> = {
@@ -35,9 +35,9 @@ const RULES: Readonly<Record<NativeKind, Rule>> = {
     return v.num % BigInt(count) === 0n ? undefined
       : `${v.text} is not divisible by ${ACK_GPU_COUNT_LABEL} ${count}: each card gives an equal whole GiB share`;
   },
-  'aliyun-core': (v, c, count, policy) => {
+  'aliyun-core': (v, c, count) => {
     if (!isInteger(v) || v.num < 5n || v.num > 100n || v.num % 5n !== 0n) return 'must be a multiple of 5 from 5 to 100';
-    if (!has(c, 'aliyun-mem', policy)) return `needs ${NATIVE.aliyunGpuMem} in the same container (ACK core_mem asks both)`;
+    if (!has(c, 'aliyun-mem')) return `needs ${NATIVE.aliyunGpuMem} in the same container (ACK core_mem asks both)`;
     return count > 1 ? `cannot be shared over ${count} cards: ACK's multi-GPU sharing isolates memory only` : undefined;
   },
   'aliyun-gpu': range(1, 1024, 'number of GPUs'),
@@ -51,14 +51,13 @@ const RULES: Readonly<Record<NativeKind, Rule>> = {
 };
 
 /** The values no backend would accept, each naming the container and the resource. */
-export function nativeValueProblems(containers: readonly ContainerDemand[], gpuCount: number, policy: Policy): Problem[] {
-  return containers.flatMap((c) => c.natives.flatMap(({ resource, value }) => {
+export function nativeValueProblems(containers: readonly ContainerDemand[], gpuCount: number): Problem[] {
+  return containers.flatMap((c) => c.natives.flatMap(({ resource, kind, value }) => {
     const field = `container "${c.name}": resources.limits["${resource}"]`;
-    const kind = nativeKind(resource, policy);
     if (kind === 'mig' && !migProfileOfResource(resource)) {
       return [problem('invalid-request', `${field}: not a MIG profile NVIDIA exposes (such as nvidia.com/mig-1g.10gb)`)];
     }
-    const why = kind ? RULES[kind](value, c, gpuCount, policy) : undefined;
+    const why = RULES[kind](value, c, gpuCount);
     return why ? [problem('invalid-request', `${field}: ${why} (got "${value.text}")`)] : [];
   }));
 }
@@ -74,12 +73,11 @@ function hamiKind(pool: Pool, resource: string): NativeKind | undefined {
 }
 
 /** Why `pool` cannot serve this native resource, or undefined if it can. */
-function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Quantity, gpuCount: number, policy: Policy): string | undefined {
+function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }: NativeRequest, gpuCount: number): string | undefined {
   const b = pool.backend;
   const facts = BACKEND_FACTS[b];
   const card = cardMemory(pool);
   const v = toNumber(value);
-  const kind = nativeKind(resource, policy);
   const takes = (ok: boolean) => (ok ? undefined : `${b} does not take ${resource}`);
   const perNode = (n: number) => (n > pool.gpu.perNode ? `${resource}: ${n} GPUs, a node has ${pool.gpu.perNode}` : undefined);
   if (b === 'hami') {
@@ -99,7 +97,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, resource: string, value: Q
       const perGpu = v / gpuCount;
       return takes(facts.family === 'ack' && facts.placement) ?? perNode(gpuCount)
         ?? (gpuCount > 1 && !facts.multiCardShares ? `${b} serves one card per pod (ACK documents multi-GPU sharing for cgpu only)` : undefined)
-        ?? (facts.computeRequired && !has(c, 'aliyun-core', policy)
+        ?? (facts.computeRequired && !has(c, 'aliyun-core')
           ? `${b} needs ${NATIVE.aliyunGpuCore} beside ${resource}: ACK does not mix memory-only and memory+compute jobs on one node` : undefined)
         ?? (perGpu > toNumber(card) / Number(GIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${perGpu}Gi per GPU` : undefined);
     }
@@ -127,10 +125,10 @@ function replicasReason(pool: Pool, asked: number, resource: string): string | u
 }
 
 /** Why `pool` cannot take every native request of these containers, or undefined if it can. */
-export function nativePoolReason(pool: Pool, containers: readonly ContainerDemand[], gpuCount: number, policy: Policy): string | undefined {
+export function nativePoolReason(pool: Pool, containers: readonly ContainerDemand[], gpuCount: number): string | undefined {
   for (const c of containers) {
     for (const n of c.natives) {
-      const reason = nativeReason(pool, c, n.resource, n.value, gpuCount, policy);
+      const reason = nativeReason(pool, c, n, gpuCount);
       if (reason !== undefined) return reason;
     }
   }
@@ -142,14 +140,13 @@ export function nativePoolReason(pool: Pool, containers: readonly ContainerDeman
  * or share counting one (what namespace limits count); `cards` what it holds of a node's cards;
  * `shared` whether those may sit beside other pods' shares.
  */
-function containerCards(c: ContainerDemand, policy: Policy, gpuCount: number): { devices: number; cards: number; shared: boolean } {
+function containerCards(c: ContainerDemand, gpuCount: number): { devices: number; cards: number; shared: boolean } {
   let cards = 0;
   let devices = 0;
   let migSevenths = 0;
   let shared = false;
-  for (const { resource, value } of c.natives) {
+  for (const { resource, kind, value } of c.natives) {
     const v = Math.ceil(toNumber(value));
-    const kind = nativeKind(resource, policy);
     if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
     else if (kind === 'aliyun-mem') [cards, devices, shared] = [Math.max(cards, gpuCount), Math.max(devices, gpuCount), true];
     else if (kind === 'mig') [migSevenths, devices, shared] = [migSevenths + (migProfileOfResource(resource)?.slices ?? 7) * v, devices + v, true];
@@ -164,8 +161,8 @@ function containerCards(c: ContainerDemand, policy: Policy, gpuCount: number): {
  * effective request), as the generic path does for namespace limits; `onNode` is what one node
  * must hold: exclusive cards add up, and shares sit on other cards (the largest share counts).
  */
-export function nativeCards(containers: readonly ContainerDemand[], policy: Policy, gpuCount: number): { requested: number; onNode: number } {
-  const per = new Map(containers.map((c) => [c, containerCards(c, policy, gpuCount)]));
+export function nativeCards(containers: readonly ContainerDemand[], gpuCount: number): { requested: number; onNode: number } {
+  const per = new Map(containers.map((c) => [c, containerCards(c, gpuCount)]));
   const requested = effectiveTotal(containers, (c) => per.get(c)?.devices ?? 0);
   const exclusive = effectiveTotal(containers, (c) => (per.get(c)?.shared ? 0 : per.get(c)?.cards ?? 0));
   const largestShare = Math.max(0, ...[...per.values()].filter((p) => p.shared).map((p) => p.cards));
