@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { NamespaceSource } from '../policy/source.ts';
 import { NAMESPACE_OPT_IN } from '../vocabulary/names.ts';
 import { kubeListWatchClient } from './kube-client.ts';
-import { ListWatch, type ChangeType, type KubeObject, type ListWatchClient, type ListWatchHandler, type ListWatchOptions, type WatchFailure } from './list-watch.ts';
+import { ListWatch, type ChangeType, type KubeObject, type ListWatchHandler, type ListWatchOptions, type WatchFailure } from './list-watch.ts';
 
 /** The Namespace fields the cache keeps. */
 export interface NamespaceObject extends KubeObject {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decide } from '../../src/engine/decide.ts';
 import type { Container, Pod } from '../../src/engine/pod.ts';

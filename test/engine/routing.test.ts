@@ -6,7 +6,7 @@ import type { Pod } from '../../src/engine/pod.ts';
 import { applied, limitsOf, podWith } from '../helpers/pods.ts';
 import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
-import { design, upstream } from '../helpers/policies.ts';
+import { design } from '../helpers/policies.ts';
 
 // The design policy with its A10 pool on MPS: a memory share then translates alike on both shared pools.
 const YAML = DEFAULT_POLICY_YAML.replace('backend: ack-core-mem', 'backend: ack-mps');
