@@ -195,3 +195,31 @@ export const policySchema = {
     },
   },
 } as const;
+
+/**
+ * Kubernetes' own pattern for a resource.Quantity, as its CRDs publish it (controller-gen's
+ * x-kubernetes-int-or-string quantities): what a validator without our `quantity` format checks.
+ */
+export const QUANTITY_PATTERN =
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+
+/**
+ * The policy schema as a part of another schema (the Helm chart's values.schema.json, under
+ * definitions.policy), for validators that know only standard keywords: without the
+ * document-level $schema and $id, and with our `quantity` format spelled as Kubernetes'
+ * quantity pattern (Helm ignores formats it does not know).
+ */
+export function embeddedPolicySchema(): Record<string, unknown> {
+  const { $schema: _schema, $id: _id, ...rest } = policySchema;
+  const standard = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(standard);
+    if (node === null || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'format' && value === 'quantity') out['pattern'] = QUANTITY_PATTERN;
+      else out[key] = standard(value);
+    }
+    return out;
+  };
+  return standard(rest) as Record<string, unknown>;
+}

@@ -28,17 +28,19 @@ export interface Environment {
   stop(keep: boolean): Promise<void>;
 }
 
-/** Builds the binaries when missing (a no-op once cached) and returns kubectl's path. */
-async function ensureBinaries(log: (m: string) => void): Promise<string> {
+/** Builds the binaries when missing (a no-op once cached) and returns the paths of kubectl and helm. */
+export async function ensureBinaries(log: (m: string) => void): Promise<{ kubectl: string; helm: string }> {
   const started = Date.now();
   const { stdout } = await run('bash', [join(ROOT, 'test/e2e/control-plane/build.sh')], { maxBuffer: 64 * 1024 * 1024 });
   log(`binaries ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const dir = /K8S_BIN_DIR=(.*)/.exec(stdout)?.[1] ?? defaultBinaries().binDir;
-  return join(dir.trim(), 'kubectl');
+  const helm = /HELM_BIN=(.*)/.exec(stdout)?.[1];
+  if (!helm) throw new Error(`build.sh printed no HELM_BIN line:\n${stdout}`);
+  return { kubectl: join(dir.trim(), 'kubectl'), helm: helm.trim() };
 }
 
 /** A kubeconfig that authenticates as the webhook's ServiceAccount with a bound token. */
-async function serviceAccountKubeconfig(kubectl: Kubectl, cp: ControlPlane, dir: string): Promise<string> {
+export async function serviceAccountKubeconfig(kubectl: Kubectl, cp: ControlPlane, dir: string): Promise<string> {
   const token = (await kubectl.ok(['create', 'token', 'gpu-admission', '-n', 'gpu-admission', '--duration=4h'])).trim();
   const ca = (await readFile(cp.caCertPath)).toString('base64');
   const path = join(dir, 'webhook.kubeconfig');
@@ -68,7 +70,7 @@ export async function buildWebhook(log: (m: string) => void): Promise<void> {
 export async function startEnvironment(): Promise<Environment> {
   const t0 = Date.now();
   const log = (m: string): void => console.log(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
-  const [kubectlBin] = await Promise.all([ensureBinaries(log), buildWebhook(log)]);
+  const [{ kubectl: kubectlBin }] = await Promise.all([ensureBinaries(log), buildWebhook(log)]);
   const workDir = await mkdtemp(join(tmpdir(), 'gpu-admission-e2e-'));
   const cp = await startControlPlane({ workDir, log });
   let webhook: Webhook | undefined;

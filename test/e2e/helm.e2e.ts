@@ -1,0 +1,365 @@
+// The Helm chart (charts/gpu-admission) with a real Helm built from helm.sh/helm/v3: lint, every
+// option rendered, the same objects as manifests/base, and install / upgrade / uninstall on the
+// real control plane (the webhook served by the local process through the chart's URL override,
+// as the rest of the suite serves it: there is no kubelet to run the Deployment).
+// Run: npm run test:e2e -- test/e2e/helm.e2e.ts
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { createServingCert, startControlPlane, type ControlPlane } from './control-plane/control-plane.ts';
+import { ROOT, buildWebhook, ensureBinaries, namespace, serviceAccountKubeconfig } from './harness/cluster.ts';
+import { Helm, type Obj } from './harness/helm.ts';
+import { Kubectl, eventually } from './harness/kubectl.ts';
+import { POOL_NODES, gpuNodes } from './harness/nodes.ts';
+import { freePort, startWebhook, type Webhook } from './harness/webhook.ts';
+
+const CHART = join(ROOT, 'charts/gpu-admission');
+const log = (m: string): void => console.log(`[helm] ${m}`);
+
+let helm: Helm;
+let kubectl: Kubectl;
+let home: string;
+
+const find = (objects: Obj[], kind: string, name?: string): Obj | undefined =>
+  objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+const kinds = (objects: Obj[]): string[] => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+const env = (deployment: Obj): Record<string, string> =>
+  Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+const webhookOf = (objects: Obj[], kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration'): Obj =>
+  find(objects, kind)!.webhooks[0];
+
+/** A values file in the work directory; returns its path. */
+async function values(name: string, content: Obj): Promise<string> {
+  const path = join(home, `${name}.values.yaml`);
+  await writeFile(path, stringify(content));
+  return path;
+}
+
+/** The e2e policy's pools by name, so a test's policy is a real one. */
+async function pools(...names: string[]): Promise<Obj[]> {
+  const all = parse(await readFile(join(ROOT, 'test/e2e/policy.yaml'), 'utf8')).pools as Obj[];
+  return names.map((n) => all.find((p) => p.name === n)!);
+}
+const policyOf = (poolList: Obj[], extra: Obj = {}): Obj => ({ apiVersion: 'gpu-admission.io/v1alpha1', kind: 'GpuAdmissionPolicy', pools: poolList, ...extra });
+
+/** What only Helm adds (its labels) and what only an installation sets (the caBundle). */
+function withoutHelm(o: Obj): Obj {
+  const copy = structuredClone(o);
+  for (const label of ['app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'helm.sh/chart']) {
+    delete copy.metadata.labels?.[label];
+  }
+  for (const w of copy.webhooks ?? []) delete w.clientConfig.caBundle;
+  return copy;
+}
+
+before(async () => {
+  const bins = await ensureBinaries(log);
+  home = await mkdtemp(join(tmpdir(), 'gpu-admission-helm-'));
+  helm = new Helm(bins.helm, home);
+  kubectl = new Kubectl(bins.kubectl, '/dev/null');
+  log(await helm.ok(['version', '--short']));
+});
+after(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('the chart, rendered by helm', () => {
+  it('when linted with --strict, with and without a policy, then helm finds nothing', async () => {
+    assert.match(await helm.ok(['lint', '--strict', CHART]), /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    const withPolicy = await values('lint', { policy: parse(await readFile(join(ROOT, 'test/e2e/policy.yaml'), 'utf8')) });
+    assert.match(await helm.ok(['lint', '--strict', CHART, '-f', withPolicy]), /0 chart\(s\) failed/);
+  });
+
+  it('when the policy value breaks the policy schema, then helm template, lint and install refuse it naming the field', async () => {
+    const bad = await values('bad', { policy: parse(await readFile(join(ROOT, 'examples/policies/bad-policy.yaml'), 'utf8')) });
+    const template = await helm.run(['template', 'gpu-admission', CHART, '-f', bad]);
+    assert.notEqual(template.code, 0);
+    assert.match(template.stderr, /policy\/pools\/0\/gpu\/memory/);
+    assert.match(template.stderr, /24GB/);
+    const lint = await helm.run(['lint', '--strict', CHART, '-f', bad]);
+    assert.notEqual(lint.code, 0);
+    assert.match(lint.stdout + lint.stderr, /policy\/pools\/0\/gpu\/memory/);
+    const typo = await values('typo', { policy: policyOf([{ ...(await pools('t4-shared'))[0], nodeSelecter: {} }]) });
+    const r = await helm.run(['template', 'gpu-admission', CHART, '-f', typo]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /nodeSelecter/);
+  });
+
+  it('when a value name is misspelt, then helm refuses it instead of ignoring it', async () => {
+    const r = await helm.run(['template', 'gpu-admission', CHART, '--set', 'replica=3']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /replica/);
+  });
+
+  it('when rendered with default values, then it is the base plus a generated certificate whose CA is both caBundles', async () => {
+    const objects = await helm.template(CHART);
+    assert.deepEqual(kinds(objects), [
+      'ClusterRole/gpu-admission', 'ClusterRoleBinding/gpu-admission', 'Deployment/gpu-admission',
+      'MutatingWebhookConfiguration/gpu-admission', 'PodDisruptionBudget/gpu-admission', 'PriorityClass/gpu-admission',
+      'Role/gpu-admission', 'RoleBinding/gpu-admission', 'Secret/gpu-admission-tls', 'Service/gpu-admission',
+      'ServiceAccount/gpu-admission', 'ValidatingWebhookConfiguration/gpu-admission-policy',
+    ]);
+    const secret = find(objects, 'Secret')!;
+    const ca = new X509Certificate(Buffer.from(secret.data['ca.crt'], 'base64'));
+    const cert = new X509Certificate(Buffer.from(secret.data['tls.crt'], 'base64'));
+    assert.ok(cert.verify(ca.publicKey), 'the serving certificate is signed by the CA');
+    assert.equal(cert.checkHost('gpu-admission.gpu-admission.svc'), 'gpu-admission.gpu-admission.svc');
+    assert.ok(ca.ca);
+    assert.equal(webhookOf(objects, 'MutatingWebhookConfiguration').clientConfig.caBundle, secret.data['ca.crt']);
+    assert.equal(webhookOf(objects, 'ValidatingWebhookConfiguration').clientConfig.caBundle, secret.data['ca.crt']);
+    assert.equal(find(objects, 'ConfigMap'), undefined, 'no policy value, no policy ConfigMap');
+  });
+
+  it('when rendered into gpu-admission, then every object equals manifests/base object by object (less Helm labels, caBundle and the Namespace)', async () => {
+    const chart = (await helm.template(CHART, ['--set', 'certificates.source=secret', '--set', 'certificates.secret.caBundle=Y2E='])).map(withoutHelm);
+    const base = parseAllDocuments(await kubectl.ok(['kustomize', join(ROOT, 'manifests/base')])).map((d) => d.toJS() as Obj)
+      // helm install --create-namespace makes the namespace; the chart does not own it.
+      .filter((o) => o.kind !== 'Namespace');
+    assert.deepEqual(kinds(chart), kinds(base));
+    for (const b of base) assert.deepEqual(find(chart, b.kind, b.metadata.name), b, `${b.kind}/${b.metadata.name}`);
+  });
+
+  it('when rendered into another namespace, then the Service, webhooks, policy namespace and exclusions follow it', async () => {
+    const objects = await helm.template(CHART, ['--namespace', 'platform']);
+    const pods = webhookOf(objects, 'MutatingWebhookConfiguration');
+    assert.equal(pods.clientConfig.service.namespace, 'platform');
+    assert.deepEqual(pods.namespaceSelector.matchExpressions[1].values, ['kube-system', 'kube-node-lease', 'platform']);
+    assert.deepEqual(webhookOf(objects, 'ValidatingWebhookConfiguration').namespaceSelector.matchLabels, { 'kubernetes.io/metadata.name': 'platform' });
+    assert.equal(env(find(objects, 'Deployment')!).GPU_ADMISSION_POLICY_NAMESPACE, 'platform');
+    assert.ok(new X509Certificate(Buffer.from(find(objects, 'Secret')!.data['tls.crt'], 'base64')).checkHost('gpu-admission.platform.svc'));
+  });
+
+  it('when certificates come from cert-manager, then the objects are those of manifests/cert-manager and no Secret or caBundle is rendered', async () => {
+    const chart = (await helm.template(CHART, ['--set', 'certificates.source=certManager'])).map(withoutHelm);
+    const overlay = parseAllDocuments(await kubectl.ok(['kustomize', join(ROOT, 'manifests/cert-manager')])).map((d) => d.toJS() as Obj)
+      .filter((o) => o.kind !== 'Namespace');
+    assert.deepEqual(kinds(chart), kinds(overlay));
+    for (const o of overlay) assert.deepEqual(find(chart, o.kind, o.metadata.name), o, `${o.kind}/${o.metadata.name}`);
+    const raw = await helm.template(CHART, ['--set', 'certificates.source=certManager']);
+    assert.equal(webhookOf(raw, 'MutatingWebhookConfiguration').clientConfig.caBundle, undefined);
+
+    const own = await helm.template(CHART, ['--set', 'certificates.source=certManager', '--set', 'certificates.certManager.issuerRef.name=corp-ca', '--set', 'certificates.certManager.issuerRef.kind=ClusterIssuer']);
+    assert.deepEqual(kinds(own).filter((k) => k.startsWith('Issuer') || k.startsWith('Certificate')), ['Certificate/gpu-admission-tls']);
+    assert.deepEqual(find(own, 'Certificate')!.spec.issuerRef, { name: 'corp-ca', kind: 'ClusterIssuer' });
+  });
+
+  it('when certificates are an existing Secret, then it is mounted, its CA is the caBundle, and a missing CA is refused by name', async () => {
+    const objects = await helm.template(CHART, ['--set', 'certificates.source=secret', '--set', 'certificates.secret.name=corp-tls', '--set', 'certificates.secret.caBundle=Y29ycA==']);
+    assert.equal(find(objects, 'Secret'), undefined);
+    assert.equal(find(objects, 'Deployment')!.spec.template.spec.volumes[0].secret.secretName, 'corp-tls');
+    assert.equal(webhookOf(objects, 'MutatingWebhookConfiguration').clientConfig.caBundle, 'Y29ycA==');
+    const r = await helm.run(['template', 'gpu-admission', CHART, '--set', 'certificates.source=secret']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /certificates\.secret\.caBundle is required/);
+  });
+
+  it('when the webhook URL is overridden, then both webhooks call it and nothing that runs the server in the cluster is rendered', async () => {
+    const objects = await helm.template(CHART, ['--set', 'webhook.url=https://10.0.0.5:8443/', '--set', 'webhook.caBundle=Y2E=']);
+    assert.deepEqual(kinds(objects).filter((k) => /^(Deployment|Service|PodDisruptionBudget|PriorityClass|Secret)\//.test(k)), []);
+    assert.deepEqual(webhookOf(objects, 'MutatingWebhookConfiguration').clientConfig, { url: 'https://10.0.0.5:8443/mutate', caBundle: 'Y2E=' });
+    assert.deepEqual(webhookOf(objects, 'ValidatingWebhookConfiguration').clientConfig, { url: 'https://10.0.0.5:8443/validate-policy', caBundle: 'Y2E=' });
+    const r = await helm.run(['template', 'gpu-admission', CHART, '--set', 'webhook.url=https://10.0.0.5:8443']);
+    assert.match(r.stderr, /webhook\.caBundle is required with webhook\.url/);
+    const http = await helm.run(['template', 'gpu-admission', CHART, '--set', 'webhook.url=http://10.0.0.5:8443', '--set', 'webhook.caBundle=Y2E=']);
+    assert.notEqual(http.code, 0, 'the API server calls webhooks over HTTPS only');
+  });
+
+  it('when failurePolicy is Ignore, then the server answers 503 while it has no policy (not-ready-answer follows failurePolicy)', async () => {
+    const open = await helm.template(CHART, ['--set', 'webhook.failurePolicy=Ignore']);
+    assert.equal(webhookOf(open, 'MutatingWebhookConfiguration').failurePolicy, 'Ignore');
+    assert.equal(env(find(open, 'Deployment')!).GPU_ADMISSION_NOT_READY_ANSWER, 'unavailable');
+    const closed = await helm.template(CHART);
+    assert.equal(webhookOf(closed, 'MutatingWebhookConfiguration').failurePolicy, 'Fail');
+    assert.equal(env(find(closed, 'Deployment')!).GPU_ADMISSION_NOT_READY_ANSWER, undefined, 'the default answer, deny with the reason');
+  });
+
+  it('when pod and webhook values are set, then the Deployment and the pod webhook carry them', async () => {
+    const file = await values('options', {
+      image: { repository: 'corp.example/gpu-admission', tag: '9.9.9', pullPolicy: 'Always' },
+      imagePullSecrets: [{ name: 'corp' }], replicas: 3, logLevel: 'debug', maxInFlight: 16, maxHeapMiB: 384,
+      resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+      priorityClass: { create: false, name: 'system-cluster-critical' },
+      nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
+      tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } },
+      webhook: {
+        timeoutSeconds: 10,
+        namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['ml'] }] },
+        objectSelector: { matchExpressions: [{ key: 'skip-gpu-admission', operator: 'DoesNotExist' }] },
+      },
+    });
+    const objects = await helm.template(CHART, ['-f', file]);
+    assert.equal(find(objects, 'PriorityClass'), undefined);
+    const d = find(objects, 'Deployment')!;
+    const spec = d.spec.template.spec;
+    assert.equal(d.spec.replicas, 3);
+    assert.equal(spec.priorityClassName, 'system-cluster-critical');
+    assert.deepEqual(spec.imagePullSecrets, [{ name: 'corp' }]);
+    assert.deepEqual(spec.nodeSelector, { 'node-role.kubernetes.io/control-plane': '' });
+    assert.equal(spec.tolerations[0].key, 'node-role.kubernetes.io/control-plane');
+    assert.deepEqual(Object.keys(spec.affinity), ['nodeAffinity'], 'an affinity value replaces the default anti-affinity');
+    const c = spec.containers[0];
+    assert.equal(c.image, 'corp.example/gpu-admission:9.9.9');
+    assert.equal(c.imagePullPolicy, 'Always');
+    assert.deepEqual(c.resources, { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } });
+    const e = env(d);
+    assert.equal(e.GPU_ADMISSION_LOG_LEVEL, 'debug');
+    assert.equal(e.GPU_ADMISSION_MAX_IN_FLIGHT, '16');
+    assert.equal(e.NODE_OPTIONS, '--max-old-space-size=384');
+    const w = webhookOf(objects, 'MutatingWebhookConfiguration');
+    assert.equal(w.timeoutSeconds, 10);
+    assert.deepEqual(w.namespaceSelector.matchExpressions.map((m: Obj) => m.key), ['gpu-admission.io/enabled', 'kubernetes.io/metadata.name', 'team']);
+    assert.deepEqual(w.objectSelector, { matchExpressions: [{ key: 'skip-gpu-admission', operator: 'DoesNotExist' }] });
+  });
+
+  it('when a policy is given, then it is the ConfigMap gpu-admission-policy, kept on uninstall unless told otherwise', async () => {
+    const policy = policyOf(await pools('t4-shared', 'a10-core'), { defaults: { rounding: 'up' } });
+    const objects = await helm.template(CHART, ['-f', await values('policy', { policy })]);
+    const cm = find(objects, 'ConfigMap', 'gpu-admission-policy')!;
+    assert.equal(cm.metadata.namespace, 'gpu-admission');
+    assert.equal(cm.metadata.annotations['helm.sh/resource-policy'], 'keep');
+    assert.deepEqual(parse(cm.data['policy.yaml']), policy);
+    const unkept = await helm.template(CHART, ['-f', await values('policy', { policy, keepPolicy: false })]);
+    assert.equal(find(unkept, 'ConfigMap', 'gpu-admission-policy')!.metadata.annotations, undefined);
+  });
+
+  it('when each monitoring object is turned on, then it is the object of manifests/monitoring; all are off by default', async () => {
+    const plain = await helm.template(CHART);
+    assert.deepEqual(plain.filter((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind) || o.metadata.name === 'gpu-admission-dashboard'), []);
+    const kustomized = parseAllDocuments(await kubectl.ok(['kustomize', join(ROOT, 'manifests/monitoring')])).map((d) => d.toJS() as Obj);
+    for (const [flag, kind] of [['podMonitor', 'PodMonitor'], ['prometheusRule', 'PrometheusRule'], ['dashboard', 'ConfigMap']] as const) {
+      const objects = (await helm.template(CHART, ['--set', `monitoring.${flag}.enabled=true`])).map(withoutHelm);
+      const extra = objects.filter((o) => o.kind === kind);
+      assert.equal(extra.length, 1, flag);
+      assert.deepEqual(extra[0], find(kustomized, kind), flag);
+    }
+  });
+});
+
+describe('the chart on the real API server (helm install, upgrade, uninstall)', () => {
+  let cp: ControlPlane;
+  let k: Kubectl;
+  let work: string;
+  let cluster: Helm;
+  let webhook: Webhook | undefined;
+  const ns = ['-n', 'gpu-admission'];
+
+  before(async () => {
+    const bins = await ensureBinaries(log);
+    await buildWebhook(log);
+    work = await mkdtemp(join(tmpdir(), 'gpu-admission-helm-e2e-'));
+    cp = await startControlPlane({ workDir: work, log });
+    k = new Kubectl(bins.kubectl, cp.kubeconfig);
+    cluster = new Helm(bins.helm, join(work, 'helm'), cp.kubeconfig);
+    const nodes = await k.apply({ apiVersion: 'v1', kind: 'List', items: gpuNodes() });
+    assert.equal(nodes.code, 0, nodes.stderr);
+  });
+  after(async () => {
+    await webhook?.stop().catch(() => {});
+    await cp?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const webhookConfigs = async (): Promise<string[]> => [
+    ...(await k.json<{ items: Obj[] }>(['get', 'mutatingwebhookconfigurations'])).items,
+    ...(await k.json<{ items: Obj[] }>(['get', 'validatingwebhookconfigurations'])).items,
+  ].map((o) => o.metadata.name);
+
+  it('when installed with a generated certificate, then every object is accepted; an upgrade keeps the certificate and caBundle; uninstall removes all but the kept policy', async () => {
+    const file = await values('in-cluster', { policy: policyOf(await pools('t4-shared')) });
+    await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '-f', file]);
+    const objects = await k.json<{ items: Obj[] }>(['get', 'deployment,service,pdb,serviceaccount,role,rolebinding,secret,configmap', ...ns, '-l', 'app.kubernetes.io/name=gpu-admission']);
+    assert.deepEqual(objects.items.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+      'ConfigMap/gpu-admission-policy', 'Deployment/gpu-admission', 'PodDisruptionBudget/gpu-admission', 'Role/gpu-admission',
+      'RoleBinding/gpu-admission', 'Secret/gpu-admission-tls', 'Service/gpu-admission', 'ServiceAccount/gpu-admission',
+    ]);
+    const secret = await k.json(['get', 'secret', 'gpu-admission-tls', ...ns]);
+    const caBundle = async (): Promise<string> => (await k.json(['get', 'mutatingwebhookconfiguration', 'gpu-admission'])).webhooks[0].clientConfig.caBundle;
+    assert.equal(await caBundle(), secret.data['ca.crt']);
+
+    await cluster.ok(['upgrade', 'gpu-admission', CHART, ...ns, '-f', file, '--set', 'replicas=3']);
+    assert.equal((await k.json(['get', 'deployment', 'gpu-admission', ...ns])).spec.replicas, 3, 'the upgrade was applied');
+    const after = await k.json(['get', 'secret', 'gpu-admission-tls', ...ns]);
+    assert.deepEqual(after.data, secret.data, 'the certificate and key are not regenerated');
+    assert.equal(await caBundle(), secret.data['ca.crt']);
+    assert.equal((await k.json(['get', 'validatingwebhookconfiguration', 'gpu-admission-policy'])).webhooks[0].clientConfig.caBundle, secret.data['ca.crt']);
+
+    await cluster.ok(['uninstall', 'gpu-admission', ...ns, '--wait']);
+    assert.deepEqual((await webhookConfigs()).filter((n) => n.startsWith('gpu-admission')), []);
+    const left = await k.json<{ items: Obj[] }>(['get', 'deployment,service,pdb,serviceaccount,role,rolebinding,secret,configmap', ...ns, '-l', 'app.kubernetes.io/name=gpu-admission']);
+    assert.deepEqual(left.items.map((o) => `${o.kind}/${o.metadata.name}`), ['ConfigMap/gpu-admission-policy'], 'only the policy is kept');
+    for (const kind of ['clusterrole', 'clusterrolebinding', 'priorityclass']) {
+      assert.notEqual((await k.run(['get', kind, 'gpu-admission'])).code, 0, `${kind} removed`);
+    }
+  });
+
+  it('when installed with the URL override and a policy, then GPU pods are rewritten and bound; an upgrade puts a new policy in force within seconds; uninstall leaves no webhook', async () => {
+    const port = await freePort();
+    const cert = await createServingCert({ caCertPath: cp.caCertPath, caKeyPath: cp.caKeyPath, outDir: join(work, 'webhook-tls'), name: 'webhook', hosts: ['localhost', '127.0.0.1'] });
+    const caPem = await readFile(cp.caCertPath, 'utf8');
+    const url = { webhook: { url: `https://127.0.0.1:${port}`, caBundle: Buffer.from(caPem).toString('base64') } };
+    const v1 = await values('v1', { ...url, policy: policyOf(await pools('t4-shared')) });
+    // The policy kept by the previous uninstall is adopted by this release (same name and namespace).
+    await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '-f', v1]);
+    assert.deepEqual(parse((await k.json(['get', 'configmap', 'gpu-admission-policy', ...ns])).data['policy.yaml']).pools.map((p: Obj) => p.name), ['t4-shared']);
+
+    // The server runs with the chart's ServiceAccount: the chart's RBAC is what it gets.
+    webhook = await startWebhook({
+      root: ROOT, port, kubeconfig: await serviceAccountKubeconfig(k, cp, work), certPath: cert.certPath, keyPath: cert.keyPath, caPem,
+      logPath: join(work, 'webhook.log'),
+    });
+    await namespace(k, 'ml', true);
+    const gpuPod = (name: string): Obj => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ml' },
+      spec: { containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] },
+    });
+    const routed = async (name: string): Promise<{ pool: string; node: string; limits: Obj }> => {
+      const r = await k.apply(gpuPod(name));
+      assert.equal(r.code, 0, r.stderr);
+      const node = await eventually(`${name} bound`, async () => (await k.json(['get', 'pod', name, '-n', 'ml'])).spec.nodeName || undefined);
+      const stored = await k.json(['get', 'pod', name, '-n', 'ml']);
+      const decision = JSON.parse(stored.metadata.annotations['gpu-admission.io/decision']);
+      return { pool: decision.pools[0], node, limits: stored.spec.containers[0].resources.limits };
+    };
+    const first = await routed('before-upgrade');
+    assert.equal(first.pool, 't4-shared');
+    assert.ok(POOL_NODES['t4-shared']!.includes(first.node), first.node);
+    assert.deepEqual(first.limits, { 'aliyun.com/gpu-mem': '4' });
+
+    const v2 = await values('v2', { ...url, policy: policyOf(await pools('a10-cgpu')) });
+    const started = Date.now();
+    await cluster.ok(['upgrade', 'gpu-admission', CHART, ...ns, '-f', v2]);
+    const second = await eventually('the upgraded policy in force', async () => {
+      const name = `after-upgrade-${Date.now()}`;
+      const r = await routed(name);
+      if (r.pool === 'a10-cgpu') return r;
+      await k.run(['delete', 'pod', name, '-n', 'ml', '--wait=false']);
+      return undefined;
+    }, 20_000);
+    log(`new policy in force ${((Date.now() - started) / 1000).toFixed(1)} s after helm upgrade began`);
+    assert.ok(POOL_NODES['a10-cgpu']!.includes(second.node), second.node);
+
+    // What the schema cannot see (a rule naming a pool that does not exist), the running
+    // webhook's /validate-policy refuses, so the upgrade fails and the policy in force stays.
+    const v3 = await values('v3', { ...url, policy: policyOf(await pools('a10-cgpu'), { namespaces: [{ names: ['ml'], allowedPools: ['a100-nowhere'] }] }) });
+    const refused = await cluster.run(['upgrade', 'gpu-admission', CHART, ...ns, '-f', v3]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /a100-nowhere/);
+    assert.deepEqual(parse((await k.json(['get', 'configmap', 'gpu-admission-policy', ...ns])).data['policy.yaml']).pools.map((p: Obj) => p.name), ['a10-cgpu']);
+
+    await cluster.ok(['uninstall', 'gpu-admission', ...ns, '--wait']);
+    assert.deepEqual((await webhookConfigs()).filter((n) => n.startsWith('gpu-admission')), []);
+    // With no webhook configuration left, the API server no longer calls the (still running)
+    // server: a generic pod is stored untouched.
+    await webhook.stop();
+    webhook = undefined;
+    const r = await k.apply(gpuPod('after-uninstall'));
+    assert.equal(r.code, 0, r.stderr);
+    const untouched = await k.json(['get', 'pod', 'after-uninstall', '-n', 'ml']);
+    assert.equal(untouched.metadata.annotations?.['gpu-admission.io/decision'], undefined);
+  });
+});
