@@ -269,7 +269,13 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     ...(await k.json<{ items: Obj[] }>(['get', 'validatingwebhookconfigurations'])).items,
   ].map((o) => o.metadata.name);
 
-  it('when installed with a generated certificate, then every object is accepted; an upgrade keeps the certificate and caBundle; uninstall removes all but the kept policy', async () => {
+  it('when installed with a malformed policy, then nothing is installed; with a generated certificate, every object is accepted; an upgrade keeps the certificate and caBundle; uninstall removes all but the kept policy', async () => {
+    const bad = await values('bad-install', { policy: parse(await readFile(join(ROOT, 'examples/policies/bad-policy.yaml'), 'utf8')) });
+    const refused = await cluster.run(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '-f', bad]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /policy\/pools\/0\/gpu\/memory/);
+    assert.equal((await cluster.ok(['list', '-A', '-q'])).trim(), '', 'nothing was installed');
+
     const file = await values('in-cluster', { policy: policyOf(await pools('t4-shared')) });
     await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '-f', file]);
     const objects = await k.json<{ items: Obj[] }>(['get', 'deployment,service,pdb,serviceaccount,role,rolebinding,secret,configmap', ...ns, '-l', 'app.kubernetes.io/name=gpu-admission']);
