@@ -31,29 +31,33 @@ function contextFor(target: Target, options: PodOptions): DecideContext {
 
 /** `gpu-admission mutate`: the objects as the webhook would leave them, or the JSON Patch. */
 export function mutate(targets: readonly Target[], options: PodOptions, format: OutputFormat): Outcome {
-  const out: unknown[] = [];
+  // One output per input document: a workload's templates are written back into the same copy.
+  const out = new Map<number, { doc: Record<string, unknown>; current: Record<string, unknown>; denied: boolean }>();
   const errors: string[] = [];
   for (const target of targets) {
+    const entry = out.get(target.document) ?? { doc: target.doc, current: target.doc, denied: false };
+    out.set(target.document, entry);
     const decision = decide(target.pod, contextFor(target, options));
     switch (decision.kind) {
       case 'deny':
         errors.push(`${target.label}: denied: ${decision.message}`);
+        entry.denied = true;
         break;
       case 'patch':
         errors.push(...decision.warnings.map((w) => `Warning: ${target.label}: ${w}`));
-        out.push(format === 'patch' ? fjp.compare(target.doc, target.withPod(decision.pod)) : target.withPod(decision.pod));
+        entry.current = target.withPod(decision.pod, entry.current);
         break;
       case 'allow':
         errors.push(...decision.warnings.map((w) => `Warning: ${target.label}: ${w}`));
-        out.push(format === 'patch' ? [] : target.doc);
         break;
       case 'not-applicable':
-        out.push(format === 'patch' ? [] : target.doc);
         break;
     }
   }
+  // A denied object is not printed: the webhook would not let it be created.
+  const objects = [...out.values()].filter((e) => !e.denied).map(({ doc, current }) => (format === 'patch' ? fjp.compare(doc, current) : current));
   const denied = errors.some((e) => e.includes(': denied: '));
-  return { stdout: render(out, format), stderr: lines(errors), exitCode: denied ? 1 : 0 };
+  return { stdout: render(objects, format), stderr: lines(errors), exitCode: denied ? 1 : 0 };
 }
 
 function render(objects: readonly unknown[], format: OutputFormat): string {

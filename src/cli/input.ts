@@ -2,29 +2,26 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { asPod } from '../admission/decode.ts';
 import type { Pod } from '../engine/pod.ts';
+import { podTemplates, workloadKindOf, WORKLOAD_KINDS } from '../vocabulary/workloads.ts';
 
 /** Something in an input file that holds a pod: a Pod, a workload's pod template, or a review. */
 export interface Target {
   /** The whole document, as read. */
   readonly doc: Record<string, unknown>;
-  /** `Kind/name` for messages. */
+  /** Which document of the input it came from: a workload with several templates gives several targets. */
+  readonly document: number;
+  /** `Kind/name` for messages, with the template's path for a workload (`PyTorchJob/train spec.pytorchReplicaSpecs.Worker.template`). */
   readonly label: string;
   readonly pod: Pod;
   readonly namespace?: string;
-  /** Writes a (mutated) pod back into a copy of the document. */
-  readonly withPod: (pod: Pod) => Record<string, unknown>;
+  /** Writes a (mutated) pod back into a copy of `into` (default: the document as read). */
+  readonly withPod: (pod: Pod, into?: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** Input the CLI cannot use: exit code 2. */
 export class InputError extends Error {
   readonly code = 'GA_CLI_INPUT';
 }
-
-const TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Deployment: ['spec', 'template'], StatefulSet: ['spec', 'template'], DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'], ReplicationController: ['spec', 'template'], Job: ['spec', 'template'],
-  PodTemplate: ['template'], CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
 
 export function readText(file: string, stdin: () => string = () => readFileSync(0, 'utf8')): string {
   try {
@@ -43,7 +40,7 @@ export function readTargets(text: string, source: string): Target[] {
     if (d.errors.length > 0) throw new InputError(`${source}: document ${i + 1}: ${d.errors[0]?.message.split('\n')[0]}`);
     const value: unknown = d.toJS();
     if (value === null || value === undefined) return;
-    targets.push(toTarget(value, `${source}: document ${i + 1}`));
+    targets.push(...toTargets(value, `${source}: document ${i + 1}`, i));
   });
   if (targets.length === 0) throw new InputError(`${source}: no Pod, workload or AdmissionReview found`);
   return targets;
@@ -53,8 +50,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function get(obj: Record<string, unknown>, path: readonly string[]): unknown {
-  return path.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), obj);
+function get(obj: unknown, path: readonly (string | number)[]): unknown {
+  return path.reduce<unknown>((o, k) => (isObject(o) || Array.isArray(o) ? (o as Record<string | number, unknown>)[k] : undefined), obj);
 }
 
 function requirePodSpec(spec: unknown, where: string): void {
@@ -66,34 +63,44 @@ function checkedPod(pod: Record<string, unknown>, where: string): Pod {
   return asPod({ ...pod, kind: 'Pod' }, (why) => new InputError(`${where}: ${why}`));
 }
 
-function toTarget(doc: unknown, where: string): Target {
+function toTargets(doc: unknown, where: string, document: number): Target[] {
   if (!isObject(doc)) throw new InputError(`${where}: not an object`);
   const kind = String(doc.kind ?? '');
   const meta = isObject(doc.metadata) ? doc.metadata : {};
   const label = `${kind}/${String(meta.name ?? meta.generateName ?? '?')}`;
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  const inNamespace = namespace ? { namespace } : {};
   if (kind === 'Pod') {
     requirePodSpec(doc.spec, where);
-    return { doc, label, pod: checkedPod(doc, where), ...(namespace ? { namespace } : {}), withPod: (pod) => pod as unknown as Record<string, unknown> };
+    return [{ doc, document, label, pod: checkedPod(doc, where), ...inNamespace, withPod: (pod) => pod as unknown as Record<string, unknown> }];
   }
-  if (kind === 'AdmissionReview') return reviewTarget(doc, where);
-  const path = TEMPLATE_PATHS[kind];
-  if (!path) throw new InputError(`${where}: kind "${kind}" holds no pod (expected Pod, a workload or AdmissionReview)`);
-  const template = get(doc, path);
-  if (!isObject(template)) throw new InputError(`${where}: ${kind} has no ${path.join('.')}`);
-  requirePodSpec(template.spec, `${where}: ${path.join('.')}`);
-  const pod = checkedPod({ apiVersion: 'v1', kind: 'Pod', metadata: template.metadata ?? {}, spec: template.spec }, `${where}: ${path.join('.')}`);
-  const withPod = (mutated: Pod): Record<string, unknown> => {
-    const copy = structuredClone(doc);
-    const target = get(copy, path) as Record<string, unknown>;
-    target.metadata = mutated.metadata;
-    target.spec = mutated.spec;
-    return copy;
-  };
-  return { doc, label, pod, ...(namespace ? { namespace } : {}), withPod };
+  if (kind === 'AdmissionReview') return [reviewTarget(doc, where, document)];
+  const workload = workloadKindOf(doc.apiVersion, kind);
+  if (!workload) {
+    const known = WORKLOAD_KINDS.some((w) => w.kind === kind);
+    throw new InputError(known
+      ? `${where}: ${kind} of apiVersion ${String(doc.apiVersion)} is not one gpu-admission knows (${WORKLOAD_KINDS.filter((w) => w.kind === kind).map((w) => w.versions.map((v) => (w.group ? `${w.group}/${v}` : v)).join(', ')).join(', ')})`
+      : `${where}: kind "${kind}" holds no pod (expected Pod, AdmissionReview or a workload: ${WORKLOAD_KINDS.map((w) => w.kind).join(', ')})`);
+  }
+  const templates = podTemplates(workload, doc);
+  if (templates.length === 0) throw new InputError(`${where}: ${kind} has no pod template at ${workload.templates.join(' or ')}`);
+  // A kind with one fixed template (a Deployment) is named as before; others name the template too.
+  const single = workload.templates.length === 1 && !/[*[]/.test(workload.templates[0] ?? '');
+  return templates.map(({ path, keys, template }) => {
+    requirePodSpec(template.spec, `${where}: ${path}`);
+    const pod = checkedPod({ apiVersion: 'v1', kind: 'Pod', metadata: template.metadata ?? {}, spec: template.spec }, `${where}: ${path}`);
+    const withPod = (mutated: Pod, into: Record<string, unknown> = doc): Record<string, unknown> => {
+      const copy = structuredClone(into);
+      const target = get(copy, keys) as Record<string, unknown>;
+      target.metadata = mutated.metadata;
+      target.spec = mutated.spec;
+      return copy;
+    };
+    return { doc, document, label: single ? label : `${label} ${path}`, pod, ...inNamespace, withPod };
+  });
 }
 
-function reviewTarget(doc: Record<string, unknown>, where: string): Target {
+function reviewTarget(doc: Record<string, unknown>, where: string, document: number): Target {
   const request = doc.request;
   if (!isObject(request) || !isObject(request.object)) throw new InputError(`${where}: AdmissionReview has no request.object`);
   const pod = request.object;
@@ -102,7 +109,7 @@ function reviewTarget(doc: Record<string, unknown>, where: string): Target {
   const meta = isObject(pod.metadata) ? pod.metadata : {};
   const namespace = typeof request.namespace === 'string' ? request.namespace : undefined;
   return {
-    doc: pod, label: `Pod/${String(meta.name ?? meta.generateName ?? '?')}`, pod: checkedPod(pod, `${where}: request.object`),
+    doc: pod, document, label: `Pod/${String(meta.name ?? meta.generateName ?? '?')}`, pod: checkedPod(pod, `${where}: request.object`),
     ...(namespace ? { namespace } : {}), withPod: (p) => p as unknown as Record<string, unknown>,
   };
 }

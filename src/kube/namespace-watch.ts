@@ -10,8 +10,8 @@ export interface NamespaceObject extends KubeObject {
   readonly metadata?: KubeObject['metadata'] & { readonly labels?: Readonly<Record<string, string>> };
 }
 
-/** Namespaces opt in with this label; the webhook is only called for them. */
-export const OPT_IN_SELECTOR = `${NAMESPACE_OPT_IN.key}=${NAMESPACE_OPT_IN.value}`;
+/** Namespaces opt in (or into audit mode) with this label; the pod and workload webhooks are only called for them. */
+export const OPT_IN_SELECTOR = `${NAMESPACE_OPT_IN.key} in (${NAMESPACE_OPT_IN.value},${NAMESPACE_OPT_IN.audit})`;
 
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -90,8 +90,8 @@ export function createNamespaceSource(options: NamespaceSourceOptions): Namespac
 export interface NamespaceWatchOptions extends Omit<NamespaceSourceOptions, 'client'> {
   readonly kubeConfig: KubeConfig;
   /**
-   * Which namespaces to keep. Default: the opted-in ones (`gpu-admission.io/enabled=true`), the
-   * only ones the webhook configuration's namespaceSelector sends pods from. '' keeps every one.
+   * Which namespaces to keep. Default: the opted-in ones (`gpu-admission.io/enabled` `true` or
+   * `audit`), the only ones the namespaceSelectors that need labels send objects from. '' keeps every one.
    */
   readonly labelSelector?: string;
 }

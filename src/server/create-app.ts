@@ -9,6 +9,7 @@ import { mutateHandler } from './mutate.ts';
 import { inFlightLimit, reviewRoute } from './review.ts';
 import type { CertificateStatus } from './tls.ts';
 import { validatePolicyHandler, type PolicyConfigMapRef } from './validate-policy.ts';
+import { auditHandler, notOptedInHandler, validateWorkloadsHandler } from './workloads.ts';
 
 export interface AppDeps {
   readonly policySource: PolicySource;
@@ -58,6 +59,9 @@ export function createApp(deps: AppDeps): Express {
   app.post('/mutate', ...reviewRoute('mutate', mutateHandler(deps), reviewDeps));
   app.post('/validate-policy', ...reviewRoute('validate-policy',
     validatePolicyHandler(deps.policyConfigMap ?? DEFAULT_POLICY_CONFIGMAP), reviewDeps));
+  app.post('/validate-workloads', ...reviewRoute('validate-workloads', validateWorkloadsHandler(deps), reviewDeps));
+  app.post('/audit', ...reviewRoute('audit', auditHandler(deps), reviewDeps));
+  app.post('/validate-not-opted-in', ...reviewRoute('not-opted-in', notOptedInHandler(), reviewDeps));
   app.use(healthRoutes({ ...deps, draining }));
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());

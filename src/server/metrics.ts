@@ -3,12 +3,15 @@ import type { PolicySource } from '../policy/source.ts';
 
 export const METRIC_PREFIX = 'gpu_admission_';
 
-/** Which webhook answered: the pod mutation or the policy ConfigMap validation. */
-export type Webhook = 'mutate' | 'validate-policy';
+/**
+ * Which webhook answered: the pod mutation, the policy ConfigMap validation, the workload
+ * templates, audit mode, or the vocabulary outside opted-in namespaces.
+ */
+export type Webhook = 'mutate' | 'validate-policy' | 'validate-workloads' | 'audit' | 'not-opted-in';
 
 /** How a review ended; `invalid` is a request the webhook could not read, `error` its own failure. */
-/** `accepted`: a policy the policy webhook validated. */
-export type ReviewResult = 'patched' | 'unchanged' | 'accepted' | 'denied' | 'invalid' | 'error';
+/** `accepted`: a policy the policy webhook validated; `audit-*`: what audit mode would have done. */
+export type ReviewResult = 'patched' | 'unchanged' | 'accepted' | 'denied' | 'audit-patched' | 'audit-denied' | 'invalid' | 'error';
 
 /** Where the metrics read the state they report at scrape time. */
 export interface MetricSources {

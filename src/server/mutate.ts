@@ -38,7 +38,7 @@ export function mutateHandler(deps: MutateDeps): ReviewHandler {
  * namespace (just created, the watch not there yet) matters only then: refuse to guess, since
  * guessing "no labels" could skip a rule that restricts the namespace.
  */
-function namespaceLabels(source: NamespaceSource, name: string, policy: Policy): Readonly<Record<string, string>> {
+export function namespaceLabels(source: NamespaceSource, name: string, policy: Policy): Readonly<Record<string, string>> {
   const labels = source.labels(name);
   if (labels !== undefined) return labels;
   if (!policy.namespaces.some((rule) => rule.selector !== undefined)) return {};

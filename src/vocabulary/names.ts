@@ -22,7 +22,7 @@ export const ANNOTATION = {
 /** Where the policy lives: the ConfigMap, its namespace and the key that holds the YAML. */
 export const POLICY_CONFIGMAP = { namespace: 'gpu-admission', name: 'gpu-admission-policy', key: 'policy.yaml' } as const;
 
-export const NAMESPACE_OPT_IN = { key: 'gpu-admission.io/enabled', value: 'true' } as const;
+export const NAMESPACE_OPT_IN = { key: 'gpu-admission.io/enabled', value: 'true', audit: 'audit' } as const;
 
 export const NATIVE = {
   nvidiaGpu: 'nvidia.com/gpu',

@@ -39,6 +39,36 @@ describe('gpu-admission CLI on real files', () => {
     assert.deepEqual(pod.spec.containers[0], { name: 'web', image: 'nginx' });
   });
 
+  it('when a PyTorchJob is mutated, then every replica template is rewritten in the one document', () => {
+    const r = cli(['mutate', '-f', fixture('examples/workloads/pytorchjob.yaml')]);
+    assert.equal(r.status, 0, r.stderr);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+    assert.equal(docs.length, 1);
+    const specs = docs[0].spec.pytorchReplicaSpecs;
+    assert.deepEqual(specs.Master.template.spec.containers[0].resources.limits, { 'aliyun.com/gpu-mem': '12' });
+    assert.deepEqual(specs.Worker.template.spec.containers[0].resources.limits, { 'aliyun.com/gpu': '2' });
+    assert.equal(specs.Worker.replicas, 2);
+    const patch = JSON.parse(cli(['mutate', '-f', fixture('examples/workloads/pytorchjob.yaml'), '-o', 'patch']).stdout);
+    const original = parse(readFileSync(fixture('examples/workloads/pytorchjob.yaml'), 'utf8'));
+    assert.deepEqual(fjp.applyPatch(original, patch, true, false).newDocument, docs[0]);
+  });
+
+  it('when a RayCluster worker group cannot be served, then explain and mutate name it by its path and exit 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
+    const ray = { apiVersion: 'ray.io/v1', kind: 'RayCluster', metadata: { name: 'rc', namespace: 'ml' }, spec: {
+      headGroupSpec: { template: { spec: { containers: [{ name: 'head', image: 'ray' }] } } },
+      workerGroupSpecs: [{ groupName: 'gpu', template: { spec: { containers: [{ name: 'w', image: 'ray', resources: { limits: { 'gpu-admission.io/gpu-memory': '200Gi' } } }] } } }] } };
+    writeFileSync(join(dir, 'ray.yaml'), JSON.stringify(ray));
+    const m = cli(['mutate', '-f', join(dir, 'ray.yaml')]);
+    assert.equal(m.status, 1);
+    assert.match(m.stderr, /^RayCluster\/rc spec\.workerGroupSpecs\[0\]\.template: denied: container "w" asks 1 GPU × 200Gi/m);
+    assert.equal(m.stdout, '', 'a refused object is not printed');
+    const e = cli(['explain', '-f', join(dir, 'ray.yaml')]);
+    assert.equal(e.status, 1);
+    assert.match(e.stdout, /^RayCluster\/rc spec\.headGroupSpec\.template in namespace ml/m);
+    assert.match(e.stdout, /no GPU request: left alone/);
+  });
+
   it('when the pod cannot be served, then the denial goes to stderr and the exit code is 1', () => {
     const r = cli(['mutate', '-f', fixture('test/fixtures/pods/impossible.yaml')]);
     assert.equal(r.status, 1);

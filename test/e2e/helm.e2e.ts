@@ -30,7 +30,8 @@ const kinds = (objects: Obj[]): string[] => objects.map((o) => `${o.kind}/${o.me
 const env = (deployment: Obj): Record<string, string> =>
   Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
 const webhookOf = (objects: Obj[], kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration'): Obj =>
-  find(objects, kind)!.webhooks[0];
+  find(objects, kind, kind === 'MutatingWebhookConfiguration' ? 'gpu-admission' : 'gpu-admission-policy')!.webhooks[0];
+const workloadHooks = (objects: Obj[]): Obj[] => find(objects, 'ValidatingWebhookConfiguration', 'gpu-admission-workloads')!.webhooks;
 
 /** A values file in the work directory; returns its path. */
 async function values(name: string, content: Obj): Promise<string> {
@@ -102,6 +103,7 @@ describe('the chart, rendered by helm', () => {
       'MutatingWebhookConfiguration/gpu-admission', 'PodDisruptionBudget/gpu-admission', 'PriorityClass/gpu-admission',
       'Role/gpu-admission', 'RoleBinding/gpu-admission', 'Secret/gpu-admission-tls', 'Service/gpu-admission',
       'ServiceAccount/gpu-admission', 'ValidatingWebhookConfiguration/gpu-admission-policy',
+      'ValidatingWebhookConfiguration/gpu-admission-workloads',
     ]);
     const secret = find(objects, 'Secret')!;
     const ca = new X509Certificate(Buffer.from(secret.data['ca.crt'], 'base64'));
@@ -111,6 +113,7 @@ describe('the chart, rendered by helm', () => {
     assert.ok(ca.ca);
     assert.equal(webhookOf(objects, 'MutatingWebhookConfiguration').clientConfig.caBundle, secret.data['ca.crt']);
     assert.equal(webhookOf(objects, 'ValidatingWebhookConfiguration').clientConfig.caBundle, secret.data['ca.crt']);
+    for (const w of workloadHooks(objects)) assert.equal(w.clientConfig.caBundle, secret.data['ca.crt'], w.name);
     assert.equal(find(objects, 'ConfigMap'), undefined, 'no policy value, no policy ConfigMap');
   });
 
@@ -129,6 +132,10 @@ describe('the chart, rendered by helm', () => {
     assert.equal(pods.clientConfig.service.namespace, 'platform');
     assert.deepEqual(pods.namespaceSelector.matchExpressions[1].values, ['kube-system', 'kube-node-lease', 'platform']);
     assert.deepEqual(webhookOf(objects, 'ValidatingWebhookConfiguration').namespaceSelector.matchLabels, { 'kubernetes.io/metadata.name': 'platform' });
+    for (const h of workloadHooks(objects)) {
+      assert.equal(h.clientConfig.service.namespace, 'platform');
+      assert.deepEqual(h.namespaceSelector.matchExpressions.at(-1).values, ['kube-system', 'kube-node-lease', 'platform']);
+    }
     assert.equal(env(find(objects, 'Deployment')!).GPU_ADMISSION_POLICY_NAMESPACE, 'platform');
     assert.ok(new X509Certificate(Buffer.from(find(objects, 'Secret')!.data['tls.crt'], 'base64')).checkHost('gpu-admission.platform.svc'));
   });
@@ -162,6 +169,8 @@ describe('the chart, rendered by helm', () => {
     assert.deepEqual(kinds(objects).filter((k) => /^(Deployment|Service|PodDisruptionBudget|PriorityClass|Secret)\//.test(k)), []);
     assert.deepEqual(webhookOf(objects, 'MutatingWebhookConfiguration').clientConfig, { url: 'https://10.0.0.5:8443/mutate', caBundle: 'Y2E=' });
     assert.deepEqual(webhookOf(objects, 'ValidatingWebhookConfiguration').clientConfig, { url: 'https://10.0.0.5:8443/validate-policy', caBundle: 'Y2E=' });
+    assert.deepEqual(workloadHooks(objects).map((h: Obj) => h.clientConfig.url),
+      ['https://10.0.0.5:8443/validate-workloads', 'https://10.0.0.5:8443/audit', 'https://10.0.0.5:8443/validate-not-opted-in']);
     const r = await helm.run(['template', 'gpu-admission', CHART, '--set', 'webhook.url=https://10.0.0.5:8443']);
     assert.match(r.stderr, /webhook\.caBundle is required with webhook\.url/);
     const http = await helm.run(['template', 'gpu-admission', CHART, '--set', 'webhook.url=http://10.0.0.5:8443', '--set', 'webhook.caBundle=Y2E=']);
@@ -214,6 +223,13 @@ describe('the chart, rendered by helm', () => {
     assert.equal(w.timeoutSeconds, 10);
     assert.deepEqual(w.namespaceSelector.matchExpressions.map((m: Obj) => m.key), ['gpu-admission.io/enabled', 'kubernetes.io/metadata.name', 'team']);
     assert.deepEqual(w.objectSelector, { matchExpressions: [{ key: 'skip-gpu-admission', operator: 'DoesNotExist' }] });
+    // The opt-in narrows the workload and audit webhooks alike; outside it, the vocabulary is still refused everywhere.
+    const selected = Object.fromEntries(workloadHooks(objects).map((h: Obj) => [h.name, h.namespaceSelector.matchExpressions.map((m: Obj) => m.key)]));
+    assert.deepEqual(selected, {
+      'workloads.gpu-admission.io': ['gpu-admission.io/enabled', 'kubernetes.io/metadata.name', 'team'],
+      'audit.gpu-admission.io': ['gpu-admission.io/enabled', 'kubernetes.io/metadata.name', 'team'],
+      'not-opted-in.gpu-admission.io': ['gpu-admission.io/enabled', 'kubernetes.io/metadata.name'],
+    });
   });
 
   it('when a policy is given, then it is the ConfigMap gpu-admission-policy, kept on uninstall unless told otherwise', async () => {

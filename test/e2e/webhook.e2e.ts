@@ -135,10 +135,13 @@ describe('pods and workloads', () => {
     }
   });
 
-  it('when the same Deployment is in a namespace without the label, then its pods stay untouched', async () => {
-    await create(deployment('train', 'plain', g('10Gi', undefined, '30'), 1));
-    const [p] = await podsOf('plain', 'train', 1);
-    assert.deepEqual(limitsOf(p as Obj), g('10Gi', undefined, '30'));
+  it('when the same Deployment is in a namespace without the label, then kubectl apply refuses it with the fix; native requests there stay untouched', async () => {
+    const r = await k.apply(deployment('train', 'plain', g('10Gi', undefined, '30'), 1));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /namespace plain is not opted in to gpu-admission: label it gpu-admission\.io\/enabled=true, or ask your platform team \(spec\.template: container "main" asks gpu-admission\.io\/gpu-cores, gpu-admission\.io\/gpu-memory; no node has these resources\)/);
+    await create(deployment('native', 'plain', { 'nvidia.com/gpu': '1' }, 1));
+    const [p] = await podsOf('plain', 'native', 1);
+    assert.deepEqual(limitsOf(p as Obj), { 'nvidia.com/gpu': '1' });
     assert.equal(decision(p as Obj), undefined);
   });
 
@@ -148,11 +151,18 @@ describe('pods and workloads', () => {
     assert.match(r.stderr, /denied the request: container "main" asks 2 GPU × 90Gi: pool t4-shared: 2 GPUs, a node has 1; pool a10-core: card has 24Gi;/);
   });
 
-  it('when an impossible Deployment is created, then the ReplicaSet\'s FailedCreate event carries the reason', async () => {
-    await create(deployment('too-big', 'gpu-team', g('90Gi', '2'), 1));
+  it('when an impossible ReplicaSet made by some controller gets past kubectl, then its FailedCreate event carries the pod webhook\'s reason', async () => {
+    // A controller the workload webhook does not know (an Argo Rollout, say) made it: objects
+    // with a controller ownerReference are not checked as workloads, so the pod webhook refuses
+    // its pods. The owner is a real object, so the garbage collector keeps the ReplicaSet.
+    const owner = JSON.parse(await k.ok(['create', 'configmap', 'rollout-owner', '-n', 'gpu-team', '-o', 'json']));
+    const rs = deployment('too-big', 'gpu-team', g('90Gi', '2'), 1);
+    rs.kind = 'ReplicaSet';
+    rs.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'rollout-owner', uid: owner.metadata.uid, controller: true }];
+    await create(rs);
     const message = await eventually('a FailedCreate event', async () => {
       const events = await k.json<{ items: Obj[] }>(['get', 'events', '-n', 'gpu-team', '--field-selector', 'reason=FailedCreate']);
-      return events.items.find((e) => e.involvedObject?.kind === 'ReplicaSet' && e.involvedObject.name.startsWith('too-big-'))?.message as string | undefined;
+      return events.items.find((e) => e.involvedObject?.kind === 'ReplicaSet' && e.involvedObject.name === 'too-big')?.message as string | undefined;
     });
     assert.match(message, /admission webhook "pods.gpu-admission.io" denied the request: container "main" asks 2 GPU × 90Gi: .*pool h100: card has 80Gi/);
   });
@@ -427,6 +437,6 @@ describe('webhook down', () => {
     const cpu = await k.apply(pod('cpu-only', 'gpu-team', { cpu: '1' }));
     assert.equal(cpu.code, 0, `matchConditions keep non-GPU pods away from the webhook: ${cpu.stderr}`);
     const elsewhere = await k.apply(pod('elsewhere', 'plain', g('4Gi')));
-    assert.equal(elsewhere.code, 0, `namespaces without the label are not sent: ${elsewhere.stderr}`);
+    assert.equal(elsewhere.code, 0, `outside opted-in namespaces the webhook fails open: ${elsewhere.stderr}`);
   });
 });

@@ -2,17 +2,19 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 
 /**
- * AdmissionReviews broken at random: a real review (pods and the policy ConfigMap) with any
+ * AdmissionReviews broken at random: a real review (pods, workloads and the policy ConfigMap) with any
  * field, at any depth, replaced by arbitrary JSON, deleted, or nested thousands of levels deep.
  * Shared by the fuzz property in `npm test` and `npm run fuzz` against the real HTTPS server.
  */
 
 const FIXTURES = ['shared-gpu-pod', 'numa-pod', 'denied-pod', 'plain-pod', 'rounded-pod', 'policy-configmap-create',
-  'policy-configmap-invalid-update', 'other-configmap'];
+  'policy-configmap-invalid-update', 'other-configmap', 'deployment-create', 'deployment-update', 'pytorchjob-create'];
 const bases = FIXTURES.map((name) => readFileSync(new URL(`../fixtures/reviews/${name}.json`, import.meta.url), 'utf8'));
 
+export const FUZZ_PATHS = ['/mutate', '/validate-policy', '/validate-workloads', '/audit', '/validate-not-opted-in'] as const;
+
 export interface FuzzCase {
-  readonly path: '/mutate' | '/validate-policy';
+  readonly path: typeof FUZZ_PATHS[number];
   readonly body: string;
   /** The uid the answer must echo, when the broken body still carries one where it belongs. */
   readonly uid: string | undefined;
@@ -69,6 +71,11 @@ const READ: readonly string[] = [
   'request>object>spec>affinity>nodeAffinity>requiredDuringSchedulingIgnoredDuringExecution>nodeSelectorTerms',
   'request>object>spec>affinity>nodeAffinity>preferredDuringSchedulingIgnoredDuringExecution',
   'request>object>data', 'request>object>data>policy.yaml', 'request>oldObject',
+  'request>object>spec>template', 'request>object>spec>template>metadata', 'request>object>spec>template>spec',
+  'request>object>spec>template>spec>containers', 'request>object>spec>template>spec>containers>0>resources>limits',
+  'request>object>spec>pytorchReplicaSpecs', 'request>object>spec>pytorchReplicaSpecs>Worker',
+  'request>object>spec>pytorchReplicaSpecs>Worker>template', 'request>object>spec>pytorchReplicaSpecs>Worker>template>spec',
+  'request>oldObject>spec>template', 'request>oldObject>spec>template>spec>containers',
 ];
 
 function setAt(root: Record<string, unknown>, path: string, value: unknown): void {
@@ -88,7 +95,7 @@ export const fuzzCases: fc.Arbitrary<FuzzCase> = fc.record({
   base: fc.nat({ max: bases.length - 1 }),
   edits: fc.array(fc.record({ steps: fc.array(fc.nat({ max: 50 }), { minLength: 1, maxLength: 9 }), value: replacement }), { maxLength: 2 }),
   named: fc.array(fc.record({ path: fc.constantFrom(...READ), value: replacement }), { maxLength: 2 }),
-  path: fc.constantFrom('/mutate' as const, '/validate-policy' as const),
+  path: fc.constantFrom(...FUZZ_PATHS),
 }).map(({ base, edits, named, path }) => {
   const review = JSON.parse(bases[base] as string) as Record<string, unknown>;
   for (const edit of edits) applyEdit(review, edit);

@@ -20,7 +20,7 @@ describe('fuzz: broken AdmissionReviews', () => {
       const review = res.body as AdmissionReview;
       assert.equal(review.kind, 'AdmissionReview');
       if (uid !== undefined) assert.equal(review.response?.uid, uid, 'the uid is echoed');
-    }), { numRuns: 400, seed: 20261128 });
+    }), { numRuns: 800, seed: 20261128 });
     assert.ok((statuses[200] ?? 0) > 20 && (statuses[400] ?? 0) > 20, `both decisions and refusals are reached: ${JSON.stringify(statuses)}`);
   });
 });

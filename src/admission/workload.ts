@@ -1,0 +1,37 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Pod } from '../engine/pod.ts';
+import { podTemplates, workloadKind } from '../vocabulary/workloads.ts';
+import { asPod, decodePod, isPodReview } from './decode.ts';
+import { ReviewError } from './errors.ts';
+import type { AdmissionRequest } from './types.ts';
+
+/** A pod the review stands for: the Pod itself (path '') or one pod template of a workload. */
+export interface ReviewedPod {
+  /** Where the template is in the object (`spec.template`), '' for a Pod. */
+  readonly path: string;
+  readonly pod: Pod;
+}
+
+/**
+ * The pods a review is about: a Pod on CREATE, or each pod template of a workload of the table
+ * that a CREATE brings or an UPDATE changes (a template equal to the old one at the same path is
+ * not decided again). Undefined for a kind the table does not know; empty when there is
+ * nothing to decide (DELETE, a subresource, an unchanged template).
+ */
+export function reviewedPods(request: AdmissionRequest): ReviewedPod[] | undefined {
+  if (isPodReview(request)) return request.operation === 'CREATE' ? [{ path: '', pod: decodePod(request) }] : [];
+  const kind = workloadKind(request.kind.group, request.kind.kind);
+  if (kind === undefined) return undefined;
+  if (request.subResource || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return [];
+  const old = new Map(request.operation === 'UPDATE' ? podTemplates(kind, request.oldObject).map((t) => [t.path, t.template]) : []);
+  return podTemplates(kind, request.object)
+    .filter((t) => !isDeepStrictEqual(old.get(t.path), t.template))
+    .map((t) => ({
+      path: t.path,
+      pod: asPod({ apiVersion: 'v1', kind: 'Pod', metadata: t.template.metadata ?? {}, spec: t.template.spec },
+        (why) => new ReviewError('GA_REVIEW_NOT_A_POD', `request.object.${t.path} is not a pod template: ${why}`, request.uid)),
+    }));
+}
+
+/** `path: message` for a template, the message alone for a Pod. */
+export const at = (path: string, message: string): string => (path === '' ? message : `${path}: ${message}`);

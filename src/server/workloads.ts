@@ -1,0 +1,150 @@
+// The workload webhooks: templates checked where the author acts (`kubectl apply` of a
+// Deployment, a PyTorchJob, …), audit mode, and the vocabulary refused outside opted-in
+// namespaces. None of them ever changes an object: GitOps tools must see no drift, and pods are
+// still rewritten by POST /mutate when they are created.
+import { allow, refuse } from '../admission/encode.ts';
+import type { AdmissionRequest } from '../admission/types.ts';
+import { at, reviewedPods, type ReviewedPod } from '../admission/workload.ts';
+import { decide } from '../engine/decide.ts';
+import type { Decision } from '../engine/decision.ts';
+import type { Container, Pod } from '../engine/pod.ts';
+import { NAMESPACE_OPT_IN, PREFIX } from '../vocabulary/names.ts';
+import { UnavailableError } from './errors.ts';
+import { namespaceLabels, type MutateDeps } from './mutate.ts';
+import type { ReviewHandler, ReviewOutcome } from './review.ts';
+
+const UNCHANGED: ReviewOutcome = { verdict: allow(), result: 'unchanged' };
+
+interface Decided {
+  readonly path: string;
+  readonly pod: Pod;
+  readonly decision: Decision;
+}
+
+/**
+ * Decides each pod of the review as POST /mutate would decide it when created, with the same
+ * policy and namespace labels. A reason not to decide (no policy yet, labels unknown) comes
+ * back as a string: these webhooks never refuse for their own trouble.
+ */
+function decideEach(deps: MutateDeps, request: AdmissionRequest, pods: readonly ReviewedPod[]): { decided: Decided[]; revision: string } | string {
+  const policy = deps.policySource.current();
+  if (!policy) return `gpu-admission has no valid policy yet (${deps.policySource.notReadyReason() ?? 'not loaded'})`;
+  const name = request.namespace ?? '';
+  let labels: Readonly<Record<string, string>>;
+  try {
+    labels = namespaceLabels(deps.namespaceSource, name, policy);
+  } catch (err) {
+    if (err instanceof UnavailableError) return err.message;
+    throw err;
+  }
+  const decided = pods.map(({ path, pod }) => ({ path, pod, decision: decide(pod, { namespace: { name, labels }, policy }) }));
+  return { decided, revision: policy.revision };
+}
+
+const notChecked = (why: string): ReviewOutcome =>
+  ({ verdict: allow(undefined, [`gpu-admission did not check this object: ${why}; its pods are checked when they are created`]), result: 'unchanged' });
+
+/**
+ * POST /validate-workloads: a workload whose template no pool can serve is refused with the
+ * template's path in front of the engine's message; otherwise allowed with the engine's
+ * warnings, each with its path. Never mutated.
+ */
+export function validateWorkloadsHandler(deps: MutateDeps): ReviewHandler {
+  return (request) => {
+    const pods = reviewedPods(request);
+    if (pods === undefined || pods.length === 0 || pods[0]?.path === '') return UNCHANGED;
+    const result = decideEach(deps, request, pods);
+    if (typeof result === 'string') return notChecked(result);
+    const warnings = result.decided.flatMap(({ path, decision }) =>
+      (decision.kind === 'allow' || decision.kind === 'patch' ? decision.warnings.map((w) => at(path, w)) : []));
+    const refusals = result.decided.flatMap(({ path, decision }) => (decision.kind === 'deny' ? [{ path, decision }] : []));
+    if (refusals.length > 0) {
+      const message = refusals.map(({ path, decision }) => at(path, decision.kind === 'deny' ? decision.message : '')).join('; ');
+      const reason = refusals[0]!.decision.kind === 'deny' ? refusals[0]!.decision.code : 'denied';
+      return { verdict: refuse(403, message, 'Forbidden', warnings.length > 0 ? warnings : undefined), result: 'denied', reason, revision: result.revision };
+    }
+    return { verdict: allow(undefined, warnings.length > 0 ? warnings : undefined), result: 'unchanged', revision: result.revision };
+  };
+}
+
+/**
+ * POST /audit (namespaces labelled gpu-admission.io/enabled=audit): pods and workloads pass
+ * untouched; the warnings say what the webhook would have done, and the result is counted as
+ * audit-patched or audit-denied.
+ */
+export function auditHandler(deps: MutateDeps): ReviewHandler {
+  return (request, log) => {
+    const pods = reviewedPods(request);
+    if (pods === undefined || pods.length === 0) return UNCHANGED;
+    const result = decideEach(deps, request, pods);
+    if (typeof result === 'string') return notChecked(result);
+    const lines = result.decided.flatMap(({ path, pod, decision }) => wouldDo(path, pod, decision));
+    const denied = result.decided.some(({ decision }) => decision.kind === 'deny');
+    const patched = result.decided.some(({ decision }) => decision.kind === 'patch');
+    if (!denied && !patched && lines.length === 0) return { ...UNCHANGED, revision: result.revision };
+    log.info({ audit: lines }, 'audit: what gpu-admission would have done');
+    return {
+      verdict: allow(undefined, lines),
+      result: denied ? 'audit-denied' : patched ? 'audit-patched' : 'unchanged',
+      revision: result.revision,
+    };
+  };
+}
+
+/** The audit warnings of one decision: where it would route the pod and as what, or why it would refuse it. */
+function wouldDo(path: string, pod: Pod, decision: Decision): string[] {
+  switch (decision.kind) {
+    case 'not-applicable':
+      return [];
+    case 'allow':
+      return decision.warnings.map((w) => at(path, `would warn: ${w}`));
+    case 'deny':
+      return [at(path, `would refuse: ${decision.message}`)];
+    case 'patch':
+      return [at(path, `would route to ${decision.record.pools.join(', ')} as ${written(pod, decision.pod)}`),
+        ...decision.warnings.map((w) => at(path, `would warn: ${w}`))];
+  }
+}
+
+/** The resources the rewrite writes, as `aliyun.com/gpu-mem: 12` (container names in front when several change). */
+function written(before: Pod, after: Pod): string {
+  const all = (p: Pod): Container[] => [...(p.spec.initContainers ?? []), ...p.spec.containers];
+  const old = new Map(all(before).map((c) => [c.name, { ...c.resources?.requests, ...c.resources?.limits }]));
+  const changes = all(after).flatMap((c) => {
+    const was = old.get(c.name) ?? {};
+    const now = { ...c.resources?.requests, ...c.resources?.limits };
+    const entries = Object.entries(now).filter(([k, v]) => String(was[k]) !== String(v)).map(([k, v]) => `${k}: ${v}`);
+    return entries.length > 0 ? [{ name: c.name, entries }] : [];
+  });
+  if (changes.length === 0) return 'node placement only';
+  if (changes.length === 1) return changes[0]!.entries.join(', ');
+  return changes.map(({ name, entries }) => `${name} ${entries.join(', ')}`).join('; ');
+}
+
+/**
+ * POST /validate-not-opted-in (every namespace that is not opted in): a pod or workload that asks
+ * the portable vocabulary would wait Pending forever (no node has gpu-admission.io/*
+ * resources), so it is refused with the fix. Needs no policy.
+ */
+export function notOptedInHandler(): ReviewHandler {
+  return (request) => {
+    const pods = reviewedPods(request);
+    if (pods === undefined) return UNCHANGED;
+    const asks = pods.flatMap(({ path, pod }) => genericAsks(pod).map((what) => at(path, what)));
+    if (asks.length === 0) return UNCHANGED;
+    const namespace = request.namespace ?? '';
+    const message = `namespace ${namespace} is not opted in to gpu-admission: label it `
+      + `${NAMESPACE_OPT_IN.key}=${NAMESPACE_OPT_IN.value}, or ask your platform team (${asks.join('; ')}; no node has these resources)`;
+    return { verdict: refuse(403, message, 'Forbidden'), result: 'denied', reason: 'not-opted-in' };
+  };
+}
+
+/** `container "train" asks gpu-admission.io/gpu-memory` for each container that asks the vocabulary. */
+function genericAsks(pod: Pod): string[] {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].flatMap((c) => {
+    const keys = [...new Set([...Object.keys(c.resources?.limits ?? {}), ...Object.keys(c.resources?.requests ?? {})])]
+      .filter((k) => k.startsWith(PREFIX)).sort();
+    return keys.length > 0 ? [`container "${c.name}" asks ${keys.join(', ')}`] : [];
+  });
+}
+

@@ -1,0 +1,140 @@
+// POST /validate-workloads, /audit and /validate-not-opted-in, through the real app (supertest),
+// with the embedded default policy (the design example).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import request from 'supertest';
+import type { AdmissionReview } from '../../src/admission/types.ts';
+import type { PolicySource } from '../../src/policy/source.ts';
+import { testApp } from './support.ts';
+
+type Obj = Record<string, any>;
+const container = (name: string, limits: Record<string, string>): Obj => ({ name, image: 'x', resources: { limits } });
+const template = (...containers: Obj[]): Obj => ({ metadata: { labels: { app: 'x' } }, spec: { containers } });
+const deployment = (tpl: Obj, replicas = 1): Obj => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'train', namespace: 'ml' }, spec: { replicas, template: tpl } });
+const pytorchJob = (worker: Obj): Obj => ({
+  apiVersion: 'kubeflow.org/v1', kind: 'PyTorchJob', metadata: { name: 'pt', namespace: 'ml' },
+  spec: { pytorchReplicaSpecs: { Master: { replicas: 1, template: template(container('pytorch', { 'gpu-admission.io/gpu-memory': '12Gi' })) }, Worker: { replicas: 2, template: worker } } },
+});
+const pod = (limits: Record<string, string>): Obj => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ml' }, spec: { containers: [container('main', limits)] } });
+
+const GROUPS: Record<string, [string, string]> = {
+  Deployment: ['apps', 'deployments'], PyTorchJob: ['kubeflow.org', 'pytorchjobs'], Pod: ['', 'pods'], CronJob: ['batch', 'cronjobs'],
+};
+function review(object: Obj, operation = 'CREATE', oldObject?: Obj): Obj {
+  const [group, resource] = GROUPS[object.kind]!;
+  const version = object.apiVersion.split('/').at(-1);
+  return {
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: {
+      uid: 'u-1', kind: { group, version, kind: object.kind }, resource: { group, version, resource }, operation,
+      namespace: 'ml', name: object.metadata.name, object, ...(oldObject ? { oldObject } : {}), userInfo: { username: 'alice' },
+    },
+  };
+}
+async function post(path: string, body: Obj, app = testApp().app): Promise<NonNullable<AdmissionReview['response']>> {
+  const res = await request(app).post(path).send(body);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return (res.body as AdmissionReview).response!;
+}
+
+const noPolicy: PolicySource = {
+  current: () => undefined, notReadyReason: () => 'waiting for ConfigMap gpu-admission/gpu-admission-policy',
+  loadedAt: () => undefined, on: () => () => {}, start: async () => {}, stop: async () => {},
+};
+const IMPOSSIBLE = { 'gpu-admission.io/gpu-memory': '200Gi' };
+const T4 = { 'gpu-admission.io/gpu-memory': '12Gi' };
+
+describe('POST /validate-workloads', () => {
+  it('when a Deployment asks what no pool can serve, then it is refused with the template path in front of the engine\'s reasons', async () => {
+    const r = await post('/validate-workloads', review(deployment(template(container('train', IMPOSSIBLE)))));
+    assert.equal(r.allowed, false);
+    assert.equal(r.status?.code, 403);
+    assert.match(r.status?.message ?? '', /^spec\.template: container "train" asks 1 GPU × 200Gi: pool t4-shared: card has 15Gi; /);
+  });
+
+  it('when a Deployment can be served, then it is allowed and never patched', async () => {
+    const r = await post('/validate-workloads', review(deployment(template(container('train', T4)))));
+    assert.equal(r.allowed, true);
+    assert.equal(r.patch, undefined);
+    assert.equal(r.patchType, undefined);
+  });
+
+  it('when a PyTorchJob\'s Worker is impossible, then the refusal names spec.pytorchReplicaSpecs.Worker.template and not the Master', async () => {
+    const r = await post('/validate-workloads', review(pytorchJob(template(container('pytorch', { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '90Gi' })))));
+    assert.equal(r.allowed, false);
+    assert.match(r.status?.message ?? '', /^spec\.pytorchReplicaSpecs\.Worker\.template: container "pytorch" asks 2 GPU × 90Gi: /);
+    assert.doesNotMatch(r.status?.message ?? '', /Master/);
+  });
+
+  it('when an UPDATE leaves the templates as they were, then nothing is decided again (even a template that would now be refused)', async () => {
+    const old = deployment(template(container('train', IMPOSSIBLE)), 1);
+    const r = await post('/validate-workloads', review(deployment(template(container('train', IMPOSSIBLE)), 5), 'UPDATE', old));
+    assert.equal(r.allowed, true);
+    const changed = await post('/validate-workloads', review(deployment(template(container('train', IMPOSSIBLE)), 5), 'UPDATE', deployment(template(container('train', T4)))));
+    assert.equal(changed.allowed, false);
+  });
+
+  it('when the engine warns about a template, then the warning carries the template path', async () => {
+    const r = await post('/validate-workloads', review(deployment(template(container('train', { 'gpu-admission.io/gpu-memory': '11.5Gi' })))));
+    assert.equal(r.allowed, true);
+    assert.ok((r.warnings ?? []).length > 0, JSON.stringify(r));
+    for (const w of r.warnings ?? []) assert.match(w, /^spec\.template: /);
+  });
+
+  it('when the webhook has no policy, then the workload is allowed with a warning that it was not checked (the pod webhook still is)', async () => {
+    const { app } = testApp({ policySource: noPolicy });
+    const r = await post('/validate-workloads', review(deployment(template(container('train', IMPOSSIBLE)))), app);
+    assert.equal(r.allowed, true);
+    assert.match(r.warnings?.[0] ?? '', /did not check this object: gpu-admission has no valid policy yet/);
+  });
+
+  it('when a kind outside the table or a Pod is sent, then it is allowed untouched', async () => {
+    const r = await post('/validate-workloads', review(pod(IMPOSSIBLE)));
+    assert.equal(r.allowed, true);
+    assert.equal(r.warnings, undefined);
+  });
+});
+
+describe('POST /audit', () => {
+  it('when a pod would be routed, then it is allowed untouched with the route as a warning, counted audit-patched', async () => {
+    const { app, registry, lines } = testApp();
+    const r = await post('/audit', review(pod(T4)), app);
+    assert.equal(r.allowed, true);
+    assert.equal(r.patch, undefined);
+    assert.deepEqual(r.warnings, ['would route to t4-shared as aliyun.com/gpu-mem: 12']);
+    assert.match(await registry.metrics(), /gpu_admission_reviews_total\{webhook="audit",result="audit-patched"\} 1/);
+    assert.ok(lines.some((l) => Array.isArray(l.audit) && l.audit[0] === 'would route to t4-shared as aliyun.com/gpu-mem: 12'));
+  });
+
+  it('when a workload would be refused, then it is allowed with "would refuse" and the path, counted audit-denied', async () => {
+    const { app, registry } = testApp();
+    const r = await post('/audit', review(pytorchJob(template(container('pytorch', IMPOSSIBLE)))), app);
+    assert.equal(r.allowed, true);
+    assert.equal(r.warnings?.length, 2);
+    assert.match(r.warnings?.[0] ?? '', /^spec\.pytorchReplicaSpecs\.Master\.template: would route to t4-shared as aliyun\.com\/gpu-mem: 12$/);
+    assert.match(r.warnings?.[1] ?? '', /^spec\.pytorchReplicaSpecs\.Worker\.template: would refuse: container "pytorch" asks 1 GPU × 200Gi/);
+    assert.match(await registry.metrics(), /gpu_admission_reviews_total\{webhook="audit",result="audit-denied"\} 1/);
+  });
+});
+
+describe('POST /validate-not-opted-in', () => {
+  it('when a pod asks the portable vocabulary outside opted-in namespaces, then it is refused with the fix', async () => {
+    const r = await post('/validate-not-opted-in', review(pod(T4)));
+    assert.equal(r.allowed, false);
+    assert.equal(r.status?.message, 'namespace ml is not opted in to gpu-admission: label it gpu-admission.io/enabled=true, or ask your '
+      + 'platform team (container "main" asks gpu-admission.io/gpu-memory; no node has these resources)');
+  });
+
+  it('when a workload template asks it, then the refusal names the template; native requests pass', async () => {
+    const r = await post('/validate-not-opted-in', review(deployment(template(container('train', T4)))));
+    assert.match(r.status?.message ?? '', /\(spec\.template: container "train" asks gpu-admission\.io\/gpu-memory; /);
+    const native = await post('/validate-not-opted-in', review(pod({ 'nvidia.com/gpu': '1' })));
+    assert.equal(native.allowed, true);
+  });
+
+  it('when the webhook has no policy, then it still refuses: it needs none', async () => {
+    const { app } = testApp({ policySource: noPolicy });
+    const r = await post('/validate-not-opted-in', review(pod(T4)), app);
+    assert.equal(r.allowed, false);
+  });
+});
