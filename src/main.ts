@@ -3,11 +3,9 @@
  * The webhook process: reads the configuration, builds the policy and namespace sources, serves
  * the app over HTTPS, and drains on SIGTERM. The only module that listens or exits.
  */
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { ConfigError, USAGE, loadConfig, type Config } from './config.ts';
@@ -134,24 +132,16 @@ async function createSources(config: Config, logger: Logger): Promise<Sources> {
   }
 }
 
-/**
- * The cluster to talk to, as kubectl finds it: --kubeconfig (or KUBECONFIG), else
- * ~/.kube/config, else the pod's ServiceAccount. With none of them there is no cluster: say so
- * and stop, instead of retrying a made-up http://localhost:8080 forever.
- */
+/** The cluster for the policy ConfigMap and namespaces; none is a configuration error, said at once. */
 async function loadKubeConfig(file: string | undefined): Promise<KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kubeConfig = new KubeConfig();
-  const home = join(homedir(), '.kube', 'config');
-  if (file) kubeConfig.loadFromFile(file);
-  else if (existsSync(home)) kubeConfig.loadFromFile(home);
-  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kubeConfig.loadFromCluster();
-  else {
-    throw new ConfigError(['no cluster to read the policy ConfigMap and namespaces from: give --kubeconfig (or KUBECONFIG), '
-      + 'put one in ~/.kube/config, run in a pod with a ServiceAccount, or use --policy-source file|embedded with --namespace-labels none']);
+  const kube = await import('./kube/kubeconfig.ts');
+  try {
+    return await kube.loadKubeConfig(file, 'read the policy ConfigMap and namespaces from');
+  } catch (err) {
+    if (!(err instanceof kube.NoClusterError)) throw err;
+    throw new ConfigError([err.message.startsWith('no cluster')
+      ? `${err.message}, or use --policy-source file|embedded with --namespace-labels none` : err.message]);
   }
-  if (!kubeConfig.getCurrentCluster()) throw new ConfigError([`${file ?? home}: the kubeconfig has no current cluster (set current-context)`]);
-  return kubeConfig;
 }
 
 function listen(server: Server, config: Config): Promise<void> {

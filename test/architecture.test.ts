@@ -1,5 +1,5 @@
 // Folders form floors and imports only go down: vocabulary (units, names, backend facts) below
-// policy, policy below the pure engine, and the engine free of I/O. A cycle, or an engine that
+// policy, policy below the pure engine and the pure cluster view, both free of I/O. A cycle, or an engine that
 // logs or reads files, fails here.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -19,6 +19,8 @@ const FLOORS: Record<string, { folders: string[]; packages: RegExp }> = {
   vocabulary: { folders: ['vocabulary'], packages: /^$/ },
   policy: { folders: ['policy', 'vocabulary'], packages: /^(ajv|yaml|node:crypto)$/ },
   engine: { folders: ['engine', 'policy', 'vocabulary'], packages: /^fast-json-patch$/ },
+  // The cluster view is pure too: src/kube reads the cluster, src/cli prints.
+  cluster: { folders: ['cluster', 'policy', 'vocabulary'], packages: /^yaml$/ },
 };
 
 describe('architecture: imports only go down', () => {

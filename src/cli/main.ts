@@ -4,18 +4,25 @@ import { defaultPolicy } from '../policy/default-policy.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import type { Policy } from '../policy/types.ts';
 import { checkPolicy, explain, mutate, printSchema, type OutputFormat, type Outcome } from './commands.ts';
+import { clusterCommand, type OpenCluster } from './cluster.ts';
 import { InputError, readTargets, readText } from './input.ts';
 
 const USAGE = `Usage:
   gpu-admission mutate  -f FILE [--policy FILE] [--namespace NAME] [--namespace-labels k=v,...] [-o yaml|json|patch]
   gpu-admission explain -f FILE [--policy FILE] [--namespace NAME] [--namespace-labels k=v,...]
-  gpu-admission policy check FILE
+  gpu-admission mutate|explain -f FILE --cluster [--namespace NAME] [CLUSTER]
+  gpu-admission inspect [--policy FILE] [--pool NAME] [--node NAME] [-d] [-o text|json] [CLUSTER]
+  gpu-admission policy check FILE [--cluster [CLUSTER]]
+  gpu-admission policy init --from-cluster [CLUSTER]
   gpu-admission policy schema
 
-FILE holds a Pod, a workload with a pod template (Deployment, StatefulSet, DaemonSet, ReplicaSet,
-Job, CronJob) or an AdmissionReview; several YAML documents are fine; - reads standard input.
-Without --policy the embedded default policy is used. Exit codes: 0 done, 1 denied or invalid
-policy, 2 unusable input.
+FILE holds a Pod, a workload with pod templates (Deployment, StatefulSet, DaemonSet, ReplicaSet,
+Job, CronJob, Kubeflow jobs, Ray, LeaderWorkerSet, JobSet) or an AdmissionReview; several YAML
+documents are fine; - reads standard input. Without --policy the embedded default policy is used
+offline, and the policy in force (ConfigMap gpu-admission/gpu-admission-policy) with --cluster.
+CLUSTER: --kubeconfig FILE (else KUBECONFIG, ~/.kube/config, in-cluster), --context NAME,
+--policy-namespace NAME. Exit codes: 0 done, 1 denied, invalid policy or findings, 2 unusable
+input or no cluster.
 `;
 
 function labelsFrom(text: string | undefined): Record<string, string> {
@@ -79,8 +86,30 @@ function dispatch(argv: readonly string[], stdin?: () => string): Outcome {
   return command === 'mutate' ? mutate(targets, options, format) : explain(targets, options);
 }
 
+/** The cluster of the user's kubeconfig, read with their credentials. */
+const openCluster: OpenCluster = async ({ kubeconfig, context }) => {
+  const { loadKubeConfig } = await import('../kube/kubeconfig.ts');
+  const { ClusterReader } = await import('../kube/cluster-read.ts');
+  return new ClusterReader(await loadKubeConfig(kubeconfig ?? process.env.KUBECONFIG, 'read nodes, pods and the policy from', context));
+};
+
+/** Runs any verb, the cluster ones included; never throws. */
+export async function runAsync(argv: readonly string[], open: OpenCluster = openCluster, stdin?: () => string): Promise<Outcome> {
+  const verb = clusterCommand(argv);
+  if (!verb) return run(argv, stdin);
+  try {
+    return await verb(open, stdin);
+  } catch (e) {
+    const err = e as Error & { code?: number; body?: unknown };
+    const message = e instanceof InputError || err.name === 'NoClusterError' ? err.message
+        : typeof err.code === 'number' ? `the API server answered ${err.code}: ${typeof err.body === 'string' ? err.body.slice(0, 300) : err.message}`
+        : `cannot read the cluster: ${err.message}`;
+    return { stdout: '', stderr: `gpu-admission: ${message}\n`, exitCode: 2 };
+  }
+}
+
 if (import.meta.main) {
-  const outcome = run(process.argv.slice(2));
+  const outcome = await runAsync(process.argv.slice(2));
   process.stdout.write(outcome.stdout);
   process.stderr.write(outcome.stderr);
   process.exitCode = outcome.exitCode;

@@ -1,0 +1,135 @@
+// The CLI verbs that read a live cluster: inspect, policy check --cluster, policy init
+// --from-cluster, and mutate/explain --cluster. The cluster is found as kubectl finds it.
+import { parseArgs } from 'node:util';
+import { checkAgainstCluster } from '../cluster/check.ts';
+import { draftPolicy } from '../cluster/init.ts';
+import { formatInspect, inspect } from '../cluster/inspect.ts';
+import type { ClusterNode, ClusterPod } from '../cluster/model.ts';
+import { parsePolicy } from '../policy/parse.ts';
+import type { Policy } from '../policy/types.ts';
+import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
+import { checkPolicy, explain, mutate, type OutputFormat, type Outcome } from './commands.ts';
+import { InputError, readTargets, readText } from './input.ts';
+
+/** What the cluster verbs read; src/kube/cluster-read.ts reads it from the API server. */
+export interface Cluster {
+  nodes(): Promise<ClusterNode[]>;
+  pods(): Promise<ClusterPod[]>;
+  policyText(namespace?: string): Promise<{ text: string } | { missing: string }>;
+  namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+}
+
+export interface ClusterFlags {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+}
+
+/** Opens the cluster for a verb; the CLI's main gives one that loads the kubeconfig. */
+export type OpenCluster = (flags: ClusterFlags) => Promise<Cluster>;
+
+const CLUSTER_OPTIONS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  'policy-namespace': { type: 'string' },
+} as const;
+
+async function policyInForce(cluster: Cluster, file: string | undefined, namespace: string | undefined, stdin?: () => string): Promise<Policy> {
+  const where = file ?? `ConfigMap ${namespace ?? POLICY_CONFIGMAP.namespace}/${POLICY_CONFIGMAP.name}`;
+  let text: string;
+  if (file) text = readText(file, stdin);
+  else {
+    const found = await cluster.policyText(namespace);
+    if ('missing' in found) throw new InputError(`${found.missing} (give one with --policy FILE)`);
+    text = found.text;
+  }
+  const result = parsePolicy(text);
+  if (!result.ok) throw new InputError(`${where}: invalid policy\n  ${result.errors.join('\n  ')}`);
+  return result.policy;
+}
+
+/** `gpu-admission inspect`. */
+async function inspectVerb(args: readonly string[], open: OpenCluster, stdin?: () => string): Promise<Outcome> {
+  const { values } = parseArgs({
+    args: [...args], strict: true,
+    options: { ...CLUSTER_OPTIONS, policy: { type: 'string' }, pool: { type: 'string' }, node: { type: 'string' }, details: { type: 'boolean', short: 'd' }, output: { type: 'string', short: 'o', default: 'text' } },
+  });
+  if (!['text', 'json'].includes(values.output)) throw new InputError(`-o must be text or json, not "${values.output}"`);
+  const cluster = await open(values);
+  const policy = await policyInForce(cluster, values.policy, values['policy-namespace'], stdin);
+  if (values.pool !== undefined && !policy.pools.some((p) => p.name === values.pool)) {
+    throw new InputError(`--pool ${values.pool}: the policy has no such pool (${policy.pools.map((p) => p.name).join(', ')})`);
+  }
+  const [nodes, pods] = await Promise.all([cluster.nodes(), cluster.pods()]);
+  if (values.node !== undefined && !nodes.some((n) => n.name === values.node)) throw new InputError(`--node ${values.node}: no such node`);
+  const report = inspect(policy, nodes, pods, {
+    ...(values.pool ? { pool: values.pool } : {}), ...(values.node ? { node: values.node } : {}), details: values.details ?? false,
+  });
+  return { stdout: values.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report), stderr: '', exitCode: 0 };
+}
+
+/** `gpu-admission policy check FILE --cluster`: the offline checks, then the nodes. */
+async function checkVerb(args: readonly string[], open: OpenCluster, stdin?: () => string): Promise<Outcome> {
+  const { values, positionals } = parseArgs({ args: [...args], strict: true, allowPositionals: true, options: { ...CLUSTER_OPTIONS, cluster: { type: 'boolean' } } });
+  const [file] = positionals;
+  if (!file) throw new InputError('policy check: FILE is required');
+  const offline = checkPolicy(readText(file, stdin), file);
+  if (offline.exitCode !== 0 || !values.cluster) return offline;
+  const policy = parsePolicy(readText(file, stdin));
+  if (!policy.ok) return offline;
+  const cluster = await open(values);
+  const findings = checkAgainstCluster(policy.policy, await cluster.nodes());
+  if (findings.length === 0) return { ...offline, stdout: `${offline.stdout}${file}: matches the cluster's nodes\n` };
+  return { stdout: offline.stdout, stderr: `${offline.stderr}${findings.map((f) => `${file}: ${f}\n`).join('')}`, exitCode: 1 };
+}
+
+/** `gpu-admission policy init --from-cluster`. */
+async function initVerb(args: readonly string[], open: OpenCluster): Promise<Outcome> {
+  const { values } = parseArgs({ args: [...args], strict: true, options: { ...CLUSTER_OPTIONS, 'from-cluster': { type: 'boolean' } } });
+  if (!values['from-cluster']) throw new InputError('policy init: --from-cluster is required (it drafts the policy from the nodes)');
+  const cluster = await open(values);
+  const { yaml, notes } = draftPolicy(await cluster.nodes());
+  return { stdout: yaml, stderr: notes.map((n) => `note: ${n}\n`).join(''), exitCode: 0 };
+}
+
+/** `mutate` and `explain` with --cluster: the policy in force and the namespace's real labels. */
+async function podVerb(command: 'mutate' | 'explain', args: readonly string[], open: OpenCluster, stdin?: () => string): Promise<Outcome> {
+  const { values } = parseArgs({
+    args: [...args], strict: true,
+    options: { ...CLUSTER_OPTIONS, cluster: { type: 'boolean' }, file: { type: 'string', short: 'f' }, policy: { type: 'string' },
+      namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'yaml' } },
+  });
+  if (!values.file) throw new InputError(`${command}: -f FILE is required (- for standard input)`);
+  const format = values.output as OutputFormat;
+  if (!['yaml', 'json', 'patch'].includes(format)) throw new InputError(`-o must be yaml, json or patch, not "${format}"`);
+  const cluster = await open(values);
+  const policy = await policyInForce(cluster, values.policy, values['policy-namespace'], undefined);
+  const targets = readTargets(readText(values.file, stdin), values.file);
+  const names = [...new Set(targets.map((t) => values.namespace ?? t.namespace ?? 'default'))];
+  const labels = new Map<string, Record<string, string>>();
+  for (const name of names) {
+    const found = await cluster.namespaceLabels(name);
+    if (found === undefined) throw new InputError(`namespace ${name} does not exist in the cluster`);
+    labels.set(name, found);
+  }
+  // One run per namespace, so each target is decided with its own namespace's labels.
+  const outcomes = names.map((name) => {
+    const mine = targets.filter((t) => (values.namespace ?? t.namespace ?? 'default') === name);
+    const options = { policy, namespace: name, namespaceLabels: labels.get(name) ?? {} };
+    return command === 'mutate' ? mutate(mine, options, format) : explain(mine, options);
+  });
+  return {
+    stdout: outcomes.map((o) => o.stdout).join(format === 'yaml' && command === 'mutate' ? '---\n' : ''),
+    stderr: outcomes.map((o) => o.stderr).join(''),
+    exitCode: Math.max(...outcomes.map((o) => o.exitCode)) as Outcome['exitCode'],
+  };
+}
+
+/** The cluster verbs, or undefined when `argv` is an offline command. */
+export function clusterCommand(argv: readonly string[]): ((open: OpenCluster, stdin?: () => string) => Promise<Outcome>) | undefined {
+  const [command, ...rest] = argv;
+  if (command === 'inspect') return (open, stdin) => inspectVerb(rest, open, stdin);
+  if (command === 'policy' && rest[0] === 'init') return (open) => initVerb(rest.slice(1), open);
+  if (command === 'policy' && rest[0] === 'check' && rest.includes('--cluster')) return (open, stdin) => checkVerb(rest.slice(1), open, stdin);
+  if ((command === 'mutate' || command === 'explain') && rest.includes('--cluster')) return (open, stdin) => podVerb(command, rest, open, stdin);
+  return undefined;
+}

@@ -1,0 +1,98 @@
+// `gpu-admission policy check FILE --cluster`: where the policy and the live nodes disagree.
+// Each finding names the pool, the nodes and both values.
+import type { Policy, Pool } from '../policy/types.ts';
+import { migProfileOfResource } from '../vocabulary/mig.ts';
+import { formatRequirement } from '../vocabulary/node-selector.ts';
+import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
+import { poolTerms } from '../policy/pool-nodes.ts';
+import { advertisesGpus, poolHasNode, poolsOfNode, type ClusterNode } from './model.ts';
+
+/** GPU feature discovery's labels, and ACK's allocatable card count. */
+const GFD_MEMORY = 'nvidia.com/gpu.memory'; // MiB
+const GFD_COUNT = 'nvidia.com/gpu.count';
+const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
+const ACK_GPU_MEM = 'aliyun.com/gpu-mem'; // GiB, the node's total
+
+const list = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
+const gib = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)}Gi`;
+
+/** Card memory a node reports, in GiB: GFD's label, else ACK's total GPU memory over its card count. */
+export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
+  const gfd = Number(node.labels[GFD_MEMORY]);
+  if (Number.isFinite(gfd) && gfd > 0) return gfd / 1024;
+  const total = node.allocatable[ACK_GPU_MEM];
+  const count = node.allocatable[ACK_GPU_COUNT];
+  return total !== undefined && count !== undefined && count > 0 ? total / count : undefined;
+}
+
+/** Cards a node reports: ACK's allocatable gpu-count, else GFD's label. */
+export function nodeCardCount(node: ClusterNode): number | undefined {
+  const ack = node.allocatable[ACK_GPU_COUNT];
+  if (ack !== undefined) return ack;
+  const gfd = Number(node.labels[GFD_COUNT]);
+  return Number.isInteger(gfd) && gfd > 0 ? gfd : undefined;
+}
+
+/** The MIG profiles a node advertises (nvidia.com/mig-<profile> with a count above 0). */
+export function nodeMigProfiles(node: ClusterNode): string[] {
+  return Object.entries(node.allocatable).filter(([k, v]) => v > 0 && migProfileOfResource(k) !== undefined)
+    .map(([k]) => k.slice('nvidia.com/mig-'.length)).sort();
+}
+
+function poolMemoryGiB(pool: Pool): number | undefined {
+  const q = parseQuantity(pool.gpu.memory);
+  return typeof q === 'string' ? undefined : toNumber(q) / Number(GIB);
+}
+
+/** Findings, one line each; none on a cluster the policy describes. */
+export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[]): string[] {
+  const findings: string[] = [];
+  for (const pool of policy.pools) {
+    const mine = nodes.filter((n) => poolHasNode(pool, n));
+    if (mine.length === 0) {
+      findings.push(`pool ${pool.name}: matches no node (its nodes: ${poolTerms(pool).map((t) => t.map(formatRequirement).join(', ')).join(' or ')})`);
+      continue;
+    }
+    const want = poolMemoryGiB(pool);
+    const byMemory = new Map<string, string[]>();
+    for (const n of mine) {
+      const have = nodeCardMemoryGiB(n);
+      // Within 1 GiB: vendors report usable memory (an 80 GB card shows 79.6 GiB; ACK rounds down).
+      if (have !== undefined && want !== undefined && Math.abs(have - want) >= 1) byMemory.set(gib(have), [...(byMemory.get(gib(have)) ?? []), n.name]);
+    }
+    for (const [have, names] of byMemory) {
+      findings.push(`pool ${pool.name}: gpu.memory is ${pool.gpu.memory} but node${names.length > 1 ? 's' : ''} ${list(names)} report${names.length > 1 ? '' : 's'} ${have} per card`);
+    }
+    const byCount = new Map<number, string[]>();
+    for (const n of mine) {
+      const have = nodeCardCount(n);
+      if (have !== undefined && have !== pool.gpu.perNode) byCount.set(have, [...(byCount.get(have) ?? []), n.name]);
+    }
+    for (const [have, names] of byCount) {
+      findings.push(`pool ${pool.name}: gpu.perNode is ${pool.gpu.perNode} but node${names.length > 1 ? 's' : ''} ${list(names)} ha${names.length > 1 ? 've' : 's'} ${have} cards`);
+    }
+    if (pool.mig && pool.mig.strategy === 'mixed') {
+      const advertised = new Set(mine.flatMap(nodeMigProfiles));
+      const missing = pool.mig.profiles.filter((p) => !advertised.has(p));
+      if (missing.length > 0) findings.push(`pool ${pool.name}: mig.profiles lists ${missing.join(', ')} but no node of the pool (${list(mine.map((n) => n.name))}) advertises ${missing.map((p) => `nvidia.com/mig-${p}`).join(', ')}`);
+      const unlisted = [...advertised].filter((p) => !pool.mig!.profiles.includes(p));
+      if (unlisted.length > 0) findings.push(`pool ${pool.name}: nodes advertise MIG ${unlisted.join(', ')} that mig.profiles does not list (pods are never routed to them)`);
+    }
+    if (pool.rdma) {
+      const without = mine.filter((n) => !((n.allocatable[pool.rdma!.resource] ?? 0) > 0)).map((n) => n.name);
+      if (without.length > 0) findings.push(`pool ${pool.name}: rdma.resource is ${pool.rdma.resource} but node${without.length > 1 ? 's' : ''} ${list(without)} advertise${without.length > 1 ? '' : 's'} none`);
+    }
+    if (pool.numa) {
+      const count = mine.map((n) => nodeCardCount(n)).find((c) => c !== undefined);
+      if (count !== undefined && pool.numa.nodes * pool.numa.gpusPerNode !== count) {
+        findings.push(`pool ${pool.name}: numa says ${pool.numa.nodes} NUMA nodes × ${pool.numa.gpusPerNode} GPUs but the nodes have ${count} cards`);
+      }
+    }
+  }
+  for (const node of nodes) {
+    const pools = poolsOfNode(policy, node);
+    if (pools.length > 1) findings.push(`node ${node.name}: matches ${pools.length} pools (${pools.map((p) => p.name).join(', ')}); a node should be in one`);
+    if (pools.length === 0 && advertisesGpus(node)) findings.push(`node ${node.name}: has GPU resources (${Object.keys(node.allocatable).filter((k) => k.includes('/')).join(', ')}) but matches no pool`);
+  }
+  return findings;
+}

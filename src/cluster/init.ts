@@ -1,0 +1,188 @@
+// `gpu-admission policy init --from-cluster`: a valid policy drafted from the nodes. Nodes are
+// grouped by backend (read from the ACK mode label, NVIDIA's MIG strategy and time-slicing
+// labels, HAMi's node registration), model, card memory and card count; a group that the
+// backend's own labels cannot tell from other GPU nodes gets a nodeSelector on a label only its
+// nodes share. Its output passes `policy check --cluster` on the same cluster.
+import { Document, isMap, isSeq } from 'yaml';
+import type { Pool } from '../policy/types.ts';
+import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
+import { migCatalog } from '../vocabulary/mig.ts';
+import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
+import { nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles } from './check.ts';
+import { advertisesGpus, poolHasNode, type ClusterNode } from './model.ts';
+
+const ACK_MODES: Readonly<Record<string, Backend>> = {
+  cgpu: 'ack-cgpu', share: 'ack-share', mps: 'ack-mps', core_mem: 'ack-core-mem', topology: 'ack-topology', mig: 'ack-mig', default: 'ack-exclusive',
+};
+const HAMI_REGISTER = 'hami.io/node-nvidia-register';
+const GFD_REPLICAS = 'nvidia.com/gpu.replicas';
+/** Labels never used to tell pools apart: they name one node, or change with every node. */
+const NOT_SELECTORS = /^(kubernetes\.io\/hostname|node\.kubernetes\.io\/instance-type|topology\.kubernetes\.io\/|failure-domain|beta\.kubernetes\.io\/|feature\.node\.kubernetes\.io\/|nvidia\.com\/(cuda|gfd|gpu\.compute|gpu\.deploy|gpu\.count|gpu\.memory|mig\.capable|mps\.capable|sharing-strategy))/;
+
+interface Draft {
+  readonly backend: Backend;
+  readonly model: string;
+  readonly product?: string;
+  readonly memoryGiB: number | undefined;
+  readonly perNode: number | undefined;
+  readonly mig?: string[];
+  readonly timeSlicing?: { resource: string; replicas?: number };
+  /** HAMi's resource names as the node advertises them, when its chart renamed them. */
+  readonly hami?: { resourceName: string; resourceMem: string; resourceMemPercentage: string; resourceCores: string };
+}
+
+/** HAMi's registration: the card type and memory (MiB) of the node's first card, JSON or the older `id,count,mem,cores,type,…:` form. */
+function hamiCards(node: ClusterNode): { type: string; memMiB: number; count: number } | undefined {
+  const text = node.annotations[HAMI_REGISTER];
+  if (!text) return undefined;
+  try {
+    const cards = JSON.parse(text) as { type?: string; devmem?: number }[];
+    if (Array.isArray(cards) && cards.length > 0) return { type: String(cards[0]!.type ?? 'GPU'), memMiB: Number(cards[0]!.devmem ?? 0), count: cards.length };
+  } catch { /* the older form */ }
+  const cards = text.split(':').filter(Boolean).map((c) => c.split(','));
+  if (cards.length === 0) return undefined;
+  return { type: cards[0]![4] ?? 'GPU', memMiB: Number(cards[0]![2] ?? 0), count: cards.length };
+}
+
+/** Card sizes of the MIG catalog, GiB. */
+const MIG_CARD_SIZES = [24, 40, 80, 94, 96, 141, 180];
+
+/** A MIG card's memory when the node does not publish it: the smallest card of the MIG catalog that offers every profile the node advertises. */
+function migCardMemory(model: string, profiles: readonly string[]): number | undefined {
+  return MIG_CARD_SIZES.find((gib) => {
+    const entry = migCatalog(model, gib);
+    return entry !== undefined && profiles.every((p) => p in entry.profiles);
+  });
+}
+
+function draftOf(node: ClusterNode): Draft | undefined {
+  const hami = hamiCards(node);
+  if (hami) {
+    const model = hami.type.replace(/^NVIDIA-/, '').replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
+    const mem = Object.keys(node.allocatable).find((k) => k.endsWith('/gpumem'));
+    const prefix = mem?.slice(0, -'/gpumem'.length);
+    const renamed = prefix !== undefined && prefix !== 'nvidia.com'
+      ? { resourceName: `${prefix}/gpu`, resourceMem: `${prefix}/gpumem`, resourceMemPercentage: `${prefix}/gpumem-percentage`, resourceCores: `${prefix}/gpucores` }
+      : undefined;
+    return { backend: 'hami', model, memoryGiB: hami.memMiB / 1024, perNode: hami.count, ...(renamed ? { hami: renamed } : {}) };
+  }
+  const ackModel = node.labels[ACK_MODEL_LABEL];
+  const mode = node.labels[ACK_SCHEDULE_LABEL];
+  if (ackModel !== undefined || (mode !== undefined && ACK_MODES[mode])) {
+    const backend = ACK_MODES[mode ?? 'default'];
+    if (!backend) return undefined;
+    const model = ackModel ?? 'GPU';
+    const mig = backend === 'ack-mig' ? nodeMigProfiles(node) : undefined;
+    return { backend, model, memoryGiB: nodeCardMemoryGiB(node) ?? (mig ? migCardMemory(model, mig) : undefined), perNode: nodeCardCount(node),
+      ...(mig ? { mig } : {}) };
+  }
+  const product = node.labels[NVIDIA_PRODUCT_LABEL];
+  if (product === undefined) return undefined;
+  if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'mixed' && nodeMigProfiles(node).length > 0) {
+    const mig = nodeMigProfiles(node);
+    return { backend: 'nvidia-mig', model: product, memoryGiB: nodeCardMemoryGiB(node) ?? migCardMemory(product, mig), perNode: nodeCardCount(node), mig };
+  }
+  const replicas = Number(node.labels[GFD_REPLICAS]);
+  if (Number.isInteger(replicas) && replicas > 1) {
+    const renamed = (node.allocatable['nvidia.com/gpu.shared'] ?? 0) > 0;
+    const base = product.replace(/-SHARED$/, '');
+    return { backend: 'nvidia-time-slicing', model: base, memoryGiB: nodeCardMemoryGiB(node), perNode: nodeCardCount(node),
+      timeSlicing: { resource: renamed ? 'nvidia.com/gpu.shared' : 'nvidia.com/gpu', replicas } };
+  }
+  return { backend: 'nvidia-exclusive', model: product, memoryGiB: nodeCardMemoryGiB(node), perNode: nodeCardCount(node) };
+}
+
+const SUFFIX: Readonly<Record<Backend, string>> = {
+  'ack-exclusive': '', 'ack-topology': '-topology', 'ack-cgpu': '-cgpu', 'ack-share': '-share', 'ack-mps': '-mps', 'ack-core-mem': '-core',
+  'ack-mig': '-mig', 'nvidia-exclusive': '', 'nvidia-time-slicing': '-shared', 'nvidia-mig': '-mig', hami: '-hami',
+};
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/^nvidia-/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'gpu';
+}
+
+type PoolDoc = Record<string, unknown>;
+
+function poolDoc(name: string, d: Draft, nodeSelector: Record<string, string>): PoolDoc {
+  const memory = d.memoryGiB !== undefined && d.memoryGiB > 0 ? `${Math.round(d.memoryGiB)}Gi` : '1Gi';
+  return {
+    name, backend: d.backend,
+    ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
+    gpu: { model: d.model, memory, perNode: d.perNode ?? 1 },
+    ...(d.mig && d.mig.length > 0 ? { mig: { profiles: d.mig } } : {}),
+    ...(d.timeSlicing ? { timeSlicing: d.timeSlicing } : {}),
+    ...(d.hami ? { hami: d.hami } : {}),
+  };
+}
+
+export interface DraftResult {
+  readonly yaml: string;
+  /** What the operator must look at: groups left out (no label tells them apart), values the nodes do not publish. */
+  readonly notes: readonly string[];
+}
+
+/** The drafted policy as YAML, each pool with a comment naming the nodes it came from. */
+export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
+  const gpuNodes = nodes.filter(advertisesGpus);
+  const groups = new Map<string, { draft: Draft; nodes: ClusterNode[] }>();
+  for (const node of gpuNodes) {
+    const draft = draftOf(node);
+    if (!draft) continue;
+    const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null, draft.mig ?? null, draft.timeSlicing ?? null]);
+    const group = groups.get(key) ?? { draft, nodes: [] };
+    group.nodes.push(node);
+    groups.set(key, group);
+  }
+  const pools: { doc: PoolDoc; comment: string }[] = [];
+  const notes: string[] = [];
+  const names = new Set<string>();
+  for (const { draft, nodes: own } of groups.values()) {
+    let name = `${slug(draft.model)}${SUFFIX[draft.backend]}`;
+    for (let i = 2; names.has(name); i++) name = `${slug(draft.model)}${SUFFIX[draft.backend]}-${i}`;
+    names.add(name);
+    // A nodeSelector only when needed: the backend's own labels also match other nodes, or the
+    // backend has none (nvidia-exclusive, hami) and the policy requires one.
+    let nodeSelector: Record<string, string> = {};
+    const others = gpuNodes.filter((n) => !own.includes(n));
+    const probe = termsPool(name, draft);
+    const overlapping = others.filter((n) => poolHasNode(probe, n));
+    if (!BACKEND_FACTS[draft.backend].modeLabel || overlapping.length > 0) {
+      const label = distinguishing(own, overlapping.length > 0 ? overlapping : others, draft.backend);
+      if (!label) {
+        notes.push(`left out ${own.map((n) => n.name).join(', ')}: no label tells them from ${overlapping.map((n) => n.name).join(', ') || 'the other nodes'}; label them and run again`);
+        continue;
+      }
+      nodeSelector = { [label[0]]: label[1] };
+    }
+    if (draft.memoryGiB === undefined || draft.memoryGiB <= 0) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory is a placeholder (1Gi): set it`);
+    if (draft.perNode === undefined) notes.push(`pool ${name}: the nodes publish no card count; gpu.perNode is a placeholder (1): set it`);
+    const facts = [draft.backend, draft.model, draft.memoryGiB !== undefined ? `${Math.round(draft.memoryGiB)}Gi` : 'memory unknown (1Gi: set it)', `× ${draft.perNode ?? '? (1: set it)'}`];
+    pools.push({ doc: poolDoc(name, draft, nodeSelector), comment: ` ${own.length} node${own.length > 1 ? 's' : ''}: ${own.map((n) => n.name).join(', ')} (${facts.join(', ')})` });
+  }
+  const doc = new Document({ apiVersion: 'gpu-admission.io/v1alpha1', kind: 'GpuAdmissionPolicy', pools: pools.map((p) => p.doc) });
+  doc.commentBefore = ' Drafted by gpu-admission policy init --from-cluster: check every pool, order them by preference,\n'
+    + ' and add namespace rules; then gpu-admission policy check FILE --cluster.';
+  const seq = isMap(doc.contents) ? doc.contents.get('pools', true) : undefined;
+  if (isSeq(seq)) seq.items.forEach((item, i) => { (item as { commentBefore?: string }).commentBefore = pools[i]!.comment; });
+  return { yaml: doc.toString({ lineWidth: 0 }), notes };
+}
+
+/** Enough of a pool to compute the nodes it matches (its terms), without validating the draft. */
+function termsPool(name: string, d: Draft): Pool {
+  return {
+    name, backend: d.backend, disabled: false, nodeSelector: {}, taints: [],
+    gpu: { model: d.model, product: d.model, memory: '1Gi', perNode: 1 },
+    ...(d.mig ? { mig: { strategy: 'mixed' as const, profiles: d.mig } } : {}),
+    ...(d.timeSlicing ? { timeSlicing: { ...d.timeSlicing, failRequestsGreaterThanOne: false } } : {}),
+  } as Pool;
+}
+
+/** A label every node of `own` has with one value that none of `others` has with that value. */
+function distinguishing(own: readonly ClusterNode[], others: readonly ClusterNode[], backend: Backend): [string, string] | undefined {
+  const first = own[0]!;
+  const owned = ownedLabel(backend);
+  const candidates = Object.entries(first.labels)
+    .filter(([k, v]) => !NOT_SELECTORS.test(k) && k !== owned && own.every((n) => n.labels[k] === v) && others.every((n) => n.labels[k] !== v))
+    .sort(([a], [b]) => a.length - b.length || a.localeCompare(b));
+  return candidates[0];
+}

@@ -1,0 +1,198 @@
+// `gpu-admission inspect`: per pool, per node and for the cluster, what is allocated of what the
+// nodes advertise, in each pool's own units (the `kubectl inspect cgpu` of every backend).
+import type { Policy } from '../policy/types.ts';
+import {
+  advertisesGpus, decisionPools, poolHasNode, poolUnits, poolsOfNode, type ClusterNode, type ClusterPod, type PoolUnit,
+} from './model.ts';
+
+export interface Usage {
+  readonly resource: string;
+  readonly what: string;
+  readonly unit: string;
+  readonly allocated: number;
+  readonly total: number;
+}
+
+export interface CardUsage {
+  readonly index: number;
+  readonly unit: string;
+  readonly allocated: number;
+  readonly total: number;
+  /** `namespace/name` of the pods on the card (with -d). */
+  readonly pods: readonly string[];
+}
+
+export interface PoolReport {
+  readonly name: string;
+  readonly backend: string;
+  readonly disabled: boolean;
+  readonly nodes: { readonly ready: number; readonly total: number };
+  readonly cards: number;
+  readonly usage: readonly Usage[];
+}
+
+export interface NodeReport {
+  readonly name: string;
+  readonly pools: readonly string[];
+  readonly ready: boolean;
+  readonly cards: number;
+  readonly usage: readonly Usage[];
+  /** Per card, where the pods' annotations say which card (ACK shared GPU: ALIYUN_COM_GPU_MEM_IDX). */
+  readonly perCard?: readonly CardUsage[];
+}
+
+export interface InspectReport {
+  readonly revision: string;
+  readonly pools: readonly PoolReport[];
+  readonly nodes: readonly NodeReport[];
+  /** GPU pods not bound yet, with the pools their decision names. */
+  readonly pending: readonly { readonly namespace: string; readonly name: string; readonly pools: readonly string[] }[];
+  /** Nodes that advertise GPU resources but are in no pool of the policy. */
+  readonly unmatched: readonly { readonly name: string; readonly resources: Readonly<Record<string, number>> }[];
+  /** The cluster total, per kind of thing (GPU memory GiB, cards, …) over every pool. */
+  readonly totals: readonly Usage[];
+}
+
+export interface InspectOptions {
+  readonly pool?: string;
+  readonly node?: string;
+  /** Per-card rows with the pods on each card. */
+  readonly details?: boolean;
+}
+
+const ACK_MEM_IDX = 'ALIYUN_COM_GPU_MEM_IDX';
+const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
+const GFD_COUNT = 'nvidia.com/gpu.count';
+
+/** Cards on a node: what the device plugin or GPU feature discovery says, else the policy's perNode. */
+export function cardsOf(node: ClusterNode, fallback: number): number {
+  const ack = node.allocatable[ACK_GPU_COUNT];
+  if (ack !== undefined) return ack;
+  const gfd = Number(node.labels[GFD_COUNT]);
+  return Number.isInteger(gfd) && gfd > 0 ? gfd : fallback;
+}
+
+const live = (pod: ClusterPod): boolean => pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
+const key = (u: PoolUnit): string => `${u.resource}\u0000${u.what}\u0000${u.unit}`;
+
+function usageOn(units: readonly PoolUnit[], nodes: readonly ClusterNode[], podsByNode: ReadonlyMap<string, readonly ClusterPod[]>): Usage[] {
+  return units.map((u) => ({
+    ...u,
+    total: nodes.reduce((sum, n) => sum + (n.allocatable[u.resource] ?? 0), 0),
+    allocated: nodes.reduce((sum, n) => sum + (podsByNode.get(n.name) ?? []).reduce((s, p) => s + (p.requests[u.resource] ?? 0), 0), 0),
+  }));
+}
+
+/** ACK shared GPU per card: the card index each pod's annotation names, its GPU memory split over them. */
+function ackCards(node: ClusterNode, pods: readonly ClusterPod[], cards: number): CardUsage[] | undefined {
+  const total = node.allocatable['aliyun.com/gpu-mem'];
+  if (total === undefined || cards <= 0) return undefined;
+  const perCard = total / cards;
+  const out = Array.from({ length: cards }, (_, index) => ({ index, unit: 'GiB', allocated: 0, total: perCard, pods: [] as string[] }));
+  for (const pod of pods) {
+    const indexes = (pod.annotations[ACK_MEM_IDX] ?? '').split(',').map((s) => Number(s.trim())).filter((i) => Number.isInteger(i) && i >= 0 && i < cards);
+    if (indexes.length === 0) continue;
+    const share = (pod.requests['aliyun.com/gpu-mem'] ?? 0) / indexes.length;
+    for (const i of indexes) {
+      out[i]!.allocated += share;
+      out[i]!.pods.push(`${pod.namespace}/${pod.name}`);
+    }
+  }
+  return out;
+}
+
+export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: readonly ClusterPod[], options: InspectOptions = {}): InspectReport {
+  const livePods = pods.filter(live);
+  const podsByNode = new Map<string, ClusterPod[]>();
+  for (const pod of livePods) if (pod.nodeName) podsByNode.set(pod.nodeName, [...(podsByNode.get(pod.nodeName) ?? []), pod]);
+  const pools = policy.pools.filter((p) => options.pool === undefined || p.name === options.pool);
+  const selectedNodes = nodes.filter((n) => options.node === undefined || n.name === options.node);
+
+  const poolReports: PoolReport[] = pools.map((pool) => {
+    const mine = selectedNodes.filter((n) => poolHasNode(pool, n));
+    return {
+      name: pool.name, backend: pool.backend, disabled: pool.disabled,
+      nodes: { ready: mine.filter((n) => n.ready).length, total: mine.length },
+      cards: mine.reduce((sum, n) => sum + cardsOf(n, pool.gpu.perNode), 0),
+      usage: usageOn(poolUnits(pool), mine, podsByNode),
+    };
+  });
+
+  const nodeReports: NodeReport[] = [];
+  const unmatched: InspectReport['unmatched'][number][] = [];
+  for (const node of selectedNodes) {
+    const own = poolsOfNode(policy, node);
+    const shown = own.filter((p) => pools.includes(p));
+    if (own.length === 0) {
+      if (advertisesGpus(node) && options.pool === undefined) {
+        unmatched.push({ name: node.name, resources: Object.fromEntries(Object.entries(node.allocatable).filter(([k]) => !['cpu', 'memory', 'pods', 'ephemeral-storage'].includes(k) && !k.startsWith('hugepages-'))) });
+      }
+      continue;
+    }
+    if (shown.length === 0) continue;
+    const units = [...new Map(shown.flatMap(poolUnits).map((u) => [key(u), u])).values()];
+    const cards = cardsOf(node, shown[0]!.gpu.perNode);
+    const perCard = options.details && shown.some((p) => p.backend.startsWith('ack-') && poolUnits(p).some((u) => u.resource === 'aliyun.com/gpu-mem'))
+      ? ackCards(node, podsByNode.get(node.name) ?? [], cards) : undefined;
+    nodeReports.push({
+      name: node.name, pools: shown.map((p) => p.name), ready: node.ready, cards,
+      usage: usageOn(units, [node], podsByNode), ...(perCard ? { perCard } : {}),
+    });
+  }
+
+  const pending = livePods
+    .filter((p) => !p.nodeName)
+    .flatMap((p) => {
+      const named = decisionPools(p);
+      if (named === undefined) return [];
+      if (options.pool !== undefined && !named.includes(options.pool)) return [];
+      return [{ namespace: p.namespace, name: p.name, pools: named }];
+    });
+
+  const totals = new Map<string, Usage>();
+  for (const report of poolReports) {
+    for (const u of report.usage) {
+      const k = `${u.what}\u0000${u.unit}`;
+      const t = totals.get(k);
+      totals.set(k, t ? { ...t, allocated: t.allocated + u.allocated, total: t.total + u.total } : { ...u, resource: u.unit === 'slices' ? 'nvidia.com/mig-*' : u.resource });
+    }
+  }
+  return {
+    revision: policy.revision, pools: poolReports, nodes: nodeReports, pending, unmatched,
+    totals: [...totals.values()],
+  };
+}
+
+const round = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+const percent = (u: { allocated: number; total: number }): string => (u.total > 0 ? ` (${Math.round((u.allocated / u.total) * 100)}%)` : '');
+const usageText = (u: Usage): string => `${u.what} ${round(u.allocated)}/${round(u.total)}${u.unit === u.what ? '' : ` ${u.unit}`}${percent(u)}`;
+
+/** Columns padded to their widest cell. */
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** The report as text: pools, nodes, pending GPU pods, GPU nodes in no pool, the cluster total. */
+export function formatInspect(report: InspectReport): string {
+  const lines: string[] = [`Policy ${report.revision}`, ''];
+  lines.push(...table([['POOL', 'BACKEND', 'NODES READY/TOTAL', 'CARDS', 'ALLOCATED/TOTAL'],
+    ...report.pools.map((p) => [p.name + (p.disabled ? ' (disabled)' : ''), p.backend, `${p.nodes.ready}/${p.nodes.total}`, String(p.cards),
+      p.usage.map(usageText).join(', ') || '-'])]));
+  lines.push('', ...table([['NODE', 'POOL', 'READY', 'CARDS', 'ALLOCATED/TOTAL'],
+    ...report.nodes.map((n) => [n.name, n.pools.join(','), n.ready ? 'yes' : 'no', String(n.cards), n.usage.map(usageText).join(', ') || '-'])]));
+  for (const n of report.nodes) {
+    for (const c of n.perCard ?? []) {
+      lines.push(`  ${n.name} card ${c.index}: ${round(c.allocated)}/${round(c.total)} ${c.unit}${percent(c)}${c.pods.length > 0 ? `  ${c.pods.join(' ')}` : ''}`);
+    }
+  }
+  if (report.pending.length > 0) {
+    lines.push('', 'PENDING GPU PODS', ...report.pending.map((p) => `  ${p.namespace}/${p.name}  pools: ${p.pools.join(', ')}`));
+  }
+  if (report.unmatched.length > 0) {
+    lines.push('', 'NODES WITH GPUS IN NO POOL', ...report.unmatched.map((n) =>
+      `  ${n.name}  ${Object.entries(n.resources).map(([k, v]) => `${k}: ${round(v)}`).join(', ')}`));
+  }
+  lines.push('', `Allocated/Total in cluster: ${report.totals.map(usageText).join(', ') || '-'}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,145 @@
+// The cluster as the policy sees it: Nodes and Pods reduced to what inspect and the policy
+// checks read, and each node's pool by the same node-selector terms the engine writes into node
+// affinity (src/policy/pool-nodes.ts), so "this node is in pool X" means "pods routed to X may
+// land here". Pure: src/kube/cluster-read.ts does the reading.
+import { poolTerms } from '../policy/pool-nodes.ts';
+import { timeSlicingResource } from '../policy/defaults.ts';
+import type { Policy, Pool } from '../policy/types.ts';
+import { migResourceName } from '../vocabulary/mig.ts';
+import { ANNOTATION, NATIVE } from '../vocabulary/names.ts';
+import { matchesRequirements, type Labels } from '../vocabulary/node-selector.ts';
+import { parseQuantity, toNumber } from '../vocabulary/quantity.ts';
+
+export interface ClusterNode {
+  readonly name: string;
+  readonly labels: Labels;
+  readonly annotations: Labels;
+  readonly ready: boolean;
+  /** Allocatable resources, as numbers (quantities parsed; unreadable ones left out). */
+  readonly allocatable: Readonly<Record<string, number>>;
+}
+
+export interface ClusterPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly nodeName?: string;
+  readonly phase: string;
+  readonly annotations: Labels;
+  /** What the pod holds of each resource: the larger of its containers' sum and its largest init container. */
+  readonly requests: Readonly<Record<string, number>>;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const stringMap = (v: unknown): Labels =>
+  (isObject(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === 'string')) as Labels : {});
+
+function quantities(v: unknown): Record<string, number> {
+  if (!isObject(v)) return {};
+  const out: Record<string, number> = {};
+  for (const [k, raw] of Object.entries(v)) {
+    if (typeof raw !== 'string' && typeof raw !== 'number') continue;
+    const q = parseQuantity(raw);
+    if (typeof q !== 'string') out[k] = toNumber(q);
+  }
+  return out;
+}
+
+/** A Node object (as the API returns it) reduced to what the cluster view reads. */
+export function toClusterNode(node: unknown): ClusterNode {
+  const n = isObject(node) ? node : {};
+  const meta = isObject(n.metadata) ? n.metadata : {};
+  const status = isObject(n.status) ? n.status : {};
+  const conditions = Array.isArray(status.conditions) ? status.conditions.filter(isObject) : [];
+  return {
+    name: String(meta.name ?? ''),
+    labels: stringMap(meta.labels),
+    annotations: stringMap(meta.annotations),
+    ready: conditions.some((c) => c.type === 'Ready' && c.status === 'True') && !(isObject(n.spec) && n.spec.unschedulable === true),
+    allocatable: quantities(status.allocatable ?? status.capacity),
+  };
+}
+
+/** A Pod object reduced to what the cluster view reads: where it is and what it holds. */
+export function toClusterPod(pod: unknown): ClusterPod {
+  const p = isObject(pod) ? pod : {};
+  const meta = isObject(p.metadata) ? p.metadata : {};
+  const spec = isObject(p.spec) ? p.spec : {};
+  const status = isObject(p.status) ? p.status : {};
+  const held = (c: unknown): Record<string, number> => {
+    const r = isObject(c) && isObject(c.resources) ? c.resources : {};
+    return { ...quantities(r.limits), ...quantities(r.requests) };
+  };
+  const containers = (Array.isArray(spec.containers) ? spec.containers : []).map(held);
+  const inits = (Array.isArray(spec.initContainers) ? spec.initContainers : []).map(held);
+  const requests: Record<string, number> = {};
+  for (const c of containers) for (const [k, v] of Object.entries(c)) requests[k] = (requests[k] ?? 0) + v;
+  for (const c of inits) for (const [k, v] of Object.entries(c)) requests[k] = Math.max(requests[k] ?? 0, v);
+  return {
+    namespace: String(meta.namespace ?? ''), name: String(meta.name ?? ''),
+    ...(typeof spec.nodeName === 'string' && spec.nodeName !== '' ? { nodeName: spec.nodeName } : {}),
+    phase: String(status.phase ?? 'Pending'), annotations: stringMap(meta.annotations), requests,
+  };
+}
+
+/** Whether a node is one of the pool's: it matches one of the terms the engine writes for the pool. */
+export function poolHasNode(pool: Pool, node: ClusterNode): boolean {
+  return poolTerms(pool).some((term) => matchesRequirements(node.labels, term));
+}
+
+/** The pools a node belongs to, in policy order. */
+export function poolsOfNode(policy: Policy, node: ClusterNode): Pool[] {
+  return policy.pools.filter((pool) => poolHasNode(pool, node));
+}
+
+/** One thing a pool hands out, in the pool's own units. */
+export interface PoolUnit {
+  readonly resource: string;
+  /** What it is, for people: `GPU memory`, `cards`, `MIG 3g.40gb`, … */
+  readonly what: string;
+  readonly unit: string;
+}
+
+/** What a pool hands out, as its backend names it on the nodes. */
+export function poolUnits(pool: Pool): PoolUnit[] {
+  switch (pool.backend) {
+    case 'ack-cgpu': case 'ack-share': case 'ack-mps':
+      return [{ resource: NATIVE.aliyunGpuMem, what: 'GPU memory', unit: 'GiB' }];
+    case 'ack-core-mem':
+      return [{ resource: NATIVE.aliyunGpuMem, what: 'GPU memory', unit: 'GiB' }, { resource: NATIVE.aliyunGpuCore, what: 'compute', unit: '%' }];
+    case 'ack-topology':
+      return [{ resource: NATIVE.aliyunGpu, what: 'cards', unit: 'cards' }];
+    case 'ack-exclusive': case 'nvidia-exclusive':
+      return [{ resource: NATIVE.nvidiaGpu, what: 'cards', unit: 'cards' }];
+    case 'ack-mig': case 'nvidia-mig':
+      return pool.mig?.strategy === 'single'
+        ? [{ resource: NATIVE.nvidiaGpu, what: `MIG ${pool.mig.profiles[0] ?? ''}`.trim(), unit: 'slices' }]
+        : (pool.mig?.profiles ?? []).map((p) => ({ resource: migResourceName(p), what: `MIG ${p}`, unit: 'slices' }));
+    case 'nvidia-time-slicing':
+      return [{ resource: timeSlicingResource(pool) ?? NATIVE.nvidiaGpu, what: 'time-sliced GPUs', unit: 'replicas' }];
+    case 'hami':
+      return pool.hami ? [
+        { resource: pool.hami.resourceName, what: 'vGPUs', unit: 'vGPUs' },
+        { resource: pool.hami.resourceMem, what: 'GPU memory', unit: 'MiB' },
+        { resource: pool.hami.resourceCores, what: 'cores', unit: '%' },
+      ] : [];
+  }
+}
+
+/** Resource names that mean "this node has GPUs", whatever the policy says. */
+export function advertisesGpus(node: ClusterNode): boolean {
+  return Object.entries(node.allocatable).some(([k, v]) => v > 0
+    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/') || k.startsWith('gpu.nvidia.com')));
+}
+
+/** The pools a pod's decision annotation names (the pools it may land on), if it has one. */
+export function decisionPools(pod: ClusterPod): string[] | undefined {
+  const text = pod.annotations[ANNOTATION.decision];
+  if (text === undefined) return undefined;
+  try {
+    const record = JSON.parse(text) as { pools?: unknown };
+    return Array.isArray(record.pools) ? record.pools.filter((p): p is string => typeof p === 'string') : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,59 @@
+// Reads what the cluster view needs: Nodes, non-terminated Pods (both paginated, as kubectl
+// does), the policy ConfigMap and a namespace's labels. The caller's own credentials: kubectl's
+// kubeconfig, never the webhook's ServiceAccount.
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { toClusterNode, toClusterPod, type ClusterNode, type ClusterPod } from '../cluster/model.ts';
+import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
+
+const PAGE = 500;
+
+async function pages<T>(list: (token: string | undefined) => Promise<{ items: T[]; metadata?: { _continue?: string } }>): Promise<T[]> {
+  const out: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await list(token);
+    out.push(...page.items);
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return out;
+}
+
+export class ClusterReader {
+  readonly #api: CoreV1Api;
+  constructor(kubeConfig: KubeConfig) {
+    this.#api = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async nodes(): Promise<ClusterNode[]> {
+    return (await pages((token) => this.#api.listNode({ limit: PAGE, ...(token ? { _continue: token } : {}) }))).map(toClusterNode);
+  }
+
+  /** Pods that hold or wait for resources (Succeeded and Failed ones are left out by the API server). */
+  async pods(): Promise<ClusterPod[]> {
+    const fieldSelector = 'status.phase!=Succeeded,status.phase!=Failed';
+    return (await pages((token) => this.#api.listPodForAllNamespaces({ limit: PAGE, fieldSelector, ...(token ? { _continue: token } : {}) })))
+      .map(toClusterPod);
+  }
+
+  /** The policy text in force (the ConfigMap gpu-admission-policy, key policy.yaml), or why there is none. */
+  async policyText(namespace: string = POLICY_CONFIGMAP.namespace): Promise<{ text: string } | { missing: string }> {
+    try {
+      const cm = await this.#api.readNamespacedConfigMap({ name: POLICY_CONFIGMAP.name, namespace });
+      const text = cm.data?.[POLICY_CONFIGMAP.key];
+      return text === undefined ? { missing: `ConfigMap ${namespace}/${POLICY_CONFIGMAP.name} has no key ${POLICY_CONFIGMAP.key}` } : { text };
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return { missing: `no ConfigMap ${namespace}/${POLICY_CONFIGMAP.name}: the webhook has no policy` };
+      throw err;
+    }
+  }
+
+  /** A namespace's labels, or undefined when it does not exist. */
+  async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
+    try {
+      return (await this.#api.readNamespace({ name })).metadata?.labels ?? {};
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** No cluster can be found, or the kubeconfig names none: the message says how to give one. */
+export class NoClusterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoClusterError';
+  }
+}
+
+/**
+ * The cluster to talk to, as kubectl finds it: `file` (--kubeconfig, or KUBECONFIG), else
+ * ~/.kube/config, else the pod's ServiceAccount; `context` picks a context of the file. With
+ * none of them there is no cluster: say so (`what` says what it was needed for), never retry a
+ * made-up http://localhost:8080.
+ */
+export async function loadKubeConfig(file: string | undefined, what: string, context?: string): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kubeConfig = new KubeConfig();
+  const home = join(homedir(), '.kube', 'config');
+  if (file) kubeConfig.loadFromFile(file);
+  else if (existsSync(home)) kubeConfig.loadFromFile(home);
+  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kubeConfig.loadFromCluster();
+  else throw new NoClusterError(`no cluster to ${what}: give --kubeconfig (or KUBECONFIG), put one in ~/.kube/config, or run in a pod with a ServiceAccount`);
+  if (context !== undefined) {
+    if (!kubeConfig.getContextObject(context)) throw new NoClusterError(`${file ?? home}: no context "${context}" (it has ${kubeConfig.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    kubeConfig.setCurrentContext(context);
+  }
+  if (!kubeConfig.getCurrentCluster()) throw new NoClusterError(`${file ?? home}: the kubeconfig has no current cluster (set current-context)`);
+  return kubeConfig;
+}
