@@ -74,19 +74,26 @@ export function mentionsCondition(withPods: boolean, resources: readonly string[
 }
 
 /**
- * CEL: not an UPDATE, or an UPDATE whose pod templates changed: a change of replicas, labels,
- * suspend or status is not sent.
+ * CEL: not an UPDATE, or an UPDATE that brings a pod template the old object did not have: a
+ * change of replicas, labels, suspend or status, or a template only moved, is not sent.
  */
 export function templateChangedCondition(withPods: boolean): string {
-  return `request.operation != 'UPDATE'\n|| ${templates('object', withPods)}\n   != ${templates('oldObject', withPods)}`;
+  // Membership, not list equality: CEL iterates maps in no fixed order (Kubeflow's replica
+  // specs by role), and a worker group inserted before others moves them.
+  return `request.operation != 'UPDATE'\n|| ${templates('object', withPods)}\n.exists(t, !(t in ${templates('oldObject', withPods)}))`;
 }
 
 /**
- * CEL: a Pod, or a workload no controller made. A Deployment's ReplicaSet or a CronJob's Job was
- * checked as its owner's template; a pod is checked whoever made it.
+ * CEL: not made by a controller of the table (a Deployment's ReplicaSet, a CronJob's Job, a
+ * JobSet's Jobs, a RayJob's RayCluster, a ReplicaSet's pods): those were checked as their owner's
+ * templates. An object a controller outside the table made (a KServe InferenceService's
+ * Deployment) is still sent. `podsAlways` keeps every Pod, whoever made it.
  */
-export const NOT_CONTROLLED = "request.kind.kind == 'Pod'\n|| !has(object.metadata.ownerReferences)\n"
-  + '|| !object.metadata.ownerReferences.exists(o, has(o.controller) && o.controller)';
+export function notMadeByTableControllerCondition(podsAlways: boolean): string {
+  const kinds = WORKLOAD_KINDS.map((w) => `'${w.kind}'`).join(', ');
+  return `${podsAlways ? "request.kind.kind == 'Pod'\n|| " : ''}!has(object.metadata.ownerReferences)\n`
+    + `|| !object.metadata.ownerReferences.exists(o, has(o.controller) && o.controller && o.kind in [${kinds}])`;
+}
 
 type Obj = Record<string, unknown>;
 
@@ -129,7 +136,7 @@ export function workloadWebhooks(): WorkloadWebhook[] {
       rules: rules(false),
       namespaceSelector: { matchExpressions: [optIn([NAMESPACE_OPT_IN.value])] },
       matchConditions: [
-        { name: 'not-made-by-a-controller', expression: NOT_CONTROLLED },
+        { name: 'not-made-by-a-controller', expression: notMadeByTableControllerCondition(true) },
         { name: 'pod-template-changed', expression: templateChangedCondition(false) },
         { name: 'gpu-templates-only', expression: mentionsCondition(false, GPU_RESOURCE_PREFIXES, GPU_ANNOTATION_PREFIXES) },
       ],
@@ -139,8 +146,10 @@ export function workloadWebhooks(): WorkloadWebhook[] {
       path: '/audit',
       rules: rules(true),
       namespaceSelector: { matchExpressions: [optIn([NAMESPACE_OPT_IN.audit])] },
+      // Each object the author applies is audited once: a Deployment, not also its ReplicaSet
+      // and each of its pods; a bare pod, or one of a controller outside the table, is.
       matchConditions: [
-        { name: 'not-made-by-a-controller', expression: NOT_CONTROLLED },
+        { name: 'not-made-by-a-controller', expression: notMadeByTableControllerCondition(false) },
         { name: 'pod-template-changed', expression: templateChangedCondition(true) },
         { name: 'gpu-only', expression: mentionsCondition(true, GPU_RESOURCE_PREFIXES, GPU_ANNOTATION_PREFIXES) },
       ],
@@ -151,7 +160,7 @@ export function workloadWebhooks(): WorkloadWebhook[] {
       rules: rules(true),
       namespaceSelector: { matchExpressions: [{ key: NAMESPACE_OPT_IN.key, operator: 'NotIn', values: [NAMESPACE_OPT_IN.value, NAMESPACE_OPT_IN.audit] }] },
       matchConditions: [
-        { name: 'not-made-by-a-controller', expression: NOT_CONTROLLED },
+        { name: 'not-made-by-a-controller', expression: notMadeByTableControllerCondition(true) },
         { name: 'pod-template-changed', expression: templateChangedCondition(true) },
         { name: 'generic-vocabulary-only', expression: mentionsCondition(true, GENERIC_RESOURCE_PREFIXES, []) },
       ],

@@ -14,8 +14,8 @@ export interface ReviewedPod {
 
 /**
  * The pods a review is about: a Pod on CREATE, or each pod template of a workload of the table
- * that a CREATE brings or an UPDATE changes (a template equal to the old one at the same path is
- * not decided again). Undefined for a kind the table does not know; empty when there is
+ * that a CREATE brings or an UPDATE changes (a template equal to one of the old object's is not
+ * decided again). Undefined for a kind the table does not know; empty when there is
  * nothing to decide (DELETE, a subresource, an unchanged template).
  */
 export function reviewedPods(request: AdmissionRequest): ReviewedPod[] | undefined {
@@ -23,9 +23,12 @@ export function reviewedPods(request: AdmissionRequest): ReviewedPod[] | undefin
   const kind = workloadKind(request.kind.group, request.kind.kind);
   if (kind === undefined) return undefined;
   if (request.subResource || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return [];
-  const old = new Map(request.operation === 'UPDATE' ? podTemplates(kind, request.oldObject).map((t) => [t.path, t.template]) : []);
+  // A template equal to any of the old object's is not new, wherever it now sits (the same rule
+  // as the webhook's matchCondition). A template without a spec holds no container: skipped.
+  const old = request.operation === 'UPDATE' ? podTemplates(kind, request.oldObject).map((t) => t.template) : [];
   return podTemplates(kind, request.object)
-    .filter((t) => !isDeepStrictEqual(old.get(t.path), t.template))
+    .filter((t) => t.template.spec !== undefined && t.template.spec !== null)
+    .filter((t) => !old.some((o) => isDeepStrictEqual(o, t.template)))
     .map((t) => ({
       path: t.path,
       pod: asPod({ apiVersion: 'v1', kind: 'Pod', metadata: t.template.metadata ?? {}, spec: t.template.spec },

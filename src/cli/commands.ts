@@ -54,13 +54,17 @@ export function mutate(targets: readonly Target[], options: PodOptions, format: 
         break;
     }
   }
-  // A denied object is not printed: the webhook would not let it be created.
-  const objects = [...out.values()].filter((e) => !e.denied).map(({ doc, current }) => (format === 'patch' ? fjp.compare(doc, current) : current));
+  // A denied object is not printed: the webhook would not let it be created. Patches keep their
+  // places (null for a denied document), so the nth patch is still the nth document's.
+  const objects = format === 'patch'
+    ? [...out.values()].map(({ doc, current, denied }) => (denied ? null : fjp.compare(doc, current)))
+    : [...out.values()].filter((e) => !e.denied).map(({ current }) => current);
   const denied = errors.some((e) => e.includes(': denied: '));
   return { stdout: render(objects, format), stderr: lines(errors), exitCode: denied ? 1 : 0 };
 }
 
 function render(objects: readonly unknown[], format: OutputFormat): string {
+  if (objects.length === 0) return '';
   if (format === 'yaml') return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })).join('---\n');
   const value = objects.length === 1 ? objects[0] : objects;
   return `${JSON.stringify(value, null, 2)}\n`;

@@ -74,7 +74,7 @@ function toTargets(doc: unknown, where: string, document: number): Target[] {
     requirePodSpec(doc.spec, where);
     return [{ doc, document, label, pod: checkedPod(doc, where), ...inNamespace, withPod: (pod) => pod as unknown as Record<string, unknown> }];
   }
-  if (kind === 'AdmissionReview') return [reviewTarget(doc, where, document)];
+  if (kind === 'AdmissionReview') return reviewTarget(doc, where, document);
   const workload = workloadKindOf(doc.apiVersion, kind);
   if (!workload) {
     const known = WORKLOAD_KINDS.some((w) => w.kind === kind);
@@ -100,16 +100,18 @@ function toTargets(doc: unknown, where: string, document: number): Target[] {
   });
 }
 
-function reviewTarget(doc: Record<string, unknown>, where: string, document: number): Target {
+function reviewTarget(doc: Record<string, unknown>, where: string, document: number): Target[] {
   const request = doc.request;
   if (!isObject(request) || !isObject(request.object)) throw new InputError(`${where}: AdmissionReview has no request.object`);
-  const pod = request.object;
-  if (pod.kind !== 'Pod') throw new InputError(`${where}: AdmissionReview object is a ${String(pod.kind)}, not a Pod`);
-  requirePodSpec(pod.spec, `${where}: request.object`);
-  const meta = isObject(pod.metadata) ? pod.metadata : {};
+  const object = request.object;
   const namespace = typeof request.namespace === 'string' ? request.namespace : undefined;
-  return {
-    doc: pod, document, label: `Pod/${String(meta.name ?? meta.generateName ?? '?')}`, pod: checkedPod(pod, `${where}: request.object`),
+  const meta = isObject(object.metadata) ? object.metadata : {};
+  // The review's namespace wins over the object's (the API server fills it in on CREATE).
+  const placed = namespace ? { ...object, metadata: { ...meta, namespace } } : object;
+  if (object.kind !== 'Pod') return toTargets(placed, `${where}: request.object`, document);
+  requirePodSpec(object.spec, `${where}: request.object`);
+  return [{
+    doc: object, document, label: `Pod/${String(meta.name ?? meta.generateName ?? '?')}`, pod: checkedPod(object, `${where}: request.object`),
     ...(namespace ? { namespace } : {}), withPod: (p) => p as unknown as Record<string, unknown>,
-  };
+  }];
 }

@@ -91,34 +91,47 @@ export function auditHandler(deps: MutateDeps): ReviewHandler {
   };
 }
 
-/** The audit warnings of one decision: where it would route the pod and as what, or why it would refuse it. */
+/**
+ * The audit warnings of one decision: where it would route the pod and as what, or why it would
+ * refuse it; one warning per container or per pool's reason, so that none is cut at the 120
+ * characters Kubernetes asks warnings to keep to.
+ */
 function wouldDo(path: string, pod: Pod, decision: Decision): string[] {
+  const pending = genericAsks(pod).length > 0
+    ? [at(path, `stays Pending here: no node has gpu-admission.io/* (label the namespace ${NAMESPACE_OPT_IN.key}=${NAMESPACE_OPT_IN.value} to translate)`)]
+    : [];
   switch (decision.kind) {
     case 'not-applicable':
       return [];
     case 'allow':
-      return decision.warnings.map((w) => at(path, `would warn: ${w}`));
-    case 'deny':
-      return [at(path, `would refuse: ${decision.message}`)];
-    case 'patch':
-      return [at(path, `would route to ${decision.record.pools.join(', ')} as ${written(pod, decision.pod)}`),
-        ...decision.warnings.map((w) => at(path, `would warn: ${w}`))];
+      return [...decision.warnings.map((w) => at(path, `would warn: ${w}`)), ...pending];
+    case 'deny': {
+      // `container "x" asks …: pool a: why; pool b: why` as a head line and one line per pool.
+      const [first, ...rest] = decision.message.split(/; |: (?=pool )/);
+      return [at(path, `would refuse: ${first}${rest.length > 0 ? ':' : ''}`), ...rest.map((part) => at(path, `  ${part}`)), ...pending];
+    }
+    case 'patch': {
+      const pools = decision.record.pools.join(', ');
+      const changes = written(pod, decision.pod);
+      const route = changes.length === 1
+        ? [at(path, `would route to ${pools} as ${changes[0]!.entries.join(', ')}`)]
+        : [at(path, `would route to ${pools}${changes.length === 0 ? ' (node placement only)' : ':'}`),
+          ...changes.map(({ name, entries }) => at(path, `  container ${name}: ${entries.join(', ')}`))];
+      return [...route, ...decision.warnings.map((w) => at(path, `would warn: ${w}`)), ...pending];
+    }
   }
 }
 
-/** The resources the rewrite writes, as `aliyun.com/gpu-mem: 12` (container names in front when several change). */
-function written(before: Pod, after: Pod): string {
+/** The resources the rewrite writes, per container that changes (`aliyun.com/gpu-mem: 12`). */
+function written(before: Pod, after: Pod): { name: string; entries: string[] }[] {
   const all = (p: Pod): Container[] => [...(p.spec.initContainers ?? []), ...p.spec.containers];
   const old = new Map(all(before).map((c) => [c.name, { ...c.resources?.requests, ...c.resources?.limits }]));
-  const changes = all(after).flatMap((c) => {
+  return all(after).flatMap((c) => {
     const was = old.get(c.name) ?? {};
     const now = { ...c.resources?.requests, ...c.resources?.limits };
     const entries = Object.entries(now).filter(([k, v]) => String(was[k]) !== String(v)).map(([k, v]) => `${k}: ${v}`);
     return entries.length > 0 ? [{ name: c.name, entries }] : [];
   });
-  if (changes.length === 0) return 'node placement only';
-  if (changes.length === 1) return changes[0]!.entries.join(', ');
-  return changes.map(({ name, entries }) => `${name} ${entries.join(', ')}`).join('; ');
 }
 
 /**

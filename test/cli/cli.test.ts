@@ -69,6 +69,27 @@ describe('gpu-admission CLI on real files', () => {
     assert.match(e.stdout, /no GPU request: left alone/);
   });
 
+  it('when an AdmissionReview of a Deployment is given, then its template is decided in the review\'s namespace', () => {
+    const deployment = parse(readFileSync(fixture('examples/workloads/train-deployment.yaml'), 'utf8'));
+    delete deployment.metadata.namespace;
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', namespace: 'research', object: deployment } };
+    const r = cli(['explain', '-f', '-'], JSON.stringify(review));
+    assert.match(r.stdout, /^Deployment\/\S+ in namespace research /);
+  });
+
+  it('when -o patch is asked of several documents and one is denied, then its place holds null, so patches stay aligned', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
+    const ok = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'ok' }, spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] } };
+    const bad = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bad' }, spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu-memory': '200Gi' } } }] } };
+    writeFileSync(join(dir, 'two.yaml'), `${JSON.stringify(bad)}\n---\n${JSON.stringify(ok)}\n`);
+    const r = cli(['mutate', '-f', join(dir, 'two.yaml'), '-o', 'patch']);
+    assert.equal(r.status, 1);
+    const patches = JSON.parse(r.stdout);
+    assert.equal(patches.length, 2);
+    assert.equal(patches[0], null);
+    assert.ok(Array.isArray(patches[1]) && patches[1].length > 0);
+  });
+
   it('when the pod cannot be served, then the denial goes to stderr and the exit code is 1', () => {
     const r = cli(['mutate', '-f', fixture('test/fixtures/pods/impossible.yaml')]);
     assert.equal(r.status, 1);

@@ -194,3 +194,21 @@ describe('gpu-admission policy init --from-cluster', () => {
     assert.match(check.stdout, /matches the cluster's nodes/);
   });
 });
+
+describe('mutate and explain --cluster', () => {
+  it('when a pod is explained with --cluster, then the policy in force and the namespace in the cluster decide it', async () => {
+    const file = join(work, 'pod.yaml');
+    await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ml' },
+      spec: { containers: [{ name: 'main', image: 'x', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] } }));
+    const explained = await cli(['explain', '-f', file, '--cluster']);
+    assert.equal(explained.code, 0, explained.stderr);
+    assert.match(explained.stdout, new RegExp(`^Pod/p in namespace ml \\(policy \\S+\\)\n`));
+    assert.match(explained.stdout, /pool t4-cgpu: can serve: main \{aliyun\.com\/gpu-mem: 4\}  <- chosen/, 'a pool of the cluster\'s policy, not the embedded one');
+    const mutated = await cli(['mutate', '-f', file, '--cluster', '-o', 'json']);
+    assert.equal(mutated.code, 0, mutated.stderr);
+    assert.deepEqual(JSON.parse(mutated.stdout).spec.containers[0].resources.limits, { 'aliyun.com/gpu-mem': '4' });
+    const elsewhere = await cli(['explain', '-f', file, '--cluster', '--namespace', 'nowhere']);
+    assert.equal(elsewhere.code, 2);
+    assert.match(elsewhere.stderr, /namespace nowhere does not exist in the cluster/);
+  });
+});

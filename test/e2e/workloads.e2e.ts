@@ -93,6 +93,21 @@ describe('workload templates checked at kubectl apply', () => {
     const stored = await k.json(['get', 'pytorchjob', 'finetune', '-n', 'ml']);
     assert.deepEqual(stored.spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].resources.limits,
       { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '80Gi' }, 'templates are never rewritten');
+    // Replica specs are a map, which CEL walks in no fixed order: a replicas change is still never sent.
+    const before = await sent('validate-workloads');
+    for (let i = 3; i < 13; i++) {
+      await k.ok(['patch', 'pytorchjob', 'finetune', '-n', 'ml', '--type=merge', '-p', JSON.stringify({ spec: { pytorchReplicaSpecs: { Worker: { replicas: i } } } })]);
+    }
+    assert.equal(await sent('validate-workloads'), before);
+  });
+
+  it('when a Deployment made by a controller outside the table (a KServe InferenceService, say) is impossible, then it is still refused', async () => {
+    const owner = JSON.parse(await k.ok(['create', 'configmap', 'isvc-owner', '-n', 'ml', '-o', 'json']));
+    const d = deployment('isvc-predictor', 'ml', IMPOSSIBLE);
+    d.metadata.ownerReferences = [{ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name: 'isvc', uid: owner.metadata.uid, controller: true }];
+    const r = await k.apply(d);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /denied the request: spec\.template: container "isvc-predictor" asks 2 GPU × 90Gi/);
   });
 
   it('when a RayCluster\'s GPU worker group is impossible, then the refusal names spec.workerGroupSpecs[1].template', async () => {

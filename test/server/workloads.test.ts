@@ -101,7 +101,8 @@ describe('POST /audit', () => {
     const r = await post('/audit', review(pod(T4)), app);
     assert.equal(r.allowed, true);
     assert.equal(r.patch, undefined);
-    assert.deepEqual(r.warnings, ['would route to t4-shared as aliyun.com/gpu-mem: 12']);
+    assert.deepEqual(r.warnings, ['would route to t4-shared as aliyun.com/gpu-mem: 12',
+      'stays Pending here: no node has gpu-admission.io/* (label the namespace gpu-admission.io/enabled=true to translate)']);
     assert.match(await registry.metrics(), /gpu_admission_reviews_total\{webhook="audit",result="audit-patched"\} 1/);
     assert.ok(lines.some((l) => Array.isArray(l.audit) && l.audit[0] === 'would route to t4-shared as aliyun.com/gpu-mem: 12'));
   });
@@ -110,10 +111,47 @@ describe('POST /audit', () => {
     const { app, registry } = testApp();
     const r = await post('/audit', review(pytorchJob(template(container('pytorch', IMPOSSIBLE)))), app);
     assert.equal(r.allowed, true);
-    assert.equal(r.warnings?.length, 2);
-    assert.match(r.warnings?.[0] ?? '', /^spec\.pytorchReplicaSpecs\.Master\.template: would route to t4-shared as aliyun\.com\/gpu-mem: 12$/);
-    assert.match(r.warnings?.[1] ?? '', /^spec\.pytorchReplicaSpecs\.Worker\.template: would refuse: container "pytorch" asks 1 GPU × 200Gi/);
+    const warnings = r.warnings ?? [];
+    assert.equal(warnings[0], 'spec.pytorchReplicaSpecs.Master.template: would route to t4-shared as aliyun.com/gpu-mem: 12');
+    const refusal = warnings.filter((w) => w.startsWith('spec.pytorchReplicaSpecs.Worker.template: '));
+    assert.equal(refusal[0], 'spec.pytorchReplicaSpecs.Worker.template: would refuse: container "pytorch" asks 1 GPU × 200Gi:');
+    assert.equal(refusal[1], 'spec.pytorchReplicaSpecs.Worker.template:   pool t4-shared: card has 15Gi');
+    assert.ok(refusal.some((w) => w === 'spec.pytorchReplicaSpecs.Worker.template:   pool h100: card has 80Gi'), refusal.join('\n'));
+    for (const w of warnings) assert.ok(w.length <= 120, `not cut: ${w}`);
     assert.match(await registry.metrics(), /gpu_admission_reviews_total\{webhook="audit",result="audit-denied"\} 1/);
+  });
+});
+
+describe('POST /audit, several containers and native requests', () => {
+  it('when two containers would be rewritten, then each gets its own warning line, none cut', async () => {
+    const p = pod(T4);
+    p.spec.containers.push(container('sidecar', { 'gpu-admission.io/gpu-memory': '2Gi' }));
+    const r = await post('/audit', review(p));
+    assert.deepEqual(r.warnings?.slice(0, 3), ['would route to t4-shared:', '  container main: aliyun.com/gpu-mem: 12', '  container sidecar: aliyun.com/gpu-mem: 2']);
+  });
+
+  it('when a pod asks natively, then the audit says where it would go and nothing about staying Pending', async () => {
+    const r = await post('/audit', review(pod({ 'nvidia.com/gpu': '1' })));
+    assert.equal(r.allowed, true);
+    assert.ok((r.warnings ?? []).every((w) => !w.includes('Pending')), JSON.stringify(r.warnings));
+  });
+});
+
+describe('POST /validate-workloads, updates that move templates', () => {
+  const job = (roles: Record<string, Obj>): Obj => ({ apiVersion: 'kubeflow.org/v1', kind: 'PyTorchJob', metadata: { name: 'pt', namespace: 'ml' },
+    spec: { pytorchReplicaSpecs: roles } });
+  it('when an UPDATE only reorders roles or adds an empty template, then an impossible stored template is not decided again', async () => {
+    const bad = { replicas: 2, template: template(container('w', IMPOSSIBLE)) };
+    const old = job({ Worker: bad });
+    const moved = job({ Extra: { replicas: 1, template: {} }, Worker: { ...bad, replicas: 5 } });
+    const r = await post('/validate-workloads', review(moved, 'UPDATE', old));
+    assert.equal(r.allowed, true, JSON.stringify(r));
+  });
+
+  it('when a template has no spec at all, then it is skipped and the other templates are still decided', async () => {
+    const r = await post('/validate-workloads', review(job({ Empty: { template: {} }, Worker: { template: template(container('w', IMPOSSIBLE)) } })));
+    assert.equal(r.allowed, false);
+    assert.match(r.status?.message ?? '', /^spec\.pytorchReplicaSpecs\.Worker\.template: /);
   });
 });
 
