@@ -35,6 +35,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Reviews read and decided at once; more wait their turn (bodies unread), a full waiting line gets 429. */
   readonly maxInFlight: number;
+  /** Watch the GPU nodes (needs a cluster): warn on pods routed to pools without a Ready node, export pool gauges. */
+  readonly nodeWatch: boolean;
 }
 
 export type TlsConfig =
@@ -70,6 +72,7 @@ const SETTINGS = {
   policyNamespace: { flag: 'policy-namespace', env: 'GPU_ADMISSION_POLICY_NAMESPACE', fallback: POLICY_CONFIGMAP.namespace },
   policyConfigMap: { flag: 'policy-configmap', env: 'GPU_ADMISSION_POLICY_CONFIGMAP', fallback: POLICY_CONFIGMAP.name },
   namespaceLabels: { flag: 'namespace-labels', env: 'GPU_ADMISSION_NAMESPACE_LABELS', fallback: undefined },
+  nodeWatch: { flag: 'node-watch', env: 'GPU_ADMISSION_NODE_WATCH', fallback: undefined },
   logLevel: { flag: 'log-level', env: 'GPU_ADMISSION_LOG_LEVEL', fallback: 'info' },
   processMetrics: { flag: 'process-metrics', env: 'GPU_ADMISSION_PROCESS_METRICS', fallback: 'true' },
   drainDelay: { flag: 'drain-delay-seconds', env: 'GPU_ADMISSION_DRAIN_DELAY_SECONDS', fallback: '5' },
@@ -123,6 +126,7 @@ export function loadConfig(
     tls: tlsConfig(read('certFile'), read('keyFile'), problems),
     policy,
     namespaceLabels: oneOf(read('namespaceLabels') ?? (policy.source === 'configmap' ? 'watch' : 'none'), 'namespace-labels', ['watch', 'none'] as const, problems),
+    nodeWatch: oneOf(read('nodeWatch') ?? (policy.source === 'configmap' ? 'true' : 'false'), 'node-watch', ['true', 'false'] as const, problems) === 'true',
     logLevel: oneOf(read('logLevel') ?? 'info', 'log-level', LOG_LEVELS, problems),
     processMetrics: oneOf(read('processMetrics') ?? 'true', 'process-metrics', ['true', 'false'] as const, problems) === 'true',
     drainDelayMs: integer(read('drainDelay'), 'drain-delay-seconds', 0, 600, problems) * 1000,

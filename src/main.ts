@@ -11,6 +11,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, USAGE, loadConfig, type Config } from './config.ts';
 import { defaultPolicy } from './policy/default-policy.ts';
 import { PolicyError } from './policy/parse.ts';
+import type { NodeSource } from './cluster/model.ts';
 import { NoNamespaceLabels, StaticPolicySource, type NamespaceSource, type PolicySource } from './policy/source.ts';
 import { createApp } from './server/create-app.ts';
 import { ensureDevCertificate } from './server/dev-certificate.ts';
@@ -21,6 +22,8 @@ import { createTlsServer, watchCertificate, type KeyPairFiles } from './server/t
 interface Sources {
   readonly policySource: PolicySource;
   readonly namespaceSource: NamespaceSource;
+  /** The watched GPU nodes (--node-watch): warnings and gauges only, never awaited for readiness. */
+  readonly nodeSource?: NodeSource;
 }
 
 async function main(): Promise<void> {
@@ -54,6 +57,8 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   // Started, not awaited: /healthz must answer while a watch still waits for its first list.
   const started = Promise.all([sources.policySource.start(), sources.namespaceSource.start()]);
   started.catch(() => {}); // handled by the await below, once listening
+  // Nodes only inform warnings and gauges: their first list is never waited for.
+  sources.nodeSource?.start().catch((err: unknown) => logger.warn({ err }, 'node watch did not start; no pool node warnings'));
 
   let draining = false;
   const certificate = watchCertificate(files, { logger });
@@ -73,7 +78,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const stop = (): Promise<void> => (stopping ??= (async () => {
     certificate.stop();
     await drainer.drain();
-    await Promise.allSettled([sources.policySource.stop(), sources.namespaceSource.stop()]);
+    await Promise.allSettled([sources.policySource.stop(), sources.namespaceSource.stop(), sources.nodeSource?.stop()]);
     logger.info('stopped');
     logger.flush(() => process.exit(0));
   })());
@@ -107,27 +112,28 @@ function certificateFiles(config: Config, logger: Logger): KeyPairFiles & { caFi
 }
 
 async function createSources(config: Config, logger: Logger): Promise<Sources> {
-  const inCluster = config.policy.source === 'configmap' || config.namespaceLabels === 'watch';
+  const inCluster = config.policy.source === 'configmap' || config.namespaceLabels === 'watch' || config.nodeWatch;
   // The Kubernetes client is loaded only when a cluster is used: `npm start` alone never needs it.
   const kube = inCluster ? await import('./kube/index.ts') : undefined;
   const kubeConfig = inCluster ? await loadKubeConfig(config.kubeconfig) : undefined;
   const namespaceSource = kube && kubeConfig && config.namespaceLabels === 'watch'
     ? kube.createNamespaceWatch({ kubeConfig, logger })
     : new NoNamespaceLabels();
+  const nodes = kube && kubeConfig && config.nodeWatch ? { nodeSource: kube.createNodeWatch({ kubeConfig, logger }) } : {};
   switch (config.policy.source) {
     case 'embedded':
-      return { policySource: new StaticPolicySource(defaultPolicy()), namespaceSource };
+      return { policySource: new StaticPolicySource(defaultPolicy()), namespaceSource, ...nodes };
     case 'file': {
       // Loaded here, so an invalid file stops the process before it listens; then followed for edits.
       const policySource = new FilePolicySource(config.policy.file, { logger });
       await policySource.start();
-      return { policySource, namespaceSource };
+      return { policySource, namespaceSource, ...nodes };
     }
     case 'configmap': {
       if (!kube || !kubeConfig) throw new Error('unreachable: configmap source without a cluster client');
       const { namespace, name, key } = config.policy;
       const policySource = kube.createConfigMapPolicySource({ kubeConfig, logger, namespace, name, key, reportingInstance: config.instance });
-      return { policySource, namespaceSource };
+      return { policySource, namespaceSource, ...nodes };
     }
   }
 }

@@ -143,3 +143,33 @@ export function decisionPools(pod: ClusterPod): string[] | undefined {
     return undefined;
   }
 }
+
+/** The GPU nodes the webhook knows of (a watched cache), for warnings and metrics only: never for a decision. */
+export interface NodeSource {
+  /** The GPU nodes now; empty before the first list. */
+  nodes(): readonly ClusterNode[];
+  /** Bumped on every change, so that derived counts are recomputed only when nodes change. */
+  version(): number;
+  /** Undefined once listed. */
+  notReadyReason(): string | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Per pool: its nodes, Ready and in all, and what they advertise of the pool's resources. */
+export interface PoolNodes {
+  readonly ready: number;
+  readonly total: number;
+  readonly capacity: Readonly<Record<string, number>>;
+}
+
+export function poolNodeSummary(policy: Policy, nodes: readonly ClusterNode[]): ReadonlyMap<string, PoolNodes> {
+  const out = new Map<string, PoolNodes>();
+  for (const pool of policy.pools) {
+    const mine = nodes.filter((n) => poolHasNode(pool, n));
+    const capacity: Record<string, number> = {};
+    for (const u of poolUnits(pool)) capacity[u.resource] = mine.reduce((sum, n) => sum + (n.allocatable[u.resource] ?? 0), 0);
+    out.set(pool.name, { ready: mine.filter((n) => n.ready).length, total: mine.length, capacity });
+  }
+  return out;
+}

@@ -19,3 +19,4 @@ export {
   type PolicySourceOptions,
 } from './policy-reloader.ts';
 export { webhookRbac, type RbacRule } from './rbac.ts';
+export { createNodeSource, createNodeWatch, NodeCache, type NodeSource, type NodeSourceOptions } from './node-watch.ts';

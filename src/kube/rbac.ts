@@ -54,5 +54,15 @@ export function webhookRbac(location = POLICY_LOCATION): readonly RbacRule[] {
         watch: 'keep it current as namespaces and their labels change',
       },
     },
+    {
+      kind: 'ClusterRole',
+      apiGroups: [''],
+      resources: ['nodes'],
+      verbs: ['list', 'watch'],
+      why: {
+        list: 'fill the GPU node cache (--node-watch): pools without a Ready node, gpu_admission_pool_nodes',
+        watch: 'keep it current as nodes join, leave and change readiness',
+      },
+    },
   ];
 }

@@ -2,10 +2,12 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
+import type { NodeSource } from '../cluster/model.ts';
 import type { NamespaceSource, PolicySource } from '../policy/source.ts';
 import { healthRoutes } from './health.ts';
 import { countPolicyEvents, createMetrics } from './metrics.ts';
 import { mutateHandler } from './mutate.ts';
+import { PoolNodeView } from './pool-nodes.ts';
 import { inFlightLimit, reviewRoute } from './review.ts';
 import type { CertificateStatus } from './tls.ts';
 import { validatePolicyHandler, type PolicyConfigMapRef } from './validate-policy.ts';
@@ -31,6 +33,8 @@ export interface AppDeps {
   readonly notReadyAnswer?: 'deny' | 'unavailable';
   /** Reviews read and decided at once (both webhooks); more wait; a full waiting line gets 429. Default 8. */
   readonly maxInFlight?: number;
+  /** The watched GPU nodes (--node-watch): the no-Ready-node warning and the pool metrics. */
+  readonly nodeSource?: NodeSource;
 }
 
 export const DEFAULT_POLICY_CONFIGMAP: PolicyConfigMapRef = POLICY_CONFIGMAP;
@@ -40,8 +44,10 @@ export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? (() => performance.timeOrigin + performance.now());
   const draining = deps.draining ?? (() => false);
   const registry = deps.registry ?? new Registry();
+  const poolNodes = deps.nodeSource ? new PoolNodeView(deps.nodeSource) : undefined;
   const metrics = createMetrics(registry, {
     policySource: deps.policySource, certificateExpiry: () => deps.certificate.expiresAt(), now,
+    ...(poolNodes ? { poolNodes } : {}),
   }, deps.processMetrics ?? true);
   countPolicyEvents(deps.policySource, metrics);
   const reviewDeps = {
@@ -56,7 +62,7 @@ export function createApp(deps: AppDeps): Express {
     if (draining()) res.setHeader('Connection', 'close');
     next();
   });
-  app.post('/mutate', ...reviewRoute('mutate', mutateHandler(deps), reviewDeps));
+  app.post('/mutate', ...reviewRoute('mutate', mutateHandler({ ...deps, ...(poolNodes ? { poolNodes } : {}) }), reviewDeps));
   app.post('/validate-policy', ...reviewRoute('validate-policy',
     validatePolicyHandler(deps.policyConfigMap ?? DEFAULT_POLICY_CONFIGMAP), reviewDeps));
   app.post('/validate-workloads', ...reviewRoute('validate-workloads', validateWorkloadsHandler(deps), reviewDeps));

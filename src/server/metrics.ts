@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PolicySource } from '../policy/source.ts';
+import type { PoolNodeView } from './pool-nodes.ts';
 
 export const METRIC_PREFIX = 'gpu_admission_';
 
@@ -19,6 +20,8 @@ export interface MetricSources {
   /** Expiry of the serving certificate in force, seconds since the epoch. */
   readonly certificateExpiry: () => number | undefined;
   readonly now: () => number;
+  /** The pools' watched nodes (--node-watch); without it the pool gauges are not exported. */
+  readonly poolNodes?: PoolNodeView;
 }
 
 export interface Metrics {
@@ -68,8 +71,33 @@ export function createMetrics(registry: Registry, sources: MetricSources, proces
   return metrics;
 }
 
-function registerStateGauges(registry: Registry, { policySource, certificateExpiry, now }: MetricSources): void {
+function registerStateGauges(registry: Registry, { policySource, certificateExpiry, now, poolNodes }: MetricSources): void {
   const registers = [registry];
+  if (poolNodes) {
+    new Gauge({
+      name: `${METRIC_PREFIX}pool_nodes`, help: 'Nodes of each pool of the policy in force, Ready or not (the watched GPU nodes).',
+      labelNames: ['pool', 'ready'], registers,
+      collect() {
+        this.reset();
+        const policy = policySource.current();
+        const summary = policy ? poolNodes.summary(policy) : undefined;
+        for (const [pool, n] of summary ?? []) {
+          this.set({ pool, ready: 'true' }, n.ready);
+          this.set({ pool, ready: 'false' }, n.total - n.ready);
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}pool_capacity`, help: 'What the nodes of each pool advertise (allocatable) of the resources the pool hands out.',
+      labelNames: ['pool', 'resource'], registers,
+      collect() {
+        this.reset();
+        const policy = policySource.current();
+        const summary = policy ? poolNodes.summary(policy) : undefined;
+        for (const [pool, n] of summary ?? []) for (const [resource, value] of Object.entries(n.capacity)) this.set({ pool, resource }, value);
+      },
+    });
+  }
   new Gauge({
     name: `${METRIC_PREFIX}policy_info`, help: 'The policy in force (value 1), by revision.', labelNames: ['revision'], registers,
     collect() {

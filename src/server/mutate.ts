@@ -5,11 +5,14 @@ import type { Decision } from '../engine/decision.ts';
 import type { NamespaceSource, PolicySource } from '../policy/source.ts';
 import type { Policy } from '../policy/types.ts';
 import { UnavailableError } from './errors.ts';
+import { noReadyNodeWarning, type PoolNodeView } from './pool-nodes.ts';
 import type { ReviewHandler, ReviewOutcome } from './review.ts';
 
 export interface MutateDeps {
   readonly policySource: PolicySource;
   readonly namespaceSource: NamespaceSource;
+  /** The pools' nodes, for the no-Ready-node warning; none: no such warning. */
+  readonly poolNodes?: PoolNodeView;
 }
 
 const UNCHANGED: ReviewOutcome = { verdict: allow(), result: 'unchanged' };
@@ -27,7 +30,10 @@ export function mutateHandler(deps: MutateDeps): ReviewHandler {
       throw new UnavailableError('GA_NO_POLICY', `gpu-admission has no valid policy yet: ${deps.policySource.notReadyReason() ?? 'not loaded'}`);
     }
     const name = request.namespace || pod.metadata?.namespace || '';
-    const decision = decide(pod, { namespace: { name, labels: namespaceLabels(deps.namespaceSource, name, policy) }, policy });
+    const decided = decide(pod, { namespace: { name, labels: namespaceLabels(deps.namespaceSource, name, policy) }, policy });
+    // Still admitted when its pools have no Ready node (an autoscaler may add one), but told so.
+    const noNode = decided.kind === 'patch' ? noReadyNodeWarning(decided.record.pools, deps.poolNodes?.summary(policy)) : undefined;
+    const decision = noNode && decided.kind === 'patch' ? { ...decided, warnings: [...decided.warnings, noNode] } : decided;
     if (decision.kind === 'patch') log.debug({ patch: decision.patch }, 'patch');
     return { ...outcomeOf(decision), revision: policy.revision };
   };

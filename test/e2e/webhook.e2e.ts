@@ -118,6 +118,8 @@ describe('manifests', () => {
     assert.equal(await can('get', 'secrets', '-n', 'gpu-admission'), false);
     assert.equal(await can('create', 'pods', '-n', 'gpu-team'), false);
     assert.equal(await can('get', 'namespaces'), false, 'list/watch only');
+    assert.equal(await can('watch', 'nodes'), true, 'the GPU node cache (--node-watch)');
+    assert.equal(await can('patch', 'nodes'), false, 'it never writes nodes');
   });
 });
 

@@ -199,3 +199,29 @@ describe('audit mode (gpu-admission.io/enabled=audit)', () => {
   });
 
 });
+
+describe('pools without a Ready node', () => {
+  it('when every node of the pool a pod is routed to is NotReady, then the pod is admitted and kubectl shows why it will wait', async () => {
+    const ready = (status: 'True' | 'False'): Promise<string> => k.ok(['patch', 'node', 't4-1', '--subresource=status', '--type=merge', '-p',
+      JSON.stringify({ status: { conditions: [{ type: 'Ready', status, reason: 'e2e', message: 'set by the e2e test' }] } })]);
+    await ready('False');
+    try {
+      const t4 = (name: string): Obj => ({ ...pod(name, 'ml', { 'gpu-admission.io/gpu-memory': '4Gi' }),
+        metadata: { name, namespace: 'ml', annotations: { 'gpu-admission.io/gpu-model': 'Tesla-T4' } } });
+      // The node watch sees the change within moments; each try is a server-side dry run.
+      const stderr = await eventually('the no-Ready-node warning', async () => {
+        const r = await k.run(['create', '--dry-run=server', '-f', '-'], JSON.stringify(t4('probe')));
+        return r.stderr.includes('no Ready node') ? r.stderr : undefined;
+      }, 20_000);
+      assert.match(stderr, /Warning: pool t4-shared has no Ready node now \(1 in all\): the pod waits until one is Ready or added/);
+      const r = await k.apply(t4('waits'));
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Warning: pool t4-shared has no Ready node now/);
+      const metrics = (await env.webhook.get('/metrics')).body;
+      assert.match(metrics, /gpu_admission_pool_nodes\{pool="t4-shared",ready="false"\} 1/);
+      assert.match(metrics, /gpu_admission_pool_nodes\{pool="a10-core",ready="true"\} 1/);
+    } finally {
+      await ready('True');
+    }
+  });
+});

@@ -21,8 +21,8 @@ describe('RBAC the webhook needs', () => {
     ]);
   });
 
-  it('when it comes to Events and Namespaces, then Events are namespaced and only Namespaces need a ClusterRole', () => {
-    assert.deepEqual(rules.filter((r) => r.kind === 'ClusterRole').map((r) => r.resources), [['namespaces']]);
+  it('when it comes to Events, Namespaces and Nodes, then Events are namespaced and only Namespaces and Nodes (list, watch) need a ClusterRole', () => {
+    assert.deepEqual(rules.filter((r) => r.kind === 'ClusterRole').map((r) => [r.resources, r.verbs]), [[['namespaces'], ['list', 'watch']], [['nodes'], ['list', 'watch']]]);
     const events = rules.find((r) => r.resources.includes('events'));
     assert.deepEqual([events?.kind, events?.namespace, events?.apiGroups, events?.verbs], ['Role', 'gpu-admission', ['events.k8s.io'], ['create', 'patch']]);
   });

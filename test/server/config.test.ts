@@ -19,7 +19,15 @@ describe('loadConfig', () => {
       requestTimeoutMs: 10_000,
       maxInFlight: 8,
       kubeconfig: undefined,
+      nodeWatch: false,
     });
+  });
+
+  it('when the policy comes from the cluster, then nodes are watched unless --node-watch=false', () => {
+    assert.equal(load(['--policy-source', 'configmap']).nodeWatch, true);
+    assert.equal(load(['--policy-source', 'configmap', '--node-watch=false']).nodeWatch, false);
+    assert.equal(load([], { GPU_ADMISSION_NODE_WATCH: 'true' }).nodeWatch, true);
+    assert.throws(() => load(['--node-watch', 'yes']), /node-watch/);
   });
 
   it('when the environment sets values, then they are used', () => {

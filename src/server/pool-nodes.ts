@@ -1,0 +1,36 @@
+import { poolNodeSummary, type NodeSource, type PoolNodes } from '../cluster/model.ts';
+import type { Policy } from '../policy/types.ts';
+
+/**
+ * The pools' nodes under the policy in force, recomputed only when the policy or the nodes
+ * change (a review reads it; computing it is pools × nodes label matches).
+ */
+export class PoolNodeView {
+  readonly #source: NodeSource;
+  #key = '';
+  #summary: ReadonlyMap<string, PoolNodes> = new Map();
+
+  constructor(source: NodeSource) {
+    this.#source = source;
+  }
+
+  /** Undefined until the nodes have been listed: no warning is better than a wrong one. */
+  summary(policy: Policy): ReadonlyMap<string, PoolNodes> | undefined {
+    if (this.#source.notReadyReason() !== undefined) return undefined;
+    const key = `${policy.revision}\u0000${this.#source.version()}`;
+    if (key !== this.#key) {
+      this.#summary = poolNodeSummary(policy, this.#source.nodes());
+      this.#key = key;
+    }
+    return this.#summary;
+  }
+}
+
+/** The warning for a pod routed only to pools that have no Ready node now, if it is. */
+export function noReadyNodeWarning(pools: readonly string[], summary: ReadonlyMap<string, PoolNodes> | undefined): string | undefined {
+  if (!summary || pools.length === 0) return undefined;
+  if (pools.some((p) => (summary.get(p)?.ready ?? 0) > 0)) return undefined;
+  const total = pools.reduce((sum, p) => sum + (summary.get(p)?.total ?? 0), 0);
+  return `${pools.length > 1 ? 'pools' : 'pool'} ${pools.join(', ')} ${pools.length > 1 ? 'have' : 'has'} no Ready node now `
+    + `(${total} in all): the pod waits until one is Ready or added`;
+}
