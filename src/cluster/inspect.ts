@@ -37,7 +37,7 @@ export interface NodeReport {
   readonly ready: boolean;
   readonly cards: number;
   readonly usage: readonly Usage[];
-  /** Per card, where the pods' annotations say which card (ACK shared GPU: ALIYUN_COM_GPU_MEM_IDX). */
+  /** Per card, where the pods' annotations say which card (ACK shared GPU: ALIYUN_COM_GPU_MEM_IDX; HAMi: its allocation annotation). */
   readonly perCard?: readonly CardUsage[];
 }
 
@@ -101,6 +101,40 @@ function ackCards(node: ClusterNode, pods: readonly ClusterPod[], cards: number)
   return out;
 }
 
+const HAMI_REGISTER = 'hami.io/node-nvidia-register';
+const HAMI_ALLOCATED = 'hami.io/vgpu-devices-allocated';
+
+/**
+ * HAMi per card: the node's registered devices (`hami.io/node-nvidia-register`, JSON
+ * `[{id, devmem, …}]` since HAMi 2.5, `id,count,devmem,devcore,type,numa,health:` before) and
+ * each pod's `hami.io/vgpu-devices-allocated` (`UUID,Type,Usedmem,Usedcores:` per device, `;`
+ * between containers), GPU memory in MiB.
+ */
+function hamiCards(node: ClusterNode, pods: readonly ClusterPod[]): CardUsage[] | undefined {
+  const text = node.annotations[HAMI_REGISTER];
+  if (!text) return undefined;
+  let devices: { id: string; mem: number }[];
+  try {
+    const parsed = JSON.parse(text) as { id?: unknown; devmem?: unknown }[];
+    devices = parsed.map((d) => ({ id: String(d.id ?? ''), mem: Number(d.devmem ?? 0) }));
+  } catch {
+    devices = text.split(':').filter((d) => d.includes(',')).map((d) => d.split(',')).map((f) => ({ id: f[0] ?? '', mem: Number(f[2] ?? 0) }));
+  }
+  const out = devices.map((d, index) => ({ index, unit: 'MiB', allocated: 0, total: d.mem, pods: [] as string[] }));
+  const byId = new Map(devices.map((d, i) => [d.id, out[i]!]));
+  for (const pod of pods) {
+    for (const device of (pod.annotations[HAMI_ALLOCATED] ?? '').split(/[;:]/)) {
+      const [id, , used] = device.split(',');
+      const card = id ? byId.get(id) : undefined;
+      if (!card) continue;
+      card.allocated += Number(used) || 0;
+      const name = `${pod.namespace}/${pod.name}`;
+      if (!card.pods.includes(name)) card.pods.push(name);
+    }
+  }
+  return out;
+}
+
 export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: readonly ClusterPod[], options: InspectOptions = {}): InspectReport {
   const livePods = pods.filter(live);
   const podsByNode = new Map<string, ClusterPod[]>();
@@ -132,8 +166,10 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
     if (shown.length === 0) continue;
     const units = [...new Map(shown.flatMap(poolUnits).map((u) => [key(u), u])).values()];
     const cards = cardsOf(node, shown[0]!.gpu.perNode);
-    const perCard = options.details && shown.some((p) => p.backend.startsWith('ack-') && poolUnits(p).some((u) => u.resource === 'aliyun.com/gpu-mem'))
-      ? ackCards(node, podsByNode.get(node.name) ?? [], cards) : undefined;
+    const onNode = podsByNode.get(node.name) ?? [];
+    const perCard = !options.details ? undefined
+      : shown.some((p) => p.backend.startsWith('ack-') && poolUnits(p).some((u) => u.resource === 'aliyun.com/gpu-mem')) ? ackCards(node, onNode, cards)
+        : shown.some((p) => p.backend === 'hami') ? hamiCards(node, onNode) : undefined;
     nodeReports.push({
       name: node.name, pools: shown.map((p) => p.name), ready: node.ready, cards,
       usage: usageOn(units, [node], podsByNode), ...(perCard ? { perCard } : {}),

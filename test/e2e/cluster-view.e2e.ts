@@ -60,7 +60,9 @@ before(async () => {
     pod('big-1', 'a100-topo-a', { 'aliyun.com/gpu': '4', 'aliyun/erdma': '1' }),
     pod('slice-1', 'a100-mig-a', { 'nvidia.com/mig-1g.5gb': '2' }),
     pod('h-1', 'h100-a', { 'nvidia.com/gpu': '8' }),
-    pod('v-1', 'l20-a', { 'hami.io/gpu': '2', 'hami.io/gpumem': '8192', 'hami.io/gpucores': '50' }),
+    // HAMi's allocation annotation: UUID,Type,Usedmem,Usedcores per device, ':' after each, ';' between containers.
+    pod('v-1', 'l20-a', { 'hami.io/gpu': '2', 'hami.io/gpumem': '8192', 'hami.io/gpucores': '50' },
+      { 'hami.io/vgpu-devices-allocated': 'GPU-00000001-l20,NVIDIA,4096,25:GPU-00000003-l20,NVIDIA,4096,25:;' }),
     pod('waiting', undefined, { 'aliyun.com/gpu-mem': '12' },
       { 'gpu-admission.io/decision': JSON.stringify({ pools: ['t4-cgpu'], backend: 'ack-cgpu', revision: 'r', containers: {} }) }),
   ];
@@ -109,6 +111,14 @@ Allocated/Total in cluster: GPU memory 22/156 GiB (14%), compute 50/400 % (13%),
     assert.match(r.stdout, /^  t4-a card 0: 4\/15 GiB \(27%\)  ml\/infer-1$/m);
     assert.match(r.stdout, /^  t4-a card 1: 6\/15 GiB \(40%\)  ml\/infer-2$/m);
     assert.doesNotMatch(r.stdout, /a10-a/);
+  });
+
+  it('when -d is given for a HAMi pool, then its cards are shown one by one from HAMi\'s own annotations', async () => {
+    const r = await cli(['inspect', '--pool', 'l20-hami', '-d']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^  l20-a card 0: 0\/46068 MiB \(0%\)$/m);
+    assert.match(r.stdout, /^  l20-a card 1: 4096\/46068 MiB \(9%\)  ml\/v-1$/m);
+    assert.match(r.stdout, /^  l20-a card 3: 4096\/46068 MiB \(9%\)  ml\/v-1$/m);
   });
 
   it('when -o json is asked, then the same figures come as the documented structure', async () => {

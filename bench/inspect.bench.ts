@@ -1,0 +1,150 @@
+// `gpu-admission inspect` at scale: the real API server (built by test/e2e/control-plane/build.sh)
+// holding 1,000 GPU nodes (five kinds, as ACK's device plugins, GFD and HAMi publish them) and
+// 20,000 bound pods. Baseline, in the same run: the API server's own paginated list of the same
+// objects (raw HTTPS GETs of /api/v1/nodes and /api/v1/pods, 500 per page, bytes read, nothing
+// parsed). Measured: the whole CLI (`node src/cli/main.ts inspect`, a fresh process: start-up,
+// paginated lists, the report) — wall time and peak RSS (the child's VmHWM).
+//   npm run bench:inspect [-- --nodes 1000 --pods 20000 --runs 3]
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request, type RequestOptions } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startControlPlane, type ControlPlane } from '../test/e2e/control-plane/control-plane.ts';
+
+const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, pods: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' } } });
+const NODES = Number(values.nodes);
+const PODS = Number(values.pods);
+const RUNS = Number(values.runs);
+const ROOT = new URL('../', import.meta.url).pathname;
+
+const KINDS = [
+  { prefix: 't4', labels: { 'ack.node.gpu.schedule': 'cgpu', 'aliyun.accelerator/nvidia_name': 'Tesla-T4' }, res: { 'aliyun.com/gpu-mem': '30', 'aliyun.com/gpu-count': '2' }, pod: { 'aliyun.com/gpu-mem': '2' } },
+  { prefix: 'a10', labels: { 'ack.node.gpu.schedule': 'core_mem', 'aliyun.accelerator/nvidia_name': 'NVIDIA-A10' }, res: { 'aliyun.com/gpu-mem': '96', 'aliyun.com/gpu-count': '4', 'aliyun.com/gpu-core.percentage': '400' }, pod: { 'aliyun.com/gpu-mem': '4', 'aliyun.com/gpu-core.percentage': '20' } },
+  { prefix: 'topo', labels: { 'ack.node.gpu.schedule': 'topology', 'aliyun.accelerator/nvidia_name': 'NVIDIA-A100-SXM4-80GB' }, res: { 'aliyun.com/gpu': '8' }, pod: { 'aliyun.com/gpu': '1' } },
+  { prefix: 'h100', labels: { 'node-pool': 'h100', 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3', 'nvidia.com/gpu.memory': '81559', 'nvidia.com/gpu.count': '8' }, res: { 'nvidia.com/gpu': '8' }, pod: { 'nvidia.com/gpu': '1' } },
+  { prefix: 'l20', labels: { gpu: 'on' }, res: { 'hami.io/gpu': '40', 'hami.io/gpumem': '184272', 'hami.io/gpucores': '400' }, pod: { 'hami.io/gpu': '1', 'hami.io/gpumem': '4096' } },
+];
+
+function call(cp: ControlPlane, method: string, path: string, body?: unknown): Promise<{ status: number; bytes: number; text: string }> {
+  const url = new URL(cp.apiServerUrl);
+  const options: RequestOptions = {
+    host: url.hostname, port: url.port, path, method, ca: readFileSync(cp.caCertPath), cert: readFileSync(cp.adminCertPath), key: readFileSync(cp.adminKeyPath),
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, agent: AGENT,
+  };
+  return new Promise((resolve, reject) => {
+    const req = request(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, bytes: buf.length, text: method === 'GET' ? buf.toString() : '' });
+      });
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+let AGENT: import('node:https').Agent | undefined;
+
+async function pool<T>(items: readonly T[], width: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await each(items[next++] as T);
+  }));
+}
+
+async function populate(cp: ControlPlane): Promise<void> {
+  const nodes = Array.from({ length: NODES }, (_, i) => ({ i, kind: KINDS[i % KINDS.length]! }));
+  await pool(nodes, 16, async ({ i, kind }) => {
+    const name = `${kind.prefix}-${i}`;
+    const capacity = { cpu: '64', memory: '512Gi', pods: '110', ...kind.res };
+    const r = await call(cp, 'POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...kind.labels } } });
+    if (r.status >= 300) throw new Error(`node ${name}: HTTP ${r.status}`);
+    await new Promise<void>((resolve, reject) => {
+      const url = new URL(cp.apiServerUrl);
+      const req = request({ host: url.hostname, port: url.port, path: `/api/v1/nodes/${name}/status`, method: 'PATCH', agent: AGENT,
+        ca: readFileSync(cp.caCertPath), cert: readFileSync(cp.adminCertPath), key: readFileSync(cp.adminKeyPath),
+        headers: { 'Content-Type': 'application/merge-patch+json' } }, (res) => { res.resume(); res.on('end', () => (res.statusCode! < 300 ? resolve() : reject(new Error(`status ${name}: ${res.statusCode}`)))); });
+      req.on('error', reject);
+      req.end(JSON.stringify({ status: { capacity, allocatable: capacity, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'bench' }] } }));
+    });
+  });
+  await call(cp, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+  const pods = Array.from({ length: PODS }, (_, i) => ({ i, node: nodes[i % NODES]! }));
+  await pool(pods, 16, async ({ i, node }) => {
+    const r = await call(cp, 'POST', '/api/v1/namespaces/bench/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, annotations: node.kind.prefix === 't4' ? { ALIYUN_COM_GPU_MEM_IDX: String(i % 2) } : {} },
+      spec: { nodeName: `${node.kind.prefix}-${node.i}`, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10', resources: { limits: node.kind.pod } }] },
+    });
+    if (r.status >= 300) throw new Error(`pod ${i}: HTTP ${r.status}`);
+  });
+}
+
+/** The API server's own paginated list of nodes and pods: bytes read, nothing parsed but the continue token. */
+async function rawList(cp: ControlPlane): Promise<number> {
+  const started = performance.now();
+  for (const path of ['/api/v1/nodes', '/api/v1/pods']) {
+    let token = '';
+    do {
+      const r = await call(cp, 'GET', `${path}?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+      token = /"continue":"([^"]*)"/.exec(r.text.slice(0, 400))?.[1] ?? '';
+    } while (token);
+  }
+  return performance.now() - started;
+}
+
+/** The CLI as a user runs it, in a fresh process; its wall time and peak RSS. */
+function inspect(kubeconfig: string, policy: string): Promise<{ ms: number; peakMiB: number; lines: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'inspect', '--policy', policy, '--kubeconfig', kubeconfig], { cwd: ROOT });
+    let out = '';
+    let peak = 0;
+    const timer = setInterval(() => {
+      try {
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+        if (hwm) peak = Math.max(peak, Number(hwm) / 1024);
+      } catch { /* exited */ }
+    }, 20);
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      if (code !== 0) reject(new Error(`inspect exited ${code}`));
+      else resolve({ ms: performance.now() - started, peakMiB: peak, lines: out.split('\n').length });
+    });
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+execFileSync('bash', [join(ROOT, 'test/e2e/control-plane/build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const work = await mkdtemp(join(tmpdir(), 'gpu-admission-bench-inspect-'));
+const cp = await startControlPlane({ workDir: work, log: () => {} });
+const { Agent } = await import('node:https');
+AGENT = new Agent({ keepAlive: true, maxSockets: 16 });
+try {
+  const t0 = performance.now();
+  await populate(cp);
+  console.log(`populated ${NODES} nodes and ${PODS} pods in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const policy = join(ROOT, 'test/e2e/cluster-policy.yaml');
+  const base: number[] = [];
+  const runs: { ms: number; peakMiB: number; lines: number }[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    base.push(await rawList(cp));
+    runs.push(await inspect(cp.kubeconfig, policy));
+  }
+  const b = median(base);
+  const m = median(runs.map((r) => r.ms));
+  console.log(`| nodes | pods | API server list (baseline) | inspect (whole CLI) | ratio | inspect peak RSS | report lines |`);
+  console.log(`|---|---|---|---|---|---|---|`);
+  console.log(`| ${NODES} | ${PODS} | ${b.toFixed(0)} ms | ${m.toFixed(0)} ms | ${(m / b).toFixed(1)}× | ${Math.max(...runs.map((r) => r.peakMiB)).toFixed(0)} MiB | ${runs[0]?.lines} |`);
+  console.log(`(medians of ${RUNS} runs, Node ${process.version}, ${new Date().toISOString().slice(0, 10)})`);
+} finally {
+  AGENT.destroy();
+  await cp.stop();
+  await rm(work, { recursive: true, force: true });
+}
