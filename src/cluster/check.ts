@@ -12,6 +12,8 @@ const GFD_MEMORY = 'nvidia.com/gpu.memory'; // MiB
 const GFD_COUNT = 'nvidia.com/gpu.count';
 const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
 const ACK_GPU_MEM = 'aliyun.com/gpu-mem'; // GiB, the node's total
+const HAMI_REGISTER = 'hami.io/node-nvidia-register';
+const GFD_REPLICAS = 'nvidia.com/gpu.replicas';
 
 const list = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
 const gib = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)}Gi`;
@@ -25,12 +27,19 @@ export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
   return total !== undefined && count !== undefined && count > 0 ? total / count : undefined;
 }
 
-/** Cards a node reports: ACK's allocatable gpu-count, else GFD's label. */
+/**
+ * Cards a node reports: ACK's allocatable gpu-count, else GFD's label, else the whole-card
+ * resource (nvidia.com/gpu, aliyun.com/gpu) where it counts cards: not on a time-sliced node
+ * (replicas) nor on a HAMi node (vGPUs).
+ */
 export function nodeCardCount(node: ClusterNode): number | undefined {
   const ack = node.allocatable[ACK_GPU_COUNT];
   if (ack !== undefined) return ack;
   const gfd = Number(node.labels[GFD_COUNT]);
-  return Number.isInteger(gfd) && gfd > 0 ? gfd : undefined;
+  if (Number.isInteger(gfd) && gfd > 0) return gfd;
+  if (node.annotations[HAMI_REGISTER] !== undefined || node.labels[GFD_REPLICAS] !== undefined) return undefined;
+  const whole = node.allocatable['aliyun.com/gpu'] ?? node.allocatable['nvidia.com/gpu'];
+  return whole !== undefined && whole > 0 ? whole : undefined;
 }
 
 /** The MIG profiles a node advertises (nvidia.com/mig-<profile> with a count above 0). */

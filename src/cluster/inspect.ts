@@ -1,6 +1,7 @@
 // `gpu-admission inspect`: per pool, per node and for the cluster, what is allocated of what the
 // nodes advertise, in each pool's own units (the `kubectl inspect cgpu` of every backend).
 import type { Policy } from '../policy/types.ts';
+import { nodeCardCount } from './check.ts';
 import {
   advertisesGpus, decisionPools, poolHasNode, poolUnits, poolsOfNode, type ClusterNode, type ClusterPod, type PoolUnit,
 } from './model.ts';
@@ -61,15 +62,10 @@ export interface InspectOptions {
 }
 
 const ACK_MEM_IDX = 'ALIYUN_COM_GPU_MEM_IDX';
-const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
-const GFD_COUNT = 'nvidia.com/gpu.count';
 
-/** Cards on a node: what the device plugin or GPU feature discovery says, else the policy's perNode. */
+/** Cards on a node: what its device plugin or GPU feature discovery says, else the policy's perNode. */
 export function cardsOf(node: ClusterNode, fallback: number): number {
-  const ack = node.allocatable[ACK_GPU_COUNT];
-  if (ack !== undefined) return ack;
-  const gfd = Number(node.labels[GFD_COUNT]);
-  return Number.isInteger(gfd) && gfd > 0 ? gfd : fallback;
+  return nodeCardCount(node) ?? fallback;
 }
 
 const live = (pod: ClusterPod): boolean => pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
