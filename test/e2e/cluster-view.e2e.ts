@@ -4,7 +4,6 @@
 // --cluster and policy init --from-cluster reading them with a kubeconfig, as an operator runs them.
 // Run: npm run test:e2e -- test/e2e/cluster-view.e2e.ts
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { parse } from 'yaml';
 import { startControlPlane, type ControlPlane } from './control-plane/control-plane.ts';
 import { ROOT, ensureBinaries, namespace } from './harness/cluster.ts';
 import { CLUSTER_NODES, nodeObjects } from './harness/cluster-nodes.ts';
-import { Kubectl } from './harness/kubectl.ts';
+import { Kubectl, runProcess } from './harness/kubectl.ts';
 
 type Obj = Record<string, any>;
 let cp: ControlPlane;
@@ -23,15 +22,7 @@ const POLICY = join(ROOT, 'test/e2e/cluster-policy.yaml');
 
 /** The CLI as an operator runs it (node src/cli/main.ts …) with the admin kubeconfig. */
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), ...args, '--kubeconfig', cp.kubeconfig], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(process.execPath, [join(ROOT, 'src/cli/main.ts'), ...args, '--kubeconfig', cp.kubeconfig], { cwd: ROOT });
 }
 
 const pod = (name: string, node: string | undefined, limits: Record<string, string>, annotations: Record<string, string> = {}): Obj => ({

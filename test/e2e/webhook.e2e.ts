@@ -153,14 +153,17 @@ describe('pods and workloads', () => {
     assert.match(r.stderr, /denied the request: container "main" asks 2 GPU × 90Gi: pool t4-shared: 2 GPUs, a node has 1; pool a10-core: card has 24Gi;/);
   });
 
-  it('when an impossible ReplicaSet made by some controller gets past kubectl, then its FailedCreate event carries the pod webhook\'s reason', async () => {
-    // A controller the workload webhook does not know (an Argo Rollout, say) made it: objects
-    // with a controller ownerReference are not checked as workloads, so the pod webhook refuses
-    // its pods. The owner is a real object, so the garbage collector keeps the ReplicaSet.
-    const owner = JSON.parse(await k.ok(['create', 'configmap', 'rollout-owner', '-n', 'gpu-team', '-o', 'json']));
+  it('when an impossible ReplicaSet made by a workload controller exists (say, the policy changed since), then its FailedCreate event carries the pod webhook\'s reason', async () => {
+    // Objects a controller of the workload table made were checked as their owner's template, so
+    // the workload webhook skips them; here the owner is a real (suspended, GPU-free) CronJob, so
+    // the garbage collector keeps the ReplicaSet, and the pod webhook refuses its pods.
+    const owner = JSON.parse(await k.ok(['create', '-o', 'json', '-f', '-'], JSON.stringify({
+      apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'owner', namespace: 'gpu-team' },
+      spec: { schedule: '0 0 1 1 *', suspend: true, jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } } } } },
+    })));
     const rs = deployment('too-big', 'gpu-team', g('90Gi', '2'), 1);
     rs.kind = 'ReplicaSet';
-    rs.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'rollout-owner', uid: owner.metadata.uid, controller: true }];
+    rs.metadata.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'owner', uid: owner.metadata.uid, controller: true }];
     await create(rs);
     const message = await eventually('a FailedCreate event', async () => {
       const events = await k.json<{ items: Obj[] }>(['get', 'events', '-n', 'gpu-team', '--field-selector', 'reason=FailedCreate']);

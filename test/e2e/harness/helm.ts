@@ -1,9 +1,8 @@
 // helm, as an operator runs it: the binary build.sh made from helm.sh/helm/v3, with its own
 // config, cache and data directories (never the user's), against the e2e control plane.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { KubectlResult } from './kubectl.ts';
+import { runProcess, type KubectlResult } from './kubectl.ts';
 
 export type Obj = Record<string, any>;
 
@@ -19,25 +18,16 @@ export class Helm {
 
   /** Runs helm; resolves with its exit code and output (never rejects on a non-zero exit). */
   run(args: readonly string[], input?: string): Promise<KubectlResult> {
-    return new Promise((resolve, reject) => {
-      const env = {
-        PATH: process.env.PATH ?? '',
-        // Without HOME, client-go's discovery cache would land in the working directory.
-        HOME: this.home,
-        HELM_CACHE_HOME: join(this.home, 'cache'),
-        HELM_CONFIG_HOME: join(this.home, 'config'),
-        HELM_DATA_HOME: join(this.home, 'data'),
-        ...(this.kubeconfig ? { KUBECONFIG: this.kubeconfig } : {}),
-      };
-      const child = spawn(this.bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+    const env = {
+      PATH: process.env.PATH ?? '',
+      // Without HOME, client-go's discovery cache would land in the working directory.
+      HOME: this.home,
+      HELM_CACHE_HOME: join(this.home, 'cache'),
+      HELM_CONFIG_HOME: join(this.home, 'config'),
+      HELM_DATA_HOME: join(this.home, 'data'),
+      ...(this.kubeconfig ? { KUBECONFIG: this.kubeconfig } : {}),
+    };
+    return runProcess(this.bin, args, { env, input });
   }
 
   async ok(args: readonly string[], input?: string): Promise<string> {

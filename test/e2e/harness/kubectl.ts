@@ -1,11 +1,26 @@
 // kubectl, as an operator runs it, against the e2e control plane. The binary is the one
 // build.sh made from the same Kubernetes version as the API server.
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 
 export interface KubectlResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** Runs a program to its end; resolves with its exit code and output (never rejects on a non-zero exit). */
+export function runProcess(bin: string, args: readonly string[], options: { input?: string | undefined } & Pick<SpawnOptions, 'env' | 'cwd'> = {}): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const { input, ...spawnOptions } = options;
+    const child = spawn(bin, [...args], { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin?.end(input ?? '');
+  });
 }
 
 export class Kubectl {
@@ -18,16 +33,7 @@ export class Kubectl {
 
   /** Runs kubectl; resolves with its exit code and output (never rejects on a non-zero exit). */
   run(args: readonly string[], input?: string): Promise<KubectlResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.bin, [`--kubeconfig=${this.kubeconfig}`, '--request-timeout=30s', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+    return runProcess(this.bin, [`--kubeconfig=${this.kubeconfig}`, '--request-timeout=30s', ...args], { input });
   }
 
   /** Runs kubectl and fails with its stderr when it exits non-zero. */
