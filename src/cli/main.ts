@@ -93,6 +93,16 @@ const openCluster: OpenCluster = async ({ kubeconfig, context }) => {
   return new ClusterReader(await loadKubeConfig(kubeconfig ?? process.env.KUBECONFIG, 'read nodes, pods and the policy from', context));
 };
 
+/** The message of a Kubernetes Status in an API error's body (403: which verb on which resource). */
+function apiMessage(body: unknown): string | undefined {
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown } | undefined;
+    return typeof status?.message === 'string' ? status.message : undefined;
+  } catch {
+    return typeof body === 'string' ? body.slice(0, 300) : undefined;
+  }
+}
+
 /** Runs any verb, the cluster ones included; never throws. */
 export async function runAsync(argv: readonly string[], open: OpenCluster = openCluster, stdin?: () => string): Promise<Outcome> {
   const verb = clusterCommand(argv);
@@ -100,10 +110,11 @@ export async function runAsync(argv: readonly string[], open: OpenCluster = open
   try {
     return await verb(open, stdin);
   } catch (e) {
-    const err = e as Error & { code?: number; body?: unknown };
+    const err = e as Error & { code?: unknown; body?: unknown; cause?: { code?: string; message?: string } };
     const message = e instanceof InputError || err.name === 'NoClusterError' ? err.message
-        : typeof err.code === 'number' ? `the API server answered ${err.code}: ${typeof err.body === 'string' ? err.body.slice(0, 300) : err.message}`
-        : `cannot read the cluster: ${err.message}`;
+      : typeof err.code === 'number' ? `the API server answered ${err.code}: ${apiMessage(err.body) ?? err.message}`
+        : err.cause ? `cannot reach the API server: ${err.cause.code ?? err.cause.message ?? err.message}`
+          : `cannot read the cluster: ${err.message}`;
     return { stdout: '', stderr: `gpu-admission: ${message}\n`, exitCode: 2 };
   }
 }

@@ -14,12 +14,15 @@ const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
 const ACK_GPU_MEM = 'aliyun.com/gpu-mem'; // GiB, the node's total
 const HAMI_REGISTER = 'hami.io/node-nvidia-register';
 const GFD_REPLICAS = 'nvidia.com/gpu.replicas';
+const MIG_STRATEGY = 'nvidia.com/mig.strategy';
 
 const list = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
 const gib = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)}Gi`;
 
 /** Card memory a node reports, in GiB: GFD's label, else ACK's total GPU memory over its card count. */
 export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
+  // Under NVIDIA's single MIG strategy GFD's gpu.memory and gpu.count describe the slices, not the cards.
+  if (node.labels[MIG_STRATEGY] === 'single') return undefined;
   const gfd = Number(node.labels[GFD_MEMORY]);
   if (Number.isFinite(gfd) && gfd > 0) return gfd / 1024;
   const total = node.allocatable[ACK_GPU_MEM];
@@ -33,6 +36,7 @@ export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
  * (replicas) nor on a HAMi node (vGPUs).
  */
 export function nodeCardCount(node: ClusterNode): number | undefined {
+  if (node.labels[MIG_STRATEGY] === 'single') return undefined;
   const ack = node.allocatable[ACK_GPU_COUNT];
   if (ack !== undefined) return ack;
   const gfd = Number(node.labels[GFD_COUNT]);
@@ -86,6 +90,16 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
       if (missing.length > 0) findings.push(`pool ${pool.name}: mig.profiles lists ${missing.join(', ')} but no node of the pool (${list(mine.map((n) => n.name))}) advertises ${missing.map((p) => `nvidia.com/mig-${p}`).join(', ')}`);
       const unlisted = [...advertised].filter((p) => !pool.mig!.profiles.includes(p));
       if (unlisted.length > 0) findings.push(`pool ${pool.name}: nodes advertise MIG ${unlisted.join(', ')} that mig.profiles does not list (pods are never routed to them)`);
+    }
+    if (pool.timeSlicing?.replicas !== undefined) {
+      const byReplicas = new Map<string, string[]>();
+      for (const n of mine) {
+        const have = n.labels[GFD_REPLICAS];
+        if (have !== undefined && Number(have) !== pool.timeSlicing.replicas) byReplicas.set(have, [...(byReplicas.get(have) ?? []), n.name]);
+      }
+      for (const [have, names] of byReplicas) {
+        findings.push(`pool ${pool.name}: timeSlicing.replicas is ${pool.timeSlicing.replicas} but node${names.length > 1 ? 's' : ''} ${list(names)} ${names.length > 1 ? 'have' : 'has'} ${have} (nvidia.com/gpu.replicas)`);
+      }
     }
     if (pool.rdma) {
       const without = mine.filter((n) => !((n.allocatable[pool.rdma!.resource] ?? 0) > 0)).map((n) => n.name);

@@ -9,12 +9,11 @@ import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.
 import { migCatalog } from '../vocabulary/mig.ts';
 import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
 import { nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles } from './check.ts';
-import { advertisesGpus, poolHasNode, type ClusterNode } from './model.ts';
+import { advertisesGpus, hamiDevices, poolHasNode, type ClusterNode } from './model.ts';
 
 const ACK_MODES: Readonly<Record<string, Backend>> = {
   cgpu: 'ack-cgpu', share: 'ack-share', mps: 'ack-mps', core_mem: 'ack-core-mem', topology: 'ack-topology', mig: 'ack-mig', default: 'ack-exclusive',
 };
-const HAMI_REGISTER = 'hami.io/node-nvidia-register';
 const GFD_REPLICAS = 'nvidia.com/gpu.replicas';
 /** Labels never used to tell pools apart: they name one node, or change with every node. */
 const NOT_SELECTORS = /^(kubernetes\.io\/hostname|node\.kubernetes\.io\/instance-type|topology\.kubernetes\.io\/|failure-domain|beta\.kubernetes\.io\/|feature\.node\.kubernetes\.io\/|nvidia\.com\/(cuda|gfd|gpu\.compute|gpu\.deploy|gpu\.count|gpu\.memory|mig\.capable|mps\.capable|sharing-strategy))/;
@@ -27,21 +26,9 @@ interface Draft {
   readonly perNode: number | undefined;
   readonly mig?: string[];
   readonly timeSlicing?: { resource: string; replicas?: number };
+  readonly migStrategy?: 'single';
   /** HAMi's resource names as the node advertises them, when its chart renamed them. */
   readonly hami?: { resourceName: string; resourceMem: string; resourceMemPercentage: string; resourceCores: string };
-}
-
-/** HAMi's registration: the card type and memory (MiB) of the node's first card, JSON or the older `id,count,mem,cores,type,…:` form. */
-function hamiCards(node: ClusterNode): { type: string; memMiB: number; count: number } | undefined {
-  const text = node.annotations[HAMI_REGISTER];
-  if (!text) return undefined;
-  try {
-    const cards = JSON.parse(text) as { type?: string; devmem?: number }[];
-    if (Array.isArray(cards) && cards.length > 0) return { type: String(cards[0]!.type ?? 'GPU'), memMiB: Number(cards[0]!.devmem ?? 0), count: cards.length };
-  } catch { /* the older form */ }
-  const cards = text.split(':').filter(Boolean).map((c) => c.split(','));
-  if (cards.length === 0) return undefined;
-  return { type: cards[0]![4] ?? 'GPU', memMiB: Number(cards[0]![2] ?? 0), count: cards.length };
 }
 
 /** Card sizes of the MIG catalog, GiB. */
@@ -49,22 +36,26 @@ const MIG_CARD_SIZES = [24, 40, 80, 94, 96, 141, 180];
 
 /** A MIG card's memory when the node does not publish it: the smallest card of the MIG catalog that offers every profile the node advertises. */
 function migCardMemory(model: string, profiles: readonly string[]): number | undefined {
+  // The size whose catalog entry is that card: its full-card profile (7g.40gb) names the size.
   return MIG_CARD_SIZES.find((gib) => {
     const entry = migCatalog(model, gib);
-    return entry !== undefined && profiles.every((p) => p in entry.profiles);
+    return entry !== undefined && profiles.every((p) => p in entry.profiles) && `${entry.slices}g.${gib}gb` in entry.profiles;
   });
 }
 
 function draftOf(node: ClusterNode): Draft | undefined {
-  const hami = hamiCards(node);
-  if (hami) {
-    const model = hami.type.replace(/^NVIDIA-/, '').replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
-    const mem = Object.keys(node.allocatable).find((k) => k.endsWith('/gpumem'));
-    const prefix = mem?.slice(0, -'/gpumem'.length);
+  const devices = hamiDevices(node);
+  if (devices && devices.length > 0) {
+    const first = devices[0]!;
+    const model = first.type.replace(/^NVIDIA-/, '').replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
+    // HAMi advertises only its vGPU count (memory and cores are ignoredByScheduler in its chart):
+    // the count's name tells whether its chart renamed its resources.
+    const count = Object.keys(node.allocatable).find((k) => k.endsWith('/gpu') && k !== 'aliyun.com/gpu');
+    const prefix = count?.slice(0, -'/gpu'.length);
     const renamed = prefix !== undefined && prefix !== 'nvidia.com'
       ? { resourceName: `${prefix}/gpu`, resourceMem: `${prefix}/gpumem`, resourceMemPercentage: `${prefix}/gpumem-percentage`, resourceCores: `${prefix}/gpucores` }
       : undefined;
-    return { backend: 'hami', model, memoryGiB: hami.memMiB / 1024, perNode: hami.count, ...(renamed ? { hami: renamed } : {}) };
+    return { backend: 'hami', model, memoryGiB: first.mem / 1024, perNode: devices.length, ...(renamed ? { hami: renamed } : {}) };
   }
   const ackModel = node.labels[ACK_MODEL_LABEL];
   const mode = node.labels[ACK_SCHEDULE_LABEL];
@@ -78,6 +69,17 @@ function draftOf(node: ClusterNode): Draft | undefined {
   }
   const product = node.labels[NVIDIA_PRODUCT_LABEL];
   if (product === undefined) return undefined;
+  if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') {
+    // GFD renames the product (`…-MIG-1g.5gb`) and counts slices under the single strategy.
+    const match = /^(.*)-MIG-(\d+g\.\d+gb)$/.exec(product);
+    if (!match) return undefined;
+    const [, model, profile] = match as unknown as [string, string, string];
+    const memoryGiB = migCardMemory(model, [profile]);
+    const perCard = memoryGiB !== undefined ? migCatalog(model, memoryGiB)?.profiles[profile] : undefined;
+    const slices = Number(node.labels['nvidia.com/gpu.count']);
+    return { backend: 'nvidia-mig', model, memoryGiB, perNode: perCard && Number.isInteger(slices / perCard) ? slices / perCard : undefined,
+      mig: [profile], migStrategy: 'single' };
+  }
   if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'mixed' && nodeMigProfiles(node).length > 0) {
     const mig = nodeMigProfiles(node);
     return { backend: 'nvidia-mig', model: product, memoryGiB: nodeCardMemoryGiB(node) ?? migCardMemory(product, mig), perNode: nodeCardCount(node), mig };
@@ -109,7 +111,7 @@ function poolDoc(name: string, d: Draft, nodeSelector: Record<string, string>): 
     name, backend: d.backend,
     ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
     gpu: { model: d.model, memory, perNode: d.perNode ?? 1 },
-    ...(d.mig && d.mig.length > 0 ? { mig: { profiles: d.mig } } : {}),
+    ...(d.mig && d.mig.length > 0 ? { mig: { ...(d.migStrategy ? { strategy: d.migStrategy } : {}), profiles: d.mig } } : {}),
     ...(d.timeSlicing ? { timeSlicing: d.timeSlicing } : {}),
     ...(d.hami ? { hami: d.hami } : {}),
   };
@@ -133,10 +135,18 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     group.nodes.push(node);
     groups.set(key, group);
   }
+  const claimsNvidiaGpu = [...groups.values()].filter(({ draft }) => draft.backend === 'nvidia-exclusive'
+    || (draft.backend === 'nvidia-time-slicing' && draft.timeSlicing?.resource === 'nvidia.com/gpu'));
   const pools: { doc: PoolDoc; comment: string }[] = [];
   const notes: string[] = [];
   const names = new Set<string>();
   for (const { draft, nodes: own } of groups.values()) {
+    if (draft.backend === 'hami' && !draft.hami && claimsNvidiaGpu.length > 0) {
+      notes.push(`left out ${own.map((n) => n.name).join(', ')} (HAMi): HAMi uses nvidia.com/gpu beside nodes that advertise it as whole cards `
+        + `(${claimsNvidiaGpu.flatMap((g) => g.nodes.map((n) => n.name)).join(', ')}), so its webhook would claim their pods; rename HAMi's resources `
+        + '(its chart\'s resourceName, resourceMem, resourceCores) and run again');
+      continue;
+    }
     let name = `${slug(draft.model)}${SUFFIX[draft.backend]}`;
     for (let i = 2; names.has(name); i++) name = `${slug(draft.model)}${SUFFIX[draft.backend]}-${i}`;
     names.add(name);
@@ -172,7 +182,7 @@ function termsPool(name: string, d: Draft): Pool {
   return {
     name, backend: d.backend, disabled: false, nodeSelector: {}, taints: [],
     gpu: { model: d.model, product: d.model, memory: '1Gi', perNode: 1 },
-    ...(d.mig ? { mig: { strategy: 'mixed' as const, profiles: d.mig } } : {}),
+    ...(d.mig ? { mig: { strategy: d.migStrategy ?? 'mixed' as const, profiles: d.mig } } : {}),
     ...(d.timeSlicing ? { timeSlicing: { ...d.timeSlicing, failRequestsGreaterThanOne: false } } : {}),
   } as Pool;
 }

@@ -1,9 +1,10 @@
 // `gpu-admission inspect`: per pool, per node and for the cluster, what is allocated of what the
 // nodes advertise, in each pool's own units (the `kubectl inspect cgpu` of every backend).
-import type { Policy } from '../policy/types.ts';
+import type { Policy, Pool } from '../policy/types.ts';
 import { nodeCardCount } from './check.ts';
 import {
-  advertisesGpus, decisionPools, poolHasNode, poolUnits, poolsOfNode, type ClusterNode, type ClusterPod, type PoolUnit,
+  advertisesGpus, decisionPools, hamiAllocated, hamiDevices, nodeCapacity, podHolds, poolHasNode, poolUnits, poolsOfNode,
+  type ClusterNode, type ClusterPod, type PoolUnit,
 } from './model.ts';
 
 export interface Usage {
@@ -71,11 +72,11 @@ export function cardsOf(node: ClusterNode, fallback: number): number {
 const live = (pod: ClusterPod): boolean => pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
 const key = (u: PoolUnit): string => `${u.resource}\u0000${u.what}\u0000${u.unit}`;
 
-function usageOn(units: readonly PoolUnit[], nodes: readonly ClusterNode[], podsByNode: ReadonlyMap<string, readonly ClusterPod[]>): Usage[] {
-  return units.map((u) => ({
-    ...u,
-    total: nodes.reduce((sum, n) => sum + (n.allocatable[u.resource] ?? 0), 0),
-    allocated: nodes.reduce((sum, n) => sum + (podsByNode.get(n.name) ?? []).reduce((s, p) => s + (p.requests[u.resource] ?? 0), 0), 0),
+function usageOn(units: readonly { pool: Pool; unit: PoolUnit }[], nodes: readonly ClusterNode[], podsByNode: ReadonlyMap<string, readonly ClusterPod[]>): Usage[] {
+  return units.map(({ pool, unit }) => ({
+    ...unit,
+    total: nodes.reduce((sum, n) => sum + nodeCapacity(pool, n, unit.resource), 0),
+    allocated: nodes.reduce((sum, n) => sum + (podsByNode.get(n.name) ?? []).reduce((s, p) => s + podHolds(pool, p, unit.resource), 0), 0),
   }));
 }
 
@@ -97,33 +98,17 @@ function ackCards(node: ClusterNode, pods: readonly ClusterPod[], cards: number)
   return out;
 }
 
-const HAMI_REGISTER = 'hami.io/node-nvidia-register';
-const HAMI_ALLOCATED = 'hami.io/vgpu-devices-allocated';
-
-/**
- * HAMi per card: the node's registered devices (`hami.io/node-nvidia-register`, JSON
- * `[{id, devmem, …}]` since HAMi 2.5, `id,count,devmem,devcore,type,numa,health:` before) and
- * each pod's `hami.io/vgpu-devices-allocated` (`UUID,Type,Usedmem,Usedcores:` per device, `;`
- * between containers), GPU memory in MiB.
- */
+/** HAMi per card: the node's registered devices and each pod's allocation annotation, GPU memory in MiB. */
 function hamiCards(node: ClusterNode, pods: readonly ClusterPod[]): CardUsage[] | undefined {
-  const text = node.annotations[HAMI_REGISTER];
-  if (!text) return undefined;
-  let devices: { id: string; mem: number }[];
-  try {
-    const parsed = JSON.parse(text) as { id?: unknown; devmem?: unknown }[];
-    devices = parsed.map((d) => ({ id: String(d.id ?? ''), mem: Number(d.devmem ?? 0) }));
-  } catch {
-    devices = text.split(':').filter((d) => d.includes(',')).map((d) => d.split(',')).map((f) => ({ id: f[0] ?? '', mem: Number(f[2] ?? 0) }));
-  }
+  const devices = hamiDevices(node);
+  if (!devices) return undefined;
   const out = devices.map((d, index) => ({ index, unit: 'MiB', allocated: 0, total: d.mem, pods: [] as string[] }));
   const byId = new Map(devices.map((d, i) => [d.id, out[i]!]));
   for (const pod of pods) {
-    for (const device of (pod.annotations[HAMI_ALLOCATED] ?? '').split(/[;:]/)) {
-      const [id, , used] = device.split(',');
-      const card = id ? byId.get(id) : undefined;
+    for (const device of hamiAllocated(pod)?.devices ?? []) {
+      const card = byId.get(device.id);
       if (!card) continue;
-      card.allocated += Number(used) || 0;
+      card.allocated += device.mem;
       const name = `${pod.namespace}/${pod.name}`;
       if (!card.pods.includes(name)) card.pods.push(name);
     }
@@ -144,7 +129,7 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
       name: pool.name, backend: pool.backend, disabled: pool.disabled,
       nodes: { ready: mine.filter((n) => n.ready).length, total: mine.length },
       cards: mine.reduce((sum, n) => sum + cardsOf(n, pool.gpu.perNode), 0),
-      usage: usageOn(poolUnits(pool), mine, podsByNode),
+      usage: usageOn(poolUnits(pool).map((unit) => ({ pool, unit })), mine, podsByNode),
     };
   });
 
@@ -160,7 +145,7 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
       continue;
     }
     if (shown.length === 0) continue;
-    const units = [...new Map(shown.flatMap(poolUnits).map((u) => [key(u), u])).values()];
+    const units = [...new Map(shown.flatMap((pool) => poolUnits(pool).map((unit) => [key(unit), { pool, unit }] as const))).values()];
     const cards = cardsOf(node, shown[0]!.gpu.perNode);
     const onNode = podsByNode.get(node.name) ?? [];
     const perCard = !options.details ? undefined
@@ -181,8 +166,9 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
       return [{ namespace: p.namespace, name: p.name, pools: named }];
     });
 
+  // Over nodes, not pools: a node two pools match is counted once.
   const totals = new Map<string, Usage>();
-  for (const report of poolReports) {
+  for (const report of nodeReports) {
     for (const u of report.usage) {
       const k = `${u.what}\u0000${u.unit}`;
       const t = totals.get(k);

@@ -70,11 +70,26 @@ export function toClusterPod(pod: unknown): ClusterPod {
     const r = isObject(c) && isObject(c.resources) ? c.resources : {};
     return { ...quantities(r.limits), ...quantities(r.requests) };
   };
-  const containers = (Array.isArray(spec.containers) ? spec.containers : []).map(held);
-  const inits = (Array.isArray(spec.initContainers) ? spec.initContainers : []).map(held);
+  // Kubernetes' effective request: the containers' sum plus the sidecars' (init containers with
+  // restartPolicy Always, which keep running), or an init container's own plus the sidecars
+  // started before it, whichever is larger.
   const requests: Record<string, number> = {};
-  for (const c of containers) for (const [k, v] of Object.entries(c)) requests[k] = (requests[k] ?? 0) + v;
-  for (const c of inits) for (const [k, v] of Object.entries(c)) requests[k] = Math.max(requests[k] ?? 0, v);
+  const add = (into: Record<string, number>, from: Record<string, number>): void => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  for (const c of Array.isArray(spec.containers) ? spec.containers : []) add(requests, held(c));
+  const sidecars: Record<string, number> = {};
+  const peaks: Record<string, number>[] = [];
+  for (const c of Array.isArray(spec.initContainers) ? spec.initContainers : []) {
+    if (isObject(c) && c.restartPolicy === 'Always') add(sidecars, held(c));
+    else {
+      const peak = { ...sidecars };
+      add(peak, held(c));
+      peaks.push(peak);
+    }
+  }
+  add(requests, sidecars);
+  for (const peak of peaks) for (const [k, v] of Object.entries(peak)) requests[k] = Math.max(requests[k] ?? 0, v);
   return {
     namespace: String(meta.namespace ?? ''), name: String(meta.name ?? ''),
     ...(typeof spec.nodeName === 'string' && spec.nodeName !== '' ? { nodeName: spec.nodeName } : {}),
@@ -168,8 +183,76 @@ export function poolNodeSummary(policy: Policy, nodes: readonly ClusterNode[]): 
   for (const pool of policy.pools) {
     const mine = nodes.filter((n) => poolHasNode(pool, n));
     const capacity: Record<string, number> = {};
-    for (const u of poolUnits(pool)) capacity[u.resource] = mine.reduce((sum, n) => sum + (n.allocatable[u.resource] ?? 0), 0);
+    for (const u of poolUnits(pool)) capacity[u.resource] = mine.reduce((sum, n) => sum + nodeCapacity(pool, n, u.resource), 0);
     out.set(pool.name, { ready: mine.filter((n) => n.ready).length, total: mine.length, capacity });
   }
   return out;
+}
+
+const HAMI_REGISTER = 'hami.io/node-nvidia-register';
+
+/** A card as HAMi registers it on its node. */
+export interface HamiDevice {
+  readonly id: string;
+  readonly type: string;
+  /** Memory in MiB. */
+  readonly mem: number;
+  /** Compute in percent (100 per card). */
+  readonly cores: number;
+  /** vGPUs it is split into. */
+  readonly count: number;
+}
+
+/**
+ * The cards of a HAMi node, from `hami.io/node-nvidia-register`: JSON `[{id, count, devmem,
+ * devcore, type, …}]` (HAMi's MarshalNodeDevices), or the older `id,count,devmem,devcore,type,…:`
+ * form. Undefined on a node HAMi has not registered.
+ */
+export function hamiDevices(node: ClusterNode): HamiDevice[] | undefined {
+  const text = node.annotations[HAMI_REGISTER];
+  if (!text) return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (Array.isArray(parsed)) {
+      return parsed.filter(isObject).map((d) => ({
+        id: String(d.id ?? ''), type: String(d.type ?? 'GPU'), mem: Number(d.devmem ?? 0), cores: Number(d.devcore ?? 100), count: Number(d.count ?? 1),
+      }));
+    }
+  } catch { /* the older form */ }
+  return text.split(':').filter((d) => d.includes(',')).map((d) => d.split(',')).map((f) => ({
+    id: f[0] ?? '', count: Number(f[1] ?? 1), mem: Number(f[2] ?? 0), cores: Number(f[3] ?? 100), type: f[4] ?? 'GPU',
+  }));
+}
+
+/**
+ * What a node has of one of a pool's resources. HAMi advertises only the vGPU count (its memory and
+ * cores resources are ignoredByScheduler in its chart): those come from its registration.
+ */
+export function nodeCapacity(pool: Pool, node: ClusterNode, resource: string): number {
+  if (pool.hami && (resource === pool.hami.resourceMem || resource === pool.hami.resourceCores)) {
+    const devices = hamiDevices(node);
+    if (devices) return devices.reduce((sum, d) => sum + (resource === pool.hami!.resourceMem ? d.mem : d.cores), 0);
+  }
+  return node.allocatable[resource] ?? 0;
+}
+
+/** HAMi's allocation on a pod: the memory (MiB) and cores (%) of each device it was given, from hami.io/vgpu-devices-allocated. */
+export function hamiAllocated(pod: ClusterPod): { mem: number; cores: number; devices: { id: string; mem: number; cores: number }[] } | undefined {
+  const text = pod.annotations['hami.io/vgpu-devices-allocated'];
+  if (!text) return undefined;
+  const devices = text.split(/[;:]/).filter((d) => d.includes(',')).map((d) => d.split(',')).map((f) => ({ id: f[0] ?? '', mem: Number(f[2]) || 0, cores: Number(f[3]) || 0 }));
+  return { mem: devices.reduce((s, d) => s + d.mem, 0), cores: devices.reduce((s, d) => s + d.cores, 0), devices };
+}
+
+/**
+ * What a pod holds of one of a pool's resources. On HAMi, memory and cores are per vGPU: the
+ * allocation annotation says exactly what was given; without it, the request times the vGPUs.
+ */
+export function podHolds(pool: Pool, pod: ClusterPod, resource: string): number {
+  if (pool.hami && (resource === pool.hami.resourceMem || resource === pool.hami.resourceCores)) {
+    const given = hamiAllocated(pod);
+    if (given) return resource === pool.hami.resourceMem ? given.mem : given.cores;
+    return (pod.requests[resource] ?? 0) * Math.max(1, pod.requests[pool.hami.resourceName] ?? 1);
+  }
+  return pod.requests[resource] ?? 0;
 }

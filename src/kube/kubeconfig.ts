@@ -22,7 +22,13 @@ export async function loadKubeConfig(file: string | undefined, what: string, con
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   const home = join(homedir(), '.kube', 'config');
-  if (file) loadFiles(kubeConfig, file.split(delimiter).filter(Boolean), KubeConfig);
+  if (file) {
+    try {
+      loadFiles(kubeConfig, file.split(delimiter).filter(Boolean), KubeConfig);
+    } catch (err) {
+      throw new NoClusterError(`${file}: not a usable kubeconfig: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
   else if (existsSync(home)) kubeConfig.loadFromFile(home);
   else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kubeConfig.loadFromCluster();
   else throw new NoClusterError(`no cluster to ${what}: give --kubeconfig (or KUBECONFIG), put one in ~/.kube/config, or run in a pod with a ServiceAccount`);

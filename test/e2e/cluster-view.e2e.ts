@@ -92,7 +92,7 @@ t4-b         t4-cgpu        no     2      GPU memory 0/30 GiB (0%)
 PENDING GPU PODS
   ml/waiting  pools: t4-cgpu
 
-Allocated/Total in cluster: GPU memory 22/156 GiB (14%), compute 50/400 % (13%), cards 12/16 (75%), MIG 1g.5gb 2/7 slices (29%), MIG 3g.20gb 0/2 slices (0%), vGPUs 2/40 (5%), GPU memory 8192/184272 MiB (4%), cores 50/400 % (13%)
+Allocated/Total in cluster: GPU memory 22/156 GiB (14%), compute 50/400 % (13%), MIG 1g.5gb 2/7 slices (29%), MIG 3g.20gb 0/2 slices (0%), cards 12/16 (75%), vGPUs 2/40 (5%), GPU memory 8192/184272 MiB (4%), cores 50/400 % (13%)
 `);
   });
 

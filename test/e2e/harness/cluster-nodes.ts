@@ -30,7 +30,8 @@ export const CLUSTER_NODES: readonly GpuNode[] = [
   { name: 'h100-a', labels: { 'node-pool': 'h100', 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3', 'nvidia.com/gpu.memory': '81559', 'nvidia.com/gpu.count': '8' },
     resources: { 'nvidia.com/gpu': '8' } },
   { name: 'l20-a', labels: { gpu: 'on' }, annotations: { 'hami.io/node-nvidia-register': hamiCards(4) },
-    resources: { 'hami.io/gpu': '40', 'hami.io/gpumem': '184272', 'hami.io/gpucores': '400' } },
+        // HAMi advertises only its vGPU count: its chart marks gpumem and gpucores ignoredByScheduler.
+    resources: { 'hami.io/gpu': '40' } },
   { name: 'cpu-a', labels: {}, resources: {} },
 ];
 
