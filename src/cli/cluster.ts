@@ -72,9 +72,10 @@ async function checkVerb(args: readonly string[], open: OpenCluster, stdin?: () 
   const { values, positionals } = parseArgs({ args: [...args], strict: true, allowPositionals: true, options: { ...CLUSTER_OPTIONS, cluster: { type: 'boolean' } } });
   const [file] = positionals;
   if (!file) throw new InputError('policy check: FILE is required');
-  const offline = checkPolicy(readText(file, stdin), file);
+  const text = readText(file, stdin); // once: standard input cannot be read twice
+  const offline = checkPolicy(text, file);
   if (offline.exitCode !== 0 || !values.cluster) return offline;
-  const policy = parsePolicy(readText(file, stdin));
+  const policy = parsePolicy(text);
   if (!policy.ok) return offline;
   const cluster = await open(values);
   const findings = checkAgainstCluster(policy.policy, await cluster.nodes());

@@ -1,56 +1,13 @@
 // `gpu-admission policy check FILE --cluster`: where the policy and the live nodes disagree.
 // Each finding names the pool, the nodes and both values.
 import type { Policy, Pool } from '../policy/types.ts';
-import { migProfileOfResource } from '../vocabulary/mig.ts';
 import { formatRequirement } from '../vocabulary/node-selector.ts';
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 import { poolTerms } from '../policy/pool-nodes.ts';
-import { advertisesGpus, poolHasNode, poolsOfNode, type ClusterNode } from './model.ts';
-
-/** GPU feature discovery's labels, and ACK's allocatable card count. */
-const GFD_MEMORY = 'nvidia.com/gpu.memory'; // MiB
-const GFD_COUNT = 'nvidia.com/gpu.count';
-const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
-const ACK_GPU_MEM = 'aliyun.com/gpu-mem'; // GiB, the node's total
-const HAMI_REGISTER = 'hami.io/node-nvidia-register';
-const GFD_REPLICAS = 'nvidia.com/gpu.replicas';
-const MIG_STRATEGY = 'nvidia.com/mig.strategy';
+import { GFD, advertisesGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterNode } from './model.ts';
 
 const list = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
 const gib = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)}Gi`;
-
-/** Card memory a node reports, in GiB: GFD's label, else ACK's total GPU memory over its card count. */
-export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
-  // Under NVIDIA's single MIG strategy GFD's gpu.memory and gpu.count describe the slices, not the cards.
-  if (node.labels[MIG_STRATEGY] === 'single') return undefined;
-  const gfd = Number(node.labels[GFD_MEMORY]);
-  if (Number.isFinite(gfd) && gfd > 0) return gfd / 1024;
-  const total = node.allocatable[ACK_GPU_MEM];
-  const count = node.allocatable[ACK_GPU_COUNT];
-  return total !== undefined && count !== undefined && count > 0 ? total / count : undefined;
-}
-
-/**
- * Cards a node reports: ACK's allocatable gpu-count, else GFD's label, else the whole-card
- * resource (nvidia.com/gpu, aliyun.com/gpu) where it counts cards: not on a time-sliced node
- * (replicas) nor on a HAMi node (vGPUs).
- */
-export function nodeCardCount(node: ClusterNode): number | undefined {
-  if (node.labels[MIG_STRATEGY] === 'single') return undefined;
-  const ack = node.allocatable[ACK_GPU_COUNT];
-  if (ack !== undefined) return ack;
-  const gfd = Number(node.labels[GFD_COUNT]);
-  if (Number.isInteger(gfd) && gfd > 0) return gfd;
-  if (node.annotations[HAMI_REGISTER] !== undefined || node.labels[GFD_REPLICAS] !== undefined) return undefined;
-  const whole = node.allocatable['aliyun.com/gpu'] ?? node.allocatable['nvidia.com/gpu'];
-  return whole !== undefined && whole > 0 ? whole : undefined;
-}
-
-/** The MIG profiles a node advertises (nvidia.com/mig-<profile> with a count above 0). */
-export function nodeMigProfiles(node: ClusterNode): string[] {
-  return Object.entries(node.allocatable).filter(([k, v]) => v > 0 && migProfileOfResource(k) !== undefined)
-    .map(([k]) => k.slice('nvidia.com/mig-'.length)).sort();
-}
 
 function poolMemoryGiB(pool: Pool): number | undefined {
   const q = parseQuantity(pool.gpu.memory);
@@ -94,7 +51,7 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
     if (pool.timeSlicing?.replicas !== undefined) {
       const byReplicas = new Map<string, string[]>();
       for (const n of mine) {
-        const have = n.labels[GFD_REPLICAS];
+        const have = n.labels[GFD.replicas];
         if (have !== undefined && Number(have) !== pool.timeSlicing.replicas) byReplicas.set(have, [...(byReplicas.get(have) ?? []), n.name]);
       }
       for (const [have, names] of byReplicas) {

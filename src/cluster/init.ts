@@ -8,20 +8,17 @@ import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import { migCatalog } from '../vocabulary/mig.ts';
 import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
-import { nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles } from './check.ts';
-import { advertisesGpus, hamiDevices, poolHasNode, type ClusterNode } from './model.ts';
+import { GFD, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterNode } from './model.ts';
 
 const ACK_MODES: Readonly<Record<string, Backend>> = {
   cgpu: 'ack-cgpu', share: 'ack-share', mps: 'ack-mps', core_mem: 'ack-core-mem', topology: 'ack-topology', mig: 'ack-mig', default: 'ack-exclusive',
 };
-const GFD_REPLICAS = 'nvidia.com/gpu.replicas';
 /** Labels never used to tell pools apart: they name one node, or change with every node. */
 const NOT_SELECTORS = /^(kubernetes\.io\/hostname|node\.kubernetes\.io\/instance-type|topology\.kubernetes\.io\/|failure-domain|beta\.kubernetes\.io\/|feature\.node\.kubernetes\.io\/|nvidia\.com\/(cuda|gfd|gpu\.compute|gpu\.deploy|gpu\.count|gpu\.memory|mig\.capable|mps\.capable|sharing-strategy))/;
 
 interface Draft {
   readonly backend: Backend;
   readonly model: string;
-  readonly product?: string;
   readonly memoryGiB: number | undefined;
   readonly perNode: number | undefined;
   readonly mig?: string[];
@@ -34,7 +31,7 @@ interface Draft {
 /** Card sizes of the MIG catalog, GiB. */
 const MIG_CARD_SIZES = [24, 40, 80, 94, 96, 141, 180];
 
-/** A MIG card's memory when the node does not publish it: the smallest card of the MIG catalog that offers every profile the node advertises. */
+/** A MIG card's memory when the node does not publish it: the card of the MIG catalog that offers every profile the node advertises. */
 function migCardMemory(model: string, profiles: readonly string[]): number | undefined {
   // The size whose catalog entry is that card: its full-card profile (7g.40gb) names the size.
   return MIG_CARD_SIZES.find((gib) => {
@@ -76,7 +73,7 @@ function draftOf(node: ClusterNode): Draft | undefined {
     const [, model, profile] = match as unknown as [string, string, string];
     const memoryGiB = migCardMemory(model, [profile]);
     const perCard = memoryGiB !== undefined ? migCatalog(model, memoryGiB)?.profiles[profile] : undefined;
-    const slices = Number(node.labels['nvidia.com/gpu.count']);
+    const slices = Number(node.labels[GFD.count]);
     return { backend: 'nvidia-mig', model, memoryGiB, perNode: perCard && Number.isInteger(slices / perCard) ? slices / perCard : undefined,
       mig: [profile], migStrategy: 'single' };
   }
@@ -84,7 +81,7 @@ function draftOf(node: ClusterNode): Draft | undefined {
     const mig = nodeMigProfiles(node);
     return { backend: 'nvidia-mig', model: product, memoryGiB: nodeCardMemoryGiB(node) ?? migCardMemory(product, mig), perNode: nodeCardCount(node), mig };
   }
-  const replicas = Number(node.labels[GFD_REPLICAS]);
+  const replicas = Number(node.labels[GFD.replicas]);
   if (Number.isInteger(replicas) && replicas > 1) {
     const renamed = (node.allocatable['nvidia.com/gpu.shared'] ?? 0) > 0;
     const base = product.replace(/-SHARED$/, '');

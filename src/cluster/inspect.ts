@@ -1,9 +1,9 @@
 // `gpu-admission inspect`: per pool, per node and for the cluster, what is allocated of what the
 // nodes advertise, in each pool's own units (the `kubectl inspect cgpu` of every backend).
 import type { Policy, Pool } from '../policy/types.ts';
-import { nodeCardCount } from './check.ts';
+import { NATIVE } from '../vocabulary/names.ts';
 import {
-  advertisesGpus, decisionPools, hamiAllocated, hamiDevices, nodeCapacity, podHolds, poolHasNode, poolUnits, poolsOfNode,
+  advertisesGpus, decisionPools, hamiAllocated, hamiDevices, nodeCapacity, nodeCardCount, podHolds, poolHasNode, poolUnits, poolsOfNode,
   type ClusterNode, type ClusterPod, type PoolUnit,
 } from './model.ts';
 
@@ -51,7 +51,7 @@ export interface InspectReport {
   readonly pending: readonly { readonly namespace: string; readonly name: string; readonly pools: readonly string[] }[];
   /** Nodes that advertise GPU resources but are in no pool of the policy. */
   readonly unmatched: readonly { readonly name: string; readonly resources: Readonly<Record<string, number>> }[];
-  /** The cluster total, per kind of thing (GPU memory GiB, cards, …) over every pool. */
+  /** The cluster total, per kind of thing (GPU memory GiB, cards, …) over the nodes shown, each node once. */
   readonly totals: readonly Usage[];
 }
 
@@ -63,11 +63,6 @@ export interface InspectOptions {
 }
 
 const ACK_MEM_IDX = 'ALIYUN_COM_GPU_MEM_IDX';
-
-/** Cards on a node: what its device plugin or GPU feature discovery says, else the policy's perNode. */
-export function cardsOf(node: ClusterNode, fallback: number): number {
-  return nodeCardCount(node) ?? fallback;
-}
 
 const live = (pod: ClusterPod): boolean => pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
 const key = (u: PoolUnit): string => `${u.resource}\u0000${u.what}\u0000${u.unit}`;
@@ -82,14 +77,14 @@ function usageOn(units: readonly { pool: Pool; unit: PoolUnit }[], nodes: readon
 
 /** ACK shared GPU per card: the card index each pod's annotation names, its GPU memory split over them. */
 function ackCards(node: ClusterNode, pods: readonly ClusterPod[], cards: number): CardUsage[] | undefined {
-  const total = node.allocatable['aliyun.com/gpu-mem'];
+  const total = node.allocatable[NATIVE.aliyunGpuMem];
   if (total === undefined || cards <= 0) return undefined;
   const perCard = total / cards;
   const out = Array.from({ length: cards }, (_, index) => ({ index, unit: 'GiB', allocated: 0, total: perCard, pods: [] as string[] }));
   for (const pod of pods) {
     const indexes = (pod.annotations[ACK_MEM_IDX] ?? '').split(',').map((s) => Number(s.trim())).filter((i) => Number.isInteger(i) && i >= 0 && i < cards);
     if (indexes.length === 0) continue;
-    const share = (pod.requests['aliyun.com/gpu-mem'] ?? 0) / indexes.length;
+    const share = (pod.requests[NATIVE.aliyunGpuMem] ?? 0) / indexes.length;
     for (const i of indexes) {
       out[i]!.allocated += share;
       out[i]!.pods.push(`${pod.namespace}/${pod.name}`);
@@ -119,7 +114,12 @@ function hamiCards(node: ClusterNode, pods: readonly ClusterPod[]): CardUsage[] 
 export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: readonly ClusterPod[], options: InspectOptions = {}): InspectReport {
   const livePods = pods.filter(live);
   const podsByNode = new Map<string, ClusterPod[]>();
-  for (const pod of livePods) if (pod.nodeName) podsByNode.set(pod.nodeName, [...(podsByNode.get(pod.nodeName) ?? []), pod]);
+  for (const pod of livePods) {
+    if (!pod.nodeName) continue;
+    const onNode = podsByNode.get(pod.nodeName);
+    if (onNode) onNode.push(pod);
+    else podsByNode.set(pod.nodeName, [pod]);
+  }
   const pools = policy.pools.filter((p) => options.pool === undefined || p.name === options.pool);
   const selectedNodes = nodes.filter((n) => options.node === undefined || n.name === options.node);
 
@@ -128,7 +128,7 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
     return {
       name: pool.name, backend: pool.backend, disabled: pool.disabled,
       nodes: { ready: mine.filter((n) => n.ready).length, total: mine.length },
-      cards: mine.reduce((sum, n) => sum + cardsOf(n, pool.gpu.perNode), 0),
+      cards: mine.reduce((sum, n) => sum + (nodeCardCount(n) ?? pool.gpu.perNode), 0),
       usage: usageOn(poolUnits(pool).map((unit) => ({ pool, unit })), mine, podsByNode),
     };
   });
@@ -146,10 +146,10 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
     }
     if (shown.length === 0) continue;
     const units = [...new Map(shown.flatMap((pool) => poolUnits(pool).map((unit) => [key(unit), { pool, unit }] as const))).values()];
-    const cards = cardsOf(node, shown[0]!.gpu.perNode);
+    const cards = nodeCardCount(node) ?? shown[0]!.gpu.perNode;
     const onNode = podsByNode.get(node.name) ?? [];
     const perCard = !options.details ? undefined
-      : shown.some((p) => p.backend.startsWith('ack-') && poolUnits(p).some((u) => u.resource === 'aliyun.com/gpu-mem')) ? ackCards(node, onNode, cards)
+      : shown.some((p) => p.backend.startsWith('ack-') && poolUnits(p).some((u) => u.resource === NATIVE.aliyunGpuMem)) ? ackCards(node, onNode, cards)
         : shown.some((p) => p.backend === 'hami') ? hamiCards(node, onNode) : undefined;
     nodeReports.push({
       name: node.name, pools: shown.map((p) => p.name), ready: node.ready, cards,

@@ -5,8 +5,9 @@
 import { poolTerms } from '../policy/pool-nodes.ts';
 import { timeSlicingResource } from '../policy/defaults.ts';
 import type { Policy, Pool } from '../policy/types.ts';
-import { migResourceName } from '../vocabulary/mig.ts';
-import { ANNOTATION, NATIVE } from '../vocabulary/names.ts';
+import { migProfileOfResource, migResourceName } from '../vocabulary/mig.ts';
+import { containerRole, effectiveTotal, type ContainerRole } from '../vocabulary/containers.ts';
+import { ANNOTATION, NATIVE, NVIDIA_MIG_STRATEGY_LABEL } from '../vocabulary/names.ts';
 import { matchesRequirements, type Labels } from '../vocabulary/node-selector.ts';
 import { parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 
@@ -25,7 +26,7 @@ export interface ClusterPod {
   readonly nodeName?: string;
   readonly phase: string;
   readonly annotations: Labels;
-  /** What the pod holds of each resource: the larger of its containers' sum and its largest init container. */
+  /** What the pod holds of each resource: Kubernetes' effective request (app containers, sidecars, init containers). */
   readonly requests: Readonly<Record<string, number>>;
 }
 
@@ -66,30 +67,16 @@ export function toClusterPod(pod: unknown): ClusterPod {
   const meta = isObject(p.metadata) ? p.metadata : {};
   const spec = isObject(p.spec) ? p.spec : {};
   const status = isObject(p.status) ? p.status : {};
-  const held = (c: unknown): Record<string, number> => {
+  const held = (c: unknown, init: boolean): { role: ContainerRole; resources: Record<string, number> } => {
     const r = isObject(c) && isObject(c.resources) ? c.resources : {};
-    return { ...quantities(r.limits), ...quantities(r.requests) };
+    return { role: containerRole(init, isObject(c) ? c.restartPolicy : undefined), resources: { ...quantities(r.limits), ...quantities(r.requests) } };
   };
-  // Kubernetes' effective request: the containers' sum plus the sidecars' (init containers with
-  // restartPolicy Always, which keep running), or an init container's own plus the sidecars
-  // started before it, whichever is larger.
-  const requests: Record<string, number> = {};
-  const add = (into: Record<string, number>, from: Record<string, number>): void => {
-    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
-  };
-  for (const c of Array.isArray(spec.containers) ? spec.containers : []) add(requests, held(c));
-  const sidecars: Record<string, number> = {};
-  const peaks: Record<string, number>[] = [];
-  for (const c of Array.isArray(spec.initContainers) ? spec.initContainers : []) {
-    if (isObject(c) && c.restartPolicy === 'Always') add(sidecars, held(c));
-    else {
-      const peak = { ...sidecars };
-      add(peak, held(c));
-      peaks.push(peak);
-    }
-  }
-  add(requests, sidecars);
-  for (const peak of peaks) for (const [k, v] of Object.entries(peak)) requests[k] = Math.max(requests[k] ?? 0, v);
+  const containers = [
+    ...(Array.isArray(spec.initContainers) ? spec.initContainers : []).map((c) => held(c, true)),
+    ...(Array.isArray(spec.containers) ? spec.containers : []).map((c) => held(c, false)),
+  ];
+  const names = new Set(containers.flatMap((c) => Object.keys(c.resources)));
+  const requests = Object.fromEntries([...names].map((name) => [name, effectiveTotal(containers, (c) => c.resources[name] ?? 0)]));
   return {
     namespace: String(meta.namespace ?? ''), name: String(meta.name ?? ''),
     ...(typeof spec.nodeName === 'string' && spec.nodeName !== '' ? { nodeName: spec.nodeName } : {}),
@@ -144,7 +131,7 @@ export function poolUnits(pool: Pool): PoolUnit[] {
 /** Resource names that mean "this node has GPUs", whatever the policy says. */
 export function advertisesGpus(node: ClusterNode): boolean {
   return Object.entries(node.allocatable).some(([k, v]) => v > 0
-    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/') || k.startsWith('gpu.nvidia.com')));
+    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/')));
 }
 
 /** The pools a pod's decision annotation names (the pools it may land on), if it has one. */
@@ -189,7 +176,52 @@ export function poolNodeSummary(policy: Policy, nodes: readonly ClusterNode[]): 
   return out;
 }
 
-const HAMI_REGISTER = 'hami.io/node-nvidia-register';
+/** HAMi's bookkeeping annotations: the node's registered cards, a pod's allocated devices. */
+export const HAMI = { register: 'hami.io/node-nvidia-register', allocated: 'hami.io/vgpu-devices-allocated' } as const;
+
+/** GPU feature discovery's node labels (NVIDIA gpu-feature-discovery). */
+export const GFD = {
+  memory: 'nvidia.com/gpu.memory', // MiB of one card (of one slice under the single MIG strategy)
+  count: 'nvidia.com/gpu.count',
+  replicas: 'nvidia.com/gpu.replicas',
+} as const;
+/** ACK's gpushare device plugin: the node's card count beside its total aliyun.com/gpu-mem (GiB). */
+const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
+
+
+/** Card memory a node reports, in GiB: GFD's label, else ACK's total GPU memory over its card count. */
+export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
+  // Under NVIDIA's single MIG strategy GFD's gpu.memory and gpu.count describe the slices, not the cards.
+  if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') return undefined;
+  const gfd = Number(node.labels[GFD.memory]);
+  if (Number.isFinite(gfd) && gfd > 0) return gfd / 1024;
+  const total = node.allocatable[NATIVE.aliyunGpuMem];
+  const count = node.allocatable[ACK_GPU_COUNT];
+  return total !== undefined && count !== undefined && count > 0 ? total / count : undefined;
+}
+
+/**
+ * Cards a node reports: ACK's allocatable gpu-count, else GFD's label, else the whole-card
+ * resource (nvidia.com/gpu, aliyun.com/gpu) where it counts cards: not on a time-sliced node
+ * (replicas) nor on a HAMi node (vGPUs).
+ */
+export function nodeCardCount(node: ClusterNode): number | undefined {
+  if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') return undefined;
+  const ack = node.allocatable[ACK_GPU_COUNT];
+  if (ack !== undefined) return ack;
+  const gfd = Number(node.labels[GFD.count]);
+  if (Number.isInteger(gfd) && gfd > 0) return gfd;
+  if (node.annotations[HAMI.register] !== undefined || node.labels[GFD.replicas] !== undefined) return undefined;
+  const whole = node.allocatable[NATIVE.aliyunGpu] ?? node.allocatable[NATIVE.nvidiaGpu];
+  return whole !== undefined && whole > 0 ? whole : undefined;
+}
+
+/** The MIG profiles a node advertises (nvidia.com/mig-<profile> with a count above 0). */
+export function nodeMigProfiles(node: ClusterNode): string[] {
+  return Object.entries(node.allocatable).filter(([k, v]) => v > 0 && migProfileOfResource(k) !== undefined)
+    .map(([k]) => k.slice(NATIVE.migPrefix.length)).sort();
+}
+
 
 /** A card as HAMi registers it on its node. */
 export interface HamiDevice {
@@ -209,7 +241,7 @@ export interface HamiDevice {
  * form. Undefined on a node HAMi has not registered.
  */
 export function hamiDevices(node: ClusterNode): HamiDevice[] | undefined {
-  const text = node.annotations[HAMI_REGISTER];
+  const text = node.annotations[HAMI.register];
   if (!text) return undefined;
   try {
     const parsed = JSON.parse(text) as unknown;
@@ -238,7 +270,7 @@ export function nodeCapacity(pool: Pool, node: ClusterNode, resource: string): n
 
 /** HAMi's allocation on a pod: the memory (MiB) and cores (%) of each device it was given, from hami.io/vgpu-devices-allocated. */
 export function hamiAllocated(pod: ClusterPod): { mem: number; cores: number; devices: { id: string; mem: number; cores: number }[] } | undefined {
-  const text = pod.annotations['hami.io/vgpu-devices-allocated'];
+  const text = pod.annotations[HAMI.allocated];
   if (!text) return undefined;
   const devices = text.split(/[;:]/).filter((d) => d.includes(',')).map((d) => d.split(',')).map((f) => ({ id: f[0] ?? '', mem: Number(f[2]) || 0, cores: Number(f[3]) || 0 }));
   return { mem: devices.reduce((s, d) => s + d.mem, 0), cores: devices.reduce((s, d) => s + d.cores, 0), devices };

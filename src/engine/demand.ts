@@ -14,7 +14,9 @@ export interface GpuRequest {
   readonly source: 'generic' | 'nvidia.com/gpu' | 'record';
 }
 
-export type ContainerRole = 'app' | 'init' | 'sidecar';
+// The pod-level rule (KEP-753) is the vocabulary's: the cluster view applies it to pods it reads too.
+export { effectiveTotal, type ContainerRole } from '../vocabulary/containers.ts';
+import { containerRole, type ContainerRole } from '../vocabulary/containers.ts';
 
 export interface ContainerDemand {
   readonly name: string;
@@ -39,10 +41,8 @@ export interface PodDemand {
 
 /** Every container of the pod with its role, in Kubernetes' start order (init first). */
 export function podContainers(pod: Pod): { container: Container; role: ContainerRole }[] {
-  const init = (pod.spec.initContainers ?? []).map((container) => ({
-    container, role: (container.restartPolicy === 'Always' ? 'sidecar' : 'init') as ContainerRole,
-  }));
-  const app = (pod.spec.containers ?? []).map((container) => ({ container, role: 'app' as ContainerRole }));
+  const init = (pod.spec.initContainers ?? []).map((container) => ({ container, role: containerRole(true, container.restartPolicy) }));
+  const app = (pod.spec.containers ?? []).map((container) => ({ container, role: containerRole(false, undefined) }));
   return [...init, ...app];
 }
 
@@ -123,7 +123,8 @@ function isShared(request: GpuRequest | undefined): boolean {
   return request !== undefined && (request.memory !== undefined || (request.cores !== undefined && request.cores < 100));
 }
 
-function resourceNames(res: ResourceRequirements): string[] {
+/** The resource names a container's requests and limits mention, each once. */
+export function resourceNames(res: ResourceRequirements): string[] {
   return [...new Set([...Object.keys(res.limits ?? {}), ...Object.keys(res.requests ?? {})])];
 }
 
@@ -183,24 +184,3 @@ function readQuantity(value: unknown, field: string, problems: Problem[]): Quant
   return q;
 }
 
-/**
- * Kubernetes' effective pod request (KEP-753): the larger of the steady state (app containers
- * plus sidecars) and the peak while each init container runs beside the sidecars started before it.
- */
-export function effectiveTotal(containers: readonly ContainerDemand[], value: (c: ContainerDemand) => number): number {
-  let sidecars = 0;
-  let initPeak = 0;
-  let apps = 0;
-  for (const c of containers) {
-    const v = value(c);
-    if (c.role === 'sidecar') {
-      sidecars += v;
-      initPeak = Math.max(initPeak, sidecars);
-    } else if (c.role === 'init') {
-      initPeak = Math.max(initPeak, sidecars + v);
-    } else {
-      apps += v;
-    }
-  }
-  return Math.max(apps + sidecars, initPeak);
-}

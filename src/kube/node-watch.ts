@@ -4,13 +4,13 @@ import { advertisesGpus, toClusterNode, type ClusterNode, type NodeSource } from
 import { kubeListWatchClient } from './kube-client.ts';
 import { ListWatch, type ChangeType, type KubeObject, type ListWatchHandler, type ListWatchOptions, type WatchFailure } from './list-watch.ts';
 
+export type { NodeSource };
+
 /**
  * Nodes that advertise GPU resources, kept current by the list-watch loop (the same loop as the
  * policy and namespace watches: jittered backoff, relist on 410 Gone and every few minutes).
  * Only what the cluster view reads is kept: labels, readiness, allocatable.
  */
-export type { NodeSource };
-
 export class NodeCache implements ListWatchHandler<KubeObject> {
   readonly #logger: Logger;
   #nodes = new Map<string, ClusterNode>();

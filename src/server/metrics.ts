@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PolicySource } from '../policy/source.ts';
+import type { PoolNodes } from '../cluster/model.ts';
 import type { PoolNodeView } from './pool-nodes.ts';
 
 export const METRIC_PREFIX = 'gpu_admission_';
@@ -74,14 +75,17 @@ export function createMetrics(registry: Registry, sources: MetricSources, proces
 function registerStateGauges(registry: Registry, { policySource, certificateExpiry, now, poolNodes }: MetricSources): void {
   const registers = [registry];
   if (poolNodes) {
+    // The pools' nodes under the policy in force; none before a policy and the first node list.
+    const summaryNow = (): ReadonlyMap<string, PoolNodes> => {
+      const policy = policySource.current();
+      return (policy && poolNodes.summary(policy)) ?? new Map();
+    };
     new Gauge({
       name: `${METRIC_PREFIX}pool_nodes`, help: 'Nodes of each pool of the policy in force, Ready or not (the watched GPU nodes).',
       labelNames: ['pool', 'ready'], registers,
       collect() {
         this.reset();
-        const policy = policySource.current();
-        const summary = policy ? poolNodes.summary(policy) : undefined;
-        for (const [pool, n] of summary ?? []) {
+        for (const [pool, n] of summaryNow()) {
           this.set({ pool, ready: 'true' }, n.ready);
           this.set({ pool, ready: 'false' }, n.total - n.ready);
         }
@@ -92,9 +96,7 @@ function registerStateGauges(registry: Registry, { policySource, certificateExpi
       labelNames: ['pool', 'resource'], registers,
       collect() {
         this.reset();
-        const policy = policySource.current();
-        const summary = policy ? poolNodes.summary(policy) : undefined;
-        for (const [pool, n] of summary ?? []) for (const [resource, value] of Object.entries(n.capacity)) this.set({ pool, resource }, value);
+        for (const [pool, n] of summaryNow()) for (const [resource, value] of Object.entries(n.capacity)) this.set({ pool, resource }, value);
       },
     });
   }

@@ -6,6 +6,7 @@ import { allow, refuse } from '../admission/encode.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
 import { at, reviewedPods, type ReviewedPod } from '../admission/workload.ts';
 import { decide } from '../engine/decide.ts';
+import { podContainers, resourceNames } from '../engine/demand.ts';
 import type { Decision } from '../engine/decision.ts';
 import type { Container, Pod } from '../engine/pod.ts';
 import { NAMESPACE_OPT_IN, PREFIX } from '../vocabulary/names.ts';
@@ -57,10 +58,10 @@ export function validateWorkloadsHandler(deps: MutateDeps): ReviewHandler {
     if (typeof result === 'string') return notChecked(result);
     const warnings = result.decided.flatMap(({ path, decision }) =>
       (decision.kind === 'allow' || decision.kind === 'patch' ? decision.warnings.map((w) => at(path, w)) : []));
-    const refusals = result.decided.flatMap(({ path, decision }) => (decision.kind === 'deny' ? [{ path, decision }] : []));
+    const refusals = result.decided.flatMap(({ path, decision }) => (decision.kind === 'deny' ? [{ path, message: decision.message, code: decision.code }] : []));
     if (refusals.length > 0) {
-      const message = refusals.map(({ path, decision }) => at(path, decision.kind === 'deny' ? decision.message : '')).join('; ');
-      const reason = refusals[0]!.decision.kind === 'deny' ? refusals[0]!.decision.code : 'denied';
+      const message = refusals.map(({ path, message: m }) => at(path, m)).join('; ');
+      const reason = refusals[0]!.code;
       return { verdict: refuse(403, message, 'Forbidden', warnings.length > 0 ? warnings : undefined), result: 'denied', reason, revision: result.revision };
     }
     return { verdict: allow(undefined, warnings.length > 0 ? warnings : undefined), result: 'unchanged', revision: result.revision };
@@ -124,7 +125,7 @@ function wouldDo(path: string, pod: Pod, decision: Decision): string[] {
 
 /** The resources the rewrite writes, per container that changes (`aliyun.com/gpu-mem: 12`). */
 function written(before: Pod, after: Pod): { name: string; entries: string[] }[] {
-  const all = (p: Pod): Container[] => [...(p.spec.initContainers ?? []), ...p.spec.containers];
+  const all = (p: Pod): Container[] => podContainers(p).map(({ container }) => container);
   const old = new Map(all(before).map((c) => [c.name, { ...c.resources?.requests, ...c.resources?.limits }]));
   return all(after).flatMap((c) => {
     const was = old.get(c.name) ?? {};
@@ -154,9 +155,8 @@ export function notOptedInHandler(): ReviewHandler {
 
 /** `container "train" asks gpu-admission.io/gpu-memory` for each container that asks the vocabulary. */
 function genericAsks(pod: Pod): string[] {
-  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].flatMap((c) => {
-    const keys = [...new Set([...Object.keys(c.resources?.limits ?? {}), ...Object.keys(c.resources?.requests ?? {})])]
-      .filter((k) => k.startsWith(PREFIX)).sort();
+  return podContainers(pod).flatMap(({ container: c }) => {
+    const keys = resourceNames(c.resources ?? {}).filter((k) => k.startsWith(PREFIX)).sort();
     return keys.length > 0 ? [`container "${c.name}" asks ${keys.join(', ')}`] : [];
   });
 }
