@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { checkAgainstCluster } from '../cluster/check.ts';
 import { draftPolicy } from '../cluster/init.ts';
 import { formatInspect, inspect } from '../cluster/inspect.ts';
-import type { ClusterNode, ClusterPod } from '../cluster/model.ts';
+import { needsDra, withDevices, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import type { Policy } from '../policy/types.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
@@ -17,6 +17,15 @@ export interface Cluster {
   pods(): Promise<ClusterPod[]>;
   policyText(namespace?: string): Promise<{ text: string } | { missing: string }>;
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  /** DRA's DeviceClasses, ResourceSlices and ResourceClaims; read only for policies with dra pools. */
+  dra(): Promise<DraView>;
+}
+
+/** The nodes, with their DRA devices when the policy has dra pools (and the DRA objects read). */
+async function policyNodes(cluster: Cluster, policy: Policy): Promise<{ nodes: ClusterNode[]; dra?: DraView }> {
+  if (!needsDra(policy)) return { nodes: await cluster.nodes() };
+  const [nodes, dra] = await Promise.all([cluster.nodes(), cluster.dra()]);
+  return { nodes: withDevices(nodes, dra), dra };
 }
 
 export interface ClusterFlags {
@@ -59,7 +68,7 @@ async function inspectVerb(args: readonly string[], open: OpenCluster, stdin?: (
   if (values.pool !== undefined && !policy.pools.some((p) => p.name === values.pool)) {
     throw new InputError(`--pool ${values.pool}: the policy has no such pool (${policy.pools.map((p) => p.name).join(', ')})`);
   }
-  const [nodes, pods] = await Promise.all([cluster.nodes(), cluster.pods()]);
+  const [{ nodes }, pods] = await Promise.all([policyNodes(cluster, policy), cluster.pods()]);
   if (values.node !== undefined && !nodes.some((n) => n.name === values.node)) throw new InputError(`--node ${values.node}: no such node`);
   const report = inspect(policy, nodes, pods, {
     ...(values.pool ? { pool: values.pool } : {}), ...(values.node ? { node: values.node } : {}), details: values.details ?? false,
@@ -78,7 +87,8 @@ async function checkVerb(args: readonly string[], open: OpenCluster, stdin?: () 
   const policy = parsePolicy(text);
   if (!policy.ok) return offline;
   const cluster = await open(values);
-  const findings = checkAgainstCluster(policy.policy, await cluster.nodes());
+  const { nodes, dra } = await policyNodes(cluster, policy.policy);
+  const findings = checkAgainstCluster(policy.policy, nodes, dra);
   if (findings.length === 0) return { ...offline, stdout: `${offline.stdout}${file}: matches the cluster's nodes\n` };
   return { stdout: offline.stdout, stderr: `${offline.stderr}${findings.map((f) => `${file}: ${f}\n`).join('')}`, exitCode: 1 };
 }

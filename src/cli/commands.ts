@@ -4,6 +4,7 @@ import { analyse, chosenPools, decide, decideAnalysed, type Analysis, type Decid
 import type { Decision } from '../engine/decision.ts';
 import { describeContainer } from '../engine/message.ts';
 import { parsePolicy } from '../policy/parse.ts';
+import { policyDeviceClasses } from '../policy/dra.ts';
 import { policySchema } from '../policy/schema.ts';
 import { policyWarnings } from '../policy/warnings.ts';
 import type { Policy } from '../policy/types.ts';
@@ -134,6 +135,17 @@ export function checkPolicy(text: string, file: string): Outcome {
     return { stdout: `${file}: valid (revision ${policy.revision}, ${policy.pools.length} pools: ${policy.pools.map((p) => p.name).join(', ')})\n`, stderr: lines(warnings), exitCode: 0 };
   }
   return { stdout: '', stderr: `${file}: invalid policy\n${lines(result.errors.map((e) => `  ${e}`))}`, exitCode: 1 };
+}
+
+/** `gpu-admission policy deviceclasses FILE`: the DeviceClasses its dra pools ask, as YAML to apply once. */
+export function printDeviceClasses(text: string, file: string): Outcome {
+  const result = parsePolicy(text);
+  if (!result.ok) return { stdout: '', stderr: `${file}: invalid policy\n${lines(result.errors.map((e) => `  ${e}`))}`, exitCode: 1 };
+  const classes = policyDeviceClasses(result.policy);
+  if (classes.length === 0) return { stdout: '', stderr: `${file}: no pool has backend dra, so no DeviceClass is needed\n`, exitCode: 0 };
+  const header = `# DeviceClasses for the dra pools of ${file} (gpu-admission policy deviceclasses). Apply once, before the policy:\n`
+    + '#   gpu-admission policy deviceclasses FILE | kubectl apply -f -\n';
+  return { stdout: header + classes.map((c) => stringify(c, { lineWidth: 0 })).join('---\n'), stderr: '', exitCode: 0 };
 }
 
 export function printSchema(): Outcome {

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { defaultPolicy } from '../policy/default-policy.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import type { Policy } from '../policy/types.ts';
-import { checkPolicy, explain, mutate, printSchema, type OutputFormat, type Outcome } from './commands.ts';
+import { checkPolicy, explain, mutate, printDeviceClasses, printSchema, type OutputFormat, type Outcome } from './commands.ts';
 import { clusterCommand, type OpenCluster } from './cluster.ts';
 import { InputError, readTargets, readText } from './input.ts';
 
@@ -14,6 +14,7 @@ const USAGE = `Usage:
   gpu-admission inspect [--policy FILE] [--pool NAME] [--node NAME] [-d] [-o text|json] [CLUSTER]
   gpu-admission policy check FILE [--cluster [CLUSTER]]
   gpu-admission policy init --from-cluster [CLUSTER]
+  gpu-admission policy deviceclasses FILE
   gpu-admission policy schema
 
 FILE holds a Pod, a workload with pod templates (Deployment, StatefulSet, DaemonSet, ReplicaSet,
@@ -57,7 +58,8 @@ function dispatch(argv: readonly string[], stdin?: () => string): Outcome {
     const [sub, file] = rest;
     if (sub === 'schema') return printSchema();
     if (sub === 'check' && file) return checkPolicy(readText(file, stdin), file);
-    throw new InputError(`policy: expected "check FILE" or "schema"\n${USAGE}`);
+    if (sub === 'deviceclasses' && file) return printDeviceClasses(readText(file, stdin), file);
+    throw new InputError(`policy: expected "check FILE", "deviceclasses FILE" or "schema"\n${USAGE}`);
   }
   if (command !== 'mutate' && command !== 'explain') {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') return { stdout: USAGE, stderr: '', exitCode: 0 };

@@ -4,7 +4,10 @@ import type { Policy, Pool } from '../policy/types.ts';
 import { formatRequirement } from '../vocabulary/node-selector.ts';
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 import { poolTerms } from '../policy/pool-nodes.ts';
-import { GFD, advertisesGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterNode } from './model.ts';
+import { classSelects, policyDeviceClasses } from '../policy/dra.ts';
+import {
+  GFD, advertisesGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterNode, type DraView,
+} from './model.ts';
 
 const list = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
 const gib = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)}Gi`;
@@ -14,14 +17,43 @@ function poolMemoryGiB(pool: Pool): number | undefined {
   return typeof q === 'string' ? undefined : toNumber(q) / Number(GIB);
 }
 
-/** Findings, one line each; none on a cluster the policy describes. */
-export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[]): string[] {
-  const findings: string[] = [];
+/**
+ * The DeviceClasses the policy's dra pools need, against the cluster's: missing ones, and ones
+ * whose selectors or extendedResourceName are not what `policy deviceclasses` prints.
+ */
+export function checkDeviceClasses(policy: Policy, dra: DraView): string[] {
+  const have = new Map(dra.deviceClasses.map((c) => [c.name, c]));
+  return policyDeviceClasses(policy).flatMap((want) => {
+    const pools = `pool ${want.metadata.annotations['gpu-admission.io/pools']}`;
+    const found = have.get(want.metadata.name);
+    if (!found) return [`DeviceClass ${want.metadata.name}: missing (${pools} asks it); apply the output of \`gpu-admission policy deviceclasses\``];
+    const selectors = want.spec.selectors.map((s) => s.cel.expression);
+    if (JSON.stringify(found.selectors) !== JSON.stringify(selectors)) {
+      return [`DeviceClass ${want.metadata.name}: its selectors are not the ones ${pools} needs (${selectors.join(' && ')}); `
+        + `pods routed there get the class's devices, whatever they are`];
+    }
+    if (found.extendedResourceName !== want.spec.extendedResourceName) {
+      return [`DeviceClass ${want.metadata.name}: extendedResourceName is ${found.extendedResourceName ?? 'unset'}, ${pools} writes `
+        + `${want.spec.extendedResourceName ?? `deviceclass.resource.kubernetes.io/${want.metadata.name}`}`];
+    }
+    return [];
+  });
+}
+
+/** Findings, one line each; none on a cluster the policy describes. `dra`: the DRA objects, read when the policy has dra pools. */
+export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[], dra?: DraView): string[] {
+  const findings: string[] = dra ? checkDeviceClasses(policy, dra) : [];
   for (const pool of policy.pools) {
     const mine = nodes.filter((n) => poolHasNode(pool, n));
     if (mine.length === 0) {
       findings.push(`pool ${pool.name}: matches no node (its nodes: ${poolTerms(pool).map((t) => t.map(formatRequirement).join(', ')).join(' or ')})`);
       continue;
+    }
+    for (const cls of dra ? pool.dra?.deviceClasses ?? [] : []) {
+      if (!mine.some((n) => (n.devices ?? []).some((d) => classSelects(pool, cls, d)))) {
+        findings.push(`pool ${pool.name}: no ResourceSlice of its nodes (${list(mine.map((n) => n.name))}) publishes a device DeviceClass ${cls.name} selects `
+          + `(driver ${pool.dra?.driver}, ${cls.device === 'gpu' ? 'type gpu' : `type mig, profile ${cls.device}`}, productName "${pool.gpu.product}")`);
+      }
     }
     const want = poolMemoryGiB(pool);
     const byMemory = new Map<string, string[]>();
@@ -41,7 +73,7 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
     for (const [have, names] of byCount) {
       findings.push(`pool ${pool.name}: gpu.perNode is ${pool.gpu.perNode} but node${names.length > 1 ? 's' : ''} ${list(names)} ha${names.length > 1 ? 've' : 's'} ${have} cards`);
     }
-    if (pool.mig && pool.mig.strategy === 'mixed') {
+    if (pool.mig && pool.mig.strategy === 'mixed' && !pool.dra) {
       const advertised = new Set(mine.flatMap(nodeMigProfiles));
       const missing = pool.mig.profiles.filter((p) => !advertised.has(p));
       if (missing.length > 0) findings.push(`pool ${pool.name}: mig.profiles lists ${missing.join(', ')} but no node of the pool (${list(mine.map((n) => n.name))}) advertises ${missing.map((p) => `nvidia.com/mig-${p}`).join(', ')}`);
@@ -71,7 +103,8 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
   }
   for (const node of nodes) {
     const pools = poolsOfNode(policy, node);
-    if (pools.length > 1) findings.push(`node ${node.name}: matches ${pools.length} pools (${pools.map((p) => p.name).join(', ')}); a node should be in one`);
+    // dra pools on one node are told apart by their DeviceClasses (whole cards and MIG slices).
+    if (pools.length > 1 && !pools.every((p) => p.dra)) findings.push(`node ${node.name}: matches ${pools.length} pools (${pools.map((p) => p.name).join(', ')}); a node should be in one`);
     if (pools.length === 0 && advertisesGpus(node)) findings.push(`node ${node.name}: has GPU resources (${Object.keys(node.allocatable).filter((k) => k.includes('/')).join(', ')}) but matches no pool`);
   }
   return findings;

@@ -3,7 +3,7 @@
 import type { Policy, Pool } from '../policy/types.ts';
 import { NATIVE } from '../vocabulary/names.ts';
 import {
-  advertisesGpus, decisionPools, hamiAllocated, hamiDevices, nodeCapacity, nodeCardCount, podHolds, poolHasNode, poolUnits, poolsOfNode,
+  advertisesGpus, decisionPools, hamiAllocated, hamiDevices, nodeAllocated, nodeCapacity, nodeCardCount, poolHasNode, poolUnits, poolsOfNode,
   type ClusterNode, type ClusterPod, type PoolUnit,
 } from './model.ts';
 
@@ -71,7 +71,7 @@ function usageOn(units: readonly { pool: Pool; unit: PoolUnit }[], nodes: readon
   return units.map(({ pool, unit }) => ({
     ...unit,
     total: nodes.reduce((sum, n) => sum + nodeCapacity(pool, n, unit.resource), 0),
-    allocated: nodes.reduce((sum, n) => sum + (podsByNode.get(n.name) ?? []).reduce((s, p) => s + podHolds(pool, p, unit.resource), 0), 0),
+    allocated: nodes.reduce((sum, n) => sum + nodeAllocated(pool, n, podsByNode.get(n.name) ?? [], unit.resource), 0),
   }));
 }
 

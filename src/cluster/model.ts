@@ -4,6 +4,7 @@
 // land here". Pure: src/kube/cluster-read.ts does the reading.
 import { poolTerms } from '../policy/pool-nodes.ts';
 import { timeSlicingResource } from '../policy/defaults.ts';
+import { classSelects, deviceClassOfResource, WHOLE_DEVICE, type DraDevice } from '../policy/dra.ts';
 import type { Policy, Pool } from '../policy/types.ts';
 import { migProfileOfResource, migResourceName } from '../vocabulary/mig.ts';
 import { containerRole, effectiveTotal, type ContainerRole } from '../vocabulary/containers.ts';
@@ -18,6 +19,28 @@ export interface ClusterNode {
   readonly ready: boolean;
   /** Allocatable resources, as numbers (quantities parsed; unreadable ones left out). */
   readonly allocatable: Readonly<Record<string, number>>;
+  /** DRA devices the node's ResourceSlices publish (read only where the policy has dra pools). */
+  readonly devices?: readonly ClusterDevice[];
+}
+
+/** A device of a ResourceSlice, and whether a ResourceClaim holds it. */
+export interface ClusterDevice extends DraDevice {
+  readonly pool: string;
+  readonly name: string;
+  readonly allocated: boolean;
+}
+
+/** A DeviceClass as the cluster has it: what `policy check --cluster` compares with the policy's. */
+export interface ClusterDeviceClass {
+  readonly name: string;
+  readonly selectors: readonly string[];
+  readonly extendedResourceName?: string;
+}
+
+/** What DRA publishes: the DeviceClasses, and each node's devices with their allocation. */
+export interface DraView {
+  readonly deviceClasses: readonly ClusterDeviceClass[];
+  readonly devicesByNode: ReadonlyMap<string, readonly ClusterDevice[]>;
 }
 
 export interface ClusterPod {
@@ -84,6 +107,72 @@ export function toClusterPod(pod: unknown): ClusterPod {
   };
 }
 
+const attributeValue = (a: unknown): string | number | boolean | undefined => {
+  if (!isObject(a)) return undefined;
+  for (const k of ['string', 'int', 'bool', 'version'] as const) {
+    const v = a[k];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  }
+  return undefined;
+};
+
+/**
+ * DeviceClasses, ResourceSlices and ResourceClaims (resource.k8s.io/v1, as the API returns them)
+ * reduced to the cluster view: devices by node, each marked allocated when a claim's
+ * status.allocation names it. Only the newest generation of each driver's pool counts, as the
+ * scheduler reads it.
+ */
+export function toDraView(classes: readonly unknown[], slices: readonly unknown[], claims: readonly unknown[]): DraView {
+  const deviceClasses = classes.filter(isObject).map((c) => {
+    const spec = isObject(c.spec) ? c.spec : {};
+    const selectors = (Array.isArray(spec.selectors) ? spec.selectors : [])
+      .map((s) => (isObject(s) && isObject(s.cel) && typeof s.cel.expression === 'string' ? s.cel.expression : ''));
+    return {
+      name: String(isObject(c.metadata) ? c.metadata.name ?? '' : ''), selectors,
+      ...(typeof spec.extendedResourceName === 'string' ? { extendedResourceName: spec.extendedResourceName } : {}),
+    };
+  });
+  const allocated = new Set<string>();
+  for (const claim of claims.filter(isObject)) {
+    const allocation = isObject(claim.status) && isObject(claim.status.allocation) ? claim.status.allocation : {};
+    const results = isObject(allocation.devices) && Array.isArray(allocation.devices.results) ? allocation.devices.results : [];
+    for (const r of results.filter(isObject)) allocated.add(`${String(r.driver)}/${String(r.pool)}/${String(r.device)}`);
+  }
+  const specs = slices.filter(isObject).map((s) => (isObject(s.spec) ? s.spec : {}));
+  const newest = new Map<string, number>();
+  for (const spec of specs) {
+    const pool = isObject(spec.pool) ? spec.pool : {};
+    const key = `${String(spec.driver)}/${String(pool.name)}`;
+    newest.set(key, Math.max(newest.get(key) ?? 0, Number(pool.generation ?? 0)));
+  }
+  const devicesByNode = new Map<string, ClusterDevice[]>();
+  for (const spec of specs) {
+    const pool = isObject(spec.pool) ? spec.pool : {};
+    const driver = String(spec.driver ?? '');
+    const poolName = String(pool.name ?? '');
+    if (typeof spec.nodeName !== 'string' || Number(pool.generation ?? 0) !== newest.get(`${driver}/${poolName}`)) continue;
+    const devices = (Array.isArray(spec.devices) ? spec.devices : []).filter(isObject).map((d) => {
+      const attributes: Record<string, string | number | boolean> = {};
+      for (const [k, v] of Object.entries(isObject(d.attributes) ? d.attributes : {})) {
+        const value = attributeValue(v);
+        if (value !== undefined) attributes[k] = value;
+      }
+      const name = String(d.name ?? '');
+      return { driver, pool: poolName, name, attributes, allocated: allocated.has(`${driver}/${poolName}/${name}`) };
+    });
+    devicesByNode.set(spec.nodeName, [...(devicesByNode.get(spec.nodeName) ?? []), ...devices]);
+  }
+  return { deviceClasses, devicesByNode };
+}
+
+/** The nodes with the devices their ResourceSlices publish. */
+export function withDevices(nodes: readonly ClusterNode[], dra: DraView): ClusterNode[] {
+  return nodes.map((n) => ({ ...n, devices: dra.devicesByNode.get(n.name) ?? [] }));
+}
+
+/** Whether the policy has dra pools, whose devices only DRA objects tell. */
+export const needsDra = (policy: Policy): boolean => policy.pools.some((p) => p.dra !== undefined);
+
 /** Whether a node is one of the pool's: it matches one of the terms the engine writes for the pool. */
 export function poolHasNode(pool: Pool, node: ClusterNode): boolean {
   return poolTerms(pool).some((term) => matchesRequirements(node.labels, term));
@@ -119,6 +208,9 @@ export function poolUnits(pool: Pool): PoolUnit[] {
         : (pool.mig?.profiles ?? []).map((p) => ({ resource: migResourceName(p), what: `MIG ${p}`, unit: 'slices' }));
     case 'nvidia-time-slicing':
       return [{ resource: timeSlicingResource(pool) ?? NATIVE.nvidiaGpu, what: 'time-sliced GPUs', unit: 'replicas' }];
+    case 'dra':
+      return (pool.dra?.deviceClasses ?? []).map((c) => (c.device === WHOLE_DEVICE
+        ? { resource: c.resource, what: 'cards', unit: 'cards' } : { resource: c.resource, what: `MIG ${c.device}`, unit: 'slices' }));
     case 'hami':
       return pool.hami ? [
         { resource: pool.hami.resourceName, what: 'vGPUs', unit: 'vGPUs' },
@@ -170,7 +262,8 @@ export function poolNodeSummary(policy: Policy, nodes: readonly ClusterNode[]): 
   for (const pool of policy.pools) {
     const mine = nodes.filter((n) => poolHasNode(pool, n));
     const capacity: Record<string, number> = {};
-    for (const u of poolUnits(pool)) capacity[u.resource] = mine.reduce((sum, n) => sum + nodeCapacity(pool, n, u.resource), 0);
+    // A dra pool's devices are in ResourceSlices, which the webhook's node cache does not read (inspect does).
+    for (const u of pool.dra ? [] : poolUnits(pool)) capacity[u.resource] = mine.reduce((sum, n) => sum + nodeCapacity(pool, n, u.resource), 0);
     out.set(pool.name, { ready: mine.filter((n) => n.ready).length, total: mine.length, capacity });
   }
   return out;
@@ -261,11 +354,24 @@ export function hamiDevices(node: ClusterNode): HamiDevice[] | undefined {
  * cores resources are ignoredByScheduler in its chart): those come from its registration.
  */
 export function nodeCapacity(pool: Pool, node: ClusterNode, resource: string): number {
+  const cls = deviceClassOfResource(pool, resource);
+  if (cls) return (node.devices ?? []).filter((d) => classSelects(pool, cls, d)).length;
   if (pool.hami && (resource === pool.hami.resourceMem || resource === pool.hami.resourceCores)) {
     const devices = hamiDevices(node);
     if (devices) return devices.reduce((sum, d) => sum + (resource === pool.hami!.resourceMem ? d.mem : d.cores), 0);
   }
   return node.allocatable[resource] ?? 0;
+}
+
+/**
+ * What the pods on a node hold of one of a pool's resources; on a dra pool, the devices its class
+ * selects that a ResourceClaim holds (a claim the scheduler made for an extended resource, or one
+ * a pod's template made).
+ */
+export function nodeAllocated(pool: Pool, node: ClusterNode, pods: readonly ClusterPod[], resource: string): number {
+  const cls = deviceClassOfResource(pool, resource);
+  if (cls) return (node.devices ?? []).filter((d) => d.allocated && classSelects(pool, cls, d)).length;
+  return pods.reduce((sum, p) => sum + podHolds(pool, p, resource), 0);
 }
 
 /** HAMi's allocation on a pod: the memory (MiB) and cores (%) of each device it was given, from hami.io/vgpu-devices-allocated. */

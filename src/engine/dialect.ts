@@ -6,11 +6,11 @@ import { NATIVE } from '../vocabulary/names.ts';
 /**
  * What a native GPU resource name means under a policy: NVIDIA's and ACK's fixed names, MIG
  * profiles, and the names the policy gives its time-slicing and HAMi pools (HAMi's chart can
- * rename its resources).
+ * rename its resources) and its dra pools' DeviceClasses.
  */
 export type NativeKind =
   | 'nvidia-gpu' | 'aliyun-gpu' | 'aliyun-mem' | 'aliyun-core' | 'mig' | 'time-slicing'
-  | 'hami-gpu' | 'hami-mem' | 'hami-mem-percent' | 'hami-cores';
+  | 'hami-gpu' | 'hami-mem' | 'hami-mem-percent' | 'hami-cores' | 'dra';
 
 const cache = new WeakMap<Policy, ReadonlyMap<string, NativeKind>>();
 
@@ -24,6 +24,7 @@ function policyNames(policy: Policy): ReadonlyMap<string, NativeKind> {
     for (const pool of policy.pools) {
       const shared = timeSlicingResource(pool);
       if (shared !== undefined && shared !== NATIVE.nvidiaGpu) map.set(shared, 'time-slicing');
+      for (const cls of pool.dra?.deviceClasses ?? []) map.set(cls.resource, 'dra');
       if (pool.hami) {
         if (pool.hami.resourceName !== NATIVE.nvidiaGpu) map.set(pool.hami.resourceName, 'hami-gpu');
         map.set(pool.hami.resourceMem, 'hami-mem').set(pool.hami.resourceMemPercentage, 'hami-mem-percent').set(pool.hami.resourceCores, 'hami-cores');

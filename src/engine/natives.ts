@@ -1,3 +1,4 @@
+import { deviceClassOfResource, WHOLE_DEVICE } from '../policy/dra.ts';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
@@ -47,6 +48,9 @@ const RULES: Readonly<Record<NativeKind, Rule>> = {
   'hami-mem-percent': range(0, 100, 'percent'), // HAMi reads 0 as unset
   'hami-cores': range(0, 100, 'percent'),
   'time-slicing': range(1, 1024, 'number of replicas'),
+  // The implicit deviceclass.resource.kubernetes.io/ names pass the API server with fractions, which the
+  // scheduler can never bind (docs/research/dra.md §1): the webhook holds them to whole devices.
+  dra: range(1, 1024, 'number of devices'),
   mig: (v, _c, _n) => (isInteger(v) && v.num >= 1n ? undefined : 'must be a whole number of MIG devices from 1'),
 };
 
@@ -87,6 +91,11 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
     return takes(own !== undefined);
   }
   switch (kind) {
+    case 'dra': {
+      const cls = deviceClassOfResource(pool, resource);
+      if (!cls) return takes(false);
+      return cls.device === WHOLE_DEVICE ? perNode(v) : slicesReason(pool, cls.device, v, resource);
+    }
     case 'nvidia-gpu':
       // The single MIG strategy names its slices nvidia.com/gpu; time-slicing without renaming, its replicas.
       if (b === 'nvidia-mig' && pool.mig?.strategy === 'single') return slicesReason(pool, pool.mig.profiles[0] ?? '', v, resource);
@@ -147,7 +156,7 @@ function containerCards(c: ContainerDemand, gpuCount: number): { devices: number
   let shared = false;
   for (const { resource, kind, value } of c.natives) {
     const v = Math.ceil(toNumber(value));
-    if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
+    if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu' || kind === 'dra') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
     else if (kind === 'aliyun-mem') [cards, devices, shared] = [Math.max(cards, gpuCount), Math.max(devices, gpuCount), true];
     else if (kind === 'mig') [migSevenths, devices, shared] = [migSevenths + (migProfileOfResource(resource)?.slices ?? 7) * v, devices + v, true];
     else if (kind === 'time-slicing') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];

@@ -1,3 +1,4 @@
+import { deviceClassOfResource, DRA_COUNT_ONLY } from '../policy/dra.ts';
 import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolPlacement } from '../policy/pool-nodes.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
@@ -75,9 +76,10 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   }
   const placement = poolPlacement(pool);
   if (intent.placement && placement !== intent.placement) return `placement is ${placement ?? 'not configurable'}, not ${intent.placement}`;
-  if (intent.rdma && !pool.rdma) return 'has no RDMA';
+  if (intent.rdma && !pool.rdma) return pool.backend === 'dra' ? `${DRA_COUNT_ONLY} an RDMA device with the GPUs` : 'has no RDMA';
   const [privileged] = facts.privileged;
-  if (privileged !== undefined && backend.shares) return `container "${privileged}" is privileged and would see every shared card of the node`;
+  // A dra pool with mig hands out slices of shared cards, as the MIG backends do.
+  if (privileged !== undefined && (backend.shares || (pool.backend === 'dra' && pool.mig))) return `container "${privileged}" is privileged and would see every shared card of the node`;
   return placementReason(pool, facts.placement) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles);
 }
 
@@ -125,7 +127,7 @@ export function overSlices(pool: Pool, profile: string, asked: number): string |
 function migReason(pool: Pool, facts: PodFacts, containers: ReadonlyMap<string, ContainerTranslation>): string | undefined {
   const profiles = new Set([...containers.values()].flatMap((t) => Object.keys(t.resources)));
   for (const resource of profiles) {
-    const profile = migProfileOfResource(resource)?.name ?? pool.mig?.profiles[0];
+    const profile = migProfileOfResource(resource)?.name ?? deviceClassOfResource(pool, resource)?.device ?? pool.mig?.profiles[0];
     if (profile === undefined) continue;
     const over = overSlices(pool, profile, effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[resource] ?? 0));
     if (over) return `pod asks ${over}`;
@@ -147,7 +149,7 @@ function cardsOnNode(pool: Pool, facts: PodFacts): number {
 function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undefined {
   const { numa } = facts.intent;
   if (!numa) return undefined;
-  if (!pool.numa) return 'has no NUMA topology';
+  if (!pool.numa) return pool.backend === 'dra' ? `${DRA_COUNT_ONLY} GPUs with NUMA nodes` : 'has no NUMA topology';
   const card = cardMemory(pool);
   if (facts.gpuContainers.some((c) => isFraction(c.request, card))) return 'NUMA binding needs whole GPUs';
   if (facts.cpuProblem) return facts.cpuProblem;

@@ -1,4 +1,5 @@
 import { DEFAULT_HAMI, timeSlicingResource } from '../policy/defaults.ts';
+import { poolDeviceClass, WHOLE_DEVICE } from '../policy/dra.ts';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '../vocabulary/backends.ts';
 import { cardMigCatalog, computeSlices, migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
@@ -189,6 +190,24 @@ function hami(input: TranslateInput): TranslateResult {
   return { resources, warnings };
 }
 
+/** Why a dra pool cannot serve a share of a card: a DRA count asks whole devices (docs/adr/0004-dra-claims.md). */
+export const DRA_NO_SHARES = 'dra serves whole devices by count; a share of a card (memory, compute, MPS or time-slicing) is not a count '
+  + '(a dra pool with mig serves it as a MIG slice)';
+
+/** DRA by count: the pool's DeviceClass resource, whole devices or the MIG profile that holds the request. */
+function dra(input: TranslateInput): TranslateResult {
+  const { pool } = input;
+  if (!pool.mig) {
+    if (isFraction(input.request, input.card)) return { reason: DRA_NO_SHARES };
+    const cls = poolDeviceClass(pool, WHOLE_DEVICE);
+    return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: [] } : { reason: 'has no DeviceClass for whole cards' };
+  }
+  const profile = chooseMigProfile(input);
+  if (!profile) return mig(input);
+  const cls = poolDeviceClass(pool, profile.name);
+  return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: [] } : { reason: `has no DeviceClass for MIG ${profile.name}` };
+}
+
 export function describeShare(request: GpuRequest): string {
   const parts = [request.memory ? formatBytes(request.memory) : undefined,
     request.cores !== undefined ? `${request.cores}% compute` : undefined].filter(Boolean);
@@ -207,6 +226,7 @@ const TRANSLATE: Readonly<Record<Backend, (input: TranslateInput) => TranslateRe
   'nvidia-time-slicing': timeSlicing,
   'nvidia-mig': mig,
   hami,
+  dra,
 };
 
 /** The container's GPU resources on this pool, or why the pool's backend cannot serve it. */

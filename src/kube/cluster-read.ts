@@ -1,8 +1,8 @@
 // Reads what the cluster view needs: Nodes, non-terminated Pods (both paginated, as kubectl
 // does), the policy ConfigMap and a namespace's labels. The caller's own credentials: kubectl's
 // kubeconfig, never the webhook's ServiceAccount.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { toClusterNode, toClusterPod, type ClusterNode, type ClusterPod } from '../cluster/model.ts';
+import { CoreV1Api, ResourceV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { toClusterNode, toClusterPod, toDraView, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 
 const PAGE = 500;
@@ -20,8 +20,28 @@ async function pages<T>(list: (token: string | undefined) => Promise<{ items: T[
 
 export class ClusterReader {
   readonly #api: CoreV1Api;
+  readonly #resource: ResourceV1Api;
   constructor(kubeConfig: KubeConfig) {
     this.#api = kubeConfig.makeApiClient(CoreV1Api);
+    this.#resource = kubeConfig.makeApiClient(ResourceV1Api);
+  }
+
+  /** DeviceClasses, ResourceSlices and ResourceClaims (resource.k8s.io/v1), for dra pools. */
+  async dra(): Promise<DraView> {
+    const at = (token: string | undefined) => ({ limit: PAGE, ...(token ? { _continue: token } : {}) });
+    try {
+      const [classes, slices, claims] = await Promise.all([
+        pages((t) => this.#resource.listDeviceClass(at(t))),
+        pages((t) => this.#resource.listResourceSlice(at(t))),
+        pages((t) => this.#resource.listResourceClaimForAllNamespaces(at(t))),
+      ]);
+      return toDraView(classes, slices, claims);
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) {
+        throw new Error('the cluster does not serve resource.k8s.io/v1 (Dynamic Resource Allocation, Kubernetes 1.34 or later), which the policy\'s dra pools need');
+      }
+      throw err;
+    }
   }
 
   async nodes(): Promise<ClusterNode[]> {

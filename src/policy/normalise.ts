@@ -1,6 +1,8 @@
 import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
 import { DEFAULT_HAMI, DEFAULT_RDMA_RESOURCE, DEFAULT_TIME_SLICING_RESOURCE } from './defaults.ts';
-import type { NamespaceRule, Pool, PoolHami, PoolToleration, Policy, PolicyDefaults } from './types.ts';
+import { NVIDIA_DRA_DRIVER } from '../vocabulary/names.ts';
+import { classResource, defaultClassName, WHOLE_DEVICE } from './dra.ts';
+import type { NamespaceRule, Pool, PoolDra, PoolHami, PoolToleration, Policy, PolicyDefaults } from './types.ts';
 
 /** A pool as the schema accepts it (defaults filled in), before the shorthands are spelled out. */
 export interface RawPool {
@@ -17,7 +19,13 @@ export interface RawPool {
   readonly mig?: { readonly strategy?: 'mixed' | 'single'; readonly profiles?: readonly string[]; readonly layout?: Readonly<Record<string, number>> };
   readonly timeSlicing?: { readonly resource: string; readonly replicas?: number; readonly failRequestsGreaterThanOne: boolean };
   readonly hami?: PoolHami;
+  readonly dra?: RawDra;
   readonly schedulerName?: string;
+}
+
+export interface RawDra {
+  readonly driver: string;
+  readonly deviceClasses?: Readonly<Record<string, { readonly name?: string; readonly extendedResourceName?: string }>>;
 }
 
 export interface RawPolicy {
@@ -37,7 +45,7 @@ export function normalise(raw: RawPolicy): { policy: Omit<Policy, 'revision'>; e
 }
 
 function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
-  const { rdma, rdmaResource, mig, timeSlicing, hami, gpu, ...rest } = raw;
+  const { rdma, rdmaResource, mig, timeSlicing, hami, dra, gpu, ...rest } = raw;
   if (typeof rdma === 'object' && rdmaResource !== undefined) errors.push(`${path}/rdmaResource: set rdma.resource instead (rdma is a mapping)`);
   if (mig && (mig.profiles === undefined) === (mig.layout === undefined)) errors.push(`${path}/mig: give either profiles or layout`);
   const rdmaOn = rdma === true || typeof rdma === 'object';
@@ -56,5 +64,24 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
     ...(timeSlicing || raw.backend === 'nvidia-time-slicing'
       ? { timeSlicing: timeSlicing ?? { resource: DEFAULT_TIME_SLICING_RESOURCE, failRequestsGreaterThanOne: false } } : {}),
     ...(hami || raw.backend === 'hami' ? { hami: hami ?? DEFAULT_HAMI } : {}),
+    ...(dra || raw.backend === 'dra' ? { dra: normaliseDra(raw, dra) } : {}),
+  };
+}
+
+/**
+ * A dra pool's classes: one for whole cards, or one per MIG profile of a pool with `mig`; each
+ * named by the policy or by default. Keys the pool does not serve are left for checkSemantics.
+ */
+function normaliseDra(raw: RawPool, dra: RawDra | undefined): PoolDra {
+  const given = dra?.deviceClasses ?? {};
+  const devices = raw.mig ? raw.mig.profiles ?? Object.keys(raw.mig.layout ?? {}) : [WHOLE_DEVICE];
+  const keys = [...devices, ...Object.keys(given).filter((k) => !devices.includes(k))];
+  return {
+    driver: dra?.driver ?? NVIDIA_DRA_DRIVER,
+    deviceClasses: keys.map((device) => {
+      const name = given[device]?.name ?? defaultClassName(raw.name, device);
+      const extendedResourceName = given[device]?.extendedResourceName;
+      return { device, name, ...(extendedResourceName ? { extendedResourceName } : {}), resource: classResource(name, extendedResourceName) };
+    }),
   };
 }

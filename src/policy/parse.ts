@@ -89,8 +89,12 @@ function formatError(e: ErrorObject): string {
       return `${path}: must be ${String(e.params.allowedValue)}`;
     case 'pattern':
       return `${path}: "${String(e.data)}" is not valid here`;
-    case 'propertyNames':
-      return `${path}: key "${String(e.params.propertyName)}" is not a valid label key`;
+    case 'propertyNames': {
+      const key = String(e.params.propertyName);
+      if (path.endsWith('/deviceClasses')) return `${path}: key "${key}" is neither gpu (whole cards) nor a MIG profile such as 3g.40gb`;
+      if (path.endsWith('/layout')) return `${path}: key "${key}" is not a MIG profile such as 3g.40gb`;
+      return `${path}: key "${key}" is not a valid label key`;
+    }
     default:
       return `${path}: ${e.message ?? 'invalid'}`;
   }

@@ -5,6 +5,7 @@ import { BACKENDS, ISOLATIONS, PLACEMENTS } from '../vocabulary/backends.ts';
 const LABEL_KEY = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const RESOURCE_NAME = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
 
 const labelMap = {
@@ -73,9 +74,9 @@ export const policySchema = {
             properties: {
               model: { type: 'string', minLength: 1, description: 'The name pods ask for in gpu-admission.io/gpu-model.' },
               product: {
-                type: 'string', pattern: LABEL_VALUE, minLength: 1, maxLength: 63,
+                type: 'string', minLength: 1, maxLength: 64,
                 description: "The model as the nodes' model label says it (aliyun.accelerator/nvidia_name, nvidia.com/gpu.product; "
-                  + 'HAMi: the card type); gpu.model by default.',
+                  + "HAMi: the card type; dra: the devices' productName attribute, such as NVIDIA H100 80GB HBM3); gpu.model by default.",
               },
               memory: {
                 type: 'string', format: 'quantity',
@@ -148,6 +149,31 @@ export const policySchema = {
               resourceMem: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpumem' },
               resourceMemPercentage: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpumem-percentage' },
               resourceCores: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpucores' },
+            },
+          },
+          dra: {
+            type: 'object',
+            additionalProperties: false,
+            description: "Backend dra: the DRA driver whose devices the pool's DeviceClasses select, and the classes' names.",
+            properties: {
+              driver: {
+                type: 'string', pattern: DNS_SUBDOMAIN, maxLength: 63, default: 'gpu.nvidia.com',
+                description: "The driver's name, also the domain of its device attributes (NVIDIA's: gpu.nvidia.com).",
+              },
+              deviceClasses: {
+                type: 'object',
+                description: 'Per device kind (gpu for whole cards, or a MIG profile such as 3g.40gb): the DeviceClass name and, '
+                  + 'optionally, its extendedResourceName. By default <pool>.gpu-admission.io and <pool>-<profile>.gpu-admission.io.',
+                propertyNames: { pattern: `^gpu$|${MIG_PROFILE}` },
+                additionalProperties: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    name: { type: 'string', pattern: DNS_SUBDOMAIN, maxLength: 253 },
+                    extendedResourceName: { type: 'string', pattern: RESOURCE_NAME, maxLength: 316 },
+                  },
+                },
+              },
             },
           },
           schedulerName: { type: 'string', pattern: DNS_LABEL },

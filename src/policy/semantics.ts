@@ -1,6 +1,7 @@
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { cardMigCatalog, computeSlices, memorySlices, parseMigProfile } from '../vocabulary/mig.ts';
-import { NATIVE } from '../vocabulary/names.ts';
+import { DRA_CLASS_RESOURCE_PREFIX, NATIVE } from '../vocabulary/names.ts';
+import { classSelectors, DRA_COUNT_ONLY, WHOLE_DEVICE } from './dra.ts';
 import { suggest } from './suggest.ts';
 import { BACKENDS, BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import type { Pool, Policy } from './types.ts';
@@ -40,7 +41,7 @@ export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
       });
     }
   });
-  return [...errors, ...hamiBesideExclusive(policy.pools)];
+  return [...errors, ...hamiBesideExclusive(policy.pools), ...draClassClashes(policy.pools)];
 }
 
 /**
@@ -78,14 +79,18 @@ function checkPool(pool: Pool, path: string): string[] {
     errors.push(`${path}/timeSlicing: only backend nvidia-time-slicing takes it`);
   }
   if (pool.hami !== undefined && pool.backend !== 'hami') errors.push(`${path}/hami: only backend hami takes it`);
-  errors.push(...checkMig(pool, path, memory), ...checkNuma(pool, path), ...checkTaints(pool, path));
+  if ('nodeLabel' in BACKEND_FACTS[pool.backend].model && !LABEL_VALUE.test(pool.gpu.product)) {
+    errors.push(`${path}/gpu/product: "${pool.gpu.product}" is not a label value (the nodes' model label holds it): letters, digits, -, _ and . only, at most 63`);
+  }
+  errors.push(...checkDra(pool, path), ...checkMig(pool, path, memory), ...checkNuma(pool, path), ...checkTaints(pool, path));
   return errors;
 }
 
 function checkMig(pool: Pool, path: string, memory: Quantity | string): string[] {
   const { mig } = pool;
-  if (!MIG_BACKENDS.has(pool.backend)) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig) take it`] : [];
-  if (!mig) return [`${path}/mig: backend ${pool.backend} needs mig.profiles or mig.layout`];
+  const dra = pool.backend === 'dra';
+  if (!MIG_BACKENDS.has(pool.backend) && !dra) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig) and dra take it`] : [];
+  if (!mig) return dra ? [] : [`${path}/mig: backend ${pool.backend} needs mig.profiles or mig.layout`];
   if (typeof memory === 'string') return [];
   const errors: string[] = [];
   const at = (name: string, j: number): string => (mig.layout ? `${path}/mig/layout/${name}` : `${path}/mig/profiles/${j}`);
@@ -115,6 +120,75 @@ function checkMig(pool: Pool, path: string, memory: Quantity | string): string[]
   return errors;
 }
 
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** A dra pool's block and classes, by the rules the API server applies to DeviceClasses and pod resources. */
+function checkDra(pool: Pool, path: string): string[] {
+  const { dra } = pool;
+  if (!dra) return [];
+  if (pool.backend !== 'dra') return [`${path}/dra: only backend dra takes it`];
+  const errors: string[] = [];
+  if (pool.rdma) errors.push(`${path}/rdma: ${DRA_COUNT_ONLY} an RDMA device with the GPUs`);
+  dra.deviceClasses.forEach((cls) => {
+    const at = `${path}/dra/deviceClasses/${cls.device}`;
+    if (cls.device === WHOLE_DEVICE && pool.mig) {
+      errors.push(`${at}: a pool with mig serves MIG devices only (whole cards are its full-card profile); give whole cards a pool of their own`);
+    } else if (cls.device !== WHOLE_DEVICE && !pool.mig?.profiles.includes(cls.device)) {
+      errors.push(`${at}: ${cls.device} is not in mig.profiles`);
+    }
+    const name = cls.extendedResourceName;
+    if (name === undefined) {
+      // A resource name's part after the / is a qualified name: at most 63 characters.
+      if (cls.name.length > 63 || !QUALIFIED_NAME.test(cls.name)) {
+        errors.push(`${at}/name: pods ask ${DRA_CLASS_RESOURCE_PREFIX}${cls.name}, whose name part must be at most 63 characters; use a shorter class name or set extendedResourceName`);
+      }
+      return;
+    }
+    const why = !name.includes('/') ? 'needs a domain (example.com/gpu)'
+      : name.includes('kubernetes.io/') ? 'must not be in a kubernetes.io domain'
+        : name.startsWith('requests.') ? 'must not start with requests.'
+          : name.split('/')[1]!.length > 63 ? 'has a name part longer than 63 characters' : undefined;
+    if (why) errors.push(`${at}/extendedResourceName: "${name}" ${why} (DeviceClass spec.extendedResourceName)`);
+  });
+  return errors;
+}
+
+/**
+ * Classes across pools: one name must mean one class (pools may share it, with the same
+ * selectors), and an extendedResourceName must name one class and nothing a device plugin
+ * advertises: two classes with one name leave the scheduler's mapping to creation order, and
+ * v1.37.2's cache may drop a class on restart (kubernetes#141103, docs/research/dra.md §1).
+ */
+function draClassClashes(pools: readonly Pool[]): string[] {
+  const errors: string[] = [];
+  const classes = new Map<string, { at: string; selectors: string; resource: string }>();
+  const resources = new Map<string, { at: string; name: string }>();
+  pools.forEach((pool, i) => pool.dra?.deviceClasses.forEach((cls) => {
+    const at = `/pools/${i}/dra/deviceClasses/${cls.device}`;
+    const selectors = JSON.stringify(classSelectors(pool, cls));
+    const seen = classes.get(cls.name);
+    if (seen && (seen.selectors !== selectors || seen.resource !== cls.resource)) {
+      errors.push(`${at}: DeviceClass ${cls.name} is also ${seen.at}, for other devices or another extendedResourceName; give each its own name`);
+    } else if (!seen) classes.set(cls.name, { at, selectors, resource: cls.resource });
+    if (cls.extendedResourceName === undefined) return;
+    const other = resources.get(cls.extendedResourceName);
+    if (other && other.name !== cls.name) {
+      errors.push(`${at}/extendedResourceName: ${cls.extendedResourceName} is also DeviceClass ${other.name}'s (${other.at}); one name must map to one class`);
+    } else if (!other) resources.set(cls.extendedResourceName, { at, name: cls.name });
+    if (isDevicePluginName(cls.extendedResourceName)) {
+      errors.push(`${at}/extendedResourceName: ${cls.extendedResourceName} is a device plugin's resource (and NVIDIA's DRA class gpu.nvidia.com maps nvidia.com/gpu): `
+        + 'on a node that advertises it the device plugin serves it, elsewhere another class may; use a name of your own, or leave it out');
+    }
+  }));
+  return errors;
+}
+
+function isDevicePluginName(name: string): boolean {
+  return name === NATIVE.nvidiaGpu || name.startsWith(NATIVE.migPrefix) || name.startsWith('aliyun.com/gpu')
+    || [NATIVE.hamiMem, NATIVE.hamiMemPercent, NATIVE.hamiCores, 'nvidia.com/gpu.shared'].includes(name);
+}
+
 /** Taints become pod tolerations, which the API server validates: say so here instead. */
 function checkTaints(pool: Pool, path: string): string[] {
   return pool.taints.flatMap((t, j) => {
@@ -129,6 +203,7 @@ function checkTaints(pool: Pool, path: string): string[] {
 function checkNuma(pool: Pool, path: string): string[] {
   const numa = pool.numa;
   if (!numa) return [];
+  if (pool.backend === 'dra') return [`${path}/numa: ${DRA_COUNT_ONLY} GPUs with NUMA nodes`];
   if (pool.backend !== 'ack-topology') return [`${path}/numa: NUMA scheduling needs backend ack-topology`];
   if (numa.nodes * numa.gpusPerNode !== pool.gpu.perNode) {
     return [`${path}/numa: ${numa.nodes} nodes × ${numa.gpusPerNode} GPUs is not gpu.perNode (${pool.gpu.perNode})`];

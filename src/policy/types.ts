@@ -57,6 +57,24 @@ export interface PoolHami {
   readonly resourceCores: string;
 }
 
+/** One DeviceClass of a dra pool: for whole cards (`device: gpu`) or for one MIG profile. */
+export interface PoolDeviceClass {
+  /** `gpu`, or the MIG profile (`3g.40gb`) whose devices the class selects. */
+  readonly device: string;
+  /** The cluster-scoped DeviceClass's name. */
+  readonly name: string;
+  /** The class's spec.extendedResourceName, when the policy gives one. */
+  readonly extendedResourceName?: string;
+  /** What pods ask: the extendedResourceName, else `deviceclass.resource.kubernetes.io/<name>`. */
+  readonly resource: string;
+}
+
+/** Set on every dra pool: the driver whose devices its classes select, and one class per device kind it serves. */
+export interface PoolDra {
+  readonly driver: string;
+  readonly deviceClasses: readonly PoolDeviceClass[];
+}
+
 export interface Pool {
   readonly name: string;
   readonly backend: Backend;
@@ -74,6 +92,8 @@ export interface Pool {
   readonly timeSlicing?: PoolTimeSlicing;
   /** Set on every hami pool. */
   readonly hami?: PoolHami;
+  /** Set on every dra pool. */
+  readonly dra?: PoolDra;
   /** Scheduler the pool's pods need (hami-scheduler on HAMi pools by default). */
   readonly schedulerName?: string;
 }

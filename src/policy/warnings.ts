@@ -18,7 +18,8 @@ export function policyWarnings(policy: Policy): string[] {
       warnings.push(`/pools/${i}/timeSlicing: no replicas, so requests are not checked against a replica's share`);
     }
     warnings.push(...productWarnings(pool, i, policy.pools));
-    const overlap = policy.pools.slice(0, i).findIndex((other) => overlaps(pool, other));
+    // Two dra pools on one node are told apart by their DeviceClasses, not by node labels.
+    const overlap = policy.pools.slice(0, i).findIndex((other) => !(pool.dra && other.dra) && overlaps(pool, other));
     if (overlap !== -1) {
       warnings.push(`/pools/${i}: can match the nodes of /pools/${overlap} (${policy.pools[overlap]?.name}); tell them apart by nodeSelector`);
     }
@@ -48,6 +49,11 @@ function productWarnings(pool: Pool, i: number, pools: readonly Pool[]): string[
       && p.gpu.product.toLowerCase().includes(product.toLowerCase()));
     if (wider !== -1) return [`/pools/${i}/gpu/product: HAMi matches types by substring: ${product} also takes /pools/${wider}'s ${pools[wider]?.gpu.product} cards`];
     return /^NVIDIA-/i.test(product) ? [`/pools/${i}/gpu/product: HAMi names cards "NVIDIA ${product.slice(7)}"; use the short name ${product.slice(7)}`] : [];
+  }
+  if ('deviceAttribute' in model) {
+    // NVIDIA's DRA driver publishes NVML's name, with spaces (NVIDIA H100 80GB HBM3), not the label's dashes.
+    return product.includes(' ') ? [] : [`/pools/${i}/gpu: its DeviceClass matches devices whose ${model.deviceAttribute} is "${product}"; `
+      + 'the driver publishes NVML\'s name (such as NVIDIA H100 80GB HBM3): set gpu.product'];
   }
   if (model.nodeLabel in pool.nodeSelector || VENDOR_NAME.test(product)) return [];
   return [`/pools/${i}/gpu: nodes match ${model.nodeLabel}=${product}; the label is the vendor's name (NVIDIA-…): set gpu.product`];

@@ -10,7 +10,7 @@ import {
 
 export const BACKENDS = [
   'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
-  'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami',
+  'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami', 'dra',
 ] as const;
 export type Backend = (typeof BACKENDS)[number];
 
@@ -24,7 +24,7 @@ export type Placement = (typeof PLACEMENTS)[number];
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
 export interface BackendFacts {
-  readonly family: 'ack' | 'nvidia' | 'hami';
+  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra';
   /** What the backend isolates between pods that share a card (exclusive cards isolate everything). */
   readonly isolation: Isolation;
   /** Whether pods of several tenants share a card. */
@@ -47,9 +47,10 @@ export interface BackendFacts {
   readonly scheduler?: string;
   /**
    * Where the family publishes the GPU model: a node label (ACK's aliyun.accelerator/nvidia_name,
-   * GPU feature discovery's nvidia.com/gpu.product), or HAMi's pod annotation that picks the card type.
+   * GPU feature discovery's nvidia.com/gpu.product), HAMi's pod annotation that picks the card type,
+   * or (DRA) the device attribute the pool's DeviceClass selects on.
    */
-  readonly model: { readonly nodeLabel: string } | { readonly podAnnotation: string };
+  readonly model: { readonly nodeLabel: string } | { readonly podAnnotation: string } | { readonly deviceAttribute: string };
 }
 
 const ACK_MODEL = { nodeLabel: ACK_MODEL_LABEL } as const;
@@ -86,6 +87,9 @@ export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
     family: 'hami', placement: false, isolation: 'compute', shares: true, multiCardShares: true, computeShares: true,
     computeRequired: false, scheduler: HAMI_SCHEDULER, model: { podAnnotation: HAMI_GPU_TYPE_ANNOTATION },
   },
+  // Dynamic Resource Allocation by count (the DeviceClass's extended resource): whole devices.
+  // A dra pool with `mig` serves MIG devices instead; shares of a card are not a count (docs/adr/0004-dra-claims.md).
+  dra: { ...whole, family: 'dra', placement: false, model: { deviceAttribute: 'productName' } },
 };
 
 const RANK: Record<Isolation, number> = { none: 0, memory: 1, compute: 2 };

@@ -35,6 +35,14 @@ export const NATIVE = {
   migPrefix: 'nvidia.com/mig-',
 } as const;
 
+/**
+ * Kubernetes DRA: every DeviceClass can be asked for as the extended resource
+ * `deviceclass.resource.kubernetes.io/<class>` (KEP-5004, GA in 1.37); the scheduler makes the claim.
+ */
+export const DRA_CLASS_RESOURCE_PREFIX = 'deviceclass.resource.kubernetes.io/';
+/** NVIDIA's DRA driver (k8s-dra-driver-gpu): its driver name, which is also the domain of its device attributes. */
+export const NVIDIA_DRA_DRIVER = 'gpu.nvidia.com';
+
 /** ACK: the pod label that spreads a shared request over N cards. */
 export const ACK_GPU_COUNT_LABEL = 'aliyun.com/gpu-count';
 export const ACK_SCHEDULE_LABEL = 'ack.node.gpu.schedule';

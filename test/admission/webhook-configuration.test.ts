@@ -1,10 +1,24 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { generatedFiles, workloadWebhookConfiguration } from '../../src/admission/webhook-configuration.ts';
+import {
+  GPU_ANNOTATION_PREFIXES, GPU_RESOURCE_PREFIXES, generatedFiles, workloadWebhookConfiguration,
+} from '../../src/admission/webhook-configuration.ts';
 import { WORKLOAD_KINDS } from '../../src/vocabulary/workloads.ts';
 
 type Obj = Record<string, any>;
+
+describe('the pod webhook, written by hand', () => {
+  it('when its matchConditions are read (base and chart), then every GPU resource prefix is looked for in limits and requests of init and app containers', () => {
+    for (const path of ['manifests/base/mutating-webhook.yaml', 'charts/gpu-admission/templates/webhooks.yaml']) {
+      const text = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+      for (const prefix of GPU_RESOURCE_PREFIXES) {
+        assert.equal(text.split(`k.startsWith('${prefix}')`).length - 1 >= 4, true, `${path}: ${prefix}`);
+      }
+      for (const prefix of GPU_ANNOTATION_PREFIXES) assert.ok(text.includes(`k.startsWith('${prefix}')`), `${path}: annotation ${prefix}`);
+    }
+  });
+});
 
 describe('the generated workload webhook configuration', () => {
   it('when the committed files are read, then they are exactly what the workload table generates', () => {

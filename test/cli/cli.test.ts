@@ -175,6 +175,22 @@ describe('gpu-admission CLI on real files', () => {
     assert.equal(schema.additionalProperties, false);
   });
 
+  it('when DeviceClasses are asked of the DRA example, then each is a DeviceClass document of the policy\'s names; a policy without dra pools prints none', () => {
+    const r = cli(['policy', 'deviceclasses', fixture('examples/policies/dra.yaml')]);
+    assert.equal(r.status, 0, r.stderr);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+    assert.deepEqual(docs.map((d) => [d.apiVersion, d.kind, d.metadata.name]), [
+      ['resource.k8s.io/v1', 'DeviceClass', 'h100.gpu-admission.io'], ['resource.k8s.io/v1', 'DeviceClass', 'a100.example.com'],
+      ['resource.k8s.io/v1', 'DeviceClass', 'a100-mig-1g-10gb.gpu-admission.io'], ['resource.k8s.io/v1', 'DeviceClass', 'a100-mig-3g-40gb.gpu-admission.io'],
+    ]);
+    const none = cli(['policy', 'deviceclasses', fixture('examples/policies/ack-pro.yaml')]);
+    assert.deepEqual([none.status, none.stdout], [0, '']);
+    assert.match(none.stderr, /no pool has backend dra/);
+    const bad = cli(['policy', 'deviceclasses', fixture('examples/policies/bad-policy.yaml')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /invalid policy/);
+  });
+
   it('when --namespace-labels is malformed, then the exit code is 2', () => {
     const r = cli(['mutate', '-f', fixture('test/fixtures/pods/impossible.yaml'), '--namespace-labels', 'novalue']);
     assert.equal(r.status, 2);

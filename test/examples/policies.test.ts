@@ -1,4 +1,4 @@
-// The two cluster policies in examples/policies/ are valid, and pods go where those clusters run them.
+// The cluster policies in examples/policies/ are valid, and pods go where those clusters run them.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
@@ -66,6 +66,18 @@ const tables: Record<string, Case[]> = {
     { name: '14 native 1g.10gb slices fit a node of 8 cards × 7', pod: one({ 'nvidia.com/mig-1g.10gb': '14' }), pools: ['h100-mig'] },
     { name: 'the LLM team cannot use HAMi', pod: one(G('1', '8Gi'), { 'gpu-admission.io/gpu-model': 'L40S' }), namespace: 'llm',
       denied: /pool l40s-hami: not allowed in namespace llm/ },
+  ],
+  dra: [
+    { name: 'two H100s ask the H100 DeviceClass by its implicit name', pod: one(G('2'), { 'gpu-admission.io/gpu-model': 'H100' }), pools: ['h100'],
+      limits: { 'deviceclass.resource.kubernetes.io/h100.gpu-admission.io': '2' },
+      check: (out) => assert.deepEqual(out.spec.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]) },
+    { name: 'a whole A100 asks its class by the extendedResourceName the policy gives', pod: one(G('1'), { 'gpu-admission.io/gpu-model': 'A100-SXM4-80GB' }),
+      pools: ['a100'], limits: { 'example.com/a100': '1' } },
+    { name: 'an 8Gi share takes a 1g.10gb MIG device', pod: one(G(undefined, '8Gi')), pools: ['a100-mig'],
+      limits: { 'deviceclass.resource.kubernetes.io/a100-mig-1g-10gb.gpu-admission.io': '1' } },
+    { name: 'an L4 goes to the device-plugin pool', pod: one(G('1'), { 'gpu-admission.io/gpu-model': 'L4' }), pools: ['l4'], limits: { 'nvidia.com/gpu': '1' } },
+    { name: 'a 30Gi share with 50% compute fits no dra pool by count nor the L4', pod: one(G(undefined, '30Gi', '50')),
+      denied: /pool h100: dra serves whole devices by count.*pool a100-mig: no MIG profile holds 30Gi \+ 50% compute.*pool l4: card has 24Gi/ },
   ],
 };
 

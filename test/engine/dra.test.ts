@@ -1,0 +1,226 @@
+// The dra backend: a DeviceClass's extended resource by count, whole cards or MIG slices, and
+// the reasons dra pools give for what a count cannot say. The real scheduler's side is in
+// test/e2e/dra.e2e.ts.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decide } from '../../src/engine/decide.ts';
+import type { Pod } from '../../src/engine/pod.ts';
+import { classSelectors, classSelects, policyDeviceClasses } from '../../src/policy/dra.ts';
+import { parsePolicy, parsePolicyOrThrow } from '../../src/policy/parse.ts';
+import { policyWarnings } from '../../src/policy/warnings.ts';
+import { applied, limitsOf, podWith } from '../helpers/pods.ts';
+
+const POLICY = `apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - name: h100
+    backend: dra
+    nodeSelector: {pool: h100}
+    gpu: {model: H100, product: NVIDIA H100 80GB HBM3, memory: 80Gi, perNode: 8}
+    taints: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+  - name: a100
+    backend: dra
+    nodeSelector: {pool: a100}
+    gpu: {model: A100, product: NVIDIA A100-SXM4-80GB, memory: 80Gi, perNode: 8}
+    dra: {deviceClasses: {gpu: {name: a100.example.com, extendedResourceName: example.com/a100}}}
+  - name: a100-mig
+    backend: dra
+    nodeSelector: {pool: a100}
+    gpu: {model: A100, product: NVIDIA A100-SXM4-80GB, memory: 80Gi, perNode: 2}
+    mig: {layout: {3g.40gb: 2}}
+`;
+const policy = parsePolicyOrThrow(POLICY);
+const ns = { name: 'ml', labels: {} };
+const run = (pod: Pod) => decide(pod, { policy, namespace: ns });
+const H100 = 'deviceclass.resource.kubernetes.io/h100.gpu-admission.io';
+const MIG = 'deviceclass.resource.kubernetes.io/a100-mig-3g-40gb.gpu-admission.io';
+
+function denial(pod: Pod): string {
+  const d = run(pod);
+  assert.equal(d.kind, 'deny', JSON.stringify(d));
+  return d.kind === 'deny' ? d.message : '';
+}
+
+describe('dra pools: what the webhook writes', () => {
+  it('when a pod asks 2 GPUs of model H100, then it gets the class resource 2 in limits and requests, the pool affinity and tolerations, nothing else', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '2' } }], { 'gpu-admission.io/gpu-model': 'H100' });
+    const out = applied(pod, run(pod));
+    const c = out.spec.containers[0]!;
+    assert.deepEqual(c.resources?.limits, { [H100]: '2' });
+    assert.deepEqual(c.resources?.requests, { [H100]: '2' });
+    const terms = out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+    assert.deepEqual(terms, [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['h100'] }] }], 'no model label: the class selects the model');
+    assert.deepEqual(out.spec.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    assert.equal(out.spec.schedulerName, undefined);
+    assert.equal(out.spec.resourceClaims, undefined, 'the scheduler makes the claim');
+    const record = JSON.parse(out.metadata?.annotations?.['gpu-admission.io/decision'] ?? '{}');
+    assert.deepEqual([record.pools, record.backend], [['h100'], 'dra']);
+  });
+
+  it('when the webhook runs on its own output (reinvocation), then it changes nothing', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '2' } }], { 'gpu-admission.io/gpu-model': 'A100' });
+    const once = applied(pod, run(pod));
+    assert.deepEqual(limitsOf(once, 'main'), { 'example.com/a100': '2' }, 'the explicit extendedResourceName');
+    const again = run(once);
+    assert.equal(again.kind, 'allow', JSON.stringify(again));
+  });
+
+  it('when a pod asks 30Gi of a GPU, then the MIG pool serves it with the 3g.40gb class', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '30Gi' } }]);
+    assert.deepEqual(limitsOf(applied(pod, run(pod)), 'main'), { [MIG]: '1' });
+  });
+
+  it('when a pod asks 5 slices of a MIG pool whose node holds 4, then the pool says so', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '5', 'gpu-admission.io/gpu-memory': '30Gi' } }], { 'gpu-admission.io/pools': 'a100-mig' });
+    assert.match(denial(pod), /pool a100-mig: pod asks 5 × 3g\.40gb, a node has 4 \(2 cards\)/);
+  });
+
+  it('when a pod asks a share too big for any listed MIG profile, then every dra pool gives its reason', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '60Gi' } }]);
+    const message = denial(pod);
+    assert.match(message, /pool h100: dra serves whole devices by count; a share of a card/);
+    assert.match(message, /pool a100-mig: no MIG profile holds 60Gi/);
+  });
+
+  it('when a pod asks NUMA alignment or RDMA, then dra pools say a count cannot align them', () => {
+    const numa = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '1' }, cpu: '4' }], { 'gpu-admission.io/numa': 'SingleNUMANode' });
+    assert.match(denial(numa), /pool h100: a dra pool is asked by count .* cannot align GPUs with NUMA nodes/);
+    const rdma = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '1' } }], { 'gpu-admission.io/rdma': 'true' });
+    assert.match(denial(rdma), /pool h100: a dra pool is asked by count .* cannot align an RDMA device with the GPUs/);
+  });
+
+  it('when a privileged container asks a MIG slice, then the MIG pool refuses it and a whole-card pool does not', () => {
+    const slice = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '30Gi' }, privileged: true }], { 'gpu-admission.io/pools': 'a100-mig' });
+    assert.match(denial(slice), /privileged/);
+    const whole = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '1' }, privileged: true }]);
+    assert.equal(run(whole).kind, 'patch');
+  });
+
+  it('when a pod asks a class resource natively, then whole numbers are required and the pool that owns the class is routed', () => {
+    const fraction = podWith([{ name: 'main', limits: { [H100]: '500m' } }]);
+    assert.match(denial(fraction), /resources\.limits\["deviceclass\.resource\.kubernetes\.io\/h100\.gpu-admission\.io"\]: must be a whole number of devices/);
+    const native = podWith([{ name: 'main', limits: { [H100]: '3' } }]);
+    const out = applied(native, run(native));
+    assert.deepEqual(limitsOf(out, 'main'), { [H100]: '3' }, 'native requests are not rewritten');
+    assert.deepEqual(out.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
+      [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['h100'] }] }]);
+    const tooMany = podWith([{ name: 'main', limits: { [H100]: '9' } }]);
+    assert.match(denial(tooMany), /pool h100: deviceclass\.resource\.kubernetes\.io\/h100\.gpu-admission\.io: 9 GPUs, a node has 8/);
+  });
+
+  it('when a pod asks a DRA class no pool owns, then it is not a GPU request of the policy', () => {
+    assert.equal(run(podWith([{ name: 'main', limits: { 'deviceclass.resource.kubernetes.io/fpga.example.com': '1' } }])).kind, 'not-applicable');
+  });
+});
+
+describe('dra pools: the policy', () => {
+  const pool = (extra: string): string => `apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - name: p
+    backend: dra
+    nodeSelector: {pool: p}
+    gpu: {model: H100, product: NVIDIA H100 80GB HBM3, memory: 80Gi, perNode: 8}
+${extra}`;
+  const errors = (text: string): string[] => {
+    const r = parsePolicy(text);
+    return r.ok ? [] : [...r.errors];
+  };
+
+  it('when a dra pool gives no classes, then it gets <pool>.gpu-admission.io for whole cards and <pool>-<profile>.gpu-admission.io per MIG profile', () => {
+    assert.deepEqual(policy.pools.map((p) => p.dra?.deviceClasses.map((c) => [c.device, c.name, c.resource])), [
+      [['gpu', 'h100.gpu-admission.io', H100]],
+      [['gpu', 'a100.example.com', 'example.com/a100']],
+      [['3g.40gb', 'a100-mig-3g-40gb.gpu-admission.io', MIG]],
+    ]);
+  });
+
+  it('when a dra pool asks what a count cannot say or names classes wrongly, then each error names its field', () => {
+    assert.deepEqual(errors(pool('    numa: {nodes: 2, gpusPerNode: 4, cpusPerNode: 64}\n    rdma: true\n')), [
+      '/pools/0/rdma: a dra pool is asked by count (the DeviceClass\'s extended resource), which cannot align an RDMA device with the GPUs',
+      '/pools/0/numa: a dra pool is asked by count (the DeviceClass\'s extended resource), which cannot align GPUs with NUMA nodes',
+    ]);
+    assert.deepEqual(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: nvidia.com/gpu}}}\n')), [
+      "/pools/0/dra/deviceClasses/gpu/extendedResourceName: nvidia.com/gpu is a device plugin's resource (and NVIDIA's DRA class gpu.nvidia.com maps nvidia.com/gpu): "
+        + 'on a node that advertises it the device plugin serves it, elsewhere another class may; use a name of your own, or leave it out',
+    ]);
+    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: example.kubernetes.io/gpu}}}\n')).join(), /must not be in a kubernetes\.io domain/);
+    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: gpu}}}\n')).join(), /gpu\/extendedResourceName: "gpu" needs a domain \(example\.com\/gpu\)/);
+    assert.match(errors(pool('    dra: {deviceClasses: {3g.40gb: {name: x.example.com}}}\n')).join(), /deviceClasses\/3g\.40gb: 3g\.40gb is not in mig\.profiles/);
+    assert.match(errors(pool('    mig: {profiles: [3g.40gb]}\n    dra: {deviceClasses: {gpu: {name: x.example.com}}}\n')).join(),
+      /deviceClasses\/gpu: a pool with mig serves MIG devices only/);
+    assert.match(errors(pool('    dra: {deviceClasses: {whole: {name: x.example.com}}}\n')).join(), /key "whole" is neither gpu \(whole cards\) nor a MIG profile/);
+    assert.match(errors(pool(`    dra: {deviceClasses: {gpu: {name: ${'a'.repeat(60)}.example.com}}}\n`)).join(), /whose name part must be at most 63 characters/);
+    assert.match(errors(pool('    dra: {driver: GPU_NVIDIA}\n')).join(), /\/pools\/0\/dra\/driver: "GPU_NVIDIA" is not valid here/);
+    assert.match(errors(pool('    dra: {}\n').replace('backend: dra', 'backend: nvidia-exclusive').replace('NVIDIA H100 80GB HBM3', 'NVIDIA-H100')).join(), /\/pools\/0\/dra: only backend dra takes it/);
+  });
+
+  it('when the product of a node-label backend has spaces, then it is refused; on dra it is the device attribute', () => {
+    assert.match(errors(pool('').replace('backend: dra', 'backend: nvidia-exclusive')).join(), /gpu\/product: "NVIDIA H100 80GB HBM3" is not a label value/);
+    assert.deepEqual(errors(pool('')), []);
+  });
+
+  it('when two pools use one class name for other devices, or one extendedResourceName for two classes, then the policy is refused', () => {
+    const two = `apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: a, backend: dra, nodeSelector: {pool: a}, gpu: {model: H100, product: NVIDIA H100 80GB HBM3, memory: 80Gi, perNode: 8},
+     dra: {deviceClasses: {gpu: {name: gpu.example.com, extendedResourceName: example.com/gpu}}}}
+  - {name: b, backend: dra, nodeSelector: {pool: b}, gpu: {model: H200, product: NVIDIA H200, memory: 141Gi, perNode: 8},
+     dra: {deviceClasses: {gpu: {name: gpu.example.com, extendedResourceName: example.com/gpu}}}}
+  - {name: c, backend: dra, nodeSelector: {pool: c}, gpu: {model: H200, product: NVIDIA H200, memory: 141Gi, perNode: 8},
+     dra: {deviceClasses: {gpu: {name: h200.example.com, extendedResourceName: example.com/gpu}}}}
+`;
+    assert.deepEqual(errors(two), [
+      '/pools/1/dra/deviceClasses/gpu: DeviceClass gpu.example.com is also /pools/0/dra/deviceClasses/gpu, for other devices or another extendedResourceName; give each its own name',
+      "/pools/2/dra/deviceClasses/gpu/extendedResourceName: example.com/gpu is also DeviceClass gpu.example.com's (/pools/0/dra/deviceClasses/gpu); one name must map to one class",
+    ]);
+  });
+
+  it('when two dra pools share a class (one model in two zones), then it is printed once with both pools', () => {
+    const shared = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: a, backend: dra, nodeSelector: {zone: a}, gpu: {model: H100, product: NVIDIA H100 80GB HBM3, memory: 80Gi, perNode: 8}, dra: {deviceClasses: {gpu: {name: h100.example.com}}}}
+  - {name: b, backend: dra, nodeSelector: {zone: b}, gpu: {model: H100, product: NVIDIA H100 80GB HBM3, memory: 80Gi, perNode: 8}, dra: {deviceClasses: {gpu: {name: h100.example.com}}}}
+`);
+    const classes = policyDeviceClasses(shared);
+    assert.deepEqual(classes.map((c) => [c.metadata.name, c.metadata.annotations['gpu-admission.io/pools']]), [['h100.example.com', 'a,b']]);
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '1' } }]);
+    const d = decide(pod, { policy: shared, namespace: ns });
+    assert.equal(d.kind, 'patch');
+    assert.deepEqual(d.kind === 'patch' ? d.record.pools : [], ['a', 'b'], 'one translation: both pools');
+  });
+
+  it('when a dra pool gives its product without spaces, then a warning says the driver publishes NVML\'s name', () => {
+    const p = parsePolicyOrThrow(pool('').replace('product: NVIDIA H100 80GB HBM3, ', ''));
+    assert.match(policyWarnings(p).join(), /productName is "H100"; the driver publishes NVML's name/);
+    assert.deepEqual(policyWarnings(policy), [], 'the whole and MIG pools on one node are told apart by class');
+  });
+});
+
+describe('dra DeviceClasses', () => {
+  const [h100, a100, mig] = policy.pools;
+  it('when the classes are generated, then every attribute is guarded and the model and kind are pinned', () => {
+    assert.deepEqual(classSelectors(mig!, mig!.dra!.deviceClasses[0]!), [
+      'device.driver == "gpu.nvidia.com"',
+      'has(device.attributes["gpu.nvidia.com"].type) && device.attributes["gpu.nvidia.com"].type == "mig"',
+      'has(device.attributes["gpu.nvidia.com"].profile) && device.attributes["gpu.nvidia.com"].profile == "3g.40gb"',
+      'has(device.attributes["gpu.nvidia.com"].productName) && device.attributes["gpu.nvidia.com"].productName == "NVIDIA A100-SXM4-80GB"',
+    ]);
+    const classes = policyDeviceClasses(policy);
+    assert.deepEqual(classes.map((c) => [c.metadata.name, c.spec.extendedResourceName]),
+      [['h100.gpu-admission.io', undefined], ['a100.example.com', 'example.com/a100'], ['a100-mig-3g-40gb.gpu-admission.io', undefined]]);
+  });
+
+  it('when devices are matched as the classes select them, then model, kind and profile all count', () => {
+    const gpu = { driver: 'gpu.nvidia.com', attributes: { type: 'gpu', productName: 'NVIDIA H100 80GB HBM3' } };
+    assert.equal(classSelects(h100!, h100!.dra!.deviceClasses[0]!, gpu), true);
+    assert.equal(classSelects(a100!, a100!.dra!.deviceClasses[0]!, gpu), false, 'another model');
+    assert.equal(classSelects(h100!, h100!.dra!.deviceClasses[0]!, { ...gpu, driver: 'gpu.example.com' }), false, 'another driver');
+    const slice = { driver: 'gpu.nvidia.com', attributes: { 'gpu.nvidia.com/type': 'mig', profile: '3g.40gb', productName: 'NVIDIA A100-SXM4-80GB' } };
+    assert.equal(classSelects(mig!, mig!.dra!.deviceClasses[0]!, slice), true, 'a qualified attribute in the driver\'s domain');
+    assert.equal(classSelects(mig!, mig!.dra!.deviceClasses[0]!, { ...slice, attributes: { ...slice.attributes, profile: '1g.10gb' } }), false);
+    assert.equal(classSelects(a100!, a100!.dra!.deviceClasses[0]!, slice), false, 'a MIG device is not a whole card');
+  });
+});
