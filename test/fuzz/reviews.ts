@@ -8,7 +8,7 @@ import fc from 'fast-check';
  */
 
 const FIXTURES = ['shared-gpu-pod', 'numa-pod', 'denied-pod', 'plain-pod', 'rounded-pod', 'policy-configmap-create',
-  'policy-configmap-invalid-update', 'other-configmap', 'deployment-create', 'deployment-update', 'pytorchjob-create'];
+  'policy-configmap-invalid-update', 'policy-configmap-dra', 'other-configmap', 'deployment-create', 'deployment-update', 'pytorchjob-create'];
 const bases = FIXTURES.map((name) => readFileSync(new URL(`../fixtures/reviews/${name}.json`, import.meta.url), 'utf8'));
 
 export const FUZZ_PATHS = ['/mutate', '/validate-policy', '/validate-workloads', '/audit', '/validate-not-opted-in'] as const;

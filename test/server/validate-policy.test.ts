@@ -19,6 +19,17 @@ describe('POST /validate-policy', () => {
     assert.ok(review.response?.warnings?.includes('/pools/4: ack-exclusive without nodeSelector takes any node without a GPU mode label of model H100'));
   });
 
+  it('when the policy has dra pools, then it is allowed without warnings; with a dra pool asking RDMA, refused naming the field', async () => {
+    const body = fixture('policy-configmap-dra');
+    const ok = await post(body);
+    assert.deepEqual([ok.review.response?.allowed, ok.review.response?.warnings ?? []], [true, []]);
+    const data = body.request?.object as { data: Record<string, string> };
+    data.data['policy.yaml'] = (data.data['policy.yaml'] ?? '').replace('perNode: 8}\n    taints:', 'perNode: 8}\n    rdma: true\n    taints:');
+    const bad = await post(body);
+    assert.equal(bad.review.response?.allowed, false);
+    assert.match(bad.review.response?.status?.message ?? '', /\/pools\/0\/rdma: a dra pool is asked by count \(the DeviceClass's extended resource\), which cannot align an RDMA device with the GPUs/);
+  });
+
   it('when a valid policy is accepted, then the review counts as accepted, not unchanged', async () => {
     const { app, registry } = testApp();
     await request(app).post('/validate-policy').send(fixture('policy-configmap-create'));
