@@ -8,8 +8,8 @@
 // Run: npm run test:e2e -- test/e2e/dra.e2e.ts
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { ROOT, namespace, startEnvironment, type Environment } from './harness/cluster.ts';
+import { before, describe, it } from 'node:test';
+import { ROOT, namespace, startEnvironment, stopAfterSuite, type Environment } from './harness/cluster.ts';
 import { eventually, runProcess, type Kubectl } from './harness/kubectl.ts';
 
 type Obj = Record<string, any>;
@@ -94,13 +94,7 @@ before(async () => {
   env.log('DRA nodes and slices ready');
 }, { timeout: 30 * 60_000 });
 
-let failures = 0;
-afterEach((t) => {
-  if ((t as { passed?: boolean }).passed === false) failures++;
-});
-after(async () => {
-  await env?.stop(failures > 0 || process.env.GPU_ADMISSION_E2E_KEEP === '1');
-});
+stopAfterSuite(() => env);
 
 describe('the DeviceClasses of a policy', () => {
   it('when the policy check reads a cluster without the classes, then it names each missing one', async () => {

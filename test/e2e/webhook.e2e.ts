@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { freePort } from './harness/webhook.ts';
-import { ROOT, namespace, renderOverlay, startEnvironment, type Environment } from './harness/cluster.ts';
+import { ROOT, namespace, renderOverlay, startEnvironment, stopAfterSuite, type Environment } from './harness/cluster.ts';
 import { eventually, type Kubectl } from './harness/kubectl.ts';
 import { POOL_NODES } from './harness/nodes.ts';
 
@@ -87,14 +87,7 @@ before(async () => {
   env.log('environment ready');
 }, { timeout: 30 * 60_000 });
 
-let failures = 0;
-afterEach((t) => {
-  if ((t as { passed?: boolean }).passed === false) failures++; // TestContext.passed (Node ≥ 21), not yet in @types/node
-});
-
-after(async () => {
-  await env?.stop(failures > 0 || process.env.GPU_ADMISSION_E2E_KEEP === '1');
-});
+stopAfterSuite(() => env);
 
 describe('manifests', () => {
   it('when the whole base is applied with --dry-run=server, then the API server accepts every object', async () => {

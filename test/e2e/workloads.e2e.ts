@@ -4,8 +4,8 @@
 // Run: npm run test:e2e -- test/e2e/workloads.e2e.ts
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { ROOT, namespace, startEnvironment, type Environment } from './harness/cluster.ts';
+import { before, describe, it } from 'node:test';
+import { ROOT, namespace, startEnvironment, stopAfterSuite, type Environment } from './harness/cluster.ts';
 import { eventually, type Kubectl } from './harness/kubectl.ts';
 import { POOL_NODES } from './harness/nodes.ts';
 
@@ -62,13 +62,7 @@ before(async () => {
   env.log('environment ready');
 }, { timeout: 30 * 60_000 });
 
-let failures = 0;
-afterEach((t) => {
-  if ((t as { passed?: boolean }).passed === false) failures++;
-});
-after(async () => {
-  await env?.stop(failures > 0 || process.env.GPU_ADMISSION_E2E_KEEP === '1');
-});
+stopAfterSuite(() => env);
 
 describe('workload templates checked at kubectl apply', () => {
   it('when an impossible Deployment is applied, then kubectl fails with the template path and every pool\'s reason, and nothing is stored', async () => {

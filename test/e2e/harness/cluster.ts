@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, afterEach } from 'node:test';
 import { promisify } from 'node:util';
 import { createServingCert, defaultBinaries, startControlPlane, type ControlPlane } from '../control-plane/control-plane.ts';
 import { Kubectl, eventually } from './kubectl.ts';
@@ -116,6 +117,20 @@ export async function startEnvironment(): Promise<Environment> {
     log(`start-up failed; logs kept in ${workDir}`);
     throw err;
   }
+}
+
+/**
+ * The suite's teardown: the environment is stopped after its last test, and its work directory
+ * (logs, keys) kept when a test failed or GPU_ADMISSION_E2E_KEEP=1.
+ */
+export function stopAfterSuite(current: () => Environment | undefined): void {
+  let failures = 0;
+  afterEach((t) => {
+    if ((t as { passed?: boolean }).passed === false) failures++; // TestContext.passed (Node ≥ 21), not yet in @types/node
+  });
+  after(async () => {
+    await current()?.stop(failures > 0 || process.env.GPU_ADMISSION_E2E_KEEP === '1');
+  });
 }
 
 /** Creates a namespace (opted in or not) and waits for its default ServiceAccount. */
