@@ -3,15 +3,12 @@
 // manifests/base/validating-workloads.yaml and the chart's files/workload-webhooks.yaml are this
 // module's output (`npm run manifests`; test/admission/webhook-configuration.test.ts keeps them equal).
 import { stringify } from 'yaml';
-import { NAMESPACE_OPT_IN } from '../vocabulary/names.ts';
+import { GPU_RESOURCE_PREFIXES, NAMESPACE_OPT_IN } from '../vocabulary/names.ts';
 import { WORKLOAD_KINDS, templateSegments, type WorkloadKind } from '../vocabulary/workloads.ts';
 
-/**
- * Resource-name prefixes of every GPU request the pod webhook is called for (generic and native;
- * DRA's implicit DeviceClass names). The pod webhook's matchConditions in manifests/base and the
- * chart are written by hand; test/admission/webhook-configuration.test.ts checks they hold each.
- */
-export const GPU_RESOURCE_PREFIXES = ['gpu-admission.io/', 'nvidia.com/', 'aliyun.com/gpu', 'hami.io/', 'deviceclass.resource.kubernetes.io/'] as const;
+// The pod webhook's matchConditions in manifests/base and the chart are written by hand;
+// test/admission/webhook-configuration.test.ts checks they hold each of GPU_RESOURCE_PREFIXES.
+export { GPU_RESOURCE_PREFIXES } from '../vocabulary/names.ts';
 /** Annotation prefixes that make a pod the pod webhook's business. */
 export const GPU_ANNOTATION_PREFIXES = ['gpu-admission.io/', 'ALIYUN_COM_GPU_MEM_', 'hami.io/'] as const;
 /** The portable vocabulary alone: what no node advertises, so it must never be stored untranslated. */

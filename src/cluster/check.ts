@@ -25,18 +25,24 @@ export function checkDeviceClasses(policy: Policy, dra: DraView): string[] {
   const have = new Map(dra.deviceClasses.map((c) => [c.name, c]));
   return policyDeviceClasses(policy).flatMap((want) => {
     const pools = `pool ${want.metadata.annotations['gpu-admission.io/pools']}`;
+    const name = want.spec.extendedResourceName;
+    // kube-scheduler maps one extendedResourceName to one class (the newest; kubernetes#141103): another class may take the pool's pods.
+    const rivals = name === undefined ? [] : dra.deviceClasses.filter((c) => c.extendedResourceName === name && c.name !== want.metadata.name);
+    const rivalry = rivals.map((c) => `DeviceClass ${c.name}: its extendedResourceName ${name} is also ${want.metadata.name}'s, `
+      + `which ${pools} writes; the scheduler may allocate ${c.name}'s devices to those pods: remove it, then touch ${want.metadata.name} `
+      + `(kubectl annotate) or restart kube-scheduler, which forgets the name when the other class goes (v1.37.2)`);
     const found = have.get(want.metadata.name);
-    if (!found) return [`DeviceClass ${want.metadata.name}: missing (${pools} asks it); apply the output of \`gpu-admission policy deviceclasses\``];
+    if (!found) return [`DeviceClass ${want.metadata.name}: missing (${pools} asks it); apply the output of \`gpu-admission policy deviceclasses\``, ...rivalry];
     const selectors = want.spec.selectors.map((s) => s.cel.expression);
     if (JSON.stringify(found.selectors) !== JSON.stringify(selectors)) {
       return [`DeviceClass ${want.metadata.name}: its selectors are not the ones ${pools} needs (${selectors.join(' && ')}); `
-        + `pods routed there get the class's devices, whatever they are`];
+        + `pods routed there get the class's devices, whatever they are`, ...rivalry];
     }
     if (found.extendedResourceName !== want.spec.extendedResourceName) {
       return [`DeviceClass ${want.metadata.name}: extendedResourceName is ${found.extendedResourceName ?? 'unset'}, ${pools} writes `
-        + `${want.spec.extendedResourceName ?? `deviceclass.resource.kubernetes.io/${want.metadata.name}`}`];
+        + `${want.spec.extendedResourceName ?? `deviceclass.resource.kubernetes.io/${want.metadata.name}`}`, ...rivalry];
     }
-    return [];
+    return rivalry;
   });
 }
 

@@ -140,7 +140,7 @@ function analyseNatives(
   if (native.length === 0) return { kind: 'no-gpu', annotated: intent.any };
   const gpuCount = readGpuCount(pod.metadata?.labels);
   if (typeof gpuCount !== 'number') return { kind: 'problems', problems: [gpuCount] };
-  const valueProblems = nativeValueProblems(native, gpuCount);
+  const valueProblems = nativeValueProblems(native, gpuCount, policy);
   if (valueProblems.length > 0) return { kind: 'problems', problems: valueProblems };
   const cards = nativeCards(containers, gpuCount);
   const facts: PodFacts = {
@@ -199,10 +199,13 @@ function nodeAssigned(node: string): Problem {
     + 'cannot choose a pool for it; leave nodeName unset, or ask the node\'s own GPU resources natively');
 }
 
+/** The scheduler a pool's cards need to be allocated at all: its own, or (dra) kube-scheduler, which makes the ResourceClaim. */
+const allocatedBy = (p: Pool): string | undefined => poolScheduler(p) ?? (p.backend === 'dra' ? 'kube-scheduler, which makes the ResourceClaim' : undefined);
+
 function boundNatives(accepted: readonly Pool[], node: string): Decision {
-  const free = accepted.filter((p) => poolScheduler(p) === undefined);
+  const free = accepted.filter((p) => allocatedBy(p) === undefined);
   if (free.length > 0) return allowed([`spec.nodeName is set: native GPU resources are left as written and the pod is not routed`]);
-  const needs = [...new Set(accepted.map((p) => `${p.backend} (${poolScheduler(p) ?? ''})`))].join(', ');
+  const needs = [...new Set(accepted.map((p) => `${p.backend} (${allocatedBy(p) ?? ''})`))].join(', ');
   return denied([problem('node-assigned', `spec.nodeName is set (node "${node}"): the cards of ${needs} are allocated by a `
     + 'scheduler that never sees this pod; leave nodeName unset')]);
 }

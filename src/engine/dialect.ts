@@ -1,7 +1,7 @@
 import { timeSlicingResource } from '../policy/defaults.ts';
 import type { Policy } from '../policy/types.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
-import { NATIVE } from '../vocabulary/names.ts';
+import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, NATIVE } from '../vocabulary/names.ts';
 
 /**
  * What a native GPU resource name means under a policy: NVIDIA's and ACK's fixed names, MIG
@@ -40,7 +40,9 @@ function policyNames(policy: Policy): ReadonlyMap<string, NativeKind> {
 export function nativeKind(name: string, policy: Policy): NativeKind | undefined {
   if (name === NATIVE.nvidiaGpu) return 'nvidia-gpu';
   if (migProfileOfResource(name) !== undefined || name.startsWith(NATIVE.migPrefix)) return 'mig';
-  return policyNames(policy).get(name);
+  const known = policyNames(policy).get(name);
+  if (known !== undefined) return known;
+  return name.startsWith(DRA_CLASS_RESOURCE_PREFIX) && GPU_DRIVER_CLASS.test(name.slice(DRA_CLASS_RESOURCE_PREFIX.length)) ? 'dra' : undefined;
 }
 
 /** Resource names that belong to a GPU dialect rather than to gpu-admission. */

@@ -1,8 +1,8 @@
 import { deviceClassOfResource, WHOLE_DEVICE } from '../policy/dra.ts';
-import type { Pool } from '../policy/types.ts';
+import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
-import { ACK_GPU_COUNT_LABEL, NATIVE } from '../vocabulary/names.ts';
+import { ACK_GPU_COUNT_LABEL, DRA_CLASS_RESOURCE_PREFIX, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { effectiveTotal, type ContainerDemand, type NativeRequest } from './demand.ts';
 import type { NativeKind } from './dialect.ts';
@@ -55,11 +55,16 @@ const RULES: Readonly<Record<NativeKind, Rule>> = {
 };
 
 /** The values no backend would accept, each naming the container and the resource. */
-export function nativeValueProblems(containers: readonly ContainerDemand[], gpuCount: number): Problem[] {
+export function nativeValueProblems(containers: readonly ContainerDemand[], gpuCount: number, policy: Policy): Problem[] {
   return containers.flatMap((c) => c.natives.flatMap(({ resource, kind, value }) => {
     const field = `container "${c.name}": resources.limits["${resource}"]`;
     if (kind === 'mig' && !migProfileOfResource(resource)) {
       return [problem('invalid-request', `${field}: not a MIG profile NVIDIA exposes (such as nvidia.com/mig-1g.10gb)`)];
+    }
+    if (kind === 'dra' && !policy.pools.some((p) => deviceClassOfResource(p, resource))) {
+      const own = policy.pools.flatMap((p) => p.dra?.deviceClasses.map((d) => d.name) ?? []);
+      return [problem('invalid-request', `${field}: DeviceClass ${resource.slice(DRA_CLASS_RESOURCE_PREFIX.length)} is no pool's, so its devices `
+        + `would escape the namespace's GPU rules; ask gpu-admission.io/gpu${own.length > 0 ? ` (the policy's classes: ${own.join(', ')})` : ''}`)];
     }
     const why = RULES[kind](value, c, gpuCount);
     return why ? [problem('invalid-request', `${field}: ${why} (got "${value.text}")`)] : [];

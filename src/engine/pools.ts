@@ -136,6 +136,16 @@ function migReason(pool: Pool, facts: PodFacts, containers: ReadonlyMap<string, 
 }
 
 /**
+ * MIG devices the pod holds on a MIG pool: Kubernetes' effective request per resource, added up
+ * over resources, since an init container's slice of one profile is not reused by an app
+ * container of another (the scheduler, and its DRA claim, count each resource name apart).
+ */
+function heldSlices(facts: PodFacts, containers: ReadonlyMap<string, ContainerTranslation>): number {
+  const names = new Set([...containers.values()].flatMap((t) => Object.keys(t.resources)));
+  return [...names].reduce((sum, name) => sum + effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[name] ?? 0), 0);
+}
+
+/**
  * Cards on one node of this pool: whole cards add up (Kubernetes' effective request); shares
  * may sit together on other cards, so the largest share's card count is added once.
  */
@@ -213,6 +223,12 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   }
   const overNode = slices ? migReason(pool, facts, containers) : cards > pool.gpu.perNode ? `pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}` : undefined;
   if (overNode) return fail(overNode);
+  const held = slices ? heldSlices(facts, containers) : 0;
+  const max = facts.limits.maxGpusPerPod;
+  if (max !== undefined && held > max) {
+    return fail(`pod holds ${held} MIG devices here (each profile is its own resource: init and app containers of different profiles do not share), `
+      + `namespace ${facts.namespace} allows at most ${max} per pod`);
+  }
   const ackShared = backend.family === 'ack' && backend.placement;
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);

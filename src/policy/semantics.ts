@@ -1,6 +1,7 @@
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { cardMigCatalog, computeSlices, memorySlices, parseMigProfile } from '../vocabulary/mig.ts';
-import { DRA_CLASS_RESOURCE_PREFIX, NATIVE } from '../vocabulary/names.ts';
+import { DRA_CLASS_RESOURCE_PREFIX, GPU_RESOURCE_PREFIXES, NATIVE, PREFIX } from '../vocabulary/names.ts';
+import { timeSlicingResource } from './defaults.ts';
 import { classSelectors, DRA_COUNT_ONLY, WHOLE_DEVICE } from './dra.ts';
 import { suggest } from './suggest.ts';
 import { BACKENDS, BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
@@ -145,11 +146,8 @@ function checkDra(pool: Pool, path: string): string[] {
       }
       return;
     }
-    const why = !name.includes('/') ? 'needs a domain (example.com/gpu)'
-      : name.includes('kubernetes.io/') ? 'must not be in a kubernetes.io domain'
-        : name.startsWith('requests.') ? 'must not start with requests.'
-          : name.split('/')[1]!.length > 63 ? 'has a name part longer than 63 characters' : undefined;
-    if (why) errors.push(`${at}/extendedResourceName: "${name}" ${why} (DeviceClass spec.extendedResourceName)`);
+    const why = extendedNameProblem(name);
+    if (why) errors.push(`${at}/extendedResourceName: "${name}" ${why}`);
   });
   return errors;
 }
@@ -164,6 +162,12 @@ function draClassClashes(pools: readonly Pool[]): string[] {
   const errors: string[] = [];
   const classes = new Map<string, { at: string; selectors: string; resource: string }>();
   const resources = new Map<string, { at: string; name: string }>();
+  // The names other pools' pods ask (time-slicing replicas, HAMi's, RDMA devices), and whose.
+  const otherNames = new Map<string, string>();
+  pools.forEach((pool, i) => {
+    const names = [timeSlicingResource(pool), ...(pool.hami ? Object.values(pool.hami) : []), pool.rdma?.resource];
+    for (const n of names) if (n !== undefined && !otherNames.has(n)) otherNames.set(n, `/pools/${i}'s (${pool.name}) resource`);
+  });
   pools.forEach((pool, i) => pool.dra?.deviceClasses.forEach((cls) => {
     const at = `/pools/${i}/dra/deviceClasses/${cls.device}`;
     const selectors = JSON.stringify(classSelectors(pool, cls));
@@ -176,12 +180,39 @@ function draClassClashes(pools: readonly Pool[]): string[] {
     if (other && other.name !== cls.name) {
       errors.push(`${at}/extendedResourceName: ${cls.extendedResourceName} is also DeviceClass ${other.name}'s (${other.at}); one name must map to one class`);
     } else if (!other) resources.set(cls.extendedResourceName, { at, name: cls.name });
-    if (isDevicePluginName(cls.extendedResourceName)) {
+    const taken = otherNames.get(cls.extendedResourceName);
+    if (taken !== undefined) {
+      errors.push(`${at}/extendedResourceName: ${cls.extendedResourceName} is ${taken}; one name must mean one thing on a node`);
+    } else if (isDevicePluginName(cls.extendedResourceName)) {
       errors.push(`${at}/extendedResourceName: ${cls.extendedResourceName} is a device plugin's resource (and NVIDIA's DRA class gpu.nvidia.com maps nvidia.com/gpu): `
         + 'on a node that advertises it the device plugin serves it, elsewhere another class may; use a name of your own, or leave it out');
     }
   }));
   return errors;
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Where the webhooks are sent native requests: an extendedResourceName elsewhere would let pods skip the namespace rules. */
+const SEEN = GPU_RESOURCE_PREFIXES.filter((p) => p !== PREFIX && p !== DRA_CLASS_RESOURCE_PREFIX);
+
+/**
+ * What the API server refuses in a DeviceClass's spec.extendedResourceName (a domain, no
+ * kubernetes.io, requests.<name> a label key: apimachinery's ExtendedResourceName), and what
+ * gpu-admission cannot govern: its own vocabulary's domain, names its webhooks are never sent.
+ */
+function extendedNameProblem(name: string): string | undefined {
+  const [prefix = '', part = ''] = name.split('/');
+  if (!name.includes('/')) return 'needs a domain (nvidia.com/h100)';
+  if (name.includes('kubernetes.io/')) return 'must not be in a kubernetes.io domain (DeviceClass spec.extendedResourceName)';
+  if (name.startsWith('requests.')) return 'must not start with requests. (DeviceClass spec.extendedResourceName)';
+  if (!DNS_SUBDOMAIN.test(prefix) || `requests.${prefix}`.length > 253) return 'has a domain that is not a DNS subdomain of at most 244 characters';
+  if (part.length > 63 || !QUALIFIED_NAME.test(part)) return 'has a name part that is not 1-63 letters, digits, -, _ and .';
+  if (name.startsWith(PREFIX)) return `is in ${PREFIX}, the portable vocabulary's domain, which no node may be asked`;
+  if (!SEEN.some((p) => name.startsWith(p))) {
+    return `is outside the names the webhooks are sent (${SEEN.join(', ')}): pods asking it natively would skip the namespace's GPU rules; `
+      + 'use such a name (nvidia.com/h100), or leave it out for deviceclass.resource.kubernetes.io/<class>';
+  }
+  return undefined;
 }
 
 function isDevicePluginName(name: string): boolean {

@@ -43,6 +43,19 @@ export const DRA_CLASS_RESOURCE_PREFIX = 'deviceclass.resource.kubernetes.io/';
 /** NVIDIA's DRA driver (k8s-dra-driver-gpu): its driver name, which is also the domain of its device attributes. */
 export const NVIDIA_DRA_DRIVER = 'gpu.nvidia.com';
 
+/**
+ * Resource-name prefixes of every GPU request the webhooks are called for (generic and native;
+ * DRA's implicit DeviceClass names): a native request under no prefix never reaches them.
+ */
+export const GPU_RESOURCE_PREFIXES = ['gpu-admission.io/', 'nvidia.com/', 'aliyun.com/gpu', 'hami.io/', DRA_CLASS_RESOURCE_PREFIX] as const;
+
+/**
+ * DeviceClasses of GPU drivers (NVIDIA's gpu.nvidia.com, mig.nvidia.com, vfio.gpu.nvidia.com and
+ * classes named after them, AMD's, Intel's, HAMi-DRA's): asked by their implicit name, they are GPU
+ * requests even when no pool of the policy owns them. Other classes (NICs, FPGAs) are not ours.
+ */
+export const GPU_DRIVER_CLASS = /(^|\.)(gpu\.nvidia\.com|mig\.nvidia\.com|gpu\.amd\.com|gpu\.intel\.com|project-hami\.io)$/;
+
 /** ACK: the pod label that spreads a shared request over N cards. */
 export const ACK_GPU_COUNT_LABEL = 'aliyun.com/gpu-count';
 export const ACK_SCHEDULE_LABEL = 'ack.node.gpu.schedule';

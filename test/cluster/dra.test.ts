@@ -53,6 +53,23 @@ describe('policy check --cluster on dra pools', () => {
     assert.deepEqual(checkAgainstCluster(policy, withDevices([node], view), view), []);
   });
 
+  it('when another class in the cluster takes a policy class\'s extendedResourceName, then it is a finding', () => {
+    const named = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: a100, backend: dra, nodeSelector: {pool: a100}, gpu: {model: A100, product: NVIDIA A100-SXM4-80GB, memory: 80Gi, perNode: 8},
+     dra: {deviceClasses: {gpu: {name: a100.example.com, extendedResourceName: nvidia.com/a100}}}}
+`);
+    const own = policyDeviceClasses(named).map((c) => JSON.parse(JSON.stringify(c)));
+    const rival = { metadata: { name: 'other.example.com' }, spec: { selectors: [{ cel: { expression: 'device.driver == "gpu.nvidia.com"' } }], extendedResourceName: 'nvidia.com/a100' } };
+    const view = toDraView([...own, rival], [current], []);
+    assert.deepEqual(checkAgainstCluster(named, withDevices([node], view), view), [
+      "DeviceClass other.example.com: its extendedResourceName nvidia.com/a100 is also a100.example.com's, which pool a100 writes; "
+        + "the scheduler may allocate other.example.com's devices to those pods: remove it, then touch a100.example.com (kubectl annotate) "
+        + 'or restart kube-scheduler, which forgets the name when the other class goes (v1.37.2)',
+    ]);
+  });
+
   it('when a class is missing, another differs, and no device matches, then each is a finding', () => {
     const changed = { ...classes[1], spec: { selectors: [{ cel: { expression: 'device.driver == "gpu.nvidia.com"' } }] } };
     const view = toDraView([changed], [slice(1, [device('gpu-0', 'gpu', { productName: { string: 'NVIDIA H100 80GB HBM3' } })])], []);

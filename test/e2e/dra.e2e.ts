@@ -113,11 +113,22 @@ describe('the DeviceClasses of a policy', () => {
     assert.equal(applied.stdout.trim().split('\n').length, 4, applied.stdout);
     const classes = await k.json(['get', 'deviceclasses', '-l', 'app.kubernetes.io/managed-by=gpu-admission']);
     assert.deepEqual(classes.items.map((c: Obj) => [c.metadata.name, c.spec.extendedResourceName ?? null]).sort(), [
-      ['a100-mig-1g-10gb.gpu-admission.io', null], ['a100-mig-3g-40gb.gpu-admission.io', null], ['a100.example.com', 'example.com/a100'], ['h100.gpu-admission.io', null],
+      ['a100-mig-1g-10gb.gpu-admission.io', null], ['a100-mig-3g-40gb.gpu-admission.io', null], ['a100.example.com', 'nvidia.com/a100'], ['h100.gpu-admission.io', null],
     ]);
     const r = await cli(['policy', 'check', POLICY, '--cluster']);
     // The environment's other GPU nodes are in no pool of this policy: those findings stay.
     assert.doesNotMatch(r.stderr, /DeviceClass|ResourceSlice|pool (h100|a100|a100-mig|l4):/, r.stderr);
+  });
+
+  it('when another class takes a policy class\'s extendedResourceName, then the check names it (the scheduler could give its devices)', async () => {
+    const rival = { apiVersion: 'resource.k8s.io/v1', kind: 'DeviceClass', metadata: { name: 'other.example.com' },
+      spec: { selectors: [{ cel: { expression: "device.driver == 'gpu.nvidia.com'" } }], extendedResourceName: 'nvidia.com/a100' } };
+    assert.equal((await k.apply(rival)).code, 0);
+    const r = await cli(['policy', 'check', POLICY, '--cluster']);
+    assert.match(r.stderr, /DeviceClass other\.example\.com: its extendedResourceName nvidia\.com\/a100 is also a100\.example\.com's, which pool a100 writes/);
+    await k.ok(['delete', 'deviceclass', 'other.example.com']);
+    // v1.37.2's scheduler drops nvidia.com/a100 with the rival (removeResourceName2class) until a100.example.com changes: touch it, as the finding says.
+    await k.ok(['annotate', 'deviceclass', 'a100.example.com', 'gpu-admission.io/touched=1', '--overwrite']);
   });
 
   it('when the DRA policy is put in force, then the webhook serves it', async () => {
@@ -161,7 +172,7 @@ describe('pods on dra pools, scheduled by the real kube-scheduler', () => {
     const r = await k.apply(pod('whole-a100', 'ml', { 'gpu-admission.io/gpu': '1' }, { 'gpu-admission.io/gpu-model': 'A100-SXM4-80GB' }));
     assert.equal(r.code, 0, r.stderr);
     const { pod: p, claim } = await bound('ml', 'whole-a100');
-    assert.deepEqual(p.spec.containers[0].resources.limits, { 'example.com/a100': '1' });
+    assert.deepEqual(p.spec.containers[0].resources.limits, { 'nvidia.com/a100': '1' });
     assert.equal(p.spec.nodeName, 'dra-a100-1');
     assert.match(claim.status.allocation.devices.results[0].device, /^gpu-[0-5]$/);
   });
@@ -188,6 +199,18 @@ describe('pods on dra pools, scheduled by the real kube-scheduler', () => {
     assert.notEqual((await k.run(['get', 'pod', 'too-big', '-n', 'ml'])).code, 0, 'nothing stored');
   });
 
+  it('when a pod asks NVIDIA\'s own class gpu.nvidia.com (any GPU) by its implicit name, then the webhook refuses it', async () => {
+    // As NVIDIA's DRA chart installs it (templates/deviceclass-gpu.yaml).
+    const nvidia = { apiVersion: 'resource.k8s.io/v1', kind: 'DeviceClass', metadata: { name: 'gpu.nvidia.com' },
+      spec: { selectors: [{ cel: { expression: "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu'" } }] } };
+    assert.equal((await k.apply(nvidia)).code, 0);
+    const r = await k.apply({ ...pod('any-gpu', 'ml', { 'deviceclass.resource.kubernetes.io/gpu.nvidia.com': '8' }),
+      spec: { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }], containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10',
+        resources: { limits: { 'deviceclass.resource.kubernetes.io/gpu.nvidia.com': '8' } } }] } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /DeviceClass gpu\.nvidia\.com is no pool's, so its devices would escape the namespace's GPU rules/);
+  });
+
   it('when a pod asks a class natively with a fraction (which the API server alone accepts), then the webhook refuses it', async () => {
     const r = await k.apply(pod('half', 'ml', { [H100_CLASS]: '500m' }));
     assert.notEqual(r.code, 0);
@@ -198,7 +221,7 @@ describe('pods on dra pools, scheduled by the real kube-scheduler', () => {
 describe('quota and inspect on dra pools', () => {
   it('when a namespace has a ResourceQuota on the class resource, then the rewritten pods are counted and one over it is refused at creation', async () => {
     const quota = await k.apply({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'gpus', namespace: 'quota' },
-      spec: { hard: { [`requests.${H100_CLASS}`]: '2', 'requests.example.com/a100': '1' } } });
+      spec: { hard: { [`requests.${H100_CLASS}`]: '2', 'requests.nvidia.com/a100': '1' } } });
     assert.equal(quota.code, 0, quota.stderr);
     await eventually('the quota controller to see the quota', async () => ((await k.json(['get', 'resourcequota', 'gpus', '-n', 'quota'])).status?.hard ? true : undefined));
     assert.equal((await k.apply(pod('q1', 'quota', { 'gpu-admission.io/gpu': '2' }, { 'gpu-admission.io/gpu-model': 'H100' }))).code, 0);
@@ -208,7 +231,7 @@ describe('quota and inspect on dra pools', () => {
     assert.equal((await k.apply(pod('q3', 'quota', { 'gpu-admission.io/gpu': '1' }, { 'gpu-admission.io/gpu-model': 'A100-SXM4-80GB' }))).code, 0);
     const used = await eventually('quota usage', async () => {
       const q = await k.json(['get', 'resourcequota', 'gpus', '-n', 'quota']);
-      return q.status?.used?.['requests.example.com/a100'] === '1' ? q.status.used : undefined;
+      return q.status?.used?.['requests.nvidia.com/a100'] === '1' ? q.status.used : undefined;
     });
     assert.equal(used[`requests.${H100_CLASS}`], '2');
     await bound('quota', 'q1');

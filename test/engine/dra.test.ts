@@ -22,7 +22,7 @@ pools:
     backend: dra
     nodeSelector: {pool: a100}
     gpu: {model: A100, product: NVIDIA A100-SXM4-80GB, memory: 80Gi, perNode: 8}
-    dra: {deviceClasses: {gpu: {name: a100.example.com, extendedResourceName: example.com/a100}}}
+    dra: {deviceClasses: {gpu: {name: a100.example.com, extendedResourceName: nvidia.com/a100}}}
   - name: a100-mig
     backend: dra
     nodeSelector: {pool: a100}
@@ -60,7 +60,7 @@ describe('dra pools: what the webhook writes', () => {
   it('when the webhook runs on its own output (reinvocation), then it changes nothing', () => {
     const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '2' } }], { 'gpu-admission.io/gpu-model': 'A100' });
     const once = applied(pod, run(pod));
-    assert.deepEqual(limitsOf(once, 'main'), { 'example.com/a100': '2' }, 'the explicit extendedResourceName');
+    assert.deepEqual(limitsOf(once, 'main'), { 'nvidia.com/a100': '2' }, 'the explicit extendedResourceName');
     const again = run(once);
     assert.equal(again.kind, 'allow', JSON.stringify(again));
   });
@@ -108,8 +108,30 @@ describe('dra pools: what the webhook writes', () => {
     assert.match(denial(tooMany), /pool h100: deviceclass\.resource\.kubernetes\.io\/h100\.gpu-admission\.io: 9 GPUs, a node has 8/);
   });
 
-  it('when a pod asks a DRA class no pool owns, then it is not a GPU request of the policy', () => {
+  it('when a pod asks a GPU driver\'s own DeviceClass (NVIDIA\'s gpu.nvidia.com, any model) by its implicit name, then it is refused: it would escape the namespace rules', () => {
+    const message = denial(podWith([{ name: 'main', limits: { 'deviceclass.resource.kubernetes.io/gpu.nvidia.com': '8' } }]));
+    assert.match(message, /DeviceClass gpu\.nvidia\.com is no pool's, so its devices would escape the namespace's GPU rules; ask gpu-admission\.io\/gpu \(the policy's classes: h100\.gpu-admission\.io, a100\.example\.com, a100-mig-3g-40gb\.gpu-admission\.io\)/);
+    assert.equal(run(podWith([{ name: 'main', limits: { 'deviceclass.resource.kubernetes.io/mig-1g-12gb.gpu.nvidia.com': '1' } }])).kind, 'deny');
+  });
+
+  it('when a pod asks a DRA class of another kind of device (an FPGA), then it is not a GPU request of the policy', () => {
     assert.equal(run(podWith([{ name: 'main', limits: { 'deviceclass.resource.kubernetes.io/fpga.example.com': '1' } }])).kind, 'not-applicable');
+  });
+
+  it('when a pod with spec.nodeName asks a dra class natively, then it is refused: only kube-scheduler makes its claim', () => {
+    const pod = podWith([{ name: 'main', limits: { [H100]: '1' } }], {}, { spec: { nodeName: 'h1' } });
+    assert.match(denial(pod), /spec\.nodeName is set \(node "h1"\): the cards of dra \(kube-scheduler, which makes the ResourceClaim\) are allocated by a scheduler that never sees this pod/);
+  });
+
+  it('when an init container and an app container get slices of different profiles, then both count against maxGpusPerPod', () => {
+    const limited = parsePolicyOrThrow(`${POLICY}namespaces: [{names: [ml], maxGpusPerPod: 1}]\n`.replace('mig: {layout: {3g.40gb: 2}}', 'mig: {profiles: [1g.10gb, 3g.40gb]}'));
+    const init = { name: 'warm', image: 'x', resources: { limits: { 'gpu-admission.io/gpu-memory': '30Gi' } } };
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '5Gi' } }], {}, { initContainers: [init] });
+    const d = decide(pod, { policy: limited, namespace: ns });
+    assert.equal(d.kind, 'deny', JSON.stringify(d));
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a100-mig: pod holds 2 MIG devices here .* namespace ml allows at most 1 per pod/);
+    const same = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '30Gi' } }], {}, { initContainers: [init] });
+    assert.equal(decide(same, { policy: limited, namespace: ns }).kind, 'patch', 'one profile: the init container\'s slice is reused');
   });
 });
 
@@ -130,7 +152,7 @@ ${extra}`;
   it('when a dra pool gives no classes, then it gets <pool>.gpu-admission.io for whole cards and <pool>-<profile>.gpu-admission.io per MIG profile', () => {
     assert.deepEqual(policy.pools.map((p) => p.dra?.deviceClasses.map((c) => [c.device, c.name, c.resource])), [
       [['gpu', 'h100.gpu-admission.io', H100]],
-      [['gpu', 'a100.example.com', 'example.com/a100']],
+      [['gpu', 'a100.example.com', 'nvidia.com/a100']],
       [['3g.40gb', 'a100-mig-3g-40gb.gpu-admission.io', MIG]],
     ]);
   });
@@ -145,7 +167,12 @@ ${extra}`;
         + 'on a node that advertises it the device plugin serves it, elsewhere another class may; use a name of your own, or leave it out',
     ]);
     assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: example.kubernetes.io/gpu}}}\n')).join(), /must not be in a kubernetes\.io domain/);
-    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: gpu}}}\n')).join(), /gpu\/extendedResourceName: "gpu" needs a domain \(example\.com\/gpu\)/);
+    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: example.com/h100}}}\n')).join(),
+      /"example\.com\/h100" is outside the names the webhooks are sent \(nvidia\.com\/, aliyun\.com\/gpu, hami\.io\/\): pods asking it natively would skip/);
+    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: gpu-admission.io/h100}}}\n')).join(), /is in gpu-admission\.io\/, the portable vocabulary's domain/);
+    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: nvidia..com/h100}}}\n')).join(), /has a domain that is not a DNS subdomain/);
+    assert.match(errors(pool(`    dra: {deviceClasses: {gpu: {extendedResourceName: nvidia.com/${'h'.repeat(64)}}}}\n`)).join(), /has a name part that is not 1-63/);
+    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: gpu}}}\n')).join(), /gpu\/extendedResourceName: "gpu" needs a domain \(nvidia\.com\/h100\)/);
     assert.match(errors(pool('    dra: {deviceClasses: {3g.40gb: {name: x.example.com}}}\n')).join(), /deviceClasses\/3g\.40gb: 3g\.40gb is not in mig\.profiles/);
     assert.match(errors(pool('    mig: {profiles: [3g.40gb]}\n    dra: {deviceClasses: {gpu: {name: x.example.com}}}\n')).join(),
       /deviceClasses\/gpu: a pool with mig serves MIG devices only/);
@@ -165,16 +192,27 @@ ${extra}`;
 kind: GpuAdmissionPolicy
 pools:
   - {name: a, backend: dra, nodeSelector: {pool: a}, gpu: {model: H100, product: NVIDIA H100 80GB HBM3, memory: 80Gi, perNode: 8},
-     dra: {deviceClasses: {gpu: {name: gpu.example.com, extendedResourceName: example.com/gpu}}}}
+     dra: {deviceClasses: {gpu: {name: gpu.example.com, extendedResourceName: nvidia.com/h1xx}}}}
   - {name: b, backend: dra, nodeSelector: {pool: b}, gpu: {model: H200, product: NVIDIA H200, memory: 141Gi, perNode: 8},
-     dra: {deviceClasses: {gpu: {name: gpu.example.com, extendedResourceName: example.com/gpu}}}}
+     dra: {deviceClasses: {gpu: {name: gpu.example.com, extendedResourceName: nvidia.com/h1xx}}}}
   - {name: c, backend: dra, nodeSelector: {pool: c}, gpu: {model: H200, product: NVIDIA H200, memory: 141Gi, perNode: 8},
-     dra: {deviceClasses: {gpu: {name: h200.example.com, extendedResourceName: example.com/gpu}}}}
+     dra: {deviceClasses: {gpu: {name: h200.example.com, extendedResourceName: nvidia.com/h1xx}}}}
 `;
     assert.deepEqual(errors(two), [
       '/pools/1/dra/deviceClasses/gpu: DeviceClass gpu.example.com is also /pools/0/dra/deviceClasses/gpu, for other devices or another extendedResourceName; give each its own name',
-      "/pools/2/dra/deviceClasses/gpu/extendedResourceName: example.com/gpu is also DeviceClass gpu.example.com's (/pools/0/dra/deviceClasses/gpu); one name must map to one class",
+      "/pools/2/dra/deviceClasses/gpu/extendedResourceName: nvidia.com/h1xx is also DeviceClass gpu.example.com's (/pools/0/dra/deviceClasses/gpu); one name must map to one class",
     ]);
+  });
+
+  it('when an extendedResourceName is another pool\'s resource (time-slicing replicas, HAMi\'s, RDMA), then the policy is refused', () => {
+    const text = `apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: l4, backend: nvidia-time-slicing, nodeSelector: {pool: l4}, gpu: {model: L4, product: NVIDIA-L4, memory: 24Gi, perNode: 4}, timeSlicing: {resource: nvidia.com/l4-shared}}
+  - {name: h100, backend: dra, nodeSelector: {pool: h}, gpu: {model: H100, product: NVIDIA H100 80GB HBM3, memory: 80Gi, perNode: 8},
+     dra: {deviceClasses: {gpu: {extendedResourceName: nvidia.com/l4-shared}}}}
+`;
+    assert.deepEqual(errors(text), ["/pools/1/dra/deviceClasses/gpu/extendedResourceName: nvidia.com/l4-shared is /pools/0's (l4) resource; one name must mean one thing on a node"]);
   });
 
   it('when two dra pools share a class (one model in two zones), then it is printed once with both pools', () => {
@@ -210,7 +248,7 @@ describe('dra DeviceClasses', () => {
     ]);
     const classes = policyDeviceClasses(policy);
     assert.deepEqual(classes.map((c) => [c.metadata.name, c.spec.extendedResourceName]),
-      [['h100.gpu-admission.io', undefined], ['a100.example.com', 'example.com/a100'], ['a100-mig-3g-40gb.gpu-admission.io', undefined]]);
+      [['h100.gpu-admission.io', undefined], ['a100.example.com', 'nvidia.com/a100'], ['a100-mig-3g-40gb.gpu-admission.io', undefined]]);
   });
 
   it('when devices are matched as the classes select them, then model, kind and profile all count', () => {

@@ -72,7 +72,7 @@ const tables: Record<string, Case[]> = {
       limits: { 'deviceclass.resource.kubernetes.io/h100.gpu-admission.io': '2' },
       check: (out) => assert.deepEqual(out.spec.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]) },
     { name: 'a whole A100 asks its class by the extendedResourceName the policy gives', pod: one(G('1'), { 'gpu-admission.io/gpu-model': 'A100-SXM4-80GB' }),
-      pools: ['a100'], limits: { 'example.com/a100': '1' } },
+      pools: ['a100'], limits: { 'nvidia.com/a100': '1' } },
     { name: 'an 8Gi share takes a 1g.10gb MIG device', pod: one(G(undefined, '8Gi')), pools: ['a100-mig'],
       limits: { 'deviceclass.resource.kubernetes.io/a100-mig-1g-10gb.gpu-admission.io': '1' } },
     { name: 'an L4 goes to the device-plugin pool', pod: one(G('1'), { 'gpu-admission.io/gpu-model': 'L4' }), pools: ['l4'], limits: { 'nvidia.com/gpu': '1' } },
