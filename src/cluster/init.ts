@@ -8,7 +8,9 @@ import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import { migCatalog } from '../vocabulary/mig.ts';
 import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
-import { GFD, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterNode } from './model.ts';
+import {
+  GFD, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterNode, type DraView,
+} from './model.ts';
 
 const ACK_MODES: Readonly<Record<string, Backend>> = {
   cgpu: 'ack-cgpu', share: 'ack-share', mps: 'ack-mps', core_mem: 'ack-core-mem', topology: 'ack-topology', mig: 'ack-mig', default: 'ack-exclusive',
@@ -172,6 +174,28 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
   const seq = isMap(doc.contents) ? doc.contents.get('pools', true) : undefined;
   if (isSeq(seq)) seq.items.forEach((item, i) => { (item as { commentBefore?: string }).commentBefore = pools[i]!.comment; });
   return { yaml: doc.toString({ lineWidth: 0 }), notes };
+}
+
+/**
+ * The nodes whose GPUs DRA publishes (ResourceSlice devices of type gpu or mig), which init does
+ * not draft: a note that names them and what they publish, for the operator to write dra pools.
+ */
+export function draNote(dra: DraView): string | undefined {
+  const lines = [...dra.devicesByNode].flatMap(([node, devices]) => {
+    const kinds = new Map<string, number>();
+    for (const d of devices) {
+      const type = d.attributes.type ?? d.attributes[`${d.driver}/type`];
+      if (type !== 'gpu' && type !== 'mig') continue;
+      const product = String(d.attributes.productName ?? d.attributes[`${d.driver}/productName`] ?? 'unknown model');
+      const profile = d.attributes.profile ?? d.attributes[`${d.driver}/profile`];
+      const kind = `${product}${type === 'mig' ? ` MIG ${String(profile)}` : ''}`;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    return kinds.size === 0 ? [] : [`${node} (${[...kinds].map(([k, n]) => `${n} × ${k}`).join(', ')})`];
+  });
+  if (lines.length === 0) return undefined;
+  return `nodes publish GPUs through DRA ResourceSlices, which init does not draft: ${lines.join('; ')}; write dra pools for them `
+    + '(gpu.product is the productName above; examples/policies/dra.yaml), then apply `gpu-admission policy deviceclasses FILE`';
 }
 
 /** Enough of a pool to compute the nodes it matches (its terms), without validating the draft. */

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkAgainstCluster } from '../../src/cluster/check.ts';
+import { draNote } from '../../src/cluster/init.ts';
 import { inspect } from '../../src/cluster/inspect.ts';
 import { toClusterNode, toDraView, withDevices } from '../../src/cluster/model.ts';
 import { policyDeviceClasses } from '../../src/policy/dra.ts';
@@ -42,6 +43,15 @@ describe('inspect on dra pools', () => {
       ['a100-mig', [['MIG 3g.40gb', 1, 2]]],
     ]);
     assert.deepEqual(report.nodes[0]!.usage.map((u) => [u.what, u.allocated, u.total]), [['cards', 2, 3], ['MIG 3g.40gb', 1, 2]]);
+  });
+});
+
+describe('policy init --from-cluster beside DRA nodes', () => {
+  it('when nodes publish GPUs through ResourceSlices, then the note names each node and what it publishes', () => {
+    assert.equal(draNote(toDraView([], [current], [])), 'nodes publish GPUs through DRA ResourceSlices, which init does not draft: '
+      + 'n1 (3 × NVIDIA A100-SXM4-80GB, 2 × NVIDIA A100-SXM4-80GB MIG 3g.40gb); write dra pools for them (gpu.product is the productName above; '
+      + 'examples/policies/dra.yaml), then apply `gpu-admission policy deviceclasses FILE`');
+    assert.equal(draNote(toDraView([], [], [])), undefined);
   });
 });
 

@@ -252,6 +252,14 @@ describe('quota and inspect on dra pools', () => {
     assert.match(text.stdout, /^h100 +dra +1\/1 +8 +cards 4\/8 \(50%\)$/m);
   });
 
+  it('when policy init drafts from the cluster, then it names the nodes whose GPUs DRA publishes, which it does not draft', async () => {
+    const r = await cli(['policy', 'init', '--from-cluster']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /note: nodes publish GPUs through DRA ResourceSlices, which init does not draft: /);
+    assert.match(r.stderr, /dra-h100-1 \(8 × NVIDIA H100 80GB HBM3\)/);
+    assert.match(r.stderr, /dra-a100-1 \(6 × NVIDIA A100-SXM4-80GB, 2 × NVIDIA A100-SXM4-80GB MIG 3g\.40gb, 7 × NVIDIA A100-SXM4-80GB MIG 1g\.10gb\)/);
+  });
+
   it('when a bound pod is deleted, then its claim is deleted with it and inspect shows the devices free', async () => {
     const claim = (await k.json(['get', 'pod', 'train', '-n', 'ml'])).status.extendedResourceClaimStatus.resourceClaimName;
     await k.ok(['delete', 'pod', 'train', '-n', 'ml', '--grace-period=0', '--force']);
