@@ -6,7 +6,7 @@ import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 import { poolTerms } from '../policy/pool-nodes.ts';
 import { classSelects, policyDeviceClasses } from '../policy/dra.ts';
 import {
-  GFD, advertisesGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterNode, type DraView,
+  GFD, advertisesGpus, draGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterNode, type DraView,
 } from './model.ts';
 
 const list = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
@@ -111,7 +111,10 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
     const pools = poolsOfNode(policy, node);
     // dra pools on one node are told apart by their DeviceClasses (whole cards and MIG slices).
     if (pools.length > 1 && !pools.every((p) => p.dra)) findings.push(`node ${node.name}: matches ${pools.length} pools (${pools.map((p) => p.name).join(', ')}); a node should be in one`);
-    if (pools.length === 0 && advertisesGpus(node)) findings.push(`node ${node.name}: has GPU resources (${Object.keys(node.allocatable).filter((k) => k.includes('/')).join(', ')}) but matches no pool`);
+    if (pools.length === 0 && advertisesGpus(node)) {
+      const what = [...Object.keys(node.allocatable).filter((k) => k.includes('/')), ...Object.keys(draGpus(node))];
+      findings.push(`node ${node.name}: has GPU resources (${what.join(', ')}) but matches no pool`);
+    }
   }
   return findings;
 }

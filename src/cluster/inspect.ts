@@ -3,7 +3,7 @@
 import type { Policy, Pool } from '../policy/types.ts';
 import { NATIVE } from '../vocabulary/names.ts';
 import {
-  advertisesGpus, decisionPools, hamiAllocated, hamiDevices, nodeAllocated, nodeCapacity, nodeCardCount, poolHasNode, poolUnits, poolsOfNode,
+  advertisesGpus, decisionPools, draGpus, hamiAllocated, hamiDevices, nodeAllocated, nodeCapacity, poolNodeCards, poolHasNode, poolUnits, poolsOfNode,
   type ClusterNode, type ClusterPod, type PoolUnit,
 } from './model.ts';
 
@@ -128,7 +128,7 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
     return {
       name: pool.name, backend: pool.backend, disabled: pool.disabled,
       nodes: { ready: mine.filter((n) => n.ready).length, total: mine.length },
-      cards: mine.reduce((sum, n) => sum + (nodeCardCount(n) ?? pool.gpu.perNode), 0),
+      cards: mine.reduce((sum, n) => sum + poolNodeCards(pool, n), 0),
       usage: usageOn(poolUnits(pool).map((unit) => ({ pool, unit })), mine, podsByNode),
     };
   });
@@ -140,13 +140,14 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
     const shown = own.filter((p) => pools.includes(p));
     if (own.length === 0) {
       if (advertisesGpus(node) && options.pool === undefined) {
-        unmatched.push({ name: node.name, resources: Object.fromEntries(Object.entries(node.allocatable).filter(([k]) => !['cpu', 'memory', 'pods', 'ephemeral-storage'].includes(k) && !k.startsWith('hugepages-'))) });
+        unmatched.push({ name: node.name, resources: { ...Object.fromEntries(Object.entries(node.allocatable).filter(([k]) => !['cpu', 'memory', 'pods', 'ephemeral-storage'].includes(k) && !k.startsWith('hugepages-'))), ...draGpus(node) } });
       }
       continue;
     }
     if (shown.length === 0) continue;
     const units = [...new Map(shown.flatMap((pool) => poolUnits(pool).map((unit) => [key(unit), { pool, unit }] as const))).values()];
-    const cards = nodeCardCount(node) ?? shown[0]!.gpu.perNode;
+    // dra pools on one node hold different cards (whole ones, and cards in MIG mode): add them up.
+    const cards = shown.every((p) => p.dra) ? shown.reduce((sum, p) => sum + poolNodeCards(p, node), 0) : poolNodeCards(shown[0]!, node);
     const onNode = podsByNode.get(node.name) ?? [];
     const perCard = !options.details ? undefined
       : shown.some((p) => p.backend.startsWith('ack-') && poolUnits(p).some((u) => u.resource === NATIVE.aliyunGpuMem)) ? ackCards(node, onNode, cards)

@@ -8,7 +8,7 @@ import { classSelects, deviceClassOfResource, WHOLE_DEVICE, type DraDevice } fro
 import type { Policy, Pool } from '../policy/types.ts';
 import { migProfileOfResource, migResourceName } from '../vocabulary/mig.ts';
 import { containerRole, effectiveTotal, type ContainerRole } from '../vocabulary/containers.ts';
-import { ANNOTATION, NATIVE, NVIDIA_MIG_STRATEGY_LABEL } from '../vocabulary/names.ts';
+import { ANNOTATION, GPU_DRIVER_CLASS, NATIVE, NVIDIA_MIG_STRATEGY_LABEL } from '../vocabulary/names.ts';
 import { matchesRequirements, type Labels } from '../vocabulary/node-selector.ts';
 import { parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 
@@ -223,7 +223,17 @@ export function poolUnits(pool: Pool): PoolUnit[] {
 /** Resource names that mean "this node has GPUs", whatever the policy says. */
 export function advertisesGpus(node: ClusterNode): boolean {
   return Object.entries(node.allocatable).some(([k, v]) => v > 0
-    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/')));
+    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/'))) || Object.keys(draGpus(node)).length > 0;
+}
+
+/** The GPU devices a node's ResourceSlices publish, per GPU driver (gpu.nvidia.com: 8). */
+export function draGpus(node: ClusterNode): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of node.devices ?? []) {
+    const type = d.attributes.type ?? d.attributes[`${d.driver}/type`];
+    if (GPU_DRIVER_CLASS.test(d.driver) && (type === 'gpu' || type === 'mig')) out[`${d.driver} devices`] = (out[`${d.driver} devices`] ?? 0) + 1;
+  }
+  return out;
 }
 
 /** The pools a pod's decision annotation names (the pools it may land on), if it has one. */
@@ -257,13 +267,17 @@ export interface PoolNodes {
   readonly capacity: Readonly<Record<string, number>>;
 }
 
+/**
+ * Per pool of the policy: its nodes and capacity, from the nodes that advertise GPUs. dra pools are
+ * left out: their nodes advertise nothing (the devices are in ResourceSlices, which the webhook's
+ * node cache does not read), so a count of 0 would be wrong, not empty.
+ */
 export function poolNodeSummary(policy: Policy, nodes: readonly ClusterNode[]): ReadonlyMap<string, PoolNodes> {
   const out = new Map<string, PoolNodes>();
-  for (const pool of policy.pools) {
+  for (const pool of policy.pools.filter((p) => p.dra === undefined)) {
     const mine = nodes.filter((n) => poolHasNode(pool, n));
     const capacity: Record<string, number> = {};
-    // A dra pool's devices are in ResourceSlices, which the webhook's node cache does not read (inspect does).
-    for (const u of pool.dra ? [] : poolUnits(pool)) capacity[u.resource] = mine.reduce((sum, n) => sum + nodeCapacity(pool, n, u.resource), 0);
+    for (const u of poolUnits(pool)) capacity[u.resource] = mine.reduce((sum, n) => sum + nodeCapacity(pool, n, u.resource), 0);
     out.set(pool.name, { ready: mine.filter((n) => n.ready).length, total: mine.length, capacity });
   }
   return out;
@@ -361,6 +375,26 @@ export function nodeCapacity(pool: Pool, node: ClusterNode, resource: string): n
     if (devices) return devices.reduce((sum, d) => sum + (resource === pool.hami!.resourceMem ? d.mem : d.cores), 0);
   }
   return node.allocatable[resource] ?? 0;
+}
+
+/**
+ * Cards of a node that a pool serves. dra: from the devices its classes select (whole cards, and
+ * the distinct parents of its MIG devices: NVIDIA's parentUUID, else the gpu-<minor> of the
+ * device name), since such nodes publish neither GFD labels nor allocatable. Otherwise the node's
+ * own count, else the policy's perNode.
+ */
+export function poolNodeCards(pool: Pool, node: ClusterNode): number {
+  if (pool.dra && node.devices) {
+    const cards = new Set<string>();
+    for (const cls of pool.dra.deviceClasses) {
+      for (const d of node.devices.filter((x) => classSelects(pool, cls, x))) {
+        const parent = cls.device === WHOLE_DEVICE ? d.name : String(d.attributes.parentUUID ?? d.attributes[`${d.driver}/parentUUID`] ?? d.name.split('-mig-')[0]);
+        cards.add(`${d.driver}/${d.pool}/${parent}`);
+      }
+    }
+    return cards.size;
+  }
+  return nodeCardCount(node) ?? pool.gpu.perNode;
 }
 
 /**

@@ -196,7 +196,7 @@ function decideNatives(
  */
 function nodeAssigned(node: string): Problem {
   return problem('node-assigned', `spec.nodeName is set (node "${node}"), so no scheduler places this pod and gpu-admission `
-    + 'cannot choose a pool for it; leave nodeName unset, or ask the node\'s own GPU resources natively');
+    + 'cannot choose a pool for it; leave nodeName unset, or ask the node\'s own device-plugin GPU resources natively');
 }
 
 /** The scheduler a pool's cards need to be allocated at all: its own, or (dra) kube-scheduler, which makes the ResourceClaim. */
@@ -207,7 +207,7 @@ function boundNatives(accepted: readonly Pool[], node: string): Decision {
   if (free.length > 0) return allowed([`spec.nodeName is set: native GPU resources are left as written and the pod is not routed`]);
   const needs = [...new Set(accepted.map((p) => `${p.backend} (${allocatedBy(p) ?? ''})`))].join(', ');
   return denied([problem('node-assigned', `spec.nodeName is set (node "${node}"): the cards of ${needs} are allocated by a `
-    + 'scheduler that never sees this pod; leave nodeName unset')]);
+    + 'scheduler that never sees this pod, so leave nodeName unset')]);
 }
 
 function podFacts(

@@ -24,7 +24,8 @@ function policyNames(policy: Policy): ReadonlyMap<string, NativeKind> {
     for (const pool of policy.pools) {
       const shared = timeSlicingResource(pool);
       if (shared !== undefined && shared !== NATIVE.nvidiaGpu) map.set(shared, 'time-slicing');
-      for (const cls of pool.dra?.deviceClasses ?? []) map.set(cls.resource, 'dra');
+      // A class with an extendedResourceName still answers to its implicit name: both are the pool's.
+      for (const cls of pool.dra?.deviceClasses ?? []) map.set(cls.resource, 'dra').set(`${DRA_CLASS_RESOURCE_PREFIX}${cls.name}`, 'dra');
       if (pool.hami) {
         if (pool.hami.resourceName !== NATIVE.nvidiaGpu) map.set(pool.hami.resourceName, 'hami-gpu');
         map.set(pool.hami.resourceMem, 'hami-mem').set(pool.hami.resourceMemPercentage, 'hami-mem-percent').set(pool.hami.resourceCores, 'hami-cores');

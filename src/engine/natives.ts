@@ -61,10 +61,16 @@ export function nativeValueProblems(containers: readonly ContainerDemand[], gpuC
     if (kind === 'mig' && !migProfileOfResource(resource)) {
       return [problem('invalid-request', `${field}: not a MIG profile NVIDIA exposes (such as nvidia.com/mig-1g.10gb)`)];
     }
+    const named = kind === 'dra' ? policy.pools.flatMap((p) => p.dra?.deviceClasses ?? [])
+      .find((d) => d.extendedResourceName !== undefined && `${DRA_CLASS_RESOURCE_PREFIX}${d.name}` === resource) : undefined;
+    if (named) {
+      return [problem('invalid-request', `${field}: DeviceClass ${named.name} is asked by its extendedResourceName ${named.extendedResourceName}, `
+        + 'which a ResourceQuota counts at creation: ask that, or gpu-admission.io/gpu')];
+    }
     if (kind === 'dra' && !policy.pools.some((p) => deviceClassOfResource(p, resource))) {
       const own = policy.pools.flatMap((p) => p.dra?.deviceClasses.map((d) => d.name) ?? []);
-      return [problem('invalid-request', `${field}: DeviceClass ${resource.slice(DRA_CLASS_RESOURCE_PREFIX.length)} is no pool's, so its devices `
-        + `would escape the namespace's GPU rules; ask gpu-admission.io/gpu${own.length > 0 ? ` (the policy's classes: ${own.join(', ')})` : ''}`)];
+      return [problem('invalid-request', `${field}: DeviceClass ${resource.slice(DRA_CLASS_RESOURCE_PREFIX.length)} is no pool's, and its devices `
+        + `would escape the namespace's GPU rules: ask gpu-admission.io/gpu instead${own.length > 0 ? ` (the policy's classes: ${own.join(', ')})` : ''}`)];
     }
     const why = RULES[kind](value, c, gpuCount);
     return why ? [problem('invalid-request', `${field}: ${why} (got "${value.text}")`)] : [];

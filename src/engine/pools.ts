@@ -233,6 +233,9 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
   if (downgraded) warnings.push(`NUMA BestEffort dropped on pool ${pool.name}: ${numa}`);
+  // Only a scheduler with kube-scheduler's DynamicResources plugin makes the claim of an extended resource (KEP-5004).
+  const own = facts.placement.scheduler;
+  if (pool.backend === 'dra' && own !== undefined) warnings.push(`pool ${pool.name} (dra): scheduler ${own} must make the DRA claim, as kube-scheduler does`);
   const [count = 1] = counts;
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
   const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...modelAnnotation(pool) };

@@ -148,7 +148,20 @@ function mig(input: TranslateInput): TranslateResult {
   }
   // The single strategy exposes its one profile's slices as nvidia.com/gpu.
   const resource = input.pool.mig?.strategy === 'single' ? NATIVE.nvidiaGpu : migResourceName(profile.name);
-  return { resources: { [resource]: input.request.gpu }, warnings: [] };
+  return { resources: { [resource]: input.request.gpu }, warnings: decimalNote(input, profile) };
+}
+
+/**
+ * A request in GiB that a smaller listed profile would hold if its name counted GiB (10Gi and
+ * 1g.10gb, which is 9.3Gi): the author probably meant that one, so say which was given.
+ */
+function decimalNote(input: TranslateInput, given: MigProfile): string[] {
+  const { memory } = input.request;
+  if (memory === undefined) return [];
+  const meant = migProfiles(input.pool).find((p) => p.memoryGB < given.memoryGB
+    && compareQuantity(memory, { text: '', num: BigInt(p.memoryGB) * GIB, den: 1n }) <= 0);
+  return meant ? [`container "${input.container}": ${formatBytes(memory)} is more than ${meant.name} holds `
+    + `(${(meant.memoryGB * 1e9 / 2 ** 30).toFixed(1)}Gi, decimal GB), so ${given.name} is given`] : [];
 }
 
 function timeSlicing(input: TranslateInput): TranslateResult {
@@ -191,7 +204,7 @@ function hami(input: TranslateInput): TranslateResult {
 }
 
 /** Why a dra pool cannot serve a share of a card: a DRA count asks whole devices (docs/adr/0004-dra-claims.md). */
-export const DRA_NO_SHARES = 'dra serves whole devices by count; a share of a card (memory, compute, MPS or time-slicing) is not a count '
+export const DRA_NO_SHARES = 'dra serves whole devices by count: a share of a card (memory, compute, MPS or time-slicing) is not a count '
   + '(a dra pool with mig serves it as a MIG slice)';
 
 /** DRA by count: the pool's DeviceClass resource, whole devices or the MIG profile that holds the request. */
@@ -205,7 +218,7 @@ function dra(input: TranslateInput): TranslateResult {
   const profile = chooseMigProfile(input);
   if (!profile) return mig(input);
   const cls = poolDeviceClass(pool, profile.name);
-  return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: [] } : { reason: `has no DeviceClass for MIG ${profile.name}` };
+  return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: decimalNote(input, profile) } : { reason: `has no DeviceClass for MIG ${profile.name}` };
 }
 
 export function describeShare(request: GpuRequest): string {

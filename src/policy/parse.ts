@@ -87,8 +87,10 @@ function formatError(e: ErrorObject): string {
     }
     case 'const':
       return `${path}: must be ${String(e.params.allowedValue)}`;
-    case 'pattern':
-      return `${path}: "${String(e.data)}" is not valid here`;
+    case 'pattern': {
+      const hint = (e.parentSchema as { description?: string } | undefined)?.description;
+      return `${path}: "${String(e.data)}" is not valid here${hint ? ` (${hint})` : ''}`;
+    }
     case 'propertyNames': {
       const key = String(e.params.propertyName);
       if (path.endsWith('/deviceClasses')) return `${path}: key "${key}" is neither gpu (whole cards) nor a MIG profile such as 3g.40gb`;

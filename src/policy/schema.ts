@@ -170,7 +170,11 @@ export const policySchema = {
                   additionalProperties: false,
                   properties: {
                     name: { type: 'string', pattern: DNS_SUBDOMAIN, maxLength: 253 },
-                    extendedResourceName: { type: 'string', pattern: RESOURCE_NAME, maxLength: 316 },
+                    extendedResourceName: {
+                      type: 'string', pattern: '^(nvidia\\.com|hami\\.io)/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', maxLength: 74,
+                      description: 'nvidia.com/<name> or hami.io/<name> (name 1-63 letters, digits, -, _, .): a name the webhooks are sent, '
+                        + 'so that pods asking it natively meet the namespace rules; leave it out for deviceclass.resource.kubernetes.io/<class>',
+                    },
                   },
                 },
               },

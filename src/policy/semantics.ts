@@ -1,6 +1,6 @@
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { cardMigCatalog, computeSlices, memorySlices, parseMigProfile } from '../vocabulary/mig.ts';
-import { DRA_CLASS_RESOURCE_PREFIX, GPU_RESOURCE_PREFIXES, NATIVE, PREFIX } from '../vocabulary/names.ts';
+import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, NATIVE } from '../vocabulary/names.ts';
 import { timeSlicingResource } from './defaults.ts';
 import { classSelectors, DRA_COUNT_ONLY, WHOLE_DEVICE } from './dra.ts';
 import { suggest } from './suggest.ts';
@@ -138,16 +138,15 @@ function checkDra(pool: Pool, path: string): string[] {
     } else if (cls.device !== WHOLE_DEVICE && !pool.mig?.profiles.includes(cls.device)) {
       errors.push(`${at}: ${cls.device} is not in mig.profiles`);
     }
-    const name = cls.extendedResourceName;
-    if (name === undefined) {
-      // A resource name's part after the / is a qualified name: at most 63 characters.
-      if (cls.name.length > 63 || !QUALIFIED_NAME.test(cls.name)) {
-        errors.push(`${at}/name: pods ask ${DRA_CLASS_RESOURCE_PREFIX}${cls.name}, whose name part must be at most 63 characters; use a shorter class name or set extendedResourceName`);
-      }
-      return;
+    if (GPU_DRIVER_CLASS.test(cls.name)) {
+      errors.push(`${at}/name: ${cls.name} is a GPU driver's own class (NVIDIA's chart installs gpu.nvidia.com and mig.nvidia.com): `
+        + 'applying policy deviceclasses would replace it; name yours in a domain of your own');
     }
-    const why = extendedNameProblem(name);
-    if (why) errors.push(`${at}/extendedResourceName: "${name}" ${why}`);
+    // A resource name's part after the / is a qualified name: at most 63 characters.
+    if (cls.extendedResourceName === undefined && (cls.name.length > 63 || !QUALIFIED_NAME.test(cls.name))) {
+      errors.push(`${at}/name: pods ask ${DRA_CLASS_RESOURCE_PREFIX}${cls.name}, whose name part must be at most 63 characters; use a shorter class name or set extendedResourceName`);
+    }
+
   });
   return errors;
 }
@@ -184,39 +183,16 @@ function draClassClashes(pools: readonly Pool[]): string[] {
     if (taken !== undefined) {
       errors.push(`${at}/extendedResourceName: ${cls.extendedResourceName} is ${taken}; one name must mean one thing on a node`);
     } else if (isDevicePluginName(cls.extendedResourceName)) {
-      errors.push(`${at}/extendedResourceName: ${cls.extendedResourceName} is a device plugin's resource (and NVIDIA's DRA class gpu.nvidia.com maps nvidia.com/gpu): `
+      errors.push(`${at}/extendedResourceName: ${cls.extendedResourceName} is a device plugin's resource`
+        + `${cls.extendedResourceName === NATIVE.nvidiaGpu ? ' (and NVIDIA\'s DRA class gpu.nvidia.com maps it)' : ''}: `
         + 'on a node that advertises it the device plugin serves it, elsewhere another class may; use a name of your own, or leave it out');
     }
   }));
   return errors;
 }
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** Where the webhooks are sent native requests: an extendedResourceName elsewhere would let pods skip the namespace rules. */
-const SEEN = GPU_RESOURCE_PREFIXES.filter((p) => p !== PREFIX && p !== DRA_CLASS_RESOURCE_PREFIX);
-
-/**
- * What the API server refuses in a DeviceClass's spec.extendedResourceName (a domain, no
- * kubernetes.io, requests.<name> a label key: apimachinery's ExtendedResourceName), and what
- * gpu-admission cannot govern: its own vocabulary's domain, names its webhooks are never sent.
- */
-function extendedNameProblem(name: string): string | undefined {
-  const [prefix = '', part = ''] = name.split('/');
-  if (!name.includes('/')) return 'needs a domain (nvidia.com/h100)';
-  if (name.includes('kubernetes.io/')) return 'must not be in a kubernetes.io domain (DeviceClass spec.extendedResourceName)';
-  if (name.startsWith('requests.')) return 'must not start with requests. (DeviceClass spec.extendedResourceName)';
-  if (!DNS_SUBDOMAIN.test(prefix) || `requests.${prefix}`.length > 253) return 'has a domain that is not a DNS subdomain of at most 244 characters';
-  if (part.length > 63 || !QUALIFIED_NAME.test(part)) return 'has a name part that is not 1-63 letters, digits, -, _ and .';
-  if (name.startsWith(PREFIX)) return `is in ${PREFIX}, the portable vocabulary's domain, which no node may be asked`;
-  if (!SEEN.some((p) => name.startsWith(p))) {
-    return `is outside the names the webhooks are sent (${SEEN.join(', ')}): pods asking it natively would skip the namespace's GPU rules; `
-      + 'use such a name (nvidia.com/h100), or leave it out for deviceclass.resource.kubernetes.io/<class>';
-  }
-  return undefined;
-}
-
 function isDevicePluginName(name: string): boolean {
-  return name === NATIVE.nvidiaGpu || name.startsWith(NATIVE.migPrefix) || name.startsWith('aliyun.com/gpu')
+  return name === NATIVE.nvidiaGpu || name.startsWith(NATIVE.migPrefix)
     || [NATIVE.hamiMem, NATIVE.hamiMemPercent, NATIVE.hamiCores, 'nvidia.com/gpu.shared'].includes(name);
 }
 

@@ -29,7 +29,8 @@ export class PoolNodeView {
 /** The warning for a pod routed only to pools that have no Ready node now, if it is. */
 export function noReadyNodeWarning(pools: readonly string[], summary: ReadonlyMap<string, PoolNodes> | undefined): string | undefined {
   if (!summary || pools.length === 0) return undefined;
-  if (pools.some((p) => (summary.get(p)?.ready ?? 0) > 0)) return undefined;
+  // A pool the summary does not count (dra: its nodes advertise nothing) may have Ready nodes: no warning.
+  if (pools.some((p) => !summary.has(p) || (summary.get(p)?.ready ?? 0) > 0)) return undefined;
   const total = pools.reduce((sum, p) => sum + (summary.get(p)?.total ?? 0), 0);
   return `${pools.length > 1 ? 'pools' : 'pool'} ${pools.join(', ')} ${pools.length > 1 ? 'have' : 'has'} no Ready node now `
     + `(${total} in all): the pod waits until one is Ready or added`;

@@ -107,9 +107,13 @@ function wouldDo(path: string, pod: Pod, decision: Decision): string[] {
     case 'allow':
       return [...decision.warnings.map((w) => at(path, `would warn: ${w}`)), ...pending];
     case 'deny': {
-      // `container "x" asks …: pool a: why; pool b: why` as a head line and one line per pool.
-      const [first, ...rest] = decision.message.split(/; |: (?=pool )/);
-      return [at(path, `would refuse: ${first}${rest.length > 0 ? ':' : ''}`), ...rest.map((part) => at(path, `  ${part}`)), ...pending];
+      // Each problem, `container "x" asks …: pool a: why; pool b: why`, as a head line and one line
+      // per pool (a reason may itself hold "; ": only a pool's name starts a line).
+      const lines = decision.problems.flatMap((p) => {
+        const [first, ...rest] = p.message.split(/(?:; |: )(?=pool [a-z0-9-]+: )/);
+        return [at(path, `would refuse: ${first}${rest.length > 0 ? ':' : ''}`), ...rest.map((part) => at(path, `  ${part}`))];
+      });
+      return [...lines, ...pending];
     }
     case 'patch': {
       const pools = decision.record.pools.join(', ');

@@ -43,6 +43,18 @@ describe('inspect on dra pools', () => {
       ['a100-mig', [['MIG 3g.40gb', 1, 2]]],
     ]);
     assert.deepEqual(report.nodes[0]!.usage.map((u) => [u.what, u.allocated, u.total]), [['cards', 2, 3], ['MIG 3g.40gb', 1, 2]]);
+    // Cards from the slices, not perNode: 3 whole, and 1 in MIG mode (the parent in the MIG devices' names).
+    assert.deepEqual(report.pools.map((p) => p.cards), [3, 1]);
+    assert.equal(report.nodes[0]!.cards, 4);
+  });
+
+  it('when a node publishes GPUs through DRA but matches no pool, then inspect and the check both name it', () => {
+    const stray = toClusterNode({ metadata: { name: 'stray', labels: { pool: 'other' } }, status: {} });
+    const view = toDraView(policyDeviceClasses(policy).map((c) => JSON.parse(JSON.stringify(c))),
+      [current, { ...slice(1, [device('gpu-0', 'gpu')]), spec: { ...slice(1, []).spec, nodeName: 'stray', pool: { name: 'stray', generation: 1, resourceSliceCount: 1 }, devices: [device('gpu-0', 'gpu')] } }], []);
+    const nodes = withDevices([node, stray], view);
+    assert.deepEqual(inspect(policy, nodes, []).unmatched, [{ name: 'stray', resources: { 'gpu.nvidia.com devices': 1 } }]);
+    assert.deepEqual(checkAgainstCluster(policy, nodes, view), ['node stray: has GPU resources (gpu.nvidia.com devices) but matches no pool']);
   });
 });
 

@@ -193,7 +193,7 @@ describe('pods on dra pools, scheduled by the real kube-scheduler', () => {
     const r = await k.apply(pod('too-big', 'ml', { 'gpu-admission.io/gpu-memory': '60Gi' }, { 'gpu-admission.io/pools': 'h100,a100,a100-mig' }));
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /admission webhook "pods\.gpu-admission\.io" denied the request: container "main" asks 1 GPU × 60Gi: /);
-    assert.match(r.stderr, /pool h100: dra serves whole devices by count; a share of a card \(memory, compute, MPS or time-slicing\) is not a count/);
+    assert.match(r.stderr, /pool h100: dra serves whole devices by count: a share of a card \(memory, compute, MPS or time-slicing\) is not a count/);
     assert.match(r.stderr, /pool a100-mig: no MIG profile holds 60Gi/);
     assert.match(r.stderr, /pool l4: not in gpu-admission\.io\/pools/);
     assert.notEqual((await k.run(['get', 'pod', 'too-big', '-n', 'ml'])).code, 0, 'nothing stored');
@@ -208,7 +208,13 @@ describe('pods on dra pools, scheduled by the real kube-scheduler', () => {
       spec: { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }], containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10',
         resources: { limits: { 'deviceclass.resource.kubernetes.io/gpu.nvidia.com': '8' } } }] } });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /DeviceClass gpu\.nvidia\.com is no pool's, so its devices would escape the namespace's GPU rules/);
+    assert.match(r.stderr, /DeviceClass gpu\.nvidia\.com is no pool's, and its devices would escape the namespace's GPU rules/);
+  });
+
+  it('when a pod asks the A100 class by its implicit name (its quota name is nvidia.com/a100), then the webhook refuses it', async () => {
+    const r = await k.apply(pod('implicit', 'ml', { 'deviceclass.resource.kubernetes.io/a100.example.com': '4' }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /DeviceClass a100\.example\.com is asked by its extendedResourceName nvidia\.com\/a100, which a ResourceQuota counts at creation/);
   });
 
   it('when a pod asks a class natively with a fraction (which the API server alone accepts), then the webhook refuses it', async () => {
@@ -248,6 +254,9 @@ describe('quota and inspect on dra pools', () => {
     assert.deepEqual(usage('a100'), [['cards', 2, 6]]);
     assert.deepEqual(usage('a100-mig'), [['MIG 1g.10gb', 0, 7], ['MIG 3g.40gb', 1, 2]]);
     assert.deepEqual(usage('l4'), [['cards', 1, 4]]);
+    // Cards from the slices: 6 whole A100s and 2 in MIG mode, 8 on the node.
+    assert.deepEqual(report.pools.filter((p: Obj) => p.name.startsWith('a100')).map((p: Obj) => [p.name, p.cards]), [['a100', 6], ['a100-mig', 2]]);
+    assert.equal(report.nodes.find((n: Obj) => n.name === 'dra-a100-1').cards, 8);
     const text = await cli(['inspect', '--pool', 'h100']);
     assert.match(text.stdout, /^h100 +dra +1\/1 +8 +cards 4\/8 \(50%\)$/m);
   });
@@ -258,6 +267,16 @@ describe('quota and inspect on dra pools', () => {
     assert.match(r.stderr, /note: nodes publish GPUs through DRA ResourceSlices, which init does not draft: /);
     assert.match(r.stderr, /dra-h100-1 \(8 × NVIDIA H100 80GB HBM3\)/);
     assert.match(r.stderr, /dra-a100-1 \(6 × NVIDIA A100-SXM4-80GB, 2 × NVIDIA A100-SXM4-80GB MIG 3g\.40gb, 7 × NVIDIA A100-SXM4-80GB MIG 1g\.10gb\)/);
+  });
+
+  it('when a node publishes GPUs through DRA but no pool selects it, then the check and inspect name it', async () => {
+    assert.equal((await k.apply(node('dra-stray-1', { 'node.kubernetes.io/instance-type': 'p5.4xlarge' }))).code, 0);
+    assert.equal((await k.apply(slice('dra-stray-1', [gpu(0, H100)]))).code, 0);
+    const check = await cli(['policy', 'check', POLICY, '--cluster']);
+    assert.match(check.stderr, /node dra-stray-1: has GPU resources \(gpu\.nvidia\.com devices\) but matches no pool/);
+    const r = await cli(['inspect']);
+    assert.match(r.stdout, /^NODES WITH GPUS IN NO POOL$/m);
+    assert.match(r.stdout, /^  dra-stray-1  gpu\.nvidia\.com devices: 1$/m);
   });
 
   it('when a bound pod is deleted, then its claim is deleted with it and inspect shows the devices free', async () => {

@@ -99,7 +99,8 @@ const scenarios: Scenario[] = [
     routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-2g.20gb': '1' } } } },
   // 40Gi is more than a 3g.40gb slice holds (40 GB, decimal), so it takes the full-card profile.
   { name: 'the research namespace only reaches its allowed pools', pod: one(g('2', '40Gi')), namespace: 'research',
-    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-7g.80gb': '2' } } } },
+    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-7g.80gb': '2' } },
+      warnings: ['container "train": 40Gi is more than 3g.40gb holds (37.3Gi, decimal GB), so 7g.80gb is given'] } },
   { name: 'a MIG request in decimal GB fits the profile of that name', pod: one(g('1', '40G')), namespace: 'research',
     routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '1' } } } },
   { name: 'HAMi gets gpu, gpumem in MiB, gpucores and its scheduler', policy: upstream,

@@ -78,7 +78,7 @@ describe('dra pools: what the webhook writes', () => {
   it('when a pod asks a share too big for any listed MIG profile, then every dra pool gives its reason', () => {
     const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '60Gi' } }]);
     const message = denial(pod);
-    assert.match(message, /pool h100: dra serves whole devices by count; a share of a card/);
+    assert.match(message, /pool h100: dra serves whole devices by count: a share of a card/);
     assert.match(message, /pool a100-mig: no MIG profile holds 60Gi/);
   });
 
@@ -110,8 +110,25 @@ describe('dra pools: what the webhook writes', () => {
 
   it('when a pod asks a GPU driver\'s own DeviceClass (NVIDIA\'s gpu.nvidia.com, any model) by its implicit name, then it is refused: it would escape the namespace rules', () => {
     const message = denial(podWith([{ name: 'main', limits: { 'deviceclass.resource.kubernetes.io/gpu.nvidia.com': '8' } }]));
-    assert.match(message, /DeviceClass gpu\.nvidia\.com is no pool's, so its devices would escape the namespace's GPU rules; ask gpu-admission\.io\/gpu \(the policy's classes: h100\.gpu-admission\.io, a100\.example\.com, a100-mig-3g-40gb\.gpu-admission\.io\)/);
+    assert.match(message, /DeviceClass gpu\.nvidia\.com is no pool's, and its devices would escape the namespace's GPU rules: ask gpu-admission\.io\/gpu instead \(the policy's classes: h100\.gpu-admission\.io, a100\.example\.com, a100-mig-3g-40gb\.gpu-admission\.io\)/);
     assert.equal(run(podWith([{ name: 'main', limits: { 'deviceclass.resource.kubernetes.io/mig-1g-12gb.gpu.nvidia.com': '1' } }])).kind, 'deny');
+  });
+
+  it('when a pod asks by its implicit name a class that has an extendedResourceName, then it is refused: quota counts the other name', () => {
+    assert.match(denial(podWith([{ name: 'main', limits: { 'deviceclass.resource.kubernetes.io/a100.example.com': '4' } }])),
+      /DeviceClass a100\.example\.com is asked by its extendedResourceName nvidia\.com\/a100, which a ResourceQuota counts at creation: ask that, or gpu-admission\.io\/gpu/);
+  });
+
+  it('when a pod names its own scheduler, then a dra route warns that it must make the claim', () => {
+    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '1' } }], { 'gpu-admission.io/gpu-model': 'H100' }, { spec: { schedulerName: 'volcano' } });
+    const d = run(pod);
+    assert.deepEqual(d.kind === 'patch' ? d.warnings : d, ['pool h100 (dra): scheduler volcano must make the DRA claim, as kube-scheduler does']);
+  });
+
+  it('when 10Gi is asked of MIG pools listing 1g.10gb (9.3Gi), then the larger profile given is named in a warning', () => {
+    const small = parsePolicyOrThrow(POLICY.replace('mig: {layout: {3g.40gb: 2}}', 'mig: {profiles: [1g.10gb, 3g.40gb]}'));
+    const d = decide(podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '10Gi' } }]), { policy: small, namespace: ns });
+    assert.deepEqual(d.kind === 'patch' ? d.warnings : d, ['container "main": 10Gi is more than 1g.10gb holds (9.3Gi, decimal GB), so 3g.40gb is given']);
   });
 
   it('when a pod asks a DRA class of another kind of device (an FPGA), then it is not a GPU request of the policy', () => {
@@ -163,16 +180,17 @@ ${extra}`;
       '/pools/0/numa: a dra pool is asked by count (the DeviceClass\'s extended resource), which cannot align GPUs with NUMA nodes',
     ]);
     assert.deepEqual(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: nvidia.com/gpu}}}\n')), [
-      "/pools/0/dra/deviceClasses/gpu/extendedResourceName: nvidia.com/gpu is a device plugin's resource (and NVIDIA's DRA class gpu.nvidia.com maps nvidia.com/gpu): "
+      "/pools/0/dra/deviceClasses/gpu/extendedResourceName: nvidia.com/gpu is a device plugin's resource (and NVIDIA's DRA class gpu.nvidia.com maps it): "
         + 'on a node that advertises it the device plugin serves it, elsewhere another class may; use a name of your own, or leave it out',
     ]);
-    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: example.kubernetes.io/gpu}}}\n')).join(), /must not be in a kubernetes\.io domain/);
-    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: example.com/h100}}}\n')).join(),
-      /"example\.com\/h100" is outside the names the webhooks are sent \(nvidia\.com\/, aliyun\.com\/gpu, hami\.io\/\): pods asking it natively would skip/);
-    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: gpu-admission.io/h100}}}\n')).join(), /is in gpu-admission\.io\/, the portable vocabulary's domain/);
-    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: nvidia..com/h100}}}\n')).join(), /has a domain that is not a DNS subdomain/);
-    assert.match(errors(pool(`    dra: {deviceClasses: {gpu: {extendedResourceName: nvidia.com/${'h'.repeat(64)}}}}\n`)).join(), /has a name part that is not 1-63/);
-    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: gpu}}}\n')).join(), /gpu\/extendedResourceName: "gpu" needs a domain \(nvidia\.com\/h100\)/);
+    // The schema (so Helm's values check too) keeps extendedResourceName to names the webhooks are sent.
+    for (const bad of ['example.kubernetes.io/gpu', 'example.com/h100', 'gpu-admission.io/h100', 'aliyun.com/gpu-h100', 'NVIDIA.com/a100', 'gpu']) {
+      assert.match(errors(pool(`    dra: {deviceClasses: {gpu: {extendedResourceName: ${bad}}}}\n`)).join(),
+        new RegExp(`gpu/extendedResourceName: "${bad.replaceAll('.', '\\.')}" is not valid here \\(nvidia\\.com/<name> or hami\\.io/<name> .*: a name the webhooks are sent`), bad);
+    }
+    assert.match(errors(pool(`    dra: {deviceClasses: {gpu: {extendedResourceName: nvidia.com/${'h'.repeat(64)}}}}\n`)).join(), /must NOT have more than 74 characters/);
+    assert.deepEqual(errors(pool('    dra: {deviceClasses: {gpu: {extendedResourceName: hami.io/h100}}}\n')), []);
+    assert.match(errors(pool('    dra: {deviceClasses: {gpu: {name: gpu.nvidia.com}}}\n')).join(), /\/gpu\/name: gpu\.nvidia\.com is a GPU driver's own class .* applying policy deviceclasses would replace it/);
     assert.match(errors(pool('    dra: {deviceClasses: {3g.40gb: {name: x.example.com}}}\n')).join(), /deviceClasses\/3g\.40gb: 3g\.40gb is not in mig\.profiles/);
     assert.match(errors(pool('    mig: {profiles: [3g.40gb]}\n    dra: {deviceClasses: {gpu: {name: x.example.com}}}\n')).join(),
       /deviceClasses\/gpu: a pool with mig serves MIG devices only/);

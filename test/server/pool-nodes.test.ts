@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import request from 'supertest';
-import { toClusterNode, type ClusterNode, type NodeSource } from '../../src/cluster/model.ts';
+import { readFileSync } from 'node:fs';
+import { poolNodeSummary, toClusterNode, type ClusterNode, type NodeSource } from '../../src/cluster/model.ts';
+import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
+import { noReadyNodeWarning } from '../../src/server/pool-nodes.ts';
 import type { AdmissionReview } from '../../src/admission/types.ts';
 import { NodeCache } from '../../src/kube/node-watch.ts';
 import { fixture, testApp } from './support.ts';
@@ -51,6 +54,17 @@ describe('pools without a Ready node', () => {
     assert.match(text, /gpu_admission_pool_nodes\{pool="t4-shared",ready="false"\} 1/);
     assert.match(text, /gpu_admission_pool_nodes\{pool="h100",ready="true"\} 0/);
     assert.match(text, /gpu_admission_pool_capacity\{pool="t4-shared",resource="aliyun.com\/gpu-mem"\} 30/);
+  });
+});
+
+describe('dra pools and the node cache', () => {
+  it('when a pod is routed to a dra pool, whose nodes advertise nothing, then there is no no-Ready-node warning and no gauge of 0 for it', () => {
+    const policy = parsePolicyOrThrow(readFileSync(new URL('../../examples/policies/dra.yaml', import.meta.url), 'utf8'));
+    const l4 = toClusterNode(node('l4-1', true, { 'node.kubernetes.io/instance-type': 'g6.12xlarge', 'nvidia.com/gpu.product': 'NVIDIA-L4' }, { 'nvidia.com/gpu': '4' }));
+    const summary = poolNodeSummary(policy, [l4]);
+    assert.deepEqual([...summary.keys()], ['l4'], 'dra pools are not counted');
+    assert.equal(noReadyNodeWarning(['h100'], summary), undefined);
+    assert.equal(noReadyNodeWarning(['l4'], poolNodeSummary(policy, [])), 'pool l4 has no Ready node now (0 in all): the pod waits until one is Ready or added');
   });
 });
 

@@ -122,6 +122,20 @@ describe('POST /audit', () => {
   });
 });
 
+describe('POST /audit, a reason that holds "; "', () => {
+  it('when a pool\'s reason has a semicolon of its own (cannot limit compute; …), then it stays on its pool\'s line', async () => {
+    const p = pod({ 'gpu-admission.io/gpu-memory': '10Gi', 'gpu-admission.io/gpu-cores': '30' });
+    p.metadata.annotations = { 'gpu-admission.io/pools': 't4-shared,h100' };
+    const r = await post('/audit', review(p));
+    assert.deepEqual(r.warnings?.slice(0, 3), [
+      'would refuse: container "main" asks 1 GPU × 10Gi + 30% compute:',
+      '  pool t4-shared: cannot limit compute; gpu-cores needs ack-core-mem, MIG or HAMi',
+      '  pool a10-core: not in gpu-admission.io/pools',
+    ]);
+    assert.ok(r.warnings?.includes('  pool h100: takes whole GPUs only; a share of a card needs a sharing backend'), r.warnings?.join('\n'));
+  });
+});
+
 describe('POST /audit, several containers and native requests', () => {
   it('when two containers would be rewritten, then each gets its own warning line, none cut', async () => {
     const p = pod(T4);
