@@ -183,7 +183,15 @@ function containerCards(c: ContainerDemand, gpuCount: number): { devices: number
  */
 export function nativeCards(containers: readonly ContainerDemand[], gpuCount: number): { requested: number; onNode: number } {
   const per = new Map(containers.map((c) => [c, containerCards(c, gpuCount)]));
-  const requested = effectiveTotal(containers, (c) => per.get(c)?.devices ?? 0);
+  // MIG profiles and DRA classes are each a resource of their own: an init container's slice of one
+  // profile is not reused by an app container of another, so each name's effective request adds up.
+  const apart = (kind: NativeKind): boolean => kind === 'mig' || kind === 'dra';
+  const names = [...new Set(containers.flatMap((c) => c.natives.filter((n) => apart(n.kind)).map((n) => n.resource)))];
+  const others = effectiveTotal(containers, (c) => containerCards({ ...c, natives: c.natives.filter((n) => !apart(n.kind)) }, gpuCount).devices);
+  const requested = others + names.reduce((sum, name) => sum + effectiveTotal(containers, (c) => {
+    const asked = c.natives.find((n) => n.resource === name);
+    return asked ? Math.ceil(toNumber(asked.value)) : 0;
+  }), 0);
   const exclusive = effectiveTotal(containers, (c) => (per.get(c)?.shared ? 0 : per.get(c)?.cards ?? 0));
   const largestShare = Math.max(0, ...[...per.values()].filter((p) => p.shared).map((p) => p.cards));
   return { requested, onNode: exclusive + largestShare };

@@ -150,6 +150,21 @@ describe('dra pools: what the webhook writes', () => {
     const same = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '30Gi' } }], {}, { initContainers: [init] });
     assert.equal(decide(same, { policy: limited, namespace: ns }).kind, 'patch', 'one profile: the init container\'s slice is reused');
   });
+
+  it('when natively asked slices of different profiles sit in an init and an app container, then both count against maxGpusPerPod (dra and nvidia-mig)', () => {
+    const mixed = parsePolicyOrThrow(`${POLICY}  - {name: h100-mig, backend: nvidia-mig, nodeSelector: {pool: hm}, gpu: {model: H100, product: NVIDIA-H100-80GB-HBM3, memory: 80Gi, perNode: 8}, mig: {profiles: [1g.10gb, 3g.40gb]}}
+namespaces: [{names: [ml], maxGpusPerPod: 1}]
+`.replace('mig: {layout: {3g.40gb: 2}}', 'mig: {profiles: [1g.10gb, 3g.40gb]}'));
+    const ctx = { policy: mixed, namespace: ns };
+    const classOf = (profile: string) => `deviceclass.resource.kubernetes.io/a100-mig-${profile}.gpu-admission.io`;
+    for (const [big, small] of [[classOf('3g-40gb'), classOf('1g-10gb')], ['nvidia.com/mig-3g.40gb', 'nvidia.com/mig-1g.10gb']]) {
+      const init = { name: 'warm', image: 'x', resources: { limits: { [big!]: '1' } } };
+      const d = decide(podWith([{ name: 'main', limits: { [small!]: '1' } }], {}, { initContainers: [init] }), ctx);
+      assert.match(d.kind === 'deny' ? d.message : JSON.stringify(d), /pod asks 2 GPUs, namespace ml allows at most 1 per pod/, big);
+      const same = decide(podWith([{ name: 'main', limits: { [big!]: '1' } }], {}, { initContainers: [init] }), ctx);
+      assert.equal(same.kind, 'patch', `${big}: one resource, the init container's slice reused`);
+    }
+  });
 });
 
 describe('dra pools: the policy', () => {
