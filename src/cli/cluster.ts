@@ -2,7 +2,7 @@
 // --from-cluster, and mutate/explain --cluster. The cluster is found as kubectl finds it.
 import { parseArgs } from 'node:util';
 import { checkAgainstCluster } from '../cluster/check.ts';
-import { draNote, draftPolicy } from '../cluster/init.ts';
+import { draftPolicy } from '../cluster/init.ts';
 import { formatInspect, inspect } from '../cluster/inspect.ts';
 import { needsDra, withDevices, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { parsePolicy } from '../policy/parse.ts';
@@ -98,11 +98,10 @@ async function initVerb(args: readonly string[], open: OpenCluster): Promise<Out
   const { values } = parseArgs({ args: [...args], strict: true, options: { ...CLUSTER_OPTIONS, 'from-cluster': { type: 'boolean' } } });
   if (!values['from-cluster']) throw new InputError('policy init: --from-cluster is required (it drafts the policy from the nodes)');
   const cluster = await open(values);
-  const { yaml, notes } = draftPolicy(await cluster.nodes());
-  // A cluster without DRA (or without the right to read it) has nothing more to say.
-  const dra = await cluster.dra().catch(() => undefined);
-  const onDra = dra ? draNote(dra) : undefined;
-  return { stdout: yaml, stderr: [...notes, ...(onDra ? [onDra] : [])].map((n) => `note: ${n}\n`).join(''), exitCode: 0 };
+  // DRA nodes publish their GPUs in ResourceSlices; a cluster without DRA (or without the right to read it) has none.
+  const [nodes, dra] = await Promise.all([cluster.nodes(), cluster.dra().catch(() => undefined)]);
+  const { yaml, notes } = draftPolicy(dra ? withDevices(nodes, dra) : nodes);
+  return { stdout: yaml, stderr: notes.map((n) => `note: ${n}\n`).join(''), exitCode: 0 };
 }
 
 /** `mutate` and `explain` with --cluster: the policy in force and the namespace's real labels. */

@@ -7,9 +7,9 @@ import { Document, isMap, isSeq } from 'yaml';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import { migCatalog } from '../vocabulary/mig.ts';
-import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
+import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
 import {
-  GFD, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterNode, type DraView,
+  GFD, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterDevice, type ClusterNode,
 } from './model.ts';
 
 const ACK_MODES: Readonly<Record<string, Backend>> = {
@@ -28,6 +28,36 @@ interface Draft {
   readonly migStrategy?: 'single';
   /** HAMi's resource names as the node advertises them, when its chart renamed them. */
   readonly hami?: { resourceName: string; resourceMem: string; resourceMemPercentage: string; resourceCores: string };
+  /** dra: the devices' productName, which the pool's DeviceClass selects. */
+  readonly product?: string;
+}
+
+/** A DRA device's attribute, read short or qualified in its driver's domain. */
+const attribute = (d: ClusterDevice, name: string): unknown => d.attributes[name] ?? d.attributes[`${d.driver}/${name}`];
+
+/**
+ * dra drafts of a node whose ResourceSlices publish GPUs (NVIDIA's driver): one pool per model of
+ * whole cards, and one per model of cards in MIG mode with the profiles they are cut into.
+ */
+function draDrafts(node: ClusterNode): Draft[] {
+  const devices = (node.devices ?? []).filter((d) => d.driver === NVIDIA_DRA_DRIVER);
+  const products = [...new Set(devices.map((d) => String(attribute(d, 'productName') ?? '')).filter((p) => p !== ''))].sort();
+  return products.flatMap((product) => {
+    const mine = devices.filter((d) => attribute(d, 'productName') === product);
+    const whole = mine.filter((d) => attribute(d, 'type') === 'gpu');
+    const slices = mine.filter((d) => attribute(d, 'type') === 'mig');
+    const model = product.replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
+    const memory = whole.find((d) => d.memoryBytes !== undefined)?.memoryBytes;
+    const memoryGiB = memory !== undefined ? memory / 2 ** 30 : undefined;
+    const drafts: Draft[] = [];
+    if (whole.length > 0) drafts.push({ backend: 'dra', model, product, memoryGiB, perNode: whole.length });
+    if (slices.length > 0) {
+      const mig = [...new Set(slices.map((d) => String(attribute(d, 'profile'))))].sort();
+      const parents = new Set(slices.map((d) => String(attribute(d, 'parentUUID') ?? d.name.split('-mig-')[0])));
+      drafts.push({ backend: 'dra', model, product, memoryGiB: memoryGiB ?? migCardMemory(model, mig), perNode: parents.size, mig });
+    }
+    return drafts;
+  });
 }
 
 /** Card sizes of the MIG catalog, GiB. */
@@ -109,7 +139,7 @@ function poolDoc(name: string, d: Draft, nodeSelector: Record<string, string>): 
   return {
     name, backend: d.backend,
     ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
-    gpu: { model: d.model, memory, perNode: d.perNode ?? 1 },
+    gpu: { model: d.model, ...(d.product !== undefined && d.product !== d.model ? { product: d.product } : {}), memory, perNode: d.perNode ?? 1 },
     ...(d.mig && d.mig.length > 0 ? { mig: { ...(d.migStrategy ? { strategy: d.migStrategy } : {}), profiles: d.mig } } : {}),
     ...(d.timeSlicing ? { timeSlicing: d.timeSlicing } : {}),
     ...(d.hami ? { hami: d.hami } : {}),
@@ -127,12 +157,17 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
   const gpuNodes = nodes.filter(advertisesGpus);
   const groups = new Map<string, { draft: Draft; nodes: ClusterNode[] }>();
   for (const node of gpuNodes) {
-    const draft = draftOf(node);
-    if (!draft) continue;
-    const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null, draft.mig ?? null, draft.timeSlicing ?? null]);
-    const group = groups.get(key) ?? { draft, nodes: [] };
-    group.nodes.push(node);
-    groups.set(key, group);
+    // A node whose GPUs DRA publishes (and no device plugin advertises) gets dra drafts.
+    const dra = Object.keys(node.allocatable).some((k) => k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/'))
+      ? [] : draDrafts(node);
+    for (const draft of dra.length > 0 ? dra : [draftOf(node)]) {
+      if (!draft) continue;
+      const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null,
+        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null]);
+      const group = groups.get(key) ?? { draft, nodes: [] };
+      group.nodes.push(node);
+      groups.set(key, group);
+    }
   }
   const claimsNvidiaGpu = [...groups.values()].filter(({ draft }) => draft.backend === 'nvidia-exclusive'
     || (draft.backend === 'nvidia-time-slicing' && draft.timeSlicing?.resource === 'nvidia.com/gpu'));
@@ -146,8 +181,9 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
         + '(its chart\'s resourceName, resourceMem, resourceCores) and run again');
       continue;
     }
-    let name = `${slug(draft.model)}${SUFFIX[draft.backend]}`;
-    for (let i = 2; names.has(name); i++) name = `${slug(draft.model)}${SUFFIX[draft.backend]}-${i}`;
+    const suffix = draft.backend === 'dra' && draft.mig ? '-dra-mig' : SUFFIX[draft.backend];
+    let name = `${slug(draft.model)}${suffix}`;
+    for (let i = 2; names.has(name); i++) name = `${slug(draft.model)}${suffix}-${i}`;
     names.add(name);
     // A nodeSelector only when needed: the backend's own labels also match other nodes, or the
     // backend has none (nvidia-exclusive, hami) and the policy requires one.
@@ -156,7 +192,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     const probe = termsPool(name, draft);
     const overlapping = others.filter((n) => poolHasNode(probe, n));
     if (!BACKEND_FACTS[draft.backend].modeLabel || overlapping.length > 0) {
-      const label = distinguishing(own, overlapping.length > 0 ? overlapping : others, draft.backend);
+      const label = distinguishing(own, overlapping.length > 0 ? overlapping : others, draft.backend, draft.backend === 'dra');
       if (!label) {
         notes.push(`left out ${own.map((n) => n.name).join(', ')}: no label tells them from ${overlapping.map((n) => n.name).join(', ') || 'the other nodes'}; label them and run again`);
         continue;
@@ -168,34 +204,17 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     const facts = [draft.backend, draft.model, draft.memoryGiB !== undefined ? `${Math.round(draft.memoryGiB)}Gi` : 'memory unknown (1Gi: set it)', `× ${draft.perNode ?? '? (1: set it)'}`];
     pools.push({ doc: poolDoc(name, draft, nodeSelector), comment: ` ${own.length} node${own.length > 1 ? 's' : ''}: ${own.map((n) => n.name).join(', ')} (${facts.join(', ')})` });
   }
+  const dra = pools.filter((p) => p.doc.backend === 'dra').map((p) => String(p.doc.name));
+  if (dra.length > 0) {
+    notes.push(`pools ${dra.join(', ')} are dra: their DeviceClasses select the productName above; apply them before the policy `
+      + '(gpu-admission policy deviceclasses FILE | kubectl apply -f -)');
+  }
   const doc = new Document({ apiVersion: 'gpu-admission.io/v1alpha1', kind: 'GpuAdmissionPolicy', pools: pools.map((p) => p.doc) });
   doc.commentBefore = ' Drafted by gpu-admission policy init --from-cluster: check every pool, order them by preference,\n'
     + ' and add namespace rules; then gpu-admission policy check FILE --cluster.';
   const seq = isMap(doc.contents) ? doc.contents.get('pools', true) : undefined;
   if (isSeq(seq)) seq.items.forEach((item, i) => { (item as { commentBefore?: string }).commentBefore = pools[i]!.comment; });
   return { yaml: doc.toString({ lineWidth: 0 }), notes };
-}
-
-/**
- * The nodes whose GPUs DRA publishes (ResourceSlice devices of type gpu or mig), which init does
- * not draft: a note that names them and what they publish, for the operator to write dra pools.
- */
-export function draNote(dra: DraView): string | undefined {
-  const lines = [...dra.devicesByNode].flatMap(([node, devices]) => {
-    const kinds = new Map<string, number>();
-    for (const d of devices) {
-      const type = d.attributes.type ?? d.attributes[`${d.driver}/type`];
-      if (type !== 'gpu' && type !== 'mig') continue;
-      const product = String(d.attributes.productName ?? d.attributes[`${d.driver}/productName`] ?? 'unknown model');
-      const profile = d.attributes.profile ?? d.attributes[`${d.driver}/profile`];
-      const kind = `${product}${type === 'mig' ? ` MIG ${String(profile)}` : ''}`;
-      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    }
-    return kinds.size === 0 ? [] : [`${node} (${[...kinds].map(([k, n]) => `${n} × ${k}`).join(', ')})`];
-  });
-  if (lines.length === 0) return undefined;
-  return `nodes publish GPUs through DRA ResourceSlices, which init does not draft: ${lines.join('; ')}; write dra pools for them `
-    + '(gpu.product is the productName above; examples/policies/dra.yaml), then apply `gpu-admission policy deviceclasses FILE`';
 }
 
 /** Enough of a pool to compute the nodes it matches (its terms), without validating the draft. */
@@ -208,12 +227,16 @@ function termsPool(name: string, d: Draft): Pool {
   } as Pool;
 }
 
-/** A label every node of `own` has with one value that none of `others` has with that value. */
-function distinguishing(own: readonly ClusterNode[], others: readonly ClusterNode[], backend: Backend): [string, string] | undefined {
+/**
+ * A label every node of `own` has with one value that none of `others` has with that value. For
+ * dra nodes, which publish no GPU labels of their own, the instance type may tell them apart.
+ */
+function distinguishing(own: readonly ClusterNode[], others: readonly ClusterNode[], backend: Backend, instanceType = false): [string, string] | undefined {
   const first = own[0]!;
   const owned = ownedLabel(backend);
+  const usable = (k: string): boolean => !NOT_SELECTORS.test(k) || (instanceType && k === 'node.kubernetes.io/instance-type');
   const candidates = Object.entries(first.labels)
-    .filter(([k, v]) => !NOT_SELECTORS.test(k) && k !== owned && own.every((n) => n.labels[k] === v) && others.every((n) => n.labels[k] !== v))
+    .filter(([k, v]) => usable(k) && k !== owned && own.every((n) => n.labels[k] === v) && others.every((n) => n.labels[k] !== v))
     .sort(([a], [b]) => a.length - b.length || a.localeCompare(b));
   return candidates[0];
 }

@@ -158,7 +158,10 @@ export function toDraView(classes: readonly unknown[], slices: readonly unknown[
         if (value !== undefined) attributes[k] = value;
       }
       const name = String(d.name ?? '');
-      return { driver, pool: poolName, name, attributes, allocated: allocated.has(`${driver}/${poolName}/${name}`) };
+      const capacity = isObject(d.capacity) ? d.capacity : {};
+      const memory = isObject(capacity.memory) ? parseQuantity(String(capacity.memory.value ?? '')) : undefined;
+      return { driver, pool: poolName, name, attributes, allocated: allocated.has(`${driver}/${poolName}/${name}`),
+        ...(memory !== undefined && typeof memory !== 'string' ? { memoryBytes: toNumber(memory) } : {}) };
     });
     devicesByNode.set(spec.nodeName, [...(devicesByNode.get(spec.nodeName) ?? []), ...devices]);
   }

@@ -102,6 +102,8 @@ export function policyDeviceClasses(policy: Pick<Policy, 'pools'>): DeviceClassO
 export interface DraDevice {
   readonly driver: string;
   readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  /** The device's memory capacity in bytes, when it publishes one. */
+  readonly memoryBytes?: number;
 }
 
 /**

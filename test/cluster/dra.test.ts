@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkAgainstCluster } from '../../src/cluster/check.ts';
-import { draNote } from '../../src/cluster/init.ts';
+import { draftPolicy } from '../../src/cluster/init.ts';
 import { inspect } from '../../src/cluster/inspect.ts';
 import { toClusterNode, toDraView, withDevices } from '../../src/cluster/model.ts';
 import { policyDeviceClasses } from '../../src/policy/dra.ts';
@@ -19,6 +19,7 @@ pools:
 const node = toClusterNode({ metadata: { name: 'n1', labels: { pool: 'a100' } }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
 const device = (name: string, type: string, extra: Record<string, unknown> = {}) => ({
   name, attributes: { type: { string: type }, productName: { string: 'NVIDIA A100-SXM4-80GB' }, ...extra },
+  capacity: { memory: { value: type === 'gpu' ? '81920Mi' : '40192Mi' } },
 });
 const slice = (generation: number, devices: unknown[]) => ({
   metadata: { name: `n1-gpu-${generation}` },
@@ -58,12 +59,19 @@ describe('inspect on dra pools', () => {
   });
 });
 
-describe('policy init --from-cluster beside DRA nodes', () => {
-  it('when nodes publish GPUs through ResourceSlices, then the note names each node and what it publishes', () => {
-    assert.equal(draNote(toDraView([], [current], [])), 'nodes publish GPUs through DRA ResourceSlices, which init does not draft: '
-      + 'n1 (3 × NVIDIA A100-SXM4-80GB, 2 × NVIDIA A100-SXM4-80GB MIG 3g.40gb); write dra pools for them (gpu.product is the productName above; '
-      + 'examples/policies/dra.yaml), then apply `gpu-admission policy deviceclasses FILE`');
-    assert.equal(draNote(toDraView([], [], [])), undefined);
+describe('policy init --from-cluster on DRA nodes', () => {
+  it('when a node publishes whole cards and MIG slices through ResourceSlices, then a dra pool is drafted for each, and it passes the check once its classes exist', () => {
+    const view = toDraView([], [current], []);
+    const { yaml, notes } = draftPolicy(withDevices([node], view));
+    const drafted = parsePolicyOrThrow(yaml);
+    assert.deepEqual(drafted.pools.map((p) => [p.name, p.backend, p.nodeSelector, p.gpu.model, p.gpu.product, p.gpu.memory, p.gpu.perNode, p.mig?.profiles ?? null]), [
+      ['a100-sxm4-80gb-dra', 'dra', { pool: 'a100' }, 'A100-SXM4-80GB', 'NVIDIA A100-SXM4-80GB', '80Gi', 3, null],
+      ['a100-sxm4-80gb-dra-mig', 'dra', { pool: 'a100' }, 'A100-SXM4-80GB', 'NVIDIA A100-SXM4-80GB', '80Gi', 1, ['3g.40gb']],
+    ]);
+    assert.deepEqual(notes, ['pools a100-sxm4-80gb-dra, a100-sxm4-80gb-dra-mig are dra: their DeviceClasses select the productName above; '
+      + 'apply them before the policy (gpu-admission policy deviceclasses FILE | kubectl apply -f -)']);
+    const withClasses = toDraView(policyDeviceClasses(drafted).map((c) => JSON.parse(JSON.stringify(c))), [current], []);
+    assert.deepEqual(checkAgainstCluster(drafted, withDevices([node], withClasses), withClasses), []);
   });
 });
 
