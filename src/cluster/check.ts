@@ -4,9 +4,9 @@ import type { Policy, Pool } from '../policy/types.ts';
 import { formatRequirement } from '../vocabulary/node-selector.ts';
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 import { poolTerms } from '../policy/pool-nodes.ts';
-import { classSelects, policyDeviceClasses } from '../policy/dra.ts';
+import { classSelects, policyDeviceClasses, type DeviceClassObject } from '../policy/dra.ts';
 import {
-  GFD, advertisesGpus, draGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterNode, type DraView,
+  GFD, advertisesGpus, draGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterDeviceClass, type ClusterNode, type DraView,
 } from './model.ts';
 
 const list = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
@@ -17,9 +17,23 @@ function poolMemoryGiB(pool: Pool): number | undefined {
   return typeof q === 'string' ? undefined : toNumber(q) / Number(GIB);
 }
 
+/** How a class of the cluster differs from the one the policy needs (`found` undefined: it is missing). */
+function classFinding(want: DeviceClassObject, found: ClusterDeviceClass | undefined, pools: string): string | undefined {
+  const name = want.metadata.name;
+  if (!found) return `DeviceClass ${name}: missing (${pools} asks it); apply the output of \`gpu-admission policy deviceclasses\``;
+  const selectors = want.spec.selectors.map((s) => s.cel.expression);
+  if (JSON.stringify(found.selectors) !== JSON.stringify(selectors)) {
+    return `DeviceClass ${name}: its selectors are not the ones ${pools} needs (${selectors.join(' && ')}); pods routed there get the class's devices, whatever they are`;
+  }
+  if (found.extendedResourceName === want.spec.extendedResourceName) return undefined;
+  return `DeviceClass ${name}: extendedResourceName is ${found.extendedResourceName ?? 'unset'}, ${pools} writes `
+    + `${want.spec.extendedResourceName ?? `deviceclass.resource.kubernetes.io/${name}`}`;
+}
+
 /**
- * The DeviceClasses the policy's dra pools need, against the cluster's: missing ones, and ones
- * whose selectors or extendedResourceName are not what `policy deviceclasses` prints.
+ * The DeviceClasses the policy's dra pools need, against the cluster's: missing ones, ones whose
+ * selectors or extendedResourceName are not what `policy deviceclasses` prints, and other classes
+ * that take a policy class's extendedResourceName.
  */
 export function checkDeviceClasses(policy: Policy, dra: DraView): string[] {
   const have = new Map(dra.deviceClasses.map((c) => [c.name, c]));
@@ -31,18 +45,8 @@ export function checkDeviceClasses(policy: Policy, dra: DraView): string[] {
     const rivalry = rivals.map((c) => `DeviceClass ${c.name}: its extendedResourceName ${name} is also ${want.metadata.name}'s, `
       + `which ${pools} writes; the scheduler may allocate ${c.name}'s devices to those pods: remove it, then touch ${want.metadata.name} `
       + `(kubectl annotate) or restart kube-scheduler, which forgets the name when the other class goes (v1.37.2)`);
-    const found = have.get(want.metadata.name);
-    if (!found) return [`DeviceClass ${want.metadata.name}: missing (${pools} asks it); apply the output of \`gpu-admission policy deviceclasses\``, ...rivalry];
-    const selectors = want.spec.selectors.map((s) => s.cel.expression);
-    if (JSON.stringify(found.selectors) !== JSON.stringify(selectors)) {
-      return [`DeviceClass ${want.metadata.name}: its selectors are not the ones ${pools} needs (${selectors.join(' && ')}); `
-        + `pods routed there get the class's devices, whatever they are`, ...rivalry];
-    }
-    if (found.extendedResourceName !== want.spec.extendedResourceName) {
-      return [`DeviceClass ${want.metadata.name}: extendedResourceName is ${found.extendedResourceName ?? 'unset'}, ${pools} writes `
-        + `${want.spec.extendedResourceName ?? `deviceclass.resource.kubernetes.io/${want.metadata.name}`}`, ...rivalry];
-    }
-    return rivalry;
+    const own = classFinding(want, have.get(want.metadata.name), pools);
+    return [...(own ? [own] : []), ...rivalry];
   });
 }
 

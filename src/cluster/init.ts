@@ -9,7 +9,7 @@ import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.
 import { migCatalog } from '../vocabulary/mig.ts';
 import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
 import {
-  GFD, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterDevice, type ClusterNode,
+  GFD, advertisesDevicePluginGpus, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterNode,
 } from './model.ts';
 
 const ACK_MODES: Readonly<Record<string, Backend>> = {
@@ -32,28 +32,25 @@ interface Draft {
   readonly product?: string;
 }
 
-/** A DRA device's attribute, read short or qualified in its driver's domain. */
-const attribute = (d: ClusterDevice, name: string): unknown => d.attributes[name] ?? d.attributes[`${d.driver}/${name}`];
-
 /**
  * dra drafts of a node whose ResourceSlices publish GPUs (NVIDIA's driver): one pool per model of
  * whole cards, and one per model of cards in MIG mode with the profiles they are cut into.
  */
 function draDrafts(node: ClusterNode): Draft[] {
   const devices = (node.devices ?? []).filter((d) => d.driver === NVIDIA_DRA_DRIVER);
-  const products = [...new Set(devices.map((d) => String(attribute(d, 'productName') ?? '')).filter((p) => p !== ''))].sort();
+  const products = [...new Set(devices.map((d) => String(d.attributes.productName ?? '')).filter((p) => p !== ''))].sort();
   return products.flatMap((product) => {
-    const mine = devices.filter((d) => attribute(d, 'productName') === product);
-    const whole = mine.filter((d) => attribute(d, 'type') === 'gpu');
-    const slices = mine.filter((d) => attribute(d, 'type') === 'mig');
+    const mine = devices.filter((d) => d.attributes.productName === product);
+    const whole = mine.filter((d) => d.attributes.type === 'gpu');
+    const slices = mine.filter((d) => d.attributes.type === 'mig');
     const model = product.replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
     const memory = whole.find((d) => d.memoryBytes !== undefined)?.memoryBytes;
     const memoryGiB = memory !== undefined ? memory / 2 ** 30 : undefined;
     const drafts: Draft[] = [];
     if (whole.length > 0) drafts.push({ backend: 'dra', model, product, memoryGiB, perNode: whole.length });
     if (slices.length > 0) {
-      const mig = [...new Set(slices.map((d) => String(attribute(d, 'profile'))))].sort();
-      const parents = new Set(slices.map((d) => String(attribute(d, 'parentUUID') ?? d.name.split('-mig-')[0])));
+      const mig = [...new Set(slices.map((d) => String(d.attributes.profile)))].sort();
+      const parents = new Set(slices.map((d) => String(d.attributes.parentUUID ?? d.name.split('-mig-')[0])));
       drafts.push({ backend: 'dra', model, product, memoryGiB: memoryGiB ?? migCardMemory(model, mig), perNode: parents.size, mig });
     }
     return drafts;
@@ -158,8 +155,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
   const groups = new Map<string, { draft: Draft; nodes: ClusterNode[] }>();
   for (const node of gpuNodes) {
     // A node whose GPUs DRA publishes (and no device plugin advertises) gets dra drafts.
-    const dra = Object.keys(node.allocatable).some((k) => k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/'))
-      ? [] : draDrafts(node);
+    const dra = advertisesDevicePluginGpus(node) ? [] : draDrafts(node);
     for (const draft of dra.length > 0 ? dra : [draftOf(node)]) {
       if (!draft) continue;
       const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null,

@@ -155,7 +155,8 @@ export function toDraView(classes: readonly unknown[], slices: readonly unknown[
       const attributes: Record<string, string | number | boolean> = {};
       for (const [k, v] of Object.entries(isObject(d.attributes) ? d.attributes : {})) {
         const value = attributeValue(v);
-        if (value !== undefined) attributes[k] = value;
+        // The driver's own domain is implicit, as in CEL: gpu.nvidia.com/productName is productName.
+        if (value !== undefined) attributes[k.startsWith(`${driver}/`) ? k.slice(driver.length + 1) : k] = value;
       }
       const name = String(d.name ?? '');
       const capacity = isObject(d.capacity) ? d.capacity : {};
@@ -225,15 +226,20 @@ export function poolUnits(pool: Pool): PoolUnit[] {
 
 /** Resource names that mean "this node has GPUs", whatever the policy says. */
 export function advertisesGpus(node: ClusterNode): boolean {
+  return advertisesDevicePluginGpus(node) || Object.keys(draGpus(node)).length > 0;
+}
+
+/** GPU resources a device plugin advertises in the node's allocatable (NVIDIA's, ACK's, HAMi's). */
+export function advertisesDevicePluginGpus(node: ClusterNode): boolean {
   return Object.entries(node.allocatable).some(([k, v]) => v > 0
-    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/'))) || Object.keys(draGpus(node)).length > 0;
+    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/')));
 }
 
 /** The GPU devices a node's ResourceSlices publish, per GPU driver (gpu.nvidia.com: 8). */
 export function draGpus(node: ClusterNode): Record<string, number> {
   const out: Record<string, number> = {};
   for (const d of node.devices ?? []) {
-    const type = d.attributes.type ?? d.attributes[`${d.driver}/type`];
+    const { type } = d.attributes;
     if (GPU_DRIVER_CLASS.test(d.driver) && (type === 'gpu' || type === 'mig')) out[`${d.driver} devices`] = (out[`${d.driver} devices`] ?? 0) + 1;
   }
   return out;
@@ -391,7 +397,7 @@ export function poolNodeCards(pool: Pool, node: ClusterNode): number {
     const cards = new Set<string>();
     for (const cls of pool.dra.deviceClasses) {
       for (const d of node.devices.filter((x) => classSelects(pool, cls, x))) {
-        const parent = cls.device === WHOLE_DEVICE ? d.name : String(d.attributes.parentUUID ?? d.attributes[`${d.driver}/parentUUID`] ?? d.name.split('-mig-')[0]);
+        const parent = cls.device === WHOLE_DEVICE ? d.name : String(d.attributes.parentUUID ?? d.name.split('-mig-')[0]);
         cards.add(`${d.driver}/${d.pool}/${parent}`);
       }
     }

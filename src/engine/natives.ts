@@ -157,8 +157,9 @@ export function nativePoolReason(pool: Pool, containers: readonly ContainerDeman
 
 /**
  * One container's native requests: `devices` is every GPU it receives, each card, slice, replica
- * or share counting one (what namespace limits count); `cards` what it holds of a node's cards;
- * `shared` whether those may sit beside other pods' shares.
+ * or share counting one (what namespace limits count), but MIG slices and DRA devices, which
+ * nativeCards counts per resource; `cards` what it holds of a node's cards; `shared` whether
+ * those may sit beside other pods' shares.
  */
 function containerCards(c: ContainerDemand, gpuCount: number): { devices: number; cards: number; shared: boolean } {
   let cards = 0;
@@ -167,9 +168,10 @@ function containerCards(c: ContainerDemand, gpuCount: number): { devices: number
   let shared = false;
   for (const { resource, kind, value } of c.natives) {
     const v = Math.ceil(toNumber(value));
-    if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu' || kind === 'dra') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
+    if (kind === 'dra') cards = Math.max(cards, v);
+    else if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
     else if (kind === 'aliyun-mem') [cards, devices, shared] = [Math.max(cards, gpuCount), Math.max(devices, gpuCount), true];
-    else if (kind === 'mig') [migSevenths, devices, shared] = [migSevenths + (migProfileOfResource(resource)?.slices ?? 7) * v, devices + v, true];
+    else if (kind === 'mig') [migSevenths, shared] = [migSevenths + (migProfileOfResource(resource)?.slices ?? 7) * v, true];
     else if (kind === 'time-slicing') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
     else shared = true; // HAMi's gpumem / gpucores make its count a share
   }
@@ -185,10 +187,8 @@ export function nativeCards(containers: readonly ContainerDemand[], gpuCount: nu
   const per = new Map(containers.map((c) => [c, containerCards(c, gpuCount)]));
   // MIG profiles and DRA classes are each a resource of their own: an init container's slice of one
   // profile is not reused by an app container of another, so each name's effective request adds up.
-  const apart = (kind: NativeKind): boolean => kind === 'mig' || kind === 'dra';
-  const names = [...new Set(containers.flatMap((c) => c.natives.filter((n) => apart(n.kind)).map((n) => n.resource)))];
-  const others = effectiveTotal(containers, (c) => containerCards({ ...c, natives: c.natives.filter((n) => !apart(n.kind)) }, gpuCount).devices);
-  const requested = others + names.reduce((sum, name) => sum + effectiveTotal(containers, (c) => {
+  const names = [...new Set(containers.flatMap((c) => c.natives.filter((n) => n.kind === 'mig' || n.kind === 'dra').map((n) => n.resource)))];
+  const requested = effectiveTotal(containers, (c) => per.get(c)?.devices ?? 0) + names.reduce((sum, name) => sum + effectiveTotal(containers, (c) => {
     const asked = c.natives.find((n) => n.resource === name);
     return asked ? Math.ceil(toNumber(asked.value)) : 0;
   }), 0);

@@ -123,26 +123,25 @@ export function overSlices(pool: Pool, profile: string, asked: number): string |
   return asked > capacity ? `${asked} × ${profile}, a node has ${capacity} (${pool.gpu.perNode} cards)` : undefined;
 }
 
-/** Why one node of a MIG pool cannot hold the pod's slices (Kubernetes' effective request, per profile). */
-function migReason(pool: Pool, facts: PodFacts, containers: ReadonlyMap<string, ContainerTranslation>): string | undefined {
-  const profiles = new Set([...containers.values()].flatMap((t) => Object.keys(t.resources)));
-  for (const resource of profiles) {
+/**
+ * The slices a pod holds of each resource on a MIG pool: Kubernetes' effective request per
+ * resource. Each profile is its own resource: an init container's slice of one profile is not
+ * reused by an app container of another (the scheduler, and its DRA claim, count them apart).
+ */
+function slicesPerResource(facts: PodFacts, containers: ReadonlyMap<string, ContainerTranslation>): Map<string, number> {
+  const names = new Set([...containers.values()].flatMap((t) => Object.keys(t.resources)));
+  return new Map([...names].map((name) => [name, effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[name] ?? 0)]));
+}
+
+/** Why one node of a MIG pool cannot hold the pod's slices, per profile. */
+function migReason(pool: Pool, held: ReadonlyMap<string, number>): string | undefined {
+  for (const [resource, asked] of held) {
     const profile = migProfileOfResource(resource)?.name ?? deviceClassOfResource(pool, resource)?.device ?? pool.mig?.profiles[0];
     if (profile === undefined) continue;
-    const over = overSlices(pool, profile, effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[resource] ?? 0));
+    const over = overSlices(pool, profile, asked);
     if (over) return `pod asks ${over}`;
   }
   return undefined;
-}
-
-/**
- * MIG devices the pod holds on a MIG pool: Kubernetes' effective request per resource, added up
- * over resources, since an init container's slice of one profile is not reused by an app
- * container of another (the scheduler, and its DRA claim, count each resource name apart).
- */
-function heldSlices(facts: PodFacts, containers: ReadonlyMap<string, ContainerTranslation>): number {
-  const names = new Set([...containers.values()].flatMap((t) => Object.keys(t.resources)));
-  return [...names].reduce((sum, name) => sum + effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[name] ?? 0), 0);
 }
 
 /**
@@ -221,9 +220,10 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     warnings.push(...t.warnings);
     counts.add(c.request.gpu);
   }
-  const overNode = slices ? migReason(pool, facts, containers) : cards > pool.gpu.perNode ? `pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}` : undefined;
+  const perResource = slices ? slicesPerResource(facts, containers) : undefined;
+  const overNode = perResource ? migReason(pool, perResource) : cards > pool.gpu.perNode ? `pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}` : undefined;
   if (overNode) return fail(overNode);
-  const held = slices ? heldSlices(facts, containers) : 0;
+  const held = [...(perResource?.values() ?? [])].reduce((sum, n) => sum + n, 0);
   const max = facts.limits.maxGpusPerPod;
   if (max !== undefined && held > max) {
     return fail(`pod holds ${held} MIG devices here (each profile is its own resource: init and app containers of different profiles do not share), `

@@ -68,7 +68,7 @@ export interface DeviceClassObject {
   };
 }
 
-export function deviceClassObject(pools: readonly Pool[], cls: PoolDeviceClass): DeviceClassObject {
+function deviceClassObject(pools: readonly Pool[], cls: PoolDeviceClass): DeviceClassObject {
   const pool = pools[0] as Pool;
   return {
     apiVersion: 'resource.k8s.io/v1',
@@ -98,7 +98,11 @@ export function policyDeviceClasses(policy: Pick<Policy, 'pools'>): DeviceClassO
   return [...byName.values()].map(({ cls, pools }) => deviceClassObject(pools, cls));
 }
 
-/** A device as a ResourceSlice publishes it: its driver and its attributes' values. */
+/**
+ * A device as a ResourceSlice publishes it: its driver and its attributes' values. Attributes in
+ * the driver's own domain are keyed short (`productName` for `gpu.nvidia.com/productName`), as CEL
+ * reads them; others keep their domain (`resource.kubernetes.io/pciBusID`).
+ */
 export interface DraDevice {
   readonly driver: string;
   readonly attributes: Readonly<Record<string, string | number | boolean>>;
@@ -108,13 +112,11 @@ export interface DraDevice {
 
 /**
  * Whether the class's selectors hold for the device: the same facts as classSelectors, for the
- * cluster view (which does not evaluate CEL). Attributes are read short (`productName`) or fully
- * qualified in the driver's domain (`gpu.nvidia.com/productName`), as CEL reads them.
+ * cluster view (which does not evaluate CEL).
  */
 export function classSelects(pool: Pool, cls: PoolDeviceClass, device: DraDevice): boolean {
-  const driver = pool.dra?.driver;
-  if (device.driver !== driver) return false;
-  const value = (name: string): unknown => device.attributes[name] ?? device.attributes[`${driver}/${name}`];
+  if (device.driver !== pool.dra?.driver) return false;
+  const { type, profile, productName } = device.attributes;
   const mig = cls.device !== WHOLE_DEVICE;
-  return value('type') === (mig ? 'mig' : 'gpu') && (!mig || value('profile') === cls.device) && value('productName') === pool.gpu.product;
+  return type === (mig ? 'mig' : 'gpu') && (!mig || profile === cls.device) && productName === pool.gpu.product;
 }

@@ -49,6 +49,7 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
   if (typeof rdma === 'object' && rdmaResource !== undefined) errors.push(`${path}/rdmaResource: set rdma.resource instead (rdma is a mapping)`);
   if (mig && (mig.profiles === undefined) === (mig.layout === undefined)) errors.push(`${path}/mig: give either profiles or layout`);
   const rdmaOn = rdma === true || typeof rdma === 'object';
+  const profiles = mig ? mig.profiles ?? Object.keys(mig.layout ?? {}) : undefined;
   return {
     ...rest,
     gpu: { ...gpu, product: gpu.product ?? gpu.model },
@@ -58,13 +59,13 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
     } } : {}),
     ...(mig ? { mig: {
       strategy: mig.strategy ?? 'mixed',
-      profiles: mig.profiles ?? Object.keys(mig.layout ?? {}),
+      profiles: profiles ?? [],
       ...(mig.layout ? { layout: mig.layout } : {}),
     } } : {}),
     ...(timeSlicing || raw.backend === 'nvidia-time-slicing'
       ? { timeSlicing: timeSlicing ?? { resource: DEFAULT_TIME_SLICING_RESOURCE, failRequestsGreaterThanOne: false } } : {}),
     ...(hami || raw.backend === 'hami' ? { hami: hami ?? DEFAULT_HAMI } : {}),
-    ...(dra || raw.backend === 'dra' ? { dra: normaliseDra(raw, dra) } : {}),
+    ...(dra || raw.backend === 'dra' ? { dra: normaliseDra(raw.name, profiles, dra) } : {}),
   };
 }
 
@@ -72,14 +73,14 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
  * A dra pool's classes: one for whole cards, or one per MIG profile of a pool with `mig`; each
  * named by the policy or by default. Keys the pool does not serve are left for checkSemantics.
  */
-function normaliseDra(raw: RawPool, dra: RawDra | undefined): PoolDra {
+function normaliseDra(pool: string, profiles: readonly string[] | undefined, dra: RawDra | undefined): PoolDra {
   const given = dra?.deviceClasses ?? {};
-  const devices = raw.mig ? raw.mig.profiles ?? Object.keys(raw.mig.layout ?? {}) : [WHOLE_DEVICE];
+  const devices = profiles ?? [WHOLE_DEVICE];
   const keys = [...devices, ...Object.keys(given).filter((k) => !devices.includes(k))];
   return {
     driver: dra?.driver ?? NVIDIA_DRA_DRIVER,
     deviceClasses: keys.map((device) => {
-      const name = given[device]?.name ?? defaultClassName(raw.name, device);
+      const name = given[device]?.name ?? defaultClassName(pool, device);
       const extendedResourceName = given[device]?.extendedResourceName;
       return { device, name, ...(extendedResourceName ? { extendedResourceName } : {}), resource: classResource(name, extendedResourceName) };
     }),

@@ -3,6 +3,7 @@ import { cardMigCatalog, computeSlices, memorySlices, parseMigProfile } from '..
 import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, NATIVE } from '../vocabulary/names.ts';
 import { timeSlicingResource } from './defaults.ts';
 import { classSelectors, DRA_COUNT_ONLY, WHOLE_DEVICE } from './dra.ts';
+import { LABEL_VALUE } from './schema.ts';
 import { suggest } from './suggest.ts';
 import { BACKENDS, BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import type { Pool, Policy } from './types.ts';
@@ -80,7 +81,7 @@ function checkPool(pool: Pool, path: string): string[] {
     errors.push(`${path}/timeSlicing: only backend nvidia-time-slicing takes it`);
   }
   if (pool.hami !== undefined && pool.backend !== 'hami') errors.push(`${path}/hami: only backend hami takes it`);
-  if ('nodeLabel' in BACKEND_FACTS[pool.backend].model && !LABEL_VALUE.test(pool.gpu.product)) {
+  if ('nodeLabel' in BACKEND_FACTS[pool.backend].model && !LABEL_VALUE_RE.test(pool.gpu.product)) {
     errors.push(`${path}/gpu/product: "${pool.gpu.product}" is not a label value (the nodes' model label holds it): letters, digits, -, _ and . only, at most 63`);
   }
   errors.push(...checkDra(pool, path), ...checkMig(pool, path, memory), ...checkNuma(pool, path), ...checkTaints(pool, path));
@@ -121,8 +122,7 @@ function checkMig(pool: Pool, path: string, memory: Quantity | string): string[]
   return errors;
 }
 
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE_RE = new RegExp(LABEL_VALUE);
 
 /** A dra pool's block and classes, by the rules the API server applies to DeviceClasses and pod resources. */
 function checkDra(pool: Pool, path: string): string[] {
@@ -142,11 +142,10 @@ function checkDra(pool: Pool, path: string): string[] {
       errors.push(`${at}/name: ${cls.name} is a GPU driver's own class (NVIDIA's chart installs gpu.nvidia.com and mig.nvidia.com): `
         + 'applying policy deviceclasses would replace it; name yours in a domain of your own');
     }
-    // A resource name's part after the / is a qualified name: at most 63 characters.
-    if (cls.extendedResourceName === undefined && (cls.name.length > 63 || !QUALIFIED_NAME.test(cls.name))) {
+    // A resource name's part after the / is a qualified name: at most 63 characters (the schema makes the name a DNS subdomain).
+    if (cls.extendedResourceName === undefined && cls.name.length > 63) {
       errors.push(`${at}/name: pods ask ${DRA_CLASS_RESOURCE_PREFIX}${cls.name}, whose name part must be at most 63 characters; use a shorter class name or set extendedResourceName`);
     }
-
   });
   return errors;
 }

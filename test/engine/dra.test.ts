@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide } from '../../src/engine/decide.ts';
 import type { Pod } from '../../src/engine/pod.ts';
+import { toDraView } from '../../src/cluster/model.ts';
 import { classSelectors, classSelects, policyDeviceClasses } from '../../src/policy/dra.ts';
 import { parsePolicy, parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { policyWarnings } from '../../src/policy/warnings.ts';
@@ -289,7 +290,10 @@ describe('dra DeviceClasses', () => {
     assert.equal(classSelects(h100!, h100!.dra!.deviceClasses[0]!, gpu), true);
     assert.equal(classSelects(a100!, a100!.dra!.deviceClasses[0]!, gpu), false, 'another model');
     assert.equal(classSelects(h100!, h100!.dra!.deviceClasses[0]!, { ...gpu, driver: 'gpu.example.com' }), false, 'another driver');
-    const slice = { driver: 'gpu.nvidia.com', attributes: { 'gpu.nvidia.com/type': 'mig', profile: '3g.40gb', productName: 'NVIDIA A100-SXM4-80GB' } };
+    // As the cluster view reads it from a ResourceSlice: an attribute qualified in the driver's domain is its short name.
+    const view = toDraView([], [{ spec: { driver: 'gpu.nvidia.com', nodeName: 'n', pool: { name: 'n', generation: 1 }, devices: [{ name: 'gpu-0-mig-3g40gb-9-0',
+      attributes: { 'gpu.nvidia.com/type': { string: 'mig' }, profile: { string: '3g.40gb' }, productName: { string: 'NVIDIA A100-SXM4-80GB' } } }] } }], []);
+    const slice = view.devicesByNode.get('n')![0]!;
     assert.equal(classSelects(mig!, mig!.dra!.deviceClasses[0]!, slice), true, 'a qualified attribute in the driver\'s domain');
     assert.equal(classSelects(mig!, mig!.dra!.deviceClasses[0]!, { ...slice, attributes: { ...slice.attributes, profile: '1g.10gb' } }), false);
     assert.equal(classSelects(a100!, a100!.dra!.deviceClasses[0]!, slice), false, 'a MIG device is not a whole card');
