@@ -261,7 +261,11 @@ describe('fail-over: two replicas behind the Service', { timeout: 15 * 60_000 },
     for (const cause of Object.keys(causes)) console.log(`[fail-over]   e.g. ${failures.find((f) => cause === 'other' || f.includes(cause))}`);
     // A crash is not a rolling update: what it costs is measured, not promised (docs/reliability.md).
     // What is asserted: every failure is a call to the crashed replica, and most pods still go through.
-    assert.deepEqual(failures.filter((f) => !(f.includes('failed calling webhook') && f.includes(first.ip))), []);
+    // A dial or write error names the replica's address; a request in flight when it died fails with
+    // `Post "https://…svc:443/mutate…": EOF`, which names only the Service. That is the crashed one too:
+    // the survivor never closes a live connection (KEEP_ALIVE_TIMEOUT_MS outlasts the API server's idle timeout).
+    const crashed = (f: string): boolean => f.includes('failed calling webhook') && (f.includes(first.ip) || /\/mutate\?timeout=\d+s": EOF$/.test(f));
+    assert.deepEqual(failures.filter((f) => !crashed(f)), []);
     assert.ok(failures.length < PODS / 2, `${failures.length} of ${PODS} failed`);
   });
 });
