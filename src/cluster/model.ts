@@ -2,14 +2,14 @@
 // checks read, and each node's pool by the same node-selector terms the engine writes into node
 // affinity (src/policy/pool-nodes.ts), so "this node is in pool X" means "pods routed to X may
 // land here". Pure: src/kube/cluster-read.ts does the reading.
-import { poolTerms } from '../policy/pool-nodes.ts';
+import { poolHasLabels } from '../policy/pool-nodes.ts';
 import { timeSlicingResource } from '../policy/defaults.ts';
 import { classSelects, deviceClassOfResource, WHOLE_DEVICE, type DraDevice } from '../policy/dra.ts';
 import type { Policy, Pool } from '../policy/types.ts';
 import { migProfileOfResource, migResourceName } from '../vocabulary/mig.ts';
 import { containerRole, effectiveTotal, type ContainerRole } from '../vocabulary/containers.ts';
 import { ANNOTATION, GPU_DRIVER_CLASS, NATIVE, NVIDIA_MIG_STRATEGY_LABEL } from '../vocabulary/names.ts';
-import { matchesRequirements, type Labels } from '../vocabulary/node-selector.ts';
+import type { Labels } from '../vocabulary/node-selector.ts';
 import { parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 
 export interface ClusterNode {
@@ -179,7 +179,7 @@ export const needsDra = (policy: Policy): boolean => policy.pools.some((p) => p.
 
 /** Whether a node is one of the pool's: it matches one of the terms the engine writes for the pool. */
 export function poolHasNode(pool: Pool, node: ClusterNode): boolean {
-  return poolTerms(pool).some((term) => matchesRequirements(node.labels, term));
+  return poolHasLabels(pool, node.labels);
 }
 
 /** The pools a node belongs to, in policy order. */

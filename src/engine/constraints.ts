@@ -3,7 +3,7 @@ import { poolTerms } from '../policy/pool-nodes.ts';
 import { DEFAULT_SCHEDULER } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
 import {
-  describeRequirement, implies, satisfiable, selectorRequirements, type NodeSelectorRequirement,
+  byKey, describeRequirement, implies, satisfiable, satisfiableWithAny, selectorRequirements, type NodeSelectorRequirement, type NodeSelectorTerm,
 } from '../vocabulary/node-selector.ts';
 import type { Pod, PodSpec } from './pod.ts';
 import type { RecordRead } from './record.ts';
@@ -20,8 +20,14 @@ export interface PodPlacement {
   readonly terms: readonly (readonly NodeSelectorRequirement[])[];
   /** `spec.nodeName`, when the pod comes already bound. */
   readonly nodeName?: string;
-  /** Pinned to one node by `matchFields metadata.name` (the DaemonSet controller does this). */
+  /**
+   * Pinned to named nodes: every required term holds `matchFields metadata.name In [...]` (the
+   * DaemonSet controller writes one such term). A term without it, or one that pins by `NotIn`,
+   * lets the scheduler choose among nodes, so the pod is routed like any other.
+   */
   readonly pinned: boolean;
+  /** The nodes a pinned pod may run on: the names its terms list (empty when not pinned). */
+  readonly pinnedNodes: readonly string[];
   /** The scheduler the pod itself names (not the default, not one our earlier decision set). */
   readonly scheduler?: string;
 }
@@ -36,9 +42,23 @@ export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
     selector: selectorRequirements(pod.spec.nodeSelector),
     terms: required.map((t) => t.matchExpressions ?? []),
     ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-    pinned: required.some((t) => (t.matchFields ?? []).some((f) => f.key === 'metadata.name')),
+    ...pinning(required),
     ...(scheduler ? { scheduler } : {}),
   };
+}
+
+/**
+ * Whether every required term pins by node name (`matchFields metadata.name In`), and the names
+ * they allow. A term that pins by `NotIn`, or not at all, leaves the scheduler a choice of nodes.
+ */
+function pinning(required: readonly NodeSelectorTerm[]): { pinned: boolean; pinnedNodes: string[] } {
+  const names = new Set<string>();
+  const pinned = required.length > 0 && required.every((t) => {
+    const byName = (t.matchFields ?? []).filter((f) => f.key === 'metadata.name' && f.operator === 'In');
+    for (const f of byName) for (const v of f.values ?? []) names.add(v);
+    return byName.length > 0;
+  });
+  return { pinned, pinnedNodes: pinned ? [...names] : [] };
 }
 
 /** The pod's affinity as the pod itself wrote it: the node terms of an earlier decision taken back. */
@@ -60,7 +80,7 @@ export function placementReason(pool: Pool, placement: PodPlacement): string | u
     return `the pod's nodeSelector ${(blocking.length > 0 ? blocking : selector).map(describeRequirement).join(', ')} excludes it`;
   }
   if (placement.terms.length === 0) return undefined;
-  if (open.some((t) => placement.terms.some((own) => satisfiable([...t, ...selector, ...own])))) return undefined;
+  if (open.some((t) => satisfiableWithAny([...t, ...selector], placement.terms))) return undefined;
   return `the pod's required node affinity excludes it (no term allows ${terms.map((t) => t.map(describeRequirement).join(', ')).join(' or ')})`;
 }
 
@@ -73,8 +93,11 @@ export function placementReason(pool: Pool, placement: PodPlacement): string | u
 export function confinedTo(pools: readonly Pool[], placement: PodPlacement): boolean {
   const own = placement.terms.length > 0 ? placement.terms : [[]];
   const wanted = pools.flatMap(poolTerms).map((t) => t.filter((r) => r.key !== ACK_PLACEMENT_LABEL));
+  const selector = byKey(placement.selector);
   return own.every((term) => {
-    const given = [...term, ...placement.selector];
-    return wanted.some((w) => w.every((r) => implies(given, r)));
+    const mine = byKey(term);
+    // Only the requirements on the wanted key matter: each term costs its own size, not the selector's again.
+    const given = (key: string): NodeSelectorRequirement[] => [...(mine.get(key) ?? []), ...(selector.get(key) ?? [])];
+    return wanted.some((w) => w.every((r) => implies(given(r.key), r)));
   });
 }

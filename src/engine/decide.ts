@@ -1,6 +1,6 @@
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
-import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
+import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
@@ -19,12 +19,17 @@ import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type Po
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
-import { poolTerms } from '../policy/pool-nodes.ts';
+import { poolHasLabels, poolTerms } from '../policy/pool-nodes.ts';
 import { describeRequirement } from '../vocabulary/node-selector.ts';
 
 export interface DecideContext {
   readonly namespace: NamespaceFacts;
   readonly policy: Policy;
+  /**
+   * The labels of a node by name, where the webhook knows its nodes (--node-watch): how a pod
+   * bound or pinned to a node is held to the pools of that node. Undefined: the node is unknown.
+   */
+  readonly nodeLabels?: (name: string) => Readonly<Record<string, string>> | undefined;
 }
 
 type GpuContainer = ContainerDemand & { readonly request: GpuRequest };
@@ -54,9 +59,10 @@ export type Analysis =
   };
 
 /** Reads the pod and judges every pool; `decide` and `explain` both start here. */
-export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysis {
+export function analyse(pod: Pod, context: DecideContext): Analysis {
+  const { namespace, policy } = context;
   const annotations = pod.metadata?.annotations ?? {};
-  const record = readRecord(annotations);
+  const record = withinPolicy(readRecord(annotations), policy);
   const { intent, problems: intentProblems } = readIntent(annotations);
   const placement = readPlacement(pod, record);
   const nodeChosen = placement.pinned || placement.nodeName !== undefined;
@@ -66,7 +72,7 @@ export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysi
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
   const pools = poolsInOrder(policy.pools, limits);
-  if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, { policy, namespace });
+  if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, context);
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
   const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement);
   const podProblems = checkPod(facts, policy);
@@ -126,6 +132,45 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
   return problems;
 }
 
+const writable = new WeakMap<Policy, { keys: ReadonlySet<string>; schedulers: ReadonlySet<string> }>();
+
+/**
+ * An incoming decision record as far as this webhook can have written it. Nothing ties the
+ * annotation to us (its author may forge it), and taking back what it names removes node
+ * requirements and a scheduler from the pod: so only requirements on the label keys of the
+ * policy's pool terms, and only a scheduler a pool writes, are ever taken back. What another
+ * admission controller added on other keys stays (the record still cannot widen our own rules:
+ * its requests are re-checked, and its nodes are never added).
+ */
+function withinPolicy(read: RecordRead, policy: Policy): RecordRead {
+  if (read.kind !== 'present') return read;
+  let ours = writable.get(policy);
+  if (!ours) {
+    // The backends' own labels and schedulers count too: a pod decided under an earlier policy
+    // whose pools are gone still has what they added taken back.
+    const backends = Object.values(BACKEND_FACTS);
+    ours = {
+      keys: new Set([
+        ...policy.pools.flatMap((p) => poolTerms(p).flat().map((r) => r.key)), ACK_PLACEMENT_LABEL,
+        ...backends.flatMap((b) => [b.modeLabel?.key ?? [], 'nodeLabel' in b.model ? b.model.nodeLabel : []].flat()),
+      ]),
+      schedulers: new Set([...policy.pools.flatMap((p) => schedulerToWrite(p) ?? []), ...backends.flatMap((b) => b.scheduler ?? [])]),
+    };
+    writable.set(policy, ours);
+  }
+  const { keys, schedulers } = ours;
+  const { nodes, scheduler, ...rest } = read.record;
+  const kept = nodes?.map((term) => term.filter((text) => keys.has(text.split(' ', 1)[0] ?? '')));
+  return {
+    ...read,
+    record: {
+      ...rest,
+      ...(kept ? { nodes: kept } : {}),
+      ...(scheduler !== undefined && schedulers.has(scheduler) ? { scheduler } : {}),
+    },
+  };
+}
+
 /**
  * A pod without generic requests. Native requests (`aliyun.com/gpu-mem: 8`) are not rewritten,
  * but they are held to their backend's values and to the namespace's rules (its GPU limit, its
@@ -134,7 +179,7 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
 function analyseNatives(
   pod: Pod, containers: readonly ContainerDemand[],
   { intent, limits, record, placement, pools }: { intent: Intent; limits: NamespaceLimits; record: RecordRead; placement: PodPlacement; pools: readonly Pool[] },
-  { policy, namespace: ns }: DecideContext,
+  { policy, namespace: ns, nodeLabels }: DecideContext,
 ): Analysis {
   const native = containers.filter((c) => c.natives.length > 0);
   if (native.length === 0) return { kind: 'no-gpu', annotated: intent.any };
@@ -158,12 +203,62 @@ function analyseNatives(
     return reason === undefined ? { pool } : { pool, reason };
   });
   const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
+  const chosen = chosenNodes(placement);
+  if (chosen.length > 0 && serving.length > 0) {
+    // Every pool that takes these resources, whatever this pod may use: the named node may be in any of them.
+    const takers = pools.filter((pool) => nativePoolReason(pool, native, gpuCount) === undefined);
+    const bound = boundPools(chosen, takers, verdicts, nodeLabels);
+    if ('problem' in bound) return { kind: 'problems', problems: [bound.problem] };
+    return { kind: 'natives', containers: native, verdicts, accepted: bound.pools, intent, record, placement };
+  }
   // Pools whose pods need another scheduler (HAMi) cannot share one pod spec with the rest:
-  // route to the first scheduler's pools, in pool order, as generic requests are grouped. A pod
-  // whose node is chosen already is not routed: every pool that takes it counts.
-  const nodeChosen = placement.pinned || placement.nodeName !== undefined;
-  const accepted = nodeChosen ? serving : serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
+  // route to the first scheduler's pools, in pool order, as generic requests are grouped.
+  const accepted = serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
   return { kind: 'natives', containers: native, verdicts, accepted, intent, record, placement };
+}
+
+/** The nodes a pod is bound (spec.nodeName) or pinned (matchFields metadata.name In, in every term) to; empty when the scheduler chooses. */
+function chosenNodes(placement: PodPlacement): readonly string[] {
+  return placement.nodeName !== undefined ? [placement.nodeName] : placement.pinnedNodes;
+}
+
+/**
+ * The pools a pod bound or pinned to nodes lands in. Its node is chosen, so it is not routed; but
+ * it may land only on a node of a pool it may use. When every pool that takes its resources is one
+ * it may use, any node will do. Otherwise each named node must be known (--node-watch) and be in
+ * one of them: a team limited to pool a100 does not get an H100 node by naming it.
+ */
+function boundPools(
+  nodes: readonly string[], takers: readonly Pool[], verdicts: readonly { readonly pool: Pool; readonly reason?: string }[],
+  nodeLabels: DecideContext['nodeLabels'],
+): { pools: Pool[] } | { problem: Problem } {
+  const reasonOf = new Map(verdicts.map((v) => [v.pool, v.reason]));
+  const usable = (p: Pool): boolean => reasonOf.get(p) === undefined;
+  const barred = takers.filter((p) => !usable(p));
+  if (barred.length === 0) return { pools: takers.filter(usable) };
+  const what = nodes.length === 1 ? `node "${nodes[0]}"` : `nodes ${nodes.map((n) => `"${n}"`).join(', ')}`;
+  const field = `the pod is bound to ${what} (spec.nodeName or matchFields metadata.name)`;
+  const barredText = barred.map((p) => `${p.name} (${reasonOf.get(p) ?? ''})`).join(', ');
+  const pools = new Set<Pool>();
+  for (const node of nodes) {
+    const labels = nodeLabels?.(node);
+    if (labels === undefined) {
+      return {
+        problem: problem('node-assigned', `${field}, and pools that take the same GPU resources are not for this pod: ${barredText}; `
+          + `gpu-admission does not know node "${node}"${nodeLabels ? ' (it is not a GPU node it watches)' : ' (it runs without --node-watch)'}, `
+          + 'so it cannot tell which pool the node is in: leave the node unset and let gpu-admission route the pod'),
+      };
+    }
+    const own = takers.filter((p) => poolHasLabels(p, labels));
+    const ok = own.filter(usable);
+    if (ok.length === 0) {
+      const where = own.length > 0 ? `is in pool ${own.map((p) => `${p.name} (${reasonOf.get(p) ?? ''})`).join(', ')}`
+        : 'is in no pool that takes these GPU resources';
+      return { problem: problem('node-assigned', `${field}: node "${node}" ${where}; leave the node unset and let gpu-admission route the pod`) };
+    }
+    for (const p of ok) pools.add(p);
+  }
+  return { pools: takers.filter((p) => pools.has(p)) };
 }
 
 /** Routes a pod of native requests to the pools that take them, or refuses it with each pool's reason. */

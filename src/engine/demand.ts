@@ -55,8 +55,8 @@ export function podContainers(pod: Pod): { container: Container; role: Container
 export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<string, GpuRequest>, plainIsNative = false): PodDemand {
   const problems: Problem[] = [];
   const all = podContainers(pod);
-  const names = all.map(({ container }) => container.name);
-  const twice = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  const seen = new Set<string>();
+  const twice = [...new Set(all.map(({ container }) => container.name).filter((n) => seen.size === seen.add(n).size))];
   if (twice.length > 0) {
     problems.push(problem('invalid-request', `container names must be unique in a pod: ${twice.map((n) => `"${n}"`).join(', ')} used more than once`));
     return { containers: [], problems };

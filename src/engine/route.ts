@@ -8,10 +8,21 @@ import type { NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Toleration } f
  * applied to its own output it changes nothing (webhook reinvocation, retries).
  */
 
-function sameRequirement(a: NodeSelectorRequirement, b: NodeSelectorRequirement): boolean {
-  const av = [...(a.values ?? [])].sort();
-  const bv = [...(b.values ?? [])].sort();
-  return a.key === b.key && a.operator === b.operator && av.length === bv.length && av.every((v, i) => v === bv[i]);
+const canonical = new WeakMap<NodeSelectorRequirement, string>();
+
+/** A requirement as one string, its values in order (sorted once per requirement object, not per comparison). */
+function requirementKey(r: NodeSelectorRequirement): string {
+  let key = canonical.get(r);
+  if (key === undefined) {
+    key = JSON.stringify([r.key, r.operator, [...(r.values ?? [])].sort()]);
+    canonical.set(r, key);
+  }
+  return key;
+}
+
+/** The requirement keys of a term, so that a lookup costs one hash, not a scan of the term. */
+function keysOf(requirements: readonly NodeSelectorRequirement[]): Set<string> {
+  return new Set(requirements.map(requirementKey));
 }
 
 function copyRequirement(r: NodeSelectorRequirement): NodeSelectorRequirement {
@@ -19,13 +30,14 @@ function copyRequirement(r: NodeSelectorRequirement): NodeSelectorRequirement {
 }
 
 function contains(term: NodeSelectorTerm, requirements: readonly NodeSelectorRequirement[]): boolean {
-  const have = term.matchExpressions ?? [];
-  return requirements.every((r) => have.some((h) => sameRequirement(h, r)));
+  const have = keysOf(term.matchExpressions ?? []);
+  return requirements.every((r) => have.has(requirementKey(r)));
 }
 
 function withRequirements(term: NodeSelectorTerm, requirements: readonly NodeSelectorRequirement[]): NodeSelectorTerm {
   const have = term.matchExpressions ?? [];
-  const added = requirements.filter((r) => !have.some((h) => sameRequirement(h, r)));
+  const keys = keysOf(have);
+  const added = requirements.filter((r) => !keys.has(requirementKey(r)));
   return { ...term, matchExpressions: [...have, ...added.map(copyRequirement)] };
 }
 
@@ -98,9 +110,9 @@ export function forgetNodes(spec: PodSpec, terms: readonly (readonly string[])[]
   const nodeAffinity = spec.affinity?.nodeAffinity;
   if (!nodeAffinity || terms.length === 0) return;
   const old = terms.map((term) => term.flatMap((text) => parseRequirement(text) ?? []));
-  const kept = podOwn.flatMap((text) => parseRequirement(text) ?? []);
-  const ours = (r: NodeSelectorRequirement): boolean => old.some((term) => term.some((o) => sameRequirement(o, r)))
-    && !kept.some((k) => sameRequirement(k, r));
+  const oldKeys = keysOf(old.flat());
+  const kept = keysOf(podOwn.flatMap((text) => parseRequirement(text) ?? []));
+  const ours = (r: NodeSelectorRequirement): boolean => oldKeys.has(requirementKey(r)) && !kept.has(requirementKey(r));
   const required = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
   if (required) {
     // Terms that differed only by the pool ANDed into them become one again; terms the pod
@@ -115,14 +127,17 @@ export function forgetNodes(spec: PodSpec, terms: readonly (readonly string[])[]
       seen.set(after, (originals ?? new Set()).add(before));
       return [kept];
     });
-    // A term left empty was only ours: the pod itself asked nothing there, so nothing is required.
-    if (terms.some((t) => !t.matchExpressions && !t.matchFields)) delete nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
-    else required.nodeSelectorTerms = terms;
+    // Terms left empty were only ours: when all are, the pod itself asked nothing, so nothing is
+    // required; otherwise the empty ones go and the pod's own terms stay (an empty term matches no node).
+    const left = terms.filter((t) => t.matchExpressions || t.matchFields);
+    if (left.length === 0) delete nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    else required.nodeSelectorTerms = left;
   }
   const preferred = nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution;
   if (preferred) {
-    const left = preferred.filter((p) => !old.some((term) => contains(p.preference, term)
-      && (p.preference.matchExpressions ?? []).length === term.length));
+    const termKey = (rs: readonly NodeSelectorRequirement[]): string => [...keysOf(rs)].sort().join('\n');
+    const oldTerms = new Set(old.map(termKey));
+    const left = preferred.filter((p) => !oldTerms.has(termKey(p.preference.matchExpressions ?? [])));
     if (left.length > 0) nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution = left;
     else delete nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution;
   }

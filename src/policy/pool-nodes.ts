@@ -1,6 +1,6 @@
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
-import { type NodeSelectorRequirement } from '../vocabulary/node-selector.ts';
+import { matchesRequirements, type Labels, type NodeSelectorRequirement } from '../vocabulary/node-selector.ts';
 import type { Pool } from './types.ts';
 
 /**
@@ -60,4 +60,9 @@ export function poolTerms(pool: Pool): readonly (readonly NodeSelectorRequiremen
 /** The placement of a pool: its own, binpack by default where the backend has one (ACK shared modes). */
 export function poolPlacement(pool: Pool): Pool['placement'] {
   return pool.placement ?? (BACKEND_FACTS[pool.backend].placement ? 'binpack' : undefined);
+}
+
+/** Whether a node with these labels is one of the pool's: it matches one of the terms the engine writes for the pool. */
+export function poolHasLabels(pool: Pool, labels: Labels): boolean {
+  return poolTerms(pool).some((term) => matchesRequirements(labels, term));
 }

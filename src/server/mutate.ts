@@ -30,7 +30,10 @@ export function mutateHandler(deps: MutateDeps): ReviewHandler {
       throw new UnavailableError('GA_NO_POLICY', `gpu-admission has no valid policy yet: ${deps.policySource.notReadyReason() ?? 'not loaded'}`);
     }
     const name = request.namespace || pod.metadata?.namespace || '';
-    const decided = decide(pod, { namespace: { name, labels: namespaceLabels(deps.namespaceSource, name, policy) }, policy });
+    const decided = decide(pod, {
+      namespace: { name, labels: namespaceLabels(deps.namespaceSource, name, policy) }, policy,
+      ...(deps.poolNodes ? { nodeLabels: deps.poolNodes.labels } : {}),
+    });
     // Still admitted when its pools have no Ready node (an autoscaler may add one), but told so.
     const noNode = decided.kind === 'patch' ? noReadyNodeWarning(decided.record.pools, deps.poolNodes?.summary(policy)) : undefined;
     const decision = noNode && decided.kind === 'patch' ? { ...decided, warnings: [...decided.warnings, noNode] } : decided;

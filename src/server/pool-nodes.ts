@@ -9,10 +9,22 @@ export class PoolNodeView {
   readonly #source: NodeSource;
   #key = '';
   #summary: ReadonlyMap<string, PoolNodes> = new Map();
+  #labelsVersion = -1;
+  #labels = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(source: NodeSource) {
     this.#source = source;
   }
+
+  /** A watched GPU node's labels by name (undefined for a node not watched, or before the first list). */
+  readonly labels = (name: string): Readonly<Record<string, string>> | undefined => {
+    const version = this.#source.version();
+    if (version !== this.#labelsVersion) {
+      this.#labels = new Map(this.#source.nodes().map((n) => [n.name, n.labels]));
+      this.#labelsVersion = version;
+    }
+    return this.#labels.get(name);
+  };
 
   /** Undefined until the nodes have been listed: no warning is better than a wrong one. */
   summary(policy: Policy): ReadonlyMap<string, PoolNodes> | undefined {

@@ -51,14 +51,50 @@ export function selectorRequirements(selector: Labels | undefined): NodeSelector
   return Object.entries(selector ?? {}).map(([key, value]) => ({ key, operator: 'In', values: [value] }));
 }
 
+/** Requirements grouped by key, in one pass. */
+export function byKey(requirements: readonly NodeSelectorRequirement[]): Map<string, NodeSelectorRequirement[]> {
+  const groups = new Map<string, NodeSelectorRequirement[]>();
+  for (const r of requirements) {
+    const group = groups.get(r.key);
+    if (group) group.push(r);
+    else groups.set(r.key, [r]);
+  }
+  return groups;
+}
+
 /**
  * Whether some node could carry labels that satisfy all these requirements together (each key
- * on its own: the values left by In/NotIn, presence, and Gt/Lt bounds).
+ * on its own: the values left by In/NotIn, presence, and Gt/Lt bounds). Linear in the
+ * requirements and their values: a pod's affinity is the pod author's to make as long as they like.
  */
 export function satisfiable(requirements: readonly NodeSelectorRequirement[]): boolean {
-  const byKey = new Map<string, NodeSelectorRequirement[]>();
-  for (const r of requirements) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
-  return [...byKey.values()].every(keySatisfiable);
+  return [...byKey(requirements).values()].every(keySatisfiable);
+}
+
+/**
+ * Whether `base` together with one of `alternatives` (ORed terms) is satisfiable: `base` is
+ * grouped once, so each alternative costs its own size and the base's requirements on its keys.
+ */
+export function satisfiableWithAny(
+  base: readonly NodeSelectorRequirement[], alternatives: readonly (readonly NodeSelectorRequirement[])[],
+): boolean {
+  const groups = byKey(base);
+  if (![...groups.values()].every(keySatisfiable)) return false;
+  return alternatives.some((alternative) => [...byKey(alternative)].every(([key, rs]) => keySatisfiable([...(groups.get(key) ?? []), ...rs])));
+}
+
+/** The integers a key's Gt/Lt requirements leave, or undefined when a bound is not an integer. */
+function integerRange(rs: readonly NodeSelectorRequirement[]): { low: bigint; high: bigint } | undefined {
+  let low = -(1n << 63n);
+  let high = (1n << 63n) - 1n;
+  for (const r of rs) {
+    if (r.operator !== 'Gt' && r.operator !== 'Lt') continue;
+    const bound = r.values?.[0] ?? '';
+    if (!INTEGER.test(bound)) return undefined;
+    if (r.operator === 'Gt' && BigInt(bound) + 1n > low) low = BigInt(bound) + 1n;
+    if (r.operator === 'Lt' && BigInt(bound) - 1n < high) high = BigInt(bound) - 1n;
+  }
+  return { low, high };
 }
 
 function keySatisfiable(rs: readonly NodeSelectorRequirement[]): boolean {
@@ -66,27 +102,23 @@ function keySatisfiable(rs: readonly NodeSelectorRequirement[]): boolean {
   const present = rs.some((r) => r.operator !== 'DoesNotExist' && r.operator !== 'NotIn');
   if (absent) return !present;
   if (!present) return true; // NotIn alone: a node without the label matches
-  const ins = rs.filter((r) => r.operator === 'In');
-  if (ins.length > 0) {
-    const candidates = (ins[0]?.values ?? []).filter((v) => ins.every((r) => r.values?.includes(v)));
-    return candidates.some((v) => matchesRequirements({ [rs[0]?.key ?? '']: v }, rs));
-  }
-  return someValueBeyond(rs);
-}
-
-/** Exists / Gt / Lt / NotIn on one key, no In: is there a value? */
-function someValueBeyond(rs: readonly NodeSelectorRequirement[]): boolean {
-  const bounds = rs.filter((r) => r.operator === 'Gt' || r.operator === 'Lt');
-  if (bounds.length === 0) return true; // infinitely many strings escape any NotIn list
-  if (bounds.some((r) => !INTEGER.test(r.values?.[0] ?? ''))) return false;
-  const lows = bounds.filter((r) => r.operator === 'Gt').map((r) => BigInt(r.values?.[0] ?? '0') + 1n);
-  const highs = bounds.filter((r) => r.operator === 'Lt').map((r) => BigInt(r.values?.[0] ?? '0') - 1n);
-  const low = lows.reduce((a, b) => (b > a ? b : a), lows[0] ?? -(1n << 63n));
-  const high = highs.reduce((a, b) => (b < a ? b : a), highs[0] ?? (1n << 63n) - 1n);
-  if (low > high) return false;
+  const range = integerRange(rs);
+  if (!range || range.low > range.high) return false;
+  const bounded = rs.some((r) => r.operator === 'Gt' || r.operator === 'Lt');
   const excluded = new Set(rs.filter((r) => r.operator === 'NotIn').flatMap((r) => r.values ?? []));
-  const excludedInRange = [...excluded].filter((v) => INTEGER.test(v) && BigInt(v) >= low && BigInt(v) <= high).length;
-  return high - low + 1n > BigInt(excludedInRange);
+  const ins = rs.filter((r) => r.operator === 'In').map((r) => new Set(r.values ?? []));
+  if (ins.length > 0) {
+    const [smallest] = [...ins].sort((a, b) => a.size - b.size);
+    for (const v of smallest ?? []) {
+      if (excluded.has(v) || !ins.every((set) => set.has(v))) continue;
+      if (!bounded || (INTEGER.test(v) && BigInt(v) >= range.low && BigInt(v) <= range.high)) return true;
+    }
+    return false;
+  }
+  if (!bounded) return true; // infinitely many strings escape any NotIn list
+  let excludedInRange = 0n;
+  for (const v of excluded) if (INTEGER.test(v) && BigInt(v) >= range.low && BigInt(v) <= range.high) excludedInRange += 1n;
+  return range.high - range.low + 1n > excludedInRange;
 }
 
 /**
