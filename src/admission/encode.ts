@@ -21,11 +21,34 @@ export const refuse = (code: number, message: string, reason?: string, warnings?
   ({ allowed: false, code, message, ...(reason ? { reason } : {}), ...(warnings ? { warnings } : {}) });
 
 /**
+ * The longest refusal message sent or logged. A denial names each pool's reason in a few dozen
+ * characters (a 50-pool policy: about 5 KiB); what the author wrote is echoed only in part.
+ */
+export const MAX_MESSAGE_CHARS = 8 * 1024;
+/** Warnings sent at most; the rest are counted in the last one. */
+export const MAX_WARNINGS = 20;
+
+/** The verdict within the bounds of an answer: message length, number of warnings, each warning's length. */
+export function bounded(verdict: Verdict): Verdict {
+  const list = verdict.warnings?.filter((w) => w !== '');
+  const warnings = list && list.length > MAX_WARNINGS
+    ? [...list.slice(0, MAX_WARNINGS - 1), `… and ${list.length - MAX_WARNINGS + 1} more warnings`] : list;
+  const clamped = warnings?.map(clampWarning);
+  if (verdict.allowed) return { ...verdict, ...(clamped ? { warnings: clamped } : {}) };
+  const { message } = verdict;
+  const cut = message.length > MAX_MESSAGE_CHARS
+    ? `${message.slice(0, MAX_MESSAGE_CHARS - 60)}… (${message.length - MAX_MESSAGE_CHARS + 60} more characters cut)` : message;
+  return { ...verdict, message: cut, ...(clamped ? { warnings: clamped } : {}) };
+}
+
+/**
  * The one builder of every AdmissionReview the webhook sends, errors included. It always echoes
  * the request's uid (empty only when the body was too broken to carry one), sends a base64
- * JSONPatch only when the patch changes something, and keeps warnings within 120 characters.
+ * JSONPatch only when the patch changes something, and keeps the message and warnings within
+ * their bounds (`bounded`).
  */
-export function encodeReview(uid: string, verdict: Verdict): AdmissionReview {
+export function encodeReview(uid: string, answer: Verdict): AdmissionReview {
+  const verdict = bounded(answer);
   const response: AdmissionResponse = { uid, allowed: verdict.allowed };
   if (verdict.allowed && verdict.patch && verdict.patch.length > 0) {
     response.patchType = 'JSONPatch';
@@ -34,7 +57,6 @@ export function encodeReview(uid: string, verdict: Verdict): AdmissionReview {
   if (!verdict.allowed) {
     response.status = { code: verdict.code, ...(verdict.reason ? { reason: verdict.reason } : {}), message: verdict.message };
   }
-  const warnings = verdict.warnings?.filter((w) => w !== '').map(clampWarning) ?? [];
-  if (warnings.length > 0) response.warnings = warnings;
+  if (verdict.warnings && verdict.warnings.length > 0) response.warnings = [...verdict.warnings];
   return { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_KIND, response };
 }

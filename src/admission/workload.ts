@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { Pod } from '../engine/pod.ts';
 import { podTemplates, workloadKind } from '../vocabulary/workloads.ts';
 import { asPod, decodePod, isPodReview } from './decode.ts';
@@ -25,10 +24,12 @@ export function reviewedPods(request: AdmissionRequest): ReviewedPod[] | undefin
   if (request.subResource || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return [];
   // A template equal to any of the old object's is not new, wherever it now sits (the same rule
   // as the webhook's matchCondition). A template without a spec holds no container: skipped.
-  const old = request.operation === 'UPDATE' ? podTemplates(kind, request.oldObject).map((t) => t.template) : [];
+  // Each template is written once in a canonical form and looked up in a set: linear in the
+  // templates, however many worker groups or replica types the object lists.
+  const old = new Set(request.operation === 'UPDATE' ? podTemplates(kind, request.oldObject).map((t) => canonicalJson(t.template)) : []);
   return podTemplates(kind, request.object)
     .filter((t) => t.template.spec !== undefined && t.template.spec !== null)
-    .filter((t) => !old.some((o) => isDeepStrictEqual(o, t.template)))
+    .filter((t) => old.size === 0 || !old.has(canonicalJson(t.template)))
     .map((t) => ({
       path: t.path,
       pod: asPod({ apiVersion: 'v1', kind: 'Pod', metadata: t.template.metadata ?? {}, spec: t.template.spec },
@@ -38,3 +39,13 @@ export function reviewedPods(request: AdmissionRequest): ReviewedPod[] | undefin
 
 /** `path: message` for a template, the message alone for a Pod. */
 export const at = (path: string, message: string): string => (path === '' ? message : `${path}: ${message}`);
+
+/** JSON with every object's keys sorted: two values give the same text exactly when they are deeply equal. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -52,6 +52,11 @@ export function podContainers(pod: Pod): { container: Container; role: Container
  * `plainIsNative`: plain nvidia.com/gpu is the node's own resource, not a generic request (a
  * pod whose node is already chosen).
  */
+/** Containers of one pod whose generic requests are translated, at most: a node has a few dozen cards at most. */
+export const MAX_GPU_CONTAINERS = 64;
+
+const GENERIC_NAMES: ReadonlySet<string> = new Set(Object.values(GENERIC));
+
 export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<string, GpuRequest>, plainIsNative = false): PodDemand {
   const problems: Problem[] = [];
   const all = podContainers(pod);
@@ -66,6 +71,12 @@ export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<strin
     && resourceNames(container.resources ?? {}).some((n) => isNativeGpuResource(n, policy) && n !== NATIVE.nvidiaGpu));
   const containers = all.map(({ container, role }) =>
     readContainer(container, role, policy, recorded.get(container.name), dialect, problems));
+  const translated = containers.filter((c) => c.request).length;
+  if (translated > MAX_GPU_CONTAINERS) {
+    // Each translated container adds to the patch: a pod of thousands would turn a small review into a large answer.
+    problems.push(problem('invalid-request', `${translated} containers ask gpu-admission.io GPUs; at most ${MAX_GPU_CONTAINERS} in a pod are translated`));
+    return { containers: [], problems };
+  }
   // Our own output (recorded containers) is native by design; anything native beside a generic
   // or recorded request is a mix, so a forged record cannot carry an unchecked native request.
   const mixed = containers.some((c) => c.request)
@@ -101,6 +112,12 @@ function readContainer(
   const cpu = { request: readQuantity(res.requests?.cpu, `${where}: resources.requests.cpu`, problems),
     limit: readQuantity(res.limits?.cpu, `${where}: resources.limits.cpu`, problems) };
   const privileged = container.securityContext?.privileged === true;
+  const unknown = names.filter((n) => n.startsWith(PREFIX) && !GENERIC_NAMES.has(n));
+  if (unknown.length > 0) {
+    // A misspelt name (gpu-admission.io/GPU) would pass untranslated and wait Pending for ever.
+    problems.push(problem('invalid-request', `${where}: ${unknown.map((n) => `"${n.slice(0, 80)}"`).join(', ')} `
+      + `${unknown.length > 1 ? 'are' : 'is'} not a gpu-admission.io resource (${[...GENERIC_NAMES].join(', ')})`));
+  }
   const request = recorded ?? readRequest(read, policy.defaults.acceptNvidiaGpu && !nvidiaIsNative, where, problems);
   if (recorded && resourceNames(res).some((n) => n.startsWith(PREFIX))) {
     problems.push(problem('reserved-annotation', `${where}: carries gpu-admission.io resources and a recorded decision; `

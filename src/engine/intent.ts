@@ -22,15 +22,23 @@ const KNOWN: ReadonlySet<string> = new Set(Object.values(ANNOTATION));
 function oneOf<T extends string>(key: string, value: string | undefined, allowed: readonly T[], problems: Problem[]): T | undefined {
   if (value === undefined) return undefined;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  problems.push(problem('invalid-request', `annotation ${key}: "${value}" is not one of ${allowed.join(', ')}`));
+  problems.push(problem('invalid-request', `annotation ${key}: "${value.length > 60 ? `${value.slice(0, 60)}…` : value}" is not one of ${allowed.join(', ')}`));
   return undefined;
 }
 
+/** Names a list annotation (pools, models) may hold, and the length of each: no policy has more pools, and Kubernetes names stop at 253. */
+export const MAX_LIST_ITEMS = 64;
+export const MAX_NAME_CHARS = 253;
+
 function list(key: string, value: string | undefined, problems: Problem[]): string[] | undefined {
   if (value === undefined) return undefined;
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  // Split no further than the bound: a list of a million names is refused, not built.
+  const items = value.split(',', MAX_LIST_ITEMS + 1).map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) problems.push(problem('invalid-request', `annotation ${key}: must list at least one name`));
-  return items;
+  if (items.length > MAX_LIST_ITEMS) problems.push(problem('invalid-request', `annotation ${key}: lists more than ${MAX_LIST_ITEMS} names`));
+  const long = items.find((s) => s.length > MAX_NAME_CHARS);
+  if (long !== undefined) problems.push(problem('invalid-request', `annotation ${key}: "${long.slice(0, 40)}…" is longer than ${MAX_NAME_CHARS} characters, no pool or model name is`));
+  return items.length > MAX_LIST_ITEMS || long !== undefined ? [] : items;
 }
 
 /** Reads the pod's annotations; malformed values become problems naming the annotation. */

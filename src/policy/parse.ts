@@ -31,6 +31,39 @@ export class PolicyError extends Error {
  * the ConfigMap's resourceVersion, is prefixed to the content hash to form the revision.
  */
 export function parsePolicy(text: string, sourceVersion?: string): PolicyResult {
+  const result = parseWhole(text, sourceVersion);
+  return result.ok || result.errors.length <= MAX_POLICY_ERRORS ? result
+    : { ok: false, errors: [...result.errors.slice(0, MAX_POLICY_ERRORS), `… and ${result.errors.length - MAX_POLICY_ERRORS} more errors`] };
+}
+
+/**
+ * The largest policy text read. Policies of a hundred pools are about 30 KiB; YAML's parser
+ * holds about a thousand times a text of tiny flow items (`pools: [{},{},…]`), so size and
+ * structure are bounded before it runs: a ConfigMap edit cannot exhaust the webhook's memory.
+ */
+export const MAX_POLICY_BYTES = 128 * 1024;
+/** Structural characters (`,{[:-`) a policy may hold: about 25 a pool, so 400 pools fit. */
+export const MAX_POLICY_TOKENS = 10_000;
+/** Errors reported at most; the rest are counted (an answer, a log line and an event stay small). */
+export const MAX_POLICY_ERRORS = 20;
+
+function structuralTokens(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2c || c === 0x7b || c === 0x5b || c === 0x3a || c === 0x2d) n++;
+  }
+  return n;
+}
+
+function parseWhole(text: string, sourceVersion?: string): PolicyResult {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_POLICY_BYTES) return { ok: false, errors: [`/: the policy is ${bytes} bytes, more than the ${MAX_POLICY_BYTES} a policy may be`] };
+  const tokens = structuralTokens(text);
+  if (tokens > MAX_POLICY_TOKENS) {
+    return { ok: false, errors: [`/: the policy holds ${tokens} of the characters ,{[:- that make YAML structure, more than the ${MAX_POLICY_TOKENS} `
+      + 'a policy may hold (about 400 pools)'] };
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {

@@ -1,5 +1,4 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { uidOfBody } from '../admission/decode.ts';
 import { ReviewError } from '../admission/errors.ts';
 
 const MiB = 1024 * 1024;
@@ -14,9 +13,23 @@ const MiB = 1024 * 1024;
  */
 export const MAX_REVIEW_BYTES = 4 * MiB;
 
-const parseJson = express.json({ limit: MAX_REVIEW_BYTES, strict: false, type: () => true });
+/**
+ * How many JSON values (objects, arrays, scalars) a review may hold. A real pod, or a workload
+ * with dozens of pod templates, holds a few thousand; a body of a million tiny objects (`{}`
+ * tolerations, 3 MB) costs about 50 times its size on the heap once parsed. So the text is
+ * counted before it is parsed, and a wider body is refused without building it.
+ */
+export const MAX_JSON_VALUES = 100_000;
 
-/** Parses the body as JSON, refusing other content types with an error that names them. */
+/**
+ * How deep a review's JSON may nest. Kubernetes objects stay far below it (a pod template inside
+ * a JobSet is about 30 levels); deeper bodies would overflow the stack of recursive JSON tools.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+const readText = express.text({ limit: MAX_REVIEW_BYTES, type: () => true, defaultCharset: 'utf-8' });
+
+/** Reads the body as JSON, refusing other content types, and bodies too deep or too wide, with errors that name them. */
 export function jsonBody(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const json = req.is('application/json');
@@ -29,31 +42,96 @@ export function jsonBody(): RequestHandler {
       next(new ReviewError('GA_REVIEW_CONTENT_TYPE', `content-type must be application/json, got ${type ?? 'none'}`));
       return;
     }
-    parseJson(req, res, (err?: unknown) => {
-      if (err !== undefined) next(bodyError(err));
-      else if (depthOver(req.body, MAX_JSON_DEPTH)) {
-        next(new ReviewError('GA_REVIEW_TOO_DEEP', `the body nests deeper than ${MAX_JSON_DEPTH} levels; no Kubernetes object does`, uidOfBody(req.body)));
-      } else next();
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && !charset.startsWith('utf-')) {
+      next(new ReviewError('GA_REVIEW_CONTENT_TYPE', `unsupported charset "${charset.toUpperCase()}"`));
+      return;
+    }
+    readText(req, res, (err?: unknown) => {
+      if (err !== undefined) {
+        next(bodyError(err));
+        return;
+      }
+      const text = typeof req.body === 'string' ? req.body : '';
+      const shape = scanJson(text, MAX_JSON_DEPTH, MAX_JSON_VALUES);
+      if (shape.over === 'depth') {
+        next(new ReviewError('GA_REVIEW_TOO_DEEP', `the body nests deeper than ${MAX_JSON_DEPTH} levels; no Kubernetes object does`, shape.uid));
+      } else if (shape.over === 'values') {
+        next(new ReviewError('GA_REVIEW_TOO_WIDE', `the body holds more than ${MAX_JSON_VALUES} JSON values (lists and maps counted `
+          + 'item by item); no Kubernetes pod or workload does, so it is refused before it is read', shape.uid));
+      } else {
+        try {
+          req.body = JSON.parse(text) as unknown;
+          next();
+        } catch (e) {
+          next(new ReviewError('GA_REVIEW_NOT_JSON', `the body is not valid JSON: ${(e as Error).message}`, shape.uid));
+        }
+      }
     });
   };
 }
 
-/**
- * How deep a review's JSON may nest. Kubernetes objects stay far below it (a pod template inside
- * a JobSet is about 30 levels); deeper bodies would overflow the stack of recursive JSON tools.
- */
-export const MAX_JSON_DEPTH = 256;
+/** What a scan of a JSON text found: the first bound it crossed, and the review's uid where it sits (request.uid). */
+export interface JsonShape {
+  readonly over?: 'depth' | 'values';
+  readonly uid?: string;
+}
 
-/** Whether the value nests deeper than `limit`, found without recursion. */
-function depthOver(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop() as [unknown, number];
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Counts the values and the nesting of a JSON text in one pass, without parsing it: every
+ * object, array and comma outside strings (a value follows each comma). It names the first
+ * bound crossed (then it only looks for the uid). On the way it picks the review's `request.uid`, so that even a refusal of an
+ * unparsed body echoes it. Invalid JSON is left for JSON.parse to name.
+ */
+export function scanJson(text: string, maxDepth: number, maxValues: number): JsonShape {
+  let depth = 0;
+  let values = text.length > 0 ? 1 : 0;
+  let uid: string | undefined;
+  let requestDepth = 0; // the depth of the request object while inside it, else 0
+  let lastKey = '';
+  let lastKeyDepth = -1;
+  let over: JsonShape['over'];
+  // Past a bound the scan goes on only to find the uid (it may come after the offending value).
+  for (let i = 0; i < text.length && !(over && (uid !== undefined || requestDepth === -1)); i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const start = i;
+      i++;
+      while (i < text.length && text.charCodeAt(i) !== QUOTE) i += text.charCodeAt(i) === BACKSLASH ? 2 : 1;
+      // Keys and the uid are read only where they matter (short strings at depth 1 and 2).
+      if (depth <= 2 && i - start < 300) {
+        let j = i + 1;
+        while (j < text.length && (text.charCodeAt(j) <= 0x20)) j++;
+        if (text.charCodeAt(j) === 0x3a) { // a key
+          lastKey = text.slice(start + 1, i);
+          lastKeyDepth = depth;
+        } else if (uid === undefined && requestDepth === 2 && depth === 2 && lastKeyDepth === 2 && lastKey === 'uid') {
+          try {
+            uid = JSON.parse(text.slice(start, i + 1)) as string;
+          } catch {
+            // not a valid string: JSON.parse of the whole body will say so
+          }
+        }
+      }
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) { // { [
+      depth++;
+      values++;
+      if (depth > maxDepth) over ??= 'depth';
+      if (c === 0x7b && depth === 2 && lastKeyDepth === 1 && lastKey === 'request' && requestDepth === 0) requestDepth = 2;
+    } else if (c === 0x7d || c === 0x5d) { // } ]
+      if (depth === requestDepth) requestDepth = -1; // the request object is closed: no uid after it
+      depth--;
+    } else if (c === 0x2c) { // ,
+      values++;
+    } else continue;
+    if (values > maxValues) over ??= 'values';
   }
-  return false;
+  return { ...(over ? { over } : {}), ...(uid ? { uid } : {}) };
 }
 
 interface BodyParserError {
@@ -71,8 +149,8 @@ function bodyError(err: unknown): unknown {
     case 'entity.parse.failed':
       return new ReviewError('GA_REVIEW_NOT_JSON', `the body is not valid JSON: ${e.message}`);
     case 'entity.too.large':
-      return new ReviewError('GA_REVIEW_TOO_LARGE',
-        `the body is ${e.length ?? 'more than'} bytes, over the limit of ${MAX_REVIEW_BYTES} bytes (${MAX_REVIEW_BYTES / MiB} MiB)`);
+      return new ReviewError('GA_REVIEW_TOO_LARGE', `the body ${e.length === undefined ? 'inflates to more than' : `is ${e.length} bytes,`} `
+        + `over the limit of ${MAX_REVIEW_BYTES} bytes (${MAX_REVIEW_BYTES / MiB} MiB)`);
     case 'charset.unsupported':
     case 'encoding.unsupported':
       return new ReviewError('GA_REVIEW_CONTENT_TYPE', e.message);

@@ -37,6 +37,9 @@ export interface AppDeps {
   readonly nodeSource?: NodeSource;
 }
 
+/** A review waiting this long for a slot has outlived the API server's wait (timeoutSeconds 5 in the manifests). */
+export const STARVED_AFTER_MS = 5_000;
+
 export const DEFAULT_POLICY_CONFIGMAP: PolicyConfigMapRef = POLICY_CONFIGMAP;
 
 /** The webhook's HTTP application. It does not listen: main (or a test) gives it a server. */
@@ -50,8 +53,12 @@ export function createApp(deps: AppDeps): Express {
     ...(poolNodes ? { poolNodes } : {}),
   }, deps.processMetrics ?? true);
   countPolicyEvents(deps.policySource, metrics);
-  const reviewDeps = {
-    logger: deps.logger, metrics, now, notReadyAnswer: deps.notReadyAnswer ?? 'deny', inFlight: inFlightLimit(deps.maxInFlight ?? 8),
+  const inFlight = inFlightLimit(deps.maxInFlight ?? 8);
+  const reviewDeps = { logger: deps.logger, metrics, now, notReadyAnswer: deps.notReadyAnswer ?? 'deny', inFlight };
+  // Reviews that wait longer than the API server waits are lost: then this replica should get no more.
+  const starved = (): string | undefined => {
+    const waited = inFlight.oldestWait(performance.now());
+    return waited > STARVED_AFTER_MS ? `a review has waited ${(waited / 1000).toFixed(1)} s for one of ${inFlight.max} slots` : undefined;
   };
 
   const app = express();
@@ -68,7 +75,7 @@ export function createApp(deps: AppDeps): Express {
   app.post('/validate-workloads', ...reviewRoute('validate-workloads', validateWorkloadsHandler(deps), reviewDeps));
   app.post('/audit', ...reviewRoute('audit', auditHandler(deps), reviewDeps));
   app.post('/validate-not-opted-in', ...reviewRoute('not-opted-in', notOptedInHandler(), reviewDeps));
-  app.use(healthRoutes({ ...deps, draining }));
+  app.use(healthRoutes({ ...deps, draining, starved }));
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });

@@ -8,12 +8,16 @@ export interface ReadinessDeps {
   readonly certificate: CertificateStatus;
   /** True once the process is shutting down: stop receiving new reviews. */
   readonly draining: () => boolean;
+  /** Why reviews cannot get a slot in time (they wait longer than the API server waits), if they cannot. */
+  readonly starved?: () => string | undefined;
 }
 
 /** Why this replica should not receive reviews; empty when it should. */
-export function notReadyReasons({ policySource, namespaceSource, certificate, draining }: ReadinessDeps): string[] {
+export function notReadyReasons({ policySource, namespaceSource, certificate, draining, starved }: ReadinessDeps): string[] {
   const reasons: string[] = [];
   if (draining()) reasons.push('shutting down');
+  const busy = starved?.();
+  if (busy) reasons.push(busy);
   if (!policySource.current()) reasons.push(`no policy in force: ${policySource.notReadyReason() ?? 'not loaded yet'}`);
   const namespaces = namespaceSource.notReadyReason();
   if (namespaces) reasons.push(`namespace labels: ${namespaces}`);

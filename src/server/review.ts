@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { encodeReview, refuse, type Verdict } from '../admission/encode.ts';
+import { bounded, encodeReview, refuse, type Verdict } from '../admission/encode.ts';
 import { ReviewError } from '../admission/errors.ts';
 import { decodeReview } from '../admission/decode.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
@@ -34,42 +34,97 @@ export interface ReviewDeps {
 
 /**
  * A cap on reviews being read and decided at once, counted from before the body is read until
- * the answer is sent. Reviews over the cap wait, in order, with their bodies unread (TCP holds
- * them back, not our memory), until a slot frees or the request timeout ends them; only when
- * the waiting line is full too is a review refused.
+ * the answer is written. Reviews over the cap wait with their bodies unread (TCP holds them back,
+ * not our memory) until a slot frees or the request timeout ends them. The waiting line is fair
+ * per client (remote address): a freed slot goes to the client that waited longest for its turn,
+ * round robin, so one client's pile of slow or hostile requests delays another's by one turn, not
+ * by the pile. When the line is full, a newcomer takes the place of the newest waiter of the
+ * client holding most places (that one is refused), unless the newcomer's client holds most.
  */
 export interface InFlightLimit {
-  /** Runs `go` now if a slot is free, else when one frees; false when the waiting line is full. */
-  enter(go: () => void): boolean;
+  /**
+   * Runs `go` now if a slot is free, else when one frees. False when the line is full and this
+   * client holds most of it; `refuse` is called if the waiter is later pushed out of the line.
+   */
+  enter(client: string, go: () => void, refuse: () => void): boolean;
   /** Frees a slot: the next waiting review takes it. */
   leave(): void;
+  /** Milliseconds the longest-waiting review has waited (0 when none waits): readiness reads it. */
+  oldestWait(now: number): number;
   readonly max: number;
   readonly maxWaiting: number;
 }
 
-export function inFlightLimit(max: number, maxWaiting = 32 * max): InFlightLimit {
+interface Waiter {
+  readonly go: () => void;
+  readonly refuse: () => void;
+  readonly since: number;
+}
+
+export function inFlightLimit(max: number, maxWaiting = 32 * max, clock: () => number = () => performance.now()): InFlightLimit {
   let current = 0;
-  const waiting: (() => void)[] = [];
+  let waitingCount = 0;
+  // Each client's waiters in arrival order; the Map's order is the round robin (a client served goes last).
+  const lines = new Map<string, Waiter[]>();
+  const take = (): Waiter | undefined => {
+    for (const [client, line] of lines) {
+      const next = line.shift();
+      lines.delete(client);
+      if (line.length > 0) lines.set(client, line); // to the back of the round
+      if (next) {
+        waitingCount -= 1;
+        return next;
+      }
+    }
+    return undefined;
+  };
   return {
     max,
     maxWaiting,
-    enter(go) {
+    enter(client, go, refuse) {
       if (current < max) {
         current += 1;
         go();
         return true;
       }
-      if (waiting.length >= maxWaiting) return false;
-      waiting.push(go);
+      if (waitingCount >= maxWaiting) {
+        let biggest: [string, Waiter[]] | undefined;
+        for (const entry of lines) if (!biggest || entry[1].length > biggest[1].length) biggest = entry;
+        const mine = lines.get(client)?.length ?? 0;
+        if (!biggest || biggest[1].length <= mine + 1) return false;
+        const pushed = biggest[1].pop() as Waiter;
+        waitingCount -= 1;
+        pushed.refuse();
+      }
+      const line = lines.get(client);
+      if (line) line.push({ go, refuse, since: clock() });
+      else lines.set(client, [{ go, refuse, since: clock() }]);
+      waitingCount += 1;
       return true;
     },
     leave() {
-      const next = waiting.shift();
-      if (next) next(); // the slot passes on
+      const next = take();
+      if (next) next.go(); // the slot passes on
       else current -= 1;
+    },
+    oldestWait(now) {
+      let oldest = now;
+      for (const line of lines.values()) if (line[0] && line[0].since < oldest) oldest = line[0].since;
+      return now - oldest;
     },
   };
 }
+
+/**
+ * How long a review may take to send its body once it holds a slot. The API server sends a body
+ * of a few MiB at once; a client that trickles holds a slot only this long.
+ */
+export const BODY_TIMEOUT_MS = 2_000;
+/**
+ * How long an answer may take to reach the client once written. A client that never reads holds
+ * its socket, not a slot (the slot is freed once the answer is written), and is cut after this.
+ */
+export const WRITE_TIMEOUT_MS = 10_000;
 
 /** A review's answer: its HTTP status and outcome; `reason` is the error code when it failed. */
 interface Answer {
@@ -86,12 +141,21 @@ interface Answer {
 export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: ReviewDeps): RequestHandler[] {
   const reply = (res: Response, log: Logger, uid: string, answer: Answer): void => {
     // One string: Node writes it with the headers in one socket write.
-    const body = JSON.stringify(encodeReview(uid, answer.outcome.verdict));
+    const verdict = bounded(answer.outcome.verdict);
+    const body = JSON.stringify(encodeReview(uid, verdict));
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
+    // A client that does not read its answer keeps its socket for WRITE_TIMEOUT_MS at most, and no slot.
+    if (!res.writableFinished) {
+      const cut = setTimeout(() => res.destroy(), WRITE_TIMEOUT_MS);
+      cut.unref();
+      res.once('close', () => clearTimeout(cut));
+    }
+    const leave = res.locals.leave as (() => void) | undefined;
+    if (leave) queueMicrotask(leave);
     const seconds = (deps.now() - (res.locals.started as number)) / 1000;
     count(deps.metrics, webhook, answer.outcome, seconds);
-    const line = logLine(answer.outcome, seconds);
+    const line = logLine({ ...answer.outcome, verdict }, seconds);
     if (answer.status >= 500) log.warn(line, 'review failed');
     else if (answer.status >= 400) log.warn(line, 'review rejected as unreadable');
     else log.info(line, 'review');
@@ -108,17 +172,28 @@ export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: Revi
         leave();
         return;
       }
-      res.on('finish', leave);
+      res.locals.leave = leave;
       res.on('close', leave);
+      // The body must follow at once: a trickling upload gives its slot up after BODY_TIMEOUT_MS.
+      const body = setTimeout(() => {
+        if (!req.complete) {
+          deps.logger.warn({ webhook, client: req.socket.remoteAddress, timeoutMs: BODY_TIMEOUT_MS }, 'review body not sent in time; connection closed');
+          req.socket.destroy();
+        }
+      }, BODY_TIMEOUT_MS);
+      body.unref();
+      req.once('end', () => clearTimeout(body));
+      res.once('close', () => clearTimeout(body));
       next();
     };
-    if (!deps.inFlight.enter(go)) {
+    const busy = (): void => {
       // Before the body is read: a burst of large reviews cannot pile up in memory.
       const message = `gpu-admission is deciding ${deps.inFlight.max} reviews and holding ${deps.inFlight.maxWaiting} more; retry`;
       res.setHeader('retry-after', '1');
       res.setHeader('connection', 'close'); // its body is never read
       reply(res, deps.logger.child({ webhook }), '', { status: 429, outcome: { result: 'error', reason: 'GA_BUSY', verdict: refuse(429, message, 'TooManyRequests') } });
-    }
+    };
+    if (!deps.inFlight.enter(req.socket.remoteAddress ?? '', go, busy)) busy();
   };
   const handle: RequestHandler = (req, res) => {
     let request: AdmissionRequest | undefined;

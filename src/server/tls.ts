@@ -1,4 +1,4 @@
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { RequestListener } from 'node:http';
@@ -75,7 +75,9 @@ export function loadKeyPair({ certFile, keyFile }: KeyPairFiles, now: () => numb
 }
 
 /** TLS 1.2 is the oldest the API server speaks; nothing older is offered. */
-const contextOptions = (cert: Buffer, key: Buffer): SecureContextOptions => ({ cert, key, minVersion: 'TLSv1.2' });
+const contextOptions = (cert: Buffer, key: Buffer): SecureContextOptions =>
+  // No client-initiated renegotiation: each is a full handshake a caller could ask for again and again.
+  ({ cert, key, minVersion: 'TLSv1.2', secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION });
 
 /**
  * The API server keeps webhook connections idle for up to 90 s (Go's transport default). A
@@ -90,6 +92,19 @@ export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
  * upload is no review anyone waits for; it only holds memory and a connection.
  */
 export const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * A connection must finish its TLS handshake within this long (Node's default is 120 s): one that
+ * never sends a ClientHello holds buffers and a file descriptor for nothing.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
+
+/**
+ * Open connections at most; past it new ones are closed at once. The API server keeps a pool of
+ * connections per replica (dozens under a burst); each idle TLS connection costs about 18 KB, and
+ * glibc does not give all of it back, so thousands would push the process past its memory limit.
+ */
+export const MAX_CONNECTIONS = 1_000;
 
 export interface WatchOptions {
   readonly logger: Logger;
@@ -162,8 +177,10 @@ export function createTlsServer(app: RequestListener, certificate: ServingCertif
   // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check each second.
   const server = createServer({
     ...contextOptions(cert, key), requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   }, app);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.maxConnections = MAX_CONNECTIONS;
   certificate.on((event) => {
     if (event.type === 'reloaded') server.setSecureContext(contextOptions(event.pair.cert, event.pair.key));
   });
