@@ -10,6 +10,7 @@ import type { Policy } from '../policy/types.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { checkPolicy, explain, mutate, type OutputFormat, type Outcome } from './commands.ts';
 import { InputError, readTargets, readText } from './input.ts';
+import { isStoredPod } from './stored.ts';
 
 /** What the cluster verbs read; src/kube/cluster-read.ts reads it from the API server. */
 export interface Cluster {
@@ -124,10 +125,14 @@ async function podVerb(command: 'mutate' | 'explain', args: readonly string[], o
     if (found === undefined) throw new InputError(`namespace ${name} does not exist in the cluster`);
     labels.set(name, found);
   }
+  // A stored pod's node is named with its pool: the nodes are read only for such pods.
+  const placed = command === 'explain' && targets.some((t) => isStoredPod(t.doc, t.pod) && t.pod.spec.nodeName);
+  const nodes = placed ? await cluster.nodes() : undefined;
+  const inCluster = { policyInForce: values.policy === undefined, ...(nodes ? { nodes } : {}) };
   // One run per namespace, so each target is decided with its own namespace's labels.
   const outcomes = names.map((name) => {
     const mine = targets.filter((t) => (values.namespace ?? t.namespace ?? 'default') === name);
-    const options = { policy, namespace: name, namespaceLabels: labels.get(name) ?? {} };
+    const options = { policy, namespace: name, namespaceLabels: labels.get(name) ?? {}, cluster: inCluster };
     return command === 'mutate' ? mutate(mine, options, format) : explain(mine, options);
   });
   return {
