@@ -16,7 +16,8 @@ import { isStoredPod } from './stored.ts';
 export interface Cluster {
   nodes(): Promise<ClusterNode[]>;
   pods(): Promise<ClusterPod[]>;
-  policyText(namespace?: string): Promise<{ text: string } | { missing: string }>;
+  /** The policy ConfigMap's text, and its resourceVersion: the webhook's revision of it is `<resourceVersion>-<hash>`. */
+  policyText(namespace?: string): Promise<{ text: string; resourceVersion?: string } | { missing: string }>;
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   /** DRA's DeviceClasses, ResourceSlices and ResourceClaims; read only for policies with dra pools. */
   dra(): Promise<DraView>;
@@ -46,13 +47,14 @@ const CLUSTER_OPTIONS = {
 async function policyInForce(cluster: Cluster, file: string | undefined, namespace: string | undefined, stdin?: () => string): Promise<Policy> {
   const where = file ?? `ConfigMap ${namespace ?? POLICY_CONFIGMAP.namespace}/${POLICY_CONFIGMAP.name}`;
   let text: string;
+  let version: string | undefined;
   if (file) text = readText(file, stdin);
   else {
     const found = await cluster.policyText(namespace);
     if ('missing' in found) throw new InputError(`${found.missing} (give one with --policy FILE)`);
-    text = found.text;
+    ({ text, resourceVersion: version } = found);
   }
-  const result = parsePolicy(text);
+  const result = parsePolicy(text, version);
   if (!result.ok) throw new InputError(`${where}: invalid policy\n  ${result.errors.join('\n  ')}`);
   return result.policy;
 }

@@ -57,10 +57,14 @@ function decidedLine(record: DecisionRecord, context: StoredContext): string {
     + (gone.length > 0 ? `; ${gone.join(', ')} ${gone.length === 1 ? 'is' : 'are'} not a pool of ${context.policyName}` : '');
 }
 
+/** A revision's content hash: `<resourceVersion>-<hash>` from a ConfigMap, `embedded-<hash>`, or the hash alone. */
+const contentOf = (revision: string): string => revision.slice(revision.lastIndexOf('-') + 1);
+
 function revisionLine(record: DecisionRecord, context: StoredContext): string {
-  return record.revision === context.policy.revision
-    ? `under policy revision ${record.revision}, the revision of ${context.policyName}`
-    : `under policy revision ${record.revision}; ${context.policyName} is revision ${context.policy.revision}, so a new pod like it may be decided otherwise`;
+  const now = context.policy.revision;
+  if (record.revision === now) return `under policy revision ${record.revision}, the revision of ${context.policyName}`;
+  if (contentOf(record.revision) === contentOf(now)) return `under policy revision ${record.revision}, the same policy text as ${context.policyName} (revision ${now})`;
+  return `under policy revision ${record.revision}; ${context.policyName} is revision ${now}, so a new pod like it may be decided otherwise`;
 }
 
 /** The GPU-looking extended resources a container holds (`aliyun.com/gpu-mem: 4`), as stored. */

@@ -35,11 +35,11 @@ const NODES = [
   node('cpu-0', {}),
 ];
 
-function fakeCluster(policy: string, namespaceLabels: Record<string, string>, reads: string[]): OpenCluster {
+function fakeCluster(policy: string, namespaceLabels: Record<string, string>, reads: string[], resourceVersion?: string): OpenCluster {
   const cluster: Cluster = {
     nodes: async () => { reads.push('nodes'); return NODES; },
     pods: async () => [],
-    policyText: async () => ({ text: policy }),
+    policyText: async () => ({ text: policy, ...(resourceVersion ? { resourceVersion } : {}) }),
     namespaceLabels: async (name) => (name === 'ml' ? namespaceLabels : undefined),
     dra: async () => ({ deviceClasses: [], devicesByNode: new Map() }),
   };
@@ -74,6 +74,21 @@ describe('explain of a pod read back from the cluster', () => {
     assert.match(r.stdout, /pool t4-shared \(backend ack-cgpu\); t4-shared is not a pool of the policy in force\n/);
     assert.match(r.stdout, new RegExp(`under policy revision ${revision(DESIGN)}; the policy in force is revision ${revision(now)}, so a new pod like it may be decided otherwise`));
     assert.match(r.stdout, /runs on node gpu-t4-0 \(phase Running\), in no pool of the policy in force\n/);
+  });
+
+  it('when the policy in force is a ConfigMap, then its revision is the webhook\'s (<resourceVersion>-<hash>), and a decision under the same text at another resourceVersion says so', async () => {
+    const hash = revision(DESIGN);
+    const decidedAt = (rv: string): Record<string, any> => {
+      const pod = storedPod() as Record<string, any>;
+      const record = JSON.parse(pod.metadata.annotations['gpu-admission.io/decision']);
+      pod.metadata.annotations['gpu-admission.io/decision'] = JSON.stringify({ ...record, revision: `${rv}-${hash}` });
+      return pod;
+    };
+    const open = fakeCluster(DESIGN, { 'gpu-admission.io/enabled': 'true' }, [], '812');
+    const same = await runAsync(['explain', '-f', '-', '--cluster'], open, () => stringify(decidedAt('812')));
+    assert.match(same.stdout, new RegExp(`as stored \\(policy 812-${hash}\\)\n[\\s\\S]*under policy revision 812-${hash}, the revision of the policy in force\n`));
+    const earlier = await runAsync(['explain', '-f', '-', '--cluster'], open, () => stringify(decidedAt('700')));
+    assert.match(earlier.stdout, new RegExp(`under policy revision 700-${hash}, the same policy text as the policy in force \\(revision 812-${hash}\\)\n`));
   });
 
   it('when a scheduled pod has no decision (namespace not opted in), then it says so and what the webhook would decide now for a new pod like it, so labelled', async () => {
