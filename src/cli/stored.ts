@@ -44,7 +44,7 @@ export function explainDecided(pod: Pod, context: StoredContext): { lines: strin
       return { lines: [`its ${ANNOTATION.decision} annotation is not a decision of gpu-admission: ${read.problem}`, ...placement(pod, context)], exitCode: 1 };
     case 'present': {
       const { record } = read;
-      const asked = [...podContainers(pod)].map(({ container }) => containerLine(container, read.requests.get(container.name)));
+      const asked = podContainers(pod).map(({ container }) => containerLine(container, read.requests.get(container.name)));
       return { lines: [decidedLine(record, context), revisionLine(record, context), ...asked.filter((l) => l !== undefined), ...placement(pod, context, record)], exitCode: 0 };
     }
   }

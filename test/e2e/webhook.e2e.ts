@@ -155,7 +155,7 @@ describe('pods and workloads', () => {
     assert.doesNotMatch(r.stdout, /nodeName|denied/);
     const lines = r.stdout.split('\n');
     assert.match(lines[0] ?? '', /^Pod\/explained in namespace gpu-team, as stored \(policy \S+\)$/);
-    assert.equal(lines[1], `  decided by gpu-admission when it was created: pool ${record.pools.join(', ')} (backend ${record.backend})`);
+    assert.equal(lines[1], `  decided by gpu-admission when it was created: pool${record.pools.length > 1 ? 's' : ''} ${record.pools.join(', ')} (backend ${record.backend})`);
     assert.equal(lines[2], `  under policy revision ${record.revision}, the revision of the policy in force`);
     const holds = Object.entries(limitsOf(stored)).map(([name, v]) => `${name}: ${v}`).join(', ');
     assert.equal(lines[3], `  container "main" asked 1 GPU × 4Gi; holds ${holds}`);
