@@ -151,6 +151,7 @@ describe('pods and workloads', () => {
     const record = decision(stored) as Obj;
     const yaml = await k.ok(['get', 'pod', 'explained', '-n', 'gpu-team', '-o', 'yaml']);
     const r = await explainLive(yaml);
+    env.log(`kubectl get pod explained -o yaml | gpu-admission explain -f - --cluster:\n${r.stdout}`);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout, /nodeName|denied/);
     const lines = r.stdout.split('\n');
@@ -166,6 +167,7 @@ describe('pods and workloads', () => {
     await create(pod('undecided', 'plain', { 'nvidia.com/gpu': '1' }));
     await boundNode('plain', 'undecided');
     const plain = await explainLive(await k.ok(['get', 'pod', 'undecided', '-n', 'plain', '-o', 'yaml']));
+    env.log(`the same for a pod of a namespace not opted in:\n${plain.stdout}`);
     assert.equal(plain.code, 0, plain.stdout + plain.stderr);
     assert.match(plain.stdout, /\n {2}not decided by gpu-admission: it has no gpu-admission\.io\/decision annotation, and namespace plain is not opted in \(label gpu-admission\.io\/enabled is absent\)/);
     assert.match(plain.stdout, /\n {2}what gpu-admission would decide now for a new pod like it \(without spec\.nodeName\):\n[\s\S]*\n {4}routed to /);
