@@ -10,12 +10,14 @@ import type { Policy } from '../policy/types.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { checkPolicy, explain, mutate, type OutputFormat, type Outcome } from './commands.ts';
 import { InputError, readTargets, readText } from './input.ts';
+import { isStoredPod } from './stored.ts';
 
 /** What the cluster verbs read; src/kube/cluster-read.ts reads it from the API server. */
 export interface Cluster {
   nodes(): Promise<ClusterNode[]>;
   pods(): Promise<ClusterPod[]>;
-  policyText(namespace?: string): Promise<{ text: string } | { missing: string }>;
+  /** The policy ConfigMap's text, and its resourceVersion: the webhook's revision of it is `<resourceVersion>-<hash>`. */
+  policyText(namespace?: string): Promise<{ text: string; resourceVersion?: string } | { missing: string }>;
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   /** DRA's DeviceClasses, ResourceSlices and ResourceClaims; read only for policies with dra pools. */
   dra(): Promise<DraView>;
@@ -45,13 +47,14 @@ const CLUSTER_OPTIONS = {
 async function policyInForce(cluster: Cluster, file: string | undefined, namespace: string | undefined, stdin?: () => string): Promise<Policy> {
   const where = file ?? `ConfigMap ${namespace ?? POLICY_CONFIGMAP.namespace}/${POLICY_CONFIGMAP.name}`;
   let text: string;
+  let version: string | undefined;
   if (file) text = readText(file, stdin);
   else {
     const found = await cluster.policyText(namespace);
     if ('missing' in found) throw new InputError(`${found.missing} (give one with --policy FILE)`);
-    text = found.text;
+    ({ text, resourceVersion: version } = found);
   }
-  const result = parsePolicy(text);
+  const result = parsePolicy(text, version);
   if (!result.ok) throw new InputError(`${where}: invalid policy\n  ${result.errors.join('\n  ')}`);
   return result.policy;
 }
@@ -124,10 +127,14 @@ async function podVerb(command: 'mutate' | 'explain', args: readonly string[], o
     if (found === undefined) throw new InputError(`namespace ${name} does not exist in the cluster`);
     labels.set(name, found);
   }
+  // A stored pod's node is named with its pool: the nodes are read only for such pods.
+  const placed = command === 'explain' && targets.some((t) => isStoredPod(t.doc, t.pod) && t.pod.spec.nodeName);
+  const nodes = placed ? await cluster.nodes() : undefined;
+  const inCluster = { policyInForce: values.policy === undefined, ...(nodes ? { nodes } : {}) };
   // One run per namespace, so each target is decided with its own namespace's labels.
   const outcomes = names.map((name) => {
     const mine = targets.filter((t) => (values.namespace ?? t.namespace ?? 'default') === name);
-    const options = { policy, namespace: name, namespaceLabels: labels.get(name) ?? {} };
+    const options = { policy, namespace: name, namespaceLabels: labels.get(name) ?? {}, cluster: inCluster };
     return command === 'mutate' ? mutate(mine, options, format) : explain(mine, options);
   });
   return {

@@ -1,4 +1,5 @@
 import fjp from 'fast-json-patch';
+import type { ClusterNode } from '../cluster/model.ts';
 import { stringify } from 'yaml';
 import { analyse, chosenPools, decide, decideAnalysed, type Analysis, type DecideContext } from '../engine/decide.ts';
 import type { Decision } from '../engine/decision.ts';
@@ -9,6 +10,7 @@ import { policySchema } from '../policy/schema.ts';
 import { policyWarnings } from '../policy/warnings.ts';
 import type { Policy } from '../policy/types.ts';
 import type { Target } from './input.ts';
+import { asNewPod, explainDecided, isStoredPod, notDecidedLine, placement, type StoredContext } from './stored.ts';
 
 /** What a command prints and how it exits: 0 fine, 1 denied / invalid policy, 2 unusable input. */
 export interface Outcome {
@@ -23,6 +25,8 @@ export interface PodOptions {
   readonly policy: Policy;
   readonly namespace?: string;
   readonly namespaceLabels: Readonly<Record<string, string>>;
+  /** Read from a cluster (--cluster): whether the policy is the one in force there, and its nodes when read. */
+  readonly cluster?: { readonly policyInForce: boolean; readonly nodes?: readonly ClusterNode[] };
 }
 
 function contextFor(target: Target, options: PodOptions): DecideContext {
@@ -73,12 +77,21 @@ function render(objects: readonly unknown[], format: OutputFormat): string {
 
 const lines = (items: readonly string[]): string => items.map((l) => `${l}\n`).join('');
 
-/** `gpu-admission explain`: for each pool, whether it can serve the pod and why not; then what mutate does. */
+/**
+ * `gpu-admission explain`: for each pool, whether it can serve the pod and why not; then what
+ * mutate does. A pod read back from the cluster is not admitted again: its decision is explained.
+ */
 export function explain(targets: readonly Target[], options: PodOptions): Outcome {
   const report: string[] = [];
   let denied = false;
   for (const target of targets) {
     const context = contextFor(target, options);
+    if (isStoredPod(target.doc, target.pod)) {
+      const stored = explainStored(target, context, options);
+      report.push(...stored.lines);
+      denied ||= stored.denied;
+      continue;
+    }
     const analysis = analyse(target.pod, context);
     const decision = decideAnalysed(target.pod, analysis, context.policy);
     denied ||= decision.kind === 'deny';
@@ -86,6 +99,28 @@ export function explain(targets: readonly Target[], options: PodOptions): Outcom
     report.push(...outcome(decision).map((line) => `  ${line}`));
   }
   return { stdout: lines(report), stderr: '', exitCode: denied ? 1 : 0 };
+}
+
+/** A stored pod: its recorded decision and node; without one, what a new pod like it would get, so labelled. */
+function explainStored(target: Target, context: DecideContext, options: PodOptions): { lines: string[]; denied: boolean } {
+  const stored: StoredContext = {
+    policy: options.policy,
+    policyName: options.cluster?.policyInForce ? 'the policy in force' : 'the policy used here',
+    ...(options.cluster ? { namespaceLabels: options.namespaceLabels } : {}),
+    ...(options.cluster?.nodes ? { nodes: options.cluster.nodes } : {}),
+  };
+  const header = `${target.label} in namespace ${context.namespace.name}, as stored (policy ${options.policy.revision})`;
+  const decided = explainDecided(target.pod, stored);
+  if (decided) return { lines: [header, ...decided.lines.map((l) => `  ${l}`)], denied: decided.exitCode === 1 };
+  const fresh = asNewPod(target.pod);
+  const analysis = analyse(fresh, context);
+  const decision = decideAnalysed(fresh, analysis, context.policy);
+  return {
+    lines: [header, `  ${notDecidedLine(context.namespace.name, stored.namespaceLabels)}`, ...placement(target.pod, stored).map((l) => `  ${l}`),
+      '  what gpu-admission would decide now for a new pod like it (without spec.nodeName):',
+      ...verdicts(analysis).map((l) => `  ${l}`), ...outcome(decision).map((l) => `    ${l}`)],
+    denied: decision.kind === 'deny',
+  };
 }
 
 /** Each pool's verdict, as the analysis found it. */

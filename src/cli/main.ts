@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { defaultPolicy } from '../policy/default-policy.ts';
 import { parsePolicy } from '../policy/parse.ts';
@@ -121,9 +120,13 @@ export async function runAsync(argv: readonly string[], open: OpenCluster = open
   }
 }
 
-if (import.meta.main) {
-  const outcome = await runAsync(process.argv.slice(2));
+/** The command: runs `argv` and prints the outcome. The installed bin (bin/gpu-admission.cjs) calls it. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const outcome = await runAsync(argv);
   process.stdout.write(outcome.stdout);
   process.stderr.write(outcome.stderr);
   process.exitCode = outcome.exitCode;
 }
+
+// `node src/cli/main.ts` (npm run cli) on Node 24; installed, bin/gpu-admission.cjs checks the Node first.
+if (import.meta.main) await main(process.argv.slice(2));

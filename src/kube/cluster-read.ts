@@ -56,11 +56,13 @@ export class ClusterReader {
   }
 
   /** The policy text in force (the ConfigMap gpu-admission-policy, key policy.yaml), or why there is none. */
-  async policyText(namespace: string = POLICY_CONFIGMAP.namespace): Promise<{ text: string } | { missing: string }> {
+  async policyText(namespace: string = POLICY_CONFIGMAP.namespace): Promise<{ text: string; resourceVersion?: string } | { missing: string }> {
     try {
       const cm = await this.#api.readNamespacedConfigMap({ name: POLICY_CONFIGMAP.name, namespace });
       const text = cm.data?.[POLICY_CONFIGMAP.key];
-      return text === undefined ? { missing: `ConfigMap ${namespace}/${POLICY_CONFIGMAP.name} has no key ${POLICY_CONFIGMAP.key}` } : { text };
+      if (text === undefined) return { missing: `ConfigMap ${namespace}/${POLICY_CONFIGMAP.name} has no key ${POLICY_CONFIGMAP.key}` };
+      const version = cm.metadata?.resourceVersion;
+      return { text, ...(version ? { resourceVersion: version } : {}) };
     } catch (err) {
       if ((err as { code?: number }).code === 404) return { missing: `no ConfigMap ${namespace}/${POLICY_CONFIGMAP.name}: the webhook has no policy` };
       throw err;

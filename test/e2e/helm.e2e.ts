@@ -240,7 +240,13 @@ describe('the chart, rendered by helm', () => {
     assert.equal(cm.metadata.annotations['helm.sh/resource-policy'], 'keep');
     assert.deepEqual(parse(cm.data['policy.yaml']), policy);
     const unkept = await helm.template(CHART, ['-f', await values('policy', { policy, keepPolicy: false })]);
-    assert.equal(find(unkept, 'ConfigMap', 'gpu-admission-policy')!.metadata.annotations, undefined);
+    assert.equal(find(unkept, 'ConfigMap', 'gpu-admission-policy')!.metadata.annotations['helm.sh/resource-policy'], undefined);
+    // The hash of the value, by which an upgrade tells a changed value from a live edit to keep.
+    const hash = (o: Obj[]): string => find(o, 'ConfigMap', 'gpu-admission-policy')!.metadata.annotations['gpu-admission.io/policy-value-sha256'];
+    assert.match(hash(objects), /^[0-9a-f]{64}$/);
+    assert.equal(hash(unkept), hash(objects), 'the same value, the same hash');
+    const other = await helm.template(CHART, ['-f', await values('policy', { policy: { ...policy, defaults: { rounding: 'deny' } } })]);
+    assert.notEqual(hash(other), hash(objects));
   });
 
   it('when each monitoring object is turned on, then it is the object of manifests/monitoring; all are off by default', async () => {
@@ -364,6 +370,30 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     }, 20_000);
     log(`new policy in force ${((Date.now() - started) / 1000).toFixed(1)} s after helm upgrade began`);
     assert.ok(POOL_NODES['a10-cgpu']!.includes(second.node), second.node);
+
+    // A live edit stays through an upgrade that changes only something else (README: it "stays
+    // until a helm upgrade changes the policy value"), and goes when the policy value changes.
+    const inForce = async (pool: string): Promise<void> => {
+      await eventually(`pool ${pool} chosen`, async () => {
+        const name = `in-force-${Date.now()}`;
+        const r = await routed(name);
+        await k.run(['delete', 'pod', name, '-n', 'ml', '--wait=false']);
+        return r.pool === pool || undefined;
+      }, 60_000);
+    };
+    const policyText = async (): Promise<string> => (await k.json(['get', 'configmap', 'gpu-admission-policy', ...ns])).data['policy.yaml'];
+    const live = stringify(policyOf(await pools('t4-shared'), { defaults: { rounding: 'up' } }));
+    const edited = await k.run(['patch', 'configmap', 'gpu-admission-policy', ...ns, '--type', 'merge', '-p', JSON.stringify({ data: { 'policy.yaml': live } })]);
+    assert.equal(edited.code, 0, edited.stderr);
+    await inForce('t4-shared');
+    await cluster.ok(['upgrade', 'gpu-admission', CHART, ...ns, '-f', v2, '--set', 'webhook.timeoutSeconds=7']);
+    assert.equal((await k.json(['get', 'mutatingwebhookconfiguration', 'gpu-admission'])).webhooks[0].timeoutSeconds, 7, 'the upgrade was applied');
+    assert.equal(await policyText(), live, 'an upgrade that changed only webhook.timeoutSeconds keeps the live edit');
+    await inForce('t4-shared');
+    const v2b = { ...url, policy: policyOf(await pools('a10-cgpu'), { defaults: { rounding: 'deny' } }) };
+    await cluster.ok(['upgrade', 'gpu-admission', CHART, ...ns, '-f', await values('v2b', v2b), '--set', 'webhook.timeoutSeconds=7']);
+    assert.deepEqual(parse(await policyText()), v2b.policy, 'an upgrade that changed the policy value replaces the live edit');
+    await inForce('a10-cgpu');
 
     // What the schema cannot see (a rule naming a pool that does not exist), the running
     // webhook's /validate-policy refuses, so the upgrade fails and the policy in force stays.

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from './harness/webhook.ts';
 import { ROOT, namespace, renderOverlay, startEnvironment, stopAfterSuite, type Environment } from './harness/cluster.ts';
-import { eventually, type Kubectl } from './harness/kubectl.ts';
+import { eventually, runProcess, type Kubectl } from './harness/kubectl.ts';
 import { POOL_NODES } from './harness/nodes.ts';
 
 let env: Environment;
@@ -59,6 +59,10 @@ function assertOnPool(node: string, pool: string): void {
 }
 async function boundNode(ns: string, name: string): Promise<string> {
   return eventually(`pod ${ns}/${name} bound by the scheduler`, async () => (await getPod(ns, name)).spec.nodeName || undefined);
+}
+/** `kubectl get pod X -o yaml | gpu-admission explain -f - --cluster`, as README's recipe has it (admin kubeconfig). */
+function explainLive(podYaml: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runProcess(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'explain', '-f', '-', '--cluster', '--kubeconfig', env.cp.kubeconfig], { cwd: ROOT, input: podYaml });
 }
 /** The policy revision the webhook uses now, read from a server-side dry run. */
 async function revisionInForce(): Promise<string> {
@@ -138,6 +142,36 @@ describe('pods and workloads', () => {
     const [p] = await podsOf('plain', 'native', 1);
     assert.deepEqual(limitsOf(p as Obj), { 'nvidia.com/gpu': '1' });
     assert.equal(decision(p as Obj), undefined);
+  });
+
+  it('when a scheduled pod is read back (kubectl get -o yaml) into explain -f - --cluster, then its decision, revision in force and node are explained, not refused for its nodeName', async () => {
+    await create(pod('explained', 'gpu-team', g('4Gi')));
+    const node = await boundNode('gpu-team', 'explained');
+    const stored = await getPod('gpu-team', 'explained');
+    const record = decision(stored) as Obj;
+    const yaml = await k.ok(['get', 'pod', 'explained', '-n', 'gpu-team', '-o', 'yaml']);
+    const r = await explainLive(yaml);
+    env.log(`kubectl get pod explained -o yaml | gpu-admission explain -f - --cluster:\n${r.stdout}`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /nodeName|denied/);
+    const lines = r.stdout.split('\n');
+    assert.match(lines[0] ?? '', /^Pod\/explained in namespace gpu-team, as stored \(policy \S+\)$/);
+    assert.equal(lines[1], `  decided by gpu-admission when it was created: pool${record.pools.length > 1 ? 's' : ''} ${record.pools.join(', ')} (backend ${record.backend})`);
+    assert.equal(lines[2], `  under policy revision ${record.revision}, the revision of the policy in force`);
+    const holds = Object.entries(limitsOf(stored)).map(([name, v]) => `${name}: ${v}`).join(', ');
+    assert.equal(lines[3], `  container "main" asked 1 GPU × 4Gi; holds ${holds}`);
+    const where = new RegExp(`^ {2}runs on node ${node} \\(phase ${stored.status.phase}\\), in pools? (.+)$`).exec(lines[4] ?? '');
+    assert.ok(where?.[1]?.split(', ').includes(record.pools[0]), lines[4]);
+
+    // A pod the webhook never decided (its namespace is not opted in), bound by the scheduler.
+    await create(pod('undecided', 'plain', { 'nvidia.com/gpu': '1' }));
+    await boundNode('plain', 'undecided');
+    const plain = await explainLive(await k.ok(['get', 'pod', 'undecided', '-n', 'plain', '-o', 'yaml']));
+    env.log(`the same for a pod of a namespace not opted in:\n${plain.stdout}`);
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /\n {2}not decided by gpu-admission: it has no gpu-admission\.io\/decision annotation, and namespace plain is not opted in \(label gpu-admission\.io\/enabled is absent\)/);
+    assert.match(plain.stdout, /\n {2}what gpu-admission would decide now for a new pod like it \(without spec\.nodeName\):\n[\s\S]*\n {4}routed to /);
+    assert.doesNotMatch(plain.stdout, /spec\.nodeName is set/);
   });
 
   it('when an impossible Pod is applied, then kubectl fails with the denial message', async () => {
