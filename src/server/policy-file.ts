@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import { parsePolicy, PolicyError } from '../policy/parse.ts';
 import type { PolicyEvent, PolicySource } from '../policy/source.ts';
@@ -6,8 +6,17 @@ import type { Policy } from '../policy/types.ts';
 import { policyWarnings } from '../policy/warnings.ts';
 import { watchFiles } from './file-watch.ts';
 
+/**
+ * A file written in place must have been still for this long before it is read as the policy: a
+ * writer that pauses mid-write exposes a prefix, and a prefix of a policy is often a valid policy
+ * without its namespace rules. A file renamed over, or a ConfigMap volume's `..data` swap, is a
+ * new file, whole at once: it is taken at once.
+ */
+export const QUIET_MS = 1_000;
+
 export interface PolicyFileOptions {
   readonly logger: Logger;
+  /** Wall-clock milliseconds, as file modification times are kept. */
   readonly now?: () => number;
   /** Re-read the file this often as well, in case a change notification is missed; 0: never. */
   readonly pollIntervalMs?: number;
@@ -29,6 +38,9 @@ export class FilePolicySource implements PolicySource {
   #policy: Policy | undefined;
   #loadedAt: number | undefined;
   #text: string | undefined;
+  /** The file read last (device and inode): a write to the same file is in place. */
+  #identity: string | undefined;
+  #retry: NodeJS.Timeout | undefined;
   #stop: (() => void) | undefined;
 
   constructor(file: string, options: PolicyFileOptions) {
@@ -53,23 +65,41 @@ export class FilePolicySource implements PolicySource {
     const text = readFileSync(this.#file, 'utf8');
     const result = parsePolicy(text, 'file');
     if (!result.ok) throw new PolicyError(result.errors);
+    this.#identity = identity(statSync(this.#file));
     this.#take(text, result.policy);
     this.#stop = watchFiles([this.#file], this.#pollMs, () => this.reload(), this.#log, 'policy file');
   }
 
   async stop(): Promise<void> {
     this.#stop?.();
+    clearTimeout(this.#retry);
   }
 
-  /** Re-reads the file now; returns what happened, or undefined when it did not change. */
+  /**
+   * Re-reads the file now; returns what happened, or undefined when it did not change or is not
+   * whole yet (written in place less than QUIET_MS ago, or changing while read: read again later).
+   */
   reload(): PolicyEvent | undefined {
     let text: string;
+    let before: Stats;
+    let after: Stats;
     try {
+      before = statSync(this.#file);
       text = readFileSync(this.#file, 'utf8');
+      after = statSync(this.#file);
     } catch (err) {
       return this.#emit({ type: 'error', message: `cannot read ${this.#file}: ${(err as Error).message}` });
     }
     if (text === this.#text) return undefined;
+    const changing = before.mtimeMs !== after.mtimeMs || before.size !== after.size || identity(before) !== identity(after);
+    const still = this.#now() - after.mtimeMs;
+    if (changing || (identity(after) === this.#identity && still < QUIET_MS)) {
+      clearTimeout(this.#retry);
+      this.#retry = setTimeout(() => this.reload(), Math.max(50, QUIET_MS - Math.max(0, still)));
+      this.#retry.unref();
+      return undefined;
+    }
+    this.#identity = identity(after);
     this.#text = text;
     const result = parsePolicy(text, 'file');
     if (!result.ok) {
@@ -93,4 +123,9 @@ export class FilePolicySource implements PolicySource {
     for (const listener of this.#listeners) listener(event);
     return event;
   }
+}
+
+/** A file's device and inode: a new one means the file was replaced whole (renamed over, a volume swap). */
+function identity(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}`;
 }

@@ -164,6 +164,21 @@ describe('the chart, rendered by helm', () => {
     assert.match(r.stderr, /certificates\.secret\.caBundle is required/);
   });
 
+  it('when the NetworkPolicy is turned on, then only the API server CIDRs and the metrics peers reach the port; without CIDRs it is refused by name; off by default', async () => {
+    assert.equal(find(await helm.template(CHART), 'NetworkPolicy'), undefined);
+    const objects = await helm.template(CHART, ['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServerCIDRs={10.0.0.5/32,10.0.0.6/32}',
+      '--set', 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring']);
+    const policy = find(objects, 'NetworkPolicy', 'gpu-admission')!;
+    assert.deepEqual(policy.spec.podSelector, { matchLabels: { app: 'gpu-admission' } });
+    assert.deepEqual(policy.spec.ingress, [{
+      from: [{ ipBlock: { cidr: '10.0.0.5/32' } }, { ipBlock: { cidr: '10.0.0.6/32' } }, { namespaceSelector: { matchLabels: { team: 'monitoring' } } }],
+      ports: [{ port: 'https', protocol: 'TCP' }],
+    }]);
+    const r = await helm.run(['template', 'gpu-admission', CHART, '--set', 'networkPolicy.enabled=true']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /networkPolicy\/apiServerCIDRs/);
+  });
+
   it('when the webhook URL is overridden, then both webhooks call it and nothing that runs the server in the cluster is rendered', async () => {
     const objects = await helm.template(CHART, ['--set', 'webhook.url=https://10.0.0.5:8443/', '--set', 'webhook.caBundle=Y2E=']);
     assert.deepEqual(kinds(objects).filter((k) => /^(Deployment|Service|PodDisruptionBudget|PriorityClass|Secret)\//.test(k)), []);
@@ -298,11 +313,11 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     assert.match(refused.stderr, /policy\/pools\/0\/gpu\/memory/);
     assert.equal((await cluster.ok(['list', '-A', '-q'])).trim(), '', 'nothing was installed');
 
-    const file = await values('in-cluster', { policy: policyOf(await pools('t4-shared')) });
+    const file = await values('in-cluster', { policy: policyOf(await pools('t4-shared')), networkPolicy: { enabled: true, apiServerCIDRs: ['127.0.0.1/32'] } });
     await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '-f', file]);
-    const objects = await k.json<{ items: Obj[] }>(['get', 'deployment,service,pdb,serviceaccount,role,rolebinding,secret,configmap', ...ns, '-l', 'app.kubernetes.io/name=gpu-admission']);
+    const objects = await k.json<{ items: Obj[] }>(['get', 'deployment,service,pdb,serviceaccount,role,rolebinding,secret,configmap,networkpolicy', ...ns, '-l', 'app.kubernetes.io/name=gpu-admission']);
     assert.deepEqual(objects.items.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
-      'ConfigMap/gpu-admission-policy', 'Deployment/gpu-admission', 'PodDisruptionBudget/gpu-admission', 'Role/gpu-admission',
+      'ConfigMap/gpu-admission-policy', 'Deployment/gpu-admission', 'NetworkPolicy/gpu-admission', 'PodDisruptionBudget/gpu-admission', 'Role/gpu-admission',
       'RoleBinding/gpu-admission', 'Secret/gpu-admission-tls', 'Service/gpu-admission', 'ServiceAccount/gpu-admission',
     ]);
     const secret = await k.json(['get', 'secret', 'gpu-admission-tls', ...ns]);
