@@ -4,11 +4,13 @@
 // fix of issue #24 (docs/reliability.md, "Bypasses").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { decide, type DecideContext } from '../../src/engine/decide.ts';
 import type { Pod } from '../../src/engine/pod.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { applied, podWith } from '../helpers/pods.ts';
 import { reachablePools } from '../helpers/namespace-rules.ts';
+import { RULES_ALLOWED, RULES_NAMESPACE, RULES_NODES, RULES_POLICY, ruleCases } from '../fuzz/rules.ts';
 
 const policy = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
 kind: GpuAdmissionPolicy
@@ -120,4 +122,23 @@ describe('tenant bypass: a forged decision record takes back only what gpu-admis
     const out = staysInAllowedPools(pod, teamA);
     assert.equal(out.spec.schedulerName, 'secure-scheduler');
   });
+});
+
+describe('tenant bypass: whatever the pod says, an admitted pod can only land on its namespace pools', () => {
+  const rulesPolicy = parsePolicyOrThrow(RULES_POLICY);
+  for (const [name, nodeLabels] of [['without --node-watch', undefined], ['with the nodes known', (n: string) => RULES_NODES[n]]] as const) {
+    it(`when pods mix nodeName, nodeSelector, matchFields, ORed terms, a scheduler and forged records (${name}), then every allowed answer keeps them to pool a100`, () => {
+      const context: DecideContext = { policy: rulesPolicy, namespace: { name: RULES_NAMESPACE, labels: {} }, ...(nodeLabels ? { nodeLabels } : {}) };
+      const outcomes: Record<string, number> = {};
+      fc.assert(fc.property(ruleCases, (pod) => {
+        const d = decide(pod, context);
+        outcomes[d.kind] = (outcomes[d.kind] ?? 0) + 1;
+        if (d.kind === 'deny') return;
+        const out = d.kind === 'patch' ? applied(pod, d) : pod;
+        const reached = [...reachablePools(out, rulesPolicy, RULES_NODES)];
+        assert.ok(reached.every((p) => RULES_ALLOWED.includes(p)), `reaches ${reached.join(', ')}: ${JSON.stringify(out.spec)}`);
+      }), { numRuns: 3000, seed: 20261203 });
+      assert.ok((outcomes.patch ?? 0) > 100 && (outcomes.deny ?? 0) > 100, JSON.stringify(outcomes));
+    });
+  }
 });

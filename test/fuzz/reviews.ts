@@ -21,14 +21,44 @@ export interface FuzzCase {
 }
 
 const DEEP = '__fuzz_deep__';
+const WIDE = '__fuzz_wide__';
+const LIST = '__fuzz_list__';
 type Edit = { readonly steps: readonly number[]; readonly value: unknown };
 
-const replacement = fc.oneof(
+/**
+ * Width as well as depth: a list or map of `n` small values ({}, "a", a node-selector
+ * requirement or term, a container, a toleration), or a string list of `n` names, where the
+ * webhook reads. `maxWidth` bounds n (a million in the long run: about 3 MB, what the API server
+ * lets through).
+ */
+const SHAPES = ['empty', 'string', 'requirement', 'term', 'container', 'toleration', 'entries'] as const;
+/** About 4 MB of items at the most (the body limit): wider kinds of item come in fewer. */
+const itemBytes: Record<typeof SHAPES[number], number> = { empty: 3, string: 4, requirement: 50, term: 75, container: 75, toleration: 35, entries: 12 };
+const widthOf = (maxWidth: number): fc.Arbitrary<unknown> => fc.oneof(
+  fc.record({ n: fc.integer({ min: 1_000, max: maxWidth }), shape: fc.constantFrom(...SHAPES) })
+    .map(({ n, shape }) => ({ [WIDE]: [Math.min(n, Math.floor(4_000_000 / itemBytes[shape])), shape] })),
+  fc.integer({ min: 1_000, max: maxWidth }).map((n) => ({ [LIST]: n })),
+);
+
+const replacementUpTo = (maxWidth: number): fc.Arbitrary<unknown> => fc.oneof(
   { weight: 6, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: fc.constant(undefined) }, // delete the field
   { weight: 1, arbitrary: fc.integer({ min: 200, max: 20_000 }).map((depth) => ({ [DEEP]: depth })) },
   { weight: 1, arbitrary: fc.constantFrom('x', '', 'AdmissionReview', 'Pod', 'CREATE', '12GB', '-1', 'true', null, [], {}) },
+  { weight: 1, arbitrary: widthOf(maxWidth) },
 );
+
+/** One small value of a wide list, as the shape says; `i` keeps values distinct where duplicates would be skipped. */
+function wideItem(shape: typeof SHAPES[number], i: number): string {
+  switch (shape) {
+    case 'requirement': return `{"key":"zone","operator":"In","values":["z${i.toString(36)}"]}`;
+    case 'term': return `{"matchExpressions":[{"key":"k${i % 7}","operator":"NotIn","values":["v${i.toString(36)}"]}]}`;
+    case 'container': return `{"name":"c${i.toString(36)}","resources":{"limits":{"gpu-admission.io/gpu":"1"}}}`;
+    case 'toleration': return `{"key":"t${i.toString(36)}","operator":"Exists"}`;
+    case 'string': return '"a"';
+    default: return '{}';
+  }
+}
 
 /** Walks `steps` (each an index into the keys there) and sets the value it ends on. */
 function applyEdit(root: Record<string, unknown>, { steps, value }: Edit): void {
@@ -53,7 +83,11 @@ function serialise(value: unknown): string {
   return JSON.stringify(value).replace(new RegExp(`\\{"${DEEP}":(\\d+)\\}`, 'g'), (_m, n: string) => {
     const depth = Number(n);
     return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
-  });
+  }).replace(new RegExp(`\\{"${WIDE}":\\[(\\d+),"([a-z]+)"\\]\\}`, 'g'), (_m, n: string, shape: string) => {
+    const items = Array.from({ length: Number(n) }, (_, i) => wideItem(shape as typeof SHAPES[number], i));
+    return shape === 'entries' ? `{${items.map((_, i) => `"k${i.toString(36)}":"v"`).join(',')}}` : `[${items.join(',')}]`;
+  }).replace(new RegExp(`\\{"${LIST}":(\\d+)\\}`, 'g'), (_m, n: string) =>
+    `"${Array.from({ length: Number(n) }, (_, i) => `m${i.toString(36)}`).join(',')}"`);
 }
 
 /** Fields the webhook reads (keys joined by `>`), so that broken values meet the code that reads them (set, creating what is missing). */
@@ -61,6 +95,8 @@ const READ: readonly string[] = [
   'apiVersion', 'kind', 'request', 'request>uid', 'request>kind', 'request>kind>kind', 'request>resource', 'request>operation',
   'request>namespace', 'request>dryRun', 'request>userInfo', 'request>object', 'request>object>kind', 'request>object>metadata',
   'request>object>metadata>labels', 'request>object>metadata>annotations', 'request>object>metadata>annotations>gpu-admission.io/decision',
+  'request>object>metadata>annotations>gpu-admission.io/gpu-model', 'request>object>metadata>annotations>gpu-admission.io/pools',
+  'request>object>spec>affinity>nodeAffinity>requiredDuringSchedulingIgnoredDuringExecution>nodeSelectorTerms>0>matchExpressions',
   'request>object>metadata>annotations>gpu-admission.io/numa', 'request>object>metadata>ownerReferences', 'request>object>spec',
   'request>object>spec>containers', 'request>object>spec>containers>0', 'request>object>spec>containers>0>resources',
   'request>object>spec>containers>0>resources>limits', 'request>object>spec>containers>0>resources>limits>gpu-admission.io/gpu',
@@ -91,10 +127,11 @@ function setAt(root: Record<string, unknown>, path: string, value: unknown): voi
   else node[last] = structuredClone(value);
 }
 
-export const fuzzCases: fc.Arbitrary<FuzzCase> = fc.record({
+/** Broken reviews whose wide values hold at most `maxWidth` items. */
+export const fuzzCasesUpTo = (maxWidth: number): fc.Arbitrary<FuzzCase> => fc.record({
   base: fc.nat({ max: bases.length - 1 }),
-  edits: fc.array(fc.record({ steps: fc.array(fc.nat({ max: 50 }), { minLength: 1, maxLength: 9 }), value: replacement }), { maxLength: 2 }),
-  named: fc.array(fc.record({ path: fc.constantFrom(...READ), value: replacement }), { maxLength: 2 }),
+  edits: fc.array(fc.record({ steps: fc.array(fc.nat({ max: 50 }), { minLength: 1, maxLength: 9 }), value: replacementUpTo(maxWidth) }), { maxLength: 2 }),
+  named: fc.array(fc.record({ path: fc.constantFrom(...READ), value: replacementUpTo(maxWidth) }), { maxLength: 2 }),
   path: fc.constantFrom(...FUZZ_PATHS),
 }).map(({ base, edits, named, path }) => {
   const review = JSON.parse(bases[base] as string) as Record<string, unknown>;
@@ -107,3 +144,6 @@ export const fuzzCases: fc.Arbitrary<FuzzCase> = fc.record({
     && typeof (request as { uid?: unknown }).uid === 'string' && (request as { uid: string }).uid !== '' ? (request as { uid: string }).uid : undefined;
   return { path, body, uid };
 });
+
+/** The unit tests' cases: wide values up to 20,000 items (npm run fuzz goes to a million). */
+export const fuzzCases = fuzzCasesUpTo(20_000);

@@ -18,12 +18,13 @@ export interface RunningWebhook {
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
-export async function startWebhook(args: readonly string[] = []): Promise<RunningWebhook> {
+/** Starts the webhook with these flags; `env` is added to the environment (NODE_OPTIONS for the shipped heap cap). */
+export async function startWebhook(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<RunningWebhook> {
   const dir = mkdtempSync(join(tmpdir(), 'gpu-admission-run-'));
   genCerts(dir);
   const ca = readFileSync(join(dir, 'ca.crt'));
   const child = spawn(process.execPath, [MAIN, '--port', '0', '--host', '127.0.0.1', '--tls-cert', join(dir, 'tls.crt'),
-    '--tls-key', join(dir, 'tls.key'), '--process-metrics', 'false', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--tls-key', join(dir, 'tls.key'), '--process-metrics', 'false', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';
     const onData = (chunk: Buffer): void => {
