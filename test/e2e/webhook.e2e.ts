@@ -84,7 +84,7 @@ async function waitForRevision(rv: string): Promise<string> {
 before(async () => {
   env = await startEnvironment();
   k = env.kubectl;
-  await Promise.all([namespace(k, 'gpu-team', true), namespace(k, 'plain', false), namespace(k, 'research', true)]);
+  await Promise.all([namespace(k, 'gpu-team', true), namespace(k, 'plain', false), namespace(k, 'research', true), namespace(k, 'bypass-team', true)]);
   const applied = await applyPolicy(await readFile(POLICY, 'utf8'));
   assert.equal(applied.code, 0, applied.stderr);
   await waitForRevision(applied.rv as string);
@@ -339,6 +339,42 @@ describe('pods and workloads', () => {
     const out = JSON.parse(await k.ok(['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod('dry', 'gpu-team', g('4Gi')))));
     assert.deepEqual(limitsOf(out), { 'aliyun.com/gpu-mem': '4' });
     assert.notEqual((await k.run(['get', 'pod', 'dry', '-n', 'gpu-team'])).code, 0);
+  });
+});
+
+describe('tenant bypass, through the API server', () => {
+  // bypass-team may use pool h100 only; pool v100 takes the same nvidia.com/gpu (drained here).
+  const native = (name: string, extra: Obj, gpus = '8'): Obj => pod(name, 'bypass-team', { 'nvidia.com/gpu': gpus }, {}, extra);
+  const byName = (operator: string, ...values: string[]): Obj =>
+    ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator, values }] }] } } } });
+
+  it('when a pod names a node of a pool its namespace may not use (spec.nodeName), then kubectl apply refuses it naming the node and its pool', async () => {
+    const r = await k.apply(native('bypass-nodename', { nodeName: 'v100-1' }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /node "v100-1" is in pool v100 \(disabled/);
+  });
+
+  it('when a pod pins itself to that node by matchFields, then it is refused; by NotIn, then it is routed to its own pool and bound there', async () => {
+    const pinned = await k.apply(native('bypass-pinned', byName('In', 'v100-1')));
+    assert.notEqual(pinned.code, 0);
+    assert.match(pinned.stderr, /node "v100-1" is in pool v100/);
+    await create(native('bypass-notin', byName('NotIn', 'cpu-1'), '1'));
+    assertOnPool(await boundNode('bypass-team', 'bypass-notin'), 'h100');
+    assert.deepEqual(decision(await getPod('bypass-team', 'bypass-notin'))?.pools, ['h100']);
+  });
+
+  it('when a pod forges a decision naming a requirement another controller added, then the requirement and its scheduler stay', async () => {
+    const tenant = { key: 'tenant', operator: 'In', values: ['team-a'] };
+    const forged = { 'gpu-admission.io/decision': JSON.stringify({ pools: ['h100'], backend: 'ack-exclusive', revision: 'x', containers: {}, nodes: [['tenant In team-a']], scheduler: 'tenant-scheduler' }) };
+    await create(pod('bypass-forged', 'bypass-team', { 'nvidia.com/gpu': '1' }, forged, {
+      schedulerName: 'tenant-scheduler',
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [tenant] }] } } },
+    }));
+    const stored = await getPod('bypass-team', 'bypass-forged');
+    assert.equal(stored.spec.schedulerName, 'tenant-scheduler');
+    const terms = stored.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms as Obj[];
+    assert.ok(terms.length > 0 && terms.every((t) => t.matchExpressions.some((e: Obj) => e.key === 'tenant')), JSON.stringify(terms));
+    assert.deepEqual(decision(stored)?.pools, ['h100']);
   });
 });
 
