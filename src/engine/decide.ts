@@ -3,7 +3,7 @@ import type { Policy, Pool } from '../policy/types.ts';
 import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
-import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
+import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
 import { poolScheduler, schedulerToWrite } from './translate.ts';
@@ -25,6 +25,8 @@ import { describeRequirement } from '../vocabulary/node-selector.ts';
 export interface DecideContext {
   readonly namespace: NamespaceFacts;
   readonly policy: Policy;
+  /** Each pool's nodes, when known (the webhook's node cache): a pool none of whose nodes the pod's own constraints allow is ruled out. */
+  readonly knownNodes?: KnownNodes;
 }
 
 type GpuContainer = ContainerDemand & { readonly request: GpuRequest };
@@ -54,7 +56,7 @@ export type Analysis =
   };
 
 /** Reads the pod and judges every pool; `decide` and `explain` both start here. */
-export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysis {
+export function analyse(pod: Pod, { namespace, policy, knownNodes }: DecideContext): Analysis {
   const annotations = pod.metadata?.annotations ?? {};
   const record = readRecord(annotations);
   const { intent, problems: intentProblems } = readIntent(annotations);
@@ -66,9 +68,9 @@ export function analyse(pod: Pod, { namespace, policy }: DecideContext): Analysi
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
   const pools = poolsInOrder(policy.pools, limits);
-  if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, { policy, namespace });
+  if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, { policy, namespace, knownNodes });
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement);
+  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement), ...(knownNodes ? { knownNodes } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -134,7 +136,7 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
 function analyseNatives(
   pod: Pod, containers: readonly ContainerDemand[],
   { intent, limits, record, placement, pools }: { intent: Intent; limits: NamespaceLimits; record: RecordRead; placement: PodPlacement; pools: readonly Pool[] },
-  { policy, namespace: ns }: DecideContext,
+  { policy, namespace: ns, knownNodes }: DecideContext,
 ): Analysis {
   const native = containers.filter((c) => c.natives.length > 0);
   if (native.length === 0) return { kind: 'no-gpu', annotated: intent.any };
@@ -148,6 +150,7 @@ function analyseNatives(
     requested: cards.requested, cpus: 0,
     privileged: containers.filter((c) => c.privileged).map((c) => c.name),
     gpuRoles: new Set(native.map((c) => c.role)),
+    ...(knownNodes ? { knownNodes } : {}),
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };

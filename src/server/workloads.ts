@@ -38,7 +38,9 @@ function decideEach(deps: MutateDeps, request: AdmissionRequest, pods: readonly 
     if (err instanceof UnavailableError) return err.message;
     throw err;
   }
-  const decided = pods.map(({ path, pod }) => ({ path, pod, decision: decide(pod, { namespace: { name, labels }, policy }) }));
+  const knownNodes = deps.poolNodes?.summary(policy);
+  const context = { namespace: { name, labels }, policy, ...(knownNodes ? { knownNodes } : {}) };
+  const decided = pods.map(({ path, pod }) => ({ path, pod, decision: decide(pod, context) }));
   return { decided, revision: policy.revision };
 }
 
