@@ -107,6 +107,15 @@ function ruledOut(outcomes: readonly PoolOutcome[]): { pool: string; reason: str
   return outcomes.flatMap((o) => (o.ok ? [] : [{ pool: o.pool.name, reason: o.reason }]));
 }
 
+/** Every pool that can serve the pod, not only the group a decision routes to. */
+export function servingPools(analysis: Analysis): string[] {
+  switch (analysis.kind) {
+    case 'pools': return analysis.outcomes.flatMap((o) => (o.ok ? [o.plan.pool.name] : []));
+    case 'natives': return analysis.verdicts.flatMap((v) => (v.reason === undefined ? [v.pool.name] : []));
+    default: return [];
+  }
+}
+
 /** The pools a decision routes to, among those that can serve (the first identical-translation group). */
 export function chosenPools(outcomes: readonly PoolOutcome[]): string[] {
   return chosenGroup(outcomes).map((p) => p.pool.name);
