@@ -76,6 +76,16 @@ describe('pools ruled out by their known nodes', () => {
     const open = (await request(testApp().app).post('/mutate').send(zonedShare())).body as AdmissionReview;
     assert.equal(open.response?.patchType, 'JSONPatch', 'without the node cache the pool stays open');
   });
+
+  it('when /validate-workloads decides a template, then the known nodes rule pools out there too, as its pods will be', async () => {
+    const pod = zonedShare().request?.object as Record<string, unknown>;
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace: 'ml' }, spec: { template: { metadata: {}, spec: (pod as { spec: unknown }).spec } } };
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+      uid: 'u', kind: { group: 'batch', version: 'v1', kind: 'Job' }, resource: { group: 'batch', version: 'v1', resource: 'jobs' },
+      operation: 'CREATE', namespace: 'ml', name: 'j', object: job, userInfo: { username: 'alice' } } };
+    const res = await request(testApp({ nodeSource: source([A10, MIG]) }).app).post('/validate-workloads').send(review);
+    assert.match((res.body as AdmissionReview).response?.status?.message ?? '', /pool a10-core: the pod's nodeSelector zone=a matches none of its 1 node/);
+  });
 });
 
 describe('dra pools and the node cache', () => {
