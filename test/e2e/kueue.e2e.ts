@@ -2,7 +2,7 @@
 // `policy kueue`'s flavors, ClusterQueue and transformations applied as printed; generic Jobs
 // queued, admitted, charged in generic totals, translated to the flavor's pool and bound; a Job
 // waiting on quota; a Job whose flavor's pool cannot serve it never leaking, with the reason on
-// the Job; a plain Pod through Kueue's pod integration. There is no kubelet: the test marks pods
+// the Job, and its quota released by waitForPodsReady; a plain Pod through Kueue's pod integration. There is no kubelet: the test marks pods
 // Succeeded itself.
 // Run: npm run test:e2e -- test/e2e/kueue.e2e.ts
 import assert from 'node:assert/strict';
@@ -54,6 +54,22 @@ async function boundPod(jobName: string): Promise<Obj> {
   return eventually(`a pod of ${jobName} bound`, async () => (await podsOf(jobName)).find((p) => p.spec.nodeName), 90_000);
 }
 
+/** Plays the kubelet: a bound pod runs and is Ready (Kueue's waitForPodsReady counts it). */
+async function markReady(name: string): Promise<void> {
+  const now = new Date().toISOString();
+  await k.ok(['patch', 'pod', name, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: {
+    phase: 'Running', startTime: now,
+    conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
+    containerStatuses: [{ name: 'main', image: 'registry.k8s.io/pause:3.10', imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } }],
+  } })]);
+}
+
+async function boundReady(jobName: string): Promise<Obj> {
+  const pod = await boundPod(jobName);
+  await markReady(pod.metadata.name);
+  return pod;
+}
+
 /** Plays the kubelet: the Job's pods end with exit code 0. */
 async function complete(jobName: string): Promise<void> {
   for (const p of await podsOf(jobName)) {
@@ -87,6 +103,8 @@ before(async () => {
     configuration: {
       apiVersion: printed.apiVersion, kind: 'Configuration', manageJobsWithoutQueueName: false,
       integrations: { frameworks: ['batch/job', 'pod'] }, resources: printed.resources,
+      // As docs/kueue.md asks: a workload whose pods never start is evicted, here deactivated at once, and its quota released.
+      waitForPodsReady: { timeout: '60s', blockAdmission: false, requeuingStrategy: { timestamp: 'Eviction', backoffLimitCount: 0 } },
     },
   });
   // The flavors and ClusterQueue exactly as `policy kueue` prints them; a LocalQueue of our own.
@@ -107,7 +125,7 @@ describe('gpu-admission with Kueue', () => {
     const wl = await admitted('Job', 'first');
     assert.equal(flavor(wl), 't4-shared');
     assert.equal(charged(wl, 'gpu-admission.io/total-gpu-memory'), 12 * 2 ** 30);
-    const pod = await boundPod('first');
+    const pod = await boundReady('first');
     assert.deepEqual(decisionPools(pod), ['t4-shared']);
     assert.equal(pod.spec.containers[0].resources.limits['aliyun.com/gpu-mem'], '12');
     assert.ok(POOL_NODES['t4-shared']!.includes(pod.spec.nodeName));
@@ -128,7 +146,7 @@ describe('gpu-admission with Kueue', () => {
     await complete('first');
     const wl = await admitted('Job', 'second');
     assert.equal(flavor(wl), 't4-shared');
-    const pod = await boundPod('second');
+    const pod = await boundReady('second');
     assert.deepEqual(decisionPools(pod), ['t4-shared']);
   });
 
@@ -147,6 +165,14 @@ describe('gpu-admission with Kueue', () => {
     assert.deepEqual(await podsOf('l20-only'), [], 'no pod was created, so none waits on a node it can never reach');
     const describe = await k.ok(['describe', 'job', 'l20-only', '-n', NS]);
     assert.match(describe, /FailedCreate .*pool l20-hami/s);
+    // No quota is held for ever: waitForPodsReady evicts it (no pod ever starts) and deactivates it.
+    const evicted = await eventually('the Workload evicted and its quota released', async () => {
+      const list = await k.json(['get', 'workloads.kueue.x-k8s.io', '-n', NS]);
+      const w = (list.items as Obj[]).find((x) => x.metadata.ownerReferences?.some((o: Obj) => o.name === 'l20-only'));
+      return w && !w.status?.admission && w.status?.conditions?.some((c: Obj) => c.type === 'Evicted' && c.status === 'True') ? w : undefined;
+    }, 240_000);
+    assert.equal(evicted.spec.active, false);
+    assert.equal((await k.json(['get', 'job', 'l20-only', '-n', NS])).spec.suspend, true);
   });
 
   it('when a plain Pod is queued through Kueue\'s pod integration, then it is charged its backend name transformed into the generic total, and bound on its flavor\'s pool', async () => {
@@ -165,6 +191,7 @@ describe('gpu-admission with Kueue', () => {
       const p = await k.json(['get', 'pod', 'plain', '-n', NS]);
       return p.spec.nodeName ? p : undefined;
     }, 90_000);
+    await markReady('plain');
     assert.ok(decisionPools(bound).includes(chosen), `${chosen} in ${decisionPools(bound).join(', ')}`);
     assert.ok(POOL_NODES[chosen]!.includes(bound.spec.nodeName), `${bound.spec.nodeName} in pool ${chosen}`);
   });
