@@ -10,6 +10,7 @@ import { policySchema } from '../policy/schema.ts';
 import { policyWarnings } from '../policy/warnings.ts';
 import type { Policy } from '../policy/types.ts';
 import type { Target } from './input.ts';
+import type { KnownNodes } from '../engine/constraints.ts';
 
 /** What a command prints and how it exits: 0 fine, 1 denied / invalid policy, 2 unusable input. */
 export interface Outcome {
@@ -22,13 +23,15 @@ export type OutputFormat = 'yaml' | 'json' | 'patch';
 
 export interface PodOptions {
   readonly policy: Policy;
+  /** The pools' nodes (with --cluster), which rule pools out as the webhook's node cache does. */
+  readonly knownNodes?: KnownNodes;
   readonly namespace?: string;
   readonly namespaceLabels: Readonly<Record<string, string>>;
 }
 
 function contextFor(target: Target, options: PodOptions): DecideContext {
   const name = options.namespace ?? target.namespace ?? 'default';
-  return { policy: options.policy, namespace: { name, labels: options.namespaceLabels } };
+  return { policy: options.policy, namespace: { name, labels: options.namespaceLabels }, ...(options.knownNodes ? { knownNodes: options.knownNodes } : {}) };
 }
 
 /** `gpu-admission mutate`: the objects as the webhook would leave them, or the JSON Patch. */

@@ -14,7 +14,8 @@ import { applied, podWith } from '../helpers/pods.ts';
 import { fixturePolicy } from '../helpers/policies.ts';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { run } from '../../src/cli/main.ts';
+import { run, runAsync } from '../../src/cli/main.ts';
+import type { OpenCluster } from '../../src/cli/cluster.ts';
 
 const policy = fixturePolicy('kueue');
 const node = (name: string, labels: Record<string, string>): ClusterNode =>
@@ -168,5 +169,32 @@ describe('gpu-admission policy kueue', () => {
   it('when run without FILE, then the embedded default policy is used; with a broken policy, exit 1', () => {
     assert.match(run(['policy', 'kueue', '--config']).stdout, /kind: Configuration/);
     assert.equal(run(['policy', 'kueue', 'examples/policies/bad-policy.yaml']).exitCode, 1);
+  });
+});
+
+describe('mutate and explain --cluster read the nodes as the webhook does', () => {
+  const cluster = (nodes: ClusterNode[]): OpenCluster => async () => ({
+    nodes: async () => nodes, pods: async () => [], dra: async () => ({ deviceClasses: [], slices: [], claims: [] } as never),
+    policyText: async () => ({ text: readFileSync(new URL('../fixtures/policies/kueue.yaml', import.meta.url), 'utf8') }),
+    namespaceLabels: async () => ({}),
+  });
+  const hami = toClusterNode({ metadata: { name: 'l20-1', labels: { gpu: 'on' } }, status: { allocatable: { 'hami.io/gpu': '40' }, conditions: [{ type: 'Ready', status: 'True' }] } });
+  // A compute share with the T4 flavor's nodeSelector: only the HAMi pool's nodes can say no.
+  const pod = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ml' }, spec: {
+    nodeSelector: { 'ack.node.gpu.schedule': 'cgpu', 'aliyun.accelerator/nvidia_name': 'Tesla-T4' },
+    containers: [{ name: 'main', resources: { limits: { 'gpu-admission.io/gpu-memory': '8Gi', 'gpu-admission.io/gpu-cores': '30' } } }] } });
+
+  it('when explain --cluster meets a pod whose nodeSelector no HAMi node carries, then the HAMi pool is ruled out by its nodes', async () => {
+    const out = await runAsync(['explain', '-f', '-', '--cluster'], cluster([hami]), () => pod);
+    assert.match(out.stdout + out.stderr, /l20-hami: the pod's nodeSelector .* matches none of its 1 node/);
+    const offline = run(['explain', '-f', '-', '--policy', 'test/fixtures/policies/kueue.yaml'], () => pod);
+    assert.doesNotMatch(offline.stdout + offline.stderr, /matches none of its/);
+  });
+
+  it('when the user may not list nodes, then explain --cluster says so and judges pools by their labels', async () => {
+    const open: OpenCluster = async (flags) => ({ ...(await cluster([hami])(flags)), nodes: async () => { throw new Error('forbidden'); } });
+    const out = await runAsync(['explain', '-f', '-', '--cluster'], open, () => pod);
+    assert.match(out.stderr, /^note: the nodes could not be read \(forbidden\)/);
+    assert.doesNotMatch(out.stdout, /matches none of its/);
   });
 });
