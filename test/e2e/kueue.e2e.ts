@@ -1,6 +1,7 @@
 // End to end with Kueue's real manager (sigs.k8s.io/kueue, built by test/e2e/kueue/build.sh):
 // `policy kueue`'s flavors, ClusterQueue and transformations applied as printed; generic Jobs
-// queued, admitted, charged in generic totals, translated to the flavor's pool and bound; a Job
+// queued, admitted, charged in generic totals, translated to the flavor's pool and bound (a
+// compute share kept off the cGPU flavors by their zero quota); a Job
 // waiting on quota; a Job whose flavor's pool cannot serve it never leaking, with the reason on
 // the Job, and its quota released by waitForPodsReady; a plain Pod through Kueue's pod integration. There is no kubelet: the test marks pods
 // Succeeded itself.
@@ -148,6 +149,23 @@ describe('gpu-admission with Kueue', () => {
     assert.equal(flavor(wl), 't4-shared');
     const pod = await boundReady('second');
     assert.deepEqual(decisionPools(pod), ['t4-shared']);
+  });
+
+  it('when a compute share is queued, then the zero compute quota of the cGPU flavors keeps Kueue off them, and its pod is translated for core_mem and bound there', async () => {
+    // 2Gi fits the T4 flavor's memory left (3Gi), first in order: only its compute quota of 0 turns Kueue away.
+    assert.equal((await k.apply(job('share', { 'gpu-admission.io/gpu-memory': '2Gi', 'gpu-admission.io/gpu-cores': '30' }))).code, 0);
+    const wl = await admitted('Job', 'share');
+    assert.equal(flavor(wl), 'a10-core');
+    assert.equal(charged(wl, 'gpu-admission.io/total-gpu-cores'), 30);
+    const considered = await eventually('Kueue\'s QuotaReserved event', async () => {
+      const events = await k.json(['get', 'events', '-n', NS, '--field-selector', `involvedObject.name=${wl.metadata.name},reason=QuotaReserved`]);
+      return (events.items as Obj[])[0]?.message as string | undefined;
+    }, 60_000);
+    assert.match(considered, /t4-shared\(NoFit;insufficient quota for gpu-admission\.io\/total-gpu-cores in flavor t4-shared, .* > maximum capacity \(0\)\)/);
+    const pod = await boundReady('share');
+    assert.deepEqual(decisionPools(pod), ['a10-core']);
+    assert.deepEqual(pod.spec.containers[0].resources.limits, { 'aliyun.com/gpu-mem': '2', 'aliyun.com/gpu-core.percentage': '30' });
+    assert.ok(POOL_NODES['a10-core']!.includes(pod.spec.nodeName));
   });
 
   it('when Kueue admits a Job to a flavor whose pool cannot serve it, then no pod leaks to another pool and the Job\'s events carry gpu-admission\'s reason', async () => {
