@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { checkAgainstCluster } from '../cluster/check.ts';
 import { draftPolicy } from '../cluster/init.ts';
 import { formatInspect, inspect } from '../cluster/inspect.ts';
-import { needsDra, withDevices, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
+import { advertisesGpus, needsDra, poolNodeSummary, withDevices, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import type { Policy } from '../policy/types.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
@@ -119,6 +119,11 @@ async function podVerb(command: 'mutate' | 'explain', args: readonly string[], o
   if (!['yaml', 'json', 'patch'].includes(format)) throw new InputError(`-o must be yaml, json or patch, not "${format}"`);
   const cluster = await open(values);
   const policy = await policyInForce(cluster, values.policy, values['policy-namespace'], undefined);
+  // The GPU nodes, as the webhook's node cache holds them: pools none of whose nodes a pod allows are
+  // ruled out. Without the right to list nodes, pools are judged by their labels, as offline.
+  const read = await cluster.nodes().catch((e: Error) => e);
+  const knownNodes = read instanceof Error ? undefined : poolNodeSummary(policy, read.filter(advertisesGpus));
+  const unread = read instanceof Error ? `note: the nodes could not be read (${read.message}): pools are judged by their labels only\n` : '';
   const targets = readTargets(readText(values.file, stdin), values.file);
   const names = [...new Set(targets.map((t) => values.namespace ?? t.namespace ?? 'default'))];
   const labels = new Map<string, Record<string, string>>();
@@ -129,17 +134,17 @@ async function podVerb(command: 'mutate' | 'explain', args: readonly string[], o
   }
   // A stored pod's node is named with its pool: the nodes are read only for such pods.
   const placed = command === 'explain' && targets.some((t) => isStoredPod(t.doc, t.pod) && t.pod.spec.nodeName);
-  const nodes = placed ? await cluster.nodes() : undefined;
+  const nodes = placed && !(read instanceof Error) ? read : undefined;
   const inCluster = { policyInForce: values.policy === undefined, ...(nodes ? { nodes } : {}) };
   // One run per namespace, so each target is decided with its own namespace's labels.
   const outcomes = names.map((name) => {
     const mine = targets.filter((t) => (values.namespace ?? t.namespace ?? 'default') === name);
-    const options = { policy, namespace: name, namespaceLabels: labels.get(name) ?? {}, cluster: inCluster };
+    const options = { policy, namespace: name, namespaceLabels: labels.get(name) ?? {}, cluster: inCluster, ...(knownNodes ? { knownNodes } : {}) };
     return command === 'mutate' ? mutate(mine, options, format) : explain(mine, options);
   });
   return {
     stdout: outcomes.map((o) => o.stdout).join(format === 'yaml' && command === 'mutate' ? '---\n' : ''),
-    stderr: outcomes.map((o) => o.stderr).join(''),
+    stderr: unread + outcomes.map((o) => o.stderr).join(''),
     exitCode: Math.max(...outcomes.map((o) => o.exitCode)) as Outcome['exitCode'],
   };
 }

@@ -6,10 +6,12 @@ import type { Decision } from '../engine/decision.ts';
 import { describeContainer } from '../engine/message.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import { policyDeviceClasses } from '../policy/dra.ts';
+import { kueueObjects } from '../cluster/kueue.ts';
 import { policySchema } from '../policy/schema.ts';
 import { policyWarnings } from '../policy/warnings.ts';
 import type { Policy } from '../policy/types.ts';
 import type { Target } from './input.ts';
+import type { KnownNodes } from '../engine/constraints.ts';
 import { asNewPod, explainDecided, isStoredPod, notDecidedLine, placement, type StoredContext } from './stored.ts';
 
 /** What a command prints and how it exits: 0 fine, 1 denied / invalid policy, 2 unusable input. */
@@ -23,6 +25,8 @@ export type OutputFormat = 'yaml' | 'json' | 'patch';
 
 export interface PodOptions {
   readonly policy: Policy;
+  /** The pools' nodes (with --cluster), which rule pools out as the webhook's node cache does. */
+  readonly knownNodes?: KnownNodes;
   readonly namespace?: string;
   readonly namespaceLabels: Readonly<Record<string, string>>;
   /** Read from a cluster (--cluster): whether the policy is the one in force there, and its nodes when read. */
@@ -31,7 +35,7 @@ export interface PodOptions {
 
 function contextFor(target: Target, options: PodOptions): DecideContext {
   const name = options.namespace ?? target.namespace ?? 'default';
-  return { policy: options.policy, namespace: { name, labels: options.namespaceLabels } };
+  return { policy: options.policy, namespace: { name, labels: options.namespaceLabels }, ...(options.knownNodes ? { knownNodes: options.knownNodes } : {}) };
 }
 
 /** `gpu-admission mutate`: the objects as the webhook would leave them, or the JSON Patch. */
@@ -70,7 +74,7 @@ export function mutate(targets: readonly Target[], options: PodOptions, format: 
 
 function render(objects: readonly unknown[], format: OutputFormat): string {
   if (objects.length === 0) return '';
-  if (format === 'yaml') return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })).join('---\n');
+  if (format === 'yaml') return objects.map(kubectlYaml).join('---\n');
   const value = objects.length === 1 ? objects[0] : objects;
   return `${JSON.stringify(value, null, 2)}\n`;
 }
@@ -161,6 +165,11 @@ function summarise(containers: ReadonlyMap<string, { resources: Readonly<Record<
     `${name} {${Object.entries(t.resources).map(([r, v]) => `${r}: ${v}`).join(', ')}}`).join(', ');
 }
 
+/** YAML as kubectl reads it (YAML 1.1: `on`, `yes` quoted, so they stay strings). */
+function kubectlYaml(object: unknown): string {
+  return stringify(object, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' });
+}
+
 /** `gpu-admission policy check FILE`. */
 export function checkPolicy(text: string, file: string): Outcome {
   const result = parsePolicy(text);
@@ -181,6 +190,26 @@ export function printDeviceClasses(text: string, file: string): Outcome {
   const header = `# DeviceClasses for the dra pools of ${file} (gpu-admission policy deviceclasses). Apply once, before the policy:\n`
     + '#   gpu-admission policy deviceclasses FILE | kubectl apply -f -\n';
   return { stdout: header + classes.map((c) => stringify(c, { lineWidth: 0 })).join('---\n'), stderr: '', exitCode: 0 };
+}
+
+/**
+ * `gpu-admission policy kueue [FILE] [--config]`: the ResourceFlavors and ClusterQueue skeleton
+ * to apply, or (--config) the Kueue Configuration's transformations to merge; what Kueue cannot
+ * see on stderr.
+ */
+export function printKueue(policy: Policy, source: string, config: boolean): Outcome {
+  const objects = kueueObjects(policy);
+  const stderr = lines(objects.notes.map((n) => `note: ${n}`));
+  if (config) {
+    const header = `# Kueue Configuration for ${source} (gpu-admission policy kueue --config): merge resources.transformations\n`
+      + '# into the manager\'s configuration (Kueue v0.16 or later for multiplyBy), then restart it.\n';
+    return { stdout: header + kubectlYaml(objects.configuration), stderr, exitCode: 0 };
+  }
+  const header = `# Kueue objects for ${source} (gpu-admission policy kueue): one ResourceFlavor per pool, and a ClusterQueue\n`
+    + '# skeleton whose zero quotas keep Kueue off pools that must refuse. Scale the quotas, then:\n'
+    + '#   gpu-admission policy kueue FILE | kubectl apply -f -\n';
+  const docs = [...objects.flavors, objects.clusterQueue];
+  return { stdout: header + docs.map(kubectlYaml).join('---\n'), stderr, exitCode: 0 };
 }
 
 export function printSchema(): Outcome {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { defaultPolicy } from '../policy/default-policy.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import type { Policy } from '../policy/types.ts';
-import { checkPolicy, explain, mutate, printDeviceClasses, printSchema, type OutputFormat, type Outcome } from './commands.ts';
+import { checkPolicy, explain, mutate, printDeviceClasses, printKueue, printSchema, type OutputFormat, type Outcome } from './commands.ts';
 import { clusterCommand, type OpenCluster } from './cluster.ts';
 import { InputError, readTargets, readText } from './input.ts';
 
@@ -14,6 +14,7 @@ const USAGE = `Usage:
   gpu-admission policy check FILE [--cluster [CLUSTER]]
   gpu-admission policy init --from-cluster [CLUSTER]
   gpu-admission policy deviceclasses FILE
+  gpu-admission policy kueue [FILE] [--config]
   gpu-admission policy schema
 
 FILE holds a Pod, a workload with pod templates (Deployment, StatefulSet, DaemonSet, ReplicaSet,
@@ -41,6 +42,17 @@ function loadPolicy(file: string | undefined): Policy {
   return result.policy;
 }
 
+/** `policy kueue [FILE] [--config]`: without FILE, the embedded default policy. */
+function kueueCommand(args: readonly string[], stdin?: () => string): Outcome {
+  const { values, positionals } = parseArgs({ args: [...args], options: { config: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const [file, extra] = positionals;
+  if (extra !== undefined) throw new InputError(`policy kueue: one FILE at most\n${USAGE}`);
+  if (file === undefined) return printKueue(defaultPolicy(), 'the embedded default policy', values.config);
+  const result = parsePolicy(readText(file, stdin));
+  if (!result.ok) return { stdout: '', stderr: `${file}: invalid policy\n${result.errors.map((e) => `  ${e}\n`).join('')}`, exitCode: 1 };
+  return printKueue(result.policy, file, values.config);
+}
+
 /** Runs the CLI on its arguments; never throws, never exits (main does). */
 export function run(argv: readonly string[], stdin?: () => string): Outcome {
   try {
@@ -58,7 +70,8 @@ function dispatch(argv: readonly string[], stdin?: () => string): Outcome {
     if (sub === 'schema') return printSchema();
     if (sub === 'check' && file) return checkPolicy(readText(file, stdin), file);
     if (sub === 'deviceclasses' && file) return printDeviceClasses(readText(file, stdin), file);
-    throw new InputError(`policy: expected "check FILE", "deviceclasses FILE" or "schema"\n${USAGE}`);
+    if (sub === 'kueue') return kueueCommand(rest.slice(1), stdin);
+    throw new InputError(`policy: expected "check FILE", "deviceclasses FILE", "kueue [FILE]" or "schema"\n${USAGE}`);
   }
   if (command !== 'mutate' && command !== 'explain') {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') return { stdout: USAGE, stderr: '', exitCode: 0 };

@@ -1,9 +1,9 @@
 // `gpu-admission policy check FILE --cluster`: where the policy and the live nodes disagree.
 // Each finding names the pool, the nodes and both values.
 import type { Policy, Pool } from '../policy/types.ts';
-import { formatRequirement } from '../vocabulary/node-selector.ts';
+import { formatRequirement, matchesRequirements, selectorRequirements } from '../vocabulary/node-selector.ts';
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
-import { poolTerms } from '../policy/pool-nodes.ts';
+import { flavorLabels, poolTerms } from '../policy/pool-nodes.ts';
 import { classSelects, policyDeviceClasses, type DeviceClassObject } from '../policy/dra.ts';
 import {
   GFD, advertisesGpus, draGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterDeviceClass, type ClusterNode, type DraView,
@@ -47,6 +47,24 @@ export function checkDeviceClasses(policy: Policy, dra: DraView): string[] {
       + `(kubectl annotate) or restart kube-scheduler, which forgets the name when the other class goes (v1.37.2)`);
     const own = classFinding(want, have.get(want.metadata.name), pools);
     return [...(own ? [own] : []), ...rivalry];
+  });
+}
+
+/**
+ * Pools that cannot be told apart by their labels: nodes of another pool that carry a pool's
+ * flavor labels (what `policy kueue` gives its ResourceFlavor), so Kueue may send that pool's
+ * Jobs there, and a nodeSelector of those labels cannot tell the pools apart.
+ */
+export function flavorOverlaps(policy: Policy, nodes: readonly ClusterNode[]): string[] {
+  return policy.pools.filter((p) => !p.disabled).flatMap((pool) => {
+    const labels = flavorLabels(pool, policy.defaults.poolLabel);
+    const selector = selectorRequirements(labels);
+    const strangers = nodes.filter((n) => !poolHasNode(pool, n) && poolsOfNode(policy, n).length > 0 && matchesRequirements(n.labels, selector));
+    if (strangers.length === 0) return [];
+    const pools = [...new Set(strangers.flatMap((n) => poolsOfNode(policy, n).map((p) => p.name)))];
+    const shown = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'no label of its own';
+    return [`pool ${pool.name}: its labels (${shown}) also select node${strangers.length > 1 ? 's' : ''} ${list(strangers.map((n) => n.name))} `
+      + `of pool ${pools.join(', ')}: a Kueue flavor or nodeSelector of them cannot tell the pools apart; label each GPU node with its pool (defaults.poolLabel)`];
   });
 }
 
@@ -111,6 +129,7 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
       }
     }
   }
+  findings.push(...flavorOverlaps(policy, nodes));
   for (const node of nodes) {
     const pools = poolsOfNode(policy, node);
     // dra pools on one node are told apart by their DeviceClasses (whole cards and MIG slices).

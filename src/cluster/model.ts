@@ -257,7 +257,10 @@ export function decisionPools(pod: ClusterPod): string[] | undefined {
   }
 }
 
-/** The GPU nodes the webhook knows of (a watched cache), for warnings and metrics only: never for a decision. */
+/**
+ * The GPU nodes the webhook knows of (a watched cache), for warnings, metrics, and to rule out a
+ * pool none of whose nodes the pod's own constraints allow (never to send a pod to a pool).
+ */
 export interface NodeSource {
   /** The GPU nodes now; empty before the first list. */
   nodes(): readonly ClusterNode[];
@@ -273,6 +276,8 @@ export interface NodeSource {
 export interface PoolNodes {
   readonly ready: number;
   readonly total: number;
+  /** Each node's labels. */
+  readonly labels: readonly Labels[];
   readonly capacity: Readonly<Record<string, number>>;
 }
 
@@ -287,7 +292,7 @@ export function poolNodeSummary(policy: Policy, nodes: readonly ClusterNode[]): 
     const mine = nodes.filter((n) => poolHasNode(pool, n));
     const capacity: Record<string, number> = {};
     for (const u of poolUnits(pool)) capacity[u.resource] = mine.reduce((sum, n) => sum + nodeCapacity(pool, n, u.resource), 0);
-    out.set(pool.name, { ready: mine.filter((n) => n.ready).length, total: mine.length, capacity });
+    out.set(pool.name, { ready: mine.filter((n) => n.ready).length, total: mine.length, labels: mine.map((n) => n.labels), capacity });
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { poolTerms } from '../policy/pool-nodes.ts';
 import { DEFAULT_SCHEDULER } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
 import {
-  byKey, describeRequirement, implies, satisfiable, satisfiableWithAny, selectorRequirements, type NodeSelectorRequirement, type NodeSelectorTerm,
+  byKey, describeRequirement, implies, matchesRequirements, satisfiable, satisfiableWithAny, selectorRequirements, type Labels, type NodeSelectorRequirement, type NodeSelectorTerm,
 } from '../vocabulary/node-selector.ts';
 import type { Pod, PodSpec } from './pod.ts';
 import type { RecordRead } from './record.ts';
@@ -69,19 +69,45 @@ function ownAffinity(spec: PodSpec, record: RecordRead): PodSpec {
   return copy;
 }
 
-/** Why the pod's own nodeSelector or required node affinity leaves no node of this pool, if it does. */
-export function placementReason(pool: Pool, placement: PodPlacement): string | undefined {
-  const { selector } = placement;
-  if (selector.length === 0 && placement.terms.length === 0) return undefined; // the pod constrains nothing: every pool's nodes fit
+/**
+ * The labels of each pool's nodes as the webhook's node cache knows them now, by pool name. A
+ * pool left out, or with no node (scaled to zero), is not known: only its own terms can rule it out.
+ */
+export type KnownNodes = ReadonlyMap<string, { readonly labels: readonly Labels[] }>;
+
+/**
+ * Why the pod's own nodeSelector or required node affinity leaves no node of this pool, if it
+ * does: first by the pool's terms (no node the pool's terms allow could match), then, when the
+ * pool's nodes are known, by those nodes (none of them matches: a label the pool's terms do not
+ * name, such as a Kueue flavor's, rules the pool out too).
+ */
+export function placementReason(pool: Pool, placement: PodPlacement, nodes: readonly Labels[] = []): string | undefined {
+  if (placement.selector.length === 0 && placement.terms.length === 0) return undefined; // the pod constrains nothing: every pool's nodes fit
+  return termsReason(pool, placement) ?? nodesReason(placement, nodes);
+}
+
+function termsReason(pool: Pool, { selector, terms: own }: PodPlacement): string | undefined {
   const terms = poolTerms(pool);
   const open = terms.filter((t) => satisfiable([...t, ...selector]));
   if (open.length === 0) {
     const blocking = selector.filter((r) => terms.every((t) => !satisfiable([...t, r])));
     return `the pod's nodeSelector ${(blocking.length > 0 ? blocking : selector).map(describeRequirement).join(', ')} excludes it`;
   }
-  if (placement.terms.length === 0) return undefined;
-  if (open.some((t) => satisfiableWithAny([...t, ...selector], placement.terms))) return undefined;
+  if (own.length === 0) return undefined;
+  if (open.some((t) => satisfiableWithAny([...t, ...selector], own))) return undefined;
   return `the pod's required node affinity excludes it (no term allows ${terms.map((t) => t.map(describeRequirement).join(', ')).join(' or ')})`;
+}
+
+/** Why none of the pool's known nodes can take the pod, if none can. */
+function nodesReason({ selector, terms }: PodPlacement, nodes: readonly Labels[]): string | undefined {
+  if (nodes.length === 0) return undefined;
+  const own = terms.length > 0 ? terms : [[]];
+  if (nodes.some((labels) => matchesRequirements(labels, selector) && own.some((t) => matchesRequirements(labels, t)))) return undefined;
+  const count = `${nodes.length} node${nodes.length > 1 ? 's' : ''}`;
+  if (selector.length > 0 && !nodes.some((labels) => matchesRequirements(labels, selector))) {
+    return `the pod's nodeSelector ${selector.map(describeRequirement).join(', ')} matches none of its ${count}`;
+  }
+  return `the pod's required node affinity matches none of its ${count}`;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
-import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
+import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
 import { poolScheduler, schedulerToWrite } from './translate.ts';
@@ -30,6 +30,8 @@ export interface DecideContext {
    * bound or pinned to a node is held to the pools of that node. Undefined: the node is unknown.
    */
   readonly nodeLabels?: (name: string) => Readonly<Record<string, string>> | undefined;
+  /** Each pool's nodes, when known (the webhook's node cache): a pool none of whose nodes the pod's own constraints allow is ruled out. */
+  readonly knownNodes?: KnownNodes;
 }
 
 type GpuContainer = ContainerDemand & { readonly request: GpuRequest };
@@ -60,7 +62,7 @@ export type Analysis =
 
 /** Reads the pod and judges every pool; `decide` and `explain` both start here. */
 export function analyse(pod: Pod, context: DecideContext): Analysis {
-  const { namespace, policy } = context;
+  const { namespace, policy, knownNodes } = context;
   const annotations = pod.metadata?.annotations ?? {};
   const record = withinPolicy(readRecord(annotations), policy);
   const { intent, problems: intentProblems } = readIntent(annotations);
@@ -74,7 +76,7 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const pools = poolsInOrder(policy.pools, limits);
   if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, context);
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement);
+  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement), ...(knownNodes ? { knownNodes } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -109,6 +111,15 @@ export function decideAnalysed(pod: Pod, analysis: Analysis, policy: Policy): De
 
 function ruledOut(outcomes: readonly PoolOutcome[]): { pool: string; reason: string }[] {
   return outcomes.flatMap((o) => (o.ok ? [] : [{ pool: o.pool.name, reason: o.reason }]));
+}
+
+/** Every pool that can serve the pod, not only the group a decision routes to. */
+export function servingPools(analysis: Analysis): string[] {
+  switch (analysis.kind) {
+    case 'pools': return analysis.outcomes.flatMap((o) => (o.ok ? [o.plan.pool.name] : []));
+    case 'natives': return analysis.verdicts.flatMap((v) => (v.reason === undefined ? [v.pool.name] : []));
+    default: return [];
+  }
 }
 
 /** The pools a decision routes to, among those that can serve (the first identical-translation group). */
@@ -179,7 +190,7 @@ function withinPolicy(read: RecordRead, policy: Policy): RecordRead {
 function analyseNatives(
   pod: Pod, containers: readonly ContainerDemand[],
   { intent, limits, record, placement, pools }: { intent: Intent; limits: NamespaceLimits; record: RecordRead; placement: PodPlacement; pools: readonly Pool[] },
-  { policy, namespace: ns, nodeLabels }: DecideContext,
+  { policy, namespace: ns, nodeLabels, knownNodes }: DecideContext,
 ): Analysis {
   const native = containers.filter((c) => c.natives.length > 0);
   if (native.length === 0) return { kind: 'no-gpu', annotated: intent.any };
@@ -193,6 +204,7 @@ function analyseNatives(
     requested: cards.requested, cpus: 0,
     privileged: containers.filter((c) => c.privileged).map((c) => c.name),
     gpuRoles: new Set(native.map((c) => c.role)),
+    ...(knownNodes ? { knownNodes } : {}),
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };

@@ -5,7 +5,7 @@ import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/ba
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
 import { cardMigCatalog, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
-import { placementReason, type PodPlacement } from './constraints.ts';
+import { placementReason, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
 import type { NamespaceLimits } from './namespace.ts';
@@ -18,6 +18,8 @@ export interface PodFacts {
   readonly limits: NamespaceLimits;
   readonly isolation: Isolation;
   readonly placement: PodPlacement;
+  /** Each pool's nodes, when the webhook's node cache knows them. */
+  readonly knownNodes?: KnownNodes;
   /** Containers that ask for GPUs. */
   readonly gpuContainers: readonly (ContainerDemand & { readonly request: GpuRequest })[];
   /** Every card the pod asks, shares included, for namespace limits. */
@@ -80,7 +82,7 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   const [privileged] = facts.privileged;
   // A dra pool with mig hands out slices of shared cards, as the MIG backends do.
   if (privileged !== undefined && (backend.shares || (pool.backend === 'dra' && pool.mig))) return `container "${privileged}" is privileged and would see every shared card of the node`;
-  return placementReason(pool, facts.placement) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles);
+  return placementReason(pool, facts.placement, facts.knownNodes?.get(pool.name)?.labels) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles);
 }
 
 /** A pod that names its own scheduler (volcano, a gang scheduler) keeps it: pools whose cards another scheduler allocates are out. */

@@ -40,8 +40,16 @@ export interface RawPolicy {
 /** Spells out the shorthands (`rdma: true`, a MIG layout, the defaults of each backend's block); errors name their path. */
 export function normalise(raw: RawPolicy): { policy: Omit<Policy, 'revision'>; errors: string[] } {
   const errors: string[] = [];
-  const pools = raw.pools.map((p, i) => normalisePool(p, `/pools/${i}`, errors));
+  const pools = raw.pools.map((p, i) => normalisePool(withPoolLabel(p, raw.defaults.poolLabel, `/pools/${i}`, errors), `/pools/${i}`, errors));
   return { policy: { apiVersion: raw.apiVersion, kind: raw.kind, defaults: raw.defaults, pools, namespaces: raw.namespaces }, errors };
+}
+
+/** `defaults.poolLabel`: the pool's name under that key, ANDed into its nodeSelector. */
+function withPoolLabel(raw: RawPool, key: string | undefined, path: string, errors: string[]): RawPool {
+  if (key === undefined) return raw;
+  const own = raw.nodeSelector[key];
+  if (own !== undefined && own !== raw.name) errors.push(`${path}/nodeSelector/${key}: defaults.poolLabel gives this pool ${key}=${raw.name}, not ${own}`);
+  return { ...raw, nodeSelector: { ...raw.nodeSelector, [key]: raw.name } };
 }
 
 function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {

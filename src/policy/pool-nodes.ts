@@ -62,6 +62,20 @@ export function poolPlacement(pool: Pool): Pool['placement'] {
   return pool.placement ?? (BACKEND_FACTS[pool.backend].placement ? 'binpack' : undefined);
 }
 
+/**
+ * The node labels that pick the pool's nodes as a Kueue ResourceFlavor's `nodeLabels` (Kueue
+ * writes them into the pod's nodeSelector at admission): the pool label when the policy has one
+ * (exact: every pool's nodes carry it), else the single-value labels every term of the pool
+ * requires (its mode, model and nodeSelector labels). Empty when the pool has none.
+ */
+export function flavorLabels(pool: Pool, poolLabel: string | undefined): Record<string, string> {
+  if (poolLabel !== undefined) return { [poolLabel]: pool.name };
+  const [first = [], ...others] = poolTerms(pool);
+  const common = first.filter((r) => r.operator === 'In' && r.values?.length === 1
+    && others.every((t) => t.some((o) => o.key === r.key && o.operator === 'In' && o.values?.length === 1 && o.values[0] === r.values?.[0])));
+  return Object.fromEntries(common.map((r) => [r.key, r.values?.[0] ?? '']));
+}
+
 /** Whether a node with these labels is one of the pool's: it matches one of the terms the engine writes for the pool. */
 export function poolHasLabels(pool: Pool, labels: Labels): boolean {
   return poolTerms(pool).some((term) => matchesRequirements(labels, term));

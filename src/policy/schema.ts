@@ -48,6 +48,11 @@ export const policySchema = {
           enum: [...ISOLATIONS], default: 'none',
           description: 'Minimum isolation when the pod does not say.',
         },
+        poolLabel: {
+          type: 'string', pattern: LABEL_KEY, maxLength: 316,
+          description: 'A node label key whose value is the pool name on every GPU node (gpu-admission.io/pool): '
+            + 'each pool selects its nodes by it too, and Kueue flavors select exactly one pool by it.',
+        },
       },
     },
     pools: {

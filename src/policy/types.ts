@@ -121,6 +121,8 @@ export interface PolicyDefaults {
   readonly acceptNvidiaGpu: boolean;
   readonly rounding: 'up' | 'deny';
   readonly isolation: Isolation;
+  /** A node label key whose value is the pool's name on each of its nodes; added to every pool's nodeSelector. */
+  readonly poolLabel?: string;
 }
 
 export interface Policy {

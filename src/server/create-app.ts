@@ -69,11 +69,12 @@ export function createApp(deps: AppDeps): Express {
     if (draining()) res.setHeader('Connection', 'close');
     next();
   });
-  app.post('/mutate', ...reviewRoute('mutate', mutateHandler({ ...deps, ...(poolNodes ? { poolNodes } : {}) }), reviewDeps));
+  const decideDeps = { ...deps, ...(poolNodes ? { poolNodes } : {}) };
+  app.post('/mutate', ...reviewRoute('mutate', mutateHandler(decideDeps), reviewDeps));
   app.post('/validate-policy', ...reviewRoute('validate-policy',
     validatePolicyHandler(deps.policyConfigMap ?? DEFAULT_POLICY_CONFIGMAP), reviewDeps));
-  app.post('/validate-workloads', ...reviewRoute('validate-workloads', validateWorkloadsHandler(deps), reviewDeps));
-  app.post('/audit', ...reviewRoute('audit', auditHandler(deps), reviewDeps));
+  app.post('/validate-workloads', ...reviewRoute('validate-workloads', validateWorkloadsHandler(decideDeps), reviewDeps));
+  app.post('/audit', ...reviewRoute('audit', auditHandler(decideDeps), reviewDeps));
   app.post('/validate-not-opted-in', ...reviewRoute('not-opted-in', notOptedInHandler(), reviewDeps));
   app.use(healthRoutes({ ...deps, draining, starved }));
   app.get('/metrics', async (_req, res) => {

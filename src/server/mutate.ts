@@ -30,12 +30,13 @@ export function mutateHandler(deps: MutateDeps): ReviewHandler {
       throw new UnavailableError('GA_NO_POLICY', `gpu-admission has no valid policy yet: ${deps.policySource.notReadyReason() ?? 'not loaded'}`);
     }
     const name = request.namespace || pod.metadata?.namespace || '';
+    const knownNodes = deps.poolNodes?.summary(policy);
     const decided = decide(pod, {
       namespace: { name, labels: namespaceLabels(deps.namespaceSource, name, policy) }, policy,
-      ...(deps.poolNodes ? { nodeLabels: deps.poolNodes.labels } : {}),
+      ...(deps.poolNodes ? { nodeLabels: deps.poolNodes.labels } : {}), ...(knownNodes ? { knownNodes } : {}),
     });
     // Still admitted when its pools have no Ready node (an autoscaler may add one), but told so.
-    const noNode = decided.kind === 'patch' ? noReadyNodeWarning(decided.record.pools, deps.poolNodes?.summary(policy)) : undefined;
+    const noNode = decided.kind === 'patch' ? noReadyNodeWarning(decided.record.pools, knownNodes) : undefined;
     const decision = noNode && decided.kind === 'patch' ? { ...decided, warnings: [...decided.warnings, noNode] } : decided;
     if (decision.kind === 'patch') log.debug({ patch: decision.patch }, 'patch');
     return { ...outcomeOf(decision), revision: policy.revision };

@@ -5,11 +5,12 @@
 import { allow, refuse } from '../admission/encode.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
 import { at, reviewedPods, type ReviewedPod } from '../admission/workload.ts';
-import { decide } from '../engine/decide.ts';
+import { analyse, decideAnalysed, servingPools } from '../engine/decide.ts';
 import { podContainers, resourceNames } from '../engine/demand.ts';
 import type { Decision } from '../engine/decision.ts';
 import type { Container, Pod } from '../engine/pod.ts';
-import { NAMESPACE_OPT_IN, PREFIX } from '../vocabulary/names.ts';
+import { clampWarning } from '../engine/message.ts';
+import { KUEUE_QUEUE_LABEL, NAMESPACE_OPT_IN, PREFIX } from '../vocabulary/names.ts';
 import { UnavailableError } from './errors.ts';
 import { namespaceLabels, type MutateDeps } from './mutate.ts';
 import type { ReviewHandler, ReviewOutcome } from './review.ts';
@@ -20,6 +21,8 @@ interface Decided {
   readonly path: string;
   readonly pod: Pod;
   readonly decision: Decision;
+  /** Every pool that could serve the template (Kueue's flavor may pick any of them). */
+  readonly serving: readonly string[];
 }
 
 /**
@@ -38,7 +41,12 @@ function decideEach(deps: MutateDeps, request: AdmissionRequest, pods: readonly 
     if (err instanceof UnavailableError) return err.message;
     throw err;
   }
-  const decided = pods.map(({ path, pod }) => ({ path, pod, decision: decide(pod, { namespace: { name, labels }, policy }) }));
+  const knownNodes = deps.poolNodes?.summary(policy);
+  const context = { namespace: { name, labels }, policy, ...(knownNodes ? { knownNodes } : {}) };
+  const decided = pods.map(({ path, pod }) => {
+    const analysis = analyse(pod, context);
+    return { path, pod, decision: decideAnalysed(pod, analysis, policy), serving: servingPools(analysis) };
+  });
   return { decided, revision: policy.revision };
 }
 
@@ -51,21 +59,46 @@ const notChecked = (why: string): ReviewOutcome =>
  * warnings, each with its path. Never mutated.
  */
 export function validateWorkloadsHandler(deps: MutateDeps): ReviewHandler {
-  return (request) => {
+  return (request, log) => {
     const pods = reviewedPods(request);
     if (pods === undefined || pods.length === 0 || pods[0]?.path === '') return UNCHANGED;
     const result = decideEach(deps, request, pods);
     if (typeof result === 'string') return notChecked(result);
-    const warnings = result.decided.flatMap(({ path, decision }) =>
-      (decision.kind === 'allow' || decision.kind === 'patch' ? decision.warnings.map((w) => at(path, w)) : []));
+    const queue = kueueQueue(request.object);
+    const warnings = result.decided.flatMap(({ path, decision, serving }) => {
+      if (decision.kind !== 'allow' && decision.kind !== 'patch') return [];
+      // Queued by Kueue and not admitted yet: the route, and its warnings, follow the flavor Kueue picks.
+      if (queue !== undefined && request.operation === 'CREATE' && serving.length > 0) return [flavorWarning(path, queue, serving)];
+      return decision.warnings.map((w) => at(path, w));
+    });
     const refusals = result.decided.flatMap(({ path, decision }) => (decision.kind === 'deny' ? [{ path, message: decision.message, code: decision.code }] : []));
     if (refusals.length > 0) {
       const message = refusals.map(({ path, message: m }) => at(path, m)).join('; ');
       const reason = refusals[0]!.code;
+      if (queue !== undefined && request.operation === 'UPDATE') {
+        // Kueue admitting the workload writes its flavor into the template. Refused, the workload
+        // would stay suspended and its quota held, the reason in no object: let it through, and
+        // each pod is refused when created, with this reason in the workload's events (FailedCreate).
+        log.info({ refused: message, queue }, 'Kueue admission let through: its pods will be refused');
+        const note = clampWarning(`${refusals[0]!.path}: no pool serves this template on Kueue's flavor: its pods will be refused (see its events)`);
+        return { verdict: allow(undefined, [...warnings, note]), result: 'unchanged', reason, revision: result.revision };
+      }
       return { verdict: refuse(403, message, 'Forbidden', warnings.length > 0 ? warnings : undefined), result: 'denied', reason, revision: result.revision };
     }
     return { verdict: allow(undefined, warnings.length > 0 ? warnings : undefined), result: 'unchanged', revision: result.revision };
   };
+}
+
+/** The Kueue queue a workload waits in (its queue-name label), if it has one. */
+function kueueQueue(object: unknown): string | undefined {
+  const labels = (object as { metadata?: { labels?: Record<string, unknown> } } | undefined)?.metadata?.labels;
+  const queue = labels?.[KUEUE_QUEUE_LABEL];
+  return typeof queue === 'string' && queue !== '' ? queue : undefined;
+}
+
+/** What depends on Kueue's flavor, for a queued workload at creation. */
+function flavorWarning(path: string, queue: string, serving: readonly string[]): string {
+  return clampWarning(at(path, `queued in Kueue (${queue}): its pool follows the flavor Kueue admits it to, of ${serving.join(', ')}`));
 }
 
 /**

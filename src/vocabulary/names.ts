@@ -61,6 +61,8 @@ export const ACK_GPU_COUNT_LABEL = 'aliyun.com/gpu-count';
 export const ACK_SCHEDULE_LABEL = 'ack.node.gpu.schedule';
 export const ACK_PLACEMENT_LABEL = 'ack.node.gpu.placement';
 export const NVIDIA_MIG_STRATEGY_LABEL = 'nvidia.com/mig.strategy';
+/** Kueue's label on a workload it queues: Kueue picks its flavor, and so its pool, when it admits it. */
+export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
 /** ACK's node label for the GPU model: the nvidia-smi name with spaces as `-` (Tesla-T4, NVIDIA-A10). */
 export const ACK_MODEL_LABEL = 'aliyun.accelerator/nvidia_name';
 /** GPU feature discovery's node label for the GPU model (NVIDIA-A100-SXM4-80GB). */

@@ -9,7 +9,7 @@ import { decide } from '../../src/engine/decide.ts';
 import type { Container, Pod } from '../../src/engine/pod.ts';
 import { poolTerms } from '../../src/policy/pool-nodes.ts';
 import type { Pool, Policy } from '../../src/policy/types.ts';
-import { satisfiable, selectorRequirements } from '../../src/vocabulary/node-selector.ts';
+import { matchesRequirements, satisfiable, selectorRequirements, type Labels } from '../../src/vocabulary/node-selector.ts';
 import { parseQuantity, type Quantity } from '../../src/vocabulary/quantity.ts';
 import { pods, policies } from '../helpers/generators.ts';
 
@@ -96,5 +96,35 @@ describe('routing properties, checked against docs/backends.md', () => {
       }
     }), { numRuns: 1000 });
     assert.ok(patched >= 150, `only ${patched} of 1000 generated pods were translated`);
+  });
+});
+
+/** A node of each pool, carrying what the pool's first term asks (In: its first value) and a zone. */
+const knownNodes = (policy: Policy, zone: string): Map<string, { labels: Labels[] }> => new Map(policy.pools.map((pool) => {
+  const labels: Record<string, string> = { zone };
+  for (const r of poolTerms(pool)[0] ?? []) {
+    if (r.operator === 'In' && r.values?.[0] !== undefined) labels[r.key] = r.values[0];
+    if (r.operator === 'Exists') labels[r.key] = 'x';
+  }
+  return [pool.name, { labels: [labels] }];
+}));
+
+describe('routing properties with the pools\' nodes known', () => {
+  it('when the nodes are known, then every chosen pool has a node the pod\'s own nodeSelector and required terms allow', () => {
+    let patched = 0;
+    fc.assert(fc.property(pods, policies, fc.constantFrom('a', 'b'), fc.boolean(), (pod, policy: Policy, zone, pinZone) => {
+      const own: Pod = pinZone ? { ...pod, spec: { ...pod.spec, nodeSelector: { ...pod.spec.nodeSelector, zone: 'a' } } } : pod;
+      const known = knownNodes(policy, zone);
+      const decision = decide(own, { policy, namespace: { name: 'ml', labels: {} }, knownNodes: known });
+      if (decision.kind !== 'patch') return;
+      patched += 1;
+      const selector = selectorRequirements(own.spec.nodeSelector);
+      const terms = (own.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [{}]).map((t) => t.matchExpressions ?? []);
+      for (const { pool } of decision.routes) {
+        const nodes = known.get(pool)?.labels ?? [];
+        assert.ok(nodes.some((l) => matchesRequirements(l, selector) && terms.some((t) => matchesRequirements(l, t))), `pool ${pool}: no known node fits`);
+      }
+    }), { numRuns: 500 });
+    assert.ok(patched >= 50, `only ${patched} of 500 generated pods were translated`);
   });
 });

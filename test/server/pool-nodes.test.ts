@@ -57,6 +57,37 @@ describe('pools without a Ready node', () => {
   });
 });
 
+describe('pools ruled out by their known nodes', () => {
+  const A10 = node('a10-1', true, { 'ack.node.gpu.schedule': 'core_mem', 'aliyun.accelerator/nvidia_name': 'NVIDIA-A10' }, { 'aliyun.com/gpu-mem': '96' });
+  const MIG = node('a100-1', true, { 'ack.node.gpu.schedule': 'mig', 'aliyun.accelerator/nvidia_name': 'A100-SXM4-80GB' }, { 'nvidia.com/mig-3g.40gb': '16' });
+  // 8Gi and 30% compute with a nodeSelector on a label no pool's terms name: only the nodes can tell.
+  const zonedShare = (): ReturnType<typeof fixture> => {
+    const review = fixture('shared-gpu-pod');
+    const pod = review.request?.object as { spec: { nodeSelector?: Record<string, string>; containers: { resources: unknown }[] } };
+    pod.spec.nodeSelector = { zone: 'a' };
+    for (const c of pod.spec.containers) c.resources = { limits: { 'gpu-admission.io/gpu-memory': '8Gi', 'gpu-admission.io/gpu-cores': '30' } };
+    return review;
+  };
+
+  it('when /mutate knows that none of a pool\'s nodes carries the pod\'s nodeSelector, then that pool is ruled out with why', async () => {
+    const res = await request(testApp({ nodeSource: source([A10, MIG]) }).app).post('/mutate').send(zonedShare());
+    const review = res.body as AdmissionReview;
+    assert.match(review.response?.status?.message ?? '', /pool a10-core: the pod's nodeSelector zone=a matches none of its 1 node/);
+    const open = (await request(testApp().app).post('/mutate').send(zonedShare())).body as AdmissionReview;
+    assert.equal(open.response?.patchType, 'JSONPatch', 'without the node cache the pool stays open');
+  });
+
+  it('when /validate-workloads decides a template, then the known nodes rule pools out there too, as its pods will be', async () => {
+    const pod = zonedShare().request?.object as Record<string, unknown>;
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace: 'ml' }, spec: { template: { metadata: {}, spec: (pod as { spec: unknown }).spec } } };
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+      uid: 'u', kind: { group: 'batch', version: 'v1', kind: 'Job' }, resource: { group: 'batch', version: 'v1', resource: 'jobs' },
+      operation: 'CREATE', namespace: 'ml', name: 'j', object: job, userInfo: { username: 'alice' } } };
+    const res = await request(testApp({ nodeSource: source([A10, MIG]) }).app).post('/validate-workloads').send(review);
+    assert.match((res.body as AdmissionReview).response?.status?.message ?? '', /pool a10-core: the pod's nodeSelector zone=a matches none of its 1 node/);
+  });
+});
+
 describe('dra pools and the node cache', () => {
   it('when a pod is routed to a dra pool, whose nodes advertise nothing, then there is no no-Ready-node warning and no gauge of 0 for it', () => {
     const policy = parsePolicyOrThrow(readFileSync(new URL('../../examples/policies/dra.yaml', import.meta.url), 'utf8'));

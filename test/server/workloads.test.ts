@@ -18,7 +18,7 @@ const pytorchJob = (worker: Obj): Obj => ({
 const pod = (limits: Record<string, string>): Obj => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ml' }, spec: { containers: [container('main', limits)] } });
 
 const GROUPS: Record<string, [string, string]> = {
-  Deployment: ['apps', 'deployments'], PyTorchJob: ['kubeflow.org', 'pytorchjobs'], Pod: ['', 'pods'], CronJob: ['batch', 'cronjobs'],
+  Deployment: ['apps', 'deployments'], Job: ['batch', 'jobs'], PyTorchJob: ['kubeflow.org', 'pytorchjobs'], Pod: ['', 'pods'], CronJob: ['batch', 'cronjobs'],
 };
 function review(object: Obj, operation = 'CREATE', oldObject?: Obj): Obj {
   const [group, resource] = GROUPS[object.kind]!;
@@ -187,6 +187,42 @@ describe('POST /validate-not-opted-in', () => {
   it('when the webhook has no policy, then it still refuses: it needs none', async () => {
     const { app } = testApp({ policySource: noPolicy });
     const r = await post('/validate-not-opted-in', review(pod(T4)), app);
+    assert.equal(r.allowed, false);
+  });
+});
+
+describe('POST /validate-workloads on Jobs Kueue queues', () => {
+  const queued = (tpl: Obj, suspend = true): Obj => ({
+    apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'q', namespace: 'ml', labels: { 'kueue.x-k8s.io/queue-name': 'lq' } },
+    spec: { suspend, template: tpl },
+  });
+  const T4_FLAVOR = { 'ack.node.gpu.schedule': 'cgpu', 'aliyun.accelerator/nvidia_name': 'Tesla-T4' };
+  // 10Gi: the route without a flavor would warn of a MIG profile (1g.10gb holds 9.3Gi).
+  const MIG_WARNED = { 'gpu-admission.io/gpu-memory': '10Gi', 'gpu-admission.io/gpu': '2' };
+
+  it('when a queued Job is created, then the warning says its pool follows Kueue\'s flavor, not what a route without one would do', async () => {
+    const r = await post('/validate-workloads', review(queued(template(container('main', MIG_WARNED)))));
+    assert.equal(r.allowed, true);
+    assert.deepEqual(r.warnings?.length, 1);
+    assert.match(r.warnings?.[0] ?? '', /^spec\.template: queued in Kueue \(lq\): its pool follows the flavor Kueue admits it to, of /);
+    assert.ok(!(r.warnings?.[0] ?? '').includes('2g.20gb'));
+    const plain = await post('/validate-workloads', review(deployment(template(container('main', MIG_WARNED)))));
+    assert.ok((plain.warnings ?? []).some((w) => w.includes('2g.20gb')), 'without Kueue, the route\'s own warning');
+  });
+
+  it('when Kueue admits a queued Job to a flavor whose labels leave no pool for it, then the unsuspend is let through with a warning (its pods are refused with the reason)', async () => {
+    const compute = template(container('main', { 'gpu-admission.io/gpu-memory': '8Gi', 'gpu-admission.io/gpu-cores': '30' }));
+    const admitted = queued({ ...compute, spec: { ...compute.spec, nodeSelector: T4_FLAVOR } }, false);
+    const r = await post('/validate-workloads', review(admitted, 'UPDATE', queued(compute)));
+    assert.equal(r.allowed, true);
+    assert.match(r.warnings?.at(-1) ?? '', /^spec\.template: no pool serves this template on Kueue's flavor: its pods will be refused/);
+    const unqueued = { ...admitted, metadata: { name: 'q', namespace: 'ml' } };
+    const refused = await post('/validate-workloads', review(unqueued, 'UPDATE', { ...queued(compute), metadata: { name: 'q', namespace: 'ml' } }));
+    assert.equal(refused.allowed, false, 'a Job no queue admits is still refused');
+  });
+
+  it('when a queued Job no pool can ever serve is created, then it is still refused at once', async () => {
+    const r = await post('/validate-workloads', review(queued(template(container('main', IMPOSSIBLE)))));
     assert.equal(r.allowed, false);
   });
 });
