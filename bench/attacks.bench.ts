@@ -26,6 +26,7 @@ function podReview(edit: (pod: Record<string, any>) => void): string {
   edit(r.request.object);
   return JSON.stringify(r);
 }
+const ATTACKER = '127.0.0.2';
 const values = (n: number): string[] => Array.from({ length: n }, (_, i) => `z${i.toString(36)}`);
 
 interface Attack {
@@ -54,7 +55,10 @@ async function holders(w: RunningWebhook, n: number, head: string | undefined, d
   const sockets: Socket[] = [];
   let cut = 0;
   for (let i = 0; i < n; i++) {
-    const s: Socket = tls ? tlsConnect({ host: '127.0.0.1', port: w.port, rejectUnauthorized: false }) : netConnect({ host: '127.0.0.1', port: w.port });
+    // From another loopback address than the normal review's, as a pod's address differs from the API server's.
+    const raw = netConnect({ host: '127.0.0.1', port: w.port, localAddress: ATTACKER });
+    const s: Socket = tls ? tlsConnect({ socket: raw, rejectUnauthorized: false }) : raw;
+    raw.on('error', () => {});
     s.on('error', () => {});
     s.on('close', () => { cut++; });
     if (head !== undefined) s.write(head);

@@ -1,4 +1,5 @@
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
+import { GPU_RESOURCE_PREFIXES } from '../vocabulary/names.ts';
 import { satisfiable } from '../vocabulary/node-selector.ts';
 import { poolTerms } from './pool-nodes.ts';
 import { DEFAULT_RDMA_RESOURCE } from './defaults.ts';
@@ -22,6 +23,13 @@ export function policyWarnings(policy: Policy): string[] {
     const overlap = policy.pools.slice(0, i).findIndex((other) => !(pool.dra && other.dra) && overlaps(pool, other));
     if (overlap !== -1) {
       warnings.push(`/pools/${i}: can match the nodes of /pools/${overlap} (${policy.pools[overlap]?.name}); tell them apart by nodeSelector`);
+    }
+    const unseen = [pool.timeSlicing?.resource, pool.hami?.resourceName, pool.hami?.resourceMem, pool.hami?.resourceMemPercentage,
+      pool.hami?.resourceCores, ...(pool.dra?.deviceClasses ?? []).map((d) => d.extendedResourceName)]
+      .filter((r): r is string => r !== undefined && !GPU_RESOURCE_PREFIXES.some((prefix) => r.startsWith(prefix)));
+    if (unseen.length > 0) {
+      // The webhook configurations send only pods that name these prefixes: others escape maxGpusPerPod and allowedPools.
+      warnings.push(`/pools/${i}: rename ${unseen.join(', ')} under nvidia.com/ or hami.io/: pods asking it escape namespace rules`);
     }
     if (pool.rdma?.resource === DEFAULT_RDMA_RESOURCE && !pool.backend.startsWith('ack-')) {
       warnings.push(`/pools/${i}: rdma on ${pool.backend} uses ACK's aliyun/erdma; set rdma.resource`);

@@ -2,6 +2,7 @@ import { X509Certificate, constants as cryptoConstants, createPrivateKey } from 
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { RequestListener } from 'node:http';
+import type { Socket } from 'node:net';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { watchFiles } from './file-watch.ts';
@@ -100,11 +101,19 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 
 /**
- * Open connections at most; past it new ones are closed at once. The API server keeps a pool of
- * connections per replica (dozens under a burst); each idle TLS connection costs about 18 KB, and
- * glibc does not give all of it back, so thousands would push the process past its memory limit.
+ * Open connections at most; past it new ones are closed at once. Each idle TLS connection costs
+ * about 18 KB, and glibc does not give all of it back, so tens of thousands would push the
+ * process past its memory limit.
  */
-export const MAX_CONNECTIONS = 1_000;
+export const MAX_CONNECTIONS = 2_000;
+
+/**
+ * Open connections from one address at most. The API server opens one connection per review in
+ * flight (HTTP/1.1), so a burst of pod creations from one API server may hold a few hundred
+ * (the in-flight cap and its waiting line are 264 by default); a caller that opens more is cut,
+ * so that it cannot take every connection from the API server.
+ */
+export const MAX_CONNECTIONS_PER_CLIENT = 300;
 
 export interface WatchOptions {
   readonly logger: Logger;
@@ -181,6 +190,21 @@ export function createTlsServer(app: RequestListener, certificate: ServingCertif
   }, app);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.maxConnections = MAX_CONNECTIONS;
+  const perClient = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const client = socket.remoteAddress ?? '';
+    const open = (perClient.get(client) ?? 0) + 1;
+    if (open > MAX_CONNECTIONS_PER_CLIENT) {
+      socket.destroy();
+      return;
+    }
+    perClient.set(client, open);
+    socket.once('close', () => {
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left > 0) perClient.set(client, left);
+      else perClient.delete(client);
+    });
+  });
   certificate.on((event) => {
     if (event.type === 'reloaded') server.setSecureContext(contextOptions(event.pair.cert, event.pair.key));
   });
