@@ -6,15 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { parseAllDocuments } from 'yaml';
+import { shippedEnv, shippedMemoryLimit } from './shipped.ts';
 import { startWebhook, type RunningWebhook } from '../test/fuzz/server.ts';
 
-interface Container { env: { name: string; value: string }[]; resources: { limits: { memory: string } } }
-const deployment = parseAllDocuments(readFileSync(new URL('../manifests/base/deployment.yaml', import.meta.url), 'utf8'))
-  .map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: { containers: Container[] } } } })
-  .find((d) => d.kind === 'Deployment');
-const container = deployment?.spec?.template.spec.containers[0] as Container;
-const env = (name: string): string => container.env.find((e) => e.name === name)?.value ?? '';
+const env = shippedEnv;
 
 type Review = { request: { uid: string; namespace?: string; object: Record<string, any>; oldObject?: unknown; kind: unknown; resource: unknown; operation: string } };
 const fixture = (name: string): Review => JSON.parse(readFileSync(new URL(`../test/fixtures/reviews/${name}.json`, import.meta.url), 'utf8')) as Review;
@@ -115,7 +110,7 @@ const ATTACKS: Attack[] = [
   { name: 'H3: 5,000 TCP connections that never start TLS, 20 s', run: (w) => holders(w, 5_000, undefined, false, 20_000, false) },
 ];
 
-console.log(`as shipped: --max-in-flight ${env('GPU_ADMISSION_MAX_IN_FLIGHT')}, NODE_OPTIONS ${env('NODE_OPTIONS')}; the Deployment's memory limit: ${container.resources.limits.memory}`);
+console.log(`as shipped: --max-in-flight ${env('GPU_ADMISSION_MAX_IN_FLIGHT')}, NODE_OPTIONS ${env('NODE_OPTIONS')}; the Deployment's memory limit: ${shippedMemoryLimit}`);
 console.log('| attack | what the attacker got | peak RSS | alive | a normal review during it |\n|---|---|---|---|---|');
 for (const attack of ATTACKS) {
   const w = await startWebhook(['--max-in-flight', env('GPU_ADMISSION_MAX_IN_FLIGHT')], { NODE_OPTIONS: env('NODE_OPTIONS') });

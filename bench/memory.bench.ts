@@ -4,15 +4,10 @@
 // and with no cap and no heap limit, to show what they buy. Peak RSS is the process's VmHWM;
 // the Deployment's memory limit is read from the same manifest.  npm run bench:memory
 import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
+import { shippedEnv, shippedMemoryLimit } from './shipped.ts';
 import { startWebhook } from '../test/fuzz/server.ts';
 
-interface Container { env: { name: string; value: string }[]; resources: { limits: { memory: string } } }
-const deployment = parseAllDocuments(readFileSync(new URL('../manifests/base/deployment.yaml', import.meta.url), 'utf8'))
-  .map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: { containers: Container[] } } } })
-  .find((d) => d.kind === 'Deployment');
-const container = deployment?.spec?.template.spec.containers[0] as Container;
-const env = (name: string): string => container.env.find((e) => e.name === name)?.value ?? '';
+const env = shippedEnv;
 
 const CONCURRENT = 64;
 const review = JSON.parse(readFileSync(new URL('../test/fixtures/reviews/shared-gpu-pod.json', import.meta.url), 'utf8')) as {
@@ -40,7 +35,7 @@ async function run(label: string, maxInFlight: string, nodeOptions: string): Pro
   }
 }
 
-console.log(`${CONCURRENT} concurrent reviews of ${(body.length / 2 ** 20).toFixed(2)} MiB, 3 rounds; the Deployment's limit: ${container.resources.limits.memory}`);
+console.log(`${CONCURRENT} concurrent reviews of ${(body.length / 2 ** 20).toFixed(2)} MiB, 3 rounds; the Deployment's limit: ${shippedMemoryLimit}`);
 console.log('| run | --max-in-flight | NODE_OPTIONS | RSS idle | peak RSS | answers |\n|---|---|---|---|---|---|');
 console.log(await run('as shipped', env('GPU_ADMISSION_MAX_IN_FLIGHT'), env('NODE_OPTIONS')));
 console.log(await run('no cap, no heap limit', '64', ''));

@@ -12,21 +12,10 @@ import { applied, podWith } from '../helpers/pods.ts';
 import { reachablePools } from '../helpers/namespace-rules.ts';
 import { RULES_ALLOWED, RULES_NAMESPACE, RULES_NODES, RULES_POLICY, ruleCases } from '../fuzz/rules.ts';
 
-const policy = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
-kind: GpuAdmissionPolicy
-pools:
-  - {name: a100, backend: nvidia-exclusive, nodeSelector: {pool: a100}, gpu: {model: A100, memory: 80Gi, perNode: 8}}
-  - {name: h100, backend: nvidia-exclusive, nodeSelector: {pool: h100}, gpu: {model: H100, memory: 80Gi, perNode: 8}}
-namespaces:
-  - {names: [team-a], allowedPools: [a100], maxGpusPerPod: 8}
-`);
-const nodes = {
-  'a100-node-1': { pool: 'a100', 'nvidia.com/gpu.product': 'A100' },
-  'h100-node-1': { pool: 'h100', 'nvidia.com/gpu.product': 'H100' },
-  'cpu-node-1': { 'kubernetes.io/os': 'linux' },
-};
+const policy = parsePolicyOrThrow(RULES_POLICY);
+const nodes = RULES_NODES;
 const teamA: DecideContext = { policy, namespace: { name: 'team-a', labels: {} } };
-const watched: DecideContext = { ...teamA, nodeLabels: (name) => nodes[name as keyof typeof nodes] };
+const watched: DecideContext = { ...teamA, nodeLabels: (name) => nodes[name] };
 const open: DecideContext = { policy, namespace: { name: 'team-b', labels: {} } };
 
 const native = (spec: Record<string, unknown>, annotations: Record<string, string> = {}): Pod =>
@@ -125,7 +114,7 @@ describe('tenant bypass: a forged decision record takes back only what gpu-admis
 });
 
 describe('tenant bypass: whatever the pod says, an admitted pod can only land on its namespace pools', () => {
-  const rulesPolicy = parsePolicyOrThrow(RULES_POLICY);
+  const rulesPolicy = policy;
   for (const [name, nodeLabels] of [['without --node-watch', undefined], ['with the nodes known', (n: string) => RULES_NODES[n]]] as const) {
     it(`when pods mix nodeName, nodeSelector, matchFields, ORed terms, a scheduler and forged records (${name}), then every allowed answer keeps them to pool a100`, () => {
       const context: DecideContext = { policy: rulesPolicy, namespace: { name: RULES_NAMESPACE, labels: {} }, ...(nodeLabels ? { nodeLabels } : {}) };

@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+
+/**
+ * What the shipped Deployment (manifests/base/deployment.yaml) gives the webhook: its environment
+ * (GPU_ADMISSION_MAX_IN_FLIGHT, NODE_OPTIONS) and its memory limit, so benchmarks measure what ships.
+ */
+interface Container { env: { name: string; value: string }[]; resources: { limits: { memory: string } } }
+const deployment = parseAllDocuments(readFileSync(new URL('../manifests/base/deployment.yaml', import.meta.url), 'utf8'))
+  .map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: { containers: Container[] } } } })
+  .find((d) => d.kind === 'Deployment');
+const container = deployment?.spec?.template.spec.containers[0] as Container;
+
+/** The value of one of the shipped container's environment variables ('' when unset). */
+export const shippedEnv = (name: string): string => container.env.find((e) => e.name === name)?.value ?? '';
+/** The shipped container's memory limit, as written (512Mi). */
+export const shippedMemoryLimit = container.resources.limits.memory;
