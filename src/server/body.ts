@@ -101,8 +101,8 @@ export function scanJson(text: string, maxDepth: number, maxValues: number): Jso
       const start = i;
       i++;
       while (i < text.length && text.charCodeAt(i) !== QUOTE) i += text.charCodeAt(i) === BACKSLASH ? 2 : 1;
-      // Keys and the uid are read only where they matter (short strings at depth 1 and 2).
-      if (depth <= 2 && i - start < 300) {
+      // Keys and the uid are read only where they matter (depth 1 and 2).
+      if (depth <= 2) {
         let j = i + 1;
         while (j < text.length && (text.charCodeAt(j) <= 0x20)) j++;
         if (text.charCodeAt(j) === 0x3a) { // a key

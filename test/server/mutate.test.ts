@@ -161,6 +161,8 @@ describe('POST /mutate with input it cannot read', () => {
       type: 'application/json', names: /request\.object is not a Pod: spec\.tolerations must be a list/, uid },
     { when: 'the pod nests 10,000 levels deep', body: json(() => {}).replace('"containers":', `"extra":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)},"containers":`),
       type: 'application/json', names: /the body nests deeper than 256 levels/, uid },
+    { when: 'the uid is 400 characters and the pod nests 10,000 levels deep', body: json((r) => { if (r.request) r.request.uid = 'u'.repeat(400); })
+      .replace('"containers":', `"extra":${'[' .repeat(10_000)}${']'.repeat(10_000)},"containers":`), type: 'application/json', names: /the body nests deeper than 256 levels/, uid: 'u'.repeat(400) },
     { when: 'there is no request', body: json((r) => { delete r.request; }), type: 'application/json', names: /has no request object/ },
     { when: 'there is no uid', body: json((r) => { delete r.request?.uid; }), type: 'application/json', names: /request\.uid must be a non-empty string/ },
     { when: 'the body is a JSON list', body: '[]', type: 'application/json', names: /must be a JSON object/ },
