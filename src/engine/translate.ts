@@ -138,7 +138,16 @@ export function chooseMigProfile(input: Pick<TranslateInput, 'request' | 'pool' 
     && (cores === undefined || (p.slices * 100) / total >= cores));
 }
 
+/**
+ * "A single CUDA process can only enumerate a single MIG device" (NVIDIA MIG user guide, CUDA
+ * device enumeration): N slices in one container are not N GPUs to the job in it.
+ */
+export const ONE_MIG_DEVICE = 'a CUDA process enumerates one MIG device only (NVIDIA MIG user guide), so several MIG devices '
+  + 'in one container are not several GPUs: ask 1 GPU per container here, or ask nvidia.com/mig-<profile>: N natively '
+  + 'when each process pins its own device';
+
 function mig(input: TranslateInput): TranslateResult {
+  if (input.request.gpu > 1) return { reason: ONE_MIG_DEVICE };
   const profile = chooseMigProfile(input);
   if (!profile) {
     const sizes = migProfiles(input.pool).map((p) => `${p.name} = ${(p.memoryGB * 1e9 / 2 ** 30).toFixed(1)}Gi`).join(', ');
@@ -215,7 +224,7 @@ function dra(input: TranslateInput): TranslateResult {
     const cls = poolDeviceClass(pool, WHOLE_DEVICE);
     return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: [] } : { reason: 'has no DeviceClass for whole cards' };
   }
-  const profile = chooseMigProfile(input);
+  const profile = input.request.gpu > 1 ? undefined : chooseMigProfile(input);
   if (!profile) return mig(input);
   const cls = poolDeviceClass(pool, profile.name);
   return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: decimalNote(input, profile) } : { reason: `has no DeviceClass for MIG ${profile.name}` };

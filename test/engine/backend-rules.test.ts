@@ -3,24 +3,10 @@
 // Sources for every rule: docs/backends.md.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide } from '../../src/engine/decide.ts';
 import type { Container, Pod } from '../../src/engine/pod.ts';
-import type { Policy } from '../../src/policy/types.ts';
-import { applied, generic, limitsOf, podWith } from '../helpers/pods.ts';
-import { design, hamiDefaults, upstream } from '../helpers/policies.ts';
-
-interface Case {
-  name: string;
-  pod: Pod;
-  policy?: Policy;
-  /** Routed: the pools of the decision. */
-  pools?: string[];
-  /** Denied: text the message must hold. */
-  denied?: string[];
-  /** Allowed untouched (no patch). */
-  untouched?: true;
-  check?: (out: Pod) => void;
-}
+import { runCase, type Case } from '../helpers/decide-cases.ts';
+import { generic, limitsOf, podWith } from '../helpers/pods.ts';
+import { hamiDefaults, upstream } from '../helpers/policies.ts';
 
 const G = generic;
 const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}, cpu?: string): Pod =>
@@ -186,27 +172,6 @@ const cases: Case[] = [
     denied: ['annotation ALIYUN_COM_GPU_MEM_IDX is written by the GPU scheduler or device plugin when it places a pod', 'remove every ALIYUN_COM_GPU_MEM_* annotation'] },
 ];
 
-function run(c: Case): void {
-  const policy = c.policy ?? design;
-  const ctx = { policy, namespace: { name: 'ml', labels: {} } };
-  const d = decide(c.pod, ctx);
-  if (c.denied) {
-    assert.equal(d.kind, 'deny', JSON.stringify(d));
-    for (const text of c.denied) assert.ok(d.kind === 'deny' && d.message.includes(text), `"${text}" not in: ${d.kind === 'deny' ? d.message : ''}`);
-    return;
-  }
-  if (c.untouched) {
-    assert.ok(d.kind === 'allow' || d.kind === 'not-applicable', JSON.stringify(d));
-    return;
-  }
-  assert.equal(d.kind, 'patch', JSON.stringify(d));
-  if (d.kind !== 'patch') return;
-  assert.deepEqual(d.record.pools, c.pools);
-  const out = applied(c.pod, d);
-  c.check?.(out);
-  assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] }, 'its own output needs no patch');
-}
-
 describe('backend rules: what the real backends and Kubernetes accept', () => {
-  for (const c of cases) it(`when ${c.name}`, () => run(c));
+  for (const c of cases) it(`when ${c.name}`, () => runCase(c));
 });

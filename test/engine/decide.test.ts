@@ -98,8 +98,8 @@ const scenarios: Scenario[] = [
   { name: 'a MIG-sized request takes the smallest profile that fits', pod: one(g('1', '15Gi'), { 'gpu-admission.io/pools': 'a100-mig' }),
     routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-2g.20gb': '1' } } } },
   // 40Gi is more than a 3g.40gb slice holds (40 GB, decimal), so it takes the full-card profile.
-  { name: 'the research namespace only reaches its allowed pools', pod: one(g('2', '40Gi')), namespace: 'research',
-    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-7g.80gb': '2' } },
+  { name: 'the research namespace only reaches its allowed pools', pod: one(g('1', '40Gi')), namespace: 'research',
+    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-7g.80gb': '1' } },
       warnings: ['container "train": 40Gi is more than 3g.40gb holds (37.3Gi, decimal GB), so 7g.80gb is given'] } },
   { name: 'a MIG request in decimal GB fits the profile of that name', pod: one(g('1', '40G')), namespace: 'research',
     routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '1' } } } },

@@ -1,0 +1,59 @@
+// Backend semantics, third pass (#21): what the vendors' code does that routing must follow.
+// Sources for every rule: docs/backends.md. Each case failed before the rule it tests was in.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Pod } from '../../src/engine/pod.ts';
+import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
+import { runCase, type Case } from '../helpers/decide-cases.ts';
+import { generic as G, limitsOf, podWith } from '../helpers/pods.ts';
+import { upstream } from '../helpers/policies.ts';
+
+const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}): Pod =>
+  podWith([{ name: 'main', limits }], annotations, { spec });
+const only = (pool: string): Record<string, string> => ({ 'gpu-admission.io/pools': pool });
+
+const MIG = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - name: ack-a100
+    backend: ack-mig
+    gpu: {model: A100-SXM4-80GB, memory: 80Gi, perNode: 8}
+    mig: {profiles: [1g.10gb, 3g.40gb, 7g.80gb]}
+  - name: mixed
+    backend: nvidia-mig
+    gpu: {model: H100, product: NVIDIA-H100-80GB-HBM3, memory: 80Gi, perNode: 8}
+    mig: {profiles: [1g.10gb, 3g.40gb, 7g.80gb]}
+  - name: single
+    backend: nvidia-mig
+    nodeSelector: {pool: single}
+    gpu: {model: A100, product: NVIDIA-A100-SXM4-80GB, memory: 80Gi, perNode: 8}
+    mig: {strategy: single, profiles: [3g.40gb]}
+  - name: dra-mig
+    backend: dra
+    nodeSelector: {pool: dra}
+    gpu: {model: A100, product: NVIDIA A100-SXM4-80GB, memory: 80Gi, perNode: 8}
+    mig: {profiles: [3g.40gb, 7g.80gb]}
+`);
+const ONE_MIG = 'a CUDA process enumerates one MIG device only';
+
+const cases: Case[] = [
+  // 1. One MIG device per CUDA process: N slices in one container are not N GPUs.
+  ...['ack-a100', 'mixed', 'single', 'dra-mig'].flatMap((pool): Case[] => [
+    { name: `a container asks 2 shares of 30Gi on ${pool}, then it is refused: one process sees one MIG device`,
+      policy: MIG, pod: one(G('2', '30Gi'), only(pool)), denied: [`pool ${pool}: ${ONE_MIG}`], ruledOut: { [pool]: ONE_MIG } },
+    { name: `a container asks 2 whole GPUs on ${pool}, then it is refused: two full-card slices are not two GPUs to one process`,
+      policy: MIG, pod: one(G('2'), only(pool)), denied: [`pool ${pool}: ${ONE_MIG}`] },
+  ]),
+  { name: 'two containers ask one MIG slice each, then each gets its own slice (one process per container)',
+    policy: MIG, pod: podWith([{ name: 'a', limits: G(undefined, '30Gi') }, { name: 'b', limits: G(undefined, '30Gi') }], only('mixed')),
+    pools: ['mixed'], check: (out) => assert.deepEqual(limitsOf(out, 'b'), { 'nvidia.com/mig-3g.40gb': '1' }) },
+  { name: 'a container asks 2 MIG slices natively, then they are routed as written: the author who pins one device per process says so in MIG\'s own dialect',
+    policy: MIG, pod: one({ 'nvidia.com/mig-3g.40gb': '2' }), pools: ['ack-a100', 'mixed'] },
+  { name: 'a container asks 2 shares on a pool that is not MIG, then it is still served there',
+    policy: upstream, pod: one(G('2', '4Gi'), only('l20-hami')), pools: ['l20-hami'] },
+
+];
+
+describe('backend semantics (#21): what the vendors\' code does', () => {
+  for (const c of cases) it(`when ${c.name}`, () => runCase(c));
+});
