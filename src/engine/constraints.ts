@@ -5,6 +5,7 @@ import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
 import {
   byKey, describeRequirement, implies, satisfiable, satisfiableWithAny, selectorRequirements, type NodeSelectorRequirement, type NodeSelectorTerm,
 } from '../vocabulary/node-selector.ts';
+import { readGpuTypes, type GpuTypes } from './gpu-type.ts';
 import type { Pod, PodSpec } from './pod.ts';
 import type { RecordRead } from './record.ts';
 import { forgetNodes } from './route.ts';
@@ -30,6 +31,8 @@ export interface PodPlacement {
   readonly pinnedNodes: readonly string[];
   /** The scheduler the pod itself names (not the default, not one our earlier decision set). */
   readonly scheduler?: string;
+  /** HAMi's card-type annotations the pod's author wrote (not one an earlier decision wrote). */
+  readonly gpuTypes: GpuTypes;
 }
 
 export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
@@ -44,6 +47,7 @@ export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
     ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
     ...pinning(required),
     ...(scheduler ? { scheduler } : {}),
+    gpuTypes: readGpuTypes(pod.metadata?.annotations ?? {}, record.kind === 'present' ? record.record.gpuType : undefined),
   };
 }
 

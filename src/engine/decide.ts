@@ -1,7 +1,7 @@
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, ANNOTATION, HAMI_GPU_TYPE_ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
@@ -395,6 +395,7 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
     containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request)])),
     // Only a scheduler this decision set is ours to take back; one the pod named itself is the pod's.
     ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
+    ...(plan.annotations[HAMI_GPU_TYPE_ANNOTATION] !== undefined ? { gpuType: plan.annotations[HAMI_GPU_TYPE_ANNOTATION] } : {}),
   };
   const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
@@ -446,11 +447,17 @@ function route(
 
 /**
  * Before routing a pod that already carries a decision (reinvocation, a copied pod), take back
- * what that decision added: its node terms, and its scheduler unless this decision sets one.
+ * what that decision added: its node terms, and its scheduler and HAMi card type unless this
+ * decision sets them.
  */
 function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): void {
   if (JSON.stringify(earlier.nodes) !== JSON.stringify(now.nodes)) forgetNodes(mutated.spec, earlier.nodes ?? [], earlier.own);
   if (earlier.scheduler && !now.scheduler && mutated.spec.schedulerName === earlier.scheduler) delete mutated.spec.schedulerName;
+  const annotations = mutated.metadata?.annotations;
+  if (earlier.gpuType !== undefined && now.gpuType === undefined && annotations?.[HAMI_GPU_TYPE_ANNOTATION] === earlier.gpuType) {
+    const { [HAMI_GPU_TYPE_ANNOTATION]: _ours, ...rest } = annotations;
+    (mutated.metadata ??= {}).annotations = rest;
+  }
 }
 
 function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<string, string | null>>): void {

@@ -6,6 +6,7 @@ import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTA
 import { cardMigCatalog, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { placementReason, type PodPlacement } from './constraints.ts';
+import { gpuTypeReason } from './gpu-type.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
 import type { NamespaceLimits } from './namespace.ts';
@@ -71,6 +72,8 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   if (intent.models && !intent.models.includes(pool.gpu.model) && !intent.models.includes(pool.gpu.product)) {
     return `model ${pool.gpu.model}${pool.gpu.product === pool.gpu.model ? '' : ` (${pool.gpu.product})`} is not ${intent.models.join(' or ')}`;
   }
+  const typeReason = gpuTypeReason(pool, facts.placement.gpuTypes);
+  if (typeReason) return typeReason;
   if (!isolationCovers(backend.isolation, facts.isolation)) {
     return `${pool.backend} isolates ${backend.isolation === 'none' ? 'nothing' : backend.isolation}, the pod needs ${facts.isolation}`;
   }
@@ -168,10 +171,13 @@ function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undef
   return undefined;
 }
 
-/** HAMi picks the card type by pod annotation (nvidia.com/use-gputype), not by node label. */
-function modelAnnotation(pool: Pool): Record<string, string> {
+/**
+ * HAMi picks the card type by pod annotation (nvidia.com/use-gputype), not by node label. A pod
+ * that names its own card types keeps them (they were checked against this pool): never overwritten.
+ */
+function modelAnnotation(pool: Pool, facts: PodFacts): Record<string, string> {
   const { model } = BACKEND_FACTS[pool.backend];
-  return 'podAnnotation' in model ? { [model.podAnnotation]: pool.gpu.product } : {};
+  return 'podAnnotation' in model && facts.placement.gpuTypes.use === undefined ? { [model.podAnnotation]: pool.gpu.product } : {};
 }
 
 function numaAnnotations(intent: Intent): Record<string, string> {
@@ -238,7 +244,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   if (pool.backend === 'dra' && own !== undefined) warnings.push(`pool ${pool.name} (dra): scheduler ${own} must make the DRA claim, as kube-scheduler does`);
   const [count = 1] = counts;
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
-  const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...modelAnnotation(pool) };
+  const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...modelAnnotation(pool, facts) };
   const schedulerName = schedulerToWrite(pool);
   const rdma = facts.intent.rdma ? pool.rdma : undefined;
   const key = JSON.stringify([[...containers].map(([n, t]) => [n, t.resources]), labels, annotations, schedulerName, rdma]);

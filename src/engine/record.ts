@@ -25,6 +25,8 @@ export interface DecisionRecord {
   readonly own?: readonly string[];
   /** The schedulerName the decision set, if any. */
   readonly scheduler?: string;
+  /** The HAMi card type (nvidia.com/use-gputype) the decision wrote, if any: the webhook's, not the author's. */
+  readonly gpuType?: string;
 }
 
 export function toRecorded(request: GpuRequest): RecordedRequest {
@@ -43,6 +45,7 @@ export function writeRecord(record: DecisionRecord): string {
     pools: record.pools, backend: record.backend, revision: record.revision, containers,
     ...(record.nodes ? { nodes: record.nodes } : {}), ...(record.own ? { own: record.own } : {}),
     ...(record.scheduler ? { scheduler: record.scheduler } : {}),
+    ...(record.gpuType !== undefined ? { gpuType: record.gpuType } : {}),
   });
 }
 
@@ -86,6 +89,9 @@ export function readRecord(annotations: Readonly<Record<string, string>>): Recor
   }
   if (record.scheduler !== undefined && typeof record.scheduler !== 'string') {
     return { kind: 'malformed', problem: `${MALFORMED} (scheduler is not a name)` };
+  }
+  if (record.gpuType !== undefined && typeof record.gpuType !== 'string') {
+    return { kind: 'malformed', problem: `${MALFORMED} (gpuType is not a card type)` };
   }
   const requests = new Map<string, GpuRequest>();
   for (const [name, r] of Object.entries(record.containers)) {

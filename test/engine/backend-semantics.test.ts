@@ -34,6 +34,8 @@ pools:
     gpu: {model: A100, product: NVIDIA A100-SXM4-80GB, memory: 80Gi, perNode: 8}
     mig: {profiles: [3g.40gb, 7g.80gb]}
 `);
+const USE = 'nvidia.com/use-gputype';
+const NOUSE = 'nvidia.com/nouse-gputype';
 const ONE_MIG = 'a CUDA process enumerates one MIG device only';
 
 const cases: Case[] = [
@@ -52,6 +54,23 @@ const cases: Case[] = [
   { name: 'a container asks 2 shares on a pool that is not MIG, then it is still served there',
     policy: upstream, pod: one(G('2', '4Gi'), only('l20-hami')), pools: ['l20-hami'] },
 
+  // 2. HAMi's card-type annotations are the author's constraint (HAMi CheckType), never overwritten.
+  { name: 'a pod asks use-gputype H100, then the HAMi L20 pool is out by HAMi\'s rule',
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [USE]: 'H100' }),
+    denied: ['pool l20-hami: the pod\'s nvidia.com/use-gputype "H100" does not match card type L20 (HAMi CheckType'] },
+  { name: 'a pod asks nouse-gputype of the HAMi pool\'s model, then that pool is out instead of a pod Pending for ever',
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [NOUSE]: 'a10, l20' }),
+    denied: ['pool l20-hami: the pod\'s nvidia.com/nouse-gputype "l20" excludes card type L20'] },
+  { name: 'a pod asks use-gputype in another case, then HAMi\'s pool serves it and the annotation is kept as written',
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [USE]: 'l20' }), pools: ['l20-hami'],
+    check: (out) => assert.equal(out.metadata?.annotations?.[USE], 'l20') },
+  { name: 'a pod asks use-gputype H100, then pools of other models are out too (by the pool\'s model) and the H100 pool serves it',
+    policy: upstream, pod: one(G('1'), { [USE]: 'H100' }), pools: ['h100-mig'],
+    ruledOut: { 'l20-hami': 'does not match card type L20', 'h20-exclusive': 'use-gputype "H100" does not match card type H20' },
+    check: (out) => assert.equal(out.metadata?.annotations?.[USE], 'H100') },
+  { name: 'a pod asks nouse-gputype H20, then the H20 pool is out by its model',
+    policy: upstream, pod: one(G('1'), { ...only('h20-exclusive'), [NOUSE]: 'H20' }),
+    denied: ['pool h20-exclusive: the pod\'s nvidia.com/nouse-gputype "H20" excludes card type H20'] },
 ];
 
 describe('backend semantics (#21): what the vendors\' code does', () => {
