@@ -3,7 +3,7 @@ import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolPlacement } from '../policy/pool-nodes.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
-import { cardMigCatalog, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
+import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { placementReason, type PodPlacement } from './constraints.ts';
 import { gpuTypeReason } from './gpu-type.ts';
@@ -117,7 +117,8 @@ function migCapacity(pool: Pool, profile: string): number {
   if (layout !== undefined) return layout * pool.gpu.perNode;
   const catalog = cardMigCatalog(pool.gpu, cardMemory(pool));
   const slices = parseMigProfile(profile)?.slices ?? 7;
-  return (catalog?.profiles[profile] ?? Math.floor((catalog?.slices ?? 7) / slices)) * pool.gpu.perNode;
+  const total = computeSlices(catalog, pool.mig?.profiles, cardMemory(pool));
+  return (catalog?.profiles[profile] ?? Math.floor(total / slices)) * pool.gpu.perNode;
 }
 
 /** Why one node of the pool cannot hold `asked` slices of a profile (`3 × 3g.40gb, a node has 2 (1 cards)`). */

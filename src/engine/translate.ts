@@ -130,8 +130,8 @@ function migProfiles(pool: Pool): readonly MigProfile[] {
 export function chooseMigProfile(input: Pick<TranslateInput, 'request' | 'pool' | 'card'>): MigProfile | undefined {
   const profiles = migProfiles(input.pool);
   const { pool, card } = input;
-  // Compute slices of a full card: 7, or 4 on the A30.
-  const total = computeSlices(cardMigCatalog(pool.gpu, card));
+  // Compute slices of a full card: 7, or 4 on the A30 and RTX PRO 6000 (from the listed profiles when the model is unknown).
+  const total = computeSlices(cardMigCatalog(pool.gpu, card), pool.mig?.profiles, card);
   if (!isFraction(input.request, card)) return profiles.find((p) => p.slices === total);
   const { memory, cores } = input.request;
   return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: p.memoryBytes, den: 1n }) <= 0)
@@ -153,7 +153,7 @@ function mig(input: TranslateInput): TranslateResult {
     const sizes = migProfiles(input.pool).map((p) => `${p.name} = ${(p.memoryGB * 1e9 / 2 ** 30).toFixed(1)}Gi`).join(', ');
     return { reason: isFraction(input.request, input.card)
       ? `no MIG profile holds ${describeShare(input.request)} (MIG profiles count decimal GB: ${sizes})`
-      : 'no full-card MIG profile (7g; 4g on the A30) is listed for whole GPUs' };
+      : 'no full-card MIG profile (7g; 4g on 4-slice cards: A30, RTX PRO 6000) is listed for whole GPUs' };
   }
   // The single strategy exposes its one profile's slices as nvidia.com/gpu.
   const resource = input.pool.mig?.strategy === 'single' ? NATIVE.nvidiaGpu : migResourceName(profile.name);

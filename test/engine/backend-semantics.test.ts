@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Pod } from '../../src/engine/pod.ts';
-import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
+import { parsePolicy, parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { runCase, type Case } from '../helpers/decide-cases.ts';
 import { generic as G, limitsOf, podWith } from '../helpers/pods.ts';
 import { upstream } from '../helpers/policies.ts';
@@ -33,6 +33,23 @@ pools:
     nodeSelector: {pool: dra}
     gpu: {model: A100, product: NVIDIA A100-SXM4-80GB, memory: 80Gi, perNode: 8}
     mig: {profiles: [3g.40gb, 7g.80gb]}
+`);
+const RTX = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - name: rtx
+    backend: nvidia-mig
+    gpu: {model: RTX PRO 6000, product: NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition, memory: 96Gi, perNode: 8}
+    mig: {profiles: [1g.24gb, 2g.48gb, 4g.96gb]}
+  - name: unknown
+    backend: nvidia-mig
+    gpu: {model: X1, memory: 96Gi, perNode: 8}
+    mig: {profiles: [1g.24gb, 2g.48gb, 4g.96gb]}
+  - name: variants
+    backend: nvidia-mig
+    nodeSelector: {pool: variants}
+    gpu: {model: RTX PRO 6000, product: NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition, memory: 96Gi, perNode: 8}
+    mig: {profiles: [1g.24gb+gfx, 1g.24gb+me.all, 2g.48gb-me, 4g.96gb+gfx]}
 `);
 const USE = 'nvidia.com/use-gputype';
 const NOUSE = 'nvidia.com/nouse-gputype';
@@ -71,8 +88,57 @@ const cases: Case[] = [
   { name: 'a pod asks nouse-gputype H20, then the H20 pool is out by its model',
     policy: upstream, pod: one(G('1'), { ...only('h20-exclusive'), [NOUSE]: 'H20' }),
     denied: ['pool h20-exclusive: the pod\'s nvidia.com/nouse-gputype "H20" excludes card type H20'] },
+
+  // 4. MIG catalogs: cards beyond the 7-slice ones, exact model names, profile variants.
+  { name: 'an RTX PRO 6000 pool (4 slices) gets a whole GPU, then it takes the full-card 4g.96gb',
+    policy: RTX, pod: one(G('1'), only('rtx')), pools: ['rtx'], check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-4g.96gb': '1' }) },
+  { name: 'an RTX PRO 6000 pool gets half a card\'s compute, then it takes 2g.48gb (2 of 4 slices), not the whole card',
+    policy: RTX, pod: one(G(undefined, undefined, '50'), only('rtx')), pools: ['rtx'],
+    check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-2g.48gb': '1' }) },
+  { name: 'a card the catalog does not know lists a 4-slice full-card profile, then its slices come from the policy\'s profiles',
+    policy: RTX, pod: one(G('1'), only('unknown')), pools: ['unknown'], check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-4g.96gb': '1' }) },
+  { name: 'a profile variant is listed, then its resource is the device plugin\'s name (+ as .)',
+    policy: RTX, pod: one(G(undefined, '20Gi'), only('variants')), pools: ['variants'],
+    check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-1g.24gb.gfx': '1' }) },
+  ...['nvidia.com/mig-1g.24gb.me.all', 'nvidia.com/mig-2g.48gb-me', 'nvidia.com/mig-4g.96gb.gfx'].map((resource): Case => ({
+    name: `a native ${resource} is asked, then it is read as that profile variant and routed to the pool that lists it`,
+    policy: RTX, pod: one({ [resource]: '1' }), pools: ['variants'] })),
 ];
 
 describe('backend semantics (#21): what the vendors\' code does', () => {
   for (const c of cases) it(`when ${c.name}`, () => runCase(c));
+});
+
+const migPool = (model: string, memory: string, profiles: string): ReturnType<typeof parsePolicy> => parsePolicy(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: m, backend: nvidia-mig, gpu: {model: ${model}, memory: ${memory}, perNode: 8}, mig: {profiles: [${profiles}]}}
+`);
+
+describe('MIG catalog (#21): the cards of mig-parted\'s default configuration, by exact model', () => {
+  const valid: [string, string, string][] = [
+    ['GB200', '186Gi', '1g.23gb, 1g.23gb+me, 1g.47gb, 2g.47gb, 3g.93gb, 4g.93gb, 7g.186gb'],
+    ['NVIDIA-GB200', '186Gi', '2g.47gb, 3g.93gb, 7g.186gb'],
+    ['B200', '180Gi', '1g.23gb, 2g.45gb, 3g.90gb, 7g.180gb'],
+    ['H200', '141Gi', '1g.18gb, 1g.35gb, 2g.35gb, 3g.71gb, 4g.71gb, 7g.141gb'],
+    ['GH200', '144Gi', '1g.18gb, 2g.36gb, 3g.72gb, 7g.144gb'],
+    ['H20', '96Gi', '1g.12gb, 3g.48gb, 7g.96gb'],
+    ['B300', '269Gi', '1g.34gb, 2g.67gb, 3g.135gb, 7g.269gb'],
+    ['GB300', '278Gi', '1g.35gb, 2g.70gb, 3g.139gb, 7g.278gb'],
+    ['NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition', '96Gi', '1g.24gb, 1g.24gb+gfx, 1g.24gb-me, 1g.24gb+me.all, 2g.48gb, 4g.96gb, 4g.96gb+gfx'],
+  ];
+  for (const [model, memory, profiles] of valid) {
+    it(`when a ${model} pool lists ${profiles}, then the policy is accepted`, () => {
+      const r = migPool(model, memory, profiles);
+      assert.ok(r.ok, JSON.stringify(r.ok ? '' : r.errors));
+    });
+  }
+  it('when a B200 pool lists GB200\'s profiles, then they are refused: B200 is matched exactly, and GB200 is not it', () => {
+    const r = migPool('B200', '180Gi', '2g.47gb');
+    assert.ok(!r.ok && r.errors.some((e) => e.includes('2g.47gb is not a MIG profile of the B200 180GB')), JSON.stringify(r));
+  });
+  it('when a 4-slice card lists a 7g profile, then it is refused by the catalog', () => {
+    const r = migPool('NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition', '96Gi', '1g.24gb, 7g.96gb');
+    assert.ok(!r.ok && r.errors.some((e) => e.includes('7g.96gb is not a MIG profile of the RTX PRO 6000')), JSON.stringify(r));
+  });
 });

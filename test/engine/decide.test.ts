@@ -152,7 +152,7 @@ const scenarios: Scenario[] = [
   { name: 'no MIG profile fits', policy: smallMig, pod: one(g('1', '30Gi', '40'), { 'gpu-admission.io/pools': 'a100-mig' }),
     denied: { code: 'no-pool', includes: ['pool a100-mig: no MIG profile holds 30Gi + 40% compute (MIG profiles count decimal GB: 1g.10gb = 9.3Gi, 2g.20gb = 18.6Gi)'] } },
   { name: 'whole GPUs need a full-card MIG profile', policy: smallMig, pod: one(g('1'), { 'gpu-admission.io/pools': 'a100-mig' }),
-    denied: { code: 'no-pool', includes: ['pool a100-mig: no full-card MIG profile (7g; 4g on the A30) is listed for whole GPUs'] } },
+    denied: { code: 'no-pool', includes: ['pool a100-mig: no full-card MIG profile (7g; 4g on 4-slice cards: A30, RTX PRO 6000) is listed for whole GPUs'] } },
   { name: 'SingleNUMANode above one NUMA node is refused', pod: one(g('8'), { 'gpu-admission.io/numa': 'SingleNUMANode' }, '16'),
     denied: { code: 'no-pool', includes: ['pool a100-topology: 8 GPUs exceed one NUMA node (4)', 'pool h100: has no NUMA topology'] } },
   { name: 'NUMA without whole CPUs is refused', pod: one(g('2'), { 'gpu-admission.io/numa': 'Restricted' }, '1500m'),
