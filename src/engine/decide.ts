@@ -5,6 +5,7 @@ import { ACK_PLACEMENT_LABEL, ANNOTATION, HAMI_GPU_TYPE_ANNOTATION, PREFIX, isRe
 import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
+import { editedContainers, editProblems, withoutEdits } from './edits.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
 import { poolScheduler, schedulerToWrite } from './translate.ts';
 import {
@@ -66,8 +67,9 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const { intent, problems: intentProblems } = readIntent(annotations);
   const placement = readPlacement(pod, record);
   const nodeChosen = placement.pinned || placement.nodeName !== undefined;
-  const demand = readDemand(pod, policy, record.kind === 'present' ? record.requests : new Map(), nodeChosen);
-  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...demand.problems];
+  const edits = editedContainers(pod, record, policy);
+  const demand = readDemand(pod, policy, record.kind === 'present' ? withoutEdits(record.requests, edits) : new Map(), nodeChosen);
+  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems];
   if (problems.length > 0) return { kind: 'problems', problems };
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
@@ -392,7 +394,7 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
     pools: pools.map((p) => p.name),
     backend: plan.pool.backend,
     revision: policy.revision,
-    containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request)])),
+    containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request, plan.containers.get(c.name)?.resources)])),
     // Only a scheduler this decision set is ours to take back; one the pod named itself is the pod's.
     ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
     ...(plan.annotations[HAMI_GPU_TYPE_ANNOTATION] !== undefined ? { gpuType: plan.annotations[HAMI_GPU_TYPE_ANNOTATION] } : {}),

@@ -8,6 +8,8 @@ export interface RecordedRequest {
   readonly gpu: number;
   readonly 'gpu-memory'?: string;
   readonly 'gpu-cores'?: number;
+  /** The GPU resources the decision wrote into the container: an edit since shows as a difference. */
+  readonly resources?: Readonly<Record<string, number>>;
 }
 
 /** The JSON of the `gpu-admission.io/decision` annotation. */
@@ -29,11 +31,12 @@ export interface DecisionRecord {
   readonly gpuType?: string;
 }
 
-export function toRecorded(request: GpuRequest): RecordedRequest {
+export function toRecorded(request: GpuRequest, resources?: Readonly<Record<string, number>>): RecordedRequest {
   return {
     gpu: request.gpu,
     ...(request.memory ? { 'gpu-memory': formatBytes(request.memory) } : {}),
     ...(request.cores !== undefined ? { 'gpu-cores': request.cores } : {}),
+    ...(resources ? { resources } : {}),
   };
 }
 
@@ -54,13 +57,20 @@ function toRecordedOrdered(r: RecordedRequest): RecordedRequest {
     gpu: r.gpu,
     ...(r['gpu-memory'] !== undefined ? { 'gpu-memory': r['gpu-memory'] } : {}),
     ...(r['gpu-cores'] !== undefined ? { 'gpu-cores': r['gpu-cores'] } : {}),
+    ...(r.resources !== undefined ? { resources: r.resources } : {}),
   };
 }
 
 export type RecordRead =
   | { readonly kind: 'absent' }
   | { readonly kind: 'malformed'; readonly problem: string }
-  | { readonly kind: 'present'; readonly record: DecisionRecord; readonly requests: ReadonlyMap<string, GpuRequest> };
+  | {
+    readonly kind: 'present';
+    readonly record: DecisionRecord;
+    readonly requests: ReadonlyMap<string, GpuRequest>;
+    /** The GPU resources the decision wrote, per container, where the record says (records before #21 do not). */
+    readonly written: ReadonlyMap<string, Readonly<Record<string, number>>>;
+  };
 
 const MALFORMED = `annotation ${ANNOTATION.decision} may only be written by gpu-admission`;
 
@@ -94,12 +104,19 @@ export function readRecord(annotations: Readonly<Record<string, string>>): Recor
     return { kind: 'malformed', problem: `${MALFORMED} (gpuType is not a card type)` };
   }
   const requests = new Map<string, GpuRequest>();
+  const written = new Map<string, Readonly<Record<string, number>>>();
   for (const [name, r] of Object.entries(record.containers)) {
     const request = fromRecorded(r);
     if (!request) return { kind: 'malformed', problem: `${MALFORMED} (container "${name}" is not a request)` };
     requests.set(name, request);
+    const resources: unknown = (r as RecordedRequest).resources;
+    if (resources === undefined) continue;
+    if (typeof resources !== 'object' || resources === null || Object.values(resources).some((v) => !Number.isInteger(v))) {
+      return { kind: 'malformed', problem: `${MALFORMED} (container "${name}": resources are not whole numbers)` };
+    }
+    written.set(name, resources as Record<string, number>);
   }
-  return { kind: 'present', record: record as DecisionRecord, requests };
+  return { kind: 'present', record: record as DecisionRecord, requests, written };
 }
 
 function fromRecorded(r: unknown): GpuRequest | undefined {

@@ -5,8 +5,9 @@ import { describe, it } from 'node:test';
 import type { Pod } from '../../src/engine/pod.ts';
 import { parsePolicy, parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { runCase, type Case } from '../helpers/decide-cases.ts';
-import { generic as G, limitsOf, podWith } from '../helpers/pods.ts';
-import { upstream } from '../helpers/policies.ts';
+import { decide } from '../../src/engine/decide.ts';
+import { applied, generic as G, limitsOf, podWith } from '../helpers/pods.ts';
+import { design, upstream } from '../helpers/policies.ts';
 
 const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}): Pod =>
   podWith([{ name: 'main', limits }], annotations, { spec });
@@ -51,6 +52,15 @@ pools:
     gpu: {model: RTX PRO 6000, product: NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition, memory: 96Gi, perNode: 8}
     mig: {profiles: [1g.24gb+gfx, 1g.24gb+me.all, 2g.48gb-me, 4g.96gb+gfx]}
 `);
+/** The pod as the webhook left it (a template `mutate` produced). */
+const decided = (pod: Pod): Pod => applied(pod, decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } }));
+/** The pod with one container's GPU limits replaced by its author. */
+const edited = (pod: Pod, name: string, limits: Record<string, string>): Pod => {
+  const copy = structuredClone(pod);
+  const c = copy.spec.containers.find((x) => x.name === name);
+  if (c) c.resources = { limits };
+  return copy;
+};
 const USE = 'nvidia.com/use-gputype';
 const NOUSE = 'nvidia.com/nouse-gputype';
 const ONE_MIG = 'a CUDA process enumerates one MIG device only';
@@ -103,6 +113,18 @@ const cases: Case[] = [
   ...['nvidia.com/mig-1g.24gb.me.all', 'nvidia.com/mig-2g.48gb-me', 'nvidia.com/mig-4g.96gb.gfx'].map((resource): Case => ({
     name: `a native ${resource} is asked, then it is read as that profile variant and routed to the pool that lists it`,
     policy: RTX, pod: one({ [resource]: '1' }), pools: ['variants'] })),
+
+  // 5. A decision that outlives an edit: the edit is honoured or refused, never reverted.
+  { name: 'a decided template\'s native memory is edited from 12 to 4, then the edit is honoured: 4 stays and is routed as native',
+    pod: edited(decided(one(G(undefined, '12Gi'))), 'main', { 'aliyun.com/gpu-mem': '4' }), pools: ['t4-shared'],
+    check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'aliyun.com/gpu-mem': '4' }) },
+  { name: 'a decided template\'s native memory is replaced by a generic request, then the new request is translated',
+    pod: edited(decided(one(G(undefined, '12Gi'))), 'main', G(undefined, '4Gi')), pools: ['t4-shared'],
+    check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'aliyun.com/gpu-mem': '4' }) },
+  { name: 'one of two decided containers is edited to a native value, then the pod is refused naming the edit',
+    pod: edited(decided(podWith([{ name: 'a', limits: G(undefined, '4Gi') }, { name: 'b', limits: G(undefined, '4Gi') }])), 'b', { 'aliyun.com/gpu-mem': '2' }),
+    denied: ['container "b" was edited after gpu-admission decided the pod (it holds aliyun.com/gpu-mem: 2; the decision wrote aliyun.com/gpu-mem: 4)'] },
+  { name: 'a decided pod is reinvoked unedited, then nothing changes', pod: decided(one(G(undefined, '12Gi'))), untouched: true },
 ];
 
 describe('backend semantics (#21): what the vendors\' code does', () => {
