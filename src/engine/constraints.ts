@@ -5,7 +5,7 @@ import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
 import {
   byKey, describeRequirement, implies, satisfiable, satisfiableWithAny, selectorRequirements, type NodeSelectorRequirement, type NodeSelectorTerm,
 } from '../vocabulary/node-selector.ts';
-import { readGpuTypes, type GpuTypes } from './gpu-type.ts';
+import { readHamiChoices, type HamiChoices } from './hami-choices.ts';
 import type { Pod, PodSpec } from './pod.ts';
 import type { RecordRead } from './record.ts';
 import { forgetNodes } from './route.ts';
@@ -31,8 +31,8 @@ export interface PodPlacement {
   readonly pinnedNodes: readonly string[];
   /** The scheduler the pod itself names (not the default, not one our earlier decision set). */
   readonly scheduler?: string;
-  /** HAMi's card-type annotations the pod's author wrote (not one an earlier decision wrote). */
-  readonly gpuTypes: GpuTypes;
+  /** HAMi's pod annotations the pod's author wrote (not those an earlier decision wrote). */
+  readonly hami: HamiChoices;
 }
 
 export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
@@ -47,7 +47,7 @@ export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
     ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
     ...pinning(required),
     ...(scheduler ? { scheduler } : {}),
-    gpuTypes: readGpuTypes(pod.metadata?.annotations ?? {}, record.kind === 'present' ? record.record.gpuType : undefined),
+    hami: readHamiChoices(pod.metadata?.annotations ?? {}, record.kind === 'present' ? record.record.annotations : undefined),
   };
 }
 

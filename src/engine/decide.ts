@@ -1,11 +1,12 @@
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, ANNOTATION, HAMI_GPU_TYPE_ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
 import { editedContainers, editProblems, withoutEdits } from './edits.ts';
+import { HAMI_WRITTEN } from './hami-choices.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
 import { poolScheduler, schedulerToWrite } from './translate.ts';
 import {
@@ -397,7 +398,7 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
     containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request, plan.containers.get(c.name)?.resources)])),
     // Only a scheduler this decision set is ours to take back; one the pod named itself is the pod's.
     ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
-    ...(plan.annotations[HAMI_GPU_TYPE_ANNOTATION] !== undefined ? { gpuType: plan.annotations[HAMI_GPU_TYPE_ANNOTATION] } : {}),
+    ...writtenHami(plan.annotations),
   };
   const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
@@ -449,17 +450,23 @@ function route(
 
 /**
  * Before routing a pod that already carries a decision (reinvocation, a copied pod), take back
- * what that decision added: its node terms, and its scheduler and HAMi card type unless this
+ * what that decision added: its node terms, and its scheduler and HAMi annotations unless this
  * decision sets them.
  */
 function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): void {
   if (JSON.stringify(earlier.nodes) !== JSON.stringify(now.nodes)) forgetNodes(mutated.spec, earlier.nodes ?? [], earlier.own);
   if (earlier.scheduler && !now.scheduler && mutated.spec.schedulerName === earlier.scheduler) delete mutated.spec.schedulerName;
   const annotations = mutated.metadata?.annotations;
-  if (earlier.gpuType !== undefined && now.gpuType === undefined && annotations?.[HAMI_GPU_TYPE_ANNOTATION] === earlier.gpuType) {
-    const { [HAMI_GPU_TYPE_ANNOTATION]: _ours, ...rest } = annotations;
-    (mutated.metadata ??= {}).annotations = rest;
+  const stale = Object.entries(earlier.annotations ?? {}).filter(([k, v]) => now.annotations?.[k] === undefined && annotations?.[k] === v);
+  if (annotations && stale.length > 0) {
+    (mutated.metadata ??= {}).annotations = Object.fromEntries(Object.entries(annotations).filter(([k]) => !stale.some(([s]) => s === k)));
   }
+}
+
+/** The HAMi annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
+function writtenHami(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
+  const ours = Object.fromEntries(HAMI_WRITTEN.flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
+  return Object.keys(ours).length > 0 ? { annotations: ours } : {};
 }
 
 function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<string, string | null>>): void {

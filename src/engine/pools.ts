@@ -6,7 +6,7 @@ import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTA
 import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { placementReason, type PodPlacement } from './constraints.ts';
-import { gpuTypeReason } from './gpu-type.ts';
+import { gpuTypeReason, hamiAnnotations, hamiPlacementReason } from './hami-choices.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
 import type { NamespaceLimits } from './namespace.ts';
@@ -72,13 +72,14 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   if (intent.models && !intent.models.includes(pool.gpu.model) && !intent.models.includes(pool.gpu.product)) {
     return `model ${pool.gpu.model}${pool.gpu.product === pool.gpu.model ? '' : ` (${pool.gpu.product})`} is not ${intent.models.join(' or ')}`;
   }
-  const typeReason = gpuTypeReason(pool, facts.placement.gpuTypes);
+  const typeReason = gpuTypeReason(pool, facts.placement.hami);
   if (typeReason) return typeReason;
   if (!isolationCovers(backend.isolation, facts.isolation)) {
     return `${pool.backend} isolates ${backend.isolation === 'none' ? 'nothing' : backend.isolation}, the pod needs ${facts.isolation}`;
   }
-  const placement = poolPlacement(pool);
-  if (intent.placement && placement !== intent.placement) return `placement is ${placement ?? 'not configurable'}, not ${intent.placement}`;
+  // HAMi takes placement per pod (hami.io/gpu-scheduler-policy); ACK's shared pools per node (the pool's label).
+  const placement = backend.family === 'hami' ? hamiPlacementReason(intent.placement, facts.placement.hami) : ackPlacementReason(pool, intent);
+  if (placement) return placement;
   if (intent.rdma && !pool.rdma) return pool.backend === 'dra' ? `${DRA_COUNT_ONLY} an RDMA device with the GPUs` : 'has no RDMA';
   const [privileged] = facts.privileged;
   // A dra pool with mig hands out slices of shared cards, as the MIG backends do.
@@ -172,13 +173,10 @@ function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undef
   return undefined;
 }
 
-/**
- * HAMi picks the card type by pod annotation (nvidia.com/use-gputype), not by node label. A pod
- * that names its own card types keeps them (they were checked against this pool): never overwritten.
- */
-function modelAnnotation(pool: Pool, facts: PodFacts): Record<string, string> {
-  const { model } = BACKEND_FACTS[pool.backend];
-  return 'podAnnotation' in model && facts.placement.gpuTypes.use === undefined ? { [model.podAnnotation]: pool.gpu.product } : {};
+/** A pool's placement is its nodes' (ACK's ack.node.gpu.placement), where it has one at all. */
+function ackPlacementReason(pool: Pool, intent: Intent): string | undefined {
+  const placement = poolPlacement(pool);
+  return intent.placement && placement !== intent.placement ? `placement is ${placement ?? 'not configurable'}, not ${intent.placement}` : undefined;
 }
 
 function numaAnnotations(intent: Intent): Record<string, string> {
@@ -245,7 +243,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   if (pool.backend === 'dra' && own !== undefined) warnings.push(`pool ${pool.name} (dra): scheduler ${own} must make the DRA claim, as kube-scheduler does`);
   const [count = 1] = counts;
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
-  const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...modelAnnotation(pool, facts) };
+  const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement) };
   const schedulerName = schedulerToWrite(pool);
   const rdma = facts.intent.rdma ? pool.rdma : undefined;
   const key = JSON.stringify([[...containers].map(([n, t]) => [n, t.resources]), labels, annotations, schedulerName, rdma]);

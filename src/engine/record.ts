@@ -27,8 +27,8 @@ export interface DecisionRecord {
   readonly own?: readonly string[];
   /** The schedulerName the decision set, if any. */
   readonly scheduler?: string;
-  /** The HAMi card type (nvidia.com/use-gputype) the decision wrote, if any: the webhook's, not the author's. */
-  readonly gpuType?: string;
+  /** The HAMi pod annotations the decision wrote (card type, placement): the webhook's, not the author's. */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export function toRecorded(request: GpuRequest, resources?: Readonly<Record<string, number>>): RecordedRequest {
@@ -48,7 +48,7 @@ export function writeRecord(record: DecisionRecord): string {
     pools: record.pools, backend: record.backend, revision: record.revision, containers,
     ...(record.nodes ? { nodes: record.nodes } : {}), ...(record.own ? { own: record.own } : {}),
     ...(record.scheduler ? { scheduler: record.scheduler } : {}),
-    ...(record.gpuType !== undefined ? { gpuType: record.gpuType } : {}),
+    ...(record.annotations !== undefined ? { annotations: record.annotations } : {}),
   });
 }
 
@@ -100,8 +100,9 @@ export function readRecord(annotations: Readonly<Record<string, string>>): Recor
   if (record.scheduler !== undefined && typeof record.scheduler !== 'string') {
     return { kind: 'malformed', problem: `${MALFORMED} (scheduler is not a name)` };
   }
-  if (record.gpuType !== undefined && typeof record.gpuType !== 'string') {
-    return { kind: 'malformed', problem: `${MALFORMED} (gpuType is not a card type)` };
+  const hamiWritten: unknown = record.annotations;
+  if (hamiWritten !== undefined && !(typeof hamiWritten === 'object' && hamiWritten !== null && Object.values(hamiWritten).every((v) => typeof v === 'string'))) {
+    return { kind: 'malformed', problem: `${MALFORMED} (annotations are not text)` };
   }
   const requests = new Map<string, GpuRequest>();
   const written = new Map<string, Readonly<Record<string, number>>>();

@@ -61,6 +61,8 @@ const edited = (pod: Pod, name: string, limits: Record<string, string>): Pod => 
   if (c) c.resources = { limits };
   return copy;
 };
+const PLACEMENT = 'gpu-admission.io/placement';
+const HAMI_POLICY = 'hami.io/gpu-scheduler-policy';
 const USE = 'nvidia.com/use-gputype';
 const NOUSE = 'nvidia.com/nouse-gputype';
 const ONE_MIG = 'a CUDA process enumerates one MIG device only';
@@ -125,6 +127,20 @@ const cases: Case[] = [
     pod: edited(decided(podWith([{ name: 'a', limits: G(undefined, '4Gi') }, { name: 'b', limits: G(undefined, '4Gi') }])), 'b', { 'aliyun.com/gpu-mem': '2' }),
     denied: ['container "b" was edited after gpu-admission decided the pod (it holds aliyun.com/gpu-mem: 2; the decision wrote aliyun.com/gpu-mem: 4)'] },
   { name: 'a decided pod is reinvoked unedited, then nothing changes', pod: decided(one(G(undefined, '12Gi'))), untouched: true },
+
+  // 3. Placement on HAMi: per pod, hami.io/gpu-scheduler-policy (GetGPUSchedulerPolicyByPod).
+  ...(['spread', 'binpack'] as const).map((placement): Case => ({
+    name: `a pod asks placement ${placement} on HAMi, then it is served with HAMi's per-pod hami.io/gpu-scheduler-policy: ${placement}`,
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [PLACEMENT]: placement }), pools: ['l20-hami'],
+    check: (out) => assert.equal(out.metadata?.annotations?.[HAMI_POLICY], placement) })),
+  { name: 'a pod writes HAMi\'s own gpu-scheduler-policy binpack and asks spread, then HAMi is out: the two say different things',
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [PLACEMENT]: 'spread', [HAMI_POLICY]: 'binpack' }),
+    denied: ['pool l20-hami: the pod\'s hami.io/gpu-scheduler-policy is binpack, not spread'] },
+  { name: 'a pod writes HAMi\'s own gpu-scheduler-policy, then it is kept as written',
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [HAMI_POLICY]: 'binpack' }), pools: ['l20-hami'],
+    check: (out) => assert.equal(out.metadata?.annotations?.[HAMI_POLICY], 'binpack') },
+  { name: 'a pod asks placement spread on an exclusive pool, then it is still out: placement is not configurable there',
+    policy: upstream, pod: one(G('1'), { ...only('h20-exclusive'), [PLACEMENT]: 'spread' }), denied: ['pool h20-exclusive: placement is not configurable, not spread'] },
 ];
 
 describe('backend semantics (#21): what the vendors\' code does', () => {

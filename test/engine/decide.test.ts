@@ -131,7 +131,9 @@ const scenarios: Scenario[] = [
   { name: 'a labelled namespace needs memory isolation: ack-share is out, mps serves', policy: upstream,
     nsLabels: { team: 'inference' }, pod: one(g('1', '6Gi'), { 'gpu-admission.io/pools': 'a10-share,a10-mps' }),
     routed: { pools: ['a10-mps'], backend: 'ack-mps', limits: { train: { 'aliyun.com/gpu-mem': '6' } } } },
-  { name: 'spread placement picks the spread pool', policy: upstream, pod: one(g('1', '6Gi'), { 'gpu-admission.io/placement': 'spread' }),
+  // HAMi (l20-hami, first in order) takes placement per pod since #21; the A10 model leaves the ACK pools.
+  { name: 'spread placement on the A10 model picks the spread pool', policy: upstream,
+    pod: one(g('1', '6Gi'), { 'gpu-admission.io/placement': 'spread', 'gpu-admission.io/gpu-model': 'NVIDIA-A10' }),
     routed: { pools: ['a10-share'], backend: 'ack-share', limits: { train: { 'aliyun.com/gpu-mem': '6' } } } },
   { name: 'nvidia-mig uses the mixed-strategy profile', policy: upstream, pod: one(g('1', '30Gi'), { 'gpu-admission.io/gpu-model': 'H100' }),
     routed: { pools: ['h100-mig'], backend: 'nvidia-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '1' } } } },
