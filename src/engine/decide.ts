@@ -2,7 +2,7 @@ import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
-import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
+import { isInteger, parseQuantity, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
 import { editedContainers, editProblems, withoutEdits } from './edits.ts';
@@ -77,7 +77,7 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const pools = poolsInOrder(policy.pools, limits);
   if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, context);
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement);
+  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec));
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -310,11 +310,11 @@ function boundNatives(accepted: readonly Pool[], node: string): Decision {
 
 function podFacts(
   namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
-  all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement,
+  all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement, overhead: number,
 ): PodFacts {
   const isolation = requiredIsolation(intent, limits, policy);
-  const cpus = effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
-  const cpuProblem = intent.numa ? guaranteedCpuProblem(all) : undefined;
+  const cpus = overhead + effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
+  const cpuProblem = intent.numa ? guaranteedCpuProblem(all, overhead) : undefined;
   const privileged = all.filter((c) => c.privileged).map((c) => c.name);
   const requested = effectiveTotal(gpuContainers, (c) => c.request?.gpu ?? 0);
   const gpuRoles = new Set(gpuContainers.map((c) => c.role));
@@ -334,13 +334,25 @@ function requiredIsolation(intent: Intent, limits: NamespaceLimits, policy: Poli
 }
 
 /**
+ * The pod's CPU overhead (spec.overhead, set from its RuntimeClass by the API server's admission
+ * before webhooks run): Kubernetes adds it to the pod's requests (component-helpers PodRequests),
+ * and so does koordinator's NodeNUMAResource. An unreadable value counts 0 (the API server checks it).
+ */
+function overheadCpu(spec: PodSpec): number {
+  const overhead = spec.overhead as Record<string, unknown> | undefined;
+  const cpu = overhead?.cpu;
+  const q = typeof cpu === 'string' || typeof cpu === 'number' ? parseQuantity(cpu) : undefined;
+  return q === undefined || typeof q === 'string' ? 0 : toNumber(q);
+}
+
+/**
  * ACK's NUMA topology-aware scheduling: "The CPU requests for all containers in the application
  * Pod must be integers (unit: cores), and the requests must be equal to the limits" (app
  * containers; a container that asks no CPU asks 0); and its scheduler (koordinator's
  * NodeNUMAResource) binds the pod's effective CPU request, which must be whole as well, init
- * containers and sidecars counted as Kubernetes counts them.
+ * containers and sidecars counted as Kubernetes counts them, and the pod's overhead added.
  */
-function guaranteedCpuProblem(containers: readonly ContainerDemand[]): string | undefined {
+function guaranteedCpuProblem(containers: readonly ContainerDemand[], overhead: number): string | undefined {
   for (const c of containers.filter((x) => x.role === 'app')) {
     const { limit } = c.cpu;
     const request = c.cpu.request ?? limit; // the API server copies a lone limit into the request
@@ -350,11 +362,14 @@ function guaranteedCpuProblem(containers: readonly ContainerDemand[]): string | 
       return `NUMA binding needs whole CPUs with requests equal to limits in every container (container "${c.name}" has ${has})`;
     }
   }
-  const total = effectiveTotal(containers, (c) => {
+  const total = overhead + effectiveTotal(containers, (c) => {
     const request = c.cpu.request ?? c.cpu.limit;
     return request ? toNumber(request) : 0;
   });
-  if (!Number.isInteger(total)) return `NUMA binding binds whole CPUs; the pod's CPU request, init containers and sidecars counted, is ${total}`;
+  if (!Number.isInteger(Math.round(total * 1000) / 1000)) {
+    const counted = overhead > 0 ? `init containers, sidecars and the pod's overhead (spec.overhead cpu ${overhead}, from its RuntimeClass)` : 'init containers and sidecars';
+    return `NUMA binding binds whole CPUs; the pod's CPU request, ${counted} counted, is ${Math.round(total * 1000) / 1000}`;
+  }
   return undefined;
 }
 

@@ -61,6 +61,8 @@ const edited = (pod: Pod, name: string, limits: Record<string, string>): Pod => 
   if (c) c.resources = { limits };
   return copy;
 };
+const numaPod = (overhead: Record<string, string> | undefined): Pod => podWith([{ name: 'main', limits: G('4'), cpu: '8' }],
+  { 'gpu-admission.io/numa': 'SingleNUMANode' }, overhead ? { spec: { overhead } } : {});
 const PLACEMENT = 'gpu-admission.io/placement';
 const HAMI_POLICY = 'hami.io/gpu-scheduler-policy';
 const USE = 'nvidia.com/use-gputype';
@@ -141,6 +143,13 @@ const cases: Case[] = [
     check: (out) => assert.equal(out.metadata?.annotations?.[HAMI_POLICY], 'binpack') },
   { name: 'a pod asks placement spread on an exclusive pool, then it is still out: placement is not configurable there',
     policy: upstream, pod: one(G('1'), { ...only('h20-exclusive'), [PLACEMENT]: 'spread' }), denied: ['pool h20-exclusive: placement is not configurable, not spread'] },
+
+  // 6. NUMA CPUs whole with the pod's overhead (koordinator NodeNUMAResource: PodRequests counts it).
+  { name: 'a NUMA pod of 8 whole CPUs has a RuntimeClass overhead of 250m, then it is refused: the pod asks 8.25 CPUs',
+    pod: numaPod({ cpu: '250m' }), denied: ['the pod\'s CPU request, init containers, sidecars and the pod\'s overhead (spec.overhead cpu 0.25, from its RuntimeClass) counted, is 8.25'] },
+  { name: 'a NUMA pod of 8 whole CPUs has a whole-CPU overhead, then it is bound on the topology pool',
+    pod: numaPod({ cpu: '1' }), pools: ['a100-topology'] },
+  { name: 'a NUMA pod of 8 whole CPUs has no overhead, then it is bound on the topology pool', pod: numaPod(undefined), pools: ['a100-topology'] },
 ];
 
 describe('backend semantics (#21): what the vendors\' code does', () => {
