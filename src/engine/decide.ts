@@ -196,6 +196,7 @@ function analyseNatives(
     requested: cards.requested, cpus: 0,
     privileged: containers.filter((c) => c.privileged).map((c) => c.name),
     gpuRoles: new Set(native.map((c) => c.role)),
+    gpuApps: native.filter((c) => c.role === 'app').length,
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
@@ -318,8 +319,9 @@ function podFacts(
   const privileged = all.filter((c) => c.privileged).map((c) => c.name);
   const requested = effectiveTotal(gpuContainers, (c) => c.request?.gpu ?? 0);
   const gpuRoles = new Set(gpuContainers.map((c) => c.role));
+  const gpuApps = gpuContainers.filter((c) => c.role === 'app').length;
   return {
-    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles,
+    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps,
     ...(cpuProblem ? { cpuProblem } : {}),
   };
 }

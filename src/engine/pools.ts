@@ -30,6 +30,8 @@ export interface PodFacts {
   readonly privileged: readonly string[];
   /** Roles of the containers that ask for GPUs (init containers and sidecars are not served everywhere). */
   readonly gpuRoles: ReadonlySet<ContainerRole>;
+  /** App containers that ask for GPUs (ACK's GPU sharing serves one per pod). */
+  readonly gpuApps: number;
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
@@ -84,7 +86,7 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   const [privileged] = facts.privileged;
   // A dra pool with mig hands out slices of shared cards, as the MIG backends do.
   if (privileged !== undefined && (backend.shares || (pool.backend === 'dra' && pool.mig))) return `container "${privileged}" is privileged and would see every shared card of the node`;
-  return placementReason(pool, facts.placement) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles);
+  return placementReason(pool, facts.placement) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles, facts.gpuApps);
 }
 
 /** A pod that names its own scheduler (volcano, a gang scheduler) keeps it: pools whose cards another scheduler allocates are out. */
@@ -96,14 +98,19 @@ function schedulerReason(pool: Pool, placement: PodPlacement): string | undefine
 }
 
 /**
- * GPU init containers and native sidecars, where the backend does not account them: ACK's GPU
- * sharing matches only app containers; HAMi (v2.10) drops a native sidecar's GPU after start.
+ * GPU containers the backend does not account: ACK's GPU sharing matches only app containers,
+ * and one container's request against the whole pod's, so one app container at most; HAMi
+ * (v2.10) drops a native sidecar's GPU after start.
  */
-function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): string | undefined {
+function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>, apps: number): string | undefined {
   const backend = BACKEND_FACTS[pool.backend];
   const early = roles.has('init') || roles.has('sidecar');
   if (backend.family === 'ack' && backend.placement && early) {
     return `${pool.backend} counts GPU memory of app containers only; init containers and sidecars cannot ask for it`;
+  }
+  if (backend.family === 'ack' && backend.placement && apps > 1) {
+    return `${pool.backend}: the gpushare device plugin matches one container's GPU memory against the pod's total `
+      + `(Allocate, getGPUMemoryFromPodResource), so ${apps} app containers asking GPU memory cannot all start; one may`;
   }
   if (backend.family === 'hami' && roles.has('sidecar')) return 'HAMi does not account GPUs of native sidecar containers';
   return undefined;

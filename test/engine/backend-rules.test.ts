@@ -113,12 +113,12 @@ const cases: Case[] = [
     check: (out) => assert.equal(out.spec.schedulerName, 'hami-scheduler') },
 
   // core_mem: the pod's containers share one card's compute.
-  { name: 'containers whose compute adds up beyond one card are refused by core_mem',
-    pod: podWith([{ name: 'a', limits: G(undefined, '4Gi', '60') }, { name: 'b', limits: G(undefined, '4Gi', '60') }], { 'gpu-admission.io/pools': 'a10-core' }),
-    denied: ['pool a10-core: pod asks 120% compute of one card in all'] },
-  { name: 'containers whose compute fits one card are served by core_mem',
+  // The gpushare device plugin matches one container's request against the pod's total (#21): one GPU app container per pod.
+  { name: 'two app containers asking shares of a card are refused by core_mem, even when their compute fits one card',
     pod: podWith([{ name: 'a', limits: G(undefined, '4Gi', '40') }, { name: 'b', limits: G(undefined, '4Gi', '60') }], { 'gpu-admission.io/pools': 'a10-core' }),
-    pools: ['a10-core'] },
+    denied: ['pool a10-core: ack-core-mem: the gpushare device plugin matches one container\'s GPU memory against the pod\'s total'] },
+  { name: 'one app container with a compute share is served by core_mem',
+    pod: podWith([{ name: 'a', limits: G(undefined, '4Gi', '60') }], { 'gpu-admission.io/pools': 'a10-core' }), pools: ['a10-core'] },
   { name: 'a memory share that asks all of a card\'s compute is not sent where compute is not isolated',
     pod: one(G(undefined, '4Gi', '100'), { 'gpu-admission.io/pools': 't4-shared' }), denied: ['pool t4-shared: cannot limit compute'] },
 

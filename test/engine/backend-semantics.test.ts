@@ -127,7 +127,7 @@ const cases: Case[] = [
     check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'aliyun.com/gpu-mem': '4' }) },
   { name: 'one of two decided containers is edited to a native value, then the pod is refused naming the edit',
     pod: edited(decided(podWith([{ name: 'a', limits: G(undefined, '4Gi') }, { name: 'b', limits: G(undefined, '4Gi') }])), 'b', { 'aliyun.com/gpu-mem': '2' }),
-    denied: ['container "b" was edited after gpu-admission decided the pod (it holds aliyun.com/gpu-mem: 2; the decision wrote aliyun.com/gpu-mem: 4)'] },
+    denied: ['container "b" was edited after gpu-admission decided the pod (it holds aliyun.com/gpu-mem: 2; the decision wrote nvidia.com/mig-1g.10gb: 1)'] },
   { name: 'a decided pod is reinvoked unedited, then nothing changes', pod: decided(one(G(undefined, '12Gi'))), untouched: true },
 
   // 3. Placement on HAMi: per pod, hami.io/gpu-scheduler-policy (GetGPUSchedulerPolicyByPod).
@@ -150,6 +150,16 @@ const cases: Case[] = [
   { name: 'a NUMA pod of 8 whole CPUs has a whole-CPU overhead, then it is bound on the topology pool',
     pod: numaPod({ cpu: '1' }), pools: ['a100-topology'] },
   { name: 'a NUMA pod of 8 whole CPUs has no overhead, then it is bound on the topology pool', pod: numaPod(undefined), pools: ['a100-topology'] },
+
+  // 7. ACK's gpushare device plugin matches one container's memory against the pod's total: one GPU app container per pod.
+  { name: 'two app containers ask GPU memory, then ACK\'s shared pools are out and a MIG pool gives each a slice',
+    pod: podWith([{ name: 'a', limits: G(undefined, '4Gi') }, { name: 'b', limits: G(undefined, '4Gi') }]), pools: ['a100-mig'],
+    ruledOut: { 't4-shared': 'the gpushare device plugin matches one container\'s GPU memory against the pod\'s total', 'a10-core': 'so 2 app containers' } },
+  { name: 'two app containers ask ACK GPU memory natively, then the pod is refused with that reason',
+    pod: podWith([{ name: 'a', limits: { 'aliyun.com/gpu-mem': '4' } }, { name: 'b', limits: { 'aliyun.com/gpu-mem': '4' } }]),
+    denied: ['pool t4-shared: ack-cgpu: the gpushare device plugin matches one container\'s GPU memory against the pod\'s total'] },
+  { name: 'one app container asks GPU memory beside a CPU sidecar, then ACK\'s shared pool still serves it',
+    pod: podWith([{ name: 'a', limits: G(undefined, '4Gi') }, { name: 'b', limits: { cpu: '1' } }]), pools: ['t4-shared'] },
 ];
 
 describe('backend semantics (#21): what the vendors\' code does', () => {

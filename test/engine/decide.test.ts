@@ -342,7 +342,7 @@ describe('decide: namespace rules hold for every way of asking', () => {
     const pod = podWith([{ name: 'prep', limits: { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '4Gi' } },
       { name: 'main', limits: { 'gpu-admission.io/gpu-memory': '10Gi' } }], { 'gpu-admission.io/pools': 'a10-cgpu' });
     const d = decide(pod, { policy: ackWide, namespace: { name: 'ml', labels: {} } });
-    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ACK shares one GPU count per pod; containers ask 2 and 1 GPUs/);
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ack-cgpu: the gpushare device plugin matches one container's GPU memory against the pod's total/);
   });
 
   it('when an init container asks a GPU share, then ACK shared pools refuse it (their device plugin counts app containers only)', () => {
@@ -352,11 +352,11 @@ describe('decide: namespace rules hold for every way of asking', () => {
     assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ack-cgpu counts GPU memory of app containers only/);
   });
 
-  it('when the app containers of a pod add up to more than a card, then ACK shared pools refuse (they share the pod\'s cards)', () => {
-    const pod = podWith([{ name: 'a', limits: { 'gpu-admission.io/gpu-memory': '16Gi' } }, { name: 'b', limits: { 'gpu-admission.io/gpu-memory': '16Gi' } }],
+  it('when two app containers of a pod ask GPU memory, then ACK shared pools refuse: one container is matched against the pod\'s total', () => {
+    const pod = podWith([{ name: 'a', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }, { name: 'b', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }],
       { 'gpu-admission.io/pools': 'a10-cgpu' });
     const d = decide(pod, { policy: ackWide, namespace: { name: 'ml', labels: {} } });
-    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: pod asks 32Gi per card in all, a card has 24Gi/);
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ack-cgpu: the gpushare device plugin matches one container's GPU memory against the pod's total \(Allocate, getGPUMemoryFromPodResource\), so 2 app containers/);
   });
 
   it('when whole cards are written as the card\'s full memory, then they count against GPUs per node', () => {
@@ -381,11 +381,11 @@ describe('decide: namespace rules hold for every way of asking', () => {
     assert.match(d.kind === 'deny' ? d.message : '', /pool a100-topology: 6 GPUs exceed one NUMA node \(4\)/);
   });
 
-  it('when two containers share one card natively, then they fit a one-card node', () => {
+  it('when two containers ask ACK GPU memory natively, then the shared pool refuses: its device plugin serves one container of a pod', () => {
     const pod = podWith([{ name: 'a', limits: { 'aliyun.com/gpu-mem': '4' } }, { name: 'b', limits: { 'aliyun.com/gpu-mem': '4' } }],
       { 'gpu-admission.io/pools': 't4-shared' });
     const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
-    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['t4-shared']);
+    assert.match(d.kind === 'deny' ? d.message : '', /pool t4-shared: ack-cgpu: the gpushare device plugin matches one container's GPU memory/);
   });
 
   it('when a native whole GPU fits HAMi and time-slicing pools, then it goes to HAMi with its scheduler', () => {

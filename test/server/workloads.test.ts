@@ -141,7 +141,8 @@ describe('POST /audit, several containers and native requests', () => {
     const p = pod(T4);
     p.spec.containers.push(container('sidecar', { 'gpu-admission.io/gpu-memory': '2Gi' }));
     const r = await post('/audit', review(p));
-    assert.deepEqual(r.warnings?.slice(0, 3), ['would route to t4-shared:', '  container main: aliyun.com/gpu-mem: 12', '  container sidecar: aliyun.com/gpu-mem: 2']);
+    // Two GPU app containers: ACK's shared pools serve one per pod (#21), so the A100 MIG pool takes both.
+    assert.deepEqual(r.warnings?.slice(0, 3), ['would route to a100-mig:', '  container main: nvidia.com/mig-2g.20gb: 1', '  container sidecar: nvidia.com/mig-1g.10gb: 1']);
   });
 
   it('when a pod asks natively, then the audit says where it would go and nothing about staying Pending', async () => {
