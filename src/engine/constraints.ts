@@ -5,6 +5,7 @@ import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
 import {
   byKey, describeRequirement, implies, matchesRequirements, satisfiable, satisfiableWithAny, selectorRequirements, type Labels, type NodeSelectorRequirement, type NodeSelectorTerm,
 } from '../vocabulary/node-selector.ts';
+import { readHamiChoices, type HamiChoices } from './hami-choices.ts';
 import type { Pod, PodSpec } from './pod.ts';
 import type { RecordRead } from './record.ts';
 import { forgetNodes } from './route.ts';
@@ -30,6 +31,8 @@ export interface PodPlacement {
   readonly pinnedNodes: readonly string[];
   /** The scheduler the pod itself names (not the default, not one our earlier decision set). */
   readonly scheduler?: string;
+  /** HAMi's pod annotations the pod's author wrote (not those an earlier decision wrote). */
+  readonly hami: HamiChoices;
 }
 
 export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
@@ -44,6 +47,7 @@ export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
     ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
     ...pinning(required),
     ...(scheduler ? { scheduler } : {}),
+    hami: readHamiChoices(pod.metadata?.annotations ?? {}, record.kind === 'present' ? record.record.annotations : undefined),
   };
 }
 

@@ -2,9 +2,11 @@ import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
-import { isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
+import { isInteger, parseQuantity, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
+import { editedContainers, editProblems, withoutEdits } from './edits.ts';
+import { HAMI_WRITTEN } from './hami-choices.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
 import { poolScheduler, schedulerToWrite } from './translate.ts';
 import {
@@ -68,15 +70,16 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const { intent, problems: intentProblems } = readIntent(annotations);
   const placement = readPlacement(pod, record);
   const nodeChosen = placement.pinned || placement.nodeName !== undefined;
-  const demand = readDemand(pod, policy, record.kind === 'present' ? record.requests : new Map(), nodeChosen);
-  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...demand.problems];
+  const edits = editedContainers(pod, record, policy);
+  const demand = readDemand(pod, policy, record.kind === 'present' ? withoutEdits(record.requests, edits) : new Map(), nodeChosen);
+  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems];
   if (problems.length > 0) return { kind: 'problems', problems };
   const limits = namespaceLimits(policy, namespace);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
   const pools = poolsInOrder(policy.pools, limits);
   if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, context);
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement), ...(knownNodes ? { knownNodes } : {}) };
+  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec)), ...(knownNodes ? { knownNodes } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -205,6 +208,7 @@ function analyseNatives(
     privileged: containers.filter((c) => c.privileged).map((c) => c.name),
     gpuRoles: new Set(native.map((c) => c.role)),
     ...(knownNodes ? { knownNodes } : {}),
+    gpuApps: native.filter((c) => c.role === 'app').length,
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
@@ -319,16 +323,17 @@ function boundNatives(accepted: readonly Pool[], node: string): Decision {
 
 function podFacts(
   namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
-  all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement,
+  all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement, overhead: number,
 ): PodFacts {
   const isolation = requiredIsolation(intent, limits, policy);
-  const cpus = effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
-  const cpuProblem = intent.numa ? guaranteedCpuProblem(all) : undefined;
+  const cpus = overhead + effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
+  const cpuProblem = intent.numa ? guaranteedCpuProblem(all, overhead) : undefined;
   const privileged = all.filter((c) => c.privileged).map((c) => c.name);
   const requested = effectiveTotal(gpuContainers, (c) => c.request?.gpu ?? 0);
   const gpuRoles = new Set(gpuContainers.map((c) => c.role));
+  const gpuApps = gpuContainers.filter((c) => c.role === 'app').length;
   return {
-    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles,
+    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps,
     ...(cpuProblem ? { cpuProblem } : {}),
   };
 }
@@ -343,13 +348,25 @@ function requiredIsolation(intent: Intent, limits: NamespaceLimits, policy: Poli
 }
 
 /**
+ * The pod's CPU overhead (spec.overhead, set from its RuntimeClass by the API server's admission
+ * before webhooks run): Kubernetes adds it to the pod's requests (component-helpers PodRequests),
+ * and so does koordinator's NodeNUMAResource. An unreadable value counts 0 (the API server checks it).
+ */
+function overheadCpu(spec: PodSpec): number {
+  const overhead = spec.overhead as Record<string, unknown> | undefined;
+  const cpu = overhead?.cpu;
+  const q = typeof cpu === 'string' || typeof cpu === 'number' ? parseQuantity(cpu) : undefined;
+  return q === undefined || typeof q === 'string' ? 0 : toNumber(q);
+}
+
+/**
  * ACK's NUMA topology-aware scheduling: "The CPU requests for all containers in the application
  * Pod must be integers (unit: cores), and the requests must be equal to the limits" (app
  * containers; a container that asks no CPU asks 0); and its scheduler (koordinator's
  * NodeNUMAResource) binds the pod's effective CPU request, which must be whole as well, init
- * containers and sidecars counted as Kubernetes counts them.
+ * containers and sidecars counted as Kubernetes counts them, and the pod's overhead added.
  */
-function guaranteedCpuProblem(containers: readonly ContainerDemand[]): string | undefined {
+function guaranteedCpuProblem(containers: readonly ContainerDemand[], overhead: number): string | undefined {
   for (const c of containers.filter((x) => x.role === 'app')) {
     const { limit } = c.cpu;
     const request = c.cpu.request ?? limit; // the API server copies a lone limit into the request
@@ -359,11 +376,14 @@ function guaranteedCpuProblem(containers: readonly ContainerDemand[]): string | 
       return `NUMA binding needs whole CPUs with requests equal to limits in every container (container "${c.name}" has ${has})`;
     }
   }
-  const total = effectiveTotal(containers, (c) => {
+  const total = overhead + effectiveTotal(containers, (c) => {
     const request = c.cpu.request ?? c.cpu.limit;
     return request ? toNumber(request) : 0;
   });
-  if (!Number.isInteger(total)) return `NUMA binding binds whole CPUs; the pod's CPU request, init containers and sidecars counted, is ${total}`;
+  if (!Number.isInteger(Math.round(total * 1000) / 1000)) {
+    const counted = overhead > 0 ? `init containers, sidecars and the pod's overhead (spec.overhead cpu ${overhead}, from its RuntimeClass)` : 'init containers and sidecars';
+    return `NUMA binding binds whole CPUs; the pod's CPU request, ${counted} counted, is ${Math.round(total * 1000) / 1000}`;
+  }
   return undefined;
 }
 
@@ -404,9 +424,10 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
     pools: pools.map((p) => p.name),
     backend: plan.pool.backend,
     revision: policy.revision,
-    containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request)])),
+    containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request, plan.containers.get(c.name)?.resources)])),
     // Only a scheduler this decision set is ours to take back; one the pod named itself is the pod's.
     ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
+    ...writtenHami(plan.annotations),
   };
   const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
@@ -458,11 +479,23 @@ function route(
 
 /**
  * Before routing a pod that already carries a decision (reinvocation, a copied pod), take back
- * what that decision added: its node terms, and its scheduler unless this decision sets one.
+ * what that decision added: its node terms, and its scheduler and HAMi annotations unless this
+ * decision sets them.
  */
 function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): void {
   if (JSON.stringify(earlier.nodes) !== JSON.stringify(now.nodes)) forgetNodes(mutated.spec, earlier.nodes ?? [], earlier.own);
   if (earlier.scheduler && !now.scheduler && mutated.spec.schedulerName === earlier.scheduler) delete mutated.spec.schedulerName;
+  const annotations = mutated.metadata?.annotations;
+  const stale = Object.entries(earlier.annotations ?? {}).filter(([k, v]) => now.annotations?.[k] === undefined && annotations?.[k] === v);
+  if (annotations && stale.length > 0) {
+    (mutated.metadata ??= {}).annotations = Object.fromEntries(Object.entries(annotations).filter(([k]) => !stale.some(([s]) => s === k)));
+  }
+}
+
+/** The HAMi annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
+function writtenHami(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
+  const ours = Object.fromEntries(HAMI_WRITTEN.flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
+  return Object.keys(ours).length > 0 ? { annotations: ours } : {};
 }
 
 function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<string, string | null>>): void {

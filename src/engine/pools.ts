@@ -3,9 +3,10 @@ import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolPlacement } from '../policy/pool-nodes.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
-import { cardMigCatalog, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
+import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { placementReason, type KnownNodes, type PodPlacement } from './constraints.ts';
+import { gpuTypeReason, hamiAnnotations, hamiPlacementReason } from './hami-choices.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
 import type { NamespaceLimits } from './namespace.ts';
@@ -31,6 +32,8 @@ export interface PodFacts {
   readonly privileged: readonly string[];
   /** Roles of the containers that ask for GPUs (init containers and sidecars are not served everywhere). */
   readonly gpuRoles: ReadonlySet<ContainerRole>;
+  /** App containers that ask for GPUs (ACK's GPU sharing serves one per pod). */
+  readonly gpuApps: number;
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
@@ -73,16 +76,19 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   if (intent.models && !intent.models.includes(pool.gpu.model) && !intent.models.includes(pool.gpu.product)) {
     return `model ${pool.gpu.model}${pool.gpu.product === pool.gpu.model ? '' : ` (${pool.gpu.product})`} is not ${intent.models.join(' or ')}`;
   }
+  const typeReason = gpuTypeReason(pool, facts.placement.hami);
+  if (typeReason) return typeReason;
   if (!isolationCovers(backend.isolation, facts.isolation)) {
     return `${pool.backend} isolates ${backend.isolation === 'none' ? 'nothing' : backend.isolation}, the pod needs ${facts.isolation}`;
   }
-  const placement = poolPlacement(pool);
-  if (intent.placement && placement !== intent.placement) return `placement is ${placement ?? 'not configurable'}, not ${intent.placement}`;
+  // HAMi takes placement per pod (hami.io/gpu-scheduler-policy); ACK's shared pools per node (the pool's label).
+  const placement = backend.family === 'hami' ? hamiPlacementReason(intent.placement, facts.placement.hami) : ackPlacementReason(pool, intent);
+  if (placement) return placement;
   if (intent.rdma && !pool.rdma) return pool.backend === 'dra' ? `${DRA_COUNT_ONLY} an RDMA device with the GPUs` : 'has no RDMA';
   const [privileged] = facts.privileged;
   // A dra pool with mig hands out slices of shared cards, as the MIG backends do.
   if (privileged !== undefined && (backend.shares || (pool.backend === 'dra' && pool.mig))) return `container "${privileged}" is privileged and would see every shared card of the node`;
-  return placementReason(pool, facts.placement, facts.knownNodes?.get(pool.name)?.labels) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles);
+  return placementReason(pool, facts.placement, facts.knownNodes?.get(pool.name)?.labels) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles, facts.gpuApps);
 }
 
 /** A pod that names its own scheduler (volcano, a gang scheduler) keeps it: pools whose cards another scheduler allocates are out. */
@@ -94,14 +100,19 @@ function schedulerReason(pool: Pool, placement: PodPlacement): string | undefine
 }
 
 /**
- * GPU init containers and native sidecars, where the backend does not account them: ACK's GPU
- * sharing matches only app containers; HAMi (v2.10) drops a native sidecar's GPU after start.
+ * GPU containers the backend does not account: ACK's GPU sharing matches only app containers,
+ * and one container's request against the whole pod's, so one app container at most; HAMi
+ * (v2.10) drops a native sidecar's GPU after start.
  */
-function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>): string | undefined {
+function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>, apps: number): string | undefined {
   const backend = BACKEND_FACTS[pool.backend];
   const early = roles.has('init') || roles.has('sidecar');
   if (backend.family === 'ack' && backend.placement && early) {
     return `${pool.backend} counts GPU memory of app containers only; init containers and sidecars cannot ask for it`;
+  }
+  if (backend.family === 'ack' && backend.placement && apps > 1) {
+    return `${pool.backend}: the gpushare device plugin matches one container's GPU memory against the pod's total `
+      + `(Allocate, getGPUMemoryFromPodResource), so ${apps} app containers asking GPU memory cannot all start; one may`;
   }
   if (backend.family === 'hami' && roles.has('sidecar')) return 'HAMi does not account GPUs of native sidecar containers';
   return undefined;
@@ -116,7 +127,8 @@ function migCapacity(pool: Pool, profile: string): number {
   if (layout !== undefined) return layout * pool.gpu.perNode;
   const catalog = cardMigCatalog(pool.gpu, cardMemory(pool));
   const slices = parseMigProfile(profile)?.slices ?? 7;
-  return (catalog?.profiles[profile] ?? Math.floor((catalog?.slices ?? 7) / slices)) * pool.gpu.perNode;
+  const total = computeSlices(catalog, pool.mig?.profiles, cardMemory(pool));
+  return (catalog?.profiles[profile] ?? Math.floor(total / slices)) * pool.gpu.perNode;
 }
 
 /** Why one node of the pool cannot hold `asked` slices of a profile (`3 × 3g.40gb, a node has 2 (1 cards)`). */
@@ -170,10 +182,10 @@ function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undef
   return undefined;
 }
 
-/** HAMi picks the card type by pod annotation (nvidia.com/use-gputype), not by node label. */
-function modelAnnotation(pool: Pool): Record<string, string> {
-  const { model } = BACKEND_FACTS[pool.backend];
-  return 'podAnnotation' in model ? { [model.podAnnotation]: pool.gpu.product } : {};
+/** A pool's placement is its nodes' (ACK's ack.node.gpu.placement), where it has one at all. */
+function ackPlacementReason(pool: Pool, intent: Intent): string | undefined {
+  const placement = poolPlacement(pool);
+  return intent.placement && placement !== intent.placement ? `placement is ${placement ?? 'not configurable'}, not ${intent.placement}` : undefined;
 }
 
 function numaAnnotations(intent: Intent): Record<string, string> {
@@ -240,7 +252,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   if (pool.backend === 'dra' && own !== undefined) warnings.push(`pool ${pool.name} (dra): scheduler ${own} must make the DRA claim, as kube-scheduler does`);
   const [count = 1] = counts;
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
-  const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...modelAnnotation(pool) };
+  const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement) };
   const schedulerName = schedulerToWrite(pool);
   const rdma = facts.intent.rdma ? pool.rdma : undefined;
   const key = JSON.stringify([[...containers].map(([n, t]) => [n, t.resources]), labels, annotations, schedulerName, rdma]);

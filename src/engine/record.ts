@@ -8,6 +8,8 @@ export interface RecordedRequest {
   readonly gpu: number;
   readonly 'gpu-memory'?: string;
   readonly 'gpu-cores'?: number;
+  /** The GPU resources the decision wrote into the container: an edit since shows as a difference. */
+  readonly resources?: Readonly<Record<string, number>>;
 }
 
 /** The JSON of the `gpu-admission.io/decision` annotation. */
@@ -25,13 +27,16 @@ export interface DecisionRecord {
   readonly own?: readonly string[];
   /** The schedulerName the decision set, if any. */
   readonly scheduler?: string;
+  /** The HAMi pod annotations the decision wrote (card type, placement): the webhook's, not the author's. */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
-export function toRecorded(request: GpuRequest): RecordedRequest {
+export function toRecorded(request: GpuRequest, resources?: Readonly<Record<string, number>>): RecordedRequest {
   return {
     gpu: request.gpu,
     ...(request.memory ? { 'gpu-memory': formatBytes(request.memory) } : {}),
     ...(request.cores !== undefined ? { 'gpu-cores': request.cores } : {}),
+    ...(resources ? { resources } : {}),
   };
 }
 
@@ -43,6 +48,7 @@ export function writeRecord(record: DecisionRecord): string {
     pools: record.pools, backend: record.backend, revision: record.revision, containers,
     ...(record.nodes ? { nodes: record.nodes } : {}), ...(record.own ? { own: record.own } : {}),
     ...(record.scheduler ? { scheduler: record.scheduler } : {}),
+    ...(record.annotations !== undefined ? { annotations: record.annotations } : {}),
   });
 }
 
@@ -51,13 +57,20 @@ function toRecordedOrdered(r: RecordedRequest): RecordedRequest {
     gpu: r.gpu,
     ...(r['gpu-memory'] !== undefined ? { 'gpu-memory': r['gpu-memory'] } : {}),
     ...(r['gpu-cores'] !== undefined ? { 'gpu-cores': r['gpu-cores'] } : {}),
+    ...(r.resources !== undefined ? { resources: r.resources } : {}),
   };
 }
 
 export type RecordRead =
   | { readonly kind: 'absent' }
   | { readonly kind: 'malformed'; readonly problem: string }
-  | { readonly kind: 'present'; readonly record: DecisionRecord; readonly requests: ReadonlyMap<string, GpuRequest> };
+  | {
+    readonly kind: 'present';
+    readonly record: DecisionRecord;
+    readonly requests: ReadonlyMap<string, GpuRequest>;
+    /** The GPU resources the decision wrote, per container, where the record says (records before #21 do not). */
+    readonly written: ReadonlyMap<string, Readonly<Record<string, number>>>;
+  };
 
 const MALFORMED = `annotation ${ANNOTATION.decision} may only be written by gpu-admission`;
 
@@ -87,13 +100,24 @@ export function readRecord(annotations: Readonly<Record<string, string>>): Recor
   if (record.scheduler !== undefined && typeof record.scheduler !== 'string') {
     return { kind: 'malformed', problem: `${MALFORMED} (scheduler is not a name)` };
   }
+  const hamiWritten: unknown = record.annotations;
+  if (hamiWritten !== undefined && !(typeof hamiWritten === 'object' && hamiWritten !== null && Object.values(hamiWritten).every((v) => typeof v === 'string'))) {
+    return { kind: 'malformed', problem: `${MALFORMED} (annotations are not text)` };
+  }
   const requests = new Map<string, GpuRequest>();
+  const written = new Map<string, Readonly<Record<string, number>>>();
   for (const [name, r] of Object.entries(record.containers)) {
     const request = fromRecorded(r);
     if (!request) return { kind: 'malformed', problem: `${MALFORMED} (container "${name}" is not a request)` };
     requests.set(name, request);
+    const resources: unknown = (r as RecordedRequest).resources;
+    if (resources === undefined) continue;
+    if (typeof resources !== 'object' || resources === null || Object.values(resources).some((v) => !Number.isInteger(v))) {
+      return { kind: 'malformed', problem: `${MALFORMED} (container "${name}": resources are not whole numbers)` };
+    }
+    written.set(name, resources as Record<string, number>);
   }
-  return { kind: 'present', record: record as DecisionRecord, requests };
+  return { kind: 'present', record: record as DecisionRecord, requests, written };
 }
 
 function fromRecorded(r: unknown): GpuRequest | undefined {

@@ -130,21 +130,30 @@ function migProfiles(pool: Pool): readonly MigProfile[] {
 export function chooseMigProfile(input: Pick<TranslateInput, 'request' | 'pool' | 'card'>): MigProfile | undefined {
   const profiles = migProfiles(input.pool);
   const { pool, card } = input;
-  // Compute slices of a full card: 7, or 4 on the A30.
-  const total = computeSlices(cardMigCatalog(pool.gpu, card));
+  // Compute slices of a full card: 7, or 4 on the A30 and RTX PRO 6000 (from the listed profiles when the model is unknown).
+  const total = computeSlices(cardMigCatalog(pool.gpu, card), pool.mig?.profiles, card);
   if (!isFraction(input.request, card)) return profiles.find((p) => p.slices === total);
   const { memory, cores } = input.request;
   return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: p.memoryBytes, den: 1n }) <= 0)
     && (cores === undefined || (p.slices * 100) / total >= cores));
 }
 
+/**
+ * "A single CUDA process can only enumerate a single MIG device" (NVIDIA MIG user guide, CUDA
+ * device enumeration): N slices in one container are not N GPUs to the job in it.
+ */
+export const ONE_MIG_DEVICE = 'a CUDA process enumerates one MIG device only (NVIDIA MIG user guide), so several MIG devices '
+  + 'in one container are not several GPUs: ask 1 GPU per container here, or ask nvidia.com/mig-<profile>: N natively '
+  + 'when each process pins its own device';
+
 function mig(input: TranslateInput): TranslateResult {
+  if (input.request.gpu > 1) return { reason: ONE_MIG_DEVICE };
   const profile = chooseMigProfile(input);
   if (!profile) {
     const sizes = migProfiles(input.pool).map((p) => `${p.name} = ${(p.memoryGB * 1e9 / 2 ** 30).toFixed(1)}Gi`).join(', ');
     return { reason: isFraction(input.request, input.card)
       ? `no MIG profile holds ${describeShare(input.request)} (MIG profiles count decimal GB: ${sizes})`
-      : 'no full-card MIG profile (7g; 4g on the A30) is listed for whole GPUs' };
+      : 'no full-card MIG profile (7g; 4g on 4-slice cards: A30, RTX PRO 6000) is listed for whole GPUs' };
   }
   // The single strategy exposes its one profile's slices as nvidia.com/gpu.
   const resource = input.pool.mig?.strategy === 'single' ? NATIVE.nvidiaGpu : migResourceName(profile.name);
@@ -215,7 +224,7 @@ function dra(input: TranslateInput): TranslateResult {
     const cls = poolDeviceClass(pool, WHOLE_DEVICE);
     return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: [] } : { reason: 'has no DeviceClass for whole cards' };
   }
-  const profile = chooseMigProfile(input);
+  const profile = input.request.gpu > 1 ? undefined : chooseMigProfile(input);
   if (!profile) return mig(input);
   const cls = poolDeviceClass(pool, profile.name);
   return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: decimalNote(input, profile) } : { reason: `has no DeviceClass for MIG ${profile.name}` };

@@ -114,7 +114,7 @@ function checkMig(pool: Pool, path: string, memory: Quantity | string): string[]
   });
   const layout = Object.entries(mig.layout ?? {});
   const slices = layout.reduce((sum, [name, n]) => sum + (parseMigProfile(name)?.slices ?? 0) * n, 0);
-  const total = computeSlices(catalog);
+  const total = computeSlices(catalog, mig.profiles, memory);
   if (slices > total) errors.push(`${path}/mig/layout: ${slices} compute slices, a card has ${total}`);
   const memoryUsed = layout.reduce((sum, [name, n]) => sum + (memorySlices(catalog, name) ?? 0) * n, 0);
   const memoryTotal = total === 4 ? 4 : 8;

@@ -73,7 +73,7 @@ export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
   'ack-core-mem': ack('core_mem', { isolation: 'compute', shares: true, multiCardShares: false, computeShares: true, computeRequired: true }, true),
   'ack-mig': {
     family: 'ack', modeLabel: { key: ACK_SCHEDULE_LABEL, value: 'mig' }, placement: false, model: ACK_MODEL,
-    isolation: 'compute', shares: true, multiCardShares: true, computeShares: true, computeRequired: false,
+    isolation: 'compute', shares: true, multiCardShares: false, computeShares: true, computeRequired: false,
   },
   'nvidia-exclusive': { ...whole, family: 'nvidia', placement: false, model: NVIDIA_MODEL },
   'nvidia-time-slicing': {
@@ -81,7 +81,7 @@ export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
   },
   'nvidia-mig': {
     family: 'nvidia', modeLabel: { key: NVIDIA_MIG_STRATEGY_LABEL, value: 'mixed' }, placement: false, model: NVIDIA_MODEL,
-    isolation: 'compute', shares: true, multiCardShares: true, computeShares: true, computeRequired: false,
+    isolation: 'compute', shares: true, multiCardShares: false, computeShares: true, computeRequired: false,
   },
   hami: {
     family: 'hami', placement: false, isolation: 'compute', shares: true, multiCardShares: true, computeShares: true,

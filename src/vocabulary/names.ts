@@ -69,6 +69,10 @@ export const ACK_MODEL_LABEL = 'aliyun.accelerator/nvidia_name';
 export const NVIDIA_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 /** HAMi's pod annotation that limits a pod to card types (case-insensitive substring of the type). */
 export const HAMI_GPU_TYPE_ANNOTATION = 'nvidia.com/use-gputype';
+/** HAMi's pod annotation that keeps a pod off card types (the same substring match). */
+export const HAMI_GPU_NOUSE_ANNOTATION = 'nvidia.com/nouse-gputype';
+/** HAMi's pod annotation that picks how cards are chosen on a node: binpack or spread (pkg/util/types.go). */
+export const HAMI_GPU_POLICY_ANNOTATION = 'hami.io/gpu-scheduler-policy';
 export const ACK_CPUSET_ANNOTATION = 'cpuset-scheduler';
 export const ACK_NUMA_ANNOTATION = 'scheduling.alibabacloud.com/numa-topology-spec';
 export const HAMI_SCHEDULER = 'hami-scheduler';

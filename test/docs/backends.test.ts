@@ -76,3 +76,12 @@ describe('docs/backends.md: the summary table is what the engine does', () => {
     });
   }
 });
+
+describe('docs/backends.md: what HAMi reserves without gpucores (#21)', () => {
+  it('when the HAMi section is read, then it says HAMi\'s own webhook makes a count without memory exclusive (defaultExclusiveCoreIfNeeded)', () => {
+    const hami = doc.split('\n## HAMi')[1]?.split('\n## ')[0] ?? '';
+    assert.ok(!hami.includes('So without `gpucores` HAMi reserves no compute'), 'the old, wrong sentence is gone');
+    assert.match(hami, /defaultExclusiveCoreIfNeeded/);
+    assert.match(hami, /adds `gpucores: 100` to a container that asks the card count/);
+  });
+});

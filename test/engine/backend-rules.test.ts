@@ -3,24 +3,10 @@
 // Sources for every rule: docs/backends.md.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide } from '../../src/engine/decide.ts';
 import type { Container, Pod } from '../../src/engine/pod.ts';
-import type { Policy } from '../../src/policy/types.ts';
-import { applied, generic, limitsOf, podWith } from '../helpers/pods.ts';
-import { design, hamiDefaults, upstream } from '../helpers/policies.ts';
-
-interface Case {
-  name: string;
-  pod: Pod;
-  policy?: Policy;
-  /** Routed: the pools of the decision. */
-  pools?: string[];
-  /** Denied: text the message must hold. */
-  denied?: string[];
-  /** Allowed untouched (no patch). */
-  untouched?: true;
-  check?: (out: Pod) => void;
-}
+import { runCase, type Case } from '../helpers/decide-cases.ts';
+import { generic, limitsOf, podWith } from '../helpers/pods.ts';
+import { hamiDefaults, upstream } from '../helpers/policies.ts';
 
 const G = generic;
 const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}, cpu?: string): Pod =>
@@ -127,12 +113,12 @@ const cases: Case[] = [
     check: (out) => assert.equal(out.spec.schedulerName, 'hami-scheduler') },
 
   // core_mem: the pod's containers share one card's compute.
-  { name: 'containers whose compute adds up beyond one card are refused by core_mem',
-    pod: podWith([{ name: 'a', limits: G(undefined, '4Gi', '60') }, { name: 'b', limits: G(undefined, '4Gi', '60') }], { 'gpu-admission.io/pools': 'a10-core' }),
-    denied: ['pool a10-core: pod asks 120% compute of one card in all'] },
-  { name: 'containers whose compute fits one card are served by core_mem',
+  // The gpushare device plugin matches one container's request against the pod's total (#21): one GPU app container per pod.
+  { name: 'two app containers asking shares of a card are refused by core_mem, even when their compute fits one card',
     pod: podWith([{ name: 'a', limits: G(undefined, '4Gi', '40') }, { name: 'b', limits: G(undefined, '4Gi', '60') }], { 'gpu-admission.io/pools': 'a10-core' }),
-    pools: ['a10-core'] },
+    denied: ['pool a10-core: ack-core-mem: the gpushare device plugin matches one container\'s GPU memory against the pod\'s total'] },
+  { name: 'one app container with a compute share is served by core_mem',
+    pod: podWith([{ name: 'a', limits: G(undefined, '4Gi', '60') }], { 'gpu-admission.io/pools': 'a10-core' }), pools: ['a10-core'] },
   { name: 'a memory share that asks all of a card\'s compute is not sent where compute is not isolated',
     pod: one(G(undefined, '4Gi', '100'), { 'gpu-admission.io/pools': 't4-shared' }), denied: ['pool t4-shared: cannot limit compute'] },
 
@@ -186,27 +172,6 @@ const cases: Case[] = [
     denied: ['annotation ALIYUN_COM_GPU_MEM_IDX is written by the GPU scheduler or device plugin when it places a pod', 'remove every ALIYUN_COM_GPU_MEM_* annotation'] },
 ];
 
-function run(c: Case): void {
-  const policy = c.policy ?? design;
-  const ctx = { policy, namespace: { name: 'ml', labels: {} } };
-  const d = decide(c.pod, ctx);
-  if (c.denied) {
-    assert.equal(d.kind, 'deny', JSON.stringify(d));
-    for (const text of c.denied) assert.ok(d.kind === 'deny' && d.message.includes(text), `"${text}" not in: ${d.kind === 'deny' ? d.message : ''}`);
-    return;
-  }
-  if (c.untouched) {
-    assert.ok(d.kind === 'allow' || d.kind === 'not-applicable', JSON.stringify(d));
-    return;
-  }
-  assert.equal(d.kind, 'patch', JSON.stringify(d));
-  if (d.kind !== 'patch') return;
-  assert.deepEqual(d.record.pools, c.pools);
-  const out = applied(c.pod, d);
-  c.check?.(out);
-  assert.deepEqual(decide(out, ctx), { kind: 'allow', warnings: [] }, 'its own output needs no patch');
-}
-
 describe('backend rules: what the real backends and Kubernetes accept', () => {
-  for (const c of cases) it(`when ${c.name}`, () => run(c));
+  for (const c of cases) it(`when ${c.name}`, () => runCase(c));
 });

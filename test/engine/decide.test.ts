@@ -98,8 +98,8 @@ const scenarios: Scenario[] = [
   { name: 'a MIG-sized request takes the smallest profile that fits', pod: one(g('1', '15Gi'), { 'gpu-admission.io/pools': 'a100-mig' }),
     routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-2g.20gb': '1' } } } },
   // 40Gi is more than a 3g.40gb slice holds (40 GB, decimal), so it takes the full-card profile.
-  { name: 'the research namespace only reaches its allowed pools', pod: one(g('2', '40Gi')), namespace: 'research',
-    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-7g.80gb': '2' } },
+  { name: 'the research namespace only reaches its allowed pools', pod: one(g('1', '40Gi')), namespace: 'research',
+    routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-7g.80gb': '1' } },
       warnings: ['container "train": 40Gi is more than 3g.40gb holds (37.3Gi, decimal GB), so 7g.80gb is given'] } },
   { name: 'a MIG request in decimal GB fits the profile of that name', pod: one(g('1', '40G')), namespace: 'research',
     routed: { pools: ['a100-mig'], backend: 'ack-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '1' } } } },
@@ -131,7 +131,9 @@ const scenarios: Scenario[] = [
   { name: 'a labelled namespace needs memory isolation: ack-share is out, mps serves', policy: upstream,
     nsLabels: { team: 'inference' }, pod: one(g('1', '6Gi'), { 'gpu-admission.io/pools': 'a10-share,a10-mps' }),
     routed: { pools: ['a10-mps'], backend: 'ack-mps', limits: { train: { 'aliyun.com/gpu-mem': '6' } } } },
-  { name: 'spread placement picks the spread pool', policy: upstream, pod: one(g('1', '6Gi'), { 'gpu-admission.io/placement': 'spread' }),
+  // HAMi (l20-hami, first in order) takes placement per pod since #21; the A10 model leaves the ACK pools.
+  { name: 'spread placement on the A10 model picks the spread pool', policy: upstream,
+    pod: one(g('1', '6Gi'), { 'gpu-admission.io/placement': 'spread', 'gpu-admission.io/gpu-model': 'NVIDIA-A10' }),
     routed: { pools: ['a10-share'], backend: 'ack-share', limits: { train: { 'aliyun.com/gpu-mem': '6' } } } },
   { name: 'nvidia-mig uses the mixed-strategy profile', policy: upstream, pod: one(g('1', '30Gi'), { 'gpu-admission.io/gpu-model': 'H100' }),
     routed: { pools: ['h100-mig'], backend: 'nvidia-mig', limits: { train: { 'nvidia.com/mig-3g.40gb': '1' } } } },
@@ -152,7 +154,7 @@ const scenarios: Scenario[] = [
   { name: 'no MIG profile fits', policy: smallMig, pod: one(g('1', '30Gi', '40'), { 'gpu-admission.io/pools': 'a100-mig' }),
     denied: { code: 'no-pool', includes: ['pool a100-mig: no MIG profile holds 30Gi + 40% compute (MIG profiles count decimal GB: 1g.10gb = 9.3Gi, 2g.20gb = 18.6Gi)'] } },
   { name: 'whole GPUs need a full-card MIG profile', policy: smallMig, pod: one(g('1'), { 'gpu-admission.io/pools': 'a100-mig' }),
-    denied: { code: 'no-pool', includes: ['pool a100-mig: no full-card MIG profile (7g; 4g on the A30) is listed for whole GPUs'] } },
+    denied: { code: 'no-pool', includes: ['pool a100-mig: no full-card MIG profile (7g; 4g on 4-slice cards: A30, RTX PRO 6000) is listed for whole GPUs'] } },
   { name: 'SingleNUMANode above one NUMA node is refused', pod: one(g('8'), { 'gpu-admission.io/numa': 'SingleNUMANode' }, '16'),
     denied: { code: 'no-pool', includes: ['pool a100-topology: 8 GPUs exceed one NUMA node (4)', 'pool h100: has no NUMA topology'] } },
   { name: 'NUMA without whole CPUs is refused', pod: one(g('2'), { 'gpu-admission.io/numa': 'Restricted' }, '1500m'),
@@ -340,7 +342,7 @@ describe('decide: namespace rules hold for every way of asking', () => {
     const pod = podWith([{ name: 'prep', limits: { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '4Gi' } },
       { name: 'main', limits: { 'gpu-admission.io/gpu-memory': '10Gi' } }], { 'gpu-admission.io/pools': 'a10-cgpu' });
     const d = decide(pod, { policy: ackWide, namespace: { name: 'ml', labels: {} } });
-    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ACK shares one GPU count per pod; containers ask 2 and 1 GPUs/);
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ack-cgpu: the gpushare device plugin matches one container's GPU memory against the pod's total/);
   });
 
   it('when an init container asks a GPU share, then ACK shared pools refuse it (their device plugin counts app containers only)', () => {
@@ -350,11 +352,11 @@ describe('decide: namespace rules hold for every way of asking', () => {
     assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ack-cgpu counts GPU memory of app containers only/);
   });
 
-  it('when the app containers of a pod add up to more than a card, then ACK shared pools refuse (they share the pod\'s cards)', () => {
-    const pod = podWith([{ name: 'a', limits: { 'gpu-admission.io/gpu-memory': '16Gi' } }, { name: 'b', limits: { 'gpu-admission.io/gpu-memory': '16Gi' } }],
+  it('when two app containers of a pod ask GPU memory, then ACK shared pools refuse: one container is matched against the pod\'s total', () => {
+    const pod = podWith([{ name: 'a', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }, { name: 'b', limits: { 'gpu-admission.io/gpu-memory': '8Gi' } }],
       { 'gpu-admission.io/pools': 'a10-cgpu' });
     const d = decide(pod, { policy: ackWide, namespace: { name: 'ml', labels: {} } });
-    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: pod asks 32Gi per card in all, a card has 24Gi/);
+    assert.match(d.kind === 'deny' ? d.message : '', /pool a10-cgpu: ack-cgpu: the gpushare device plugin matches one container's GPU memory against the pod's total \(Allocate, getGPUMemoryFromPodResource\), so 2 app containers/);
   });
 
   it('when whole cards are written as the card\'s full memory, then they count against GPUs per node', () => {
@@ -379,11 +381,11 @@ describe('decide: namespace rules hold for every way of asking', () => {
     assert.match(d.kind === 'deny' ? d.message : '', /pool a100-topology: 6 GPUs exceed one NUMA node \(4\)/);
   });
 
-  it('when two containers share one card natively, then they fit a one-card node', () => {
+  it('when two containers ask ACK GPU memory natively, then the shared pool refuses: its device plugin serves one container of a pod', () => {
     const pod = podWith([{ name: 'a', limits: { 'aliyun.com/gpu-mem': '4' } }, { name: 'b', limits: { 'aliyun.com/gpu-mem': '4' } }],
       { 'gpu-admission.io/pools': 't4-shared' });
     const d = decide(pod, { policy: design, namespace: { name: 'ml', labels: {} } });
-    assert.deepEqual(d.kind === 'patch' ? d.record.pools : d, ['t4-shared']);
+    assert.match(d.kind === 'deny' ? d.message : '', /pool t4-shared: ack-cgpu: the gpushare device plugin matches one container's GPU memory/);
   });
 
   it('when a native whole GPU fits HAMi and time-slicing pools, then it goes to HAMi with its scheduler', () => {

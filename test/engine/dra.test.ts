@@ -72,7 +72,8 @@ describe('dra pools: what the webhook writes', () => {
   });
 
   it('when a pod asks 5 slices of a MIG pool whose node holds 4, then the pool says so', () => {
-    const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '5', 'gpu-admission.io/gpu-memory': '30Gi' } }], { 'gpu-admission.io/pools': 'a100-mig' });
+    const slice = { 'gpu-admission.io/gpu-memory': '30Gi' };
+    const pod = podWith(Array.from({ length: 5 }, (_, i) => ({ name: `c${i}`, limits: slice })), { 'gpu-admission.io/pools': 'a100-mig' });
     assert.match(denial(pod), /pool a100-mig: pod asks 5 × 3g\.40gb, a node has 4 \(2 cards\)/);
   });
 

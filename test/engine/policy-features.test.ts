@@ -16,6 +16,8 @@ ${pools}${extra}`);
 const G = generic;
 const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, labels?: Record<string, string>): Pod =>
   podWith([{ name: 'main', limits }], annotations, labels ? { labels } : {});
+/** A pod of n containers `c0`…, each with these limits. */
+const containers = (n: number, limits: Record<string, string>): Pod => podWith(Array.from({ length: n }, (_, i) => ({ name: `c${i}`, limits })));
 function run(p: Policy, pod: Pod, ns = 'ml', nsLabels: Record<string, string> = {}) {
   const d = decide(pod, { policy: p, namespace: { name: ns, labels: nsLabels } });
   return { d, out: d.kind === 'patch' ? applied(pod, d) : undefined, message: d.kind === 'deny' ? d.message : '' };
@@ -56,22 +58,23 @@ describe('policy features: GPU models are node labels', () => {
 describe('policy features: MIG layouts, profiles per GPU model, and the single strategy', () => {
   const layout = policy('  - {name: a100, backend: nvidia-mig, gpu: {model: A100-SXM4-80GB, memory: 80Gi, perNode: 8}, mig: {layout: {3g.40gb: 2}}}\n');
   it('when cards hold 2 × 3g.40gb, then 9 slices fit a node of 8 cards (16 slices) and 17 do not', () => {
-    const nine = run(layout, one(G('9', '30Gi')));
-    assert.deepEqual(nine.out && limitsOf(nine.out, 'main'), { 'nvidia.com/mig-3g.40gb': '9' });
-    assert.match(run(layout, one(G('17', '30Gi'))).message, /pool a100: pod asks 17 × 3g\.40gb, a node has 16 \(8 cards\)/);
+    // One MIG device per container (a CUDA process enumerates one): the slices of a pod are its containers'.
+    const nine = run(layout, containers(9, G('1', '30Gi')));
+    assert.deepEqual(nine.out && limitsOf(nine.out, 'c8'), { 'nvidia.com/mig-3g.40gb': '1' });
+    assert.match(run(layout, containers(17, G('1', '30Gi'))).message, /pool a100: pod asks 17 × 3g\.40gb, a node has 16 \(8 cards\)/);
   });
   it('when profiles are listed without a layout, then the GPU\'s catalog bounds a node: 7 × 1g.10gb a card', () => {
     const listed = policy('  - {name: a100, backend: nvidia-mig, gpu: {model: A100-SXM4-80GB, memory: 80Gi, perNode: 1}, mig: {profiles: [1g.10gb]}}\n');
-    assert.equal(run(listed, one(G('7', '9Gi'))).d.kind, 'patch');
-    assert.match(run(listed, one(G('8', '9Gi'))).message, /pod asks 8 × 1g\.10gb, a node has 7/);
+    assert.equal(run(listed, containers(7, G('1', '9Gi'))).d.kind, 'patch');
+    assert.match(run(listed, containers(8, G('1', '9Gi'))).message, /pod asks 8 × 1g\.10gb, a node has 7/);
   });
   it('when a memory request fits no profile, then the message says profiles count decimal GB', () => {
     assert.match(run(layout, one(G('1', '40Gi'))).message, /MIG profiles count decimal GB: 3g\.40gb = 37\.3Gi/);
   });
   it('when the single strategy is used, then slices are nvidia.com/gpu on nodes labelled single with the MIG product', () => {
     const single = policy('  - {name: h100, backend: nvidia-mig, gpu: {model: H100, product: NVIDIA-H100-80GB-HBM3, memory: 80Gi, perNode: 8}, mig: {strategy: single, profiles: [1g.10gb]}}\n');
-    const { out } = run(single, one(G('2', '8Gi')));
-    assert.deepEqual(out && limitsOf(out, 'main'), { 'nvidia.com/gpu': '2' });
+    const { out } = run(single, one(G('1', '8Gi')));
+    assert.deepEqual(out && limitsOf(out, 'main'), { 'nvidia.com/gpu': '1' });
     assert.deepEqual(terms(out), [['nvidia.com/mig.strategy In single', 'nvidia.com/gpu.product In NVIDIA-H100-80GB-HBM3-MIG-1g.10gb']]);
   });
   const invalid: [string, string, string][] = [

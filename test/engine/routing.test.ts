@@ -149,12 +149,12 @@ describe('containers: init containers, native sidecars and effective requests', 
     assert.match(d.kind === 'deny' ? d.message : '', /pod asks 6 GPUs/, 'init 4 beside the sidecar 2 is the peak');
   });
 
-  it('when a recorded pod has its GPU resources altered under the same policy, then they are rewritten from the recorded request', () => {
+  it('when a recorded pod has its GPU resources altered under the same policy, then the edit is kept, never reverted to the record', () => {
     const pod = sharedPod();
     const out = applied(pod, decide(pod, ctx));
     out.spec.containers[0]!.resources = { limits: { 'aliyun.com/gpu-mem': '15' }, requests: { 'aliyun.com/gpu-mem': '15' } };
     const again = applied(out, decide(out, ctx));
-    assert.deepEqual(limitsOf(again, 'main'), { 'aliyun.com/gpu-mem': '8' }, 'the record, not the altered resources, is the request');
+    assert.deepEqual(limitsOf(again, 'main'), { 'aliyun.com/gpu-mem': '15' }, 'the altered resources, not the record, are the request');
   });
 
   it('when a decided pod is copied into a namespace with other pools, then it is routed there from its recorded request', () => {

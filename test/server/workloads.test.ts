@@ -141,7 +141,8 @@ describe('POST /audit, several containers and native requests', () => {
     const p = pod(T4);
     p.spec.containers.push(container('sidecar', { 'gpu-admission.io/gpu-memory': '2Gi' }));
     const r = await post('/audit', review(p));
-    assert.deepEqual(r.warnings?.slice(0, 3), ['would route to t4-shared:', '  container main: aliyun.com/gpu-mem: 12', '  container sidecar: aliyun.com/gpu-mem: 2']);
+    // Two GPU app containers: ACK's shared pools serve one per pod (#21), so the A100 MIG pool takes both.
+    assert.deepEqual(r.warnings?.slice(0, 3), ['would route to a100-mig:', '  container main: nvidia.com/mig-2g.20gb: 1', '  container sidecar: nvidia.com/mig-1g.10gb: 1']);
   });
 
   it('when a pod asks natively, then the audit says where it would go and nothing about staying Pending', async () => {
@@ -197,17 +198,17 @@ describe('POST /validate-workloads on Jobs Kueue queues', () => {
     spec: { suspend, template: tpl },
   });
   const T4_FLAVOR = { 'ack.node.gpu.schedule': 'cgpu', 'aliyun.accelerator/nvidia_name': 'Tesla-T4' };
-  // 10Gi: the route without a flavor would warn of a MIG profile (1g.10gb holds 9.3Gi).
-  const MIG_WARNED = { 'gpu-admission.io/gpu-memory': '10Gi', 'gpu-admission.io/gpu': '2' };
+  // 40Gi: the route without a flavor would warn of a MIG profile (3g.40gb holds 37.3Gi, so 7g.80gb is given).
+  const MIG_WARNED = { 'gpu-admission.io/gpu-memory': '40Gi', 'gpu-admission.io/gpu': '1' };
 
   it('when a queued Job is created, then the warning says its pool follows Kueue\'s flavor, not what a route without one would do', async () => {
     const r = await post('/validate-workloads', review(queued(template(container('main', MIG_WARNED)))));
     assert.equal(r.allowed, true);
     assert.deepEqual(r.warnings?.length, 1);
     assert.match(r.warnings?.[0] ?? '', /^spec\.template: queued in Kueue \(lq\): its pool follows the flavor Kueue admits it to, of /);
-    assert.ok(!(r.warnings?.[0] ?? '').includes('2g.20gb'));
+    assert.ok(!(r.warnings?.[0] ?? '').includes('3g.40gb'));
     const plain = await post('/validate-workloads', review(deployment(template(container('main', MIG_WARNED)))));
-    assert.ok((plain.warnings ?? []).some((w) => w.includes('2g.20gb')), 'without Kueue, the route\'s own warning');
+    assert.ok((plain.warnings ?? []).some((w) => w.includes('3g.40gb')), 'without Kueue, the route\'s own warning');
   });
 
   it('when Kueue admits a queued Job to a flavor whose labels leave no pool for it, then the unsuspend is let through with a warning (its pods are refused with the reason)', async () => {
