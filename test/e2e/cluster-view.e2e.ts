@@ -13,6 +13,7 @@ import { startControlPlane, type ControlPlane } from './control-plane/control-pl
 import { ROOT, ensureBinaries, namespace } from './harness/cluster.ts';
 import { CLUSTER_NODES, nodeObjects } from './harness/cluster-nodes.ts';
 import { Kubectl, runProcess } from './harness/kubectl.ts';
+import { refusalNote } from '../../src/kube/policy-reloader.ts';
 
 type Obj = Record<string, any>;
 let cp: ControlPlane;
@@ -66,6 +67,32 @@ after(async () => {
 });
 
 describe('gpu-admission inspect', () => {
+  it('when the ConfigMap holds an invalid policy, then inspect names its errors and the revision the webhook\'s InvalidPolicy Event says it keeps, and still shows the nodes (exit 1)', async () => {
+    const good = await readFile(POLICY, 'utf8');
+    const bad = join(work, 'bad-policy.yaml');
+    await writeFile(bad, good.replace(/memory: (\d+)Gi/, 'memory: $1GB'));
+    await k.ok(['-n', 'gpu-admission', 'create', 'configmap', 'gpu-admission-policy', `--from-file=policy.yaml=${bad}`, '--dry-run=client', '-o', 'yaml'])
+      .then((yaml) => k.ok(['replace', '-f', '-'], yaml));
+    // The Event as the webhook's recorder writes it (events.k8s.io/v1, regarding the ConfigMap).
+    const event = { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'gpu-admission-policy.refused', namespace: 'gpu-admission' },
+      regarding: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'gpu-admission', name: 'gpu-admission-policy' },
+      reason: 'InvalidPolicy', action: 'RefusePolicy', type: 'Warning', eventTime: new Date().toISOString().replace('Z', '000Z'), // MicroTime
+      reportingController: 'gpu-admission', reportingInstance: 'gpu-admission-0', note: refusalNote('812-0123456789ab', ['/pools/0/gpu/memory: x']) };
+    await k.ok(['create', '-f', '-'], JSON.stringify(event));
+    try {
+      const r = await cli(['inspect']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /^ConfigMap gpu-admission\/gpu-admission-policy holds an invalid policy:\n {2}\/pools\/0\/gpu\/memory: must be a quantity/);
+      assert.match(r.stdout, /and keeps the last good policy, revision 812-0123456789ab\./);
+      assert.match(r.stdout, /^t4-a +yes +2 +aliyun\.com\/gpu-count 0\/2 \(0%\), aliyun\.com\/gpu-mem 10\/30 \(33%\)$/m);
+      assert.match(r.stdout, /PENDING GPU PODS\n {2}ml\/waiting {2}pools: t4-cgpu\n/);
+    } finally {
+      await k.ok(['-n', 'gpu-admission', 'create', 'configmap', 'gpu-admission-policy', `--from-file=policy.yaml=${POLICY}`, '--dry-run=client', '-o', 'yaml'])
+        .then((yaml) => k.ok(['replace', '-f', '-'], yaml));
+      await k.ok(['-n', 'gpu-admission', 'delete', 'events.events.k8s.io', 'gpu-admission-policy.refused', '--ignore-not-found']);
+    }
+  });
+
   it('when run against the cluster, then each pool, node, pending pod and the cluster total are shown in the pool\'s units', async () => {
     const r = await cli(['inspect']);
     assert.equal(r.code, 0, r.stderr);
