@@ -214,9 +214,20 @@ describe('gpu-admission policy init --from-cluster', () => {
       hami: { resourceName: 'hami.io/gpu', resourceMem: 'hami.io/gpumem', resourceMemPercentage: 'hami.io/gpumem-percentage', resourceCores: 'hami.io/gpucores' },
     });
     assert.deepEqual(draft.pools.find((p: Obj) => p.name === 'a100-sxm4-40gb-mig').mig, { profiles: ['1g.5gb', '3g.20gb'] });
+    // ACK topology nodes publish no card memory (aliyun.com/gpu counts cards): it is read from the model name, said on stderr, never a placeholder that passes.
+    assert.deepEqual(draft.pools.find((p: Obj) => p.name === 'a100-sxm4-80gb-topology').gpu,
+      { model: 'A100', product: 'NVIDIA-A100-SXM4-80GB', memory: '80Gi', perNode: 8 });
+    assert.match(r.stderr, /pool a100-sxm4-80gb-topology: the nodes publish no card memory; gpu\.memory 80Gi is read from the model name/);
     assert.match(r.stdout, /# 2 nodes: t4-a, t4-b \(ack-cgpu, Tesla-T4, 15Gi, × 2\)\n  - name: tesla-t4-cgpu/);
+    // The MIG node advertises slices, not cards: perNode is a placeholder that fails the check until the operator sets it.
+    assert.match(r.stderr, /pool a100-sxm4-40gb-mig: the nodes publish no card count; gpu\.perNode is SET-ME: set it/);
     const file = join(work, 'drafted.yaml');
     await writeFile(file, r.stdout);
+    const unset = await cli(['policy', 'check', file, '--cluster']);
+    assert.equal(unset.code, 1);
+    assert.match(unset.stderr, /\/pools\/1\/gpu\/perNode: must be integer/);
+    assert.equal(r.stdout.split('SET-ME').length, 2, 'one placeholder');
+    await writeFile(file, r.stdout.replace('perNode: SET-ME', 'perNode: 1'));
     const check = await cli(['policy', 'check', file, '--cluster']);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /matches the cluster's nodes/);
