@@ -5,6 +5,7 @@ import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/ba
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
 import { cardMigCatalog, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
+import { fitWarning } from '../vocabulary/warnings.ts';
 import { placementReason, type PodPlacement } from './constraints.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
@@ -168,6 +169,16 @@ function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undef
   return undefined;
 }
 
+/**
+ * The warning of a NUMA BestEffort not honoured on a pool, short enough to be shown whole: the
+ * reason's first clause (the refusal a SingleNUMANode pod gets carries it all).
+ */
+function numaDropped(pool: Pool, reason: string): string {
+  const short = reason.startsWith('NUMA binding needs whole CPUs') ? 'it needs whole CPUs, requests = limits, in every container'
+    : pool.backend === 'dra' ? 'a dra pool cannot align GPUs with NUMA nodes' : reason;
+  return fitWarning((p) => `NUMA BestEffort not applied on pool ${p}: ${short}`, pool.name);
+}
+
 /** HAMi picks the card type by pod annotation (nvidia.com/use-gputype), not by node label. */
 function modelAnnotation(pool: Pool): Record<string, string> {
   const { model } = BACKEND_FACTS[pool.backend];
@@ -232,10 +243,12 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const ackShared = backend.family === 'ack' && backend.placement;
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
-  if (downgraded) warnings.push(`NUMA BestEffort dropped on pool ${pool.name}: ${numa}`);
+  if (downgraded) warnings.push(numaDropped(pool, numa));
   // Only a scheduler with kube-scheduler's DynamicResources plugin makes the claim of an extended resource (KEP-5004).
   const own = facts.placement.scheduler;
-  if (pool.backend === 'dra' && own !== undefined) warnings.push(`pool ${pool.name} (dra): scheduler ${own} must make the DRA claim, as kube-scheduler does`);
+  if (pool.backend === 'dra' && own !== undefined) {
+    warnings.push(fitWarning((s, p) => `make sure scheduler ${s} makes DRA claims as kube-scheduler does: pool ${p} is dra`, own, pool.name));
+  }
   const [count = 1] = counts;
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
   const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...modelAnnotation(pool) };
