@@ -5,7 +5,7 @@ import { checkAgainstCluster } from '../cluster/check.ts';
 import { draftPolicy } from '../cluster/init.ts';
 import { formatInspect, inspect, inspectWithoutPolicy, type InspectReport, type PolicyRefusal } from '../cluster/inspect.ts';
 import { needsDra, withDevices, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
-import { parsePolicy } from '../policy/parse.ts';
+import { parsePolicy, revisionContent } from '../policy/parse.ts';
 import type { Policy } from '../policy/types.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { checkPolicy, explain, mutate, type OutputFormat, type Outcome } from './commands.ts';
@@ -119,10 +119,22 @@ async function checkVerb(args: readonly string[], open: OpenCluster, stdin?: () 
   const policy = parsePolicy(text);
   if (!policy.ok) return offline;
   const cluster = await open(values);
-  const { nodes, dra } = await policyNodes(cluster, policy.policy);
+  const [{ nodes, dra }, inForce] = await Promise.all([policyNodes(cluster, policy.policy), inForceLine(cluster, file, policy.policy.revision, values['policy-namespace'])]);
   const findings = checkAgainstCluster(policy.policy, nodes, dra);
-  if (findings.length === 0) return { ...offline, stdout: `${offline.stdout}${file}: matches the cluster's nodes\n` };
-  return { stdout: offline.stdout, stderr: `${offline.stderr}${findings.map((f) => `${file}: ${f}\n`).join('')}`, exitCode: 1 };
+  const stdout = `${offline.stdout}${inForce}`;
+  if (findings.length === 0) return { ...offline, stdout: `${stdout}${file}: matches the cluster's nodes\n` };
+  return { stdout, stderr: `${offline.stderr}${findings.map((f) => `${file}: ${f}\n`).join('')}`, exitCode: 1 };
+}
+
+/** Whether the ConfigMap in force holds the file's policy: the same content hash, whatever its key order or comments. */
+async function inForceLine(cluster: Cluster, file: string, hash: string, namespace: string | undefined): Promise<string> {
+  const where = `ConfigMap ${namespace ?? POLICY_CONFIGMAP.namespace}/${POLICY_CONFIGMAP.name}`;
+  const found = await cluster.policyText(namespace);
+  if ('missing' in found) return `${file}: not in force: ${found.missing}\n`;
+  const live = parsePolicy(found.text, found.resourceVersion);
+  if (!live.ok) return `${file}: not in force: ${where} holds an invalid policy\n`;
+  return revisionContent(live.policy.revision) === hash ? `${file}: in force: ${where} holds it (revision ${live.policy.revision})\n`
+    : `${file}: not in force: ${where} holds another policy (revision ${live.policy.revision})\n`;
 }
 
 /** `gpu-admission policy init --from-cluster`. */

@@ -143,7 +143,7 @@ describe('gpu-admission CLI on real files', () => {
   it('when policy check is run, then the DESIGN example passes (0) and a broken one fails (1)', () => {
     const ok = cli(['policy', 'check', fixture('test/fixtures/policies/design.yaml')]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /valid \(revision [0-9a-f]{12}, 5 pools/);
+    assert.match(ok.stdout, /valid \(content hash [0-9a-f]{12}, 5 pools/);
     const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
     writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: []\nextra: 1\n');
     const bad = cli(['policy', 'check', join(dir, 'bad.yaml')]);

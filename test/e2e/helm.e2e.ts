@@ -13,7 +13,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { createServingCert, startControlPlane, type ControlPlane } from './control-plane/control-plane.ts';
 import { ROOT, buildWebhook, ensureBinaries, namespace, serviceAccountKubeconfig } from './harness/cluster.ts';
 import { Helm, type Obj } from './harness/helm.ts';
-import { Kubectl, eventually } from './harness/kubectl.ts';
+import { Kubectl, eventually, runProcess } from './harness/kubectl.ts';
 import { POOL_NODES, gpuNodes } from './harness/nodes.ts';
 import { freePort, startWebhook, type Webhook } from './harness/webhook.ts';
 
@@ -345,18 +345,24 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
       apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ml' },
       spec: { containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] },
     });
-    const routed = async (name: string): Promise<{ pool: string; node: string; limits: Obj }> => {
+    const routed = async (name: string): Promise<{ pool: string; node: string; limits: Obj; revision: string }> => {
       const r = await k.apply(gpuPod(name));
       assert.equal(r.code, 0, r.stderr);
       const node = await eventually(`${name} bound`, async () => (await k.json(['get', 'pod', name, '-n', 'ml'])).spec.nodeName || undefined);
       const stored = await k.json(['get', 'pod', name, '-n', 'ml']);
       const decision = JSON.parse(stored.metadata.annotations['gpu-admission.io/decision']);
-      return { pool: decision.pools[0], node, limits: stored.spec.containers[0].resources.limits };
+      return { pool: decision.pools[0], node, limits: stored.spec.containers[0].resources.limits, revision: decision.revision };
     };
     const first = await routed('before-upgrade');
     assert.equal(first.pool, 't4-shared');
     assert.ok(POOL_NODES['t4-shared']!.includes(first.node), first.node);
     assert.deepEqual(first.limits, { 'aliyun.com/gpu-mem': '4' });
+    // The operator's own file of that policy (a comment, their key order): the revision in force ends with the content hash policy check prints.
+    const own = join(home, 'v1-policy.yaml');
+    await writeFile(own, `# only the T4 pool\n${stringify(policyOf(await pools('t4-shared')))}`);
+    const check = await runProcess(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'policy', 'check', own], { cwd: ROOT });
+    const hash = /content hash ([0-9a-f]{12}),/.exec(check.stdout)?.[1];
+    assert.ok(hash !== undefined && first.revision.endsWith(`-${hash}`), `revision ${first.revision}, policy check: ${check.stdout}${check.stderr}`);
 
     const v2 = await values('v2', { ...url, policy: policyOf(await pools('a10-cgpu')) });
     const started = Date.now();
