@@ -170,6 +170,18 @@ function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undef
 }
 
 /**
+ * Plain nvidia.com/gpu is read as whole GPUs: where the pool writes anything else for it
+ * (aliyun.com/gpu, a MIG profile, the card's GPU memory), the author learns it from a warning.
+ */
+function plainNvidiaNote(c: { name: string; request: GpuRequest }, t: ContainerTranslation, pool: Pool): string[] {
+  if (c.request.source !== 'nvidia.com/gpu') return [];
+  const written = Object.entries(t.resources);
+  if (written.length === 1 && written[0]![0] === NATIVE.nvidiaGpu && written[0]![1] === c.request.gpu) return [];
+  // What it was rewritten to is in the pod (and `gpu-admission explain`); the warning names the pool, to fit whole.
+  return [fitWarning((p, n) => `use gpu-admission.io/gpu: ${NATIVE.nvidiaGpu}: ${c.request.gpu} rewritten for pool ${p}, container "${n}"`, pool.name, c.name)];
+}
+
+/**
  * The warning of a NUMA BestEffort not honoured on a pool, short enough to be shown whole: the
  * reason's first clause (the refusal a SingleNUMANode pod gets carries it all).
  */
@@ -228,7 +240,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     const t = translate({ request: c.request, pool, card, rounding: policy.defaults.rounding, container: c.name, isolation: facts.isolation });
     if ('reason' in t) return fail(`${who}${t.reason}`);
     containers.set(c.name, t);
-    warnings.push(...t.warnings);
+    warnings.push(...t.warnings, ...plainNvidiaNote(c, t, pool));
     counts.add(c.request.gpu);
   }
   const perResource = slices ? slicesPerResource(facts, containers) : undefined;

@@ -20,18 +20,15 @@ export function elide(name: string, room: number): string {
 }
 
 /**
- * A warning that names things which may be long: `text` is given the names, shortened evenly in
- * their middles when the whole passes the limit, so that the rest of the text stays whole.
+ * A warning that names things which may be long: `text` is given the names, the longest shortened
+ * in their middles first (none below 3 characters) when the whole passes the limit, so that the
+ * rest of the text stays whole.
  */
 export function fitWarning(text: (...names: string[]) => string, ...names: string[]): string {
   const full = text(...names);
   if (full.length <= WARNING_LIMIT) return full;
-  const fixed = full.length - names.reduce((sum, n) => sum + n.length, 0);
-  const room = Math.max(3, Math.floor((WARNING_LIMIT - fixed) / Math.max(1, names.length)));
-  // Names shorter than their share give the rest to the others.
-  const short = names.filter((n) => n.length <= room);
-  const spare = short.reduce((sum, n) => sum + room - n.length, 0);
-  const long = names.length - short.length;
-  const share = room + Math.floor(spare / Math.max(1, long));
-  return text(...names.map((n) => (n.length <= room ? n : elide(n, share))));
+  const budget = WARNING_LIMIT - (full.length - names.reduce((sum, n) => sum + n.length, 0));
+  let cap = Math.max(...names.map((n) => n.length));
+  while (cap > 3 && names.reduce((sum, n) => sum + Math.min(n.length, cap), 0) > budget) cap -= 1;
+  return text(...names.map((n) => elide(n, cap)));
 }
