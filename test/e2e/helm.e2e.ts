@@ -297,6 +297,9 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /policy\/pools\/0\/gpu\/memory/);
     assert.equal((await cluster.ok(['list', '-A', '-q'])).trim(), '', 'nothing was installed');
+    // NOTES read the cluster (--dry-run=server, as an install does): with no policy anywhere, the webhook is not ready.
+    const fresh = await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '--dry-run=server']);
+    assert.match(fresh, /The webhook is NOT READY until a policy exists/);
 
     const file = await values('in-cluster', { policy: policyOf(await pools('t4-shared')) });
     await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '-f', file]);
@@ -320,6 +323,10 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     assert.deepEqual((await webhookConfigs()).filter((n) => n.startsWith('gpu-admission')), []);
     const left = await k.json<{ items: Obj[] }>(['get', 'deployment,service,pdb,serviceaccount,role,rolebinding,secret,configmap', ...ns, '-l', 'app.kubernetes.io/name=gpu-admission']);
     assert.deepEqual(left.items.map((o) => `${o.kind}/${o.metadata.name}`), ['ConfigMap/gpu-admission-policy'], 'only the policy is kept');
+    // Installed again without a policy value, the kept policy is in force: NOTES say so, not "NOT READY".
+    const again = await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--dry-run=server']);
+    assert.doesNotMatch(again, /NOT READY/);
+    assert.match(again, /the ConfigMap gpu-admission-policy already in\s+gpu-admission \(kept by an earlier release, or made by hand\) is the policy in force/);
     for (const kind of ['clusterrole', 'clusterrolebinding', 'priorityclass']) {
       assert.notEqual((await k.run(['get', kind, 'gpu-admission'])).code, 0, `${kind} removed`);
     }
