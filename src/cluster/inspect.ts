@@ -268,11 +268,10 @@ export function formatInspect(report: InspectReport): string {
       p.usage.map(usageText).join(', ') || '-'])]));
   lines.push('', ...table([['NODE', 'POOL', 'READY', 'CARDS', 'ALLOCATED/TOTAL'],
     ...report.nodes.map((n) => [n.name, n.pools.join(','), n.ready ? 'yes' : 'no', String(n.cards), n.usage.map(usageText).join(', ') || '-'])]));
-  for (const n of report.nodes) {
-    for (const c of n.perCard ?? []) {
-      lines.push(`  ${n.name} card ${c.index}: ${round(c.allocated)}/${round(c.total)} ${c.unit}${percent(c)}${c.pods.length > 0 ? `  ${c.pods.join(' ')}` : ''}`);
-    }
-  }
+  // Cards one by one (-d), in columns of their own: node, card, allocation, pods.
+  const cards = report.nodes.flatMap((n) => (n.perCard ?? []).map((c) => [`  ${n.name}`, `card ${c.index}`,
+    `${round(c.allocated)}/${round(c.total)} ${c.unit}${percent(c)}`, c.pods.join(' ')]));
+  if (cards.length > 0) lines.push('', ...table([['  NODE', 'CARD', 'ALLOCATED/TOTAL', 'PODS'], ...cards]));
   lines.push(...pendingLines(report));
   if (report.unmatched.length > 0) {
     lines.push('', 'NODES WITH GPUS IN NO POOL', ...report.unmatched.map((n) =>

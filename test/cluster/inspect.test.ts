@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkAgainstCluster } from '../../src/cluster/check.ts';
 import { draftPolicy } from '../../src/cluster/init.ts';
-import { inspect } from '../../src/cluster/inspect.ts';
+import { formatInspect, inspect } from '../../src/cluster/inspect.ts';
 import { toClusterNode, toClusterPod, type ClusterNode } from '../../src/cluster/model.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -38,6 +38,12 @@ describe('inspect on HAMi nodes', () => {
   it('when HAMi advertises only the vGPU count, then memory and cores totals come from its registration, and a pod holds its memory per vGPU', () => {
     const report = inspect(p, [n], [toClusterPod(pod('without-annotation', {}))]);
     assert.deepEqual(report.pools[0]!.usage.map((u) => [u.what, u.allocated, u.total]), [['vGPUs', 2, 20], ['GPU memory', 16000, 92136], ['cores', 60, 200]]);
+  });
+
+  it('when -d shows the cards one by one, then node, card, allocation and pods are columns, aligned whatever the widths', () => {
+    const report = inspect(p, [n], [toClusterPod(pod('with', { 'hami.io/vgpu-devices-allocated': 'GPU-1,NVIDIA,8000,30:;' }))], { details: true });
+    const text = formatInspect(report);
+    assert.match(text, /\n\n {2}NODE {3}CARD {4}ALLOCATED\/TOTAL {7}PODS\n {2}l20-a {2}card 0 {2}0\/46068 MiB \(0%\)\n {2}l20-a {2}card 1 {2}8000\/46068 MiB \(17%\) {2}ml\/with\n/, text);
   });
 
   it('when HAMi\'s allocation annotation is there, then it is what the pod holds', () => {

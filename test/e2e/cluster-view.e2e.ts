@@ -126,17 +126,17 @@ Allocated/Total in cluster: GPU memory 22/156 GiB (14%), compute 50/400 % (13%),
   it('when -d is given for a pool, then ACK shared cards are shown one by one with their pods', async () => {
     const r = await cli(['inspect', '--pool', 't4-cgpu', '-d']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^  t4-a card 0: 4\/15 GiB \(27%\)  ml\/infer-1$/m);
-    assert.match(r.stdout, /^  t4-a card 1: 6\/15 GiB \(40%\)  ml\/infer-2$/m);
+    assert.match(r.stdout, /^  t4-a +card 0 +4\/15 GiB \(27%\) +ml\/infer-1$/m);
+    assert.match(r.stdout, /^  t4-a +card 1 +6\/15 GiB \(40%\) +ml\/infer-2$/m);
     assert.doesNotMatch(r.stdout, /a10-a/);
   });
 
   it('when -d is given for a HAMi pool, then its cards are shown one by one from HAMi\'s own annotations', async () => {
     const r = await cli(['inspect', '--pool', 'l20-hami', '-d']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^  l20-a card 0: 0\/46068 MiB \(0%\)$/m);
-    assert.match(r.stdout, /^  l20-a card 1: 4096\/46068 MiB \(9%\)  ml\/v-1$/m);
-    assert.match(r.stdout, /^  l20-a card 3: 4096\/46068 MiB \(9%\)  ml\/v-1$/m);
+    assert.match(r.stdout, /^  l20-a +card 0 +0\/46068 MiB \(0%\)$/m);
+    assert.match(r.stdout, /^  l20-a +card 1 +4096\/46068 MiB \(9%\) +ml\/v-1$/m);
+    assert.match(r.stdout, /^  l20-a +card 3 +4096\/46068 MiB \(9%\) +ml\/v-1$/m);
   });
 
   it('when -o json is asked, then the same figures come as the documented structure', async () => {
