@@ -6,8 +6,9 @@
 # Writes DIR/ca.crt, DIR/ca.key, DIR/tls.crt, DIR/tls.key (DIR defaults to certs/, where
 # *.crt and *.key are git-ignored). The serving certificate is valid for SERVICE.NAMESPACE.svc
 # (the name the API server calls) and its shorter and longer forms, and for localhost,
-# 127.0.0.1 and ::1 so the same files serve local runs, and for HOST (a name or an address the
-# API server dials a webhook run outside the cluster by). An existing ca.crt/ca.key in DIR is
+# 127.0.0.1 and ::1 so the same files serve local runs, and for each HOST (a name or an address
+# the API server dials a webhook run outside the cluster by; -H may be repeated). Each name is
+# listed once. An existing ca.crt/ca.key in DIR is
 # reused, so renewing the serving certificate keeps the caBundle unchanged.
 #
 # Prints the caBundle (base64 of ca.crt, one line) on standard output, for
@@ -20,14 +21,14 @@ dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 days=365
 
 extra=""
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while getopts "s:n:o:d:H:h" opt; do
   case "$opt" in
     s) service="$OPTARG" ;;
     n) namespace="$OPTARG" ;;
     o) dir="$OPTARG" ;;
     d) days="$OPTARG" ;;
-    H) if [[ "$OPTARG" =~ ^[0-9.]+$|: ]]; then extra=",IP:$OPTARG"; else extra=",DNS:$OPTARG"; fi ;;
+    H) if [[ "$OPTARG" =~ ^[0-9.]+$|: ]]; then extra+=" IP:$OPTARG"; else extra+=" DNS:$OPTARG"; fi ;;
     *) usage ;;
   esac
 done
@@ -48,11 +49,16 @@ else
 fi
 
 host="$service.$namespace.svc"
+# Each name once, in order: a -H that repeats one of the built-in names (localhost, 127.0.0.1) adds nothing.
+sans=""
+for san in "DNS:$service" "DNS:$service.$namespace" "DNS:$host" "DNS:$host.cluster.local" DNS:localhost IP:127.0.0.1 IP:::1 $extra; do
+  [[ ",$sans," == *",$san,"* ]] || sans="${sans:+$sans,}$san"
+done
 cat > "$work/tls.ext" <<EXT
 basicConstraints=CA:FALSE
 keyUsage=digitalSignature
 extendedKeyUsage=serverAuth
-subjectAltName=DNS:$service,DNS:$service.$namespace,DNS:$host,DNS:$host.cluster.local,DNS:localhost,IP:127.0.0.1,IP:::1$extra
+subjectAltName=$sans
 EXT
 openssl req "${ec[@]}" -keyout "$work/tls.key" -out "$work/tls.csr" -subj "/CN=$host" 2>/dev/null
 openssl x509 -req -in "$work/tls.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \

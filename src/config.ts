@@ -9,7 +9,7 @@ import { POLICY_CONFIGMAP } from './vocabulary/names.ts';
  */
 export interface Config {
   readonly port: number;
-  /** Address to listen on; undefined: every address (Node's default). */
+  /** Address to listen on; undefined: every address (Node's default, in a cluster). Out of one, loopback. */
   readonly host: string | undefined;
   readonly tls: TlsConfig;
   readonly policy: PolicyConfig;
@@ -17,7 +17,7 @@ export interface Config {
   readonly namespaceLabels: 'watch' | 'none';
   readonly logLevel: LogLevel;
   readonly processMetrics: boolean;
-  /** After SIGTERM, keep serving this long while endpoints stop pointing here. */
+  /** After SIGTERM, keep serving this long while endpoints stop pointing here (0 out of a cluster: nothing points here). */
   readonly drainDelayMs: number;
   /** After SIGTERM, exit at the latest after this long. */
   readonly shutdownTimeoutMs: number;
@@ -61,27 +61,40 @@ export class ConfigError extends Error {
   }
 }
 
-/** Each setting: its flag, its environment variable, its default. */
+/**
+ * Each setting: its flag, its environment variable, its default (`shown` where it depends on
+ * where the webhook runs) and the line `--help` prints for it.
+ */
 const SETTINGS = {
-  port: { flag: 'port', env: 'GPU_ADMISSION_PORT', fallback: '8443' },
-  host: { flag: 'host', env: 'GPU_ADMISSION_HOST', fallback: undefined },
-  certFile: { flag: 'tls-cert', env: 'GPU_ADMISSION_TLS_CERT', fallback: undefined },
-  keyFile: { flag: 'tls-key', env: 'GPU_ADMISSION_TLS_KEY', fallback: undefined },
-  policySource: { flag: 'policy-source', env: 'GPU_ADMISSION_POLICY_SOURCE', fallback: undefined },
-  policyFile: { flag: 'policy-file', env: 'GPU_ADMISSION_POLICY_FILE', fallback: undefined },
-  policyNamespace: { flag: 'policy-namespace', env: 'GPU_ADMISSION_POLICY_NAMESPACE', fallback: POLICY_CONFIGMAP.namespace },
-  policyConfigMap: { flag: 'policy-configmap', env: 'GPU_ADMISSION_POLICY_CONFIGMAP', fallback: POLICY_CONFIGMAP.name },
-  namespaceLabels: { flag: 'namespace-labels', env: 'GPU_ADMISSION_NAMESPACE_LABELS', fallback: undefined },
-  nodeWatch: { flag: 'node-watch', env: 'GPU_ADMISSION_NODE_WATCH', fallback: undefined },
-  logLevel: { flag: 'log-level', env: 'GPU_ADMISSION_LOG_LEVEL', fallback: 'info' },
-  processMetrics: { flag: 'process-metrics', env: 'GPU_ADMISSION_PROCESS_METRICS', fallback: 'true' },
-  drainDelay: { flag: 'drain-delay-seconds', env: 'GPU_ADMISSION_DRAIN_DELAY_SECONDS', fallback: '5' },
-  shutdownTimeout: { flag: 'shutdown-timeout-seconds', env: 'GPU_ADMISSION_SHUTDOWN_TIMEOUT_SECONDS', fallback: '25' },
-  notReadyAnswer: { flag: 'not-ready-answer', env: 'GPU_ADMISSION_NOT_READY_ANSWER', fallback: 'deny' },
-  requestTimeout: { flag: 'request-timeout-seconds', env: 'GPU_ADMISSION_REQUEST_TIMEOUT_SECONDS', fallback: '10' },
-  maxInFlight: { flag: 'max-in-flight', env: 'GPU_ADMISSION_MAX_IN_FLIGHT', fallback: '8' },
-  kubeconfig: { flag: 'kubeconfig', env: 'KUBECONFIG', fallback: undefined },
-} as const;
+  port: { flag: 'port', env: 'GPU_ADMISSION_PORT', fallback: '8443', help: 'HTTPS port' },
+  host: { flag: 'host', env: 'GPU_ADMISSION_HOST', fallback: undefined, shown: '127.0.0.1; every address in a cluster',
+    help: 'address to listen on' },
+  certFile: { flag: 'tls-cert', env: 'GPU_ADMISSION_TLS_CERT', fallback: undefined, help: 'serving certificate (PEM), reloaded when it changes' },
+  keyFile: { flag: 'tls-key', env: 'GPU_ADMISSION_TLS_KEY', fallback: undefined, help: 'its private key (PEM), reloaded with it' },
+  policySource: { flag: 'policy-source', env: 'GPU_ADMISSION_POLICY_SOURCE', fallback: undefined, shown: 'embedded; file with --policy-file',
+    help: 'embedded | file | configmap: where the policy comes from' },
+  policyFile: { flag: 'policy-file', env: 'GPU_ADMISSION_POLICY_FILE', fallback: undefined, help: 'the policy file, reloaded when it changes' },
+  policyNamespace: { flag: 'policy-namespace', env: 'GPU_ADMISSION_POLICY_NAMESPACE', fallback: POLICY_CONFIGMAP.namespace,
+    help: 'namespace of the policy ConfigMap' },
+  policyConfigMap: { flag: 'policy-configmap', env: 'GPU_ADMISSION_POLICY_CONFIGMAP', fallback: POLICY_CONFIGMAP.name, help: 'name of the policy ConfigMap' },
+  namespaceLabels: { flag: 'namespace-labels', env: 'GPU_ADMISSION_NAMESPACE_LABELS', fallback: undefined, shown: 'watch with configmap, else none',
+    help: 'watch | none: read namespace labels from the cluster' },
+  nodeWatch: { flag: 'node-watch', env: 'GPU_ADMISSION_NODE_WATCH', fallback: undefined, shown: 'true with configmap, else false',
+    help: 'true | false: watch GPU nodes (no-Ready-node warning, pool gauges)' },
+  logLevel: { flag: 'log-level', env: 'GPU_ADMISSION_LOG_LEVEL', fallback: 'info', help: LOG_LEVELS.join(' | ') },
+  processMetrics: { flag: 'process-metrics', env: 'GPU_ADMISSION_PROCESS_METRICS', fallback: 'true', help: 'true | false: Node process metrics on /metrics' },
+  drainDelay: { flag: 'drain-delay-seconds', env: 'GPU_ADMISSION_DRAIN_DELAY_SECONDS', fallback: undefined, shown: '0; 5 in a cluster',
+    help: 'after SIGTERM, serve this long while endpoints stop pointing here' },
+  shutdownTimeout: { flag: 'shutdown-timeout-seconds', env: 'GPU_ADMISSION_SHUTDOWN_TIMEOUT_SECONDS', fallback: '25', help: 'after SIGTERM, exit at the latest after this long' },
+  notReadyAnswer: { flag: 'not-ready-answer', env: 'GPU_ADMISSION_NOT_READY_ANSWER', fallback: 'deny',
+    help: 'deny | unavailable: refuse GPU pods, or answer 503, while no policy is valid' },
+  requestTimeout: { flag: 'request-timeout-seconds', env: 'GPU_ADMISSION_REQUEST_TIMEOUT_SECONDS', fallback: '10', help: 'a whole request must arrive within this long' },
+  maxInFlight: { flag: 'max-in-flight', env: 'GPU_ADMISSION_MAX_IN_FLIGHT', fallback: '8', help: 'reviews read and decided at once; more wait their turn' },
+  kubeconfig: { flag: 'kubeconfig', env: 'KUBECONFIG', fallback: undefined, shown: '~/.kube/config, else in-cluster', help: 'the cluster to read' },
+} as const satisfies Record<string, { flag: string; env: string; fallback: string | undefined; shown?: string; help: string }>;
+
+/** Set in every pod by the kubelet: the webhook runs in a cluster, behind a Service. */
+const IN_CLUSTER_ENV = 'KUBERNETES_SERVICE_HOST';
 
 type Setting = keyof typeof SETTINGS;
 
@@ -91,11 +104,17 @@ export const POLICY_KEY = POLICY_CONFIGMAP.key;
 /** Where `npm start` keeps its generated development certificate (git-ignored). */
 export const DEV_CERT_DIR = fileURLToPath(new URL('../certs/dev/', import.meta.url));
 
-export const USAGE = `Usage: gpu-admission-webhook [flags]   (every flag also reads an environment variable)
-${Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(26)} ${s.env}${s.fallback !== undefined ? ` (default ${s.fallback})` : ''}`).join('\n')}
-  --help
---policy-source is embedded (the default policy), file (--policy-file) or configmap (watched in
-the cluster). Without --tls-cert and --tls-key a development certificate is generated in certs/dev/.`;
+const defaultOf = (s: (typeof SETTINGS)[Setting]): string => {
+  const shown = 'shown' in s ? s.shown : s.fallback;
+  return shown === undefined ? '' : ` (default ${shown})`;
+};
+
+/** `--help`: a line per flag, from the settings themselves. */
+export const USAGE = `Usage: gpu-admission-webhook [flags]   (each flag also reads the environment variable named)
+${Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(25)} ${s.env.padEnd(38)} ${s.help}${defaultOf(s)}`).join('\n')}
+  --${'help'.padEnd(25)} ${''.padEnd(38)} print this
+In a cluster: ${IN_CLUSTER_ENV} is set, as in every pod. Without --tls-cert and --tls-key a
+development certificate is generated in certs/dev/.`;
 
 /**
  * Reads the configuration — from this process's arguments and environment unless others are
@@ -120,16 +139,19 @@ export function loadConfig(
   };
   const problems: string[] = [];
   const policy = policyConfig(read, problems);
+  // Where it runs decides two defaults: a laptop run listens on loopback only and stops at once;
+  // in a pod it listens on every address and drains (the manifests and chart say so too).
+  const inCluster = Boolean(env[IN_CLUSTER_ENV]);
   const config: Config = {
     port: integer(read('port'), 'port', 0, 65535, problems),
-    host: read('host'),
+    host: read('host') ?? (inCluster ? undefined : '127.0.0.1'),
     tls: tlsConfig(read('certFile'), read('keyFile'), problems),
     policy,
     namespaceLabels: oneOf(read('namespaceLabels') ?? (policy.source === 'configmap' ? 'watch' : 'none'), 'namespace-labels', ['watch', 'none'] as const, problems),
     nodeWatch: oneOf(read('nodeWatch') ?? (policy.source === 'configmap' ? 'true' : 'false'), 'node-watch', ['true', 'false'] as const, problems) === 'true',
     logLevel: oneOf(read('logLevel') ?? 'info', 'log-level', LOG_LEVELS, problems),
     processMetrics: oneOf(read('processMetrics') ?? 'true', 'process-metrics', ['true', 'false'] as const, problems) === 'true',
-    drainDelayMs: integer(read('drainDelay'), 'drain-delay-seconds', 0, 600, problems) * 1000,
+    drainDelayMs: integer(read('drainDelay') ?? (inCluster ? '5' : '0'), 'drain-delay-seconds', 0, 600, problems) * 1000,
     shutdownTimeoutMs: integer(read('shutdownTimeout'), 'shutdown-timeout-seconds', 1, 3600, problems) * 1000,
     instance: env.POD_NAME || env.HOSTNAME || hostname(),
     notReadyAnswer: oneOf(read('notReadyAnswer') ?? 'deny', 'not-ready-answer', ['deny', 'unavailable'] as const, problems),

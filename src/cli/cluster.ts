@@ -3,9 +3,9 @@
 import { parseArgs } from 'node:util';
 import { checkAgainstCluster } from '../cluster/check.ts';
 import { draftPolicy } from '../cluster/init.ts';
-import { formatInspect, inspect } from '../cluster/inspect.ts';
+import { formatInspect, inspect, inspectWithoutPolicy, type InspectReport, type PolicyRefusal } from '../cluster/inspect.ts';
 import { advertisesGpus, needsDra, poolNodeSummary, withDevices, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
-import { parsePolicy } from '../policy/parse.ts';
+import { parsePolicy, revisionContent } from '../policy/parse.ts';
 import type { Policy } from '../policy/types.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { checkPolicy, explain, mutate, type OutputFormat, type Outcome } from './commands.ts';
@@ -19,6 +19,8 @@ export interface Cluster {
   /** The policy ConfigMap's text, and its resourceVersion: the webhook's revision of it is `<resourceVersion>-<hash>`. */
   policyText(namespace?: string): Promise<{ text: string; resourceVersion?: string } | { missing: string }>;
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  /** The webhook's newest InvalidPolicy Event on the policy ConfigMap, or undefined when none can be read. */
+  policyRefusal(namespace?: string): Promise<PolicyRefusal | undefined>;
   /** DRA's DeviceClasses, ResourceSlices and ResourceClaims; read only for policies with dra pools. */
   dra(): Promise<DraView>;
 }
@@ -44,8 +46,10 @@ const CLUSTER_OPTIONS = {
   'policy-namespace': { type: 'string' },
 } as const;
 
-async function policyInForce(cluster: Cluster, file: string | undefined, namespace: string | undefined, stdin?: () => string): Promise<Policy> {
-  const where = file ?? `ConfigMap ${namespace ?? POLICY_CONFIGMAP.namespace}/${POLICY_CONFIGMAP.name}`;
+/** The policy of --policy FILE or of the ConfigMap, or the ConfigMap's errors when its policy is invalid. */
+async function readPolicy(cluster: Cluster, file: string | undefined, namespace: string | undefined, stdin?: () => string):
+Promise<{ policy: Policy } | { where: string; errors: readonly string[] }> {
+  const where = file ?? `${namespace ?? POLICY_CONFIGMAP.namespace}/${POLICY_CONFIGMAP.name}`;
   let text: string;
   let version: string | undefined;
   if (file) text = readText(file, stdin);
@@ -55,11 +59,31 @@ async function policyInForce(cluster: Cluster, file: string | undefined, namespa
     ({ text, resourceVersion: version } = found);
   }
   const result = parsePolicy(text, version);
-  if (!result.ok) throw new InputError(`${where}: invalid policy\n  ${result.errors.join('\n  ')}`);
-  return result.policy;
+  if (!result.ok) {
+    if (file) throw new InputError(`${file}: invalid policy\n  ${result.errors.join('\n  ')}`);
+    return { where, errors: result.errors };
+  }
+  return { policy: result.policy };
 }
 
-/** `gpu-admission inspect`. */
+async function policyInForce(cluster: Cluster, file: string | undefined, namespace: string | undefined, stdin?: () => string): Promise<Policy> {
+  const read = await readPolicy(cluster, file, namespace, stdin);
+  if ('policy' in read) return read.policy;
+  throw new InputError(`ConfigMap ${read.where}: invalid policy\n  ${read.errors.join('\n  ')}`);
+}
+
+/** The cluster when the ConfigMap's policy is invalid: what the webhook said of it, and the nodes by their own resources. */
+async function inspectInvalid(cluster: Cluster, invalid: { where: string; errors: readonly string[] }, namespace: string | undefined,
+  node: string | undefined): Promise<InspectReport> {
+  const [nodes, pods, refusal] = await Promise.all([cluster.nodes(), cluster.pods(), cluster.policyRefusal(namespace)]);
+  if (node !== undefined && !nodes.some((n) => n.name === node)) throw new InputError(`--node ${node}: no such node`);
+  return inspectWithoutPolicy({ configMap: invalid.where, errors: invalid.errors, ...(refusal ? { refusal } : {}) }, nodes, pods,
+    node === undefined ? {} : { node });
+}
+
+const printReport = (report: InspectReport, output: string): string => (output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report));
+
+/** `gpu-admission inspect`; exit 1 when the ConfigMap's policy is invalid (the nodes are still shown). */
 async function inspectVerb(args: readonly string[], open: OpenCluster, stdin?: () => string): Promise<Outcome> {
   const { values } = parseArgs({
     args: [...args], strict: true,
@@ -67,7 +91,12 @@ async function inspectVerb(args: readonly string[], open: OpenCluster, stdin?: (
   });
   if (!['text', 'json'].includes(values.output)) throw new InputError(`-o must be text or json, not "${values.output}"`);
   const cluster = await open(values);
-  const policy = await policyInForce(cluster, values.policy, values['policy-namespace'], stdin);
+  const read = await readPolicy(cluster, values.policy, values['policy-namespace'], stdin);
+  if (!('policy' in read)) {
+    const report = await inspectInvalid(cluster, read, values['policy-namespace'], values.node);
+    return { stdout: printReport(report, values.output), stderr: '', exitCode: 1 };
+  }
+  const { policy } = read;
   if (values.pool !== undefined && !policy.pools.some((p) => p.name === values.pool)) {
     throw new InputError(`--pool ${values.pool}: the policy has no such pool (${policy.pools.map((p) => p.name).join(', ')})`);
   }
@@ -76,7 +105,7 @@ async function inspectVerb(args: readonly string[], open: OpenCluster, stdin?: (
   const report = inspect(policy, nodes, pods, {
     ...(values.pool ? { pool: values.pool } : {}), ...(values.node ? { node: values.node } : {}), details: values.details ?? false,
   });
-  return { stdout: values.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report), stderr: '', exitCode: 0 };
+  return { stdout: printReport(report, values.output), stderr: '', exitCode: 0 };
 }
 
 /** `gpu-admission policy check FILE --cluster`: the offline checks, then the nodes. */
@@ -90,10 +119,22 @@ async function checkVerb(args: readonly string[], open: OpenCluster, stdin?: () 
   const policy = parsePolicy(text);
   if (!policy.ok) return offline;
   const cluster = await open(values);
-  const { nodes, dra } = await policyNodes(cluster, policy.policy);
+  const [{ nodes, dra }, inForce] = await Promise.all([policyNodes(cluster, policy.policy), inForceLine(cluster, file, policy.policy.revision, values['policy-namespace'])]);
   const findings = checkAgainstCluster(policy.policy, nodes, dra);
-  if (findings.length === 0) return { ...offline, stdout: `${offline.stdout}${file}: matches the cluster's nodes\n` };
-  return { stdout: offline.stdout, stderr: `${offline.stderr}${findings.map((f) => `${file}: ${f}\n`).join('')}`, exitCode: 1 };
+  const stdout = `${offline.stdout}${inForce}`;
+  if (findings.length === 0) return { ...offline, stdout: `${stdout}${file}: matches the cluster's nodes\n` };
+  return { stdout, stderr: `${offline.stderr}${findings.map((f) => `${file}: ${f}\n`).join('')}`, exitCode: 1 };
+}
+
+/** Whether the ConfigMap in force holds the file's policy: the same content hash, whatever its key order or comments. */
+async function inForceLine(cluster: Cluster, file: string, hash: string, namespace: string | undefined): Promise<string> {
+  const where = `ConfigMap ${namespace ?? POLICY_CONFIGMAP.namespace}/${POLICY_CONFIGMAP.name}`;
+  const found = await cluster.policyText(namespace);
+  if ('missing' in found) return `${file}: not in force: ${found.missing}\n`;
+  const live = parsePolicy(found.text, found.resourceVersion);
+  if (!live.ok) return `${file}: not in force: ${where} holds an invalid policy\n`;
+  return revisionContent(live.policy.revision) === hash ? `${file}: in force: ${where} holds it (revision ${live.policy.revision})\n`
+    : `${file}: not in force: ${where} holds another policy (revision ${live.policy.revision})\n`;
 }
 
 /** `gpu-admission policy init --from-cluster`. */

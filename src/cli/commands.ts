@@ -176,7 +176,9 @@ export function checkPolicy(text: string, file: string): Outcome {
   if (result.ok) {
     const { policy } = result;
     const warnings = policyWarnings(policy).map((w) => `warning: ${w}`);
-    return { stdout: `${file}: valid (revision ${policy.revision}, ${policy.pools.length} pools: ${policy.pools.map((p) => p.name).join(', ')})\n`, stderr: lines(warnings), exitCode: 0 };
+    // Unparsed, the revision is the content hash: the webhook's revision of this policy ends with it (`<resourceVersion>-<hash>`).
+    return { stdout: `${file}: valid (content hash ${policy.revision}, ${policy.pools.length} pools: ${policy.pools.map((p) => p.name).join(', ')})\n`,
+      stderr: lines(warnings), exitCode: 0 };
   }
   return { stdout: '', stderr: `${file}: invalid policy\n${lines(result.errors.map((e) => `  ${e}`))}`, exitCode: 1 };
 }

@@ -7,6 +7,7 @@ import { describeRequest } from '../engine/message.ts';
 import type { Container, Pod } from '../engine/pod.ts';
 import { podContainers, type GpuRequest } from '../engine/demand.ts';
 import { readRecord, type DecisionRecord } from '../engine/record.ts';
+import { revisionContent } from '../policy/parse.ts';
 import type { Policy } from '../policy/types.ts';
 import { ANNOTATION, NAMESPACE_OPT_IN, isReservedAnnotation } from '../vocabulary/names.ts';
 
@@ -58,12 +59,11 @@ function decidedLine(record: DecisionRecord, context: StoredContext): string {
 }
 
 /** A revision's content hash: `<resourceVersion>-<hash>` from a ConfigMap, `embedded-<hash>`, or the hash alone. */
-const contentOf = (revision: string): string => revision.slice(revision.lastIndexOf('-') + 1);
 
 function revisionLine(record: DecisionRecord, context: StoredContext): string {
   const now = context.policy.revision;
   if (record.revision === now) return `under policy revision ${record.revision}, the revision of ${context.policyName}`;
-  if (contentOf(record.revision) === contentOf(now)) return `under policy revision ${record.revision}, the same policy text as ${context.policyName} (revision ${now})`;
+  if (revisionContent(record.revision) === revisionContent(now)) return `under policy revision ${record.revision}, the same policy text as ${context.policyName} (revision ${now})`;
   return `under policy revision ${record.revision}; ${context.policyName} is revision ${now}, so a new pod like it may be decided otherwise`;
 }
 

@@ -2,7 +2,10 @@
 // grouped by backend (read from the ACK mode label, NVIDIA's MIG strategy and time-slicing
 // labels, HAMi's node registration), model, card memory and card count; a group that the
 // backend's own labels cannot tell from other GPU nodes gets a nodeSelector on a label only its
-// nodes share. Its output passes `policy check --cluster` on the same cluster.
+// nodes share. Models get the portable name pods ask (`A10`) and the label value as `product`.
+// Its output passes `policy check --cluster` on the same cluster, unless the nodes do not publish
+// a card's memory or count and its name does not state it: then the value is SET-ME, which fails
+// the check until the operator sets it.
 import { Document, isMap, isSeq } from 'yaml';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
@@ -131,12 +134,43 @@ function slug(text: string): string {
 
 type PoolDoc = Record<string, unknown>;
 
+/**
+ * What the draft writes where the nodes publish nothing: not a quantity nor a number, so the draft
+ * fails `policy check` (and the webhook refuses it) until the operator sets the value.
+ */
+export const PLACEHOLDER = 'SET-ME';
+
+/** Vendor prefixes of the model labels (ACK's aliyun.accelerator/nvidia_name, GFD's nvidia.com/gpu.product). */
+const VENDOR = /^(NVIDIA|Tesla)[- ]/i;
+
+/**
+ * The name pods ask (`gpu-admission.io/gpu-model`), from the model label: without the vendor,
+ * up to the first part with a digit — `NVIDIA-A10` → A10, `Tesla-T4` → T4,
+ * `NVIDIA-A100-SXM4-80GB` → A100, `NVIDIA-H100-80GB-HBM3` → H100, `NVIDIA-GeForce-RTX-4090` → GeForce-RTX-4090.
+ */
+export function portableModel(label: string): string {
+  const parts = label.replace(VENDOR, '').split(/[- ]/).filter(Boolean);
+  const at = parts.findIndex((p) => /\d/.test(p));
+  return at < 0 ? parts.join('-') || label : parts.slice(0, at + 1).join('-');
+}
+
+/** Card memory (GiB) a model name states, as in `A100-SXM4-80GB` or `NVIDIA H100 80GB HBM3`. */
+function nameMemoryGiB(name: string): number | undefined {
+  const match = /(?:^|[- ])(\d+)GB(?:$|[- ])/i.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+const known = (n: number | undefined): n is number => n !== undefined && n > 0;
+
 function poolDoc(name: string, d: Draft, nodeSelector: Record<string, string>): PoolDoc {
-  const memory = d.memoryGiB !== undefined && d.memoryGiB > 0 ? `${Math.round(d.memoryGiB)}Gi` : '1Gi';
+  const memory = known(d.memoryGiB) ? `${Math.round(d.memoryGiB)}Gi` : PLACEHOLDER;
+  // HAMi's and dra's models are already the portable name (product holds the device's own); the others are the nodes' label value.
+  const portable = d.backend === 'hami' || d.backend === 'dra' ? d.model : portableModel(d.model);
+  const product = d.product ?? d.model;
   return {
     name, backend: d.backend,
     ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
-    gpu: { model: d.model, ...(d.product !== undefined && d.product !== d.model ? { product: d.product } : {}), memory, perNode: d.perNode ?? 1 },
+    gpu: { model: portable, ...(product !== portable ? { product } : {}), memory, perNode: d.perNode ?? PLACEHOLDER },
     ...(d.mig && d.mig.length > 0 ? { mig: { ...(d.migStrategy ? { strategy: d.migStrategy } : {}), profiles: d.mig } } : {}),
     ...(d.timeSlicing ? { timeSlicing: d.timeSlicing } : {}),
     ...(d.hami ? { hami: d.hami } : {}),
@@ -195,10 +229,14 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
       }
       nodeSelector = { [label[0]]: label[1] };
     }
-    if (draft.memoryGiB === undefined || draft.memoryGiB <= 0) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory is a placeholder (1Gi): set it`);
-    if (draft.perNode === undefined) notes.push(`pool ${name}: the nodes publish no card count; gpu.perNode is a placeholder (1): set it`);
-    const facts = [draft.backend, draft.model, draft.memoryGiB !== undefined ? `${Math.round(draft.memoryGiB)}Gi` : 'memory unknown (1Gi: set it)', `× ${draft.perNode ?? '? (1: set it)'}`];
-    pools.push({ doc: poolDoc(name, draft, nodeSelector), comment: ` ${own.length} node${own.length > 1 ? 's' : ''}: ${own.map((n) => n.name).join(', ')} (${facts.join(', ')})` });
+    const named = known(draft.memoryGiB) ? undefined : nameMemoryGiB(draft.product ?? draft.model);
+    const filled: Draft = named === undefined ? draft : { ...draft, memoryGiB: named };
+    if (named !== undefined) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory ${named}Gi is read from the model name ${draft.product ?? draft.model}: check it`);
+    else if (!known(draft.memoryGiB)) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory is ${PLACEHOLDER}: set it (policy check fails until you do)`);
+    if (draft.perNode === undefined) notes.push(`pool ${name}: the nodes publish no card count; gpu.perNode is ${PLACEHOLDER}: set it (policy check fails until you do)`);
+    const facts = [draft.backend, draft.product ?? draft.model, known(filled.memoryGiB) ? `${Math.round(filled.memoryGiB)}Gi${named !== undefined ? ' (from the name)' : ''}` : 'memory unknown: set it',
+      `× ${draft.perNode ?? '?: set it'}`];
+    pools.push({ doc: poolDoc(name, filled, nodeSelector), comment: ` ${own.length} node${own.length > 1 ? 's' : ''}: ${own.map((n) => n.name).join(', ')} (${facts.join(', ')})` });
   }
   const dra = pools.filter((p) => p.doc.backend === 'dra').map((p) => String(p.doc.name));
   if (dra.length > 0) {

@@ -3,7 +3,7 @@
 import type { Policy, Pool } from '../policy/types.ts';
 import { NATIVE } from '../vocabulary/names.ts';
 import {
-  advertisesGpus, decisionPools, draGpus, hamiAllocated, hamiDevices, nodeAllocated, nodeCapacity, poolNodeCards, poolHasNode, poolUnits, poolsOfNode,
+  advertisesGpus, decisionPools, draGpus, hamiAllocated, hamiDevices, nodeAllocated, nodeCapacity, nodeCardCount, poolNodeCards, poolHasNode, poolUnits, poolsOfNode,
   type ClusterNode, type ClusterPod, type PoolUnit,
 } from './model.ts';
 
@@ -43,8 +43,26 @@ export interface NodeReport {
   readonly perCard?: readonly CardUsage[];
 }
 
+/** The webhook's newest InvalidPolicy Event on the policy ConfigMap: when, and the revision it kept (null: none was in force). */
+export interface PolicyRefusal {
+  readonly at: string;
+  readonly kept: string | null | undefined;
+}
+
+/** Why a report has no pools: the ConfigMap holds an invalid policy, and what the webhook said of it. */
+export interface InvalidPolicy {
+  /** `namespace/name` of the ConfigMap. */
+  readonly configMap: string;
+  readonly errors: readonly string[];
+  /** The webhook's newest InvalidPolicy Event, when one could be read. */
+  readonly refusal?: PolicyRefusal;
+}
+
 export interface InspectReport {
-  readonly revision: string;
+  /** The policy's revision; without a readable policy, the revision the webhook says it keeps (null when unknown or none). */
+  readonly revision: string | null;
+  /** Set when the ConfigMap's policy is invalid: pools are empty, nodes are shown by their own resources. */
+  readonly invalidPolicy?: InvalidPolicy;
   readonly pools: readonly PoolReport[];
   readonly nodes: readonly NodeReport[];
   /** GPU pods not bound yet, with the pools their decision names. */
@@ -111,7 +129,8 @@ function hamiCards(node: ClusterNode, pods: readonly ClusterPod[]): CardUsage[] 
   return out;
 }
 
-export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: readonly ClusterPod[], options: InspectOptions = {}): InspectReport {
+/** Pods still holding or awaiting resources, and the bound ones by node. */
+function livePodsByNode(pods: readonly ClusterPod[]): { livePods: ClusterPod[]; podsByNode: Map<string, ClusterPod[]> } {
   const livePods = pods.filter(live);
   const podsByNode = new Map<string, ClusterPod[]>();
   for (const pod of livePods) {
@@ -120,6 +139,60 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
     if (onNode) onNode.push(pod);
     else podsByNode.set(pod.nodeName, [pod]);
   }
+  return { livePods, podsByNode };
+}
+
+/** A node's allocatable resources beyond CPU, memory, pods, storage and hugepages (the device plugins'), with its DRA GPUs. */
+function extendedResources(node: ClusterNode): Record<string, number> {
+  const own = Object.entries(node.allocatable).filter(([k]) => !['cpu', 'memory', 'pods', 'ephemeral-storage'].includes(k) && !k.startsWith('hugepages-'));
+  return { ...Object.fromEntries(own), ...draGpus(node) };
+}
+
+/** GPU pods not bound yet, with the pools their decision names. */
+function pendingPods(livePods: readonly ClusterPod[], pool: string | undefined): InspectReport['pending'][number][] {
+  return livePods.filter((p) => !p.nodeName).flatMap((p) => {
+    const named = decisionPools(p);
+    if (named === undefined || (pool !== undefined && !named.includes(pool))) return [];
+    return [{ namespace: p.namespace, name: p.name, pools: named }];
+  });
+}
+
+/** The cluster total over the nodes shown, per kind of thing: a node two pools match is counted once. */
+function totalsOf(nodeReports: readonly NodeReport[]): Usage[] {
+  const totals = new Map<string, Usage>();
+  for (const report of nodeReports) {
+    for (const u of report.usage) {
+      const k = `${u.what}\u0000${u.unit}`;
+      const t = totals.get(k);
+      totals.set(k, t ? { ...t, allocated: t.allocated + u.allocated, total: t.total + u.total } : { ...u, resource: u.unit === 'slices' ? 'nvidia.com/mig-*' : u.resource });
+    }
+  }
+  return [...totals.values()];
+}
+
+/**
+ * The cluster when the policy cannot be read (the ConfigMap's is invalid): each GPU node with its
+ * own extended resources, allocated as the bound pods request them, and no pools, since no pool
+ * can be told without a policy.
+ */
+export function inspectWithoutPolicy(invalid: InvalidPolicy, nodes: readonly ClusterNode[], pods: readonly ClusterPod[], options: InspectOptions = {}): InspectReport {
+  const { livePods, podsByNode } = livePodsByNode(pods);
+  const nodeReports: NodeReport[] = nodes.filter((n) => (options.node === undefined || n.name === options.node) && advertisesGpus(n)).map((node) => {
+    const onNode = podsByNode.get(node.name) ?? [];
+    const usage = Object.entries(extendedResources(node)).map(([resource, total]) => ({
+      resource, what: resource, unit: resource, total, allocated: onNode.reduce((sum, p) => sum + (p.requests[resource] ?? 0), 0),
+    }));
+    // Cards 0 when the node does not publish its count (MIG and HAMi nodes advertise slices and vGPUs): printed as -.
+    return { name: node.name, pools: [], ready: node.ready, cards: nodeCardCount(node) ?? 0, usage };
+  });
+  return {
+    revision: invalid.refusal?.kept ?? null, invalidPolicy: invalid, pools: [], nodes: nodeReports,
+    pending: pendingPods(livePods, undefined), unmatched: [], totals: totalsOf(nodeReports),
+  };
+}
+
+export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: readonly ClusterPod[], options: InspectOptions = {}): InspectReport {
+  const { livePods, podsByNode } = livePodsByNode(pods);
   const pools = policy.pools.filter((p) => options.pool === undefined || p.name === options.pool);
   const selectedNodes = nodes.filter((n) => options.node === undefined || n.name === options.node);
 
@@ -140,7 +213,7 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
     const shown = own.filter((p) => pools.includes(p));
     if (own.length === 0) {
       if (advertisesGpus(node) && options.pool === undefined) {
-        unmatched.push({ name: node.name, resources: { ...Object.fromEntries(Object.entries(node.allocatable).filter(([k]) => !['cpu', 'memory', 'pods', 'ephemeral-storage'].includes(k) && !k.startsWith('hugepages-'))), ...draGpus(node) } });
+        unmatched.push({ name: node.name, resources: extendedResources(node) });
       }
       continue;
     }
@@ -158,27 +231,9 @@ export function inspect(policy: Policy, nodes: readonly ClusterNode[], pods: rea
     });
   }
 
-  const pending = livePods
-    .filter((p) => !p.nodeName)
-    .flatMap((p) => {
-      const named = decisionPools(p);
-      if (named === undefined) return [];
-      if (options.pool !== undefined && !named.includes(options.pool)) return [];
-      return [{ namespace: p.namespace, name: p.name, pools: named }];
-    });
-
-  // Over nodes, not pools: a node two pools match is counted once.
-  const totals = new Map<string, Usage>();
-  for (const report of nodeReports) {
-    for (const u of report.usage) {
-      const k = `${u.what}\u0000${u.unit}`;
-      const t = totals.get(k);
-      totals.set(k, t ? { ...t, allocated: t.allocated + u.allocated, total: t.total + u.total } : { ...u, resource: u.unit === 'slices' ? 'nvidia.com/mig-*' : u.resource });
-    }
-  }
   return {
-    revision: policy.revision, pools: poolReports, nodes: nodeReports, pending, unmatched,
-    totals: [...totals.values()],
+    revision: policy.revision, pools: poolReports, nodes: nodeReports, pending: pendingPods(livePods, options.pool), unmatched,
+    totals: totalsOf(nodeReports),
   };
 }
 
@@ -192,26 +247,48 @@ function table(rows: readonly (readonly string[])[]): string[] {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
+/** What the webhook said of the invalid ConfigMap, and what that means for the report. */
+function invalidPolicyLines({ configMap, errors, refusal }: InvalidPolicy): string[] {
+  const said = refusal === undefined
+    ? 'No InvalidPolicy Event of the webhook was found (Events expire after an hour, or you may not list them): it keeps the last good\n'
+      + 'policy it loaded, if it loaded one; gpu_admission_policy_info{revision} and its log name it.'
+    : refusal.kept === null ? `The webhook refused it (its InvalidPolicy Event, ${refusal.at}) and had no policy to keep: it is not ready.`
+      : `The webhook refused it (its InvalidPolicy Event, ${refusal.at}) and keeps the last good policy, revision ${refusal.kept ?? '(not named)'}.`;
+  return [`ConfigMap ${configMap} holds an invalid policy:`, ...errors.map((e) => `  ${e}`), said,
+    'No object in the cluster holds the text of the policy in force, so the nodes are shown without pools,',
+    'by their own resources. Fix the ConfigMap, or see the pools of a file with --policy FILE.'];
+}
+
 /** The report as text: pools, nodes, pending GPU pods, GPU nodes in no pool, the cluster total. */
 export function formatInspect(report: InspectReport): string {
+  if (report.invalidPolicy) return formatWithoutPolicy(report, report.invalidPolicy);
   const lines: string[] = [`Policy ${report.revision}`, ''];
   lines.push(...table([['POOL', 'BACKEND', 'NODES READY/TOTAL', 'CARDS', 'ALLOCATED/TOTAL'],
     ...report.pools.map((p) => [p.name + (p.disabled ? ' (disabled)' : ''), p.backend, `${p.nodes.ready}/${p.nodes.total}`, String(p.cards),
       p.usage.map(usageText).join(', ') || '-'])]));
   lines.push('', ...table([['NODE', 'POOL', 'READY', 'CARDS', 'ALLOCATED/TOTAL'],
     ...report.nodes.map((n) => [n.name, n.pools.join(','), n.ready ? 'yes' : 'no', String(n.cards), n.usage.map(usageText).join(', ') || '-'])]));
-  for (const n of report.nodes) {
-    for (const c of n.perCard ?? []) {
-      lines.push(`  ${n.name} card ${c.index}: ${round(c.allocated)}/${round(c.total)} ${c.unit}${percent(c)}${c.pods.length > 0 ? `  ${c.pods.join(' ')}` : ''}`);
-    }
-  }
-  if (report.pending.length > 0) {
-    lines.push('', 'PENDING GPU PODS', ...report.pending.map((p) => `  ${p.namespace}/${p.name}  pools: ${p.pools.join(', ')}`));
-  }
+  // Cards one by one (-d), in columns of their own: node, card, allocation, pods.
+  const cards = report.nodes.flatMap((n) => (n.perCard ?? []).map((c) => [`  ${n.name}`, `card ${c.index}`,
+    `${round(c.allocated)}/${round(c.total)} ${c.unit}${percent(c)}`, c.pods.join(' ')]));
+  if (cards.length > 0) lines.push('', ...table([['  NODE', 'CARD', 'ALLOCATED/TOTAL', 'PODS'], ...cards]));
+  lines.push(...pendingLines(report));
   if (report.unmatched.length > 0) {
     lines.push('', 'NODES WITH GPUS IN NO POOL', ...report.unmatched.map((n) =>
       `  ${n.name}  ${Object.entries(n.resources).map(([k, v]) => `${k}: ${round(v)}`).join(', ')}`));
   }
-  lines.push('', `Allocated/Total in cluster: ${report.totals.map(usageText).join(', ') || '-'}`);
+  lines.push('', totalLine(report));
+  return `${lines.join('\n')}\n`;
+}
+
+const pendingLines = (report: InspectReport): string[] => (report.pending.length === 0 ? []
+  : ['', 'PENDING GPU PODS', ...report.pending.map((p) => `  ${p.namespace}/${p.name}  pools: ${p.pools.join(', ')}`)]);
+const totalLine = (report: InspectReport): string => `Allocated/Total in cluster: ${report.totals.map(usageText).join(', ') || '-'}`;
+
+/** The report of a cluster whose policy is invalid: why, then the GPU nodes by their own resources. */
+function formatWithoutPolicy(report: InspectReport, invalid: InvalidPolicy): string {
+  const lines = [...invalidPolicyLines(invalid), '', ...table([['NODE', 'READY', 'CARDS', 'ALLOCATED/TOTAL'],
+    ...report.nodes.map((n) => [n.name, n.ready ? 'yes' : 'no', n.cards > 0 ? String(n.cards) : '-', n.usage.map(usageText).join(', ') || '-'])])];
+  lines.push(...pendingLines(report), '', totalLine(report));
   return `${lines.join('\n')}\n`;
 }

@@ -5,6 +5,7 @@ import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/ba
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
 import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
+import { fitWarning } from '../vocabulary/warnings.ts';
 import { placementReason, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { gpuTypeReason, hamiAnnotations, hamiPlacementReason } from './hami-choices.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
@@ -188,6 +189,28 @@ function ackPlacementReason(pool: Pool, intent: Intent): string | undefined {
   return intent.placement && placement !== intent.placement ? `placement is ${placement ?? 'not configurable'}, not ${intent.placement}` : undefined;
 }
 
+/**
+ * Plain nvidia.com/gpu is read as whole GPUs: where the pool writes anything else for it
+ * (aliyun.com/gpu, a MIG profile, the card's GPU memory), the author learns it from a warning.
+ */
+function plainNvidiaNote(c: { name: string; request: GpuRequest }, t: ContainerTranslation, pool: Pool): string[] {
+  if (c.request.source !== 'nvidia.com/gpu') return [];
+  const written = Object.entries(t.resources);
+  if (written.length === 1 && written[0]![0] === NATIVE.nvidiaGpu && written[0]![1] === c.request.gpu) return [];
+  // What it was rewritten to is in the pod (and `gpu-admission explain`); the warning names the pool, to fit whole.
+  return [fitWarning((p, n) => `use gpu-admission.io/gpu: ${NATIVE.nvidiaGpu}: ${c.request.gpu} rewritten for pool ${p}, container "${n}"`, pool.name, c.name)];
+}
+
+/**
+ * The warning of a NUMA BestEffort not honoured on a pool, short enough to be shown whole: the
+ * reason's first clause (the refusal a SingleNUMANode pod gets carries it all).
+ */
+function numaDropped(pool: Pool, reason: string): string {
+  const short = reason.startsWith('NUMA binding needs whole CPUs') ? 'it needs whole CPUs, requests = limits, in every container'
+    : pool.backend === 'dra' ? 'a dra pool cannot align GPUs with NUMA nodes' : reason;
+  return fitWarning((p) => `NUMA BestEffort not applied on pool ${p}: ${short}`, pool.name);
+}
+
 function numaAnnotations(intent: Intent): Record<string, string> {
   const spec = { numaTopologyPolicy: intent.numa, ...(intent.numaExclusive ? { singleNUMANodeExclusive: intent.numaExclusive } : {}) };
   return { [ACK_CPUSET_ANNOTATION]: 'required', [ACK_NUMA_ANNOTATION]: JSON.stringify(spec) };
@@ -231,7 +254,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     const t = translate({ request: c.request, pool, card, rounding: policy.defaults.rounding, container: c.name, isolation: facts.isolation });
     if ('reason' in t) return fail(`${who}${t.reason}`);
     containers.set(c.name, t);
-    warnings.push(...t.warnings);
+    warnings.push(...t.warnings, ...plainNvidiaNote(c, t, pool));
     counts.add(c.request.gpu);
   }
   const perResource = slices ? slicesPerResource(facts, containers) : undefined;
@@ -246,10 +269,12 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const ackShared = backend.family === 'ack' && backend.placement;
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
-  if (downgraded) warnings.push(`NUMA BestEffort dropped on pool ${pool.name}: ${numa}`);
+  if (downgraded) warnings.push(numaDropped(pool, numa));
   // Only a scheduler with kube-scheduler's DynamicResources plugin makes the claim of an extended resource (KEP-5004).
   const own = facts.placement.scheduler;
-  if (pool.backend === 'dra' && own !== undefined) warnings.push(`pool ${pool.name} (dra): scheduler ${own} must make the DRA claim, as kube-scheduler does`);
+  if (pool.backend === 'dra' && own !== undefined) {
+    warnings.push(fitWarning((s, p) => `make sure scheduler ${s} makes DRA claims as kube-scheduler does: pool ${p} is dra`, own, pool.name));
+  }
   const [count = 1] = counts;
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
   const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement) };

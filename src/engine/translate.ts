@@ -5,6 +5,7 @@ import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '
 import { cardMigCatalog, computeSlices, migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
 import { NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, ceilUnits, compareQuantity, floorUnits, formatBytes, isMultipleOf, type Quantity } from '../vocabulary/quantity.ts';
+import { fitWarning } from '../vocabulary/warnings.ts';
 import type { GpuRequest } from './demand.ts';
 
 /** What one container becomes on one pool: its GPU resources (integers), and notes for the author. */
@@ -58,7 +59,8 @@ function roundUnits(input: TranslateInput, q: Quantity, unit: bigint, unitName: 
   if (isMultipleOf(q, unit)) return { value };
   const written = asWritten(q, unit, unitName);
   if (input.rounding === 'deny') return { reason: `gpu-memory ${written} is not a whole ${unitName} (policy rounding: deny)` };
-  return { value, warning: `container "${input.container}": gpu-memory ${written} rounded up to ${value}${unitName}` };
+  return { value, warning: fitWarning((c) => `ask gpu-memory in whole ${unitName} to avoid rounding: ${written} rounded up to ${value}${unitName} (container "${c}")`,
+    input.container) };
 }
 
 /** Memory per GPU in whole GiB: the card for whole GPUs, else the request rounded up. */
@@ -104,15 +106,16 @@ function ackShared(input: TranslateInput): TranslateResult {
  */
 function coreShare(input: TranslateInput, given: number, step = 5): Rounded {
   const asked = input.request.cores;
-  const who = `container "${input.container}"`;
   if (asked === undefined) {
     if (given >= 100) return { value: 100 };
-    return { value: given, warning: `${who}: ${input.pool.backend} needs a compute share: gpu-cores ${given} given, as for its memory` };
+    return { value: given, warning: fitWarning((c) => `set gpu-cores to choose the compute share ${input.pool.backend} needs: ${given} given, `
+      + `as for its memory (container "${c}")`, input.container) };
   }
   const rounded = step === 1 ? asked : toFive(asked);
   if (rounded === asked) return { value: asked };
   if (input.rounding === 'deny') return { reason: `gpu-cores ${asked} is not a multiple of 5 (policy rounding: deny)` };
-  return { value: rounded, warning: `${who}: gpu-cores ${asked} rounded up to ${rounded}` };
+  return { value: rounded, warning: fitWarning((c) => `ask gpu-cores in multiples of ${step} to avoid rounding: ${asked} rounded up to ${rounded} (container "${c}")`,
+    input.container) };
 }
 
 const profileCache = new WeakMap<Pool, readonly MigProfile[]>();
@@ -169,8 +172,9 @@ function decimalNote(input: TranslateInput, given: MigProfile): string[] {
   if (memory === undefined) return [];
   const meant = migProfiles(input.pool).find((p) => p.memoryGB < given.memoryGB
     && compareQuantity(memory, { text: '', num: BigInt(p.memoryGB) * GIB, den: 1n }) <= 0);
-  return meant ? [`container "${input.container}": ${formatBytes(memory)} is more than ${meant.name} holds `
-    + `(${(meant.memoryGB * 1e9 / 2 ** 30).toFixed(1)}Gi, decimal GB), so ${given.name} is given`] : [];
+  const holds = ((meant?.memoryGB ?? 0) * 1e9 / 2 ** 30).toFixed(1);
+  return meant ? [fitWarning((c) => `ask at most ${holds}Gi for ${meant.name} (MIG counts decimal GB): ${formatBytes(memory)} `
+    + `gets ${given.name} (container "${c}")`, input.container)] : [];
 }
 
 function timeSlicing(input: TranslateInput): TranslateResult {

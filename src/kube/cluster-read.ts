@@ -2,8 +2,10 @@
 // does), the policy ConfigMap and a namespace's labels. The caller's own credentials: kubectl's
 // kubeconfig, never the webhook's ServiceAccount.
 import { CoreV1Api, ResourceV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { PolicyRefusal } from '../cluster/inspect.ts';
 import { toClusterNode, toClusterPod, toDraView, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
+import { keptRevision, POLICY_EVENT_REASONS } from './policy-reloader.ts';
 
 const PAGE = 500;
 
@@ -67,6 +69,29 @@ export class ClusterReader {
       if ((err as { code?: number }).code === 404) return { missing: `no ConfigMap ${namespace}/${POLICY_CONFIGMAP.name}: the webhook has no policy` };
       throw err;
     }
+  }
+
+  /**
+   * The newest InvalidPolicy Event the webhook recorded on the policy ConfigMap, or undefined when
+   * there is none (Events expire after an hour) or the caller may not list Events.
+   */
+  async policyRefusal(namespace: string = POLICY_CONFIGMAP.namespace): Promise<PolicyRefusal | undefined> {
+    const fieldSelector = `involvedObject.kind=ConfigMap,involvedObject.name=${POLICY_CONFIGMAP.name},reason=${POLICY_EVENT_REASONS.invalid}`;
+    let events;
+    try {
+      events = await pages((token) => this.#api.listNamespacedEvent({ namespace, fieldSelector, limit: PAGE, ...(token ? { _continue: token } : {}) }));
+    } catch (err) {
+      if ([403, 404].includes((err as { code?: number }).code ?? 0)) return undefined;
+      throw err;
+    }
+    // MicroTime fields come as strings whatever the generated types say: read every time through Date.
+    const when = (e: (typeof events)[number]): number => {
+      const at = e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
+      return at === undefined ? 0 : new Date(at).getTime() || 0;
+    };
+    const newest = events.sort((a, b) => when(b) - when(a))[0];
+    if (!newest) return undefined;
+    return { at: when(newest) > 0 ? new Date(when(newest)).toISOString() : 'an unknown time', kept: keptRevision(newest.message ?? '') };
   }
 
   /** A namespace's labels, or undefined when it does not exist. */

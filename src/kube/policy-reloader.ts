@@ -26,6 +26,19 @@ export interface PolicyLocation {
 /** Reasons of the Warning Events recorded on the policy ConfigMap. */
 export const POLICY_EVENT_REASONS = { invalid: 'InvalidPolicy', deleted: 'PolicyDeleted' } as const;
 
+const NOT_READY = 'no policy is in force, the webhook is not ready';
+
+/** The note of an InvalidPolicy Event: what the webhook kept (`keptRevision` reads it back for `inspect`), then the errors. */
+export function refusalNote(kept: string | undefined, errors: readonly string[]): string {
+  return `policy refused, ${kept ? `keeping revision ${kept}` : NOT_READY}: ${errors.join('; ')}`;
+}
+
+/** From an InvalidPolicy Event's note: the revision the webhook kept, null when it had none, undefined when the note says neither. */
+export function keptRevision(note: string): string | null | undefined {
+  if (note.startsWith(`policy refused, ${NOT_READY}`)) return null;
+  return /^policy refused, keeping revision ([^\s:]+):/.exec(note)?.[1];
+}
+
 export interface PolicyReloaderOptions {
   readonly location: PolicyLocation;
   readonly recorder: EventRecorder;
@@ -141,7 +154,7 @@ export class PolicyReloader implements ListWatchHandler<ConfigMapObject> {
   #refuse(errors: readonly string[], configMap: ObjectReference): void {
     const kept = this.#policy?.revision;
     if (!kept) this.#notReady = `${this.#what} is invalid: ${errors[0] ?? 'unknown error'}${more(errors)}`;
-    const outcome = kept ? `keeping revision ${kept}` : 'no policy is in force, the webhook is not ready';
+    const outcome = kept ? `keeping revision ${kept}` : NOT_READY;
     this.#logger.error(
       { resourceVersion: configMap.resourceVersion, errors, kept },
       `policy edit refused (${errors.length} errors); ${outcome}`,
@@ -150,7 +163,7 @@ export class PolicyReloader implements ListWatchHandler<ConfigMapObject> {
       regarding: configMap,
       reason: POLICY_EVENT_REASONS.invalid,
       action: 'RefusePolicy',
-      note: `policy refused, ${outcome}: ${errors.join('; ')}`,
+      note: refusalNote(kept, errors),
     });
     this.#emit({ type: 'invalid', errors });
   }

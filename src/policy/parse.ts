@@ -79,10 +79,28 @@ function parseWhole(text: string, sourceVersion?: string): PolicyResult {
   const { policy: parsed, errors: shapeErrors } = normalise(raw);
   const semantic = [...shapeErrors, ...checkSemantics(parsed)];
   if (semantic.length > 0) return { ok: false, errors: semantic };
-  const hash = createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 12);
+  const hash = contentHash(raw);
   const revision = sourceVersion ? `${sourceVersion}-${hash}` : hash;
   return { ok: true, policy: deepFreeze({ ...parsed, revision }) };
 }
+
+/**
+ * The content part of a revision: the sha256 of the parsed policy (defaults filled in) as JSON
+ * with every mapping's keys sorted, so that neither comments, formatting nor key order change
+ * it — a file and the ConfigMap Helm renders from it with toYaml (keys sorted, comments dropped)
+ * have the same hash, which `policy check FILE` prints.
+ */
+function contentHash(raw: unknown): string {
+  return createHash('sha256').update(JSON.stringify(raw, sortedKeys)).digest('hex').slice(0, 12);
+}
+
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The content hash of a revision (`<resourceVersion>-<hash>`, `embedded-<hash>` or `<hash>`). */
+export const revisionContent = (revision: string): string => revision.slice(revision.lastIndexOf('-') + 1);
 
 /** The document as plain data, or why not: an alias bomb (more than 100 alias expansions) is the author's error. */
 function toData(doc: ReturnType<typeof parseDocument>): unknown {

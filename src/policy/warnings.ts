@@ -1,28 +1,30 @@
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { GPU_RESOURCE_PREFIXES } from '../vocabulary/names.ts';
 import { satisfiable } from '../vocabulary/node-selector.ts';
+import { fitWarning } from '../vocabulary/warnings.ts';
 import { poolTerms } from './pool-nodes.ts';
 import { DEFAULT_RDMA_RESOURCE } from './defaults.ts';
 import type { Policy, Pool } from './types.ts';
 
 /**
  * Valid policies that probably do not do what the operator means. Shown by `policy check`, as
- * admission warnings when the ConfigMap is applied, and logged when a policy is loaded.
+ * admission warnings when the ConfigMap is applied, and logged when a policy is loaded: so each
+ * starts with its path and what to do, and fits whole in the 120 characters kubectl shows.
  */
 export function policyWarnings(policy: Policy): string[] {
   const warnings: string[] = [];
   policy.pools.forEach((pool, i) => {
     if (pool.backend === 'ack-exclusive' && Object.keys(pool.nodeSelector).length === 0) {
-      warnings.push(`/pools/${i}: ack-exclusive without nodeSelector takes any node without a GPU mode label of model ${pool.gpu.product}`);
+      warnings.push(fitWarning((m) => `/pools/${i}: set a nodeSelector: ack-exclusive without one takes every ${m} node with no GPU mode label`, pool.gpu.product));
     }
     if (pool.timeSlicing && pool.timeSlicing.replicas === undefined) {
-      warnings.push(`/pools/${i}/timeSlicing: no replicas, so requests are not checked against a replica's share`);
+      warnings.push(`/pools/${i}/timeSlicing: set replicas, so that requests are checked against a replica's share`);
     }
     warnings.push(...productWarnings(pool, i, policy.pools));
     // Two dra pools on one node are told apart by their DeviceClasses, not by node labels.
     const overlap = policy.pools.slice(0, i).findIndex((other) => !(pool.dra && other.dra) && overlaps(pool, other));
     if (overlap !== -1) {
-      warnings.push(`/pools/${i}: can match the nodes of /pools/${overlap} (${policy.pools[overlap]?.name}); tell them apart by nodeSelector`);
+      warnings.push(fitWarning((o) => `/pools/${i}: tell it apart by nodeSelector: it can match the nodes of /pools/${overlap} (${o})`, policy.pools[overlap]?.name ?? ''));
     }
     const unseen = [pool.timeSlicing?.resource, pool.hami?.resourceName, pool.hami?.resourceMem, pool.hami?.resourceMemPercentage,
       pool.hami?.resourceCores, ...(pool.dra?.deviceClasses ?? []).map((d) => d.extendedResourceName)]
@@ -32,15 +34,15 @@ export function policyWarnings(policy: Policy): string[] {
       warnings.push(`/pools/${i}: rename ${unseen.join(', ')} under nvidia.com/ or hami.io/: pods asking it escape namespace rules`);
     }
     if (pool.rdma?.resource === DEFAULT_RDMA_RESOURCE && !pool.backend.startsWith('ack-')) {
-      warnings.push(`/pools/${i}: rdma on ${pool.backend} uses ACK's aliyun/erdma; set rdma.resource`);
+      warnings.push(`/pools/${i}: set rdma.resource: rdma on ${pool.backend} uses ACK's aliyun/erdma`);
     }
   });
   policy.namespaces.forEach((rule, i) => {
-    if (rule.allowedPools?.length === 0) warnings.push(`/namespaces/${i}/allowedPools: empty, so those namespaces get no GPU`);
+    if (rule.allowedPools?.length === 0) warnings.push(`/namespaces/${i}/allowedPools: list pools: empty, those namespaces get no GPU`);
   });
   const isolations = new Set(policy.pools.map((p) => BACKEND_FACTS[p.backend].isolation));
   if (policy.defaults.isolation === 'compute' && !isolations.has('compute')) {
-    warnings.push('/defaults/isolation: compute, but no pool isolates compute');
+    warnings.push('/defaults/isolation: add a pool that isolates compute, or lower it: compute, but no pool isolates compute');
   }
   return warnings;
 }
@@ -55,16 +57,19 @@ function productWarnings(pool: Pool, i: number, pools: readonly Pool[]): string[
     // HAMi matches card types by case-insensitive substring, and writes them with a space (NVIDIA L40S).
     const wider = pools.findIndex((p, j) => j !== i && p.backend === 'hami' && p.gpu.product !== product
       && p.gpu.product.toLowerCase().includes(product.toLowerCase()));
-    if (wider !== -1) return [`/pools/${i}/gpu/product: HAMi matches types by substring: ${product} also takes /pools/${wider}'s ${pools[wider]?.gpu.product} cards`];
-    return /^NVIDIA-/i.test(product) ? [`/pools/${i}/gpu/product: HAMi names cards "NVIDIA ${product.slice(7)}"; use the short name ${product.slice(7)}`] : [];
+    if (wider !== -1) {
+      return [fitWarning((a, b) => `/pools/${i}/gpu/product: make it unique: HAMi matches types by substring, ${a} also takes /pools/${wider}'s ${b}`,
+        product, pools[wider]?.gpu.product ?? '')];
+    }
+    return /^NVIDIA-/i.test(product) ? [fitWarning((s) => `/pools/${i}/gpu/product: use the short name ${s}: HAMi names cards "NVIDIA ${s}"`, product.slice(7))] : [];
   }
   if ('deviceAttribute' in model) {
     // NVIDIA's DRA driver publishes NVML's name, with spaces (NVIDIA H100 80GB HBM3), not the label's dashes.
-    return product.includes(' ') ? [] : [`/pools/${i}/gpu: its DeviceClass matches devices whose ${model.deviceAttribute} is "${product}"; `
-      + 'the driver publishes NVML\'s name (such as NVIDIA H100 80GB HBM3): set gpu.product'];
+    return product.includes(' ') ? [] : [fitWarning((p) => `/pools/${i}/gpu: set gpu.product to NVML's name (NVIDIA H100 80GB HBM3): the driver's `
+      + `${model.deviceAttribute} is never "${p}"`, product)];
   }
   if (model.nodeLabel in pool.nodeSelector || VENDOR_NAME.test(product)) return [];
-  return [`/pools/${i}/gpu: nodes match ${model.nodeLabel}=${product}; the label is the vendor's name (NVIDIA-…): set gpu.product`];
+  return [fitWarning((p) => `/pools/${i}/gpu: set gpu.product to the vendor's name (NVIDIA-…): nodes match ${model.nodeLabel}=${p}`, product)];
 }
 
 /**

@@ -93,7 +93,7 @@ describe('gpu-admission CLI on real files', () => {
   it('when the pod cannot be served, then the denial goes to stderr and the exit code is 1', () => {
     const r = cli(['mutate', '-f', fixture('test/fixtures/pods/impossible.yaml')]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /Pod\/too-big: denied: container "train" asks 2 GPU × 90Gi: pool t4-shared: not allowed in namespace research/);
+    assert.match(r.stderr, /Pod\/too-big: denied: container "train" asks 2 GPUs × 90Gi: pool t4-shared: not allowed in namespace research/);
   });
 
   it('when the input comes from stdin as an AdmissionReview, then its namespace is used', () => {
@@ -143,7 +143,7 @@ describe('gpu-admission CLI on real files', () => {
   it('when policy check is run, then the DESIGN example passes (0) and a broken one fails (1)', () => {
     const ok = cli(['policy', 'check', fixture('test/fixtures/policies/design.yaml')]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /valid \(revision [0-9a-f]{12}, 5 pools/);
+    assert.match(ok.stdout, /valid \(content hash [0-9a-f]{12}, 5 pools/);
     const dir = mkdtempSync(join(tmpdir(), 'ga-cli-'));
     writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: []\nextra: 1\n');
     const bad = cli(['policy', 'check', join(dir, 'bad.yaml')]);
@@ -157,7 +157,7 @@ describe('gpu-admission CLI on real files', () => {
     writeFileSync(join(dir, 'p.yaml'), 'apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools: [{name: t, backend: ack-cgpu, gpu: {model: T4, product: Tesla-T4, memory: 15Gi, perNode: 1}}]\nnamespaces: [{names: [x], allowedPools: []}]\n');
     const r = cli(['policy', 'check', join(dir, 'p.yaml')]);
     assert.equal(r.status, 0);
-    assert.equal(r.stderr, 'warning: /namespaces/0/allowedPools: empty, so those namespaces get no GPU\n');
+    assert.equal(r.stderr, 'warning: /namespaces/0/allowedPools: list pools: empty, those namespaces get no GPU\n');
   });
 
   it('when a value reads as a boolean to YAML 1.1 (kubectl), then mutate -o yaml quotes it', () => {

@@ -12,7 +12,7 @@ import type { ClusterNode } from '../../src/cluster/model.ts';
 
 const root = new URL('../../', import.meta.url);
 const DESIGN = readFileSync(new URL('test/fixtures/policies/design.yaml', root), 'utf8');
-const revision = (text: string): string => /revision (\S+),/.exec(run(['policy', 'check', '-'], () => text).stdout)?.[1] ?? 'none';
+const revision = (text: string): string => /content hash (\S+),/.exec(run(['policy', 'check', '-'], () => text).stdout)?.[1] ?? 'none';
 
 const NEW_POD = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'train', namespace: 'ml' },
   spec: { containers: [{ name: 'main', image: 'x', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] } };
@@ -42,6 +42,7 @@ function fakeCluster(policy: string, namespaceLabels: Record<string, string>, re
     policyText: async () => ({ text: policy, ...(resourceVersion ? { resourceVersion } : {}) }),
     namespaceLabels: async (name) => (name === 'ml' ? namespaceLabels : undefined),
     dra: async () => ({ deviceClasses: [], devicesByNode: new Map() }),
+    policyRefusal: async () => undefined,
   };
   return async () => cluster;
 }

@@ -57,7 +57,7 @@ describe('the CLI as an npm package', () => {
       assert.match(missing.stderr, /cannot read missing\.yaml: ENOENT/);
       const check = run(command, ['policy', 'check', policy], node24);
       assert.equal(check.status, 0, check.stderr);
-      assert.match(check.stdout, /valid \(revision [0-9a-f]{12}, 1 pools: t4\)/);
+      assert.match(check.stdout, /valid \(content hash [0-9a-f]{12}, 1 pools: t4\)/);
       const mutated = run(command, ['mutate', '-f', pod, '--policy', policy], node24);
       assert.equal(mutated.status, 0, mutated.stderr);
       assert.match(mutated.stdout, /aliyun.com\/gpu-mem: "4"/);

@@ -1,11 +1,12 @@
 // policy init --from-cluster on nodes the e2e does not have: NVIDIA MIG (mixed), time-slicing
-// (renamed and not), ACK exclusive without published memory. Each draft must parse and have no
-// finding against the same nodes.
+// (renamed and not), ACK exclusive and topology without published memory. A draft whose nodes
+// publish everything (or whose model names its memory) must parse and have no finding against the
+// same nodes; a value the nodes do not publish is a placeholder that fails the check until set.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { checkAgainstCluster } from '../../src/cluster/check.ts';
-import { draftPolicy } from '../../src/cluster/init.ts';
+import { PLACEHOLDER, draftPolicy } from '../../src/cluster/init.ts';
 import { toClusterNode, type ClusterNode } from '../../src/cluster/model.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 
@@ -32,9 +33,9 @@ describe('policy init --from-cluster', () => {
       ['a100-sxm4-80gb-mig', 'nvidia-mig'], ['tesla-t4-shared', 'nvidia-time-slicing'], ['l4-shared', 'nvidia-time-slicing'], ['tesla-v100-sxm2-32gb', 'ack-exclusive'],
     ]);
     assert.deepEqual(draft.pools[0].mig, { profiles: ['1g.10gb', '3g.40gb'] });
-    assert.deepEqual(draft.pools[0].gpu, { model: 'NVIDIA-A100-SXM4-80GB', memory: '80Gi', perNode: 8 });
+    assert.deepEqual(draft.pools[0].gpu, { model: 'A100', product: 'NVIDIA-A100-SXM4-80GB', memory: '80Gi', perNode: 8 });
     assert.deepEqual(draft.pools[1].timeSlicing, { resource: 'nvidia.com/gpu', replicas: 4 });
-    assert.equal(draft.pools[1].gpu.model, 'Tesla-T4', 'the -SHARED suffix GFD adds is not the model');
+    assert.equal(draft.pools[1].gpu.product, 'Tesla-T4', 'the -SHARED suffix GFD adds is not the model');
     assert.deepEqual(draft.pools[2].timeSlicing, { resource: 'nvidia.com/gpu.shared', replicas: 2 });
   });
 
@@ -43,9 +44,30 @@ describe('policy init --from-cluster', () => {
     assert.deepEqual(draft.pools[2].nodeSelector, { team: 'batch' });
   });
 
-  it('when the nodes do not publish card memory, then the draft says so instead of guessing silently', () => {
-    assert.deepEqual(notes, ['pool tesla-v100-sxm2-32gb: the nodes publish no card memory; gpu.memory is a placeholder (1Gi): set it']);
-    assert.match(yaml, /# 1 node: v100-1 \(ack-exclusive, Tesla-V100-SXM2-32GB, memory unknown \(1Gi: set it\), × 8\)/);
+  it('when models are read from the nodes\' labels, then each pool names the portable model pods ask (A10, as README\'s examples) and the label value as product', () => {
+    assert.deepEqual(draft.pools.map((p: { gpu: { model: string; product?: string } }) => [p.gpu.model, p.gpu.product]), [
+      ['A100', 'NVIDIA-A100-SXM4-80GB'], ['T4', 'Tesla-T4'], ['L4', 'NVIDIA-L4'], ['V100', 'Tesla-V100-SXM2-32GB'],
+    ]);
+  });
+
+  it('when the nodes do not publish card memory but the model name states it, then the draft takes it from the name and says so', () => {
+    assert.equal(draft.pools[3].gpu.memory, '32Gi');
+    assert.deepEqual(notes, ['pool tesla-v100-sxm2-32gb: the nodes publish no card memory; gpu.memory 32Gi is read from the model name Tesla-V100-SXM2-32GB: check it']);
+    assert.match(yaml, /# 1 node: v100-1 \(ack-exclusive, Tesla-V100-SXM2-32GB, 32Gi \(from the name\), × 8\)/);
+  });
+
+  it('when neither the nodes nor the model name give card memory, then gpu.memory is a placeholder that fails policy check until it is set', () => {
+    const topology = node('topo-1', { 'aliyun.accelerator/nvidia_name': 'NVIDIA-A10', 'ack.node.gpu.schedule': 'topology' }, { 'aliyun.com/gpu': '4' });
+    const out = draftPolicy([topology]);
+    const pool = parse(out.yaml).pools[0];
+    assert.deepEqual([pool.backend, pool.gpu], ['ack-topology', { model: 'A10', product: 'NVIDIA-A10', memory: PLACEHOLDER, perNode: 4 }]);
+    assert.deepEqual(out.notes, [`pool a10-topology: the nodes publish no card memory; gpu.memory is ${PLACEHOLDER}: set it (policy check fails until you do)`]);
+    const unset = parsePolicy(out.yaml);
+    assert.ok(!unset.ok);
+    assert.deepEqual(unset.errors, ['/pools/0/gpu/memory: must be a quantity such as 24Gi']);
+    const set = parsePolicy(out.yaml.replace(`memory: ${PLACEHOLDER}`, 'memory: 24Gi'));
+    assert.ok(set.ok, set.ok ? '' : set.errors.join('\n'));
+    assert.deepEqual(checkAgainstCluster(set.policy, [topology]), []);
   });
 
   it('when the draft is read back, then it is a valid policy with no finding against the same nodes', () => {

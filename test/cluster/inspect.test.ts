@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkAgainstCluster } from '../../src/cluster/check.ts';
 import { draftPolicy } from '../../src/cluster/init.ts';
-import { inspect } from '../../src/cluster/inspect.ts';
+import { formatInspect, inspect } from '../../src/cluster/inspect.ts';
 import { toClusterNode, toClusterPod, type ClusterNode } from '../../src/cluster/model.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -38,6 +38,12 @@ describe('inspect on HAMi nodes', () => {
   it('when HAMi advertises only the vGPU count, then memory and cores totals come from its registration, and a pod holds its memory per vGPU', () => {
     const report = inspect(p, [n], [toClusterPod(pod('without-annotation', {}))]);
     assert.deepEqual(report.pools[0]!.usage.map((u) => [u.what, u.allocated, u.total]), [['vGPUs', 2, 20], ['GPU memory', 16000, 92136], ['cores', 60, 200]]);
+  });
+
+  it('when -d shows the cards one by one, then node, card, allocation and pods are columns, aligned whatever the widths', () => {
+    const report = inspect(p, [n], [toClusterPod(pod('with', { 'hami.io/vgpu-devices-allocated': 'GPU-1,NVIDIA,8000,30:;' }))], { details: true });
+    const text = formatInspect(report);
+    assert.match(text, /\n\n {2}NODE {3}CARD {4}ALLOCATED\/TOTAL {7}PODS\n {2}l20-a {2}card 0 {2}0\/46068 MiB \(0%\)\n {2}l20-a {2}card 1 {2}8000\/46068 MiB \(17%\) {2}ml\/with\n/, text);
   });
 
   it('when HAMi\'s allocation annotation is there, then it is what the pod holds', () => {
@@ -74,7 +80,7 @@ describe('NVIDIA single MIG strategy', () => {
     const r = parsePolicy(yaml);
     assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
     const pool = r.policy.pools[0]!;
-    assert.deepEqual([pool.backend, pool.gpu.model, pool.gpu.memory, pool.gpu.perNode, pool.mig?.strategy, pool.mig?.profiles], ['nvidia-mig', 'NVIDIA-A100-SXM4-40GB', '40Gi', 8, 'single', ['1g.5gb']]);
+    assert.deepEqual([pool.backend, pool.gpu.model, pool.gpu.memory, pool.gpu.perNode, pool.mig?.strategy, pool.mig?.profiles], ['nvidia-mig', 'A100', '40Gi', 8, 'single', ['1g.5gb']]);
     assert.deepEqual(checkAgainstCluster(r.policy, [n]), []);
   });
 });

@@ -13,6 +13,7 @@ import { startControlPlane, type ControlPlane } from './control-plane/control-pl
 import { ROOT, ensureBinaries, namespace } from './harness/cluster.ts';
 import { CLUSTER_NODES, nodeObjects } from './harness/cluster-nodes.ts';
 import { Kubectl, runProcess } from './harness/kubectl.ts';
+import { refusalNote } from '../../src/kube/policy-reloader.ts';
 
 type Obj = Record<string, any>;
 let cp: ControlPlane;
@@ -66,6 +67,32 @@ after(async () => {
 });
 
 describe('gpu-admission inspect', () => {
+  it('when the ConfigMap holds an invalid policy, then inspect names its errors and the revision the webhook\'s InvalidPolicy Event says it keeps, and still shows the nodes (exit 1)', async () => {
+    const good = await readFile(POLICY, 'utf8');
+    const bad = join(work, 'bad-policy.yaml');
+    await writeFile(bad, good.replace(/memory: (\d+)Gi/, 'memory: $1GB'));
+    await k.ok(['-n', 'gpu-admission', 'create', 'configmap', 'gpu-admission-policy', `--from-file=policy.yaml=${bad}`, '--dry-run=client', '-o', 'yaml'])
+      .then((yaml) => k.ok(['replace', '-f', '-'], yaml));
+    // The Event as the webhook's recorder writes it (events.k8s.io/v1, regarding the ConfigMap).
+    const event = { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'gpu-admission-policy.refused', namespace: 'gpu-admission' },
+      regarding: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'gpu-admission', name: 'gpu-admission-policy' },
+      reason: 'InvalidPolicy', action: 'RefusePolicy', type: 'Warning', eventTime: new Date().toISOString().replace('Z', '000Z'), // MicroTime
+      reportingController: 'gpu-admission', reportingInstance: 'gpu-admission-0', note: refusalNote('812-0123456789ab', ['/pools/0/gpu/memory: x']) };
+    await k.ok(['create', '-f', '-'], JSON.stringify(event));
+    try {
+      const r = await cli(['inspect']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /^ConfigMap gpu-admission\/gpu-admission-policy holds an invalid policy:\n {2}\/pools\/0\/gpu\/memory: must be a quantity/);
+      assert.match(r.stdout, /and keeps the last good policy, revision 812-0123456789ab\./);
+      assert.match(r.stdout, /^t4-a +yes +2 +aliyun\.com\/gpu-count 0\/2 \(0%\), aliyun\.com\/gpu-mem 10\/30 \(33%\)$/m);
+      assert.match(r.stdout, /PENDING GPU PODS\n {2}ml\/waiting {2}pools: t4-cgpu\n/);
+    } finally {
+      await k.ok(['-n', 'gpu-admission', 'create', 'configmap', 'gpu-admission-policy', `--from-file=policy.yaml=${POLICY}`, '--dry-run=client', '-o', 'yaml'])
+        .then((yaml) => k.ok(['replace', '-f', '-'], yaml));
+      await k.ok(['-n', 'gpu-admission', 'delete', 'events.events.k8s.io', 'gpu-admission-policy.refused', '--ignore-not-found']);
+    }
+  });
+
   it('when run against the cluster, then each pool, node, pending pod and the cluster total are shown in the pool\'s units', async () => {
     const r = await cli(['inspect']);
     assert.equal(r.code, 0, r.stderr);
@@ -99,17 +126,17 @@ Allocated/Total in cluster: GPU memory 22/156 GiB (14%), compute 50/400 % (13%),
   it('when -d is given for a pool, then ACK shared cards are shown one by one with their pods', async () => {
     const r = await cli(['inspect', '--pool', 't4-cgpu', '-d']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^  t4-a card 0: 4\/15 GiB \(27%\)  ml\/infer-1$/m);
-    assert.match(r.stdout, /^  t4-a card 1: 6\/15 GiB \(40%\)  ml\/infer-2$/m);
+    assert.match(r.stdout, /^  t4-a +card 0 +4\/15 GiB \(27%\) +ml\/infer-1$/m);
+    assert.match(r.stdout, /^  t4-a +card 1 +6\/15 GiB \(40%\) +ml\/infer-2$/m);
     assert.doesNotMatch(r.stdout, /a10-a/);
   });
 
   it('when -d is given for a HAMi pool, then its cards are shown one by one from HAMi\'s own annotations', async () => {
     const r = await cli(['inspect', '--pool', 'l20-hami', '-d']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^  l20-a card 0: 0\/46068 MiB \(0%\)$/m);
-    assert.match(r.stdout, /^  l20-a card 1: 4096\/46068 MiB \(9%\)  ml\/v-1$/m);
-    assert.match(r.stdout, /^  l20-a card 3: 4096\/46068 MiB \(9%\)  ml\/v-1$/m);
+    assert.match(r.stdout, /^  l20-a +card 0 +0\/46068 MiB \(0%\)$/m);
+    assert.match(r.stdout, /^  l20-a +card 1 +4096\/46068 MiB \(9%\) +ml\/v-1$/m);
+    assert.match(r.stdout, /^  l20-a +card 3 +4096\/46068 MiB \(9%\) +ml\/v-1$/m);
   });
 
   it('when -o json is asked, then the same figures come as the documented structure', async () => {
@@ -187,9 +214,20 @@ describe('gpu-admission policy init --from-cluster', () => {
       hami: { resourceName: 'hami.io/gpu', resourceMem: 'hami.io/gpumem', resourceMemPercentage: 'hami.io/gpumem-percentage', resourceCores: 'hami.io/gpucores' },
     });
     assert.deepEqual(draft.pools.find((p: Obj) => p.name === 'a100-sxm4-40gb-mig').mig, { profiles: ['1g.5gb', '3g.20gb'] });
+    // ACK topology nodes publish no card memory (aliyun.com/gpu counts cards): it is read from the model name, said on stderr, never a placeholder that passes.
+    assert.deepEqual(draft.pools.find((p: Obj) => p.name === 'a100-sxm4-80gb-topology').gpu,
+      { model: 'A100', product: 'NVIDIA-A100-SXM4-80GB', memory: '80Gi', perNode: 8 });
+    assert.match(r.stderr, /pool a100-sxm4-80gb-topology: the nodes publish no card memory; gpu\.memory 80Gi is read from the model name/);
     assert.match(r.stdout, /# 2 nodes: t4-a, t4-b \(ack-cgpu, Tesla-T4, 15Gi, × 2\)\n  - name: tesla-t4-cgpu/);
+    // The MIG node advertises slices, not cards: perNode is a placeholder that fails the check until the operator sets it.
+    assert.match(r.stderr, /pool a100-sxm4-40gb-mig: the nodes publish no card count; gpu\.perNode is SET-ME: set it/);
     const file = join(work, 'drafted.yaml');
     await writeFile(file, r.stdout);
+    const unset = await cli(['policy', 'check', file, '--cluster']);
+    assert.equal(unset.code, 1);
+    assert.match(unset.stderr, /\/pools\/1\/gpu\/perNode: must be integer/);
+    assert.equal(r.stdout.split('SET-ME').length, 2, 'one placeholder');
+    await writeFile(file, r.stdout.replace('perNode: SET-ME', 'perNode: 1'));
     const check = await cli(['policy', 'check', file, '--cluster']);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /matches the cluster's nodes/);

@@ -13,7 +13,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { createServingCert, startControlPlane, type ControlPlane } from './control-plane/control-plane.ts';
 import { ROOT, buildWebhook, ensureBinaries, namespace, serviceAccountKubeconfig } from './harness/cluster.ts';
 import { Helm, type Obj } from './harness/helm.ts';
-import { Kubectl, eventually } from './harness/kubectl.ts';
+import { Kubectl, eventually, runProcess } from './harness/kubectl.ts';
 import { POOL_NODES, gpuNodes } from './harness/nodes.ts';
 import { freePort, startWebhook, type Webhook } from './harness/webhook.ts';
 
@@ -312,6 +312,9 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /policy\/pools\/0\/gpu\/memory/);
     assert.equal((await cluster.ok(['list', '-A', '-q'])).trim(), '', 'nothing was installed');
+    // NOTES read the cluster (--dry-run=server, as an install does): with no policy anywhere, the webhook is not ready.
+    const fresh = await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '--dry-run=server']);
+    assert.match(fresh, /The webhook is NOT READY until a policy exists/);
 
     const file = await values('in-cluster', { policy: policyOf(await pools('t4-shared')), networkPolicy: { enabled: true, apiServerCIDRs: ['127.0.0.1/32'] } });
     await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--create-namespace', '-f', file]);
@@ -335,6 +338,10 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     assert.deepEqual((await webhookConfigs()).filter((n) => n.startsWith('gpu-admission')), []);
     const left = await k.json<{ items: Obj[] }>(['get', 'deployment,service,pdb,serviceaccount,role,rolebinding,secret,configmap', ...ns, '-l', 'app.kubernetes.io/name=gpu-admission']);
     assert.deepEqual(left.items.map((o) => `${o.kind}/${o.metadata.name}`), ['ConfigMap/gpu-admission-policy'], 'only the policy is kept');
+    // Installed again without a policy value, the kept policy is in force: NOTES say so, not "NOT READY".
+    const again = await cluster.ok(['install', 'gpu-admission', CHART, ...ns, '--dry-run=server']);
+    assert.doesNotMatch(again, /NOT READY/);
+    assert.match(again, /the ConfigMap gpu-admission-policy already in\s+gpu-admission \(kept by an earlier release, or made by hand\) is the policy in force/);
     for (const kind of ['clusterrole', 'clusterrolebinding', 'priorityclass']) {
       assert.notEqual((await k.run(['get', kind, 'gpu-admission'])).code, 0, `${kind} removed`);
     }
@@ -360,18 +367,24 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
       apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ml' },
       spec: { containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] },
     });
-    const routed = async (name: string): Promise<{ pool: string; node: string; limits: Obj }> => {
+    const routed = async (name: string): Promise<{ pool: string; node: string; limits: Obj; revision: string }> => {
       const r = await k.apply(gpuPod(name));
       assert.equal(r.code, 0, r.stderr);
       const node = await eventually(`${name} bound`, async () => (await k.json(['get', 'pod', name, '-n', 'ml'])).spec.nodeName || undefined);
       const stored = await k.json(['get', 'pod', name, '-n', 'ml']);
       const decision = JSON.parse(stored.metadata.annotations['gpu-admission.io/decision']);
-      return { pool: decision.pools[0], node, limits: stored.spec.containers[0].resources.limits };
+      return { pool: decision.pools[0], node, limits: stored.spec.containers[0].resources.limits, revision: decision.revision };
     };
     const first = await routed('before-upgrade');
     assert.equal(first.pool, 't4-shared');
     assert.ok(POOL_NODES['t4-shared']!.includes(first.node), first.node);
     assert.deepEqual(first.limits, { 'aliyun.com/gpu-mem': '4' });
+    // The operator's own file of that policy (a comment, their key order): the revision in force ends with the content hash policy check prints.
+    const own = join(home, 'v1-policy.yaml');
+    await writeFile(own, `# only the T4 pool\n${stringify(policyOf(await pools('t4-shared')))}`);
+    const check = await runProcess(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'policy', 'check', own], { cwd: ROOT });
+    const hash = /content hash ([0-9a-f]{12}),/.exec(check.stdout)?.[1];
+    assert.ok(hash !== undefined && first.revision.endsWith(`-${hash}`), `revision ${first.revision}, policy check: ${check.stdout}${check.stderr}`);
 
     const v2 = await values('v2', { ...url, policy: policyOf(await pools('a10-cgpu')) });
     const started = Date.now();

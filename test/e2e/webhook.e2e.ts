@@ -177,7 +177,7 @@ describe('pods and workloads', () => {
   it('when an impossible Pod is applied, then kubectl fails with the denial message', async () => {
     const r = await k.apply(pod('too-big', 'gpu-team', g('90Gi', '2')));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /denied the request: container "main" asks 2 GPU × 90Gi: pool t4-shared: 2 GPUs, a node has 1; pool a10-core: card has 24Gi;/);
+    assert.match(r.stderr, /denied the request: container "main" asks 2 GPUs × 90Gi: pool t4-shared: 2 GPUs, a node has 1; pool a10-core: card has 24Gi;/);
   });
 
   it('when an impossible ReplicaSet made by a workload controller exists (say, the policy changed since), then its FailedCreate event carries the pod webhook\'s reason', async () => {
@@ -196,7 +196,7 @@ describe('pods and workloads', () => {
       const events = await k.json<{ items: Obj[] }>(['get', 'events', '-n', 'gpu-team', '--field-selector', 'reason=FailedCreate']);
       return events.items.find((e) => e.involvedObject?.kind === 'ReplicaSet' && e.involvedObject.name === 'too-big')?.message as string | undefined;
     });
-    assert.match(message, /admission webhook "pods.gpu-admission.io" denied the request: container "main" asks 2 GPU × 90Gi: .*pool h100: card has 80Gi/);
+    assert.match(message, /admission webhook "pods.gpu-admission.io" denied the request: container "main" asks 2 GPUs × 90Gi: .*pool h100: card has 80Gi/);
   });
 
   it('when a NUMA pod asks whole GPUs with whole CPUs, then it gets ACK NUMA annotations, the toleration and the topology node', async () => {

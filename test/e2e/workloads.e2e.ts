@@ -68,20 +68,20 @@ describe('workload templates checked at kubectl apply', () => {
   it('when an impossible Deployment is applied, then kubectl fails with the template path and every pool\'s reason, and nothing is stored', async () => {
     const r = await k.apply(deployment('too-big', 'ml', IMPOSSIBLE));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /admission webhook "workloads\.gpu-admission\.io" denied the request: spec\.template: container "too-big" asks 2 GPU × 90Gi: pool t4-shared: 2 GPUs, a node has 1; pool a10-core: card has 24Gi;/);
+    assert.match(r.stderr, /admission webhook "workloads\.gpu-admission\.io" denied the request: spec\.template: container "too-big" asks 2 GPUs × 90Gi: pool t4-shared: 2 GPUs, a node has 1; pool a10-core: card has 24Gi;/);
     assert.notEqual((await k.run(['get', 'deployment', 'too-big', '-n', 'ml'])).code, 0);
   });
 
   it('when an impossible CronJob is applied, then it is refused at spec.jobTemplate.spec.template', async () => {
     const r = await k.apply(cronJob('nightly', 'ml', IMPOSSIBLE));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /denied the request: spec\.jobTemplate\.spec\.template: container "nightly" asks 2 GPU × 90Gi/);
+    assert.match(r.stderr, /denied the request: spec\.jobTemplate\.spec\.template: container "nightly" asks 2 GPUs × 90Gi/);
   });
 
   it('when a PyTorchJob\'s Worker is impossible, then kubectl apply fails naming spec.pytorchReplicaSpecs.Worker.template', async () => {
     const r = await k.apply(pytorchJob('finetune', 'ml', IMPOSSIBLE));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /denied the request: spec\.pytorchReplicaSpecs\.Worker\.template: container "pytorch" asks 2 GPU × 90Gi/);
+    assert.match(r.stderr, /denied the request: spec\.pytorchReplicaSpecs\.Worker\.template: container "pytorch" asks 2 GPUs × 90Gi/);
     const ok = await k.apply(pytorchJob('finetune', 'ml', { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '80Gi' }));
     assert.equal(ok.code, 0, ok.stderr);
     const stored = await k.json(['get', 'pytorchjob', 'finetune', '-n', 'ml']);
@@ -101,13 +101,13 @@ describe('workload templates checked at kubectl apply', () => {
     d.metadata.ownerReferences = [{ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name: 'isvc', uid: owner.metadata.uid, controller: true }];
     const r = await k.apply(d);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /denied the request: spec\.template: container "isvc-predictor" asks 2 GPU × 90Gi/);
+    assert.match(r.stderr, /denied the request: spec\.template: container "isvc-predictor" asks 2 GPUs × 90Gi/);
   });
 
   it('when a RayCluster\'s GPU worker group is impossible, then the refusal names spec.workerGroupSpecs[1].template', async () => {
     const r = await k.apply(rayCluster('rc', 'ml', IMPOSSIBLE));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /denied the request: spec\.workerGroupSpecs\[1\]\.template: container "ray-worker" asks 2 GPU × 90Gi/);
+    assert.match(r.stderr, /denied the request: spec\.workerGroupSpecs\[1\]\.template: container "ray-worker" asks 2 GPUs × 90Gi/);
   });
 
   it('when a possible Deployment is applied, then it is stored as written and its pods are still rewritten and bound', async () => {
@@ -138,7 +138,7 @@ describe('workload templates checked at kubectl apply', () => {
     const bad = await k.run(['patch', 'deployment', 'train', '-n', 'ml', '--type=strategic', '-p',
       JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'train', resources: { limits: IMPOSSIBLE } }] } } } })]);
     assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /spec\.template: container "train" asks 2 GPU × 90Gi/);
+    assert.match(bad.stderr, /spec\.template: container "train" asks 2 GPUs × 90Gi/);
   });
 
   it('when a workload asks no GPU, then it is not sent at all', async () => {
@@ -183,10 +183,10 @@ describe('audit mode (gpu-admission.io/enabled=audit)', () => {
     const before = await reviews('audit', 'audit-denied');
     const p = await k.apply(pod('too-big', 'trial', IMPOSSIBLE));
     assert.equal(p.code, 0, p.stderr);
-    assert.match(p.stderr, /Warning: would refuse: container "main" asks 2 GPU × 90Gi/);
+    assert.match(p.stderr, /Warning: would refuse: container "main" asks 2 GPUs × 90Gi/);
     const d = await k.apply(deployment('too-big', 'trial', IMPOSSIBLE));
     assert.equal(d.code, 0, d.stderr);
-    assert.match(d.stderr, /Warning: spec\.template: would refuse: container "too-big" asks 2 GPU × 90Gi/);
+    assert.match(d.stderr, /Warning: spec\.template: would refuse: container "too-big" asks 2 GPUs × 90Gi/);
     assert.ok(await reviews('audit', 'audit-denied') >= before + 2);
     const metrics = (await env.webhook.get('/metrics')).body;
     assert.match(metrics, /gpu_admission_reviews_total\{webhook="audit",result="audit-denied"\} \d+/);

@@ -124,13 +124,13 @@ describe('dra pools: what the webhook writes', () => {
   it('when a pod names its own scheduler, then a dra route warns that it must make the claim', () => {
     const pod = podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu': '1' } }], { 'gpu-admission.io/gpu-model': 'H100' }, { spec: { schedulerName: 'volcano' } });
     const d = run(pod);
-    assert.deepEqual(d.kind === 'patch' ? d.warnings : d, ['pool h100 (dra): scheduler volcano must make the DRA claim, as kube-scheduler does']);
+    assert.deepEqual(d.kind === 'patch' ? d.warnings : d, ['make sure scheduler volcano makes DRA claims as kube-scheduler does: pool h100 is dra']);
   });
 
   it('when 10Gi is asked of MIG pools listing 1g.10gb (9.3Gi), then the larger profile given is named in a warning', () => {
     const small = parsePolicyOrThrow(POLICY.replace('mig: {layout: {3g.40gb: 2}}', 'mig: {profiles: [1g.10gb, 3g.40gb]}'));
     const d = decide(podWith([{ name: 'main', limits: { 'gpu-admission.io/gpu-memory': '10Gi' } }]), { policy: small, namespace: ns });
-    assert.deepEqual(d.kind === 'patch' ? d.warnings : d, ['container "main": 10Gi is more than 1g.10gb holds (9.3Gi, decimal GB), so 3g.40gb is given']);
+    assert.deepEqual(d.kind === 'patch' ? d.warnings : d, ['ask at most 9.3Gi for 1g.10gb (MIG counts decimal GB): 10Gi gets 3g.40gb (container "main")']);
   });
 
   it('when a pod asks a DRA class of another kind of device (an FPGA), then it is not a GPU request of the policy', () => {
@@ -267,7 +267,7 @@ pools:
 
   it('when a dra pool gives its product without spaces, then a warning says the driver publishes NVML\'s name', () => {
     const p = parsePolicyOrThrow(pool('').replace('product: NVIDIA H100 80GB HBM3, ', ''));
-    assert.match(policyWarnings(p).join(), /productName is "H100"; the driver publishes NVML's name/);
+    assert.match(policyWarnings(p).join(), /set gpu\.product to NVML's name \(NVIDIA H100 80GB HBM3\): the driver's productName is never "H100"/);
     assert.deepEqual(policyWarnings(policy), [], 'the whole and MIG pools on one node are told apart by class');
   });
 });

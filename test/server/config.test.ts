@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, DEV_CERT_DIR, loadConfig, type Config } from '../../src/config.ts';
+import { readFileSync } from 'node:fs';
+import { ConfigError, DEV_CERT_DIR, USAGE, loadConfig, type Config } from '../../src/config.ts';
 
 const load = (argv: string[], env: Record<string, string> = {}): Config => {
   const config = loadConfig(argv, env);
@@ -12,8 +13,8 @@ describe('loadConfig', () => {
   it('when nothing is given, then port 8443, the embedded policy, a development certificate and info logs', () => {
     const config = load([], { HOSTNAME: 'gpu-admission-5d9f-abcde' });
     assert.deepEqual(config, {
-      port: 8443, host: undefined, tls: { kind: 'dev', dir: DEV_CERT_DIR }, policy: { source: 'embedded' },
-      namespaceLabels: 'none', logLevel: 'info', processMetrics: true, drainDelayMs: 5000, shutdownTimeoutMs: 25000,
+      port: 8443, host: '127.0.0.1', tls: { kind: 'dev', dir: DEV_CERT_DIR }, policy: { source: 'embedded' },
+      namespaceLabels: 'none', logLevel: 'info', processMetrics: true, drainDelayMs: 0, shutdownTimeoutMs: 25000,
       instance: 'gpu-admission-5d9f-abcde',
       notReadyAnswer: 'deny',
       requestTimeoutMs: 10_000,
@@ -21,6 +22,26 @@ describe('loadConfig', () => {
       kubeconfig: undefined,
       nodeWatch: false,
     });
+  });
+
+  it('when it runs in a pod (KUBERNETES_SERVICE_HOST set), then it listens on every address and drains 5 s; out of one, loopback and no drain; flags win', () => {
+    const pod = { KUBERNETES_SERVICE_HOST: '10.96.0.1' };
+    assert.deepEqual([load([], pod).host, load([], pod).drainDelayMs], [undefined, 5000]);
+    assert.deepEqual([load([], {}).host, load([], {}).drainDelayMs], ['127.0.0.1', 0]);
+    assert.deepEqual([load(['--host', '0.0.0.0', '--drain-delay-seconds', '2'], {}).host, load(['--drain-delay-seconds', '2'], {}).drainDelayMs], ['0.0.0.0', 2000]);
+    assert.equal(load(['--drain-delay-seconds', '0'], pod).drainDelayMs, 0);
+  });
+
+  it('when --help is printed, then every flag has a line with its variable and what it does, and README\'s flag table has a row for each', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const flags = [...USAGE.matchAll(/^ {2}--([a-z-]+) +(\S+) +(.+)$/gm)];
+    assert.ok(flags.length >= 19, USAGE);
+    for (const [, flag, variable, what] of flags) {
+      if (flag === 'help') continue;
+      assert.match(variable!, /^(GPU_ADMISSION_[A-Z_]+|KUBECONFIG)$/);
+      assert.ok(what!.length > 5, `--${flag}: ${what}`);
+      assert.match(readme, new RegExp(`^\\| [^|]*\`--${flag}\`[^|]*\\| [^|]*\`${variable}\``, 'm'), `README's flag table has no row for --${flag}`);
+    }
   });
 
   it('when the policy comes from the cluster, then nodes are watched unless --node-watch=false', () => {

@@ -47,6 +47,17 @@ describe('certs/gen-certs.sh', () => {
     assert.equal(new X509Certificate(readFileSync(join(root, 'laptop-ip', 'tls.crt'))).checkIP('192.0.2.7'), '192.0.2.7');
   });
 
+  it('when -H repeats a name the certificate already has, or is given twice, then each name is listed once and every host is named', () => {
+    const dir = join(root, 'dup');
+    genCerts(dir, '-H', 'localhost', '-H', '127.0.0.1', '-H', 'my-laptop.example', '-H', 'my-laptop.example', '-H', '192.0.2.7');
+    const cert = new X509Certificate(readFileSync(join(dir, 'tls.crt')));
+    const names = (cert.subjectAltName ?? '').split(', ');
+    assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), [], cert.subjectAltName);
+    assert.equal(cert.checkHost('my-laptop.example'), 'my-laptop.example');
+    assert.equal(cert.checkIP('192.0.2.7'), '192.0.2.7');
+    assert.equal(names.length, 9, cert.subjectAltName);
+  });
+
   it('when an option is unknown, then it exits with usage', () => {
     assert.throws(() => genCerts(join(root, 'bad'), '-x'), { status: 2 });
   });

@@ -67,7 +67,7 @@ describe('POST /mutate with reviews the API server sends', () => {
   it('when a quantity is rounded, then the answer carries the warning, each within 120 characters', async () => {
     const body = fixture('rounded-pod');
     const { review } = await post(body);
-    assert.deepEqual(review.response?.warnings, ['container "notebook": gpu-memory 7500Mi rounded up to 8Gi']);
+    assert.deepEqual(review.response?.warnings, ['ask gpu-memory in whole Gi to avoid rounding: 7500Mi rounded up to 8Gi (container "notebook")']);
     assert.ok(review.response?.warnings?.every((w) => w.length <= 120));
     assert.equal(limitsOf(patchedPod(podOf(body), review), 'notebook')?.limits?.['aliyun.com/gpu-mem'], '8');
   });

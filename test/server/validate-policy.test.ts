@@ -16,7 +16,7 @@ describe('POST /validate-policy', () => {
     assert.equal(status, 200);
     assert.equal(review.response?.allowed, true);
     assert.equal(review.response?.uid, body.request?.uid);
-    assert.ok(review.response?.warnings?.includes('/pools/4: ack-exclusive without nodeSelector takes any node without a GPU mode label of model H100'));
+    assert.ok(review.response?.warnings?.includes('/pools/4: set a nodeSelector: ack-exclusive without one takes every H100 node with no GPU mode label'));
   });
 
   it('when the policy has dra pools, then it is allowed without warnings; with a dra pool asking RDMA, refused naming the field', async () => {
@@ -60,7 +60,7 @@ pools:
 `;
     const { review } = await post(body);
     assert.equal(review.response?.allowed, true);
-    assert.deepEqual(review.response?.warnings, ['/pools/0: ack-exclusive without nodeSelector takes any node without a GPU mode label of model NVIDIA-H100']);
+    assert.deepEqual(review.response?.warnings, ['/pools/0: set a nodeSelector: ack-exclusive without one takes every NVIDIA-H100 node with no GPU mode label']);
   });
 
   it('when the policy key is missing, then it is denied naming the key', async () => {

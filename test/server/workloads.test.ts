@@ -62,7 +62,7 @@ describe('POST /validate-workloads', () => {
   it('when a PyTorchJob\'s Worker is impossible, then the refusal names spec.pytorchReplicaSpecs.Worker.template and not the Master', async () => {
     const r = await post('/validate-workloads', review(pytorchJob(template(container('pytorch', { 'gpu-admission.io/gpu': '2', 'gpu-admission.io/gpu-memory': '90Gi' })))));
     assert.equal(r.allowed, false);
-    assert.match(r.status?.message ?? '', /^spec\.pytorchReplicaSpecs\.Worker\.template: container "pytorch" asks 2 GPU × 90Gi: /);
+    assert.match(r.status?.message ?? '', /^spec\.pytorchReplicaSpecs\.Worker\.template: container "pytorch" asks 2 GPUs × 90Gi: /);
     assert.doesNotMatch(r.status?.message ?? '', /Master/);
   });
 
