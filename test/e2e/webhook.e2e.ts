@@ -366,10 +366,14 @@ describe('tenant bypass, through the API server', () => {
   it('when a pod forges a decision naming a requirement another controller added, then the requirement and its scheduler stay', async () => {
     const tenant = { key: 'tenant', operator: 'In', values: ['team-a'] };
     const forged = { 'gpu-admission.io/decision': JSON.stringify({ pools: ['h100'], backend: 'ack-exclusive', revision: 'x', containers: {}, nodes: [['tenant In team-a']], scheduler: 'tenant-scheduler' }) };
-    await create(pod('bypass-forged', 'bypass-team', { 'nvidia.com/gpu': '1' }, forged, {
+    // A node of pool h100 carries the tenant's label (a pool none of whose nodes the pod allows is ruled out).
+    await k.ok(['label', 'node', 'h100-2', 'tenant=team-a', '--overwrite']);
+    const forgedPod = pod('bypass-forged', 'bypass-team', { 'nvidia.com/gpu': '1' }, forged, {
       schedulerName: 'tenant-scheduler',
       affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [tenant] }] } } },
-    }));
+    });
+    // The webhook's node cache sees the label within moments of the API server.
+    await eventually('the pod admitted once the node cache has the label', async () => ((await k.apply(forgedPod)).code === 0 ? true : undefined));
     const stored = await getPod('bypass-team', 'bypass-forged');
     assert.equal(stored.spec.schedulerName, 'tenant-scheduler');
     const terms = stored.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms as Obj[];
