@@ -44,6 +44,11 @@ async function stop(signal: string): Promise<void> {
 
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+// `npm run sandbox` does not pass a SIGTERM it receives on to this process: stop when npm is gone.
+if (process.env.npm_lifecycle_event === 'sandbox') {
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) void stop('npm exited'); }, 500).unref();
+}
 
 const ready = (async () => {
   env = await startEnvironment({ name: 'sandbox' });
