@@ -68,11 +68,17 @@ export async function buildWebhook(log: (m: string) => void): Promise<void> {
   log(`webhook built into dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-export async function startEnvironment(): Promise<Environment> {
+export interface EnvironmentOptions {
+  /** Names the progress lines (`[NAME +1.2s]`) and the work directory (`gpu-admission-NAME-…`); default `e2e`. */
+  readonly name?: string;
+}
+
+export async function startEnvironment(options: EnvironmentOptions = {}): Promise<Environment> {
+  const name = options.name ?? 'e2e';
   const t0 = Date.now();
-  const log = (m: string): void => console.log(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+  const log = (m: string): void => console.log(`[${name} +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
   const [{ kubectl: kubectlBin }] = await Promise.all([ensureBinaries(log), buildWebhook(log)]);
-  const workDir = await mkdtemp(join(tmpdir(), 'gpu-admission-e2e-'));
+  const workDir = await mkdtemp(join(tmpdir(), `gpu-admission-${name}-`));
   const cp = await startControlPlane({ workDir, log });
   let webhook: Webhook | undefined;
   try {
