@@ -80,6 +80,9 @@ describe('the Helm chart', () => {
     assert.notDeepEqual(validate({ ...defaults, replica: 3 }), []);
     assert.notDeepEqual(validate({ ...defaults, webhook: { ...defaults.webhook, failurePolicy: 'fail' } }), []);
     assert.notDeepEqual(validate({ ...defaults, certificates: { ...defaults.certificates, source: 'self-signed' } }), []);
+    assert.notDeepEqual(validate({ ...defaults, podLabels: { app: 'mine' } }), [], 'the selector label is the chart\'s');
+    assert.notDeepEqual(validate({ ...defaults, extraEnv: [{ value: 'no name' }] }), []);
+    assert.notDeepEqual(validate({ ...defaults, extraArgs: [['--nested']] }), []);
   });
 
   it('when the monitoring files of the chart are compared with manifests/monitoring, then they are the same', () => {

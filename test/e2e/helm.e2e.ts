@@ -210,6 +210,9 @@ describe('the chart, rendered by helm', () => {
       nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
       tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
       affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } },
+      podAnnotations: { 'sidecar.istio.io/inject': 'false' }, podLabels: { team: 'ml' },
+      extraArgs: ['--process-metrics=false'],
+      extraEnv: [{ name: 'HTTPS_PROXY', value: 'http://proxy:3128' }, { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
       webhook: {
         timeoutSeconds: 10,
         namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['ml'] }] },
@@ -226,7 +229,12 @@ describe('the chart, rendered by helm', () => {
     assert.deepEqual(spec.nodeSelector, { 'node-role.kubernetes.io/control-plane': '' });
     assert.equal(spec.tolerations[0].key, 'node-role.kubernetes.io/control-plane');
     assert.deepEqual(Object.keys(spec.affinity), ['nodeAffinity'], 'an affinity value replaces the default anti-affinity');
+    assert.deepEqual(d.spec.template.metadata.annotations, { 'sidecar.istio.io/inject': 'false' });
+    assert.deepEqual(d.spec.template.metadata.labels, { team: 'ml', app: 'gpu-admission' });
+    assert.deepEqual(d.spec.selector.matchLabels, { app: 'gpu-admission' }, 'pod labels leave the selector alone');
     const c = spec.containers[0];
+    assert.deepEqual(c.args, ['--process-metrics=false']);
+    assert.deepEqual(c.env.slice(-2), [{ name: 'HTTPS_PROXY', value: 'http://proxy:3128' }, { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }], 'after the chart\'s own');
     assert.equal(c.image, 'corp.example/gpu-admission:9.9.9');
     assert.equal(c.imagePullPolicy, 'Always');
     assert.deepEqual(c.resources, { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } });
