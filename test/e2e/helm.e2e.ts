@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { createServingCert, startControlPlane, type ControlPlane } from './control-plane/control-plane.ts';
 import { ROOT, buildWebhook, ensureBinaries, namespace, serviceAccountKubeconfig } from './harness/cluster.ts';
-import { Helm, type Obj } from './harness/helm.ts';
+import { Helm, startRegistry, type Obj } from './harness/helm.ts';
 import { Kubectl, eventually, runProcess } from './harness/kubectl.ts';
 import { POOL_NODES, gpuNodes } from './harness/nodes.ts';
 import { freePort, startWebhook, type Webhook } from './harness/webhook.ts';
@@ -291,10 +291,12 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
   let work: string;
   let cluster: Helm;
   let webhook: Webhook | undefined;
+  let registryBin: string;
   const ns = ['-n', 'gpu-admission'];
 
   before(async () => {
     const bins = await ensureBinaries(log);
+    registryBin = bins.registry;
     await buildWebhook(log);
     work = await mkdtemp(join(tmpdir(), 'gpu-admission-helm-e2e-'));
     cp = await startControlPlane({ workDir: work, log });
@@ -449,5 +451,38 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     assert.equal(r.code, 0, r.stderr);
     const untouched = await k.json(['get', 'pod', 'after-uninstall', '-n', 'ml']);
     assert.equal(untouched.metadata.annotations?.['gpu-admission.io/decision'], undefined);
+  });
+
+  // As a release is installed (HAMi, the GPU operator and Kyverno publish their charts so): the
+  // packaged chart pushed to an OCI registry and installed from it by reference and version.
+  it('when the packaged chart is pushed to an OCI registry, then helm installs it from oci:// at its version and every object is on the API server', async () => {
+    const registry = await startRegistry(registryBin);
+    try {
+      const version = parse(await readFile(join(CHART, 'Chart.yaml'), 'utf8')).version as string;
+      const out = join(work, 'packaged');
+      await cluster.ok(['package', CHART, '-d', out]);
+      const pushed = await cluster.run(['push', join(out, `gpu-admission-${version}.tgz`), `oci://${registry.host}/charts`, '--plain-http']);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.match(pushed.stdout + pushed.stderr, new RegExp(`Pushed: ${registry.host}/charts/gpu-admission:${version.replaceAll('.', '\\.')}`));
+      const ref = `oci://${registry.host}/charts/gpu-admission`;
+      assert.equal(parse(await cluster.ok(['show', 'chart', ref, '--version', version, '--plain-http'])).version, version);
+
+      // The earlier tests uninstalled their release; the chart's cluster-scoped objects have fixed
+      // names, so one release at a time. Generated certificate, no policy: nothing to serve it here.
+      await cluster.ok(['install', 'gpu-admission-oci', ref, '--version', version, '--plain-http', ...ns, '--create-namespace']);
+      const [release] = await cluster.ok(['list', ...ns, '-o', 'json']).then((j) => (JSON.parse(j) as Obj[]).filter((r) => r.name === 'gpu-admission-oci'));
+      assert.equal(release?.chart, `gpu-admission-${version}`);
+      assert.equal(release?.status, 'deployed');
+      const manifest = parseAllDocuments(await cluster.ok(['get', 'manifest', 'gpu-admission-oci', ...ns])).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+      assert.ok(manifest.length >= 10, kinds(manifest).join(', '));
+      for (const o of manifest) {
+        const got = await k.json(['get', o.kind, o.metadata.name, ...ns]);
+        assert.equal(got.metadata.annotations?.['meta.helm.sh/release-name'], 'gpu-admission-oci', `${o.kind}/${o.metadata.name}`);
+      }
+      await cluster.ok(['uninstall', 'gpu-admission-oci', ...ns, '--wait']);
+      assert.deepEqual((await webhookConfigs()).filter((n) => n.startsWith('gpu-admission')), []);
+    } finally {
+      await registry.stop();
+    }
   });
 });
