@@ -85,6 +85,24 @@ describe('the Helm chart', () => {
     assert.notDeepEqual(validate({ ...defaults, extraArgs: [['--nested']] }), []);
   });
 
+  it('when the chart README is read, then its values table has a row for every value of values.yaml, with its default, and no other', () => {
+    const rows = new Map([...chart('README.md').matchAll(/^\| `([^`]+)` \| `([^`]*)` \|/gm)].map((m) => [m[1]!, m[2]!]));
+    const paths: Array<[string, unknown]> = [];
+    // A value is a row; a map is walked into where the schema names its keys (image, webhook, ...).
+    const walk = (value: Record<string, unknown>, schema: Record<string, any>, prefix: string): void => {
+      for (const [key, v] of Object.entries(value)) {
+        const sub = schema.properties?.[key] ?? {};
+        if (sub.properties && v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) walk(v as Record<string, unknown>, sub, `${prefix}${key}.`);
+        else paths.push([`${prefix}${key}`, v]);
+      }
+    };
+    walk(parse(chart('values.yaml')), valuesSchema, '');
+    assert.deepEqual([...rows.keys()].sort(), paths.map(([p]) => p).sort());
+    const shown = (v: unknown): string | undefined => (v === '' ? '""' : Array.isArray(v) && v.length === 0 ? '[]'
+      : v && typeof v === 'object' ? (Object.keys(v).length === 0 ? '{}' : undefined) : String(v));
+    for (const [path, v] of paths) if (shown(v) !== undefined) assert.equal(rows.get(path), shown(v), path);
+  });
+
   it('when the monitoring files of the chart are compared with manifests/monitoring, then they are the same', () => {
     assert.equal(chart('files/gpu-admission-dashboard.json'), read('manifests/monitoring/gpu-admission-dashboard.json'));
     assert.deepEqual(parse(chart('files/prometheus-rule-spec.yaml')), parse(read('manifests/monitoring/prometheus-rule.yaml')).spec);
