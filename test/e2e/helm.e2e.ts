@@ -5,6 +5,8 @@
 // Run: npm run test:e2e -- test/e2e/helm.e2e.ts
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,6 +272,51 @@ describe('the chart, rendered by helm', () => {
     assert.equal(hash(unkept), hash(objects), 'the same value, the same hash');
     const other = await helm.template(CHART, ['-f', await values('policy', { policy: { ...policy, defaults: { rounding: 'deny' } } })]);
     assert.notEqual(hash(other), hash(objects));
+  });
+
+  // The e2e cannot run pods (no kubelet): the `helm test` pod is rendered, and its script is run
+  // here by node against a server holding the chart's generated certificate.
+  it('when rendered for helm test, then a hook pod calls /readyz through the Service trusting the chart\'s CA, and its script passes on 200 and fails on 503', async () => {
+    const all = async (args: string[]): Promise<Obj[]> => helm.template(CHART, ['--skip-tests=false', ...args]);
+    const objects = await all([]);
+    const pod = find(objects, 'Pod', 'gpu-admission-test-readyz')!;
+    assert.equal(pod.metadata.annotations['helm.sh/hook'], 'test');
+    assert.equal(pod.spec.restartPolicy, 'Never');
+    assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+    const c = pod.spec.containers[0];
+    assert.equal(c.image, find(objects, 'Deployment')!.spec.template.spec.containers[0].image, 'the webhook image: no other image needed');
+    assert.deepEqual(pod.spec.volumes, [{ name: 'ca', secret: { secretName: 'gpu-admission-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }]);
+    const script: string = c.command[2];
+    assert.match(script, /https:\/\/gpu-admission\.gpu-admission\.svc:443\/readyz/);
+    assert.equal(find(await helm.template(CHART), 'Pod'), undefined, 'not an object helm install creates');
+    assert.equal(find(await all(['--set', 'webhook.url=https://10.0.0.5:8443', '--set', 'webhook.caBundle=Y2E=']), 'Pod'), undefined);
+    const secretCa = find(await all(['--set', 'certificates.source=secret', '--set', 'certificates.secret.caBundle=Y2E=']), 'Pod')!;
+    assert.deepEqual(secretCa.spec.containers[0].env, [{ name: 'CA_PEM', value: 'ca' }]);
+    assert.equal(secretCa.spec.volumes, undefined);
+
+    // The script against a server with the generated certificate for gpu-admission.gpu-admission.svc,
+    // reached on loopback (the name resolved to 127.0.0.1, the port replaced).
+    const tls = find(objects, 'Secret')!.data;
+    const pem = (k: string): string => Buffer.from(tls[k], 'base64').toString();
+    let status = 200;
+    const server = createServer({ cert: pem('tls.crt'), key: pem('tls.key') }, (_req, res) => { res.writeHead(status).end('ready'); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const loopback = `require('node:dns').lookup = (_h, o, cb) => (cb ?? o)(null, o?.all ? [{ address: '127.0.0.1', family: 4 }] : '127.0.0.1', 4);\n`;
+      const runScript = (ca: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+        runProcess(process.execPath, ['-e', loopback + script.replace(':443/', `:${port}/`)], { env: { CA_PEM: ca } });
+      const ok = await runScript(pem('ca.crt'));
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /readyz 200 ready/);
+      status = 503;
+      assert.equal((await runScript(pem('ca.crt'))).code, 1, 'not ready: the test fails');
+      status = 200;
+      const untrusted = await runScript(pem('tls.crt'));
+      assert.equal(untrusted.code, 1, 'another CA: refused');
+    } finally {
+      server.close();
+    }
   });
 
   it('when each monitoring object is turned on, then it is the object of manifests/monitoring; all are off by default', async () => {

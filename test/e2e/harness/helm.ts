@@ -38,9 +38,12 @@ export class Helm {
     return r.stdout;
   }
 
-  /** `helm template` of the chart: the rendered objects (NOTES excluded, as Helm does). */
+  /**
+   * `helm template` of the chart: the objects `helm install` creates (NOTES excluded, as Helm
+   * does; the `helm test` pods too, which only `helm test` creates: pass '--skip-tests=false').
+   */
   async template(chart: string, args: readonly string[] = []): Promise<Obj[]> {
-    const out = await this.ok(['template', 'gpu-admission', chart, '--namespace', 'gpu-admission', ...args]);
+    const out = await this.ok(['template', 'gpu-admission', chart, '--namespace', 'gpu-admission', '--skip-tests', ...args]);
     return parseAllDocuments(out).map((d) => d.toJS() as Obj).filter((o) => o !== null);
   }
 }
