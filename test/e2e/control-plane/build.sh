@@ -159,20 +159,31 @@ build_k8s() {
   rmdir "$tmp"
 }
 
+# A throwaway main module in <dir> that requires <module>@<version> at the language version of
+# that module's go.mod (checked against the local Go first).
+wrapper_module() { # <dir> <name> <module> <version>
+  local gomod
+  gomod="$(download_gomod "$3" "$4")"
+  check_go_directive "$gomod"
+  rm -rf "$1" && mkdir -p "$1"
+  (
+    cd "$1"
+    go mod init "gpu-admission.local/$2" >/dev/null 2>&1
+    go mod edit -go="$(awk '$1 == "go" { print $2; exit }' "$gomod")"
+    go mod edit -require="$3@$4"
+  )
+}
+
 build_helm() {
   if [[ -x "$HELM_DIR/bin/helm" ]]; then
     log "helm $HELM_VERSION already built: $HELM_DIR/bin/helm"
     return
   fi
   log "building helm $HELM_VERSION"
-  check_go_directive "$(download_gomod helm.sh/helm/v3 "$HELM_VERSION")"
-  local src="$HELM_DIR/src"
-  rm -rf "$src" && mkdir -p "$src" "$HELM_DIR/bin"
+  wrapper_module "$HELM_DIR/src" helm helm.sh/helm/v3 "$HELM_VERSION"
+  mkdir -p "$HELM_DIR/bin"
   (
-    cd "$src"
-    go mod init gpu-admission.local/helm >/dev/null 2>&1
-    go mod edit -go="$(awk '$1 == "go" { print $2; exit }' "$(download_gomod helm.sh/helm/v3 "$HELM_VERSION")")"
-    go mod edit -require="helm.sh/helm/v3@$HELM_VERSION"
+    cd "$HELM_DIR/src"
     set -x
     # Version stamping as upstream's Makefile, so `helm version` reports the release.
     go build -trimpath -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
@@ -188,16 +199,10 @@ build_registry() {
     return
   fi
   log "building registry $REGISTRY_VERSION"
-  local gomod
-  gomod="$(download_gomod github.com/google/go-containerregistry "$REGISTRY_VERSION")"
-  check_go_directive "$gomod"
-  local src="$REGISTRY_DIR/src"
-  rm -rf "$src" && mkdir -p "$src" "$REGISTRY_DIR/bin"
+  wrapper_module "$REGISTRY_DIR/src" registry github.com/google/go-containerregistry "$REGISTRY_VERSION"
+  mkdir -p "$REGISTRY_DIR/bin"
   (
-    cd "$src"
-    go mod init gpu-admission.local/registry >/dev/null 2>&1
-    go mod edit -go="$(awk '$1 == "go" { print $2; exit }' "$gomod")"
-    go mod edit -require="github.com/google/go-containerregistry@$REGISTRY_VERSION"
+    cd "$REGISTRY_DIR/src"
     set -x
     go build -trimpath -ldflags="-s -w" -o "$REGISTRY_DIR/bin/registry.tmp" github.com/google/go-containerregistry/cmd/registry
   )
