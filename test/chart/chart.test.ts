@@ -85,6 +85,16 @@ describe('the Helm chart', () => {
     assert.notDeepEqual(validate({ ...defaults, extraArgs: [['--nested']] }), []);
   });
 
+  it('when the READMEs install from the registry, then they name the chart published by the release workflow at the package version', () => {
+    const { version } = JSON.parse(read('package.json'));
+    for (const text of [read('README.md'), chart('README.md')]) {
+      const installs = [...text.matchAll(/helm install gpu-admission (oci:\S+) --version (\S+)/g)];
+      assert.ok(installs.length > 0);
+      for (const [, ref, v] of installs) assert.deepEqual([ref, v], ['oci://ghcr.io/gpu-admission/charts/gpu-admission', version]);
+    }
+    assert.match(read('.github/workflows/release.yml'), /oci:\/\/ghcr\.io\/\$owner\/charts/);
+  });
+
   it('when the chart README is read, then its values table has a row for every value of values.yaml, with its default, and no other', () => {
     const rows = new Map([...chart('README.md').matchAll(/^\| `([^`]+)` \| `([^`]*)` \|/gm)].map((m) => [m[1]!, m[2]!]));
     const paths: Array<[string, unknown]> = [];
