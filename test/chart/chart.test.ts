@@ -80,6 +80,37 @@ describe('the Helm chart', () => {
     assert.notDeepEqual(validate({ ...defaults, replica: 3 }), []);
     assert.notDeepEqual(validate({ ...defaults, webhook: { ...defaults.webhook, failurePolicy: 'fail' } }), []);
     assert.notDeepEqual(validate({ ...defaults, certificates: { ...defaults.certificates, source: 'self-signed' } }), []);
+    assert.notDeepEqual(validate({ ...defaults, podLabels: { app: 'mine' } }), [], 'the selector label is the chart\'s');
+    assert.notDeepEqual(validate({ ...defaults, extraEnv: [{ value: 'no name' }] }), []);
+    assert.notDeepEqual(validate({ ...defaults, extraArgs: [['--nested']] }), []);
+  });
+
+  it('when the READMEs install from the registry, then they name the chart published by the release workflow at the package version', () => {
+    const { version } = JSON.parse(read('package.json'));
+    for (const text of [read('README.md'), chart('README.md')]) {
+      const installs = [...text.matchAll(/helm install gpu-admission (oci:\S+) --version (\S+)/g)];
+      assert.ok(installs.length > 0);
+      for (const [, ref, v] of installs) assert.deepEqual([ref, v], ['oci://ghcr.io/gpu-admission/charts/gpu-admission', version]);
+    }
+    assert.match(read('.github/workflows/release.yml'), /oci:\/\/ghcr\.io\/\$owner\/charts/);
+  });
+
+  it('when the chart README is read, then its values table has a row for every value of values.yaml, with its default, and no other', () => {
+    const rows = new Map([...chart('README.md').matchAll(/^\| `([^`]+)` \| `([^`]*)` \|/gm)].map((m) => [m[1]!, m[2]!]));
+    const paths: Array<[string, unknown]> = [];
+    // A value is a row; a map is walked into where the schema names its keys (image, webhook, ...).
+    const walk = (value: Record<string, unknown>, schema: Record<string, any>, prefix: string): void => {
+      for (const [key, v] of Object.entries(value)) {
+        const sub = schema.properties?.[key] ?? {};
+        if (sub.properties && v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) walk(v as Record<string, unknown>, sub, `${prefix}${key}.`);
+        else paths.push([`${prefix}${key}`, v]);
+      }
+    };
+    walk(parse(chart('values.yaml')), valuesSchema, '');
+    assert.deepEqual([...rows.keys()].sort(), paths.map(([p]) => p).sort());
+    const shown = (v: unknown): string | undefined => (v === '' ? '""' : Array.isArray(v) && v.length === 0 ? '[]'
+      : v && typeof v === 'object' ? (Object.keys(v).length === 0 ? '{}' : undefined) : String(v));
+    for (const [path, v] of paths) if (shown(v) !== undefined) assert.equal(rows.get(path), shown(v), path);
   });
 
   it('when the monitoring files of the chart are compared with manifests/monitoring, then they are the same', () => {

@@ -5,6 +5,8 @@
 // Run: npm run test:e2e -- test/e2e/helm.e2e.ts
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { createServingCert, startControlPlane, type ControlPlane } from './control-plane/control-plane.ts';
 import { ROOT, buildWebhook, ensureBinaries, namespace, serviceAccountKubeconfig } from './harness/cluster.ts';
-import { Helm, type Obj } from './harness/helm.ts';
+import { Helm, startRegistry, type Obj } from './harness/helm.ts';
 import { Kubectl, eventually, runProcess } from './harness/kubectl.ts';
 import { POOL_NODES, gpuNodes } from './harness/nodes.ts';
 import { freePort, startWebhook, type Webhook } from './harness/webhook.ts';
@@ -210,6 +212,9 @@ describe('the chart, rendered by helm', () => {
       nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
       tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
       affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } },
+      podAnnotations: { 'sidecar.istio.io/inject': 'false' }, podLabels: { team: 'ml' },
+      extraArgs: ['--process-metrics=false'],
+      extraEnv: [{ name: 'HTTPS_PROXY', value: 'http://proxy:3128' }, { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
       webhook: {
         timeoutSeconds: 10,
         namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['ml'] }] },
@@ -226,7 +231,12 @@ describe('the chart, rendered by helm', () => {
     assert.deepEqual(spec.nodeSelector, { 'node-role.kubernetes.io/control-plane': '' });
     assert.equal(spec.tolerations[0].key, 'node-role.kubernetes.io/control-plane');
     assert.deepEqual(Object.keys(spec.affinity), ['nodeAffinity'], 'an affinity value replaces the default anti-affinity');
+    assert.deepEqual(d.spec.template.metadata.annotations, { 'sidecar.istio.io/inject': 'false' });
+    assert.deepEqual(d.spec.template.metadata.labels, { team: 'ml', app: 'gpu-admission' });
+    assert.deepEqual(d.spec.selector.matchLabels, { app: 'gpu-admission' }, 'pod labels leave the selector alone');
     const c = spec.containers[0];
+    assert.deepEqual(c.args, ['--process-metrics=false']);
+    assert.deepEqual(c.env.slice(-2), [{ name: 'HTTPS_PROXY', value: 'http://proxy:3128' }, { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }], 'after the chart\'s own');
     assert.equal(c.image, 'corp.example/gpu-admission:9.9.9');
     assert.equal(c.imagePullPolicy, 'Always');
     assert.deepEqual(c.resources, { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } });
@@ -264,6 +274,51 @@ describe('the chart, rendered by helm', () => {
     assert.notEqual(hash(other), hash(objects));
   });
 
+  // The e2e cannot run pods (no kubelet): the `helm test` pod is rendered, and its script is run
+  // here by node against a server holding the chart's generated certificate.
+  it('when rendered for helm test, then a hook pod calls /readyz through the Service trusting the chart\'s CA, and its script passes on 200 and fails on 503', async () => {
+    const all = async (args: string[]): Promise<Obj[]> => helm.template(CHART, ['--skip-tests=false', ...args]);
+    const objects = await all([]);
+    const pod = find(objects, 'Pod', 'gpu-admission-test-readyz')!;
+    assert.equal(pod.metadata.annotations['helm.sh/hook'], 'test');
+    assert.equal(pod.spec.restartPolicy, 'Never');
+    assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+    const c = pod.spec.containers[0];
+    assert.equal(c.image, find(objects, 'Deployment')!.spec.template.spec.containers[0].image, 'the webhook image: no other image needed');
+    assert.deepEqual(pod.spec.volumes, [{ name: 'ca', secret: { secretName: 'gpu-admission-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }]);
+    const script: string = c.command[2];
+    assert.match(script, /https:\/\/gpu-admission\.gpu-admission\.svc:443\/readyz/);
+    assert.equal(find(await helm.template(CHART), 'Pod'), undefined, 'not an object helm install creates');
+    assert.equal(find(await all(['--set', 'webhook.url=https://10.0.0.5:8443', '--set', 'webhook.caBundle=Y2E=']), 'Pod'), undefined);
+    const secretCa = find(await all(['--set', 'certificates.source=secret', '--set', 'certificates.secret.caBundle=Y2E=']), 'Pod')!;
+    assert.deepEqual(secretCa.spec.containers[0].env, [{ name: 'CA_PEM', value: 'ca' }]);
+    assert.equal(secretCa.spec.volumes, undefined);
+
+    // The script against a server with the generated certificate for gpu-admission.gpu-admission.svc,
+    // reached on loopback (the name resolved to 127.0.0.1, the port replaced).
+    const tls = find(objects, 'Secret')!.data;
+    const pem = (k: string): string => Buffer.from(tls[k], 'base64').toString();
+    let status = 200;
+    const server = createServer({ cert: pem('tls.crt'), key: pem('tls.key') }, (_req, res) => { res.writeHead(status).end('ready'); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const loopback = `require('node:dns').lookup = (_h, o, cb) => (cb ?? o)(null, o?.all ? [{ address: '127.0.0.1', family: 4 }] : '127.0.0.1', 4);\n`;
+      const runScript = (ca: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+        runProcess(process.execPath, ['-e', loopback + script.replace(':443/', `:${port}/`)], { env: { CA_PEM: ca } });
+      const ok = await runScript(pem('ca.crt'));
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /readyz 200 ready/);
+      status = 503;
+      assert.equal((await runScript(pem('ca.crt'))).code, 1, 'not ready: the test fails');
+      status = 200;
+      const untrusted = await runScript(pem('tls.crt'));
+      assert.equal(untrusted.code, 1, 'another CA: refused');
+    } finally {
+      server.close();
+    }
+  });
+
   it('when each monitoring object is turned on, then it is the object of manifests/monitoring; all are off by default', async () => {
     const plain = await helm.template(CHART);
     assert.deepEqual(plain.filter((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind) || o.metadata.name === 'gpu-admission-dashboard'), []);
@@ -283,10 +338,12 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
   let work: string;
   let cluster: Helm;
   let webhook: Webhook | undefined;
+  let registryBin: string;
   const ns = ['-n', 'gpu-admission'];
 
   before(async () => {
     const bins = await ensureBinaries(log);
+    registryBin = bins.registry;
     await buildWebhook(log);
     work = await mkdtemp(join(tmpdir(), 'gpu-admission-helm-e2e-'));
     cp = await startControlPlane({ workDir: work, log });
@@ -441,5 +498,38 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     assert.equal(r.code, 0, r.stderr);
     const untouched = await k.json(['get', 'pod', 'after-uninstall', '-n', 'ml']);
     assert.equal(untouched.metadata.annotations?.['gpu-admission.io/decision'], undefined);
+  });
+
+  // As a release is installed (HAMi, the GPU operator and Kyverno publish their charts so): the
+  // packaged chart pushed to an OCI registry and installed from it by reference and version.
+  it('when the packaged chart is pushed to an OCI registry, then helm installs it from oci:// at its version and every object is on the API server', async () => {
+    const registry = await startRegistry(registryBin);
+    try {
+      const version = parse(await readFile(join(CHART, 'Chart.yaml'), 'utf8')).version as string;
+      const out = join(work, 'packaged');
+      await cluster.ok(['package', CHART, '-d', out]);
+      const pushed = await cluster.run(['push', join(out, `gpu-admission-${version}.tgz`), `oci://${registry.host}/charts`, '--plain-http']);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.match(pushed.stdout + pushed.stderr, new RegExp(`Pushed: ${registry.host}/charts/gpu-admission:${version.replaceAll('.', '\\.')}`));
+      const ref = `oci://${registry.host}/charts/gpu-admission`;
+      assert.equal(parse(await cluster.ok(['show', 'chart', ref, '--version', version, '--plain-http'])).version, version);
+
+      // The earlier tests uninstalled their release; the chart's cluster-scoped objects have fixed
+      // names, so one release at a time. Generated certificate, no policy: nothing to serve it here.
+      await cluster.ok(['install', 'gpu-admission-oci', ref, '--version', version, '--plain-http', ...ns, '--create-namespace']);
+      const [release] = await cluster.ok(['list', ...ns, '-o', 'json']).then((j) => (JSON.parse(j) as Obj[]).filter((r) => r.name === 'gpu-admission-oci'));
+      assert.equal(release?.chart, `gpu-admission-${version}`);
+      assert.equal(release?.status, 'deployed');
+      const manifest = parseAllDocuments(await cluster.ok(['get', 'manifest', 'gpu-admission-oci', ...ns])).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+      assert.ok(manifest.length >= 10, kinds(manifest).join(', '));
+      for (const o of manifest) {
+        const got = await k.json(['get', o.kind, o.metadata.name, ...ns]);
+        assert.equal(got.metadata.annotations?.['meta.helm.sh/release-name'], 'gpu-admission-oci', `${o.kind}/${o.metadata.name}`);
+      }
+      await cluster.ok(['uninstall', 'gpu-admission-oci', ...ns, '--wait']);
+      assert.deepEqual((await webhookConfigs()).filter((n) => n.startsWith('gpu-admission')), []);
+    } finally {
+      await registry.stop();
+    }
   });
 });

@@ -29,15 +29,16 @@ export interface Environment {
   stop(keep: boolean): Promise<void>;
 }
 
-/** Builds the binaries when missing (a no-op once cached) and returns the paths of kubectl and helm. */
-export async function ensureBinaries(log: (m: string) => void): Promise<{ kubectl: string; helm: string }> {
+/** Builds the binaries when missing (a no-op once cached) and returns the paths of kubectl, helm and the OCI registry. */
+export async function ensureBinaries(log: (m: string) => void): Promise<{ kubectl: string; helm: string; registry: string }> {
   const started = Date.now();
   const { stdout } = await run('bash', [join(ROOT, 'test/e2e/control-plane/build.sh')], { maxBuffer: 64 * 1024 * 1024 });
   log(`binaries ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const dir = /K8S_BIN_DIR=(.*)/.exec(stdout)?.[1] ?? defaultBinaries().binDir;
   const helm = /HELM_BIN=(.*)/.exec(stdout)?.[1];
-  if (!helm) throw new Error(`build.sh printed no HELM_BIN line:\n${stdout}`);
-  return { kubectl: join(dir.trim(), 'kubectl'), helm: helm.trim() };
+  const registry = /REGISTRY_BIN=(.*)/.exec(stdout)?.[1];
+  if (!helm || !registry) throw new Error(`build.sh printed no HELM_BIN or REGISTRY_BIN line:\n${stdout}`);
+  return { kubectl: join(dir.trim(), 'kubectl'), helm: helm.trim(), registry: registry.trim() };
 }
 
 /** A kubeconfig that authenticates as the webhook's ServiceAccount with a bound token. */

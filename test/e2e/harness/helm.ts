@@ -1,5 +1,7 @@
 // helm, as an operator runs it: the binary build.sh made from helm.sh/helm/v3, with its own
 // config, cache and data directories (never the user's), against the e2e control plane.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runProcess, type KubectlResult } from './kubectl.ts';
@@ -36,9 +38,49 @@ export class Helm {
     return r.stdout;
   }
 
-  /** `helm template` of the chart: the rendered objects (NOTES excluded, as Helm does). */
+  /**
+   * `helm template` of the chart: the objects `helm install` creates (NOTES excluded, as Helm
+   * does; the `helm test` pods too, which only `helm test` creates: pass '--skip-tests=false').
+   */
   async template(chart: string, args: readonly string[] = []): Promise<Obj[]> {
-    const out = await this.ok(['template', 'gpu-admission', chart, '--namespace', 'gpu-admission', ...args]);
+    const out = await this.ok(['template', 'gpu-admission', chart, '--namespace', 'gpu-admission', '--skip-tests', ...args]);
     return parseAllDocuments(out).map((d) => d.toJS() as Obj).filter((o) => o !== null);
   }
+}
+
+export interface Registry {
+  /** host:port of the registry, on loopback. */
+  readonly host: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * go-containerregistry's in-memory OCI registry (cmd/registry, built by build.sh) on a port the
+ * kernel picks (-port 0; it logs "serving on port N"), for `helm push` and `helm install oci://`.
+ */
+export async function startRegistry(bin: string): Promise<Registry> {
+  const child = spawn(bin, ['-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const orphan = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', orphan);
+  const exited = once(child, 'exit');
+  let log = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`registry did not start in 10 s:\n${log}`)), 10_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /serving on port (\d+)/.exec(log);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    void exited.then(() => { clearTimeout(timer); reject(new Error(`registry exited:\n${log}`)); });
+  });
+  return {
+    host: `127.0.0.1:${port}`,
+    async stop() {
+      process.removeListener('exit', orphan);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
 }
