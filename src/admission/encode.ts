@@ -29,7 +29,7 @@ export const MAX_MESSAGE_CHARS = 8 * 1024;
 export const MAX_WARNINGS = 20;
 
 /** The verdict within the bounds of an answer: message length, number of warnings, each warning's length. */
-export function bounded(verdict: Verdict): Verdict {
+function bounded(verdict: Verdict): Verdict {
   const list = verdict.warnings?.filter((w) => w !== '');
   const warnings = list && list.length > MAX_WARNINGS
     ? [...list.slice(0, MAX_WARNINGS - 1), `… and ${list.length - MAX_WARNINGS + 1} more warnings`] : list;

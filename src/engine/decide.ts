@@ -212,17 +212,18 @@ function analyseNatives(
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
+  // Whether each pool takes these resources at all, whatever this pod may use (a bound pod's node may be in any of them).
+  const takes = new Map(pools.map((pool) => [pool, nativePoolReason(pool, native, gpuCount)]));
   const verdicts = pools.map((pool) => {
     // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
-    const reason = nativePoolReason(pool, native, gpuCount) ?? admissionReason(pool, facts)
+    const reason = takes.get(pool) ?? admissionReason(pool, facts)
       ?? (cards.onNode > pool.gpu.perNode && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${pool.gpu.perNode}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });
   const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
   const chosen = chosenNodes(placement);
   if (chosen.length > 0 && serving.length > 0) {
-    // Every pool that takes these resources, whatever this pod may use: the named node may be in any of them.
-    const takers = pools.filter((pool) => nativePoolReason(pool, native, gpuCount) === undefined);
+    const takers = pools.filter((pool) => takes.get(pool) === undefined);
     const bound = boundPools(chosen, takers, verdicts, nodeLabels);
     if ('problem' in bound) return { kind: 'problems', problems: [bound.problem] };
     return { kind: 'natives', containers: native, verdicts, accepted: bound.pools, intent, record, placement };

@@ -1,9 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { bounded, encodeReview, refuse, type Verdict } from '../admission/encode.ts';
+import { encodeReview, refuse, type Verdict } from '../admission/encode.ts';
 import { ReviewError } from '../admission/errors.ts';
 import { decodeReview } from '../admission/decode.ts';
-import type { AdmissionRequest } from '../admission/types.ts';
+import type { AdmissionRequest, AdmissionResponse } from '../admission/types.ts';
 import { jsonBody } from './body.ts';
 import { UnavailableError } from './errors.ts';
 import type { Metrics, ReviewResult, Webhook } from './metrics.ts';
@@ -141,8 +141,8 @@ interface Answer {
 export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: ReviewDeps): RequestHandler[] {
   const reply = (res: Response, log: Logger, uid: string, answer: Answer): void => {
     // One string: Node writes it with the headers in one socket write.
-    const verdict = bounded(answer.outcome.verdict);
-    const body = JSON.stringify(encodeReview(uid, verdict));
+    const review = encodeReview(uid, answer.outcome.verdict);
+    const body = JSON.stringify(review);
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
     // A client that does not read its answer keeps its socket for WRITE_TIMEOUT_MS at most, and no slot.
@@ -155,7 +155,7 @@ export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: Revi
     if (leave) queueMicrotask(leave);
     const seconds = (deps.now() - (res.locals.started as number)) / 1000;
     count(deps.metrics, webhook, answer.outcome, seconds);
-    const line = logLine({ ...answer.outcome, verdict }, seconds);
+    const line = logLine(answer.outcome, review.response, seconds);
     if (answer.status >= 500) log.warn(line, 'review failed');
     else if (answer.status >= 400) log.warn(line, 'review rejected as unreadable');
     else log.info(line, 'review');
@@ -232,16 +232,17 @@ function failure(err: unknown, uid: string, log: Logger, notReady: ReviewDeps['n
 }
 
 /** How the review ended, for its one log line: never the object, never the patch. */
-function logLine(outcome: Answer['outcome'], seconds: number): Record<string, unknown> {
+function logLine(outcome: Answer['outcome'], sent: AdmissionResponse | undefined, seconds: number): Record<string, unknown> {
   const { verdict } = outcome;
   return {
     result: outcome.result,
     ...(outcome.revision ? { revision: outcome.revision } : {}),
     ...(outcome.routed ? { pools: outcome.routed.map((r) => r.pool), backends: [...new Set(outcome.routed.map((r) => r.backend))] } : {}),
+    // The message as sent: within its bound, so a hostile request cannot write a huge log line.
     ...(verdict.allowed
       ? { patchOps: verdict.patch?.length ?? 0 }
-      : { code: verdict.code, reason: outcome.reason ?? verdict.reason, message: verdict.message }),
-    ...(verdict.warnings && verdict.warnings.length > 0 ? { warnings: verdict.warnings.length } : {}),
+      : { code: verdict.code, reason: outcome.reason ?? verdict.reason, message: sent?.status?.message }),
+    ...(sent?.warnings && sent.warnings.length > 0 ? { warnings: sent.warnings.length } : {}),
     durationMs: Math.round(seconds * 1e6) / 1e3,
   };
 }

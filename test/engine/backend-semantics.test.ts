@@ -11,7 +11,7 @@ import { design, upstream } from '../helpers/policies.ts';
 
 const one = (limits: Record<string, string>, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}): Pod =>
   podWith([{ name: 'main', limits }], annotations, { spec });
-const only = (pool: string): Record<string, string> => ({ 'gpu-admission.io/pools': pool });
+const onPool = (pool: string): Record<string, string> => ({ 'gpu-admission.io/pools': pool });
 
 const MIG = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
 kind: GpuAdmissionPolicy
@@ -73,46 +73,46 @@ const cases: Case[] = [
   // 1. One MIG device per CUDA process: N slices in one container are not N GPUs.
   ...['ack-a100', 'mixed', 'single', 'dra-mig'].flatMap((pool): Case[] => [
     { name: `a container asks 2 shares of 30Gi on ${pool}, then it is refused: one process sees one MIG device`,
-      policy: MIG, pod: one(G('2', '30Gi'), only(pool)), denied: [`pool ${pool}: ${ONE_MIG}`], ruledOut: { [pool]: ONE_MIG } },
+      policy: MIG, pod: one(G('2', '30Gi'), onPool(pool)), denied: [`pool ${pool}: ${ONE_MIG}`], ruledOut: { [pool]: ONE_MIG } },
     { name: `a container asks 2 whole GPUs on ${pool}, then it is refused: two full-card slices are not two GPUs to one process`,
-      policy: MIG, pod: one(G('2'), only(pool)), denied: [`pool ${pool}: ${ONE_MIG}`] },
+      policy: MIG, pod: one(G('2'), onPool(pool)), denied: [`pool ${pool}: ${ONE_MIG}`] },
   ]),
   { name: 'two containers ask one MIG slice each, then each gets its own slice (one process per container)',
-    policy: MIG, pod: podWith([{ name: 'a', limits: G(undefined, '30Gi') }, { name: 'b', limits: G(undefined, '30Gi') }], only('mixed')),
+    policy: MIG, pod: podWith([{ name: 'a', limits: G(undefined, '30Gi') }, { name: 'b', limits: G(undefined, '30Gi') }], onPool('mixed')),
     pools: ['mixed'], check: (out) => assert.deepEqual(limitsOf(out, 'b'), { 'nvidia.com/mig-3g.40gb': '1' }) },
   { name: 'a container asks 2 MIG slices natively, then they are routed as written: the author who pins one device per process says so in MIG\'s own dialect',
     policy: MIG, pod: one({ 'nvidia.com/mig-3g.40gb': '2' }), pools: ['ack-a100', 'mixed'] },
   { name: 'a container asks 2 shares on a pool that is not MIG, then it is still served there',
-    policy: upstream, pod: one(G('2', '4Gi'), only('l20-hami')), pools: ['l20-hami'] },
+    policy: upstream, pod: one(G('2', '4Gi'), onPool('l20-hami')), pools: ['l20-hami'] },
 
   // 2. HAMi's card-type annotations are the author's constraint (HAMi CheckType), never overwritten.
   { name: 'a pod asks use-gputype H100, then the HAMi L20 pool is out by HAMi\'s rule',
-    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [USE]: 'H100' }),
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...onPool('l20-hami'), [USE]: 'H100' }),
     denied: ['pool l20-hami: the pod\'s nvidia.com/use-gputype "H100" does not match card type L20 (HAMi CheckType'] },
   { name: 'a pod asks nouse-gputype of the HAMi pool\'s model, then that pool is out instead of a pod Pending for ever',
-    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [NOUSE]: 'a10, l20' }),
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...onPool('l20-hami'), [NOUSE]: 'a10, l20' }),
     denied: ['pool l20-hami: the pod\'s nvidia.com/nouse-gputype "l20" excludes card type L20'] },
   { name: 'a pod asks use-gputype in another case, then HAMi\'s pool serves it and the annotation is kept as written',
-    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [USE]: 'l20' }), pools: ['l20-hami'],
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...onPool('l20-hami'), [USE]: 'l20' }), pools: ['l20-hami'],
     check: (out) => assert.equal(out.metadata?.annotations?.[USE], 'l20') },
   { name: 'a pod asks use-gputype H100, then pools of other models are out too (by the pool\'s model) and the H100 pool serves it',
     policy: upstream, pod: one(G('1'), { [USE]: 'H100' }), pools: ['h100-mig'],
     ruledOut: { 'l20-hami': 'does not match card type L20', 'h20-exclusive': 'use-gputype "H100" does not match card type H20' },
     check: (out) => assert.equal(out.metadata?.annotations?.[USE], 'H100') },
   { name: 'a pod asks nouse-gputype H20, then the H20 pool is out by its model',
-    policy: upstream, pod: one(G('1'), { ...only('h20-exclusive'), [NOUSE]: 'H20' }),
+    policy: upstream, pod: one(G('1'), { ...onPool('h20-exclusive'), [NOUSE]: 'H20' }),
     denied: ['pool h20-exclusive: the pod\'s nvidia.com/nouse-gputype "H20" excludes card type H20'] },
 
   // 4. MIG catalogs: cards beyond the 7-slice ones, exact model names, profile variants.
   { name: 'an RTX PRO 6000 pool (4 slices) gets a whole GPU, then it takes the full-card 4g.96gb',
-    policy: RTX, pod: one(G('1'), only('rtx')), pools: ['rtx'], check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-4g.96gb': '1' }) },
+    policy: RTX, pod: one(G('1'), onPool('rtx')), pools: ['rtx'], check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-4g.96gb': '1' }) },
   { name: 'an RTX PRO 6000 pool gets half a card\'s compute, then it takes 2g.48gb (2 of 4 slices), not the whole card',
-    policy: RTX, pod: one(G(undefined, undefined, '50'), only('rtx')), pools: ['rtx'],
+    policy: RTX, pod: one(G(undefined, undefined, '50'), onPool('rtx')), pools: ['rtx'],
     check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-2g.48gb': '1' }) },
   { name: 'a card the catalog does not know lists a 4-slice full-card profile, then its slices come from the policy\'s profiles',
-    policy: RTX, pod: one(G('1'), only('unknown')), pools: ['unknown'], check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-4g.96gb': '1' }) },
+    policy: RTX, pod: one(G('1'), onPool('unknown')), pools: ['unknown'], check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-4g.96gb': '1' }) },
   { name: 'a profile variant is listed, then its resource is the device plugin\'s name (+ as .)',
-    policy: RTX, pod: one(G(undefined, '20Gi'), only('variants')), pools: ['variants'],
+    policy: RTX, pod: one(G(undefined, '20Gi'), onPool('variants')), pools: ['variants'],
     check: (out) => assert.deepEqual(limitsOf(out, 'main'), { 'nvidia.com/mig-1g.24gb.gfx': '1' }) },
   ...['nvidia.com/mig-1g.24gb.me.all', 'nvidia.com/mig-2g.48gb-me', 'nvidia.com/mig-4g.96gb.gfx'].map((resource): Case => ({
     name: `a native ${resource} is asked, then it is read as that profile variant and routed to the pool that lists it`,
@@ -133,16 +133,16 @@ const cases: Case[] = [
   // 3. Placement on HAMi: per pod, hami.io/gpu-scheduler-policy (GetGPUSchedulerPolicyByPod).
   ...(['spread', 'binpack'] as const).map((placement): Case => ({
     name: `a pod asks placement ${placement} on HAMi, then it is served with HAMi's per-pod hami.io/gpu-scheduler-policy: ${placement}`,
-    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [PLACEMENT]: placement }), pools: ['l20-hami'],
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...onPool('l20-hami'), [PLACEMENT]: placement }), pools: ['l20-hami'],
     check: (out) => assert.equal(out.metadata?.annotations?.[HAMI_POLICY], placement) })),
   { name: 'a pod writes HAMi\'s own gpu-scheduler-policy binpack and asks spread, then HAMi is out: the two say different things',
-    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [PLACEMENT]: 'spread', [HAMI_POLICY]: 'binpack' }),
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...onPool('l20-hami'), [PLACEMENT]: 'spread', [HAMI_POLICY]: 'binpack' }),
     denied: ['pool l20-hami: the pod\'s hami.io/gpu-scheduler-policy is binpack, not spread'] },
   { name: 'a pod writes HAMi\'s own gpu-scheduler-policy, then it is kept as written',
-    policy: upstream, pod: one(G(undefined, '4Gi'), { ...only('l20-hami'), [HAMI_POLICY]: 'binpack' }), pools: ['l20-hami'],
+    policy: upstream, pod: one(G(undefined, '4Gi'), { ...onPool('l20-hami'), [HAMI_POLICY]: 'binpack' }), pools: ['l20-hami'],
     check: (out) => assert.equal(out.metadata?.annotations?.[HAMI_POLICY], 'binpack') },
   { name: 'a pod asks placement spread on an exclusive pool, then it is still out: placement is not configurable there',
-    policy: upstream, pod: one(G('1'), { ...only('h20-exclusive'), [PLACEMENT]: 'spread' }), denied: ['pool h20-exclusive: placement is not configurable, not spread'] },
+    policy: upstream, pod: one(G('1'), { ...onPool('h20-exclusive'), [PLACEMENT]: 'spread' }), denied: ['pool h20-exclusive: placement is not configurable, not spread'] },
 
   // 6. NUMA CPUs whole with the pod's overhead (koordinator NodeNUMAResource: PodRequests counts it).
   { name: 'a NUMA pod of 8 whole CPUs has a RuntimeClass overhead of 250m, then it is refused: the pod asks 8.25 CPUs',
