@@ -2,7 +2,7 @@
 // Deployment, a PyTorchJob, …), audit mode, and the vocabulary refused outside opted-in
 // namespaces. None of them ever changes an object: GitOps tools must see no drift, and pods are
 // still rewritten by POST /mutate when they are created.
-import { allow, refuse } from '../admission/encode.ts';
+import { MAX_MESSAGE_CHARS, allow, refuse } from '../admission/encode.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
 import { at, reviewedPods, type ReviewedPod } from '../admission/workload.ts';
 import { analyse, decideAnalysed, servingPools } from '../engine/decide.ts';
@@ -79,7 +79,7 @@ export function validateWorkloadsHandler(deps: MutateDeps): ReviewHandler {
         // Kueue admitting the workload writes its flavor into the template. Refused, the workload
         // would stay suspended and its quota held, the reason in no object: let it through, and
         // each pod is refused when created, with this reason in the workload's events (FailedCreate).
-        log.info({ refused: message, queue }, 'Kueue admission let through: its pods will be refused');
+        log.info({ refused: message.slice(0, MAX_MESSAGE_CHARS), queue }, 'Kueue admission let through: its pods will be refused');
         const note = clampWarning(`${refusals[0]!.path}: no pool serves this template on Kueue's flavor: its pods will be refused (see its events)`);
         return { verdict: allow(undefined, [...warnings, note]), result: 'unchanged', reason, revision: result.revision };
       }
