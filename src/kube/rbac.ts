@@ -1,6 +1,6 @@
 import { POLICY_LOCATION } from './configmap-watch.ts';
 
-/** One RBAC rule the webhook needs, with the reason for each verb (for the README and manifests). */
+/** One RBAC rule the webhook needs, with the reason for each verb (for docs/operators.md and the manifests). */
 export interface RbacRule {
   /** `Role` in the webhook's namespace, or `ClusterRole` for cluster-scoped resources. */
   readonly kind: 'Role' | 'ClusterRole';

@@ -87,7 +87,7 @@ describe('the Helm chart', () => {
 
   it('when the READMEs install from the registry, then they name the chart published by the release workflow at the package version', () => {
     const { version } = JSON.parse(read('package.json'));
-    for (const text of [read('README.md'), chart('README.md')]) {
+    for (const text of [read('README.md'), read('docs/operators.md'), chart('README.md')]) {
       const installs = [...text.matchAll(/helm install gpu-admission (oci:\S+) --version (\S+)/g)];
       assert.ok(installs.length > 0);
       for (const [, ref, v] of installs) assert.deepEqual([ref, v], ['oci://ghcr.io/gpu-admission/charts/gpu-admission', version]);

@@ -4,7 +4,7 @@
 // policy deviceclasses` prints; pods in the portable vocabulary are rewritten by the webhook, and
 // the real kube-scheduler makes their ResourceClaims, allocates devices of the right class and
 // binds them to the right nodes. No kubelet: nothing runs, which DRA scheduling does not need
-// (docs/research/dra.md §5). The policy is examples/policies/dra.yaml, as README shows it.
+// (docs/research/dra.md §5). The policy is examples/policies/dra.yaml, as docs/policy.md shows it.
 // Run: npm run test:e2e -- test/e2e/dra.e2e.ts
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';

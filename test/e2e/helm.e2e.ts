@@ -7,15 +7,16 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { createServingCert, startControlPlane, type ControlPlane } from './control-plane/control-plane.ts';
 import { ROOT, buildWebhook, ensureBinaries, namespace, serviceAccountKubeconfig } from './harness/cluster.ts';
 import { Helm, startRegistry, type Obj } from './harness/helm.ts';
-import { Kubectl, eventually, runProcess } from './harness/kubectl.ts';
+import { Kubectl, eventually, runProcess, type KubectlResult } from './harness/kubectl.ts';
+import { CLUSTER_NODES, nodeObjects } from './harness/cluster-nodes.ts';
 import { POOL_NODES, gpuNodes } from './harness/nodes.ts';
 import { freePort, startWebhook, type Webhook } from './harness/webhook.ts';
 
@@ -456,7 +457,7 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     log(`new policy in force ${((Date.now() - started) / 1000).toFixed(1)} s after helm upgrade began`);
     assert.ok(POOL_NODES['a10-cgpu']!.includes(second.node), second.node);
 
-    // A live edit stays through an upgrade that changes only something else (README: it "stays
+    // A live edit stays through an upgrade that changes only something else (docs/operators.md: it "stays
     // until a helm upgrade changes the policy value"), and goes when the policy value changes.
     const inForce = async (pool: string): Promise<void> => {
       await eventually(`pool ${pool} chosen`, async () => {
@@ -531,5 +532,101 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
     } finally {
       await registry.stop();
     }
+  });
+});
+
+/**
+ * The sh blocks of docs/operators.md marked `<!-- e2e:NAME … -->`, as written: the operator's
+ * Helm steps are run by bash, line for line, not a paraphrase of them.
+ */
+async function documentedBlocks(): Promise<Map<string, string>> {
+  const doc = await readFile(join(ROOT, 'docs/operators.md'), 'utf8');
+  return new Map([...doc.matchAll(/^<!-- e2e:([a-z-]+) [^\n]*-->\n```sh\n([\s\S]*?)\n```$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+describe('docs/operators.md: install, upgrade and uninstall with Helm, as the operator types them', () => {
+  let cp: ControlPlane;
+  let k: Kubectl;
+  let work: string;
+  let shell: (script: string) => Promise<KubectlResult>;
+  const ns = ['-n', 'gpu-admission'];
+
+  before(async () => {
+    const bins = await ensureBinaries(log);
+    work = await mkdtemp(join(tmpdir(), 'gpu-admission-helm-docs-'));
+    cp = await startControlPlane({ workDir: join(work, 'cluster'), log });
+    k = new Kubectl(bins.kubectl, cp.kubeconfig);
+    // Nodes as ACK's device plugin and GPU feature discovery publish them: `policy init` drafts
+    // every pool of them without a SET-ME, so the steps run through as written.
+    for (const { node, status } of nodeObjects(CLUSTER_NODES.filter((n) => ['t4-a', 'a10-a', 'h100-a'].includes(n.name)))) {
+      await k.ok(['create', '-f', '-'], JSON.stringify(node));
+      await k.ok(['patch', 'node', (node.metadata as Obj).name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
+    }
+    // The operator's directory: a checkout (what the steps name: the chart, the CLI) with nothing else.
+    const checkout = join(work, 'checkout');
+    await mkdir(checkout);
+    for (const entry of ['package.json', 'node_modules', 'src', 'charts']) await symlink(join(ROOT, entry), join(checkout, entry));
+    const home = join(work, 'home');
+    await mkdir(home);
+    const env = {
+      PATH: `${dirname(bins.kubectl)}:${dirname(bins.helm)}:${process.env.PATH ?? ''}`,
+      HOME: home, KUBECONFIG: cp.kubeconfig,
+      HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'),
+    };
+    shell = (script) => runProcess('bash', ['-euo', 'pipefail', '-c', script], { cwd: checkout, env });
+  });
+  after(async () => {
+    await cp?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('when the install, upgrade and uninstall blocks run as written, then the release is installed with the drafted policy, upgraded, and removed after the namespaces were taken out', async () => {
+    const blocks = await documentedBlocks();
+    assert.deepEqual([...blocks.keys()], ['helm-install', 'helm-upgrade', 'helm-uninstall']);
+
+    const installed = await shell(blocks.get('helm-install')!);
+    assert.equal(installed.code, 0, `the install steps:\n${installed.stdout}\n${installed.stderr}`);
+    const drafted = parse(await readFile(join(work, 'checkout', 'my-policy.yaml'), 'utf8'));
+    assert.deepEqual(drafted.pools.map((p: Obj) => p.backend).sort(), ['ack-cgpu', 'ack-core-mem', 'nvidia-exclusive']);
+    const inForce = async (): Promise<Obj> => parse((await k.json(['get', 'configmap', 'gpu-admission-policy', ...ns])).data['policy.yaml']);
+    assert.deepEqual(await inForce(), drafted, 'the ConfigMap holds the drafted policy');
+    const image = async (): Promise<string> => (await k.json(['get', 'deployment', 'gpu-admission', ...ns])).spec.template.spec.containers[0].image;
+    const { appVersion } = parse(await readFile(join(CHART, 'Chart.yaml'), 'utf8'));
+    assert.equal(await image(), `registry.mine.example/gpu-admission:${appVersion}`);
+    assert.equal((await k.json(['get', 'namespace', 'ml'])).metadata.labels['gpu-admission.io/enabled'], 'true');
+    const configs = async (): Promise<string[]> => [
+      ...(await k.json<{ items: Obj[] }>(['get', 'mutatingwebhookconfigurations'])).items,
+      ...(await k.json<{ items: Obj[] }>(['get', 'validatingwebhookconfigurations'])).items,
+    ].map((o) => o.metadata.name).filter((n) => n.startsWith('gpu-admission')).sort();
+    assert.deepEqual(await configs(), ['gpu-admission', 'gpu-admission-policy', 'gpu-admission-workloads']);
+
+    // No replica runs here (no kubelet): the Service has no endpoints, as during an uninstall,
+    // and the pod webhook fails closed — the reason the uninstall step takes the namespace out first.
+    const pod = (name: string): Obj => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ml' },
+      spec: { containers: [{ name: 'main', image: 'registry.example.com/train:1', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] },
+    });
+    const refused = await k.apply(pod('while-opted-in'));
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /failed calling webhook "pods\.gpu-admission\.io"/);
+    log(`refused while no replica runs: ${refused.stderr.trim()}`);
+
+    const upgraded = await shell(blocks.get('helm-upgrade')!);
+    assert.equal(upgraded.code, 0, `the upgrade step:\n${upgraded.stdout}\n${upgraded.stderr}`);
+    assert.equal((await k.json(['get', 'deployment', 'gpu-admission', ...ns])).metadata.labels['app.kubernetes.io/managed-by'], 'Helm');
+    const history = await shell('helm history gpu-admission --namespace gpu-admission -o json');
+    assert.deepEqual(JSON.parse(history.stdout).map((r: Obj) => r.status), ['superseded', 'deployed']);
+    assert.deepEqual(await inForce(), drafted, 'the same values keep the same policy');
+
+    const removed = await shell(blocks.get('helm-uninstall')!);
+    assert.equal(removed.code, 0, `the uninstall steps:\n${removed.stdout}\n${removed.stderr}`);
+    assert.match(removed.stdout, /^ml +Active +\S+ +true$/m, 'the first line lists the opted-in namespaces with their label');
+    assert.equal((await k.json(['get', 'namespace', 'ml'])).metadata.labels['gpu-admission.io/enabled'], undefined);
+    assert.deepEqual(await configs(), [], 'no webhook configuration is left');
+    assert.deepEqual(await inForce(), drafted, 'the policy is kept');
+    const stored = await k.apply(pod('after-uninstall'));
+    assert.equal(stored.code, 0, stored.stderr);
+    assert.deepEqual((await k.json(['get', 'pod', 'after-uninstall', '-n', 'ml'])).spec.containers[0].resources.limits, { 'gpu-admission.io/gpu-memory': '4Gi' },
+      'stored untouched: nothing decides it any more');
   });
 });

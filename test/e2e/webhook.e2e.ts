@@ -60,7 +60,7 @@ function assertOnPool(node: string, pool: string): void {
 async function boundNode(ns: string, name: string): Promise<string> {
   return eventually(`pod ${ns}/${name} bound by the scheduler`, async () => (await getPod(ns, name)).spec.nodeName || undefined);
 }
-/** `kubectl get pod X -o yaml | gpu-admission explain -f - --cluster`, as README's recipe has it (admin kubeconfig). */
+/** `kubectl get pod X -o yaml | gpu-admission explain -f - --cluster`, as docs/operators.md's recipe has it (admin kubeconfig). */
 function explainLive(podYaml: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runProcess(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'explain', '-f', '-', '--cluster', '--kubeconfig', env.cp.kubeconfig], { cwd: ROOT, input: podYaml });
 }

@@ -32,15 +32,15 @@ describe('loadConfig', () => {
     assert.equal(load(['--drain-delay-seconds', '0'], pod).drainDelayMs, 0);
   });
 
-  it('when --help is printed, then every flag has a line with its variable and what it does, and README\'s flag table has a row for each', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  it('when --help is printed, then every flag has a line with its variable and what it does, and the operators\' flag table has a row for each', () => {
+    const readme = readFileSync(new URL('../../docs/operators.md', import.meta.url), 'utf8');
     const flags = [...USAGE.matchAll(/^ {2}--([a-z-]+) +(\S+) +(.+)$/gm)];
     assert.ok(flags.length >= 19, USAGE);
     for (const [, flag, variable, what] of flags) {
       if (flag === 'help') continue;
       assert.match(variable!, /^(GPU_ADMISSION_[A-Z_]+|KUBECONFIG)$/);
       assert.ok(what!.length > 5, `--${flag}: ${what}`);
-      assert.match(readme, new RegExp(`^\\| [^|]*\`--${flag}\`[^|]*\\| [^|]*\`${variable}\``, 'm'), `README's flag table has no row for --${flag}`);
+      assert.match(readme, new RegExp(`^\\| [^|]*\`--${flag}\`[^|]*\\| [^|]*\`${variable}\``, 'm'), `docs/operators.md's flag table has no row for --${flag}`);
     }
   });
 

@@ -95,7 +95,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     await kubectl.ok(['apply', '-f', '-'], objects.filter((o) => !webhooks.includes(o)).join('---\n'));
     await eventually('the gpu-admission ServiceAccount', async () =>
       (await kubectl.run(['get', 'serviceaccount', 'gpu-admission', '-n', 'gpu-admission'])).code === 0 ? true : undefined);
-    // The policy is not part of the base: the operator creates it, as README says.
+    // The policy is not part of the base: the operator creates it, as docs/operators.md says.
     await kubectl.ok(['-n', 'gpu-admission', 'create', 'configmap', 'gpu-admission-policy', `--from-file=policy.yaml=${join(ROOT, 'test/e2e/policy.yaml')}`]);
     const cert = await createServingCert({ caCertPath: cp.caCertPath, caKeyPath: cp.caKeyPath, outDir: join(workDir, 'webhook-tls'), name: 'webhook', hosts: ['localhost', '127.0.0.1'] });
     const saKubeconfig = await serviceAccountKubeconfig(kubectl, cp, workDir);
