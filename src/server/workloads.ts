@@ -9,7 +9,7 @@ import { analyse, decideAnalysed, servingPools } from '../engine/decide.ts';
 import { podContainers, resourceNames } from '../engine/demand.ts';
 import type { Decision } from '../engine/decision.ts';
 import type { Container, Pod } from '../engine/pod.ts';
-import { clampWarning } from '../engine/message.ts';
+import { WARNING_LIMIT, clampWarning } from '../engine/message.ts';
 import { KUEUE_QUEUE_LABEL, NAMESPACE_OPT_IN, PREFIX } from '../vocabulary/names.ts';
 import { UnavailableError } from './errors.ts';
 import { namespaceLabels, type MutateDeps } from './mutate.ts';
@@ -128,23 +128,26 @@ export function auditHandler(deps: MutateDeps): ReviewHandler {
 /**
  * The audit warnings of one decision: where it would route the pod and as what, or why it would
  * refuse it; one warning per container or per pool's reason, so that none is cut at the 120
- * characters Kubernetes asks warnings to keep to.
+ * characters Kubernetes asks warnings to keep to. A line that would pass them with the template's
+ * path in front is split after its head (`would warn:`, `would refuse:`, `would route to …`), the
+ * rest on a line of its own: the engine writes each of its texts to fit alone.
  */
 function wouldDo(path: string, pod: Pod, decision: Decision): string[] {
   const pending = genericAsks(pod).length > 0
-    ? [at(path, `stays Pending here: no node has gpu-admission.io/* (label the namespace ${NAMESPACE_OPT_IN.key}=${NAMESPACE_OPT_IN.value} to translate)`)]
+    ? headed(path, 'stays Pending here:', `no node has gpu-admission.io/* (label the namespace ${NAMESPACE_OPT_IN.key}=${NAMESPACE_OPT_IN.value} to translate)`)
     : [];
+  const warnings = (ws: readonly string[]): string[] => ws.flatMap((w) => headed(path, 'would warn:', w));
   switch (decision.kind) {
     case 'not-applicable':
       return [];
     case 'allow':
-      return [...decision.warnings.map((w) => at(path, `would warn: ${w}`)), ...pending];
+      return [...warnings(decision.warnings), ...pending];
     case 'deny': {
       // Each problem, `container "x" asks …: pool a: why; pool b: why`, as a head line and one line
       // per pool (a reason may itself hold "; ": only a pool's name starts a line).
       const lines = decision.problems.flatMap((p) => {
-        const [first, ...rest] = p.message.split(/(?:; |: )(?=pool [a-z0-9-]+: )/);
-        return [at(path, `would refuse: ${first}${rest.length > 0 ? ':' : ''}`), ...rest.map((part) => at(path, `  ${part}`))];
+        const [first = '', ...rest] = p.message.split(/(?:; |: )(?=pool [a-z0-9-]+: )/);
+        return [...headed(path, 'would refuse:', `${first}${rest.length > 0 ? ':' : ''}`), ...rest.map((part) => under(path, part))];
       });
       return [...lines, ...pending];
     }
@@ -152,13 +155,27 @@ function wouldDo(path: string, pod: Pod, decision: Decision): string[] {
       const pools = decision.record.pools.join(', ');
       const changes = written(pod, decision.pod);
       const route = changes.length === 1
-        ? [at(path, `would route to ${pools} as ${changes[0]!.entries.join(', ')}`)]
-        : [at(path, `would route to ${pools}${changes.length === 0 ? ' (node placement only)' : ':'}`),
-          ...changes.map(({ name, entries }) => at(path, `  container ${name}: ${entries.join(', ')}`))];
-      return [...route, ...decision.warnings.map((w) => at(path, `would warn: ${w}`)), ...pending];
+        ? headed(path, `would route to ${pools}`, `as ${changes[0]!.entries.join(', ')}`)
+        : [clampWarning(at(path, `would route to ${pools}${changes.length === 0 ? ' (node placement only)' : ':'}`)),
+          ...changes.map(({ name, entries }) => under(path, `container ${name}: ${entries.join(', ')}`))];
+      return [...route, ...warnings(decision.warnings), ...pending];
     }
   }
 }
+
+/** `path: head text` as one warning when it fits, else the head and the text indented under it. */
+function headed(path: string, head: string, text: string): string[] {
+  const whole = at(path, `${head} ${text}`);
+  return whole.length <= WARNING_LIMIT ? [whole] : [clampWarning(at(path, head)), indented(text)];
+}
+
+/** A line under a head: with the path in front when it fits (grep finds the template's lines), else without. */
+function under(path: string, text: string): string {
+  const whole = at(path, `  ${text}`);
+  return whole.length <= WARNING_LIMIT ? whole : indented(text);
+}
+
+const indented = (text: string): string => clampWarning(text.length + 2 <= WARNING_LIMIT ? `  ${text}` : text);
 
 /** The resources the rewrite writes, per container that changes (`aliyun.com/gpu-mem: 12`). */
 function written(before: Pod, after: Pod): { name: string; entries: string[] }[] {

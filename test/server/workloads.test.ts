@@ -152,6 +152,21 @@ describe('POST /audit, several containers and native requests', () => {
   });
 });
 
+describe('POST /audit, long template paths', () => {
+  it('when a warning would pass 120 characters behind the template\'s path, then its head and its text are two lines, each whole', async () => {
+    const worker = template(container('pytorch-worker-with-a-long-name', { 'gpu-admission.io/gpu-memory': '10Gi', 'gpu-admission.io/gpu-cores': '33' }));
+    const r = await post('/audit', review(pytorchJob(worker)));
+    const lines = r.warnings ?? [];
+    for (const w of lines) assert.ok(w.length <= 120 && !w.endsWith('…'), `whole: ${w}`);
+    const at = lines.indexOf('spec.pytorchReplicaSpecs.Worker.template: would route to a10-core');
+    assert.ok(at >= 0, lines.join('\n'));
+    assert.equal(lines[at + 1], '  as aliyun.com/gpu-mem: 10, aliyun.com/gpu-core.percentage: 35');
+    const warn = lines.indexOf('spec.pytorchReplicaSpecs.Worker.template: would warn:');
+    assert.equal(lines[warn + 1], '  ask gpu-cores in multiples of 5 to avoid rounding: 33 rounded up to 35 (container "pytorch-worker-with-a-long-name")');
+    assert.ok(lines.includes('  no node has gpu-admission.io/* (label the namespace gpu-admission.io/enabled=true to translate)'), lines.join('\n'));
+  });
+});
+
 describe('POST /validate-workloads, updates that move templates', () => {
   const job = (roles: Record<string, Obj>): Obj => ({ apiVersion: 'kubeflow.org/v1', kind: 'PyTorchJob', metadata: { name: 'pt', namespace: 'ml' },
     spec: { pytorchReplicaSpecs: roles } });
