@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -537,96 +537,148 @@ describe('the chart on the real API server (helm install, upgrade, uninstall)', 
 
 /**
  * The sh blocks of docs/operators.md marked `<!-- e2e:NAME … -->`, as written: the operator's
- * Helm steps are run by bash, line for line, not a paraphrase of them.
+ * steps are run by bash, line for line, not a paraphrase of them.
  */
 async function documentedBlocks(): Promise<Map<string, string>> {
   const doc = await readFile(join(ROOT, 'docs/operators.md'), 'utf8');
   return new Map([...doc.matchAll(/^<!-- e2e:([a-z-]+) [^\n]*-->\n```sh\n([\s\S]*?)\n```$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
-describe('docs/operators.md: install, upgrade and uninstall with Helm, as the operator types them', () => {
-  let cp: ControlPlane;
-  let k: Kubectl;
-  let work: string;
-  let shell: (script: string) => Promise<KubectlResult>;
-  const ns = ['-n', 'gpu-admission'];
+interface Operator { readonly cp: ControlPlane; readonly k: Kubectl; readonly dir: string; readonly work: string; sh(script: string): Promise<KubectlResult> }
 
-  before(async () => {
-    const bins = await ensureBinaries(log);
-    work = await mkdtemp(join(tmpdir(), 'gpu-admission-helm-docs-'));
-    cp = await startControlPlane({ workDir: join(work, 'cluster'), log });
-    k = new Kubectl(bins.kubectl, cp.kubeconfig);
-    // Nodes as ACK's device plugin and GPU feature discovery publish them: `policy init` drafts
-    // every pool of them without a SET-ME, so the steps run through as written.
-    for (const { node, status } of nodeObjects(CLUSTER_NODES.filter((n) => ['t4-a', 'a10-a', 'h100-a'].includes(n.name)))) {
-      await k.ok(['create', '-f', '-'], JSON.stringify(node));
-      await k.ok(['patch', 'node', (node.metadata as Obj).name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
-    }
-    // The operator's directory: a checkout (what the steps name: the chart, the CLI) with nothing else.
-    const checkout = join(work, 'checkout');
-    await mkdir(checkout);
-    for (const entry of ['package.json', 'node_modules', 'src', 'charts']) await symlink(join(ROOT, entry), join(checkout, entry));
-    const home = join(work, 'home');
-    await mkdir(home);
-    const env = {
-      PATH: `${dirname(bins.kubectl)}:${dirname(bins.helm)}:${process.env.PATH ?? ''}`,
-      HOME: home, KUBECONFIG: cp.kubeconfig,
-      HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'),
-    };
-    shell = (script) => runProcess('bash', ['-euo', 'pipefail', '-c', script], { cwd: checkout, env });
-  });
+/**
+ * A fresh control plane with GPU nodes as ACK's device plugin and GPU feature discovery publish
+ * them (`policy init` drafts each pool whole, so the steps run through as written), and the
+ * operator's directory: what the steps name of a checkout (the CLI, the chart, the manifests, a
+ * copy of certs/gen-certs.sh), with kubectl and helm on PATH.
+ */
+async function operator(name: string): Promise<Operator> {
+  const bins = await ensureBinaries(log);
+  const work = await mkdtemp(join(tmpdir(), `gpu-admission-${name}-`));
+  const cp = await startControlPlane({ workDir: join(work, 'cluster'), log });
+  const k = new Kubectl(bins.kubectl, cp.kubeconfig);
+  for (const { node, status } of nodeObjects(CLUSTER_NODES.filter((n) => ['t4-a', 'a10-a', 'h100-a'].includes(n.name)))) {
+    await k.ok(['create', '-f', '-'], JSON.stringify(node));
+    await k.ok(['patch', 'node', (node.metadata as Obj).name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
+  }
+  const dir = join(work, 'checkout');
+  await mkdir(join(dir, 'certs'), { recursive: true });
+  for (const entry of ['package.json', 'node_modules', 'src', 'charts', 'manifests']) await symlink(join(ROOT, entry), join(dir, entry));
+  await copyFile(join(ROOT, 'certs/gen-certs.sh'), join(dir, 'certs/gen-certs.sh'));
+  const home = join(work, 'home');
+  await mkdir(home);
+  const env = {
+    PATH: `${dirname(bins.kubectl)}:${dirname(bins.helm)}:${process.env.PATH ?? ''}`,
+    HOME: home, KUBECONFIG: cp.kubeconfig,
+    HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'),
+  };
+  return { cp, k, dir, work, sh: (script) => runProcess('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env }) };
+}
+
+const HOOKS = [['mutatingwebhookconfiguration', 'gpu-admission'], ['validatingwebhookconfiguration', 'gpu-admission-policy'], ['validatingwebhookconfiguration', 'gpu-admission-workloads']] as const;
+/** Every webhook of the three configurations, by name, with its clientConfig. */
+async function clientConfigs(k: Kubectl): Promise<Record<string, Obj>> {
+  const all: Record<string, Obj> = {};
+  for (const [kind, name] of HOOKS) for (const w of (await k.json(['get', kind, name])).webhooks as Obj[]) all[w.name] = w.clientConfig;
+  return all;
+}
+const gpuPod = (name: string): Obj => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ml' },
+  spec: { containers: [{ name: 'main', image: 'registry.example.com/train:1', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] },
+});
+
+describe('docs/operators.md: install, upgrade and uninstall with Helm, as the operator types them', () => {
+  let op: Operator;
+  const ns = ['-n', 'gpu-admission'];
+  before(async () => { op = await operator('helm-docs'); });
   after(async () => {
-    await cp?.stop();
-    await rm(work, { recursive: true, force: true });
+    await op?.cp.stop();
+    if (op) await rm(op.work, { recursive: true, force: true });
   });
 
   it('when the install, upgrade and uninstall blocks run as written, then the release is installed with the drafted policy, upgraded, and removed after the namespaces were taken out', async () => {
+    const { k, sh } = op;
     const blocks = await documentedBlocks();
-    assert.deepEqual([...blocks.keys()], ['helm-install', 'helm-upgrade', 'helm-uninstall']);
-
-    const installed = await shell(blocks.get('helm-install')!);
+    const installed = await sh(blocks.get('helm-install')!);
     assert.equal(installed.code, 0, `the install steps:\n${installed.stdout}\n${installed.stderr}`);
-    const drafted = parse(await readFile(join(work, 'checkout', 'my-policy.yaml'), 'utf8'));
+    const drafted = parse(await readFile(join(op.dir, 'my-policy.yaml'), 'utf8'));
     assert.deepEqual(drafted.pools.map((p: Obj) => p.backend).sort(), ['ack-cgpu', 'ack-core-mem', 'nvidia-exclusive']);
     const inForce = async (): Promise<Obj> => parse((await k.json(['get', 'configmap', 'gpu-admission-policy', ...ns])).data['policy.yaml']);
     assert.deepEqual(await inForce(), drafted, 'the ConfigMap holds the drafted policy');
-    const image = async (): Promise<string> => (await k.json(['get', 'deployment', 'gpu-admission', ...ns])).spec.template.spec.containers[0].image;
     const { appVersion } = parse(await readFile(join(CHART, 'Chart.yaml'), 'utf8'));
-    assert.equal(await image(), `registry.mine.example/gpu-admission:${appVersion}`);
+    assert.equal((await k.json(['get', 'deployment', 'gpu-admission', ...ns])).spec.template.spec.containers[0].image, `registry.mine.example/gpu-admission:${appVersion}`);
     assert.equal((await k.json(['get', 'namespace', 'ml'])).metadata.labels['gpu-admission.io/enabled'], 'true');
-    const configs = async (): Promise<string[]> => [
-      ...(await k.json<{ items: Obj[] }>(['get', 'mutatingwebhookconfigurations'])).items,
-      ...(await k.json<{ items: Obj[] }>(['get', 'validatingwebhookconfigurations'])).items,
-    ].map((o) => o.metadata.name).filter((n) => n.startsWith('gpu-admission')).sort();
-    assert.deepEqual(await configs(), ['gpu-admission', 'gpu-admission-policy', 'gpu-admission-workloads']);
+    const secret = await k.json(['get', 'secret', 'gpu-admission-tls', ...ns]);
+    for (const [hook, config] of Object.entries(await clientConfigs(k))) assert.equal(config.caBundle, secret.data['ca.crt'], hook);
 
     // No replica runs here (no kubelet): the Service has no endpoints, as during an uninstall,
-    // and the pod webhook fails closed — the reason the uninstall step takes the namespace out first.
-    const pod = (name: string): Obj => ({
-      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ml' },
-      spec: { containers: [{ name: 'main', image: 'registry.example.com/train:1', resources: { limits: { 'gpu-admission.io/gpu-memory': '4Gi' } } }] },
-    });
-    const refused = await k.apply(pod('while-opted-in'));
+    // and the pod webhook fails closed — the reason the uninstall steps take the namespace out first.
+    const refused = await k.apply(gpuPod('while-opted-in'));
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /failed calling webhook "pods\.gpu-admission\.io"/);
     log(`refused while no replica runs: ${refused.stderr.trim()}`);
 
-    const upgraded = await shell(blocks.get('helm-upgrade')!);
+    const upgraded = await sh(blocks.get('helm-upgrade')!);
     assert.equal(upgraded.code, 0, `the upgrade step:\n${upgraded.stdout}\n${upgraded.stderr}`);
-    assert.equal((await k.json(['get', 'deployment', 'gpu-admission', ...ns])).metadata.labels['app.kubernetes.io/managed-by'], 'Helm');
-    const history = await shell('helm history gpu-admission --namespace gpu-admission -o json');
+    const history = await sh('helm history gpu-admission --namespace gpu-admission -o json');
     assert.deepEqual(JSON.parse(history.stdout).map((r: Obj) => r.status), ['superseded', 'deployed']);
     assert.deepEqual(await inForce(), drafted, 'the same values keep the same policy');
 
-    const removed = await shell(blocks.get('helm-uninstall')!);
+    const removed = await sh(blocks.get('helm-uninstall')!);
     assert.equal(removed.code, 0, `the uninstall steps:\n${removed.stdout}\n${removed.stderr}`);
-    assert.match(removed.stdout, /^ml +Active +\S+ +true$/m, 'the first line lists the opted-in namespaces with their label');
+    assert.match(removed.stdout, /^ml +Active +\S+ +true$/m, 'the first step lists the opted-in namespaces with their label');
     assert.equal((await k.json(['get', 'namespace', 'ml'])).metadata.labels['gpu-admission.io/enabled'], undefined);
-    assert.deepEqual(await configs(), [], 'no webhook configuration is left');
+    const left = [...(await k.json<{ items: Obj[] }>(['get', 'mutatingwebhookconfigurations'])).items, ...(await k.json<{ items: Obj[] }>(['get', 'validatingwebhookconfigurations'])).items];
+    assert.deepEqual(left.map((o) => o.metadata.name).filter((n) => n.startsWith('gpu-admission')), [], 'no webhook configuration is left');
     assert.deepEqual(await inForce(), drafted, 'the policy is kept');
-    const stored = await k.apply(pod('after-uninstall'));
+    const stored = await k.apply(gpuPod('after-uninstall'));
     assert.equal(stored.code, 0, stored.stderr);
     assert.deepEqual((await k.json(['get', 'pod', 'after-uninstall', '-n', 'ml'])).spec.containers[0].resources.limits, { 'gpu-admission.io/gpu-memory': '4Gi' },
       'stored untouched: nothing decides it any more');
+  });
+});
+
+describe('docs/operators.md: install with kustomize and point the webhooks at a laptop and back, as the operator types them', () => {
+  let op: Operator;
+  before(async () => { op = await operator('kustomize-docs'); });
+  after(async () => {
+    await op?.cp.stop();
+    if (op) await rm(op.work, { recursive: true, force: true });
+  });
+
+  it('when the kustomize block runs as written, then every webhook of the three configurations trusts the generated CA and the drafted policy is in force', async () => {
+    const { k, sh } = op;
+    const blocks = await documentedBlocks();
+    const installed = await sh(blocks.get('kustomize-install')!);
+    assert.equal(installed.code, 0, `the kustomize steps:\n${installed.stdout}\n${installed.stderr}`);
+    const ca = (await readFile(join(op.dir, 'certs/ca.crt'))).toString('base64');
+    const configs = await clientConfigs(k);
+    assert.deepEqual(Object.keys(configs).sort(), [
+      'audit.gpu-admission.io', 'not-opted-in.gpu-admission.io', 'pods.gpu-admission.io', 'policy.gpu-admission.io', 'workloads.gpu-admission.io',
+    ]);
+    for (const [hook, config] of Object.entries(configs)) {
+      assert.equal(config.caBundle, ca, `${hook} trusts the CA gen-certs.sh made`);
+      assert.equal(config.service.name, 'gpu-admission', hook);
+    }
+    assert.equal((await k.json(['get', 'deployment', 'gpu-admission', '-n', 'gpu-admission'])).spec.template.spec.containers[0].image, 'registry.mine.example/gpu-admission:0.1.0');
+    assert.equal((await k.json(['get', 'secret', 'gpu-admission-tls', '-n', 'gpu-admission'])).type, 'kubernetes.io/tls');
+    const drafted = parse(await readFile(join(op.dir, 'my-policy.yaml'), 'utf8'));
+    assert.deepEqual(parse((await k.json(['get', 'configmap', 'gpu-admission-policy', '-n', 'gpu-admission'])).data['policy.yaml']), drafted);
+    assert.equal((await k.json(['get', 'namespace', 'ml'])).metadata.labels['gpu-admission.io/enabled'], 'true');
+
+    // The laptop: the certificate line of the doc, then every webhook to its URL, then back.
+    const certs = /^bash certs\/gen-certs\.sh -o certs\/laptop .*$/m.exec(await readFile(join(ROOT, 'docs/operators.md'), 'utf8'))?.[0];
+    assert.ok(certs);
+    assert.equal((await sh(certs)).code, 0);
+    const laptopCa = (await readFile(join(op.dir, 'certs/laptop/ca.crt'))).toString('base64');
+    const toLaptop = await sh(blocks.get('kustomize-to-laptop')!);
+    assert.equal(toLaptop.code, 0, `to the laptop:\n${toLaptop.stdout}\n${toLaptop.stderr}`);
+    const onLaptop = await clientConfigs(k);
+    for (const [hook, config] of Object.entries(onLaptop)) {
+      assert.deepEqual(config, { url: `https://my-laptop.example:8443${configs[hook]!.service.path}`, caBundle: laptopCa }, hook);
+    }
+    const back = await sh(blocks.get('kustomize-from-laptop')!);
+    assert.equal(back.code, 0, `back to the Service:\n${back.stdout}\n${back.stderr}`);
+    assert.deepEqual(await clientConfigs(k), configs, 'every webhook is as the install left it');
   });
 });
