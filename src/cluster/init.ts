@@ -1,6 +1,6 @@
 // `gpu-admission policy init --from-cluster`: a valid policy drafted from the nodes. Nodes are
 // grouped by backend (read from the ACK mode label, NVIDIA's MIG strategy and time-slicing
-// labels, HAMi's node registration), model, card memory and card count; a group that the
+// labels, HAMi's and Volcano's node registrations, Koordinator's model label), model, card memory and card count; a group that the
 // backend's own labels cannot tell from other GPU nodes gets a nodeSelector on a label only its
 // nodes share. Models get the portable name pods ask (`A10`) and the label value as `product`.
 // Its output passes `policy check --cluster` on the same cluster, unless the nodes do not publish
