@@ -108,6 +108,11 @@ function containersReason(pool: Pool, facts: PodFacts): string | undefined {
   if (pool.backend === 'volcano-vgpu' && (facts.gpuRoles.has('init') || facts.gpuRoles.has('sidecar'))) {
     return "Volcano's vGPU reads the GPUs of app containers only (ExtractResourceRequest); init containers and sidecars cannot ask for them";
   }
+  const provider = facts.placement.isolationProvider;
+  if (pool.backend === 'koordinator' && provider !== undefined && provider !== pool.koordinator?.gpuIsolationProvider) {
+    return `the pod's label ${KOORD.isolationLabel} is ${provider}, and koord-scheduler refuses nodes whose label differs `
+      + `("GPUIsolationProviderHAMICore not found on the node"); the pool's nodes ${pool.koordinator?.gpuIsolationProvider ? `have ${pool.koordinator.gpuIsolationProvider}` : 'have none'}`;
+  }
   if (pool.backend === 'koordinator' && facts.gpuContainerCount > 1) {
     return `Koordinator allocates GPUs per pod and gives every container all of them (koordlet's GPU hook), so ${facts.gpuContainerCount} `
       + 'containers asking GPUs cannot each get their own: ask them in one container';
