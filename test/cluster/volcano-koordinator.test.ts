@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { checkAgainstCluster } from '../../src/cluster/check.ts';
 import { draftPolicy } from '../../src/cluster/init.ts';
 import { inspect } from '../../src/cluster/inspect.ts';
+import { kueueTransformations } from '../../src/cluster/kueue.ts';
 import { toClusterNode, toClusterPod, type ClusterNode } from '../../src/cluster/model.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 
@@ -100,5 +101,23 @@ pools:
     ];
     const a10 = inspect(r.policy, NODES, pods).pools.find((p) => p.name === 'a10');
     assert.deepEqual(a10?.usage.map((u) => [u.what, u.allocated, u.total]), [['compute', 85, 400], ['GPU memory', 150, 400]]);
+  });
+});
+
+describe('policy kueue on Volcano and Koordinator pools', () => {
+  it('when transformations are made, then Volcano\'s cores count per vGPU, Koordinator\'s totals count as they are, and its memory ratio is not guessed', () => {
+    const r = parsePolicy(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: v, backend: volcano-vgpu, nodeSelector: {group: l40s}, gpu: {model: L40S, memory: 45Gi, perNode: 2}}
+  - {name: k, backend: koordinator, nodeSelector: {vendor: nvidia}, gpu: {model: A10, memory: 22Gi, perNode: 4}}
+`);
+    assert.ok(r.ok);
+    const byInput = new Map(kueueTransformations(r.policy).transformations.map((t) => [t.input, t]));
+    assert.deepEqual(byInput.get('volcano.sh/vgpu-cores'), { input: 'volcano.sh/vgpu-cores', strategy: 'Replace', multiplyBy: 'volcano.sh/vgpu-number', outputs: { 'gpu-admission.io/total-gpu-cores': '1' } });
+    assert.deepEqual(byInput.get('koordinator.sh/gpu-core'), { input: 'koordinator.sh/gpu-core', strategy: 'Replace', outputs: { 'gpu-admission.io/total-gpu-cores': '1' } });
+    assert.deepEqual(byInput.get('koordinator.sh/gpu-memory'), { input: 'koordinator.sh/gpu-memory', strategy: 'Replace', outputs: { 'gpu-admission.io/total-gpu-memory': '1' } });
+    assert.deepEqual(byInput.get('koordinator.sh/gpu.shared'), { input: 'koordinator.sh/gpu.shared', strategy: 'Replace', outputs: { 'gpu-admission.io/gpu': '1' } });
+    assert.equal(byInput.get('koordinator.sh/gpu-memory-ratio'), undefined);
   });
 });
