@@ -6,7 +6,7 @@ import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 import { flavorLabels, poolTerms } from '../policy/pool-nodes.ts';
 import { classSelects, policyDeviceClasses, type DeviceClassObject } from '../policy/dra.ts';
 import {
-  GFD, advertisesGpus, draGpus, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterDeviceClass, type ClusterNode, type DraView,
+  GFD, advertisesGpus, draGpus, nodeCardCount, volcanoDevices, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterDeviceClass, type ClusterNode, type DraView,
 } from './model.ts';
 
 const list = (names: readonly string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
@@ -116,6 +116,13 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
       }
       for (const [have, names] of byReplicas) {
         findings.push(`pool ${pool.name}: timeSlicing.replicas is ${pool.timeSlicing.replicas} but node${names.length > 1 ? 's' : ''} ${list(names)} ${names.length > 1 ? 'have' : 'has'} ${have} (nvidia.com/gpu.replicas)`);
+      }
+    }
+    if (pool.volcano) {
+      const other = mine.filter((n) => volcanoDevices(n)?.some((d) => d.mode !== pool.volcano!.mode)).map((n) => n.name);
+      if (other.length > 0) {
+        findings.push(`pool ${pool.name}: volcano.mode is ${pool.volcano.mode} but node${other.length > 1 ? 's' : ''} ${list(other)} register${other.length > 1 ? '' : 's'} `
+          + `another mode (volcano.sh/node-vgpu-register): Volcano refuses pods whose volcano.sh/vgpu-mode differs`);
       }
     }
     if (pool.rdma) {

@@ -1,6 +1,6 @@
 // `gpu-admission policy init --from-cluster`: a valid policy drafted from the nodes. Nodes are
 // grouped by backend (read from the ACK mode label, NVIDIA's MIG strategy and time-slicing
-// labels, HAMi's node registration), model, card memory and card count; a group that the
+// labels, HAMi's and Volcano's node registrations, Koordinator's model label), model, card memory and card count; a group that the
 // backend's own labels cannot tell from other GPU nodes gets a nodeSelector on a label only its
 // nodes share. Models get the portable name pods ask (`A10`) and the label value as `product`.
 // Its output passes `policy check --cluster` on the same cluster, unless the nodes do not publish
@@ -10,9 +10,11 @@ import { Document, isMap, isSeq } from 'yaml';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import { migCatalog } from '../vocabulary/mig.ts';
-import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
 import {
-  GFD, advertisesDevicePluginGpus, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterNode,
+  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, KOORD, KOORD_HAMI_CORE, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, type VolcanoMode,
+} from '../vocabulary/names.ts';
+import {
+  GFD, advertisesDevicePluginGpus, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, volcanoDevices, type ClusterNode,
 } from './model.ts';
 
 const ACK_MODES: Readonly<Record<string, Backend>> = {
@@ -33,6 +35,35 @@ interface Draft {
   readonly hami?: { resourceName: string; resourceMem: string; resourceMemPercentage: string; resourceCores: string };
   /** dra: the devices' productName, which the pool's DeviceClass selects. */
   readonly product?: string;
+  /** volcano-vgpu: the sharing mode the plugin registered (a pool writes it only when it is mig). */
+  readonly volcano?: { mode: VolcanoMode };
+  /** koordinator: the nodes' HAMi-core label. */
+  readonly koordinator?: { gpuIsolationProvider: typeof KOORD_HAMI_CORE };
+}
+
+/** A card type as HAMi's engine registers it (`NVIDIA-Tesla T4`), as the name a pod asks (`Tesla-T4`). */
+const cardType = (type: string): string => type.replace(/^NVIDIA-/, '').replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
+
+/**
+ * A Volcano vGPU node (its plugin's `volcano.sh/node-vgpu-register`) or a Koordinator node (the
+ * model label slo-controller copies from its Device CR, and Koordinator's GPU resources).
+ */
+function schedulerDraft(node: ClusterNode): Draft | undefined {
+  const volcano = volcanoDevices(node);
+  if (volcano && volcano.length > 0) {
+    const first = volcano[0]!;
+    return { backend: 'volcano-vgpu', model: cardType(first.type), memoryGiB: first.mem / 1024, perNode: volcano.length,
+      ...(first.mode === 'mig' ? { volcano: { mode: 'mig' } } : {}) };
+  }
+  const koordModel = node.labels[KOORD.modelLabel];
+  const cores = node.allocatable[KOORD.gpuCore];
+  if (koordModel === undefined || cores === undefined || cores <= 0) return undefined;
+  const cards = Math.round(cores / 100);
+  const memory = node.allocatable[KOORD.gpuMemory];
+  return {
+    backend: 'koordinator', model: koordModel, memoryGiB: memory !== undefined && cards > 0 ? memory / cards / 2 ** 30 : undefined, perNode: cards,
+    ...(node.labels[KOORD.isolationLabel] === KOORD_HAMI_CORE ? { koordinator: { gpuIsolationProvider: KOORD_HAMI_CORE } } : {}),
+  };
 }
 
 /**
@@ -73,10 +104,12 @@ function migCardMemory(model: string, profiles: readonly string[]): number | und
 }
 
 function draftOf(node: ClusterNode): Draft | undefined {
+  const scheduled = schedulerDraft(node);
+  if (scheduled) return scheduled;
   const devices = hamiDevices(node);
   if (devices && devices.length > 0) {
     const first = devices[0]!;
-    const model = first.type.replace(/^NVIDIA-/, '').replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
+    const model = cardType(first.type);
     // HAMi advertises only its vGPU count (memory and cores are ignoredByScheduler in its chart):
     // the count's name tells whether its chart renamed its resources.
     const count = Object.keys(node.allocatable).find((k) => k.endsWith('/gpu') && k !== 'aliyun.com/gpu');
@@ -126,6 +159,7 @@ function draftOf(node: ClusterNode): Draft | undefined {
 const SUFFIX: Readonly<Record<Backend, string>> = {
   'ack-exclusive': '', 'ack-topology': '-topology', 'ack-cgpu': '-cgpu', 'ack-share': '-share', 'ack-mps': '-mps', 'ack-core-mem': '-core',
   'ack-mig': '-mig', 'nvidia-exclusive': '', 'nvidia-time-slicing': '-shared', 'nvidia-mig': '-mig', hami: '-hami', dra: '-dra',
+  'volcano-vgpu': '-volcano', koordinator: '-koord',
 };
 
 function slug(text: string): string {
@@ -165,7 +199,7 @@ const known = (n: number | undefined): n is number => n !== undefined && n > 0;
 function poolDoc(name: string, d: Draft, nodeSelector: Record<string, string>): PoolDoc {
   const memory = known(d.memoryGiB) ? `${Math.round(d.memoryGiB)}Gi` : PLACEHOLDER;
   // HAMi's and dra's models are already the portable name (product holds the device's own); the others are the nodes' label value.
-  const portable = d.backend === 'hami' || d.backend === 'dra' ? d.model : portableModel(d.model);
+  const portable = d.backend === 'hami' || d.backend === 'dra' || d.backend === 'volcano-vgpu' ? d.model : portableModel(d.model);
   const product = d.product ?? d.model;
   return {
     name, backend: d.backend,
@@ -174,6 +208,8 @@ function poolDoc(name: string, d: Draft, nodeSelector: Record<string, string>): 
     ...(d.mig && d.mig.length > 0 ? { mig: { ...(d.migStrategy ? { strategy: d.migStrategy } : {}), profiles: d.mig } } : {}),
     ...(d.timeSlicing ? { timeSlicing: d.timeSlicing } : {}),
     ...(d.hami ? { hami: d.hami } : {}),
+    ...(d.volcano ? { volcano: d.volcano } : {}),
+    ...(d.koordinator ? { koordinator: d.koordinator } : {}),
   };
 }
 
@@ -193,7 +229,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     for (const draft of dra.length > 0 ? dra : [draftOf(node)]) {
       if (!draft) continue;
       const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null,
-        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null]);
+        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null, draft.volcano ?? null, draft.koordinator ?? null]);
       const group = groups.get(key) ?? { draft, nodes: [] };
       group.nodes.push(node);
       groups.set(key, group);
@@ -258,6 +294,7 @@ function termsPool(name: string, d: Draft): Pool {
     gpu: { model: d.model, product: d.model, memory: '1Gi', perNode: 1 },
     ...(d.mig ? { mig: { strategy: d.migStrategy ?? 'mixed' as const, profiles: d.mig } } : {}),
     ...(d.timeSlicing ? { timeSlicing: { ...d.timeSlicing, failRequestsGreaterThanOne: false } } : {}),
+    ...(d.koordinator ? { koordinator: d.koordinator } : {}),
   } as Pool;
 }
 

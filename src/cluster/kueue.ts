@@ -5,7 +5,7 @@ import { flavorLabels } from '../policy/pool-nodes.ts';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
-import { GENERIC } from '../vocabulary/names.ts';
+import { GENERIC, KOORD } from '../vocabulary/names.ts';
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 import { poolUnits, type PoolUnit } from './model.ts';
 
@@ -53,7 +53,10 @@ function backendTransformation(pool: Pool, unit: PoolUnit): Transformation | und
   switch (unit.unit) {
     case 'GiB': return of(KUEUE_QUOTA.memory, '1Gi');
     case 'MiB': return of(KUEUE_QUOTA.memory, '1Mi', hamiCount);
-    case '%': return of(KUEUE_QUOTA.cores, '1', pool.backend === 'hami' ? hamiCount : undefined);
+    // HAMi's and Volcano's cores are per card; Koordinator's are the pod's total, and its memory ratio is no fixed quantity.
+    case '%':
+      if (unit.resource === KOORD.gpuMemoryRatio) return undefined;
+      return of(KUEUE_QUOTA.cores, '1', pool.backend === 'hami' || pool.backend === 'volcano-vgpu' ? hamiCount : undefined);
     case 'cards': case 'vGPUs': case 'replicas': return of(KUEUE_QUOTA.gpu, '1');
     case 'slices': {
       const profile = migProfileOfResource(unit.resource) ?? parseMigProfile(unit.what.replace(/^MIG /, ''));
@@ -80,6 +83,11 @@ export function kueueTransformations(policy: Policy): { transformations: Transfo
     for (const unit of poolUnits(pool)) {
       const t = backendTransformation(pool, unit);
       if (t) add(t, pool.name);
+    }
+    if (pool.backend === 'koordinator') {
+      // Koordinator's totals: gpu.shared counts cards, gpu-memory is the pod's bytes.
+      add({ input: KOORD.gpuShared, strategy: 'Replace', outputs: { [KUEUE_QUOTA.gpu]: '1' } }, pool.name);
+      add({ input: KOORD.gpuMemory, strategy: 'Replace', outputs: { [KUEUE_QUOTA.memory]: '1' } }, pool.name);
     }
   }
   return { transformations: [...byInput.values()].map((v) => v.t), notes };

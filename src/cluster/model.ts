@@ -8,7 +8,7 @@ import { classSelects, deviceClassOfResource, WHOLE_DEVICE, type DraDevice } fro
 import type { Policy, Pool } from '../policy/types.ts';
 import { migProfileOfResource, migResourceName } from '../vocabulary/mig.ts';
 import { containerRole, effectiveTotal, type ContainerRole } from '../vocabulary/containers.ts';
-import { ANNOTATION, GPU_DRIVER_CLASS, NATIVE, NVIDIA_MIG_STRATEGY_LABEL } from '../vocabulary/names.ts';
+import { ANNOTATION, GPU_DRIVER_CLASS, KOORD, NATIVE, NVIDIA_MIG_STRATEGY_LABEL, VOLCANO } from '../vocabulary/names.ts';
 import type { Labels } from '../vocabulary/node-selector.ts';
 import { parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 
@@ -215,12 +215,18 @@ export function poolUnits(pool: Pool): PoolUnit[] {
     case 'dra':
       return (pool.dra?.deviceClasses ?? []).map((c) => (c.device === WHOLE_DEVICE
         ? { resource: c.resource, what: 'cards', unit: 'cards' } : { resource: c.resource, what: `MIG ${c.device}`, unit: 'slices' }));
-    case 'hami':
+    case 'hami': case 'volcano-vgpu':
       return pool.hami ? [
         { resource: pool.hami.resourceName, what: 'vGPUs', unit: 'vGPUs' },
         { resource: pool.hami.resourceMem, what: 'GPU memory', unit: 'MiB' },
         { resource: pool.hami.resourceCores, what: 'cores', unit: '%' },
       ] : [];
+    case 'koordinator':
+      // slo-controller publishes the sums of the Device CR's cards (gpudeviceresource plugin.go); gpu-memory in bytes.
+      return [
+        { resource: KOORD.gpuCore, what: 'compute', unit: '%' },
+        { resource: KOORD.gpuMemoryRatio, what: 'GPU memory', unit: '%' },
+      ];
   }
 }
 
@@ -232,7 +238,7 @@ export function advertisesGpus(node: ClusterNode): boolean {
 /** GPU resources a device plugin advertises in the node's allocatable (NVIDIA's, ACK's, HAMi's). */
 export function advertisesDevicePluginGpus(node: ClusterNode): boolean {
   return Object.entries(node.allocatable).some(([k, v]) => v > 0
-    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/')));
+    && (k.startsWith('nvidia.com/') || k.startsWith('aliyun.com/gpu') || k.startsWith('hami.io/') || k.startsWith('volcano.sh/vgpu') || k.startsWith('koordinator.sh/gpu')));
 }
 
 /** The GPU devices a node's ResourceSlices publish, per GPU driver (gpu.nvidia.com: 8). */
@@ -310,12 +316,18 @@ export const GFD = {
 const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
 
 
-/** Card memory a node reports, in GiB: GFD's label, else ACK's total GPU memory over its card count. */
+/** Card memory a node reports, in GiB: GFD's label, Koordinator's or Volcano's registration, else ACK's total GPU memory over its card count. */
 export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
   // Under NVIDIA's single MIG strategy GFD's gpu.memory and gpu.count describe the slices, not the cards.
   if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') return undefined;
   const gfd = Number(node.labels[GFD.memory]);
   if (Number.isFinite(gfd) && gfd > 0) return gfd / 1024;
+  // Koordinator: slo-controller's sums of the Device CR's cards (gpu-memory bytes, gpu-core 100 per card).
+  const koordMemory = node.allocatable[KOORD.gpuMemory];
+  const koordCores = node.allocatable[KOORD.gpuCore];
+  if (koordMemory !== undefined && koordCores !== undefined && koordCores >= 100) return koordMemory / Math.round(koordCores / 100) / 2 ** 30;
+  const volcano = volcanoDevices(node)?.[0];
+  if (volcano !== undefined && volcano.mem > 0) return volcano.mem / 1024;
   const total = node.allocatable[NATIVE.aliyunGpuMem];
   const count = node.allocatable[ACK_GPU_COUNT];
   return total !== undefined && count !== undefined && count > 0 ? total / count : undefined;
@@ -332,6 +344,10 @@ export function nodeCardCount(node: ClusterNode): number | undefined {
   if (ack !== undefined) return ack;
   const gfd = Number(node.labels[GFD.count]);
   if (Number.isInteger(gfd) && gfd > 0) return gfd;
+  const koord = node.allocatable[KOORD.gpuCore];
+  if (node.labels[KOORD.modelLabel] !== undefined && koord !== undefined && koord > 0) return Math.round(koord / 100);
+  const volcano = volcanoDevices(node);
+  if (volcano && volcano.length > 0) return volcano.length;
   if (node.annotations[HAMI.register] !== undefined || node.labels[GFD.replicas] !== undefined) return undefined;
   const whole = node.allocatable[NATIVE.aliyunGpu] ?? node.allocatable[NATIVE.nvidiaGpu];
   return whole !== undefined && whole > 0 ? whole : undefined;
@@ -377,6 +393,28 @@ export function hamiDevices(node: ClusterNode): HamiDevice[] | undefined {
   }));
 }
 
+/** A card as Volcano's vGPU device plugin registers it: its type, memory (MiB), vGPUs, and the node's sharing mode. */
+export interface VolcanoDevice {
+  readonly id: string;
+  readonly type: string;
+  readonly mem: number;
+  readonly count: number;
+  readonly mode: string;
+}
+
+/**
+ * The cards of a Volcano vGPU node, from `volcano.sh/node-vgpu-register`: `uuid,count,devmem,type,health,mode:`
+ * per card (volcano nvidia/vgpu/utils.go decodeNodeDevices; a mode other than mig is hami-core).
+ * Undefined on a node the plugin has not registered.
+ */
+export function volcanoDevices(node: ClusterNode): VolcanoDevice[] | undefined {
+  const text = node.annotations[VOLCANO.register];
+  if (!text || !text.includes(':')) return undefined;
+  return text.split(':').filter((d) => d.includes(',')).map((d) => d.split(',')).filter((f) => f.length >= 6).map((f) => ({
+    id: f[0] ?? '', count: Number(f[1]) || 0, mem: Number(f[2]) || 0, type: f[3] ?? 'NVIDIA', mode: f[5] === 'mig' ? 'mig' : 'hami-core',
+  }));
+}
+
 /**
  * What a node has of one of a pool's resources. HAMi advertises only the vGPU count (its memory and
  * cores resources are ignoredByScheduler in its chart): those come from its registration.
@@ -384,10 +422,11 @@ export function hamiDevices(node: ClusterNode): HamiDevice[] | undefined {
 export function nodeCapacity(pool: Pool, node: ClusterNode, resource: string): number {
   const cls = deviceClassOfResource(pool, resource);
   if (cls) return (node.devices ?? []).filter((d) => classSelects(pool, cls, d)).length;
-  if (pool.hami && (resource === pool.hami.resourceMem || resource === pool.hami.resourceCores)) {
+  if (pool.backend === 'hami' && pool.hami && (resource === pool.hami.resourceMem || resource === pool.hami.resourceCores)) {
     const devices = hamiDevices(node);
     if (devices) return devices.reduce((sum, d) => sum + (resource === pool.hami!.resourceMem ? d.mem : d.cores), 0);
   }
+  // Volcano's plugin advertises its cores (100 per card) and memory (MiB) as node resources (pkg/rm/rm.go).
   return node.allocatable[resource] ?? 0;
 }
 
@@ -435,10 +474,39 @@ export function hamiAllocated(pod: ClusterPod): { mem: number; cores: number; de
  * allocation annotation says exactly what was given; without it, the request times the vGPUs.
  */
 export function podHolds(pool: Pool, pod: ClusterPod, resource: string): number {
+  if (pool.backend === 'koordinator') return koordinatorHolds(pool, pod, resource);
   if (pool.hami && (resource === pool.hami.resourceMem || resource === pool.hami.resourceCores)) {
-    const given = hamiAllocated(pod);
+    const given = pool.backend === 'hami' ? hamiAllocated(pod) : undefined;
     if (given) return resource === pool.hami.resourceMem ? given.mem : given.cores;
     return (pod.requests[resource] ?? 0) * Math.max(1, pod.requests[pool.hami.resourceName] ?? 1);
   }
   return pod.requests[resource] ?? 0;
+}
+
+/**
+ * What a pod holds on a koordinator pool: koord-scheduler's allocation
+ * (`scheduling.koordinator.sh/device-allocated`, per card: gpu-core, gpu-memory-ratio, gpu-memory)
+ * when it has one, else its requests; a memory share in bytes counts as its ratio of the card.
+ */
+function koordinatorHolds(pool: Pool, pod: ClusterPod, resource: string): number {
+  const allocated = koordinatorAllocated(pod);
+  if (allocated) return allocated.reduce((sum, card) => sum + (card[resource] ?? 0), 0);
+  if (resource === KOORD.gpuMemoryRatio && pod.requests[KOORD.gpuMemory] !== undefined) {
+    const card = parseQuantity(pool.gpu.memory);
+    return typeof card === 'string' ? 0 : Math.ceil((pod.requests[KOORD.gpuMemory] ?? 0) * 100 / toNumber(card));
+  }
+  return pod.requests[resource] ?? 0;
+}
+
+/** Koordinator's allocation on a pod, per card (its resources as numbers), or undefined when it has none or it does not parse. */
+export function koordinatorAllocated(pod: ClusterPod): Record<string, number>[] | undefined {
+  const text = pod.annotations[KOORD.deviceAllocated];
+  if (!text) return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    const gpus = isObject(parsed) && Array.isArray(parsed.gpu) ? parsed.gpu.filter(isObject) : undefined;
+    return gpus?.map((g) => quantities(g.resources));
+  } catch {
+    return undefined;
+  }
 }

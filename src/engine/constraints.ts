@@ -1,7 +1,7 @@
 import type { Pool } from '../policy/types.ts';
 import { poolTerms } from '../policy/pool-nodes.ts';
 import { DEFAULT_SCHEDULER } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, KOORD } from '../vocabulary/names.ts';
 import {
   byKey, describeRequirement, implies, matchesRequirements, satisfiable, satisfiableWithAny, selectorRequirements, type Labels, type NodeSelectorRequirement, type NodeSelectorTerm,
 } from '../vocabulary/node-selector.ts';
@@ -33,6 +33,8 @@ export interface PodPlacement {
   readonly scheduler?: string;
   /** HAMi's pod annotations the pod's author wrote (not those an earlier decision wrote). */
   readonly hami: HamiChoices;
+  /** The pod's koordinator.sh/gpu-isolation-provider label, which koord-scheduler holds against its node's. */
+  readonly isolationProvider?: string;
 }
 
 export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
@@ -41,6 +43,7 @@ export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
   const named = pod.spec.schedulerName;
   const ours = record.kind === 'present' ? record.record.scheduler : undefined;
   const scheduler = named === undefined || named === DEFAULT_SCHEDULER || named === ours ? undefined : named;
+  const provider = pod.metadata?.labels?.[KOORD.isolationLabel];
   return {
     selector: selectorRequirements(pod.spec.nodeSelector),
     terms: required.map((t) => t.matchExpressions ?? []),
@@ -48,6 +51,7 @@ export function readPlacement(pod: Pod, record: RecordRead): PodPlacement {
     ...pinning(required),
     ...(scheduler ? { scheduler } : {}),
     hami: readHamiChoices(pod.metadata?.annotations ?? {}, record.kind === 'present' ? record.record.annotations : undefined),
+    ...(provider !== undefined ? { isolationProvider: provider } : {}),
   };
 }
 

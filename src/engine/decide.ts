@@ -133,7 +133,7 @@ export function chosenPools(outcomes: readonly PoolOutcome[]): string[] {
 function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
   const forged = Object.keys(annotations).filter((k) => isReservedAnnotation(k) && k !== ANNOTATION.decision);
   const problems = forged.map((k) => problem('reserved-annotation', `annotation ${k} is written by the GPU scheduler or device plugin `
-    + `when it places a pod; a copy of a placed pod must drop it (remove every ${k.startsWith('hami.io/') ? 'hami.io/' : 'ALIYUN_COM_GPU_MEM_'}* annotation)`));
+    + `when it places a pod; a copy of a placed pod must drop it (remove every ${reservedFamily(k)} annotation)`));
   if (record.kind === 'malformed') problems.push(problem('reserved-annotation', record.problem));
   if (record.kind === 'present') {
     const names = new Set(podContainers(pod).map(({ container }) => container.name));
@@ -144,6 +144,14 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
     }
   }
   return problems;
+}
+
+/** The family of reserved annotations a key belongs to, as the refusal names it. */
+function reservedFamily(key: string): string {
+  if (key.startsWith('hami.io/')) return 'hami.io/*';
+  if (key.startsWith('volcano.sh/')) return 'volcano.sh/ vGPU allocation';
+  if (key.startsWith('scheduling.koordinator.sh/')) return 'scheduling.koordinator.sh/device-allocated';
+  return 'ALIYUN_COM_GPU_MEM_*';
 }
 
 const writable = new WeakMap<Policy, { keys: ReadonlySet<string>; schedulers: ReadonlySet<string> }>();
@@ -209,6 +217,7 @@ function analyseNatives(
     gpuRoles: new Set(native.map((c) => c.role)),
     ...(knownNodes ? { knownNodes } : {}),
     gpuApps: native.filter((c) => c.role === 'app').length,
+    gpuContainerCount: native.length,
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
@@ -334,7 +343,7 @@ function podFacts(
   const gpuRoles = new Set(gpuContainers.map((c) => c.role));
   const gpuApps = gpuContainers.filter((c) => c.role === 'app').length;
   return {
-    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps,
+    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps, gpuContainerCount: gpuContainers.length,
     ...(cpuProblem ? { cpuProblem } : {}),
   };
 }
@@ -399,7 +408,9 @@ function checkPod(facts: PodFacts, policy: Policy): Problem[] {
   if (max !== undefined && total > max) {
     problems.push(problem('namespace-limit', `pod asks ${total} GPUs, namespace ${facts.namespace} allows at most ${max} per pod`));
   }
-  if (facts.cpuProblem && facts.intent.numa && facts.intent.numa !== 'BestEffort') {
+  // ACK binds whole CPUs for NUMA; Koordinator aligns any CPU request, so its NUMA pools judge the pod themselves.
+  const koordinatorNuma = policy.pools.some((p) => p.backend === 'koordinator' && p.numa !== undefined);
+  if (facts.cpuProblem && facts.intent.numa && facts.intent.numa !== 'BestEffort' && !koordinatorNuma) {
     problems.push(problem('numa-cpu', `${ANNOTATION.numa}: ${facts.intent.numa}: ${facts.cpuProblem}`));
   }
   return problems;

@@ -1,16 +1,18 @@
 import { timeSlicingResource } from '../policy/defaults.ts';
 import type { Policy } from '../policy/types.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
-import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, NATIVE } from '../vocabulary/names.ts';
+import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, KOORD, NATIVE } from '../vocabulary/names.ts';
 
 /**
  * What a native GPU resource name means under a policy: NVIDIA's and ACK's fixed names, MIG
- * profiles, and the names the policy gives its time-slicing and HAMi pools (HAMi's chart can
- * rename its resources) and its dra pools' DeviceClasses.
+ * profiles, Koordinator's fixed names, and the names the policy gives its time-slicing, HAMi and
+ * Volcano vGPU pools (HAMi's chart and Volcano's device plugin can rename their resources) and its
+ * dra pools' DeviceClasses.
  */
 export type NativeKind =
   | 'nvidia-gpu' | 'aliyun-gpu' | 'aliyun-mem' | 'aliyun-core' | 'mig' | 'time-slicing'
-  | 'hami-gpu' | 'hami-mem' | 'hami-mem-percent' | 'hami-cores' | 'dra';
+  | 'hami-gpu' | 'hami-mem' | 'hami-mem-percent' | 'hami-cores' | 'dra'
+  | 'koord-shared' | 'koord-core' | 'koord-memory' | 'koord-ratio' | 'koord-gpu';
 
 const cache = new WeakMap<Policy, ReadonlyMap<string, NativeKind>>();
 
@@ -20,6 +22,8 @@ function policyNames(policy: Policy): ReadonlyMap<string, NativeKind> {
     const map = new Map<string, NativeKind>([
       [NATIVE.aliyunGpu, 'aliyun-gpu'], [NATIVE.aliyunGpuMem, 'aliyun-mem'], [NATIVE.aliyunGpuCore, 'aliyun-core'],
       [NATIVE.hamiMem, 'hami-mem'], [NATIVE.hamiMemPercent, 'hami-mem-percent'], [NATIVE.hamiCores, 'hami-cores'],
+      [KOORD.gpuShared, 'koord-shared'], [KOORD.gpuCore, 'koord-core'], [KOORD.gpuMemory, 'koord-memory'],
+      [KOORD.gpuMemoryRatio, 'koord-ratio'], [KOORD.gpu, 'koord-gpu'],
     ]);
     for (const pool of policy.pools) {
       const shared = timeSlicingResource(pool);

@@ -1,21 +1,27 @@
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, type Placement } from '../vocabulary/backends.ts';
-import { HAMI_GPU_NOUSE_ANNOTATION, HAMI_GPU_POLICY_ANNOTATION, HAMI_GPU_TYPE_ANNOTATION } from '../vocabulary/names.ts';
+import { HAMI_GPU_NOUSE_ANNOTATION, HAMI_GPU_POLICY_ANNOTATION, HAMI_GPU_TYPE_ANNOTATION, VOLCANO } from '../vocabulary/names.ts';
 
 /**
- * HAMi's pod annotations as the pod's author wrote them: the card types it may use
- * (`nvidia.com/use-gputype`) and may not (`nvidia.com/nouse-gputype`), comma-separated, and the
- * card placement (`hami.io/gpu-scheduler-policy`). They are the author's, as a nodeSelector is:
- * they rule pools out and are never overwritten.
+ * The pod annotations of HAMi's engine (HAMi itself, and Volcano's vGPU, which runs it under
+ * Volcano's names) as the pod's author wrote them: the card types it may use
+ * (`nvidia.com/use-gputype`) and may not (`nvidia.com/nouse-gputype`), comma-separated, the
+ * card placement (`hami.io/gpu-scheduler-policy`) and Volcano's sharing mode
+ * (`volcano.sh/vgpu-mode`). They are the author's, as a nodeSelector is: they rule pools out and
+ * are never overwritten.
  */
 export interface HamiChoices {
   readonly use?: readonly string[];
   readonly noUse?: readonly string[];
   readonly gpuPolicy?: string;
+  readonly volcanoMode?: string;
 }
 
-/** The HAMi annotations the webhook writes for its own reasons (the pool's card type, the pod's placement). */
-export const HAMI_WRITTEN = [HAMI_GPU_TYPE_ANNOTATION, HAMI_GPU_POLICY_ANNOTATION] as const;
+/** The annotations the webhook writes for its own reasons (the pool's card type, the pod's placement, Volcano's mode). */
+export const HAMI_WRITTEN = [HAMI_GPU_TYPE_ANNOTATION, HAMI_GPU_POLICY_ANNOTATION, VOLCANO.modeAnnotation] as const;
+
+/** Whether the pool's card type is picked by HAMi's annotation (HAMi, Volcano vGPU): its card type is its `gpu.product`. */
+const byCardType = (pool: Pool): boolean => 'podAnnotation' in BACKEND_FACTS[pool.backend].model;
 
 const types = (text: string | undefined): string[] | undefined => {
   const list = (text ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
@@ -31,17 +37,19 @@ export function readHamiChoices(annotations: Readonly<Record<string, string>>, w
   const use = types(own(HAMI_GPU_TYPE_ANNOTATION));
   const noUse = types(annotations[HAMI_GPU_NOUSE_ANNOTATION]);
   const gpuPolicy = own(HAMI_GPU_POLICY_ANNOTATION)?.trim();
-  return { ...(use ? { use } : {}), ...(noUse ? { noUse } : {}), ...(gpuPolicy ? { gpuPolicy } : {}) };
+  const volcanoMode = own(VOLCANO.modeAnnotation)?.trim();
+  return { ...(use ? { use } : {}), ...(noUse ? { noUse } : {}), ...(gpuPolicy ? { gpuPolicy } : {}), ...(volcanoMode ? { volcanoMode } : {}) };
 }
 
 /**
- * HAMi's CheckType (pkg/device/devices.go): a card passes when some use-type is a
- * case-insensitive substring of its type, and no nouse-type is. A HAMi pool's card type is its
- * `gpu.product`; any other pool is judged by its model and product names.
+ * HAMi's CheckType (pkg/device/devices.go), and Volcano's checkGPUtype (nvidia/vgpu/utils.go),
+ * the same rule: a card passes when some use-type is a case-insensitive substring of its type, and
+ * no nouse-type is. The card type of a HAMi or Volcano vGPU pool is its `gpu.product`; any other
+ * pool is judged by its model and product names.
  */
 export function gpuTypeReason(pool: Pool, wanted: HamiChoices): string | undefined {
   if (!wanted.use && !wanted.noUse) return undefined;
-  const hami = BACKEND_FACTS[pool.backend].family === 'hami';
+  const hami = byCardType(pool);
   const names = hami ? [pool.gpu.product] : [...new Set([pool.gpu.model, pool.gpu.product])];
   const card = names.join(' / ');
   const inName = (t: string): boolean => names.some((n) => n.toUpperCase().includes(t.toUpperCase()));
@@ -64,13 +72,27 @@ export function hamiPlacementReason(asked: Placement | undefined, own: HamiChoic
 }
 
 /**
- * What the webhook writes on a HAMi pool: the pool's card type, unless the pod names its own
- * types (checked against this pool), and the pod's placement, unless it wrote HAMi's own.
+ * Why a Volcano vGPU pool cannot take the pod: a sharing mode the pod pinned itself that its
+ * nodes do not run ("pod required sharing mode %s is not the same as the node mode %s",
+ * nvidia/vgpu/utils.go checkNodeGPUSharingPredicateAndScore).
+ */
+export function volcanoModeReason(pool: Pool, own: HamiChoices): string | undefined {
+  const mode = pool.volcano?.mode;
+  return mode !== undefined && own.volcanoMode !== undefined && own.volcanoMode !== mode
+    ? `the pod's ${VOLCANO.modeAnnotation} is ${own.volcanoMode}; the pool's nodes run ${mode}` : undefined;
+}
+
+/**
+ * What the webhook writes on a pool of HAMi's engine: the pool's card type, unless the pod names
+ * its own types (checked against this pool); on HAMi the pod's placement, unless it wrote HAMi's
+ * own; on Volcano the pool's sharing mode, so that the pod never lands on a node of the other mode.
  */
 export function hamiAnnotations(pool: Pool, own: HamiChoices, placement: Placement | undefined): Record<string, string> {
-  if (BACKEND_FACTS[pool.backend].family !== 'hami') return {};
+  if (!byCardType(pool)) return {};
+  const hami = BACKEND_FACTS[pool.backend].family === 'hami';
   return {
     ...(own.use === undefined ? { [HAMI_GPU_TYPE_ANNOTATION]: pool.gpu.product } : {}),
-    ...(placement !== undefined && own.gpuPolicy === undefined ? { [HAMI_GPU_POLICY_ANNOTATION]: placement } : {}),
+    ...(hami && placement !== undefined && own.gpuPolicy === undefined ? { [HAMI_GPU_POLICY_ANNOTATION]: placement } : {}),
+    ...(pool.volcano && own.volcanoMode === undefined ? { [VOLCANO.modeAnnotation]: pool.volcano.mode } : {}),
   };
 }

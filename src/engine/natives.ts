@@ -2,7 +2,7 @@ import { deviceClassOfResource, WHOLE_DEVICE } from '../policy/dra.ts';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
-import { ACK_GPU_COUNT_LABEL, DRA_CLASS_RESOURCE_PREFIX, NATIVE } from '../vocabulary/names.ts';
+import { ACK_GPU_COUNT_LABEL, DRA_CLASS_RESOURCE_PREFIX, KOORD, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { effectiveTotal, type ContainerDemand, type NativeRequest } from './demand.ts';
 import type { NativeKind } from './dialect.ts';
@@ -52,7 +52,35 @@ const RULES: Readonly<Record<NativeKind, Rule>> = {
   // scheduler can never bind (docs/research/dra.md §1): the webhook holds them to whole devices.
   dra: range(1, 1024, 'number of devices'),
   mig: (v, _c, _n) => (isInteger(v) && v.num >= 1n ? undefined : 'must be a whole number of MIG devices from 1'),
+  'koord-shared': range(1, 1024, 'number of GPUs'),
+  'koord-core': (v, c) => koordPercent(v, c, 'koord-core') ?? (has(c, 'koord-memory') || has(c, 'koord-ratio') ? undefined
+    : `needs ${KOORD.gpuMemory} or ${KOORD.gpuMemoryRatio} beside it (koord-scheduler: gpu-core alone is no valid combination)`),
+  'koord-ratio': (v, c) => koordPercent(v, c, 'koord-ratio') ?? (has(c, 'koord-memory')
+    ? `cannot be asked beside ${KOORD.gpuMemory} (koord-manager: "declare GPU memory and GPU memory ratio at same time")` : undefined),
+  'koord-memory': (v) => (isInteger(v) && v.num >= 1n ? undefined : 'must be a whole number of bytes from 1 (such as 8Gi)'),
+  'koord-gpu': (v, c) => (!isInteger(v) || v.num < 1n ? 'must be a whole percent of a GPU from 1'
+    : koordPercent(v, c, 'koord-gpu') ?? (has(c, 'koord-shared') ? `cannot be asked beside ${KOORD.gpuShared} (koord-manager: "Forbidden declare GPU and GPU share at same time")` : undefined)),
 };
+
+/** The container's koordinator.sh/gpu.shared, when it asks it. */
+function koordShared(c: ContainerDemand): number | undefined {
+  const shared = c.natives.find((n) => n.kind === 'koord-shared');
+  return shared && isInteger(shared.value) ? toNumber(shared.value) : undefined;
+}
+
+/**
+ * Koordinator's percentages (gpu-core, gpu-memory-ratio, the deprecated gpu): with gpu.shared N, a
+ * multiple of N and at most 100 per card (ValidateMultiple, ValidateLessThan100Times); without it,
+ * at most 100 or whole cards in hundreds (ValidatePercentageResource).
+ */
+function koordPercent(v: Quantity, c: ContainerDemand, kind: NativeKind): string | undefined {
+  if (!isInteger(v) || v.num < 0n) return 'must be a whole percent';
+  const n = toNumber(v);
+  const shared = kind === 'koord-gpu' ? undefined : koordShared(c);
+  if (shared === undefined) return n > 100 && n % 100 !== 0 ? 'above 100 must be whole cards, a multiple of 100 (ValidatePercentageResource)' : undefined;
+  if (n % shared !== 0) return `must be a multiple of ${KOORD.gpuShared} ${shared} (the same share of each card)`;
+  return n / shared > 100 ? `is above 100 per card over ${KOORD.gpuShared} ${shared}` : undefined;
+}
 
 /** The values no backend would accept, each naming the container and the resource. */
 export function nativeValueProblems(containers: readonly ContainerDemand[], gpuCount: number, policy: Policy): Problem[] {
@@ -95,12 +123,15 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
   const v = toNumber(value);
   const takes = (ok: boolean) => (ok ? undefined : `${b} does not take ${resource}`);
   const perNode = (n: number) => (n > pool.gpu.perNode ? `${resource}: ${n} GPUs, a node has ${pool.gpu.perNode}` : undefined);
-  if (b === 'hami') {
+  if (b === 'hami' || b === 'volcano-vgpu') {
     const own = hamiKind(pool, resource);
     if (own === 'hami-gpu') return perNode(v);
     if (own === 'hami-mem') return v > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${v}Mi` : undefined;
+    // The vGPU device plugin registers the count, cores and memory only (pkg/rm/rm.go): no node advertises the percentage.
+    if (own === 'hami-mem-percent' && b === 'volcano-vgpu') return `no node advertises ${resource} (the vGPU device plugin registers count, cores and memory only)`;
     return takes(own !== undefined);
   }
+  if (b === 'koordinator') return koordReason(pool, c, kind, resource, v);
   switch (kind) {
     case 'dra': {
       const cls = deviceClassOfResource(pool, resource);
@@ -131,6 +162,17 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
     case 'time-slicing': return resource === pool.timeSlicing?.resource ? replicasReason(pool, v, resource) : takes(false);
     default: return takes(false);
   }
+}
+
+/** Why a koordinator pool cannot take one of Koordinator's resources: cards above a node's, memory above the card. */
+function koordReason(pool: Pool, c: ContainerDemand, kind: NativeKind, resource: string, v: number): string | undefined {
+  if (!kind.startsWith('koord-')) return `koordinator does not take ${resource}`;
+  const cards = koordShared(c) ?? 1;
+  if (cards > pool.gpu.perNode) return `${KOORD.gpuShared}: ${cards} GPUs, a node has ${pool.gpu.perNode}`;
+  const card = toNumber(cardMemory(pool));
+  if (kind === 'koord-memory' && v / cards > card) return `card has ${pool.gpu.memory}, ${resource} asks ${(v / cards / Number(GIB)).toFixed(1)}Gi per GPU`;
+  if (kind === 'koord-gpu' && Math.ceil(v / 100) > pool.gpu.perNode) return `${resource}: ${Math.ceil(v / 100)} GPUs, a node has ${pool.gpu.perNode}`;
+  return undefined;
 }
 
 /** A node holds so many slices of a profile (its layout or the GPU's catalog, times its cards). */
@@ -173,6 +215,8 @@ function containerCards(c: ContainerDemand, gpuCount: number): { devices: number
     else if (kind === 'aliyun-mem') [cards, devices, shared] = [Math.max(cards, gpuCount), Math.max(devices, gpuCount), true];
     else if (kind === 'mig') [migSevenths, shared] = [migSevenths + (migProfileOfResource(resource)?.slices ?? 7) * v, true];
     else if (kind === 'time-slicing') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
+    else if (kind === 'koord-shared') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
+    else if (kind === 'koord-gpu') [cards, devices, shared] = [Math.max(cards, Math.ceil(v / 100)), Math.max(devices, Math.ceil(v / 100)), v < 100];
     else shared = true; // HAMi's gpumem / gpucores make its count a share
   }
   return { devices, cards: Math.max(cards, Math.ceil(migSevenths / 7)), shared };

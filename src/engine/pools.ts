@@ -1,13 +1,13 @@
 import { deviceClassOfResource, DRA_COUNT_ONLY } from '../policy/dra.ts';
 import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
-import { poolPlacement } from '../policy/pool-nodes.ts';
+import { poolIsolation, poolPlacement } from '../policy/pool-nodes.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, NATIVE } from '../vocabulary/names.ts';
+import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, KOORD, NATIVE } from '../vocabulary/names.ts';
 import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { fitWarning } from '../vocabulary/warnings.ts';
 import { placementReason, type KnownNodes, type PodPlacement } from './constraints.ts';
-import { gpuTypeReason, hamiAnnotations, hamiPlacementReason } from './hami-choices.ts';
+import { gpuTypeReason, hamiAnnotations, hamiPlacementReason, volcanoModeReason } from './hami-choices.ts';
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
 import type { NamespaceLimits } from './namespace.ts';
@@ -35,6 +35,8 @@ export interface PodFacts {
   readonly gpuRoles: ReadonlySet<ContainerRole>;
   /** App containers that ask for GPUs (ACK's GPU sharing serves one per pod). */
   readonly gpuApps: number;
+  /** Containers of every kind that ask for GPUs (Koordinator gives each of them all of the pod's cards). */
+  readonly gpuContainerCount: number;
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
@@ -77,10 +79,12 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   if (intent.models && !intent.models.includes(pool.gpu.model) && !intent.models.includes(pool.gpu.product)) {
     return `model ${pool.gpu.model}${pool.gpu.product === pool.gpu.model ? '' : ` (${pool.gpu.product})`} is not ${intent.models.join(' or ')}`;
   }
-  const typeReason = gpuTypeReason(pool, facts.placement.hami);
+  const typeReason = gpuTypeReason(pool, facts.placement.hami) ?? volcanoModeReason(pool, facts.placement.hami);
   if (typeReason) return typeReason;
-  if (!isolationCovers(backend.isolation, facts.isolation)) {
-    return `${pool.backend} isolates ${backend.isolation === 'none' ? 'nothing' : backend.isolation}, the pod needs ${facts.isolation}`;
+  const isolation = poolIsolation(pool);
+  if (!isolationCovers(isolation, facts.isolation)) {
+    const without = pool.backend === 'koordinator' ? ' (its nodes have no HAMi-core: koordinator.gpuIsolationProvider)' : '';
+    return `${pool.backend} isolates ${isolation === 'none' ? 'nothing' : isolation}${without}, the pod needs ${facts.isolation}`;
   }
   // HAMi takes placement per pod (hami.io/gpu-scheduler-policy); ACK's shared pools per node (the pool's label).
   const placement = backend.family === 'hami' ? hamiPlacementReason(intent.placement, facts.placement.hami) : ackPlacementReason(pool, intent);
@@ -89,7 +93,31 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   const [privileged] = facts.privileged;
   // A dra pool with mig hands out slices of shared cards, as the MIG backends do.
   if (privileged !== undefined && (backend.shares || (pool.backend === 'dra' && pool.mig))) return `container "${privileged}" is privileged and would see every shared card of the node`;
-  return placementReason(pool, facts.placement, facts.knownNodes?.get(pool.name)?.labels) ?? schedulerReason(pool, facts.placement) ?? initReason(pool, facts.gpuRoles, facts.gpuApps);
+  return placementReason(pool, facts.placement, facts.knownNodes?.get(pool.name)?.labels) ?? schedulerReason(pool, facts.placement)
+    ?? initReason(pool, facts.gpuRoles, facts.gpuApps) ?? containersReason(pool, facts);
+}
+
+/**
+ * GPU containers the Volcano and Koordinator backends cannot serve. Volcano's vGPU reads app
+ * containers only (devices/util.go ExtractResourceRequest loops pod.Spec.Containers), so a GPU init
+ * container or sidecar is not accounted. Koordinator allocates a pod's cards once and gives every
+ * container all of them (koordlet hooks/gpu/gpu.go sets one device list and one limit from the
+ * pod's allocation), so two GPU containers would share one allocation.
+ */
+function containersReason(pool: Pool, facts: PodFacts): string | undefined {
+  if (pool.backend === 'volcano-vgpu' && (facts.gpuRoles.has('init') || facts.gpuRoles.has('sidecar'))) {
+    return "Volcano's vGPU reads the GPUs of app containers only (ExtractResourceRequest); init containers and sidecars cannot ask for them";
+  }
+  const provider = facts.placement.isolationProvider;
+  if (pool.backend === 'koordinator' && provider !== undefined && provider !== pool.koordinator?.gpuIsolationProvider) {
+    return `the pod's label ${KOORD.isolationLabel} is ${provider}, and koord-scheduler refuses nodes whose label differs `
+      + `("GPUIsolationProviderHAMICore not found on the node"); the pool's nodes ${pool.koordinator?.gpuIsolationProvider ? `have ${pool.koordinator.gpuIsolationProvider}` : 'have none'}`;
+  }
+  if (pool.backend === 'koordinator' && facts.gpuContainerCount > 1) {
+    return `Koordinator allocates GPUs per pod and gives every container all of them (koordlet's GPU hook), so ${facts.gpuContainerCount} `
+      + 'containers asking GPUs cannot each get their own: ask them in one container';
+  }
+  return undefined;
 }
 
 /** A pod that names its own scheduler (volcano, a gang scheduler) keeps it: pools whose cards another scheduler allocates are out. */
@@ -175,8 +203,10 @@ function numaProblem(pool: Pool, facts: PodFacts, cards: number): string | undef
   if (!numa) return undefined;
   if (!pool.numa) return pool.backend === 'dra' ? `${DRA_COUNT_ONLY} GPUs with NUMA nodes` : 'has no NUMA topology';
   const card = cardMemory(pool);
-  if (facts.gpuContainers.some((c) => isFraction(c.request, card))) return 'NUMA binding needs whole GPUs';
-  if (facts.cpuProblem) return facts.cpuProblem;
+  // Koordinator aligns shares and any CPU request with a NUMA node (NodeNUMAResource, DeviceShare's NUMA hints); ACK binds whole cards and CPUs.
+  const ack = pool.backend !== 'koordinator';
+  if (ack && facts.gpuContainers.some((c) => isFraction(c.request, card))) return 'NUMA binding needs whole GPUs';
+  if (ack && facts.cpuProblem) return facts.cpuProblem;
   if (numa !== 'SingleNUMANode') return undefined;
   if (cards > pool.numa.gpusPerNode) return `${cards} GPUs exceed one NUMA node (${pool.numa.gpusPerNode})`;
   if (facts.cpus > pool.numa.cpusPerNode) return `${facts.cpus} CPUs exceed one NUMA node (${pool.numa.cpusPerNode})`;
@@ -211,9 +241,28 @@ function numaDropped(pool: Pool, reason: string): string {
   return fitWarning((p) => `NUMA BestEffort not applied on pool ${p}: ${short}`, pool.name);
 }
 
-function numaAnnotations(intent: Intent): Record<string, string> {
-  const spec = { numaTopologyPolicy: intent.numa, ...(intent.numaExclusive ? { singleNUMANodeExclusive: intent.numaExclusive } : {}) };
-  return { [ACK_CPUSET_ANNOTATION]: 'required', [ACK_NUMA_ANNOTATION]: JSON.stringify(spec) };
+/**
+ * The pod's NUMA intent in its scheduler's annotation: ACK's (with its cpuset annotation), or
+ * Koordinator's scheduling.koordinator.sh/numa-topology-spec, the same NUMATopologySpec
+ * (apis/extension/numa_aware.go: numaTopologyPolicy, singleNUMANodeExclusive).
+ */
+function numaAnnotations(pool: Pool, intent: Intent): Record<string, string> {
+  const spec = JSON.stringify({ numaTopologyPolicy: intent.numa, ...(intent.numaExclusive ? { singleNUMANodeExclusive: intent.numaExclusive } : {}) });
+  return pool.backend === 'koordinator' ? { [KOORD.numaAnnotation]: spec } : { [ACK_CPUSET_ANNOTATION]: 'required', [ACK_NUMA_ANNOTATION]: spec };
+}
+
+/**
+ * Koordinator's own annotations and label: GPUs and RDMA allocated together, on one PCIe switch
+ * where the node has one, else one NUMA node (device-joint-allocate, proposal
+ * 20230803-device-allocate-hint-apis.md), and the HAMi-core label that makes koordlet enforce the share.
+ */
+function koordinatorExtras(pool: Pool, rdma: boolean): { annotations: Record<string, string>; labels: Record<string, string> } {
+  if (pool.backend !== 'koordinator') return { annotations: {}, labels: {} };
+  const provider = pool.koordinator?.gpuIsolationProvider;
+  return {
+    annotations: rdma && pool.rdma?.resource === KOORD.rdma ? { [KOORD.jointAllocateAnnotation]: JSON.stringify({ deviceTypes: ['gpu', 'rdma'] }) } : {},
+    labels: provider ? { [KOORD.isolationLabel]: provider } : {},
+  };
 }
 
 /** ACK shares one card count per pod, and every app container's memory sits on each of those cards. */
@@ -276,8 +325,12 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     warnings.push(fitWarning((s, p) => `make sure scheduler ${s} makes DRA claims as kube-scheduler does: pool ${p} is dra`, own, pool.name));
   }
   const [count = 1] = counts;
-  const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : {};
-  const annotations = { ...(facts.intent.numa && !downgraded ? numaAnnotations(facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement) };
+  const koord = koordinatorExtras(pool, facts.intent.rdma === true);
+  const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : koord.labels;
+  const annotations = {
+    ...(facts.intent.numa && !downgraded ? numaAnnotations(pool, facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement),
+    ...koord.annotations,
+  };
   const schedulerName = schedulerToWrite(pool);
   const rdma = facts.intent.rdma ? pool.rdma : undefined;
   const key = JSON.stringify([[...containers].map(([n, t]) => [n, t.resources]), labels, annotations, schedulerName, rdma]);

@@ -3,7 +3,7 @@ import { poolDeviceClass, WHOLE_DEVICE } from '../policy/dra.ts';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '../vocabulary/backends.ts';
 import { cardMigCatalog, computeSlices, migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
-import { NATIVE } from '../vocabulary/names.ts';
+import { KOORD, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, ceilUnits, compareQuantity, floorUnits, formatBytes, isMultipleOf, type Quantity } from '../vocabulary/quantity.ts';
 import { fitWarning } from '../vocabulary/warnings.ts';
 import type { GpuRequest } from './demand.ts';
@@ -216,6 +216,91 @@ function hami(input: TranslateInput): TranslateResult {
   return { resources, warnings };
 }
 
+/** A card's memory in whole MiB, and `percent` of it rounded up (a compute share's part of the memory). */
+function cardMiB(card: Quantity, percent = 100): number {
+  return Math.ceil((Number(floorUnits(card, MIB)) * percent) / 100);
+}
+
+/**
+ * Volcano vGPU, hami-core mode: HAMi's resources under Volcano's names (cards, MiB per card, %
+ * per card). The vGPU device plugin advertises no memory percentage (pkg/rm/rm.go registers the
+ * count, cores and memory only), so a compute-only share gets its part of the card in MiB.
+ */
+function volcanoHamiCore(input: TranslateInput): TranslateResult {
+  const names = input.pool.hami ?? DEFAULT_HAMI;
+  const { memory, cores } = input.request;
+  if (memory !== undefined || cores === undefined || !isFraction(input.request, input.card)) return hami(input);
+  const t = hami({ ...input, request: { ...input.request, memory: undefined } });
+  if ('reason' in t) return t;
+  const { [names.resourceMemPercentage]: _percent, ...resources } = t.resources;
+  return { resources: { ...resources, [names.resourceMem]: cardMiB(input.card, cores) }, warnings: t.warnings };
+}
+
+/** Why Volcano's MIG mode cannot promise compute: it picks a slice by memory alone. */
+export const VOLCANO_MIG_BY_MEMORY = "Volcano's mig mode gives the smallest MIG slice that holds the memory (best fit by memory "
+  + 'alone), so it cannot promise gpu-cores; ask memory only here, or use a hami-core pool';
+
+/**
+ * Volcano vGPU, mig mode: one MIG slice per container, the best fit for its memory ("request
+ * 3GB → 5GB slice used", Volcano's vGPU guide). Whole cards and compute shares are not served.
+ */
+function volcanoMig(input: TranslateInput): TranslateResult {
+  const names = input.pool.hami ?? DEFAULT_HAMI;
+  if (!isFraction(input.request, input.card)) return { reason: 'hands out MIG slices (mig mode); whole cards need a hami-core pool' };
+  if (input.request.gpu > 1) return { reason: ONE_MIG_DEVICE };
+  if (input.request.cores !== undefined) return { reason: VOLCANO_MIG_BY_MEMORY };
+  const { memory } = input.request;
+  if (memory === undefined) return { reason: VOLCANO_MIG_BY_MEMORY };
+  const mib = roundUnits(input, memory, MIB, 'Mi');
+  if ('reason' in mib) return mib;
+  return { resources: { [names.resourceName]: 1, [names.resourceMem]: mib.value }, warnings: mib.warning ? [mib.warning] : [] };
+}
+
+function volcano(input: TranslateInput): TranslateResult {
+  return input.pool.volcano?.mode === 'mig' ? volcanoMig(input) : volcanoHamiCore(input);
+}
+
+/**
+ * Koordinator's HAMi-core limits a container only when its share of memory is below a whole card
+ * (koordlet hooks/gpu/gpu.go: CUDA_DEVICE_MEMORY_LIMIT and CUDA_DEVICE_SM_LIMIT are set only when
+ * gpu-memory-ratio < 100), so a compute share beside a whole card's memory would not be limited.
+ */
+export const KOORD_COMPUTE_NEEDS_MEMORY = "Koordinator limits compute only beside a memory share below the card (koordlet sets "
+  + 'CUDA_DEVICE_SM_LIMIT only when gpu-memory-ratio < 100): ask gpu-memory below the card with gpu-cores';
+
+/**
+ * Koordinator device share: pod totals over `gpu.shared` cards, which koord-scheduler divides by
+ * the count (deviceshare devicehandler_gpu.go calcDesiredRequestsAndCountForGPU). Whole cards are
+ * 100 % of memory and compute per card; a memory share is bytes, a compute-only share its percent
+ * of the memory too (gpu-core alone is no valid combination, utils.go ValidDeviceResourceCombinations).
+ */
+function koordinator(input: TranslateInput): TranslateResult {
+  const { request, card } = input;
+  const n = request.gpu;
+  const shared = { [KOORD.gpuShared]: n };
+  if (!isFraction(request, card)) return { resources: { ...shared, [KOORD.gpuMemoryRatio]: 100 * n, [KOORD.gpuCore]: 100 * n }, warnings: [] };
+  const { memory } = request;
+  const memoryShare = memory !== undefined && compareQuantity(memory, card) < 0;
+  if (!memoryShare && memory !== undefined) return { reason: KOORD_COMPUTE_NEEDS_MEMORY };
+  const warnings: string[] = [];
+  const resources: Record<string, number> = { ...shared };
+  if (memoryShare) {
+    const mib = roundUnits(input, memory, MIB, 'Mi');
+    if ('reason' in mib) return mib;
+    resources[KOORD.gpuMemory] = mib.value * Number(MIB) * n;
+    if (mib.warning) warnings.push(mib.warning);
+  } else {
+    resources[KOORD.gpuMemoryRatio] = (request.cores ?? 100) * n;
+  }
+  if (request.cores !== undefined || input.isolation === 'compute') {
+    const cores = coreShare(input, proportionalCores(input), 1);
+    if ('reason' in cores) return cores;
+    resources[KOORD.gpuCore] = cores.value * n;
+    if (cores.warning) warnings.push(cores.warning);
+  }
+  return { resources, warnings };
+}
+
 /** Why a dra pool cannot serve a share of a card: a DRA count asks whole devices (docs/adr/0004-dra-claims.md). */
 export const DRA_NO_SHARES = 'dra serves whole devices by count: a share of a card (memory, compute, MPS or time-slicing) is not a count '
   + '(a dra pool with mig serves it as a MIG slice)';
@@ -253,6 +338,8 @@ const TRANSLATE: Readonly<Record<Backend, (input: TranslateInput) => TranslateRe
   'nvidia-mig': mig,
   hami,
   dra,
+  'volcano-vgpu': volcano,
+  koordinator,
 };
 
 /** The container's GPU resources on this pool, or why the pool's backend cannot serve it. */

@@ -1,8 +1,8 @@
 import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
-import { DEFAULT_HAMI, DEFAULT_RDMA_RESOURCE, DEFAULT_TIME_SLICING_RESOURCE } from './defaults.ts';
+import { DEFAULT_HAMI, DEFAULT_TIME_SLICING_RESOURCE, DEFAULT_VOLCANO_VGPU, defaultRdmaResource } from './defaults.ts';
 import { NVIDIA_DRA_DRIVER } from '../vocabulary/names.ts';
 import { classResource, defaultClassName, WHOLE_DEVICE } from './dra.ts';
-import type { NamespaceRule, Pool, PoolDra, PoolHami, PoolToleration, Policy, PolicyDefaults } from './types.ts';
+import type { NamespaceRule, Pool, PoolDra, PoolHami, PoolKoordinator, PoolToleration, PoolVolcano, Policy, PolicyDefaults } from './types.ts';
 
 /** A pool as the schema accepts it (defaults filled in), before the shorthands are spelled out. */
 export interface RawPool {
@@ -18,8 +18,10 @@ export interface RawPool {
   readonly taints: readonly PoolToleration[];
   readonly mig?: { readonly strategy?: 'mixed' | 'single'; readonly profiles?: readonly string[]; readonly layout?: Readonly<Record<string, number>> };
   readonly timeSlicing?: { readonly resource: string; readonly replicas?: number; readonly failRequestsGreaterThanOne: boolean };
-  readonly hami?: PoolHami;
+  readonly hami?: Partial<PoolHami>;
   readonly dra?: RawDra;
+  readonly volcano?: PoolVolcano;
+  readonly koordinator?: PoolKoordinator;
   readonly schedulerName?: string;
 }
 
@@ -53,7 +55,7 @@ function withPoolLabel(raw: RawPool, key: string | undefined, path: string, erro
 }
 
 function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
-  const { rdma, rdmaResource, mig, timeSlicing, hami, dra, gpu, ...rest } = raw;
+  const { rdma, rdmaResource, mig, timeSlicing, hami, dra, gpu, volcano, koordinator, ...rest } = raw;
   if (typeof rdma === 'object' && rdmaResource !== undefined) errors.push(`${path}/rdmaResource: set rdma.resource instead (rdma is a mapping)`);
   if (mig && (mig.profiles === undefined) === (mig.layout === undefined)) errors.push(`${path}/mig: give either profiles or layout`);
   const rdmaOn = rdma === true || typeof rdma === 'object';
@@ -62,7 +64,7 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
     ...rest,
     gpu: { ...gpu, product: gpu.product ?? gpu.model },
     ...(rdmaOn ? { rdma: {
-      resource: (typeof rdma === 'object' ? rdma.resource : undefined) ?? rdmaResource ?? DEFAULT_RDMA_RESOURCE,
+      resource: (typeof rdma === 'object' ? rdma.resource : undefined) ?? rdmaResource ?? defaultRdmaResource(raw.backend),
       perPod: (typeof rdma === 'object' ? rdma.perPod : undefined) ?? 1,
     } } : {}),
     ...(mig ? { mig: {
@@ -72,7 +74,10 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
     } } : {}),
     ...(timeSlicing || raw.backend === 'nvidia-time-slicing'
       ? { timeSlicing: timeSlicing ?? { resource: DEFAULT_TIME_SLICING_RESOURCE, failRequestsGreaterThanOne: false } } : {}),
-    ...(hami || raw.backend === 'hami' ? { hami: hami ?? DEFAULT_HAMI } : {}),
+    ...(hami || raw.backend === 'hami' || raw.backend === 'volcano-vgpu'
+      ? { hami: { ...(raw.backend === 'volcano-vgpu' ? DEFAULT_VOLCANO_VGPU : DEFAULT_HAMI), ...hami } } : {}),
+    ...(volcano || raw.backend === 'volcano-vgpu' ? { volcano: volcano ?? { mode: 'hami-core' } } : {}),
+    ...(koordinator || raw.backend === 'koordinator' ? { koordinator: koordinator ?? {} } : {}),
     ...(dra || raw.backend === 'dra' ? { dra: normaliseDra(raw.name, profiles, dra) } : {}),
   };
 }

@@ -1,5 +1,5 @@
-import { BACKEND_FACTS } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
+import { BACKEND_FACTS, type Isolation } from '../vocabulary/backends.ts';
+import { ACK_PLACEMENT_LABEL, KOORD } from '../vocabulary/names.ts';
 import { matchesRequirements, type Labels, type NodeSelectorRequirement } from '../vocabulary/node-selector.ts';
 import type { Pool } from './types.ts';
 
@@ -43,13 +43,32 @@ function modelTerm(pool: Pool): NodeSelectorRequirement[] {
   return [label(model.nodeLabel, productLabelValue(pool))];
 }
 
+/**
+ * A koordinator pool with HAMi-core: koord-scheduler answers a pod labelled
+ * koordinator.sh/gpu-isolation-provider on a node whose label differs with an Error status that
+ * ends the whole scheduling attempt (deviceshare plugin.go: "GPUIsolationProviderHAMICore not
+ * found on the node"), so such pods are held to nodes that carry the label.
+ */
+function isolationTerm(pool: Pool): NodeSelectorRequirement[] {
+  const provider = pool.koordinator?.gpuIsolationProvider;
+  return provider === undefined || KOORD.isolationLabel in pool.nodeSelector ? [] : [label(KOORD.isolationLabel, provider)];
+}
+
+/**
+ * What a pool isolates between pods that share a card: its backend's; a koordinator pool only
+ * accounts shares unless its nodes run HAMi-core, which limits memory and compute.
+ */
+export function poolIsolation(pool: Pool): Isolation {
+  return pool.koordinator?.gpuIsolationProvider !== undefined ? 'compute' : BACKEND_FACTS[pool.backend].isolation;
+}
+
 const termsCache = new WeakMap<Pool, readonly (readonly NodeSelectorRequirement[])[]>();
 
 /** A pool's effective node selector: its backend's label(s), each ANDed with its model label and its nodeSelector. */
 export function poolTerms(pool: Pool): readonly (readonly NodeSelectorRequirement[])[] {
   let terms = termsCache.get(pool);
   if (!terms) {
-    const own = [...modelTerm(pool), ...Object.entries(pool.nodeSelector).map(([k, v]) => label(k, v))]
+    const own = [...modelTerm(pool), ...isolationTerm(pool), ...Object.entries(pool.nodeSelector).map(([k, v]) => label(k, v))]
       .sort((a, b) => a.key.localeCompare(b.key));
     terms = backendTerms(pool).map((term) => [...term, ...own]);
     termsCache.set(pool, terms);

@@ -1,5 +1,6 @@
 import { MIG_PROFILE } from '../vocabulary/mig.ts';
 import { BACKENDS, ISOLATIONS, PLACEMENTS } from '../vocabulary/backends.ts';
+import { KOORD_HAMI_CORE, VOLCANO_MODES } from '../vocabulary/names.ts';
 
 /** Kubernetes label keys and values, loosely: what a nodeSelector may hold. */
 const LABEL_KEY = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
@@ -148,13 +149,30 @@ export const policySchema = {
           hami: {
             type: 'object',
             additionalProperties: false,
-            description: "HAMi's resource names, when its chart renames them (resourceName, resourceMem, …).",
+            description: "HAMi's resource names, when its chart renames them (resourceName, resourceMem, …); on volcano-vgpu pools, "
+              + "Volcano's, when the vGPU device plugin's config renames them (resourceCountName, resourceMemoryName, …). "
+              + 'Defaults: nvidia.com/gpu, nvidia.com/gpumem, nvidia.com/gpumem-percentage, nvidia.com/gpucores (hami); '
+              + 'volcano.sh/vgpu-number, volcano.sh/vgpu-memory, volcano.sh/vgpu-memory-percentage, volcano.sh/vgpu-cores (volcano-vgpu).',
             properties: {
-              resourceName: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpu' },
-              resourceMem: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpumem' },
-              resourceMemPercentage: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpumem-percentage' },
-              resourceCores: { type: 'string', pattern: RESOURCE_NAME, default: 'nvidia.com/gpucores' },
+              resourceName: { type: 'string', pattern: RESOURCE_NAME },
+              resourceMem: { type: 'string', pattern: RESOURCE_NAME },
+              resourceMemPercentage: { type: 'string', pattern: RESOURCE_NAME },
+              resourceCores: { type: 'string', pattern: RESOURCE_NAME },
             },
+          },
+          volcano: {
+            type: 'object',
+            additionalProperties: false,
+            description: 'Backend volcano-vgpu: the sharing mode the pool\'s nodes run (volcano-vgpu-node-config operatingmode), '
+              + 'written into each pod as volcano.sh/vgpu-mode.',
+            properties: { mode: { enum: [...VOLCANO_MODES], default: 'hami-core' } },
+          },
+          koordinator: {
+            type: 'object',
+            additionalProperties: false,
+            description: 'Backend koordinator: gpuIsolationProvider HAMi-core when the pool\'s nodes carry the label '
+              + 'koordinator.sh/gpu-isolation-provider=HAMi-core (memory and compute limits enforced); without it nothing is isolated.',
+            properties: { gpuIsolationProvider: { enum: [KOORD_HAMI_CORE] } },
           },
           dra: {
             type: 'object',

@@ -11,6 +11,8 @@ import type { Pool, Policy } from './types.ts';
 /** The backends whose pools have a placement (ACK shared modes: the label ack.node.gpu.placement). */
 const PLACED: readonly Backend[] = BACKENDS.filter((b) => BACKEND_FACTS[b].placement);
 const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig']);
+/** The backends whose schedulers align GPUs with NUMA nodes from a pod annotation: ACK's topology mode and Koordinator. */
+const NUMA_BACKENDS: ReadonlySet<Backend> = new Set(['ack-topology', 'koordinator']);
 const NVIDIA_GPU = NATIVE.nvidiaGpu;
 
 /** Whether a pool's pods ask nvidia.com/gpu: exclusive cards, time-slicing that keeps the name, MIG's single strategy. */
@@ -53,7 +55,7 @@ export function checkSemantics(policy: Omit<Policy, 'revision'>): string[] {
 function hamiBesideExclusive(pools: readonly Pool[]): string[] {
   const others = pools.filter((p) => p.backend !== 'hami' && writesNvidiaGpu(p));
   return pools.flatMap((p, i) => {
-    const clash = p.hami?.resourceName === NVIDIA_GPU ? others[0] : undefined;
+    const clash = p.backend === 'hami' && p.hami?.resourceName === NVIDIA_GPU ? others[0] : undefined;
     return clash ? [`/pools/${i}/hami/resourceName: HAMi's webhook would claim the ${NVIDIA_GPU} pods of pool ${clash.name} `
       + `(${clash.backend}) for hami-scheduler; rename HAMi's resources (its chart's resourceName, resourceMem, resourceCores) and set them here`] : [];
   });
@@ -80,7 +82,9 @@ function checkPool(pool: Pool, path: string): string[] {
   if (pool.timeSlicing !== undefined && pool.backend !== 'nvidia-time-slicing') {
     errors.push(`${path}/timeSlicing: only backend nvidia-time-slicing takes it`);
   }
-  if (pool.hami !== undefined && pool.backend !== 'hami') errors.push(`${path}/hami: only backend hami takes it`);
+  if (pool.hami !== undefined && pool.backend !== 'hami' && pool.backend !== 'volcano-vgpu') errors.push(`${path}/hami: only backends hami and volcano-vgpu take it`);
+  if (pool.volcano !== undefined && pool.backend !== 'volcano-vgpu') errors.push(`${path}/volcano: only backend volcano-vgpu takes it`);
+  if (pool.koordinator !== undefined && pool.backend !== 'koordinator') errors.push(`${path}/koordinator: only backend koordinator takes it`);
   if ('nodeLabel' in BACKEND_FACTS[pool.backend].model && !LABEL_VALUE_RE.test(pool.gpu.product)) {
     errors.push(`${path}/gpu/product: "${pool.gpu.product}" is not a label value (the nodes' model label holds it): letters, digits, -, _ and . only, at most 63`);
   }
@@ -210,7 +214,7 @@ function checkNuma(pool: Pool, path: string): string[] {
   const numa = pool.numa;
   if (!numa) return [];
   if (pool.backend === 'dra') return [`${path}/numa: ${DRA_COUNT_ONLY} GPUs with NUMA nodes`];
-  if (pool.backend !== 'ack-topology') return [`${path}/numa: NUMA scheduling needs backend ack-topology`];
+  if (!NUMA_BACKENDS.has(pool.backend)) return [`${path}/numa: NUMA scheduling needs backend ack-topology or koordinator`];
   if (numa.nodes * numa.gpusPerNode !== pool.gpu.perNode) {
     return [`${path}/numa: ${numa.nodes} nodes × ${numa.gpusPerNode} GPUs is not gpu.perNode (${pool.gpu.perNode})`];
   }

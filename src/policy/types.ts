@@ -1,6 +1,7 @@
 /** The typed, validated and frozen policy. Field names mirror the policy YAML. */
 
 import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
+import type { VolcanoMode } from '../vocabulary/names.ts';
 
 export interface PoolToleration {
   readonly key?: string;
@@ -75,6 +76,16 @@ export interface PoolDra {
   readonly deviceClasses: readonly PoolDeviceClass[];
 }
 
+/** Set on every volcano-vgpu pool: the sharing mode its nodes run (volcano-vgpu-node-config's operatingmode). */
+export interface PoolVolcano {
+  readonly mode: VolcanoMode;
+}
+
+/** Set on every koordinator pool: whether its nodes carry koordinator.sh/gpu-isolation-provider=HAMi-core. */
+export interface PoolKoordinator {
+  readonly gpuIsolationProvider?: 'HAMi-core';
+}
+
 export interface Pool {
   readonly name: string;
   readonly backend: Backend;
@@ -90,8 +101,12 @@ export interface Pool {
   readonly mig?: PoolMig;
   /** Set on every nvidia-time-slicing pool. */
   readonly timeSlicing?: PoolTimeSlicing;
-  /** Set on every hami pool. */
+  /** Set on every hami pool, and on every volcano-vgpu pool (Volcano's names for HAMi's resources). */
   readonly hami?: PoolHami;
+  /** Set on every volcano-vgpu pool. */
+  readonly volcano?: PoolVolcano;
+  /** Set on every koordinator pool. */
+  readonly koordinator?: PoolKoordinator;
   /** Set on every dra pool. */
   readonly dra?: PoolDra;
   /** Scheduler the pool's pods need (hami-scheduler on HAMi pools by default). */

@@ -55,7 +55,7 @@ function productWarnings(pool: Pool, i: number, pools: readonly Pool[]): string[
   const product = pool.gpu.product;
   if ('podAnnotation' in model) {
     // HAMi matches card types by case-insensitive substring, and writes them with a space (NVIDIA L40S).
-    const wider = pools.findIndex((p, j) => j !== i && p.backend === 'hami' && p.gpu.product !== product
+    const wider = pools.findIndex((p, j) => j !== i && p.backend === pool.backend && p.gpu.product !== product
       && p.gpu.product.toLowerCase().includes(product.toLowerCase()));
     if (wider !== -1) {
       return [fitWarning((a, b) => `/pools/${i}/gpu/product: make it unique: HAMi matches types by substring, ${a} also takes /pools/${wider}'s ${b}`,
@@ -68,7 +68,12 @@ function productWarnings(pool: Pool, i: number, pools: readonly Pool[]): string[
     return product.includes(' ') ? [] : [fitWarning((p) => `/pools/${i}/gpu: set gpu.product to NVML's name (NVIDIA H100 80GB HBM3): the driver's `
       + `${model.deviceAttribute} is never "${p}"`, product)];
   }
-  if (model.nodeLabel in pool.nodeSelector || VENDOR_NAME.test(product)) return [];
+  if (model.nodeLabel in pool.nodeSelector) return [];
+  if (pool.backend === 'koordinator') {
+    // koordlet strips the vendor: "A100 SXM4 80GB -> A100-SXM4-80GB", "Tesla T4 -> Tesla-T4" (states_device_linux.go).
+    return /^NVIDIA-/i.test(product) ? [fitWarning((s) => `/pools/${i}/gpu/product: use ${s}: Koordinator's gpu-model label drops "NVIDIA "`, product.slice(7))] : [];
+  }
+  if (VENDOR_NAME.test(product)) return [];
   return [fitWarning((p) => `/pools/${i}/gpu: set gpu.product to the vendor's name (NVIDIA-…): nodes match ${model.nodeLabel}=${p}`, product)];
 }
 

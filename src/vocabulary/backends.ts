@@ -5,12 +5,13 @@
  */
 
 import {
-  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL,
+  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, KOORD, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, VOLCANO,
 } from './names.ts';
 
 export const BACKENDS = [
   'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
   'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami', 'dra',
+  'volcano-vgpu', 'koordinator',
 ] as const;
 export type Backend = (typeof BACKENDS)[number];
 
@@ -24,7 +25,7 @@ export type Placement = (typeof PLACEMENTS)[number];
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
 export interface BackendFacts {
-  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra';
+  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra' | 'volcano' | 'koordinator';
   /** What the backend isolates between pods that share a card (exclusive cards isolate everything). */
   readonly isolation: Isolation;
   /** Whether pods of several tenants share a card. */
@@ -90,6 +91,18 @@ export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
   // Dynamic Resource Allocation by count (the DeviceClass's extended resource): whole devices.
   // A dra pool with `mig` serves MIG devices instead; shares of a card are not a count (docs/adr/0004-dra-claims.md).
   dra: { ...whole, family: 'dra', placement: false, model: { deviceAttribute: 'productName' } },
+  // HAMi's engine under Volcano's names, scheduled by Volcano's deviceshare plugin; the card type by
+  // HAMi's annotation (nvidia/vgpu/type.go GPUInUse). Isolation is HAMi-core's (or MIG's, in mig mode).
+  'volcano-vgpu': {
+    family: 'volcano', placement: false, isolation: 'compute', shares: true, multiCardShares: true, computeShares: true,
+    computeRequired: false, scheduler: VOLCANO.scheduler, model: { podAnnotation: HAMI_GPU_TYPE_ANNOTATION },
+  },
+  // Koordinator's DeviceShare: koord-scheduler accounts the shares; only HAMi-core (a pool's
+  // koordinator.gpuIsolationProvider) enforces them, so without it nothing is isolated (poolIsolation).
+  koordinator: {
+    family: 'koordinator', placement: false, isolation: 'none', shares: true, multiCardShares: true, computeShares: true,
+    computeRequired: false, scheduler: KOORD.scheduler, model: { nodeLabel: KOORD.modelLabel },
+  },
 };
 
 const RANK: Record<Isolation, number> = { none: 0, memory: 1, compute: 2 };

@@ -47,7 +47,9 @@ export const NVIDIA_DRA_DRIVER = 'gpu.nvidia.com';
  * Resource-name prefixes of every GPU request the webhooks are called for (generic and native;
  * DRA's implicit DeviceClass names): a native request under no prefix never reaches them.
  */
-export const GPU_RESOURCE_PREFIXES = ['gpu-admission.io/', 'nvidia.com/', 'aliyun.com/gpu', 'hami.io/', DRA_CLASS_RESOURCE_PREFIX] as const;
+export const GPU_RESOURCE_PREFIXES = [
+  'gpu-admission.io/', 'nvidia.com/', 'aliyun.com/gpu', 'hami.io/', DRA_CLASS_RESOURCE_PREFIX, 'volcano.sh/vgpu', 'koordinator.sh/gpu',
+] as const;
 
 /**
  * DeviceClasses of GPU drivers (NVIDIA's gpu.nvidia.com, mig.nvidia.com, vfio.gpu.nvidia.com and
@@ -77,9 +79,53 @@ export const ACK_CPUSET_ANNOTATION = 'cpuset-scheduler';
 export const ACK_NUMA_ANNOTATION = 'scheduling.alibabacloud.com/numa-topology-spec';
 export const HAMI_SCHEDULER = 'hami-scheduler';
 
+/**
+ * Volcano's vGPU (HAMi's engine under Volcano's names; volcano-sh/volcano
+ * pkg/scheduler/api/devices/config/vgpu.go and nvidia/vgpu/type.go): the resources the
+ * volcano-vgpu-device-plugin advertises by default, the pod annotation that pins a sharing mode,
+ * the node annotation where the plugin registers its cards, and the scheduler.
+ */
+export const VOLCANO = {
+  scheduler: 'volcano',
+  number: 'volcano.sh/vgpu-number',
+  memory: 'volcano.sh/vgpu-memory',
+  memoryPercentage: 'volcano.sh/vgpu-memory-percentage',
+  cores: 'volcano.sh/vgpu-cores',
+  modeAnnotation: 'volcano.sh/vgpu-mode',
+  register: 'volcano.sh/node-vgpu-register',
+} as const;
+/** The sharing modes a Volcano vGPU node runs (nvidia/vgpu/type.go: vGPUControllerHAMICore, vGPUControllerMIG). */
+export const VOLCANO_MODES = ['hami-core', 'mig'] as const;
+export type VolcanoMode = (typeof VOLCANO_MODES)[number];
+
+/**
+ * Koordinator's device share (koordinator-sh/koordinator apis/extension/device_share.go,
+ * numa_aware.go): its GPU resources (pod totals over `gpu.shared` cards), RDMA, the node labels
+ * slo-controller copies from the Device CR, the HAMi-core isolation label, the pod annotations
+ * for NUMA and joint GPU+RDMA allocation, and the scheduler.
+ */
+export const KOORD = {
+  scheduler: 'koord-scheduler',
+  gpuShared: 'koordinator.sh/gpu.shared',
+  gpuCore: 'koordinator.sh/gpu-core',
+  gpuMemory: 'koordinator.sh/gpu-memory',
+  gpuMemoryRatio: 'koordinator.sh/gpu-memory-ratio',
+  gpu: 'koordinator.sh/gpu',
+  rdma: 'koordinator.sh/rdma',
+  modelLabel: 'node.koordinator.sh/gpu-model',
+  vendorLabel: 'node.koordinator.sh/gpu-vendor',
+  isolationLabel: 'koordinator.sh/gpu-isolation-provider',
+  numaAnnotation: 'scheduling.koordinator.sh/numa-topology-spec',
+  jointAllocateAnnotation: 'scheduling.koordinator.sh/device-joint-allocate',
+  deviceAllocated: 'scheduling.koordinator.sh/device-allocated',
+} as const;
+/** The one isolation provider Koordinator knows: GPUIsolationProviderHAMICore, compared exactly. */
+export const KOORD_HAMI_CORE = 'HAMi-core';
+
 /** Annotations only a device plugin, a scheduler or this webhook may write. */
 export function isReservedAnnotation(key: string): boolean {
-  return key.startsWith('ALIYUN_COM_GPU_MEM_') || HAMI_ALLOCATION_KEYS.has(key) || key === ANNOTATION.decision;
+  return key.startsWith('ALIYUN_COM_GPU_MEM_') || HAMI_ALLOCATION_KEYS.has(key) || VOLCANO_ALLOCATION_KEYS.has(key)
+    || key === KOORD.deviceAllocated || key === ANNOTATION.decision;
 }
 
 /** HAMi's allocation bookkeeping (written by hami-scheduler and its device plugin). */
@@ -87,4 +133,9 @@ const HAMI_ALLOCATION_KEYS: ReadonlySet<string> = new Set([
   'hami.io/vgpu-devices-to-allocate', 'hami.io/vgpu-devices-allocated', 'hami.io/vgpu-node',
   'hami.io/vgpu-time', 'hami.io/bind-phase', 'hami.io/bind-time',
   'hami.io/mutex.lock', 'hami.io/node-handshake', 'hami.io/node-nvidia-register',
+]);
+
+/** Volcano vGPU's allocation bookkeeping (nvidia/vgpu/type.go: AssignedIDsAnnotations, AssignedNodeAnnotations, …). */
+const VOLCANO_ALLOCATION_KEYS: ReadonlySet<string> = new Set([
+  'volcano.sh/vgpu-ids-new', 'volcano.sh/devices-to-allocate', 'volcano.sh/vgpu-node', 'volcano.sh/vgpu-time', 'volcano.sh/bind-phase', 'volcano.sh/bind-time',
 ]);

@@ -69,6 +69,50 @@ const tables: Record<string, Case[]> = {
     { name: 'the LLM team cannot use HAMi', pod: one(G('1', '8Gi'), { 'gpu-admission.io/gpu-model': 'L40S' }), namespace: 'llm',
       denied: /pool l40s-hami: not allowed in namespace llm/ },
   ],
+  volcano: [
+    { name: 'a training pod of 2 GPUs × 12Gi + 30% goes to the L40S vGPU pool, keeping its PodGroup', namespace: 'training',
+      pod: one(G('2', '12Gi', '30'), { 'scheduling.k8s.io/group-name': 'job-7' }), pools: ['l40s-vgpu'],
+      limits: { 'volcano.sh/vgpu-number': '2', 'volcano.sh/vgpu-memory': '12288', 'volcano.sh/vgpu-cores': '30' },
+      check: (out) => {
+        assert.equal(out.spec.schedulerName, 'volcano');
+        assert.equal(out.metadata?.annotations?.['scheduling.k8s.io/group-name'], 'job-7');
+        assert.equal(out.metadata?.annotations?.['volcano.sh/vgpu-mode'], 'hami-core');
+        assert.equal(out.metadata?.annotations?.['nvidia.com/use-gputype'], 'L40S');
+      } },
+    { name: 'a notebook share prefers a MIG slice of the A100', namespace: 'notebooks', pod: one(G(undefined, '9Gi')), pools: ['a100-mig'],
+      limits: { 'volcano.sh/vgpu-number': '1', 'volcano.sh/vgpu-memory': '9216' },
+      check: (out) => assert.equal(out.metadata?.annotations?.['volcano.sh/vgpu-mode'], 'mig') },
+    { name: 'a notebook share with compute falls back to HAMi-core on the L40S', namespace: 'notebooks', pod: one(G(undefined, '9Gi', '20')),
+      pools: ['l40s-vgpu'], limits: { 'volcano.sh/vgpu-number': '1', 'volcano.sh/vgpu-memory': '9216', 'volcano.sh/vgpu-cores': '20' } },
+    { name: 'a GPU init container is refused: Volcano reads app containers only', namespace: 'training',
+      pod: podWith([{ name: 'main', limits: {} }], {}, { initContainers: [{ name: 'warm', image: 'busybox', resources: { limits: G('1', '4Gi') } }] }),
+      denied: /pool l40s-vgpu: Volcano's vGPU reads the GPUs of app containers only/ },
+    { name: 'a pod of another scheduler cannot use Volcano\'s cards', namespace: 'training', pod: podWith([{ name: 'main', limits: G('1') }], {}, { spec: { schedulerName: 'kai-scheduler' } }),
+      denied: /pool l40s-vgpu: the pod is scheduled by kai-scheduler; volcano-vgpu cards are allocated by volcano/ },
+  ],
+  koordinator: [
+    { name: 'an inference share gets HAMi-core: memory and compute totals, the isolation label', namespace: 'inference', pod: one(G(undefined, '6Gi', '25')),
+      pools: ['a10-hami-core'], limits: { 'koordinator.sh/gpu.shared': '1', 'koordinator.sh/gpu-memory': String(6 * 2 ** 30), 'koordinator.sh/gpu-core': '25' },
+      check: (out) => {
+        assert.equal(out.spec.schedulerName, 'koord-scheduler');
+        assert.equal(out.metadata?.labels?.['koordinator.sh/gpu-isolation-provider'], 'HAMi-core');
+      } },
+    { name: 'inference needs compute isolation, so a memory share gets its proportional compute', namespace: 'inference', pod: one(G(undefined, '11Gi')),
+      pools: ['a10-hami-core'], limits: { 'koordinator.sh/gpu.shared': '1', 'koordinator.sh/gpu-memory': String(11 * 2 ** 30), 'koordinator.sh/gpu-core': '50' } },
+    { name: 'an LLM pod of 4 H800s on one NUMA node with RDMA gets Koordinator\'s NUMA spec and joint allocation', namespace: 'llm',
+      pod: one(G('4'), { 'gpu-admission.io/numa': 'SingleNUMANode', 'gpu-admission.io/rdma': 'true' }, '48'), pools: ['h800'],
+      limits: { 'koordinator.sh/gpu.shared': '4', 'koordinator.sh/gpu-memory-ratio': '400', 'koordinator.sh/gpu-core': '400', 'koordinator.sh/rdma': '1', cpu: '48' },
+      check: (out) => {
+        assert.equal(out.metadata?.annotations?.['scheduling.koordinator.sh/numa-topology-spec'], '{"numaTopologyPolicy":"SingleNUMANode"}');
+        assert.equal(out.metadata?.annotations?.['scheduling.koordinator.sh/device-joint-allocate'], '{"deviceTypes":["gpu","rdma"]}');
+        assert.deepEqual(out.spec.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+      } },
+    { name: '5 GPUs on one NUMA node are refused: a NUMA node has 4', namespace: 'llm', pod: one(G('5'), { 'gpu-admission.io/numa': 'SingleNUMANode' }),
+      denied: /pool h800: 5 GPUs exceed one NUMA node \(4\)/ },
+    { name: 'a native share whose core is not a multiple of gpu.shared is refused', namespace: 'llm',
+      pod: one({ 'koordinator.sh/gpu.shared': '2', 'koordinator.sh/gpu-memory': '8Gi', 'koordinator.sh/gpu-core': '25' }),
+      denied: /must be a multiple of koordinator.sh\/gpu.shared 2/ },
+  ],
   dra: [
     { name: 'two H100s ask the H100 DeviceClass by its implicit name', pod: one(G('2'), { 'gpu-admission.io/gpu-model': 'H100' }), pools: ['h100'],
       limits: { 'deviceclass.resource.kubernetes.io/h100.gpu-admission.io': '2' },
