@@ -125,7 +125,7 @@ function draftOf(node: ClusterNode): Draft | undefined {
 
 const SUFFIX: Readonly<Record<Backend, string>> = {
   'ack-exclusive': '', 'ack-topology': '-topology', 'ack-cgpu': '-cgpu', 'ack-share': '-share', 'ack-mps': '-mps', 'ack-core-mem': '-core',
-  'ack-mig': '-mig', 'nvidia-exclusive': '', 'nvidia-time-slicing': '-shared', 'nvidia-mig': '-mig', hami: '-hami', dra: '-dra',
+  'ack-mig': '-mig', 'nvidia-exclusive': '', 'nvidia-time-slicing': '-shared', 'nvidia-mig': '-mig', hami: '-hami', dra: '-dra', kai: '-kai',
 };
 
 function slug(text: string): string {

@@ -1,7 +1,7 @@
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, ANNOTATION, KAI_SHARE_ANNOTATIONS, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, parseQuantity, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
@@ -79,7 +79,7 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const pools = poolsInOrder(policy.pools, limits);
   if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, context);
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec)), ...(knownNodes ? { knownNodes } : {}) };
+  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), pod.metadata?.labels), ...(knownNodes ? { knownNodes } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -325,6 +325,7 @@ function boundNatives(accepted: readonly Pool[], node: string): Decision {
 function podFacts(
   namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
   all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement, overhead: number,
+  labels?: Readonly<Record<string, string>>,
 ): PodFacts {
   const isolation = requiredIsolation(intent, limits, policy);
   const cpus = overhead + effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
@@ -335,7 +336,7 @@ function podFacts(
   const gpuApps = gpuContainers.filter((c) => c.role === 'app').length;
   return {
     namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps,
-    ...(cpuProblem ? { cpuProblem } : {}),
+    ...(cpuProblem ? { cpuProblem } : {}), ...(labels ? { labels } : {}),
   };
 }
 
@@ -428,7 +429,7 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
     containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request, plan.containers.get(c.name)?.resources)])),
     // Only a scheduler this decision set is ours to take back; one the pod named itself is the pod's.
     ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
-    ...writtenHami(plan.annotations),
+    ...writtenAnnotations(plan.annotations),
   };
   const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
@@ -493,9 +494,9 @@ function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): v
   }
 }
 
-/** The HAMi annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
-function writtenHami(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
-  const ours = Object.fromEntries(HAMI_WRITTEN.flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
+/** The HAMi and KAI annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
+function writtenAnnotations(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
+  const ours = Object.fromEntries([...HAMI_WRITTEN, ...KAI_SHARE_ANNOTATIONS].flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
   return Object.keys(ours).length > 0 ? { annotations: ours } : {};
 }
 

@@ -1,8 +1,8 @@
 import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
 import { DEFAULT_HAMI, DEFAULT_RDMA_RESOURCE, DEFAULT_TIME_SLICING_RESOURCE } from './defaults.ts';
-import { NVIDIA_DRA_DRIVER } from '../vocabulary/names.ts';
+import { KAI, NVIDIA_DRA_DRIVER } from '../vocabulary/names.ts';
 import { classResource, defaultClassName, WHOLE_DEVICE } from './dra.ts';
-import type { NamespaceRule, Pool, PoolDra, PoolHami, PoolToleration, Policy, PolicyDefaults } from './types.ts';
+import type { NamespaceRule, Pool, PoolDra, PoolHami, PoolKai, PoolToleration, Policy, PolicyDefaults } from './types.ts';
 
 /** A pool as the schema accepts it (defaults filled in), before the shorthands are spelled out. */
 export interface RawPool {
@@ -20,6 +20,7 @@ export interface RawPool {
   readonly timeSlicing?: { readonly resource: string; readonly replicas?: number; readonly failRequestsGreaterThanOne: boolean };
   readonly hami?: PoolHami;
   readonly dra?: RawDra;
+  readonly kai?: PoolKai;
   readonly schedulerName?: string;
 }
 
@@ -74,6 +75,7 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
       ? { timeSlicing: timeSlicing ?? { resource: DEFAULT_TIME_SLICING_RESOURCE, failRequestsGreaterThanOne: false } } : {}),
     ...(hami || raw.backend === 'hami' ? { hami: hami ?? DEFAULT_HAMI } : {}),
     ...(dra || raw.backend === 'dra' ? { dra: normaliseDra(raw.name, profiles, dra) } : {}),
+    ...(raw.kai || raw.backend === 'kai' ? { kai: raw.kai ?? { queueLabel: KAI.queueLabel } } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import type { Pool, Policy } from './types.ts';
 /** The backends whose pools have a placement (ACK shared modes: the label ack.node.gpu.placement). */
 const PLACED: readonly Backend[] = BACKENDS.filter((b) => BACKEND_FACTS[b].placement);
 const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig']);
+/** Backends that serve MIG slices when the pool lists them, and whole cards or shares otherwise. */
+const MAYBE_MIG: ReadonlySet<Backend> = new Set(['dra', 'kai']);
 const NVIDIA_GPU = NATIVE.nvidiaGpu;
 
 /** Whether a pool's pods ask nvidia.com/gpu: exclusive cards, time-slicing that keeps the name, MIG's single strategy. */
@@ -81,6 +83,7 @@ function checkPool(pool: Pool, path: string): string[] {
     errors.push(`${path}/timeSlicing: only backend nvidia-time-slicing takes it`);
   }
   if (pool.hami !== undefined && pool.backend !== 'hami') errors.push(`${path}/hami: only backend hami takes it`);
+  if (pool.kai !== undefined && pool.backend !== 'kai') errors.push(`${path}/kai: only backend kai takes it`);
   if ('nodeLabel' in BACKEND_FACTS[pool.backend].model && !LABEL_VALUE_RE.test(pool.gpu.product)) {
     errors.push(`${path}/gpu/product: "${pool.gpu.product}" is not a label value (the nodes' model label holds it): letters, digits, -, _ and . only, at most 63`);
   }
@@ -90,8 +93,8 @@ function checkPool(pool: Pool, path: string): string[] {
 
 function checkMig(pool: Pool, path: string, memory: Quantity | string): string[] {
   const { mig } = pool;
-  const dra = pool.backend === 'dra';
-  if (!MIG_BACKENDS.has(pool.backend) && !dra) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig) and dra take it`] : [];
+  const dra = MAYBE_MIG.has(pool.backend);
+  if (!MIG_BACKENDS.has(pool.backend) && !dra) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig), dra and kai take it`] : [];
   if (!mig) return dra ? [] : [`${path}/mig: backend ${pool.backend} needs mig.profiles or mig.layout`];
   if (typeof memory === 'string') return [];
   const errors: string[] = [];

@@ -5,12 +5,12 @@
  */
 
 import {
-  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL,
+  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, KAI, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL,
 } from './names.ts';
 
 export const BACKENDS = [
   'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
-  'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami', 'dra',
+  'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami', 'dra', 'kai',
 ] as const;
 export type Backend = (typeof BACKENDS)[number];
 
@@ -24,7 +24,7 @@ export type Placement = (typeof PLACEMENTS)[number];
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
 export interface BackendFacts {
-  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra';
+  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra' | 'kai';
   /** What the backend isolates between pods that share a card (exclusive cards isolate everything). */
   readonly isolation: Isolation;
   /** Whether pods of several tenants share a card. */
@@ -90,6 +90,13 @@ export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
   // Dynamic Resource Allocation by count (the DeviceClass's extended resource): whole devices.
   // A dra pool with `mig` serves MIG devices instead; shares of a card are not a count (docs/adr/0004-dra-claims.md).
   dra: { ...whole, family: 'dra', placement: false, model: { deviceAttribute: 'productName' } },
+  // KAI Scheduler: whole cards (and MIG slices) isolate; a share is the pod annotation gpu-fraction,
+  // which limits no compute and (without the HAMi-core isolator the pool declares) no memory:
+  // translate.ts refuses a share to a pod that needs more isolation than the share gives.
+  kai: {
+    family: 'kai', placement: false, model: NVIDIA_MODEL, isolation: 'compute', shares: true, multiCardShares: true,
+    computeShares: false, computeRequired: false, scheduler: KAI.scheduler,
+  },
 };
 
 const RANK: Record<Isolation, number> = { none: 0, memory: 1, compute: 2 };
