@@ -10,7 +10,9 @@ import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, NATIVE } from '../vocabula
  */
 export type NativeKind =
   | 'nvidia-gpu' | 'aliyun-gpu' | 'aliyun-mem' | 'aliyun-core' | 'mig' | 'time-slicing'
-  | 'hami-gpu' | 'hami-mem' | 'hami-mem-percent' | 'hami-cores' | 'dra';
+  | 'hami-gpu' | 'hami-mem' | 'hami-mem-percent' | 'hami-cores' | 'dra'
+  // KAI's share annotations (pod annotations, read as requests of the container they name: src/engine/kai.ts)
+  | 'kai-fraction' | 'kai-memory' | 'kai-devices';
 
 const cache = new WeakMap<Policy, ReadonlyMap<string, NativeKind>>();
 

@@ -6,6 +6,7 @@ import { ACK_GPU_COUNT_LABEL, DRA_CLASS_RESOURCE_PREFIX, NATIVE } from '../vocab
 import { GIB, MIB, isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { effectiveTotal, type ContainerDemand, type NativeRequest } from './demand.ts';
 import type { NativeKind } from './dialect.ts';
+import { isKaiKind, kaiNativeReason } from './kai.ts';
 import { cardMemory, overSlices } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 
@@ -52,6 +53,10 @@ const RULES: Readonly<Record<NativeKind, Rule>> = {
   // scheduler can never bind (docs/research/dra.md §1): the webhook holds them to whole devices.
   dra: range(1, 1024, 'number of devices'),
   mig: (v, _c, _n) => (isInteger(v) && v.num >= 1n ? undefined : 'must be a whole number of MIG devices from 1'),
+  // KAI's annotations are held to KAI's admission rules where they are read (kaiProblems).
+  'kai-fraction': () => undefined,
+  'kai-memory': () => undefined,
+  'kai-devices': () => undefined,
 };
 
 /** The values no backend would accept, each naming the container and the resource. */
@@ -101,6 +106,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
     if (own === 'hami-mem') return v > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${v}Mi` : undefined;
     return takes(own !== undefined);
   }
+  if (isKaiKind(kind)) return kaiNativeReason(pool, { resource, kind, value });
   switch (kind) {
     case 'dra': {
       const cls = deviceClassOfResource(pool, resource);
@@ -111,7 +117,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
       // The single MIG strategy names its slices nvidia.com/gpu; time-slicing without renaming, its replicas.
       if (b === 'nvidia-mig' && pool.mig?.strategy === 'single') return slicesReason(pool, pool.mig.profiles[0] ?? '', v, resource);
       if (pool.timeSlicing?.resource === resource) return replicasReason(pool, v, resource);
-      return takes(b === 'ack-exclusive' || b === 'nvidia-exclusive') ?? perNode(v);
+      return takes(b === 'ack-exclusive' || b === 'nvidia-exclusive' || (b === 'kai' && !pool.mig)) ?? perNode(v);
     case 'aliyun-gpu': return takes(b === 'ack-topology') ?? perNode(v);
     case 'aliyun-mem': {
       const perGpu = v / gpuCount;
@@ -124,7 +130,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
     case 'aliyun-core': return takes(b === 'ack-core-mem');
     case 'mig': {
       const profile = migProfileOfResource(resource);
-      if (b !== 'ack-mig' && !(b === 'nvidia-mig' && pool.mig?.strategy !== 'single')) return takes(false);
+      if (b !== 'ack-mig' && !((b === 'nvidia-mig' || b === 'kai') && pool.mig && pool.mig.strategy !== 'single')) return takes(false);
       if (!profile || !pool.mig?.profiles.includes(profile.name)) return `MIG profile ${profile?.name ?? resource} is not listed`;
       return slicesReason(pool, profile.name, v, resource);
     }
@@ -172,7 +178,8 @@ function containerCards(c: ContainerDemand, gpuCount: number): { devices: number
     else if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
     else if (kind === 'aliyun-mem') [cards, devices, shared] = [Math.max(cards, gpuCount), Math.max(devices, gpuCount), true];
     else if (kind === 'mig') [migSevenths, shared] = [migSevenths + (migProfileOfResource(resource)?.slices ?? 7) * v, true];
-    else if (kind === 'time-slicing') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
+    else if (kind === 'time-slicing' || kind === 'kai-devices') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
+    else if (kind === 'kai-fraction' || kind === 'kai-memory') [cards, devices, shared] = [Math.max(cards, 1), Math.max(devices, 1), true];
     else shared = true; // HAMi's gpumem / gpucores make its count a share
   }
   return { devices, cards: Math.max(cards, Math.ceil(migSevenths / 7)), shared };

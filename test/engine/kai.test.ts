@@ -188,3 +188,63 @@ pools:
     assert.ok(!queue.ok && queue.errors.some((e) => e.includes('/pools/0/kai/queue')), JSON.stringify(queue));
   });
 });
+
+describe("kai: native requests in KAI's own annotations", () => {
+  const MIXED = `apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: a10, backend: nvidia-exclusive, nodeSelector: {pool: a10}, gpu: {model: NVIDIA-A10, memory: 24Gi, perNode: 4}}
+  - {name: a10-kai, backend: kai, nodeSelector: {pool: kai}, gpu: {model: NVIDIA-A10, memory: 23028Mi, perNode: 4}, kai: {queue: team-a}}
+`;
+  const native = (annotations: Record<string, string>, containers = [{ name: 'app', limits: {} }]): Pod => podWith(containers, annotations);
+
+  const invalid: [string, Record<string, string>, RegExp][] = [
+    ['gpu-fraction 1', { 'gpu-fraction': '1' }, /annotation gpu-fraction: "1": must be a number between 0 and 1/],
+    ['gpu-fraction 0', { 'gpu-fraction': '0' }, /between 0 and 1/],
+    ['gpu-fraction 500m (a quantity, not a float)', { 'gpu-fraction': '500m' }, /between 0 and 1/],
+    ['gpu-memory 4Gi (a unit)', { 'gpu-memory': '4Gi' }, /annotation gpu-memory: "4Gi": must be a whole number of MiB from 1, without a unit/],
+    ['gpu-memory 0', { 'gpu-memory': '0' }, /whole number of MiB from 1/],
+    ['gpu-fraction and gpu-memory', { 'gpu-fraction': '0.5', 'gpu-memory': '2000' }, /KAI refuses a pod that asks both GPUs and GPU memory/],
+    ['gpu-fraction-num-devices alone', { 'gpu-fraction-num-devices': '2' }, /KAI needs gpu-fraction or gpu-memory beside it/],
+    ['gpu-fraction-num-devices 0', { 'gpu-fraction': '0.5', 'gpu-fraction-num-devices': '0' }, /whole number of cards from 1/],
+    ['a container name the pod lacks', { 'gpu-fraction': '0.5', 'gpu-fraction-container-name': 'nope' }, /"nope": the pod has no such container/],
+  ];
+  for (const [what, annotations, message] of invalid) {
+    it(`when a pod asks KAI with ${what}, then it is refused naming the annotation`, () => {
+      const d = run(native(annotations), MIXED);
+      assert.equal(d.kind, 'deny');
+      assert.match(reasons(d), message);
+    });
+  }
+
+  it('when a pod asks gpu-fraction beside nvidia.com/gpu in another container, then it is refused as KAI refuses it', () => {
+    const d = run(native({ 'gpu-fraction': '0.5' }, [{ name: 'app', limits: {} }, { name: 'side', limits: { 'nvidia.com/gpu': '1' } }]), MIXED);
+    assert.match(reasons(d), /beside nvidia.com\/gpu in container "side": KAI refuses a pod with both a GPU fraction and whole GPUs/);
+  });
+
+  it('when a pod asks gpu-admission.io resources and a KAI annotation, then it is refused as a mix', () => {
+    const d = run(podWith([{ name: 'app', limits: generic('1', '4Gi') }], { 'gpu-fraction': '0.5' }), MIXED);
+    assert.match(reasons(d), /mixes gpu-admission.io requests \(container "app"\) with KAI's share annotations \(gpu-fraction\)/);
+  });
+
+  it('when a pod asks gpu-fraction 0.5 natively, then it is routed to the kai pool with kai-scheduler and the queue, annotations untouched', () => {
+    const pod = native({ 'gpu-fraction': '0.5' });
+    const d = run(pod, MIXED);
+    const out = applied(pod, d);
+    assert.equal(out.spec.schedulerName, 'kai-scheduler');
+    assert.equal(out.metadata?.labels?.['kai.scheduler/queue'], 'team-a');
+    assert.equal(out.metadata?.annotations?.['gpu-fraction'], '0.5');
+    assert.ok(d.kind === 'patch' && d.routes.map((p) => p.pool).join() === 'a10-kai', JSON.stringify(d));
+    assert.equal(run(out, MIXED).kind, 'allow', 'its own output is left as it is');
+  });
+
+  it('when gpu-memory asks more than the card or num-devices more cards than a node has, then each pool says why', () => {
+    assert.match(reasons(run(native({ 'gpu-memory': '30000' }), MIXED)), /a10: nvidia-exclusive does not take KAI's gpu-memory annotation.*\n?.*a10-kai: card has 23028Mi \(23028 MiB\), gpu-memory asks 30000 MiB/s);
+    assert.match(reasons(run(native({ 'gpu-fraction': '0.5', 'gpu-fraction-num-devices': '8' }), MIXED)), /a10-kai: gpu-fraction-num-devices: 8 GPUs, a node has 4/);
+  });
+
+  it('when the namespace needs memory isolation, then a native share is refused on a kai pool without HAMi-core', () => {
+    const d = run(native({ 'gpu-fraction': '0.5', 'gpu-admission.io/isolation': 'memory' }), MIXED);
+    assert.match(reasons(d), /a10-kai: a KAI share limits no memory unless the pool declares kai.isolationProvider: HAMi-core/);
+  });
+});
