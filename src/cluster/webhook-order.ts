@@ -6,7 +6,6 @@
 // by name and calls each one's webhooks in list order (docs/backends.md, KAI Scheduler).
 import type { Policy } from '../policy/types.ts';
 import { KAI } from '../vocabulary/names.ts';
-import { poolScheduler } from '../engine/translate.ts';
 
 /** gpu-admission's pod webhook, as manifests/base and the chart name it. */
 export const POD_WEBHOOK = 'pods.gpu-admission.io';
@@ -33,7 +32,7 @@ function gatesOn(expression: string, scheduler: string): boolean {
 export function checkWebhookOrder(policy: Policy, configurations: readonly MutatingConfiguration[]): string[] {
   const kaiPools = policy.pools.filter((p) => p.backend === 'kai' && !p.disabled);
   if (kaiPools.length === 0) return [];
-  const schedulers = [...new Set(kaiPools.map((p) => poolScheduler(p) ?? KAI.scheduler))];
+  const schedulers = [...new Set(kaiPools.map((p) => p.schedulerName ?? KAI.scheduler))];
   const order = callOrder(configurations);
   const ours = order.findIndex((w) => w.webhook === POD_WEBHOOK);
   const theirs = order.flatMap((w, i) => {

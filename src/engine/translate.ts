@@ -276,8 +276,8 @@ function kai(input: TranslateInput): TranslateResult {
     return { reason: `gpu-memory ${written} is not a whole hundredth of a ${pool.gpu.memory} card, KAI's gpu-fraction step (policy rounding: deny)` };
   }
   if (hundredths >= 100) {
-    return { resources: { [NATIVE.nvidiaGpu]: request.gpu }, warnings: [fitWarning((c) => `gpu-memory ${written} rounds up to the whole `
-      + `${pool.gpu.memory} card on KAI (gpu-fraction < 1): whole GPU given (container "${c}")`, input.container)] };
+    return { resources: { [NATIVE.nvidiaGpu]: request.gpu }, warnings: [fitWarning((c) => `ask at most 99% of a card for a KAI share: `
+      + `${written} rounds up to a whole GPU, given (container "${c}")`, input.container)] };
   }
   const annotations: Record<string, string> = {
     [KAI.fraction]: fraction, [KAI.containerName]: input.container,

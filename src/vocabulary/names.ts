@@ -88,6 +88,8 @@ export const KAI = {
   memory: 'gpu-memory',
   numDevices: 'gpu-fraction-num-devices',
   containerName: 'gpu-fraction-container-name',
+  /** The node label of KAI's node pools (scheduling shards), which the cluster's operator sets. */
+  nodePoolLabel: 'kai.scheduler/node-pool',
   /** GPU feature discovery's card memory in MiB: KAI's gpu-memory and its HAMi-core limit read it. */
   nodeMemoryLabel: 'nvidia.com/gpu.memory',
   /** The name KAI's operator gives its MutatingWebhookConfiguration (admission.mutatingWebhookConfigurationName). */

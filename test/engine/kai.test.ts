@@ -105,7 +105,7 @@ describe('kai: a memory share is the gpu-fraction annotation', () => {
     const out = applied(pod, d);
     assert.deepEqual(limitsOf(out, 'train'), { 'nvidia.com/gpu': '1' });
     assert.equal(out.metadata?.annotations?.['gpu-fraction'], undefined);
-    assert.ok(d.kind === 'patch' && d.warnings.some((w) => w.includes('whole GPU given')), JSON.stringify(d));
+    assert.ok(d.kind === 'patch' && d.warnings.some((w) => w.includes('rounds up to a whole GPU')), JSON.stringify(d));
   });
 
   it('when the policy says rounding: deny, then a share that is not a whole hundredth is refused', () => {
