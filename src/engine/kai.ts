@@ -52,13 +52,13 @@ export function kaiProblems(pod: Pod, asked: Readonly<Record<string, string>>): 
   }
   const names = podContainers(pod).map(({ container }) => container.name);
   if (name !== undefined && !names.includes(name)) out.push(`${field(KAI.containerName, name)}: the pod has no such container (it has ${names.map((n) => `"${n}"`).join(', ')})`);
-  if (name === undefined && pod.spec.containers.length === 0) out.push(`${KAI.fraction}: the pod has no container to give the share to`);
+  if (name === undefined && (pod.spec.containers ?? []).length === 0) out.push(`${KAI.fraction}: the pod has no container to give the share to`);
   return out.map((m) => problem('invalid-request', m));
 }
 
 /** The container a KAI share is for: the one gpu-fraction-container-name names, else the first app container (KAI's default). */
 export function kaiShareContainer(pod: Pod, asked: Readonly<Record<string, string>>): string | undefined {
-  return asked[KAI.containerName] ?? pod.spec.containers[0]?.name;
+  return asked[KAI.containerName] ?? pod.spec.containers?.[0]?.name;
 }
 
 const quantity = (text: string): Quantity => {
