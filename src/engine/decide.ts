@@ -317,8 +317,11 @@ function decideNatives(
   // A DaemonSet's pod keeps its scheduler: the node is chosen, and may be in any of these pools.
   const scheduler = placement.pinned || placement.scheduler !== undefined ? undefined : schedulerToWrite(accepted[0] as Pool);
   if (scheduler) mutated.spec.schedulerName = scheduler;
+  const kaiMemory = native.some((c) => c.natives.some((n) => n.kind === 'kai-memory'));
   const warnings = [
     ...(intent.numa ? [`${ANNOTATION.numa} has no effect on native GPU requests; ask with gpu-admission.io/gpu`] : []),
+    // KAI places gpu-memory only on nodes whose card memory GPU feature discovery labels (KAI#706).
+    ...(kaiMemory ? ['ask gpu-admission.io/gpu-memory instead: KAI places gpu-memory only on nodes labelled nvidia.com/gpu.memory'] : []),
     ...(intent.rdma ? [`${ANNOTATION.rdma}: routed to RDMA pools; native requests get no RDMA resource added`] : []),
   ];
   const decision: DecisionRecord = {

@@ -248,3 +248,12 @@ pools:
     assert.match(reasons(d), /a10-kai: a KAI share limits no memory unless the pool declares kai.isolationProvider: HAMi-core/);
   });
 });
+
+describe('kai: a native gpu-memory request', () => {
+  it('when a pod asks gpu-memory natively, then it is routed with a warning that KAI needs nodes labelled nvidia.com/gpu.memory', () => {
+    const pod = podWith([{ name: 'app', limits: {} }], { 'gpu-memory': '2000' });
+    const d = run(pod);
+    assert.equal(d.kind, 'patch', JSON.stringify(d));
+    assert.ok(d.kind === 'patch' && d.warnings.some((w) => w.includes('KAI places gpu-memory only on nodes labelled nvidia.com/gpu.memory')), JSON.stringify(d));
+  });
+});

@@ -1,7 +1,10 @@
-// policy check --cluster: gpu-admission's pod webhook must run before KAI's, which gates on
-// schedulerName. The order is the API server's: configurations by name, then list order.
+// policy check --cluster on kai pools: gpu-admission's pod webhook must run before KAI's, which gates on
+// schedulerName (the order is the API server's: configurations by name, then list order), and
+// its gpu.memory must not exceed the nodes' nvidia.com/gpu.memory.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { checkAgainstCluster } from '../../src/cluster/check.ts';
+import { toClusterNode, type ClusterNode } from '../../src/cluster/model.ts';
 import { callOrder, checkWebhookOrder, type MutatingConfiguration } from '../../src/cluster/webhook-order.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 
@@ -46,5 +49,25 @@ describe('policy check --cluster: the order of KAI\'s webhook and ours', () => {
 
   it('when the policy has no kai pool, then the webhooks are not judged', () => {
     assert.deepEqual(checkWebhookOrder(policy('nvidia-exclusive'), [ours, kai('aaa-kai-admission')]), []);
+  });
+});
+
+describe('policy check --cluster: a kai pool\'s card memory', () => {
+  const gpuNode = (name: string, mib: string): ClusterNode => toClusterNode({ metadata: { name, labels: { pool: 'a10', 'nvidia.com/gpu.product': 'NVIDIA-A10', 'nvidia.com/gpu.memory': mib } },
+    status: { allocatable: { 'nvidia.com/gpu': '4' }, conditions: [{ type: 'Ready', status: 'True' }] } });
+
+  it('when gpu.memory is above what the nodes report, even within 1 GiB, then the finding names the MiB to set, as KAI shares the node\'s memory', () => {
+    const p = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: a10-kai, backend: kai, nodeSelector: {pool: a10}, gpu: {model: NVIDIA-A10, memory: 22.5Gi, perNode: 4}}
+`);
+    const findings = checkAgainstCluster(p, [gpuNode('a10-1', '23028')]);
+    assert.deepEqual(findings, ['pool a10-kai: gpu.memory is 22.5Gi but node a10-1 reports 23028 MiB per card (nvidia.com/gpu.memory): '
+      + 'KAI gives a share its gpu-fraction of that, less than asked; set gpu.memory: 23028Mi']);
+  });
+
+  it('when gpu.memory is the nodes\' MiB, then there is no finding', () => {
+    assert.deepEqual(checkAgainstCluster(policy(), [gpuNode('a10-1', '23028')]), []);
   });
 });
