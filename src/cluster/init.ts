@@ -253,7 +253,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
   const kai = pools.filter((p) => p.doc.backend === 'kai').map((p) => String(p.doc.name));
   if (kai.length > 0) {
     notes.push(`pools ${kai.join(', ')} are kai (their nodes are in KAI node pools, ${KAI.nodePoolLabel}): add kai.queue, the Queue their pods join `
-      + '(KAI\'s default queue otherwise), and kai.isolationProvider: HAMi-core where kai-resource-isolator runs');
+      + '(KAI\'s default queue otherwise), and kai.gpuIsolationProvider: HAMi-core where kai-resource-isolator runs');
   }
   const dra = pools.filter((p) => p.doc.backend === 'dra').map((p) => String(p.doc.name));
   if (dra.length > 0) {

@@ -242,7 +242,7 @@ export const KAI_NO_COMPUTE = 'KAI limits no compute: pods sharing a card get eq
 
 /** What a KAI share isolates: memory with the HAMi-core isolator the pool declares, else nothing. */
 export function kaiShareIsolation(pool: Pool): Isolation {
-  return pool.kai?.isolationProvider === 'HAMi-core' ? 'memory' : 'none';
+  return pool.kai?.gpuIsolationProvider === 'HAMi-core' ? 'memory' : 'none';
 }
 
 /** Why a KAI share does not give the isolation the pod needs, or undefined. */
@@ -250,7 +250,7 @@ export function kaiIsolationReason(pool: Pool, needed: Isolation): string | unde
   const given = kaiShareIsolation(pool);
   if (isolationCovers(given, needed)) return undefined;
   return needed === 'compute' ? `a KAI share isolates ${given === 'none' ? 'nothing' : 'memory only'} (no compute), the pod needs compute: ask whole GPUs`
-    : 'a KAI share limits no memory unless the pool declares kai.isolationProvider: HAMi-core (kai-resource-isolator), the pod needs memory';
+    : 'a KAI share limits no memory unless the pool declares kai.gpuIsolationProvider: HAMi-core (kai-resource-isolator), the pod needs memory';
 }
 
 /**

@@ -51,7 +51,7 @@ function modelTerm(pool: Pool): NodeSelectorRequirement[] {
 function kaiTerm(pool: Pool): NodeSelectorRequirement[] {
   if (pool.backend !== 'kai') return [];
   const mig = pool.mig && !(NVIDIA_MIG_STRATEGY_LABEL in pool.nodeSelector) ? [label(NVIDIA_MIG_STRATEGY_LABEL, pool.mig.strategy)] : [];
-  const memory: NodeSelectorRequirement[] = pool.kai?.isolationProvider === 'HAMi-core' ? [{ key: KAI.nodeMemoryLabel, operator: 'Exists' }] : [];
+  const memory: NodeSelectorRequirement[] = pool.kai?.gpuIsolationProvider === 'HAMi-core' ? [{ key: KAI.nodeMemoryLabel, operator: 'Exists' }] : [];
   return [...mig, ...memory];
 }
 

@@ -195,7 +195,7 @@ export const policySchema = {
                 description: 'The KAI Queue written into the pod label queueLabel (a label the pod has is kept); KAI\'s default queue when unset.',
               },
               queueLabel: { type: 'string', pattern: LABEL_KEY, maxLength: 253, default: 'kai.scheduler/queue' },
-              isolationProvider: {
+              gpuIsolationProvider: {
                 enum: ['HAMi-core'],
                 description: "HAMi-core: kai-resource-isolator limits a share's memory on the pool's nodes (they need nvidia.com/gpu.memory); "
                   + 'without it a KAI share isolates nothing.',

@@ -64,7 +64,7 @@ export interface PoolKai {
   /** The pod label KAI's pod grouper reads the queue from (kai.scheduler/queue unless KAI was installed otherwise). */
   readonly queueLabel: string;
   /** `HAMi-core`: kai-resource-isolator runs on the pool's nodes and limits a share's memory. */
-  readonly isolationProvider?: 'HAMi-core';
+  readonly gpuIsolationProvider?: 'HAMi-core';
 }
 
 /** One DeviceClass of a dra pool: for whole cards (`device: gpu`) or for one MIG profile. */

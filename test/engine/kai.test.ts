@@ -155,11 +155,11 @@ describe('kai: what it refuses', () => {
 
   it('when the pod needs memory isolation and the pool declares no HAMi-core, then the share is refused', () => {
     const pod = podWith([{ name: 'train', limits: generic('1', '8Gi') }], { 'gpu-admission.io/isolation': 'memory' });
-    assert.match(reasons(run(pod)), /limits no memory unless the pool declares kai.isolationProvider: HAMi-core/);
+    assert.match(reasons(run(pod)), /limits no memory unless the pool declares kai.gpuIsolationProvider: HAMi-core/);
   });
 
   it('when the pool declares HAMi-core, then a memory-isolated share is served and the nodes must carry nvidia.com/gpu.memory', () => {
-    const text = POLICY('{queue: q, isolationProvider: HAMi-core}');
+    const text = POLICY('{queue: q, gpuIsolationProvider: HAMi-core}');
     const pod = podWith([{ name: 'train', limits: generic('1', '8Gi') }], { 'gpu-admission.io/isolation': 'memory' });
     const out = applied(pod, run(pod, text));
     assert.equal(out.metadata?.annotations?.['gpu-fraction'], '0.36');
@@ -168,22 +168,22 @@ describe('kai: what it refuses', () => {
   });
 
   it('when the pod needs compute isolation, then a share is refused even with HAMi-core, and whole cards are still served', () => {
-    const text = POLICY('{isolationProvider: HAMi-core}');
+    const text = POLICY('{gpuIsolationProvider: HAMi-core}');
     const share = podWith([{ name: 'train', limits: generic('1', '8Gi') }], { 'gpu-admission.io/isolation': 'compute' });
     assert.match(reasons(run(share, text)), /isolates memory only \(no compute\)/);
     const whole = podWith([{ name: 'train', limits: generic('1') }], { 'gpu-admission.io/isolation': 'compute' });
     assert.equal(run(whole, text).kind, 'patch');
   });
 
-  it('when the policy gives kai to another backend or an unknown isolationProvider, then it is refused with the path', () => {
+  it('when the policy gives kai to another backend or an unknown gpuIsolationProvider, then it is refused with the path', () => {
     const other = parsePolicy(`apiVersion: gpu-admission.io/v1alpha1
 kind: GpuAdmissionPolicy
 pools:
   - {name: a, backend: nvidia-exclusive, nodeSelector: {p: a}, gpu: {model: M, memory: 24Gi, perNode: 1}, kai: {queue: q}}
 `);
     assert.ok(!other.ok && other.errors.some((e) => e.includes('/pools/0/kai: only backend kai takes it')), JSON.stringify(other));
-    const provider = parsePolicy(POLICY('{isolationProvider: hami}'));
-    assert.ok(!provider.ok && provider.errors.some((e) => e.includes('/pools/0/kai/isolationProvider')), JSON.stringify(provider));
+    const provider = parsePolicy(POLICY('{gpuIsolationProvider: hami}'));
+    assert.ok(!provider.ok && provider.errors.some((e) => e.includes('/pools/0/kai/gpuIsolationProvider')), JSON.stringify(provider));
     const queue = parsePolicy(POLICY('{queue: "Team A"}'));
     assert.ok(!queue.ok && queue.errors.some((e) => e.includes('/pools/0/kai/queue')), JSON.stringify(queue));
   });
@@ -245,7 +245,7 @@ pools:
 
   it('when the namespace needs memory isolation, then a native share is refused on a kai pool without HAMi-core', () => {
     const d = run(native({ 'gpu-fraction': '0.5', 'gpu-admission.io/isolation': 'memory' }), MIXED);
-    assert.match(reasons(d), /a10-kai: a KAI share limits no memory unless the pool declares kai.isolationProvider: HAMi-core/);
+    assert.match(reasons(d), /a10-kai: a KAI share limits no memory unless the pool declares kai.gpuIsolationProvider: HAMi-core/);
   });
 });
 

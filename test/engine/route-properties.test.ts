@@ -72,7 +72,7 @@ function refusal(pool: Pool, c: Container, pod: Pod, isolation: keyof typeof RAN
 /** A KAI share isolates nothing, or memory with the HAMi-core isolator; whole cards and MIG slices isolate compute. */
 function kaiIsolates(pool: Pool, out: Pod): keyof typeof RANK {
   if (out.metadata?.annotations?.['gpu-fraction'] === undefined) return 'compute';
-  return pool.kai?.isolationProvider === 'HAMi-core' ? 'memory' : 'none';
+  return pool.kai?.gpuIsolationProvider === 'HAMi-core' ? 'memory' : 'none';
 }
 
 function podRefusal(pool: Pool, original: Pod, out: Pod, translated: readonly string[], isolation: keyof typeof RANK): string | undefined {

@@ -10,7 +10,7 @@ import { design, upstream } from './policies.ts';
 /** KAI Scheduler pools (shares as pod annotations, MIG, the HAMi-core isolator). */
 const KAI_POOLS = [
   { name: 'a10-kai', backend: 'kai', nodeSelector: { 'kai.scheduler/node-pool': 'a10' }, gpu: { model: 'A10', product: 'NVIDIA-A10', memory: '23028Mi', perNode: 4 },
-    kai: { queue: 'team-a', isolationProvider: 'HAMi-core' } },
+    kai: { queue: 'team-a', gpuIsolationProvider: 'HAMi-core' } },
   { name: 'h100-kai-mig', backend: 'kai', nodeSelector: { 'kai.scheduler/node-pool': 'h100' }, gpu: { model: 'H100', memory: '80Gi', perNode: 8 },
     mig: { profiles: ['1g.10gb', '3g.40gb', '7g.80gb'] } },
 ];
