@@ -9,8 +9,11 @@ import { WORKLOAD_KINDS, templateSegments, type WorkloadKind } from '../vocabula
 // The pod webhook's matchConditions in manifests/base and the chart are written by hand;
 // test/admission/webhook-configuration.test.ts checks they hold each of GPU_RESOURCE_PREFIXES.
 export { GPU_RESOURCE_PREFIXES } from '../vocabulary/names.ts';
-/** Annotation prefixes that make a pod the pod webhook's business. */
-export const GPU_ANNOTATION_PREFIXES = ['gpu-admission.io/', 'ALIYUN_COM_GPU_MEM_', 'hami.io/'] as const;
+/**
+ * Annotation prefixes that make a pod the pod webhook's business: KAI's share annotations
+ * (gpu-fraction, gpu-fraction-num-devices, gpu-fraction-container-name, gpu-memory) ask for GPUs too.
+ */
+export const GPU_ANNOTATION_PREFIXES = ['gpu-admission.io/', 'ALIYUN_COM_GPU_MEM_', 'hami.io/', 'gpu-fraction', 'gpu-memory'] as const;
 /** The portable vocabulary alone: what no node advertises, so it must never be stored untranslated. */
 export const GENERIC_RESOURCE_PREFIXES = ['gpu-admission.io/'] as const;
 

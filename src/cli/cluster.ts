@@ -2,6 +2,7 @@
 // --from-cluster, and mutate/explain --cluster. The cluster is found as kubectl finds it.
 import { parseArgs } from 'node:util';
 import { checkAgainstCluster } from '../cluster/check.ts';
+import { checkWebhookOrder, type MutatingConfiguration } from '../cluster/webhook-order.ts';
 import { draftPolicy } from '../cluster/init.ts';
 import { formatInspect, inspect, inspectWithoutPolicy, type InspectReport, type PolicyRefusal } from '../cluster/inspect.ts';
 import { advertisesGpus, needsDra, poolNodeSummary, withDevices, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
@@ -23,6 +24,8 @@ export interface Cluster {
   policyRefusal(namespace?: string): Promise<PolicyRefusal | undefined>;
   /** DRA's DeviceClasses, ResourceSlices and ResourceClaims; read only for policies with dra pools. */
   dra(): Promise<DraView>;
+  /** The MutatingWebhookConfigurations; read only for policies with kai pools (the order of KAI's webhook and ours). */
+  mutatingWebhooks(): Promise<MutatingConfiguration[]>;
 }
 
 /** The nodes, with their DRA devices when the policy has dra pools (and the DRA objects read). */
@@ -120,10 +123,18 @@ async function checkVerb(args: readonly string[], open: OpenCluster, stdin?: () 
   if (!policy.ok) return offline;
   const cluster = await open(values);
   const [{ nodes, dra }, inForce] = await Promise.all([policyNodes(cluster, policy.policy), inForceLine(cluster, file, policy.policy.revision, values['policy-namespace'])]);
-  const findings = checkAgainstCluster(policy.policy, nodes, dra);
+  const findings = [...checkAgainstCluster(policy.policy, nodes, dra), ...await webhookFindings(cluster, policy.policy)];
   const stdout = `${offline.stdout}${inForce}`;
   if (findings.length === 0) return { ...offline, stdout: `${stdout}${file}: matches the cluster's nodes\n` };
   return { stdout, stderr: `${offline.stderr}${findings.map((f) => `${file}: ${f}\n`).join('')}`, exitCode: 1 };
+}
+
+/** The order of the schedulers' mutating webhooks and ours, for policies with kai pools; a finding when they cannot be read. */
+async function webhookFindings(cluster: Cluster, policy: Policy): Promise<string[]> {
+  if (!policy.pools.some((p) => p.backend === 'kai')) return [];
+  const read = await cluster.mutatingWebhooks().catch((e: Error) => e);
+  if (read instanceof Error) return [`webhooks: the MutatingWebhookConfigurations could not be read (${read.message}), so the order of KAI's webhook and gpu-admission's is unchecked`];
+  return checkWebhookOrder(policy, read);
 }
 
 /** Whether the ConfigMap in force holds the file's policy: the same content hash, whatever its key order or comments. */

@@ -160,9 +160,12 @@ function outcome(decision: Decision): string[] {
   }
 }
 
-function summarise(containers: ReadonlyMap<string, { resources: Readonly<Record<string, number>> }>): string {
+function summarise(containers: ReadonlyMap<string, { resources: Readonly<Record<string, number>>; annotations?: Readonly<Record<string, string>> }>): string {
+  // A share asked by pod annotations (KAI's gpu-fraction) is shown as what it writes there.
+  const annotated = (t: { annotations?: Readonly<Record<string, string>> }): string => (t.annotations
+    ? ` + pod annotations {${Object.entries(t.annotations).map(([k, v]) => `${k}: ${v}`).join(', ')}}` : '');
   return [...containers].map(([name, t]) =>
-    `${name} {${Object.entries(t.resources).map(([r, v]) => `${r}: ${v}`).join(', ')}}`).join(', ');
+    `${name} {${Object.entries(t.resources).map(([r, v]) => `${r}: ${v}`).join(', ')}}${annotated(t)}`).join(', ');
 }
 
 /** YAML as kubectl reads it (YAML 1.1: `on`, `yes` quoted, so they stay strings). */

@@ -68,6 +68,25 @@ export function flavorOverlaps(policy: Policy, nodes: readonly ClusterNode[]): s
   });
 }
 
+/**
+ * A kai pool's gpu.memory above what its nodes report (GPU feature discovery's nvidia.com/gpu.memory,
+ * MiB): KAI gives a share its gpu-fraction of the node's memory, so a fraction the webhook computed
+ * on a larger card gives less than was asked. Exact, not within the 1 GiB the other backends get.
+ */
+function kaiMemoryFindings(pool: Pool, nodes: readonly ClusterNode[]): string[] {
+  if (pool.backend !== 'kai') return [];
+  const q = parseQuantity(pool.gpu.memory);
+  if (typeof q === 'string') return [];
+  const want = toNumber(q) / 2 ** 20;
+  const smaller = new Map<number, string[]>();
+  for (const n of nodes) {
+    const have = Number(n.labels[GFD.memory]);
+    if (Number.isFinite(have) && have > 0 && have < want) smaller.set(have, [...(smaller.get(have) ?? []), n.name]);
+  }
+  return [...smaller].map(([have, names]) => `pool ${pool.name}: gpu.memory is ${pool.gpu.memory} but node${names.length > 1 ? 's' : ''} ${list(names)} `
+    + `report${names.length > 1 ? '' : 's'} ${have} MiB per card (${GFD.memory}): KAI gives a share its gpu-fraction of that, less than asked; set gpu.memory: ${have}Mi`);
+}
+
 /** Findings, one line each; none on a cluster the policy describes. `dra`: the DRA objects, read when the policy has dra pools. */
 export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[], dra?: DraView): string[] {
   const findings: string[] = dra ? checkDeviceClasses(policy, dra) : [];
@@ -93,6 +112,7 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
     for (const [have, names] of byMemory) {
       findings.push(`pool ${pool.name}: gpu.memory is ${pool.gpu.memory} but node${names.length > 1 ? 's' : ''} ${list(names)} report${names.length > 1 ? '' : 's'} ${have} per card`);
     }
+    findings.push(...kaiMemoryFindings(pool, mine));
     const byCount = new Map<number, string[]>();
     for (const n of mine) {
       const have = nodeCardCount(n);

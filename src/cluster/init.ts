@@ -11,7 +11,7 @@ import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import { migCatalog } from '../vocabulary/mig.ts';
 import {
-  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, KOORD, KOORD_HAMI_CORE, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, type VolcanoMode,
+  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, KAI, KOORD, KOORD_HAMI_CORE, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, type VolcanoMode,
 } from '../vocabulary/names.ts';
 import {
   GFD, advertisesDevicePluginGpus, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, volcanoDevices, type ClusterNode,
@@ -39,6 +39,8 @@ interface Draft {
   readonly volcano?: { mode: VolcanoMode };
   /** koordinator: the nodes' HAMi-core label. */
   readonly koordinator?: { gpuIsolationProvider: typeof KOORD_HAMI_CORE };
+  /** kai: the card memory as GPU feature discovery's nvidia.com/gpu.memory says it, MiB (KAI's fractions are of that). */
+  readonly memoryMiB?: number;
 }
 
 /** A card type as HAMi's engine registers it (`NVIDIA-Tesla T4`), as the name a pod asks (`Tesla-T4`). */
@@ -64,6 +66,16 @@ function schedulerDraft(node: ClusterNode): Draft | undefined {
     backend: 'koordinator', model: koordModel, memoryGiB: memory !== undefined && cards > 0 ? memory / cards / 2 ** 30 : undefined, perNode: cards,
     ...(node.labels[KOORD.isolationLabel] === KOORD_HAMI_CORE ? { koordinator: { gpuIsolationProvider: KOORD_HAMI_CORE } } : {}),
   };
+}
+
+/**
+ * Nodes in a KAI node pool (the label kai.scheduler/node-pool, which KAI's shards select on):
+ * their cards are KAI's to allocate, so the draft is a kai pool, its memory in GFD's exact MiB.
+ */
+function underKai(node: ClusterNode, draft: Draft): Draft {
+  if (node.labels[KAI.nodePoolLabel] === undefined) return draft;
+  const mib = Number(node.labels[GFD.memory]);
+  return { ...draft, backend: 'kai', ...(Number.isInteger(mib) && mib > 0 ? { memoryMiB: mib } : {}) };
 }
 
 /**
@@ -144,7 +156,7 @@ function draftOf(node: ClusterNode): Draft | undefined {
   }
   if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'mixed' && nodeMigProfiles(node).length > 0) {
     const mig = nodeMigProfiles(node);
-    return { backend: 'nvidia-mig', model: product, memoryGiB: nodeCardMemoryGiB(node) ?? migCardMemory(product, mig), perNode: nodeCardCount(node), mig };
+    return underKai(node, { backend: 'nvidia-mig', model: product, memoryGiB: nodeCardMemoryGiB(node) ?? migCardMemory(product, mig), perNode: nodeCardCount(node), mig });
   }
   const replicas = Number(node.labels[GFD.replicas]);
   if (Number.isInteger(replicas) && replicas > 1) {
@@ -153,13 +165,13 @@ function draftOf(node: ClusterNode): Draft | undefined {
     return { backend: 'nvidia-time-slicing', model: base, memoryGiB: nodeCardMemoryGiB(node), perNode: nodeCardCount(node),
       timeSlicing: { resource: renamed ? 'nvidia.com/gpu.shared' : 'nvidia.com/gpu', replicas } };
   }
-  return { backend: 'nvidia-exclusive', model: product, memoryGiB: nodeCardMemoryGiB(node), perNode: nodeCardCount(node) };
+  return underKai(node, { backend: 'nvidia-exclusive', model: product, memoryGiB: nodeCardMemoryGiB(node), perNode: nodeCardCount(node) });
 }
 
 const SUFFIX: Readonly<Record<Backend, string>> = {
   'ack-exclusive': '', 'ack-topology': '-topology', 'ack-cgpu': '-cgpu', 'ack-share': '-share', 'ack-mps': '-mps', 'ack-core-mem': '-core',
   'ack-mig': '-mig', 'nvidia-exclusive': '', 'nvidia-time-slicing': '-shared', 'nvidia-mig': '-mig', hami: '-hami', dra: '-dra',
-  'volcano-vgpu': '-volcano', koordinator: '-koord',
+  'volcano-vgpu': '-volcano', koordinator: '-koord', kai: '-kai',
 };
 
 function slug(text: string): string {
@@ -197,7 +209,7 @@ function nameMemoryGiB(name: string): number | undefined {
 const known = (n: number | undefined): n is number => n !== undefined && n > 0;
 
 function poolDoc(name: string, d: Draft, nodeSelector: Record<string, string>): PoolDoc {
-  const memory = known(d.memoryGiB) ? `${Math.round(d.memoryGiB)}Gi` : PLACEHOLDER;
+  const memory = d.memoryMiB !== undefined ? `${d.memoryMiB}Mi` : known(d.memoryGiB) ? `${Math.round(d.memoryGiB)}Gi` : PLACEHOLDER;
   // HAMi's and dra's models are already the portable name (product holds the device's own); the others are the nodes' label value.
   const portable = d.backend === 'hami' || d.backend === 'dra' || d.backend === 'volcano-vgpu' ? d.model : portableModel(d.model);
   const product = d.product ?? d.model;
@@ -229,7 +241,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     for (const draft of dra.length > 0 ? dra : [draftOf(node)]) {
       if (!draft) continue;
       const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null,
-        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null, draft.volcano ?? null, draft.koordinator ?? null]);
+        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null, draft.volcano ?? null, draft.koordinator ?? null, draft.memoryMiB ?? null]);
       const group = groups.get(key) ?? { draft, nodes: [] };
       group.nodes.push(node);
       groups.set(key, group);
@@ -247,7 +259,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
         + '(its chart\'s resourceName, resourceMem, resourceCores) and run again');
       continue;
     }
-    const suffix = draft.backend === 'dra' && draft.mig ? '-dra-mig' : SUFFIX[draft.backend];
+    const suffix = (draft.backend === 'dra' || draft.backend === 'kai') && draft.mig ? `-${draft.backend}-mig` : SUFFIX[draft.backend];
     let name = `${slug(draft.model)}${suffix}`;
     for (let i = 2; names.has(name); i++) name = `${slug(draft.model)}${suffix}-${i}`;
     names.add(name);
@@ -273,6 +285,11 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     const facts = [draft.backend, draft.product ?? draft.model, known(filled.memoryGiB) ? `${Math.round(filled.memoryGiB)}Gi${named !== undefined ? ' (from the name)' : ''}` : 'memory unknown: set it',
       `× ${draft.perNode ?? '?: set it'}`];
     pools.push({ doc: poolDoc(name, filled, nodeSelector), comment: ` ${own.length} node${own.length > 1 ? 's' : ''}: ${own.map((n) => n.name).join(', ')} (${facts.join(', ')})` });
+  }
+  const kai = pools.filter((p) => p.doc.backend === 'kai').map((p) => String(p.doc.name));
+  if (kai.length > 0) {
+    notes.push(`pools ${kai.join(', ')} are kai (their nodes are in KAI node pools, ${KAI.nodePoolLabel}): add kai.queue, the Queue their pods join `
+      + '(KAI\'s default queue otherwise), and kai.gpuIsolationProvider: HAMi-core where kai-resource-isolator runs');
   }
   const dra = pools.filter((p) => p.doc.backend === 'dra').map((p) => String(p.doc.name));
   if (dra.length > 0) {

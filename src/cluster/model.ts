@@ -206,6 +206,10 @@ export function poolUnits(pool: Pool): PoolUnit[] {
       return [{ resource: NATIVE.aliyunGpu, what: 'cards', unit: 'cards' }];
     case 'ack-exclusive': case 'nvidia-exclusive':
       return [{ resource: NATIVE.nvidiaGpu, what: 'cards', unit: 'cards' }];
+    case 'kai':
+      // KAI's shares are pod annotations: the cards they sit on are held by KAI's reservation pods (nvidia.com/gpu).
+      if (!pool.mig) return [{ resource: NATIVE.nvidiaGpu, what: 'cards', unit: 'cards' }];
+      return pool.mig.profiles.map((p) => ({ resource: migResourceName(p), what: `MIG ${p}`, unit: 'slices' }));
     case 'ack-mig': case 'nvidia-mig':
       return pool.mig?.strategy === 'single'
         ? [{ resource: NATIVE.nvidiaGpu, what: `MIG ${pool.mig.profiles[0] ?? ''}`.trim(), unit: 'slices' }]

@@ -1,14 +1,15 @@
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, ANNOTATION, KAI_SHARE_ANNOTATIONS, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, parseQuantity, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
 import { editedContainers, editProblems, withoutEdits } from './edits.ts';
 import { HAMI_WRITTEN } from './hami-choices.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
-import { poolScheduler, schedulerToWrite } from './translate.ts';
+import { kaiIsolationReason, poolScheduler, schedulerToWrite } from './translate.ts';
+import { isKaiKind, kaiAsked, kaiProblems, withKaiShare } from './kai.ts';
 import {
   effectiveTotal, podContainers, readDemand, type ContainerDemand, type GpuRequest,
 } from './demand.ts';
@@ -17,7 +18,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
-import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { admissionReason, evaluatePool, kaiQueueLabel, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -72,14 +73,20 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const nodeChosen = placement.pinned || placement.nodeName !== undefined;
   const edits = editedContainers(pod, record, policy);
   const demand = readDemand(pod, policy, record.kind === 'present' ? withoutEdits(record.requests, edits) : new Map(), nodeChosen);
-  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems];
-  if (problems.length > 0) return { kind: 'problems', problems };
-  const limits = namespaceLimits(policy, namespace);
+  const kai = kaiAsked(annotations, record.kind === 'present' ? record.record.annotations : undefined);
+  const asksKai = Object.keys(kai).length > 0;
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
+  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems,
+    ...(asksKai ? kaiProblems(pod, kai) : []), ...(asksKai && gpuContainers.length > 0 ? [kaiMixed(kai, gpuContainers)] : [])];
+  if (problems.length > 0) return { kind: 'problems', problems: dedupe(problems) };
+  const limits = namespaceLimits(policy, namespace);
   const pools = poolsInOrder(policy.pools, limits);
-  if (gpuContainers.length === 0) return analyseNatives(pod, demand.containers, { intent, limits, record, placement, pools }, context);
+  if (gpuContainers.length === 0) {
+    const containers = asksKai ? withKaiShare(demand.containers, pod, kai) : demand.containers;
+    return analyseNatives(pod, containers, { intent, limits, record, placement, pools }, context);
+  }
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec)), ...(knownNodes ? { knownNodes } : {}) };
+  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), pod.metadata?.labels), ...(knownNodes ? { knownNodes } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -110,6 +117,17 @@ export function decideAnalysed(pod: Pod, analysis: Analysis, policy: Policy): De
       return denied([problem('no-pool', noPoolMessage(analysis.gpuContainers, pools))], pools);
     }
   }
+}
+
+/** A pod that asks gpu-admission.io resources and, with KAI's annotations, a KAI share besides. */
+function kaiMixed(kai: Readonly<Record<string, string>>, containers: readonly GpuContainer[]): Problem {
+  return problem('mixed-resources', `pod mixes gpu-admission.io requests (container${containers.length > 1 ? 's' : ''} `
+    + `${containers.map((c) => `"${c.name}"`).join(', ')}) with KAI's share annotations (${Object.keys(kai).join(', ')}); use one or the other`);
+}
+
+/** Problems with the same message once (KAI's rules and the mix rule may both see plain nvidia.com/gpu). */
+function dedupe(problems: readonly Problem[]): Problem[] {
+  return problems.filter((p, i) => problems.findIndex((q) => q.message === p.message) === i);
 }
 
 function ruledOut(outcomes: readonly PoolOutcome[]): { pool: string; reason: string }[] {
@@ -225,7 +243,7 @@ function analyseNatives(
   const takes = new Map(pools.map((pool) => [pool, nativePoolReason(pool, native, gpuCount)]));
   const verdicts = pools.map((pool) => {
     // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
-    const reason = takes.get(pool) ?? admissionReason(pool, facts)
+    const reason = takes.get(pool) ?? admissionReason(pool, facts) ?? kaiShareReason(pool, native, facts.isolation)
       ?? (cards.onNode > pool.gpu.perNode && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${pool.gpu.perNode}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });
@@ -241,6 +259,12 @@ function analyseNatives(
   // route to the first scheduler's pools, in pool order, as generic requests are grouped.
   const accepted = serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
   return { kind: 'natives', containers: native, verdicts, accepted, intent, record, placement };
+}
+
+/** A KAI share asked natively gives the isolation of the pool's share: none, or memory with HAMi-core. */
+function kaiShareReason(pool: Pool, native: readonly ContainerDemand[], needed: Isolation): string | undefined {
+  const share = native.some((c) => c.natives.some((n) => isKaiKind(n.kind)));
+  return share && pool.backend === 'kai' ? kaiIsolationReason(pool, needed) : undefined;
 }
 
 /** The nodes a pod is bound (spec.nodeName) or pinned (matchFields metadata.name In, in every term) to; empty when the scheduler chooses. */
@@ -297,11 +321,16 @@ function decideNatives(
   }
   if (placement.nodeName !== undefined) return boundNatives(accepted, placement.nodeName);
   const mutated = copyForRewrite(pod, new Map());
+  const queue = kaiQueueLabel(accepted[0] as Pool, pod.metadata?.labels);
+  if (Object.keys(queue).length > 0) mutated.metadata = { ...mutated.metadata, labels: { ...mutated.metadata?.labels, ...queue } };
   // A DaemonSet's pod keeps its scheduler: the node is chosen, and may be in any of these pools.
   const scheduler = placement.pinned || placement.scheduler !== undefined ? undefined : schedulerToWrite(accepted[0] as Pool);
   if (scheduler) mutated.spec.schedulerName = scheduler;
+  const kaiMemory = native.some((c) => c.natives.some((n) => n.kind === 'kai-memory'));
   const warnings = [
     ...(intent.numa ? [`${ANNOTATION.numa} has no effect on native GPU requests; ask with gpu-admission.io/gpu`] : []),
+    // KAI places gpu-memory only on nodes whose card memory GPU feature discovery labels (KAI#706).
+    ...(kaiMemory ? ['ask gpu-admission.io/gpu-memory instead: KAI places gpu-memory only on nodes labelled nvidia.com/gpu.memory'] : []),
     ...(intent.rdma ? [`${ANNOTATION.rdma}: routed to RDMA pools; native requests get no RDMA resource added`] : []),
   ];
   const decision: DecisionRecord = {
@@ -334,6 +363,7 @@ function boundNatives(accepted: readonly Pool[], node: string): Decision {
 function podFacts(
   namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
   all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement, overhead: number,
+  labels?: Readonly<Record<string, string>>,
 ): PodFacts {
   const isolation = requiredIsolation(intent, limits, policy);
   const cpus = overhead + effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
@@ -344,7 +374,7 @@ function podFacts(
   const gpuApps = gpuContainers.filter((c) => c.role === 'app').length;
   return {
     namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps, gpuContainerCount: gpuContainers.length,
-    ...(cpuProblem ? { cpuProblem } : {}),
+    ...(cpuProblem ? { cpuProblem } : {}), ...(labels ? { labels } : {}),
   };
 }
 
@@ -439,7 +469,7 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
     containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request, plan.containers.get(c.name)?.resources)])),
     // Only a scheduler this decision set is ours to take back; one the pod named itself is the pod's.
     ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
-    ...writtenHami(plan.annotations),
+    ...writtenAnnotations(plan.annotations),
   };
   const mutated = copyForRewrite(pod, plan.containers);
   rewriteResources(mutated, plan, policy);
@@ -504,9 +534,9 @@ function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): v
   }
 }
 
-/** The HAMi annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
-function writtenHami(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
-  const ours = Object.fromEntries(HAMI_WRITTEN.flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
+/** The HAMi and KAI annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
+function writtenAnnotations(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
+  const ours = Object.fromEntries([...HAMI_WRITTEN, ...KAI_SHARE_ANNOTATIONS].flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
   return Object.keys(ours).length > 0 ? { annotations: ours } : {};
 }
 

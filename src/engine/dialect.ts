@@ -12,7 +12,9 @@ import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, KOORD, NATIVE } from '../v
 export type NativeKind =
   | 'nvidia-gpu' | 'aliyun-gpu' | 'aliyun-mem' | 'aliyun-core' | 'mig' | 'time-slicing'
   | 'hami-gpu' | 'hami-mem' | 'hami-mem-percent' | 'hami-cores' | 'dra'
-  | 'koord-shared' | 'koord-core' | 'koord-memory' | 'koord-ratio' | 'koord-gpu';
+  | 'koord-shared' | 'koord-core' | 'koord-memory' | 'koord-ratio' | 'koord-gpu'
+  // KAI's share annotations (pod annotations, read as requests of the container they name: src/engine/kai.ts)
+  | 'kai-fraction' | 'kai-memory' | 'kai-devices';
 
 const cache = new WeakMap<Policy, ReadonlyMap<string, NativeKind>>();
 

@@ -6,6 +6,7 @@ import { ACK_GPU_COUNT_LABEL, DRA_CLASS_RESOURCE_PREFIX, KOORD, NATIVE } from '.
 import { GIB, MIB, isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { effectiveTotal, type ContainerDemand, type NativeRequest } from './demand.ts';
 import type { NativeKind } from './dialect.ts';
+import { isKaiKind, kaiNativeReason } from './kai.ts';
 import { cardMemory, overSlices } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 
@@ -60,6 +61,10 @@ const RULES: Readonly<Record<NativeKind, Rule>> = {
   'koord-memory': (v) => (isInteger(v) && v.num >= 1n ? undefined : 'must be a whole number of bytes from 1 (such as 8Gi)'),
   'koord-gpu': (v, c) => (!isInteger(v) || v.num < 1n ? 'must be a whole percent of a GPU from 1'
     : koordPercent(v, c, 'koord-gpu') ?? (has(c, 'koord-shared') ? `cannot be asked beside ${KOORD.gpuShared} (koord-manager: "Forbidden declare GPU and GPU share at same time")` : undefined)),
+  // KAI's annotations are held to KAI's admission rules where they are read (kaiProblems).
+  'kai-fraction': () => undefined,
+  'kai-memory': () => undefined,
+  'kai-devices': () => undefined,
 };
 
 /** The container's koordinator.sh/gpu.shared, when it asks it. */
@@ -132,6 +137,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
     return takes(own !== undefined);
   }
   if (b === 'koordinator') return koordReason(pool, c, kind, resource, v);
+  if (isKaiKind(kind)) return kaiNativeReason(pool, { resource, kind, value });
   switch (kind) {
     case 'dra': {
       const cls = deviceClassOfResource(pool, resource);
@@ -142,7 +148,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
       // The single MIG strategy names its slices nvidia.com/gpu; time-slicing without renaming, its replicas.
       if (b === 'nvidia-mig' && pool.mig?.strategy === 'single') return slicesReason(pool, pool.mig.profiles[0] ?? '', v, resource);
       if (pool.timeSlicing?.resource === resource) return replicasReason(pool, v, resource);
-      return takes(b === 'ack-exclusive' || b === 'nvidia-exclusive') ?? perNode(v);
+      return takes(b === 'ack-exclusive' || b === 'nvidia-exclusive' || (b === 'kai' && !pool.mig)) ?? perNode(v);
     case 'aliyun-gpu': return takes(b === 'ack-topology') ?? perNode(v);
     case 'aliyun-mem': {
       const perGpu = v / gpuCount;
@@ -155,7 +161,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
     case 'aliyun-core': return takes(b === 'ack-core-mem');
     case 'mig': {
       const profile = migProfileOfResource(resource);
-      if (b !== 'ack-mig' && !(b === 'nvidia-mig' && pool.mig?.strategy !== 'single')) return takes(false);
+      if (b !== 'ack-mig' && !((b === 'nvidia-mig' || b === 'kai') && pool.mig && pool.mig.strategy !== 'single')) return takes(false);
       if (!profile || !pool.mig?.profiles.includes(profile.name)) return `MIG profile ${profile?.name ?? resource} is not listed`;
       return slicesReason(pool, profile.name, v, resource);
     }
@@ -214,9 +220,10 @@ function containerCards(c: ContainerDemand, gpuCount: number): { devices: number
     else if (kind === 'nvidia-gpu' || kind === 'aliyun-gpu' || kind === 'hami-gpu') [cards, devices] = [Math.max(cards, v), Math.max(devices, v)];
     else if (kind === 'aliyun-mem') [cards, devices, shared] = [Math.max(cards, gpuCount), Math.max(devices, gpuCount), true];
     else if (kind === 'mig') [migSevenths, shared] = [migSevenths + (migProfileOfResource(resource)?.slices ?? 7) * v, true];
-    else if (kind === 'time-slicing') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
+    else if (kind === 'time-slicing' || kind === 'kai-devices') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
     else if (kind === 'koord-shared') [cards, devices, shared] = [Math.max(cards, v), Math.max(devices, v), true];
     else if (kind === 'koord-gpu') [cards, devices, shared] = [Math.max(cards, Math.ceil(v / 100)), Math.max(devices, Math.ceil(v / 100)), v < 100];
+    else if (kind === 'kai-fraction' || kind === 'kai-memory') [cards, devices, shared] = [Math.max(cards, 1), Math.max(devices, 1), true];
     else shared = true; // HAMi's gpumem / gpucores make its count a share
   }
   return { devices, cards: Math.max(cards, Math.ceil(migSevenths / 7)), shared };

@@ -2,7 +2,7 @@ import { deviceClassOfResource, DRA_COUNT_ONLY } from '../policy/dra.ts';
 import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolIsolation, poolPlacement } from '../policy/pool-nodes.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, KOORD, NATIVE } from '../vocabulary/names.ts';
+import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, KAI, KOORD, NATIVE } from '../vocabulary/names.ts';
 import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { fitWarning } from '../vocabulary/warnings.ts';
@@ -37,6 +37,8 @@ export interface PodFacts {
   readonly gpuApps: number;
   /** Containers of every kind that ask for GPUs (Koordinator gives each of them all of the pod's cards). */
   readonly gpuContainerCount: number;
+  /** The pod's own labels (a KAI queue label it has is kept). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
@@ -277,6 +279,28 @@ function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTrans
   return compute > 100 ? `pod asks ${compute}% compute of one card in all` : undefined;
 }
 
+/**
+ * KAI gives a share to one container of a pod: gpu-fraction is a pod annotation and
+ * gpu-fraction-container-name names one container; and KAI's admission refuses a fraction beside
+ * nvidia.com/gpu in any container ("cannot have both GPU fraction request and whole GPU resource
+ * request/limit"). Whole cards in several containers are plain nvidia.com/gpu, and fine.
+ */
+function kaiPodReason(containers: ReadonlyMap<string, ContainerTranslation>, facts: PodFacts): string | undefined {
+  const share = [...containers].find(([, t]) => t.annotations !== undefined)?.[0];
+  const others = facts.gpuContainers.map((c) => c.name).filter((n) => n !== share);
+  if (share === undefined || others.length === 0) return undefined;
+  return `KAI gives a share to one container of a pod (the pod annotation ${KAI.fraction} names one, ${KAI.containerName}), and `
+    + `refuses it beside whole GPUs: container "${share}" asks a share beside container${others.length > 1 ? 's' : ''} `
+    + `${others.map((n) => `"${n}"`).join(', ')}; ask whole GPUs, or one GPU container per pod`;
+}
+
+/** The KAI queue label a kai pool writes: its queue, unless the pod names its own. */
+export function kaiQueueLabel(pool: Pool, labels: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const kai = pool.kai;
+  if (!kai?.queue || labels?.[kai.queueLabel] !== undefined) return {};
+  return { [kai.queueLabel]: kai.queue };
+}
+
 /** Judges one pool: a plan for serving the pod, or the reason it cannot. */
 export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolOutcome {
   const fail = (reason: string): PoolOutcome => ({ ok: false, pool, reason });
@@ -318,6 +342,9 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const ackShared = backend.family === 'ack' && backend.placement;
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
+  const byAnnotation = Object.assign({}, ...[...containers.values()].map((t) => t.annotations ?? {})) as Record<string, string>;
+  const kaiProblem = kaiPodReason(containers, facts);
+  if (kaiProblem) return fail(kaiProblem);
   if (downgraded) warnings.push(numaDropped(pool, numa));
   // Only a scheduler with kube-scheduler's DynamicResources plugin makes the claim of an extended resource (KEP-5004).
   const own = facts.placement.scheduler;
@@ -326,10 +353,11 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   }
   const [count = 1] = counts;
   const koord = koordinatorExtras(pool, facts.intent.rdma === true);
-  const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null } : koord.labels;
+  const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null }
+    : { ...koord.labels, ...kaiQueueLabel(pool, facts.labels) };
   const annotations = {
     ...(facts.intent.numa && !downgraded ? numaAnnotations(pool, facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement),
-    ...koord.annotations,
+    ...koord.annotations, ...byAnnotation,
   };
   const schedulerName = schedulerToWrite(pool);
   const rdma = facts.intent.rdma ? pool.rdma : undefined;

@@ -1,9 +1,9 @@
 import { DEFAULT_HAMI, timeSlicingResource } from '../policy/defaults.ts';
 import { poolDeviceClass, WHOLE_DEVICE } from '../policy/dra.ts';
 import type { Pool } from '../policy/types.ts';
-import { BACKEND_FACTS, DEFAULT_SCHEDULER, type Backend, type Isolation } from '../vocabulary/backends.ts';
+import { BACKEND_FACTS, DEFAULT_SCHEDULER, isolationCovers, type Backend, type Isolation } from '../vocabulary/backends.ts';
 import { cardMigCatalog, computeSlices, migResourceName, parseMigProfile, type MigProfile } from '../vocabulary/mig.ts';
-import { KOORD, NATIVE } from '../vocabulary/names.ts';
+import { KAI, KOORD, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, ceilUnits, compareQuantity, floorUnits, formatBytes, isMultipleOf, type Quantity } from '../vocabulary/quantity.ts';
 import { fitWarning } from '../vocabulary/warnings.ts';
 import type { GpuRequest } from './demand.ts';
@@ -12,6 +12,8 @@ import type { GpuRequest } from './demand.ts';
 export interface ContainerTranslation {
   readonly resources: Readonly<Record<string, number>>;
   readonly warnings: readonly string[];
+  /** Pod annotations that carry this container's request where the backend asks by annotation (KAI's gpu-fraction). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 export type TranslateResult = ContainerTranslation | { readonly reason: string };
 
@@ -319,6 +321,58 @@ function dra(input: TranslateInput): TranslateResult {
   return cls ? { resources: { [cls.resource]: input.request.gpu }, warnings: decimalNote(input, profile) } : { reason: `has no DeviceClass for MIG ${profile.name}` };
 }
 
+/** Why a kai pool refuses a compute share (kai-scheduler/KAI-Scheduler#274). */
+export const KAI_NO_COMPUTE = 'KAI limits no compute: pods sharing a card get equal time slices whatever their gpu-fraction '
+  + '(KAI-Scheduler#274); ask whole GPUs, or a pool that isolates compute (MIG, HAMi, ack-core-mem)';
+
+/** What a KAI share isolates: memory with the HAMi-core isolator the pool declares, else nothing. */
+export function kaiShareIsolation(pool: Pool): Isolation {
+  return pool.kai?.gpuIsolationProvider === 'HAMi-core' ? 'memory' : 'none';
+}
+
+/** Why a KAI share does not give the isolation the pod needs, or undefined. */
+export function kaiIsolationReason(pool: Pool, needed: Isolation): string | undefined {
+  const given = kaiShareIsolation(pool);
+  if (isolationCovers(given, needed)) return undefined;
+  return needed === 'compute' ? `a KAI share isolates ${given === 'none' ? 'nothing' : 'memory only'} (no compute), the pod needs compute: ask whole GPUs`
+    : 'a KAI share limits no memory unless the pool declares kai.gpuIsolationProvider: HAMi-core (kai-resource-isolator), the pod needs memory';
+}
+
+/**
+ * KAI Scheduler: whole cards as nvidia.com/gpu, MIG as the nvidia-mig backend writes it, and a
+ * share as the pod annotation gpu-fraction, rounded up to KAI's hundredths of the card, naming
+ * its container (gpu-fraction-container-name) and its cards (gpu-fraction-num-devices).
+ * Never gpu-memory: it schedules only on nodes labelled nvidia.com/gpu.memory (docs/backends.md).
+ */
+function kai(input: TranslateInput): TranslateResult {
+  const { request, card, pool } = input;
+  if (pool.mig) return mig(input);
+  if (!isFraction(request, card)) return { resources: { [NATIVE.nvidiaGpu]: request.gpu }, warnings: [] };
+  if (request.cores !== undefined) return { reason: KAI_NO_COMPUTE };
+  const isolation = kaiIsolationReason(pool, input.isolation);
+  if (isolation) return { reason: isolation };
+  const memory = request.memory as Quantity; // a share without gpu-cores is a memory share
+  const [num, den] = [memory.num * card.den * 100n, memory.den * card.num];
+  const hundredths = Number((num + den - 1n) / den);
+  const rounded = num % den !== 0n;
+  const fraction = (hundredths / 100).toFixed(2);
+  const written = formatBytes(memory);
+  if (rounded && input.rounding === 'deny') {
+    return { reason: `gpu-memory ${written} is not a whole hundredth of a ${pool.gpu.memory} card, KAI's gpu-fraction step (policy rounding: deny)` };
+  }
+  if (hundredths >= 100) {
+    return { resources: { [NATIVE.nvidiaGpu]: request.gpu }, warnings: [fitWarning((c) => `ask at most 99% of a card for a KAI share: `
+      + `${written} rounds up to a whole GPU, given (container "${c}")`, input.container)] };
+  }
+  const annotations: Record<string, string> = {
+    [KAI.fraction]: fraction, [KAI.containerName]: input.container,
+    ...(request.gpu > 1 ? { [KAI.numDevices]: String(request.gpu) } : {}),
+  };
+  const warnings = rounded ? [fitWarning((c) => `ask gpu-memory in hundredths of the ${pool.gpu.memory} card: ${written} rounded up to `
+    + `gpu-fraction ${fraction} (container "${c}")`, input.container)] : [];
+  return { resources: {}, warnings, annotations };
+}
+
 export function describeShare(request: GpuRequest): string {
   const parts = [request.memory ? formatBytes(request.memory) : undefined,
     request.cores !== undefined ? `${request.cores}% compute` : undefined].filter(Boolean);
@@ -340,6 +394,7 @@ const TRANSLATE: Readonly<Record<Backend, (input: TranslateInput) => TranslateRe
   dra,
   'volcano-vgpu': volcano,
   koordinator,
+  kai,
 };
 
 /** The container's GPU resources on this pool, or why the pool's backend cannot serve it. */

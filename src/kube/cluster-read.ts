@@ -1,7 +1,8 @@
 // Reads what the cluster view needs: Nodes, non-terminated Pods (both paginated, as kubectl
 // does), the policy ConfigMap and a namespace's labels. The caller's own credentials: kubectl's
 // kubeconfig, never the webhook's ServiceAccount.
-import { CoreV1Api, ResourceV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, ResourceV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { MutatingConfiguration } from '../cluster/webhook-order.ts';
 import type { PolicyRefusal } from '../cluster/inspect.ts';
 import { toClusterNode, toClusterPod, toDraView, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
@@ -23,9 +24,20 @@ async function pages<T>(list: (token: string | undefined) => Promise<{ items: T[
 export class ClusterReader {
   readonly #api: CoreV1Api;
   readonly #resource: ResourceV1Api;
+  readonly #admission: AdmissionregistrationV1Api;
   constructor(kubeConfig: KubeConfig) {
     this.#api = kubeConfig.makeApiClient(CoreV1Api);
     this.#resource = kubeConfig.makeApiClient(ResourceV1Api);
+    this.#admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  }
+
+  /** Every MutatingWebhookConfiguration: its name, and each webhook's name and match conditions, in list order. */
+  async mutatingWebhooks(): Promise<MutatingConfiguration[]> {
+    const items = await pages((token) => this.#admission.listMutatingWebhookConfiguration({ limit: PAGE, ...(token ? { _continue: token } : {}) }));
+    return items.map((c) => ({
+      name: c.metadata?.name ?? '',
+      webhooks: (c.webhooks ?? []).map((w) => ({ name: w.name, matchConditions: (w.matchConditions ?? []).map((m) => ({ name: m.name, expression: m.expression })) })),
+    }));
   }
 
   /** DeviceClasses, ResourceSlices and ResourceClaims (resource.k8s.io/v1), for dra pools. */

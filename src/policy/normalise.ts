@@ -1,8 +1,8 @@
 import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
 import { DEFAULT_HAMI, DEFAULT_TIME_SLICING_RESOURCE, DEFAULT_VOLCANO_VGPU, defaultRdmaResource } from './defaults.ts';
-import { NVIDIA_DRA_DRIVER } from '../vocabulary/names.ts';
+import { KAI, NVIDIA_DRA_DRIVER } from '../vocabulary/names.ts';
 import { classResource, defaultClassName, WHOLE_DEVICE } from './dra.ts';
-import type { NamespaceRule, Pool, PoolDra, PoolHami, PoolKoordinator, PoolToleration, PoolVolcano, Policy, PolicyDefaults } from './types.ts';
+import type { NamespaceRule, Pool, PoolDra, PoolHami, PoolKai, PoolKoordinator, PoolToleration, PoolVolcano, Policy, PolicyDefaults } from './types.ts';
 
 /** A pool as the schema accepts it (defaults filled in), before the shorthands are spelled out. */
 export interface RawPool {
@@ -22,6 +22,7 @@ export interface RawPool {
   readonly dra?: RawDra;
   readonly volcano?: PoolVolcano;
   readonly koordinator?: PoolKoordinator;
+  readonly kai?: PoolKai;
   readonly schedulerName?: string;
 }
 
@@ -79,6 +80,7 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
     ...(volcano || raw.backend === 'volcano-vgpu' ? { volcano: volcano ?? { mode: 'hami-core' } } : {}),
     ...(koordinator || raw.backend === 'koordinator' ? { koordinator: koordinator ?? {} } : {}),
     ...(dra || raw.backend === 'dra' ? { dra: normaliseDra(raw.name, profiles, dra) } : {}),
+    ...(raw.kai || raw.backend === 'kai' ? { kai: raw.kai ?? { queueLabel: KAI.queueLabel } } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { BACKEND_FACTS, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, KOORD } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, KAI, KOORD, NVIDIA_MIG_STRATEGY_LABEL } from '../vocabulary/names.ts';
 import { matchesRequirements, type Labels, type NodeSelectorRequirement } from '../vocabulary/node-selector.ts';
 import type { Pool } from './types.ts';
 
@@ -62,13 +62,25 @@ export function poolIsolation(pool: Pool): Isolation {
   return pool.koordinator?.gpuIsolationProvider !== undefined ? 'compute' : BACKEND_FACTS[pool.backend].isolation;
 }
 
+/**
+ * A kai pool's own node requirements: MIG nodes by NVIDIA's strategy label, as nvidia-mig; and with
+ * the HAMi-core isolator, GPU feature discovery's nvidia.com/gpu.memory, without which KAI's binder
+ * sets no memory limit and says nothing (pkg/binder/plugins/hamicore/hami_core.go).
+ */
+function kaiTerm(pool: Pool): NodeSelectorRequirement[] {
+  if (pool.backend !== 'kai') return [];
+  const mig = pool.mig && !(NVIDIA_MIG_STRATEGY_LABEL in pool.nodeSelector) ? [label(NVIDIA_MIG_STRATEGY_LABEL, pool.mig.strategy)] : [];
+  const memory: NodeSelectorRequirement[] = pool.kai?.gpuIsolationProvider === 'HAMi-core' ? [{ key: KAI.nodeMemoryLabel, operator: 'Exists' }] : [];
+  return [...mig, ...memory];
+}
+
 const termsCache = new WeakMap<Pool, readonly (readonly NodeSelectorRequirement[])[]>();
 
 /** A pool's effective node selector: its backend's label(s), each ANDed with its model label and its nodeSelector. */
 export function poolTerms(pool: Pool): readonly (readonly NodeSelectorRequirement[])[] {
   let terms = termsCache.get(pool);
   if (!terms) {
-    const own = [...modelTerm(pool), ...isolationTerm(pool), ...Object.entries(pool.nodeSelector).map(([k, v]) => label(k, v))]
+    const own = [...modelTerm(pool), ...isolationTerm(pool), ...kaiTerm(pool), ...Object.entries(pool.nodeSelector).map(([k, v]) => label(k, v))]
       .sort((a, b) => a.key.localeCompare(b.key));
     terms = backendTerms(pool).map((term) => [...term, ...own]);
     termsCache.set(pool, terms);

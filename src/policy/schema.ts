@@ -203,6 +203,23 @@ export const policySchema = {
               },
             },
           },
+          kai: {
+            type: 'object',
+            additionalProperties: false,
+            description: "Backend kai (KAI Scheduler): the Queue the pool's pods join, and the memory isolator its nodes run.",
+            properties: {
+              queue: {
+                type: 'string', pattern: DNS_SUBDOMAIN, maxLength: 63,
+                description: 'The KAI Queue written into the pod label queueLabel (a label the pod has is kept); KAI\'s default queue when unset.',
+              },
+              queueLabel: { type: 'string', pattern: LABEL_KEY, maxLength: 253, default: 'kai.scheduler/queue' },
+              gpuIsolationProvider: {
+                enum: ['HAMi-core'],
+                description: "HAMi-core: kai-resource-isolator limits a share's memory on the pool's nodes (they need nvidia.com/gpu.memory); "
+                  + 'without it a KAI share isolates nothing.',
+              },
+            },
+          },
           schedulerName: { type: 'string', pattern: DNS_LABEL },
         },
       },

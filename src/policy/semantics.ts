@@ -13,6 +13,8 @@ const PLACED: readonly Backend[] = BACKENDS.filter((b) => BACKEND_FACTS[b].place
 const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig']);
 /** The backends whose schedulers align GPUs with NUMA nodes from a pod annotation: ACK's topology mode and Koordinator. */
 const NUMA_BACKENDS: ReadonlySet<Backend> = new Set(['ack-topology', 'koordinator']);
+/** Backends that serve MIG slices when the pool lists them, and whole cards or shares otherwise. */
+const MAYBE_MIG: ReadonlySet<Backend> = new Set(['dra', 'kai']);
 const NVIDIA_GPU = NATIVE.nvidiaGpu;
 
 /** Whether a pool's pods ask nvidia.com/gpu: exclusive cards, time-slicing that keeps the name, MIG's single strategy. */
@@ -85,6 +87,7 @@ function checkPool(pool: Pool, path: string): string[] {
   if (pool.hami !== undefined && pool.backend !== 'hami' && pool.backend !== 'volcano-vgpu') errors.push(`${path}/hami: only backends hami and volcano-vgpu take it`);
   if (pool.volcano !== undefined && pool.backend !== 'volcano-vgpu') errors.push(`${path}/volcano: only backend volcano-vgpu takes it`);
   if (pool.koordinator !== undefined && pool.backend !== 'koordinator') errors.push(`${path}/koordinator: only backend koordinator takes it`);
+  if (pool.kai !== undefined && pool.backend !== 'kai') errors.push(`${path}/kai: only backend kai takes it`);
   if ('nodeLabel' in BACKEND_FACTS[pool.backend].model && !LABEL_VALUE_RE.test(pool.gpu.product)) {
     errors.push(`${path}/gpu/product: "${pool.gpu.product}" is not a label value (the nodes' model label holds it): letters, digits, -, _ and . only, at most 63`);
   }
@@ -94,8 +97,8 @@ function checkPool(pool: Pool, path: string): string[] {
 
 function checkMig(pool: Pool, path: string, memory: Quantity | string): string[] {
   const { mig } = pool;
-  const dra = pool.backend === 'dra';
-  if (!MIG_BACKENDS.has(pool.backend) && !dra) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig) and dra take it`] : [];
+  const dra = MAYBE_MIG.has(pool.backend);
+  if (!MIG_BACKENDS.has(pool.backend) && !dra) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig), dra and kai take it`] : [];
   if (!mig) return dra ? [] : [`${path}/mig: backend ${pool.backend} needs mig.profiles or mig.layout`];
   if (typeof memory === 'string') return [];
   const errors: string[] = [];

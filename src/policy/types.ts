@@ -58,6 +58,16 @@ export interface PoolHami {
   readonly resourceCores: string;
 }
 
+/** A kai pool: the KAI queue its pods join, and the memory isolator its nodes run, if any. */
+export interface PoolKai {
+  /** The KAI Queue written into the pod's queue label (a pod's own label is kept); KAI's default queue when unset. */
+  readonly queue?: string;
+  /** The pod label KAI's pod grouper reads the queue from (kai.scheduler/queue unless KAI was installed otherwise). */
+  readonly queueLabel: string;
+  /** `HAMi-core`: kai-resource-isolator runs on the pool's nodes and limits a share's memory. */
+  readonly gpuIsolationProvider?: 'HAMi-core';
+}
+
 /** One DeviceClass of a dra pool: for whole cards (`device: gpu`) or for one MIG profile. */
 export interface PoolDeviceClass {
   /** `gpu`, or the MIG profile (`3g.40gb`) whose devices the class selects. */
@@ -109,6 +119,8 @@ export interface Pool {
   readonly koordinator?: PoolKoordinator;
   /** Set on every dra pool. */
   readonly dra?: PoolDra;
+  /** Set on every kai pool. */
+  readonly kai?: PoolKai;
   /** Scheduler the pool's pods need (hami-scheduler on HAMi pools by default). */
   readonly schedulerName?: string;
 }

@@ -5,13 +5,13 @@
  */
 
 import {
-  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, KOORD, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, VOLCANO,
+  ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, KAI, KOORD, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, VOLCANO,
 } from './names.ts';
 
 export const BACKENDS = [
   'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
   'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami', 'dra',
-  'volcano-vgpu', 'koordinator',
+  'volcano-vgpu', 'koordinator', 'kai',
 ] as const;
 export type Backend = (typeof BACKENDS)[number];
 
@@ -25,7 +25,7 @@ export type Placement = (typeof PLACEMENTS)[number];
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
 export interface BackendFacts {
-  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra' | 'volcano' | 'koordinator';
+  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra' | 'volcano' | 'koordinator' | 'kai';
   /** What the backend isolates between pods that share a card (exclusive cards isolate everything). */
   readonly isolation: Isolation;
   /** Whether pods of several tenants share a card. */
@@ -102,6 +102,13 @@ export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
   koordinator: {
     family: 'koordinator', placement: false, isolation: 'none', shares: true, multiCardShares: true, computeShares: true,
     computeRequired: false, scheduler: KOORD.scheduler, model: { nodeLabel: KOORD.modelLabel },
+  },
+  // KAI Scheduler: whole cards (and MIG slices) isolate; a share is the pod annotation gpu-fraction,
+  // which limits no compute and (without the HAMi-core isolator the pool declares) no memory:
+  // translate.ts refuses a share to a pod that needs more isolation than the share gives.
+  kai: {
+    family: 'kai', placement: false, model: NVIDIA_MODEL, isolation: 'compute', shares: true, multiCardShares: true,
+    computeShares: false, computeRequired: false, scheduler: KAI.scheduler,
   },
 };
 

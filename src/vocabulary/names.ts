@@ -122,6 +122,27 @@ export const KOORD = {
 /** The one isolation provider Koordinator knows: GPUIsolationProviderHAMICore, compared exactly. */
 export const KOORD_HAMI_CORE = 'HAMi-core';
 
+/**
+ * KAI Scheduler (kai-scheduler/KAI-Scheduler pkg/common/constants/constants.go): its scheduler,
+ * its queue label, and the pod annotations of a GPU share (docs/backends.md, `kai`).
+ */
+export const KAI = {
+  scheduler: 'kai-scheduler',
+  queueLabel: 'kai.scheduler/queue',
+  fraction: 'gpu-fraction',
+  memory: 'gpu-memory',
+  numDevices: 'gpu-fraction-num-devices',
+  containerName: 'gpu-fraction-container-name',
+  /** The node label of KAI's node pools (scheduling shards), which the cluster's operator sets. */
+  nodePoolLabel: 'kai.scheduler/node-pool',
+  /** GPU feature discovery's card memory in MiB: KAI's gpu-memory and its HAMi-core limit read it. */
+  nodeMemoryLabel: 'nvidia.com/gpu.memory',
+  /** The name KAI's operator gives its MutatingWebhookConfiguration (admission.mutatingWebhookConfigurationName). */
+  webhookConfiguration: 'mutating-kai-admission',
+} as const;
+/** The KAI pod annotations that ask for a share of a card. */
+export const KAI_SHARE_ANNOTATIONS = [KAI.fraction, KAI.memory, KAI.numDevices, KAI.containerName] as const;
+
 /** Annotations only a device plugin, a scheduler or this webhook may write. */
 export function isReservedAnnotation(key: string): boolean {
   return key.startsWith('ALIYUN_COM_GPU_MEM_') || HAMI_ALLOCATION_KEYS.has(key) || VOLCANO_ALLOCATION_KEYS.has(key)

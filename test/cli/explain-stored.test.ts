@@ -42,7 +42,7 @@ function fakeCluster(policy: string, namespaceLabels: Record<string, string>, re
     policyText: async () => ({ text: policy, ...(resourceVersion ? { resourceVersion } : {}) }),
     namespaceLabels: async (name) => (name === 'ml' ? namespaceLabels : undefined),
     dra: async () => ({ deviceClasses: [], devicesByNode: new Map() }),
-    policyRefusal: async () => undefined,
+    policyRefusal: async () => undefined, mutatingWebhooks: async () => [],
   };
   return async () => cluster;
 }

@@ -33,7 +33,7 @@ function fake(policy: string, refusal: PolicyRefusal | undefined): OpenCluster {
     policyText: async () => ({ text: policy, resourceVersion: '900' }),
     namespaceLabels: async () => ({}),
     dra: async () => ({ deviceClasses: [], devicesByNode: new Map() }),
-    policyRefusal: async () => refusal,
+    policyRefusal: async () => refusal, mutatingWebhooks: async () => [],
   };
   return async () => cluster;
 }

@@ -23,7 +23,7 @@ const asHelmRenders = (text: string): string => stringify(parse(text), { sortMap
 
 function fake(configMap: string): OpenCluster {
   const cluster: Cluster = {
-    nodes: async () => [], pods: async () => [], namespaceLabels: async () => ({}), policyRefusal: async () => undefined,
+    nodes: async () => [], pods: async () => [], namespaceLabels: async () => ({}), policyRefusal: async () => undefined, mutatingWebhooks: async () => [],
     policyText: async () => ({ text: configMap, resourceVersion: '812' }),
     dra: async () => ({ deviceClasses: [], devicesByNode: new Map() }),
   };

@@ -76,3 +76,29 @@ describe('policy init --from-cluster', () => {
     assert.deepEqual(checkAgainstCluster(result.policy, NODES), []);
   });
 });
+
+describe('policy init --from-cluster on KAI node pools', () => {
+  const kaiNodes = [
+    node('a10-1', { 'nvidia.com/gpu.product': 'NVIDIA-A10', 'nvidia.com/gpu.count': '4', 'nvidia.com/gpu.memory': '23028', 'kai.scheduler/node-pool': 'a10' },
+      { 'nvidia.com/gpu': '4' }),
+    node('h100-mig-1', { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3', 'nvidia.com/mig.strategy': 'mixed', 'nvidia.com/gpu.count': '8',
+      'nvidia.com/gpu.memory': '81559', 'kai.scheduler/node-pool': 'h100' }, { 'nvidia.com/mig-1g.10gb': '56' }),
+    node('l4-1', { 'nvidia.com/gpu.product': 'NVIDIA-L4', 'nvidia.com/gpu.count': '1', 'nvidia.com/gpu.memory': '23034' }, { 'nvidia.com/gpu': '1' }),
+  ];
+  const { yaml, notes } = draftPolicy(kaiNodes);
+  const draft = parse(yaml);
+
+  it('when nodes carry KAI\'s node-pool label, then their pools are kai, with the card memory in GFD\'s exact MiB, and the others stay NVIDIA\'s', () => {
+    assert.deepEqual(draft.pools.map((p: { name: string; backend: string; gpu: { memory: string } }) => [p.name, p.backend, p.gpu.memory]), [
+      ['a10-kai', 'kai', '23028Mi'], ['h100-80gb-hbm3-kai-mig', 'kai', '81559Mi'], ['l4', 'nvidia-exclusive', '22Gi'],
+    ]);
+    assert.deepEqual(draft.pools[1].mig, { profiles: ['1g.10gb'] });
+    assert.ok(notes.some((n) => n.includes('pools a10-kai, h100-80gb-hbm3-kai-mig are kai') && n.includes('kai.queue')), notes.join('\n'));
+  });
+
+  it('when the KAI draft is checked against the same nodes, then it parses and has no finding', () => {
+    const r = parsePolicy(yaml);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(checkAgainstCluster(r.policy, kaiNodes), []);
+  });
+});

@@ -114,3 +114,17 @@ describe('policy check --cluster on time-slicing', () => {
     assert.deepEqual(checkAgainstCluster(p, [n]), ['pool t4: timeSlicing.replicas is 2 but node t4-a has 4 (nvidia.com/gpu.replicas)']);
   });
 });
+
+describe('inspect on kai pools', () => {
+  it('when KAI reserves a shared card with its reservation pod, then the card counts as used, beside whole cards of other pods', () => {
+    const p = policy([{ name: 'a10-kai', backend: 'kai', nodeSelector: { 'kai.scheduler/node-pool': 'a10' }, gpu: { model: 'NVIDIA-A10', memory: '23028Mi', perNode: 4 } }]);
+    const n = node('a10-a', { 'kai.scheduler/node-pool': 'a10', 'nvidia.com/gpu.product': 'NVIDIA-A10' }, { 'nvidia.com/gpu': '4' });
+    const onNode = (name: string, namespace: string, limits: Record<string, string>, annotations: Record<string, string> = {}): ReturnType<typeof toClusterPod> =>
+      toClusterPod({ metadata: { name, namespace, annotations }, spec: { nodeName: 'a10-a', containers: [{ name: 'main', resources: { limits } }] } });
+    // The share itself asks no resource (gpu-fraction); KAI's binder holds its card with a reservation pod (resource_reservation.go).
+    const pods = [onNode('share', 'ml', {}, { 'gpu-fraction': '0.5' }), onNode('gpu-reservation-a10-a-x', 'kai-resource-reservation', { 'nvidia.com/gpu': '1' }),
+      onNode('train', 'ml', { 'nvidia.com/gpu': '2' })];
+    const report = inspect(p, [n], pods);
+    assert.deepEqual(report.pools[0]!.usage.map((u) => [u.what, u.allocated, u.total]), [['cards', 3, 4]]);
+  });
+});

@@ -176,7 +176,7 @@ describe('mutate and explain --cluster read the nodes as the webhook does', () =
   const cluster = (nodes: ClusterNode[]): OpenCluster => async () => ({
     nodes: async () => nodes, pods: async () => [], dra: async () => ({ deviceClasses: [], slices: [], claims: [] } as never),
     policyText: async () => ({ text: readFileSync(new URL('../fixtures/policies/kueue.yaml', import.meta.url), 'utf8') }),
-    namespaceLabels: async () => ({}), policyRefusal: async () => undefined,
+    namespaceLabels: async () => ({}), policyRefusal: async () => undefined, mutatingWebhooks: async () => [],
   });
   const hami = toClusterNode({ metadata: { name: 'l20-1', labels: { gpu: 'on' } }, status: { allocatable: { 'hami.io/gpu': '40' }, conditions: [{ type: 'Ready', status: 'True' }] } });
   // A compute share with the T4 flavor's nodeSelector: only the HAMi pool's nodes can say no.

@@ -9,6 +9,7 @@ import { poolTerms } from '../../src/policy/pool-nodes.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { BACKENDS, BACKEND_FACTS, type Backend } from '../../src/vocabulary/backends.ts';
 import { describeRequirement } from '../../src/vocabulary/node-selector.ts';
+import { KAI_SHARE_ANNOTATIONS } from '../../src/vocabulary/names.ts';
 import { applied, podWith } from '../helpers/pods.ts';
 
 const doc = readFileSync(new URL('../../docs/backends.md', import.meta.url), 'utf8');
@@ -31,7 +32,10 @@ function written(backend: Backend, limits: Record<string, string>): string[] | u
   const pod: Pod = podWith([{ name: 'main', limits }]);
   const d = decide(pod, { policy: onePool(backend), namespace: { name: 'ml', labels: {} } });
   if (d.kind === 'deny') return undefined;
-  return Object.keys(applied(pod, d).spec.containers[0]?.resources?.limits ?? {}).sort();
+  const out = applied(pod, d);
+  // KAI asks a share by pod annotations, not resources.
+  const annotations = Object.keys(out.metadata?.annotations ?? {}).filter((k) => (KAI_SHARE_ANNOTATIONS as readonly string[]).includes(k));
+  return [...Object.keys(out.spec.containers[0]?.resources?.limits ?? {}), ...annotations].sort();
 }
 
 /** A documented name matches a written one; `<…>` stands for the profile or the pool's resource. */

@@ -48,6 +48,16 @@ function refusal(pool: Pool, c: Container, pod: Pod, isolation: keyof typeof RAN
       const profile = names.replace('nvidia.com/mig-', '').replace(/\.me$/, '+me');
       return pool.mig?.profiles.includes(profile) ? undefined : `writes ${names}`;
     }
+    case 'kai': {
+      // docs/backends.md, KAI Scheduler: MIG as nvidia-mig; whole cards as nvidia.com/gpu; a share as
+      // gpu-fraction in (0, 1) naming its container, which keeps no GPU resource.
+      if (pool.mig) return pool.mig.profiles.includes(names.replace('nvidia.com/mig-', '')) ? undefined : `writes ${names}`;
+      if (names === 'nvidia.com/gpu') return undefined;
+      const a = pod.metadata?.annotations ?? {};
+      const f = Number(a['gpu-fraction']);
+      if (names !== '' || !(f > 0 && f < 1) || a['gpu-fraction-container-name'] !== c.name) return `writes ${names} with gpu-fraction ${a['gpu-fraction']}`;
+      return undefined;
+    }
     case 'hami': {
       // HAMi's chart may rename its resources; the policy says how (docs/backends.md, HAMi).
       const h = pool.hami ?? { resourceName: 'nvidia.com/gpu', resourceMem: 'nvidia.com/gpumem', resourceCores: 'nvidia.com/gpucores' };
@@ -59,8 +69,17 @@ function refusal(pool: Pool, c: Container, pod: Pod, isolation: keyof typeof RAN
   }
 }
 
+/** A KAI share isolates nothing, or memory with the HAMi-core isolator; whole cards and MIG slices isolate compute. */
+function kaiIsolates(pool: Pool, out: Pod): keyof typeof RANK {
+  if (out.metadata?.annotations?.['gpu-fraction'] === undefined) return 'compute';
+  return pool.kai?.gpuIsolationProvider === 'HAMi-core' ? 'memory' : 'none';
+}
+
 function podRefusal(pool: Pool, original: Pod, out: Pod, translated: readonly string[], isolation: keyof typeof RANK): string | undefined {
-  if (RANK[ISOLATES[pool.backend] ?? 'none'] < RANK[isolation]) return `isolates ${ISOLATES[pool.backend]}, ${isolation} needed`;
+  const isolates = pool.backend === 'kai' ? kaiIsolates(pool, out) : ISOLATES[pool.backend] ?? 'none';
+  if (RANK[isolates] < RANK[isolation]) return `isolates ${isolates}, ${isolation} needed`;
+  if (pool.backend === 'kai' && out.spec.schedulerName !== 'kai-scheduler' && original.spec.schedulerName === undefined) return 'kai without kai-scheduler';
+  if (pool.backend === 'kai' && out.metadata?.annotations?.['gpu-fraction'] !== undefined && translated.length > 1) return 'a KAI share beside another GPU container';
   const init = (out.spec.initContainers ?? []).filter((c) => translated.includes(c.name));
   if (ACK_SHARED.has(pool.backend) && init.length > 0) return 'an ACK shared pool with GPU init containers';
   if (pool.backend === 'hami' && init.some((c) => c.restartPolicy === 'Always')) return 'HAMi with a GPU sidecar';

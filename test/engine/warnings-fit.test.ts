@@ -34,10 +34,10 @@ function pods(pool: string): Pod[] {
   return [
     one(generic('1', '7500Mi')), one(generic('1', '16G')), one(generic('2', '3500Mi')),
     one(generic('1', '4Gi', '33')), one(generic('1', '4Gi')), one(generic('1', '1Gi')),
-    one(generic('1', '10Gi')), one(generic('1', '20Gi')), one(generic('1', '40Gi')), one(generic('1', '9Gi', '33')),
+    one(generic('1', '10Gi')), one(generic('1', '20Gi')), one(generic('1', '40Gi')), one(generic('1', '9Gi', '33')), one(generic('1', '79.9Gi')),
     one(generic('1'), { 'gpu-admission.io/numa': 'BestEffort' }), one(generic('1', '4Gi'), { 'gpu-admission.io/numa': 'BestEffort' }),
     one(generic('1'), { 'gpu-admission.io/numa': 'BestEffort' }, '1500m'),
-    one({ 'nvidia.com/gpu': '1' }), one({ 'aliyun.com/gpu-mem': '4' }, { 'gpu-admission.io/numa': 'BestEffort' }), one({ 'aliyun.com/gpu': '1' }, { 'gpu-admission.io/rdma': 'true' }),
+    one({ 'nvidia.com/gpu': '1' }), one({ 'aliyun.com/gpu-mem': '4' }, { 'gpu-admission.io/numa': 'BestEffort' }), one({}, { 'gpu-memory': '2000' }), one({ 'aliyun.com/gpu': '1' }, { 'gpu-admission.io/rdma': 'true' }),
     podWith([{ name: LONG, limits: generic('1') }], on(), { spec: { schedulerName: `volcano-${'s'.repeat(55)}` } }),
     podWith([{ name: LONG, limits: { 'nvidia.com/gpu': '1' } }], on(), { spec: { nodeName: `node-${'n'.repeat(58)}` } }),
     podWith([{ name: LONG, limits: { cpu: '1' } }], on()),
@@ -59,6 +59,8 @@ const KINDS: readonly RegExp[] = [
   /^gpu-admission\.io annotations have no effect: /, /^gpu-admission\.io\/numa has no effect on native GPU requests/,
   /^gpu-admission\.io\/rdma: routed to RDMA pools/, /^spec\.nodeName is set: /,
   /^use gpu-admission\.io\/gpu: nvidia\.com\/gpu: \d+ rewritten for pool \S+, container "train-[^"]*…[^"]*"$/,
+  /^ask gpu-memory in hundredths of the \S+ card: \S+ rounded up to gpu-fraction 0\.\d\d /, /^ask at most 99% of a card for a KAI share: /,
+  /^ask gpu-admission\.io\/gpu-memory instead: KAI places gpu-memory only on nodes labelled nvidia\.com\/gpu\.memory$/,
 ];
 
 describe('every warning the engine can emit fits whole', () => {

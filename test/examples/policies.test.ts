@@ -125,6 +125,29 @@ const tables: Record<string, Case[]> = {
     { name: 'a 30Gi share with 50% compute fits no dra pool by count nor the L4', pod: one(G(undefined, '30Gi', '50')),
       denied: /pool h100: dra serves whole devices by count.*pool a100-mig: no MIG profile holds 30Gi \+ 50% compute.*pool l4: card has 24Gi/ },
   ],
+  kai: [
+    { name: 'a 12Gi share becomes gpu-fraction 0.54 of an A10 for kai-scheduler, in the pool\'s queue', pod: one(G(undefined, '12Gi')), pools: ['a10-shared'],
+      limits: {}, check: (out) => {
+        assert.deepEqual(Object.fromEntries(Object.entries(out.metadata?.annotations ?? {}).filter(([k]) => k.startsWith('gpu-fraction'))),
+          { 'gpu-fraction': '0.54', 'gpu-fraction-container-name': 'main' });
+        assert.equal(out.spec.schedulerName, 'kai-scheduler');
+        assert.equal(out.metadata?.labels?.['kai.scheduler/queue'], 'inference');
+      } },
+    { name: 'the inference namespace needs memory isolation, which HAMi-core gives a10-shared (on nodes labelled nvidia.com/gpu.memory)',
+      pod: one(G(undefined, '4Gi')), namespace: 'inference', pools: ['a10-shared'], limits: {},
+      check: (out) => assert.match(JSON.stringify(out.spec.affinity), /"key":"nvidia.com\/gpu.memory","operator":"Exists"/) },
+    { name: 'a share with compute goes to a MIG slice: a KAI fraction limits no compute', pod: one(G(undefined, '8Gi', '30')), pools: ['h100-mig'],
+      limits: { 'nvidia.com/mig-3g.40gb': '1' } },
+    { name: 'eight whole H100s take the tainted h100 pool in its queue', pod: one(G('8')), pools: ['h100'], limits: { 'nvidia.com/gpu': '8' },
+      check: (out) => assert.equal(out.metadata?.labels?.['kai.scheduler/queue'], 'training') },
+    { name: 'two shares in one pod are refused with KAI\'s reason', namespace: 'inference',
+      pod: podWith([{ name: 'a', limits: G(undefined, '4Gi') }, { name: 'b', limits: G(undefined, '4Gi') }]),
+      denied: /pool a10-shared: KAI gives a share to one container of a pod/ },
+    { name: 'a pod that asks KAI natively (gpu-fraction 0.5) goes to the kai pools that take fractions', pod: one({}, { 'gpu-fraction': '0.5' }),
+      pools: ['a10-shared', 'h100'], check: (out) => assert.equal(out.spec.schedulerName, 'kai-scheduler') },
+    { name: 'gpu-memory with a unit is refused as KAI\'s admission refuses it', pod: one({}, { 'gpu-memory': '4Gi' }),
+      denied: /annotation gpu-memory: "4Gi": must be a whole number of MiB from 1, without a unit/ },
+  ],
 };
 
 for (const [name, cases] of Object.entries(tables)) {

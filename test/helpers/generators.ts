@@ -7,7 +7,15 @@ import { design, upstream } from './policies.ts';
 
 /** Generators of pods and policies for the engine's property tests. */
 
-const ALL_POOLS = [...design.pools, ...upstream.pools];
+/** KAI Scheduler pools (shares as pod annotations, MIG, the HAMi-core isolator). */
+const KAI_POOLS = [
+  { name: 'a10-kai', backend: 'kai', nodeSelector: { 'kai.scheduler/node-pool': 'a10' }, gpu: { model: 'A10', product: 'NVIDIA-A10', memory: '23028Mi', perNode: 4 },
+    kai: { queue: 'team-a', gpuIsolationProvider: 'HAMi-core' } },
+  { name: 'h100-kai-mig', backend: 'kai', nodeSelector: { 'kai.scheduler/node-pool': 'h100' }, gpu: { model: 'H100', memory: '80Gi', perNode: 8 },
+    mig: { profiles: ['1g.10gb', '3g.40gb', '7g.80gb'] } },
+];
+
+const ALL_POOLS = [...design.pools, ...upstream.pools, ...KAI_POOLS];
 
 /** Policies made of a random ordered subset of every fixture pool, with random defaults. */
 export const policies: fc.Arbitrary<Policy> = fc.record({
