@@ -4,13 +4,14 @@
  * docs/backends.md gives the source of every fact here; a test keeps the two equal.
  */
 
+import { GKE_LABEL } from './clouds.ts';
 import {
   ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL,
 } from './names.ts';
 
 export const BACKENDS = [
   'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
-  'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami', 'dra',
+  'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami', 'dra', 'gke',
 ] as const;
 export type Backend = (typeof BACKENDS)[number];
 
@@ -24,7 +25,7 @@ export type Placement = (typeof PLACEMENTS)[number];
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
 export interface BackendFacts {
-  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra';
+  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra' | 'gke';
   /** What the backend isolates between pods that share a card (exclusive cards isolate everything). */
   readonly isolation: Isolation;
   /** Whether pods of several tenants share a card. */
@@ -90,6 +91,25 @@ export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
   // Dynamic Resource Allocation by count (the DeviceClass's extended resource): whole devices.
   // A dra pool with `mig` serves MIG devices instead; shares of a card are not a count (docs/adr/0004-dra-claims.md).
   dra: { ...whole, family: 'dra', placement: false, model: { deviceAttribute: 'productName' } },
+  // GKE's own device plugin, whole cards; a pool's `gke` block (time-sharing, MPS) or `mig` (a
+  // partition size) changes what it shares: GKE_MODES below.
+  gke: { ...whole, family: 'gke', placement: false, model: { nodeLabel: GKE_LABEL.accelerator } },
+};
+
+/** GKE's GPU modes: one per node pool, from its sharing strategy or partition size. */
+export const GKE_MODES = ['exclusive', 'time-sharing', 'mps', 'mig'] as const;
+export type GkeMode = (typeof GKE_MODES)[number];
+
+/**
+ * What each GKE mode shares and isolates: time-sharing gives each container a turn of a card and
+ * limits nothing; MPS limits each container's memory and active threads to k/N of the card
+ * (the device plugin's Envs); MIG partitions are hardware slices. Facts beyond the backend's.
+ */
+export const GKE_MODE_FACTS: Readonly<Record<GkeMode, Pick<BackendFacts, 'isolation' | 'shares' | 'computeShares'>>> = {
+  exclusive: { isolation: 'compute', shares: false, computeShares: false },
+  'time-sharing': { isolation: 'none', shares: true, computeShares: false },
+  mps: { isolation: 'compute', shares: true, computeShares: true },
+  mig: { isolation: 'compute', shares: true, computeShares: true },
 };
 
 const RANK: Record<Isolation, number> = { none: 0, memory: 1, compute: 2 };
