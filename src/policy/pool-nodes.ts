@@ -1,5 +1,5 @@
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
 import { matchesRequirements, type Labels, type NodeSelectorRequirement } from '../vocabulary/node-selector.ts';
 import { gkeTerms } from './gke.ts';
 import type { Pool } from './types.ts';
@@ -33,7 +33,7 @@ function backendTerms(pool: Pool): NodeSelectorRequirement[][] {
 function productLabelValue(pool: Pool): string {
   const { product } = pool.gpu;
   // A cloud's own model label (GKE, Karpenter, AKS) holds the same value whatever the plugin does with the cards.
-  if (pool.gpu.modelLabel !== undefined) return product;
+  if (modelLabelOf(pool) !== NVIDIA_PRODUCT_LABEL) return product;
   const [single] = pool.mig?.strategy === 'single' ? pool.mig.profiles : [];
   if (single !== undefined) return `${product}-MIG-${single.replace('+', '.')}`;
   if (pool.backend === 'nvidia-time-slicing' && pool.timeSlicing?.resource === 'nvidia.com/gpu') return `${product}-SHARED`;

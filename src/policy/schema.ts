@@ -204,8 +204,8 @@ export const policySchema = {
                   + 'TIME_SHARING or MPS on auto-provisioned nodes.',
               },
               maxSharedClientsPerGpu: {
-                type: 'integer', minimum: 2, maximum: 48,
-                description: 'cloud.google.com/gke-max-shared-clients-per-gpu: containers that share one GPU (GKE allows 2 to 48).',
+                type: 'integer', minimum: 1,
+                description: 'cloud.google.com/gke-max-shared-clients-per-gpu: containers that share one GPU (nvidia.com/gpu per card).',
               },
             },
           },

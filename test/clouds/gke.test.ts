@@ -37,8 +37,9 @@ describe('gke: the node labels of each mode', () => {
     assert.deepEqual(terms('h100'), [['cloud.google.com/gke-accelerator=nvidia-h100-80gb', 'cloud.google.com/gke-gpu-partition-size DoesNotExist',
       'cloud.google.com/gke-gpu-sharing-strategy DoesNotExist']]);
   });
-  it('when a pool is MIG, then it selects the partition size', () => {
-    assert.ok(terms('a100-mig')[0]!.includes('cloud.google.com/gke-gpu-partition-size=2g.10gb'));
+  it('when a pool is MIG, then it selects the partition size, and the accelerator as GKE writes it (no GFD -MIG- suffix)', () => {
+    assert.deepEqual(terms('a100-mig'), [['cloud.google.com/gke-accelerator=nvidia-tesla-a100', 'cloud.google.com/gke-gpu-partition-size=2g.10gb',
+      'cloud.google.com/gke-gpu-sharing-strategy DoesNotExist']]);
   });
   it('when the strategy is spelled as auto-provisioned nodes carry it, then that value is selected', () => {
     assert.ok(terms('l4-mps-4')[0]!.includes('cloud.google.com/gke-gpu-sharing-strategy=MPS'));
@@ -123,8 +124,8 @@ describe('gke: the policy', () => {
   const bad: [string, string, RegExp][] = [
     ['sharing and MIG together', '{name: x, backend: gke, gpu: {model: A100, memory: 40Gi, perNode: 1}, mig: {profiles: [1g.5gb]}, gke: {sharingStrategy: mps, maxSharedClientsPerGpu: 2}}',
       /\/pools\/0\/gke: time-sharing or MPS on MIG partitions is not served here/],
-    ['one client per GPU', '{name: x, backend: gke, gpu: {model: L4, memory: 22Gi, perNode: 1}, gke: {sharingStrategy: mps, maxSharedClientsPerGpu: 1}}',
-      /\/pools\/0\/gke\/maxSharedClientsPerGpu: must be >= 2/],
+    ['no clients per GPU', '{name: x, backend: gke, gpu: {model: L4, memory: 22Gi, perNode: 1}, gke: {sharingStrategy: mps, maxSharedClientsPerGpu: 0}}',
+      /\/pools\/0\/gke\/maxSharedClientsPerGpu: must be >= 1/],
     ['two partition sizes', '{name: x, backend: gke, gpu: {model: A100, memory: 40Gi, perNode: 1}, mig: {profiles: [1g.5gb, 2g.10gb]}}',
       /\/pools\/0\/mig\/profiles: a GKE node pool has one partition size/],
     ['a gke block elsewhere', '{name: x, backend: nvidia-exclusive, nodeSelector: {a: b}, gpu: {model: L4, memory: 22Gi, perNode: 1}, gke: {sharingStrategy: mps, maxSharedClientsPerGpu: 2}}',

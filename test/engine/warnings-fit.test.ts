@@ -59,6 +59,7 @@ const KINDS: readonly RegExp[] = [
   /^gpu-admission\.io annotations have no effect: /, /^gpu-admission\.io\/numa has no effect on native GPU requests/,
   /^gpu-admission\.io\/rdma: routed to RDMA pools/, /^spec\.nodeName is set: /,
   /^use gpu-admission\.io\/gpu: nvidia\.com\/gpu: \d+ rewritten for pool \S+, container "train-[^"]*…[^"]*"$/,
+  /^\S+( \+ \d+%)? rounded up to \d+ of \d+ MPS shares \(\d+\.\dGi, \d+%\) \(container "train-[^"]*…[^"]*"\)$/,
 ];
 
 describe('every warning the engine can emit fits whole', () => {
