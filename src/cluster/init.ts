@@ -10,7 +10,7 @@ import { Document, isMap, isSeq } from 'yaml';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import { migCatalog } from '../vocabulary/mig.ts';
-import { AKS_LABEL, EKS_AUTO_GPU_NAME_LABEL, GKE_LABEL, INSTANCE_TYPE_LABEL, KARPENTER_LABEL, cloudModel } from '../vocabulary/clouds.ts';
+import { AKS_LABEL, CLOUD_MODEL_VALUES, EKS_AUTO_GPU_NAME_LABEL, GKE_LABEL, INSTANCE_TYPE_LABEL, KARPENTER_LABEL, cloudModel } from '../vocabulary/clouds.ts';
 import { ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
 import {
   GFD, advertisesDevicePluginGpus, advertisesGpus, hamiDevices, nodeCardCount, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, type ClusterNode,
@@ -281,6 +281,9 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     const filled: Draft = named === undefined ? draft : { ...draft, memoryGiB: named };
     if (named !== undefined) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory ${named}Gi is read from the model name ${draft.product ?? draft.model}: check it`);
     else if (!known(draft.memoryGiB)) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory is ${PLACEHOLDER}: set it (policy check fails until you do)`);
+    if (draft.modelLabel === KARPENTER_LABEL.gpuName && known(draft.memoryGiB)) {
+      notes.push(`pool ${name}: gpu.memory ${Math.round(draft.memoryGiB)}Gi is EC2's size (${KARPENTER_LABEL.gpuMemory}); the driver reports a little less (a T4 16384 MiB shows 15360): lower it to what pods can use`);
+    }
     if (draft.perNode === undefined) notes.push(`pool ${name}: the nodes publish no card count; gpu.perNode is ${PLACEHOLDER}: set it (policy check fails until you do)`);
     const facts = [draft.backend, draft.product ?? draft.model, known(filled.memoryGiB) ? `${Math.round(filled.memoryGiB)}Gi${named !== undefined ? ' (from the name)' : ''}` : 'memory unknown: set it',
       `× ${draft.perNode ?? '?: set it'}`];
@@ -312,14 +315,16 @@ function termsPool(name: string, d: Draft): Pool {
 
 /**
  * A label every node of `own` has with one value that none of `others` has with that value. For
- * dra nodes, which publish no GPU labels of their own, the instance type may tell them apart.
+ * dra nodes, which publish no GPU labels of their own, a cloud's GPU label (GKE's accelerator,
+ * Karpenter's or Auto Mode's GPU name) is taken first, else the instance type may tell them apart.
  */
 function distinguishing(own: readonly ClusterNode[], others: readonly ClusterNode[], backend: Backend, instanceType = false): [string, string] | undefined {
   const first = own[0]!;
   const owned = ownedLabel(backend);
-  const usable = (k: string): boolean => !NOT_SELECTORS.test(k) || (instanceType && k === 'node.kubernetes.io/instance-type');
+  const usable = (k: string): boolean => !NOT_SELECTORS.test(k) || (instanceType && k === INSTANCE_TYPE_LABEL);
+  const cloudGpu = (k: string): number => (instanceType && k !== INSTANCE_TYPE_LABEL && k in CLOUD_MODEL_VALUES ? 0 : 1);
   const candidates = Object.entries(first.labels)
     .filter(([k, v]) => usable(k) && k !== owned && own.every((n) => n.labels[k] === v) && others.every((n) => n.labels[k] !== v))
-    .sort(([a], [b]) => a.length - b.length || a.localeCompare(b));
+    .sort(([a], [b]) => cloudGpu(a) - cloudGpu(b) || a.length - b.length || a.localeCompare(b));
   return candidates[0];
 }

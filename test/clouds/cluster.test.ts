@@ -72,10 +72,33 @@ pools:
     assert.ok(findings.some((f) => f.startsWith('pool l4-mps: matches no node') && f.includes('cloud.google.com/gke-max-shared-clients-per-gpu In 8')), findings.join('\n'));
     assert.ok(findings.includes('node gke-l4-mps-1: has GPU resources (nvidia.com/gpu) but matches no pool'), findings.join('\n'));
   });
-  it('when a Karpenter pool says another card memory than the label, then check names both', () => {
+  it('when a Karpenter pool says more card memory than the label, then check names both; less than EC2\'s nominal size is fine', () => {
     assert.ok(findings.includes('pool t4: gpu.memory is 24Gi but node eks-t4-1 reports 16Gi per card'), findings.join('\n'));
+    const usable = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: t4, backend: nvidia-exclusive, nodeSelector: {karpenter.k8s.aws/instance-gpu-memory: "16384"}, gpu: {model: T4, product: t4, modelLabel: karpenter.k8s.aws/instance-gpu-name, memory: 15Gi, perNode: 1}}
+`);
+    assert.deepEqual(checkAgainstCluster(usable, NODES.filter((n) => n.name.startsWith('eks-'))), []);
   });
   it('when inspect asks what a GKE pool hands out, then it is nvidia.com/gpu in its mode\'s unit', () => {
     assert.deepEqual(poolUnits(policy.pools[0]!), [{ resource: 'nvidia.com/gpu', what: 'MPS shares', unit: 'shares' }]);
+  });
+});
+
+describe('policy init --from-cluster on DRA nodes of a cloud', () => {
+  const dra = (name: string, labels: Record<string, string>, product: string): ClusterNode => ({
+    ...node(name, labels, {}),
+    devices: [{ driver: 'gpu.nvidia.com', pool: name, name: 'gpu-0', allocated: false, attributes: { type: 'gpu', productName: product }, memoryBytes: 24 * 2 ** 30 }],
+  });
+  it('when DRA nodes carry a cloud GPU label, then the dra pool selects its nodes by it rather than by the instance type', () => {
+    const { yaml } = draftPolicy([
+      dra('auto-l4-1', { 'eks.amazonaws.com/instance-gpu-name': 'l4', 'node.kubernetes.io/instance-type': 'g6.xlarge', team: 'a' }, 'NVIDIA L4'),
+      dra('auto-a10-1', { 'eks.amazonaws.com/instance-gpu-name': 'a10g', 'node.kubernetes.io/instance-type': 'g5.xlarge', team: 'b' }, 'NVIDIA A10G'),
+    ]);
+    const pools = parse(yaml).pools as { name: string; nodeSelector: Record<string, string> }[];
+    assert.deepEqual(pools.map((p) => [p.name, p.nodeSelector]), [
+      ['l4-dra', { 'eks.amazonaws.com/instance-gpu-name': 'l4' }], ['a10g-dra', { 'eks.amazonaws.com/instance-gpu-name': 'a10g' }],
+    ]);
   });
 });

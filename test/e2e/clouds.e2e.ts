@@ -5,6 +5,7 @@
 // size must never receive them.
 // Run: node --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 test/e2e/clouds.e2e.ts
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -154,6 +155,17 @@ describe('the CLI on the cloud nodes', () => {
     ] }]);
   });
 
+  it('when the policy in force is checked against the cluster, then only the 40GB A100 decoy is out of step among the cloud nodes', async () => {
+    const file = join(env.workDir, 'clouds-policy.yaml');
+    await writeFile(file, POLICY);
+    const r = await cli(['policy', 'check', file, '--cluster']);
+    assert.equal(r.code, 1, 'the harness\'s own GPU nodes match no pool of this policy');
+    const findings = r.stderr.split('\n').filter((l) => /gke-|eks-|aks-|pool (l4-mps|l4-shared|h100|t4|a100-80|aks-a100x4|aks-a100):/.test(l));
+    // Every cloud pool matches its node, Karpenter's nominal 16384 MiB for the 15Gi T4 is no finding, and the decoy no pool takes is named.
+    assert.deepEqual(findings, [`${file}: node eks-a100-40-1: has GPU resources (nvidia.com/gpu) but matches no pool`], r.stderr);
+    assert.match(r.stderr, /node v100-1: has GPU resources \(nvidia.com\/gpu\) but matches no pool/, 'the check did read the nodes');
+  });
+
   it('when a policy is drafted from the cluster, then GKE, Karpenter and AKS nodes become pools on their own labels', async () => {
     const r = await cli(['policy', 'init', '--from-cluster']);
     assert.equal(r.code, 0, r.stderr);
@@ -165,8 +177,9 @@ describe('the CLI on the cloud nodes', () => {
     assert.deepEqual(byName['h100']?.gpu, { model: 'H100', product: 'nvidia-h100-80gb', memory: '80Gi', perNode: 8 });
     assert.deepEqual(byName['t4'], { name: 't4', backend: 'nvidia-exclusive', nodeSelector: { 'karpenter.k8s.aws/instance-gpu-memory': '16384' },
       gpu: { model: 'T4', product: 't4', modelLabel: 'karpenter.k8s.aws/instance-gpu-name', memory: '16Gi', perNode: 1 } });
-    assert.deepEqual([byName['a100']?.nodeSelector, byName['a100-2']?.nodeSelector],
-      [{ 'karpenter.k8s.aws/instance-gpu-memory': '40960' }, { 'karpenter.k8s.aws/instance-gpu-memory': '81920' }]);
+    // Karpenter's a100 names both cards: the draft tells them apart by their memory.
+    assert.deepEqual(pools.filter((p) => p.gpu.product === 'a100').map((p) => [p.nodeSelector, p.gpu.memory]),
+      [[{ 'karpenter.k8s.aws/instance-gpu-memory': '40960' }, '40Gi'], [{ 'karpenter.k8s.aws/instance-gpu-memory': '81920' }, '80Gi']]);
     assert.deepEqual(pools.filter((p) => p.gpu.modelLabel === 'node.kubernetes.io/instance-type').map((p) => [p.gpu.product, p.gpu.perNode]),
       [['Standard_NC24ads_A100_v4', 1], ['Standard_NC96ads_A100_v4', 4]]);
   });
