@@ -80,7 +80,8 @@ export const policySchema = {
               model: { type: 'string', minLength: 1, description: 'The name pods ask for in gpu-admission.io/gpu-model.' },
               product: {
                 type: 'string', minLength: 1, maxLength: 64,
-                description: "The model as the nodes' model label says it (aliyun.accelerator/nvidia_name, nvidia.com/gpu.product; "
+                description: "The model as the nodes' model label says it (aliyun.accelerator/nvidia_name, nvidia.com/gpu.product, "
+                  + "gke: cloud.google.com/gke-accelerator, or gpu.modelLabel's; "
                   + "HAMi: the card type; dra: the devices' productName attribute, such as NVIDIA H100 80GB HBM3); gpu.model by default.",
               },
               modelLabel: {

@@ -42,6 +42,11 @@ export function policyWarnings(policy: Policy): string[] {
   policy.namespaces.forEach((rule, i) => {
     if (rule.allowedPools?.length === 0) warnings.push(`/namespaces/${i}/allowedPools: list pools: empty, those namespaces get no GPU`);
   });
+  // GKE's own pods write nvidia.com/gpu: 1 for a share; read as a whole card, it fits no shared gke pool.
+  const shared = policy.pools.findIndex((p) => p.backend === 'gke' && p.gke !== undefined);
+  if (policy.defaults.acceptNvidiaGpu && shared !== -1) {
+    warnings.push(`/defaults/acceptNvidiaGpu: set false: on /pools/${shared} (GKE sharing) nvidia.com/gpu: 1 is a share, not a whole card`);
+  }
   const isolations = new Set(policy.pools.map((p) => poolFacts(p).isolation));
   if (policy.defaults.isolation === 'compute' && !isolations.has('compute')) {
     warnings.push('/defaults/isolation: add a pool that isolates compute, or lower it: compute, but no pool isolates compute');
