@@ -3,11 +3,11 @@ import { stringify } from 'yaml';
 import type { Container, Pod } from '../../src/engine/pod.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/types.ts';
-import { design, upstream } from './policies.ts';
+import { clouds, design, upstream } from './policies.ts';
 
 /** Generators of pods and policies for the engine's property tests. */
 
-const ALL_POOLS = [...design.pools, ...upstream.pools];
+const ALL_POOLS = [...design.pools, ...upstream.pools, ...clouds.pools];
 
 /** Policies made of a random ordered subset of every fixture pool, with random defaults. */
 export const policies: fc.Arbitrary<Policy> = fc.record({
