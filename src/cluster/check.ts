@@ -3,6 +3,7 @@
 import type { Policy, Pool } from '../policy/types.ts';
 import { formatRequirement, matchesRequirements, selectorRequirements } from '../vocabulary/node-selector.ts';
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
+import { KARPENTER_LABEL } from '../vocabulary/clouds.ts';
 import { flavorLabels, poolTerms } from '../policy/pool-nodes.ts';
 import { classSelects, policyDeviceClasses, type DeviceClassObject } from '../policy/dra.ts';
 import {
@@ -86,6 +87,8 @@ function kaiMemoryFindings(pool: Pool, nodes: readonly ClusterNode[]): string[] 
   return [...smaller].map(([have, names]) => `pool ${pool.name}: gpu.memory is ${pool.gpu.memory} but node${names.length > 1 ? 's' : ''} ${list(names)} `
     + `report${names.length > 1 ? '' : 's'} ${have} MiB per card (${GFD.memory}): KAI gives a share its gpu-fraction of that, less than asked; set gpu.memory: ${have}Mi`);
 }
+/** Whether the node's card memory is a cloud's nominal size (Karpenter's, from EC2) rather than what the driver reports (GFD's). */
+const nominalMemory = (n: ClusterNode): boolean => n.labels[GFD.memory] === undefined && n.labels[KARPENTER_LABEL.gpuMemory] !== undefined;
 
 /** Findings, one line each; none on a cluster the policy describes. `dra`: the DRA objects, read when the policy has dra pools. */
 export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[], dra?: DraView): string[] {
@@ -107,7 +110,9 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
     for (const n of mine) {
       const have = nodeCardMemoryGiB(n);
       // Within 1 GiB: vendors report usable memory (an 80 GB card shows 79.6 GiB; ACK rounds down).
-      if (have !== undefined && want !== undefined && Math.abs(have - want) >= 1) byMemory.set(gib(have), [...(byMemory.get(gib(have)) ?? []), n.name]);
+      // Karpenter's is EC2's nominal size (a T4 is 16384 MiB, the driver reports 15360): less is fine there.
+      const off = have === undefined || want === undefined ? 0 : nominalMemory(n) ? want - have : Math.abs(have - want);
+      if (have !== undefined && off >= 1) byMemory.set(gib(have), [...(byMemory.get(gib(have)) ?? []), n.name]);
     }
     for (const [have, names] of byMemory) {
       findings.push(`pool ${pool.name}: gpu.memory is ${pool.gpu.memory} but node${names.length > 1 ? 's' : ''} ${list(names)} report${names.length > 1 ? '' : 's'} ${have} per card`);

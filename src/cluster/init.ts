@@ -10,6 +10,7 @@ import { Document, isMap, isSeq } from 'yaml';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import { migCatalog } from '../vocabulary/mig.ts';
+import { AKS_LABEL, CLOUD_MODEL_VALUES, EKS_AUTO_GPU_NAME_LABEL, GKE_LABEL, INSTANCE_TYPE_LABEL, KARPENTER_LABEL, cloudModel } from '../vocabulary/clouds.ts';
 import {
   ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, KAI, KOORD, KOORD_HAMI_CORE, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, type VolcanoMode,
 } from '../vocabulary/names.ts';
@@ -33,7 +34,7 @@ interface Draft {
   readonly migStrategy?: 'single';
   /** HAMi's resource names as the node advertises them, when its chart renamed them. */
   readonly hami?: { resourceName: string; resourceMem: string; resourceMemPercentage: string; resourceCores: string };
-  /** dra: the devices' productName, which the pool's DeviceClass selects. */
+  /** dra: the devices' productName, which the pool's DeviceClass selects; a cloud's model label value. */
   readonly product?: string;
   /** volcano-vgpu: the sharing mode the plugin registered (a pool writes it only when it is mig). */
   readonly volcano?: { mode: VolcanoMode };
@@ -41,6 +42,12 @@ interface Draft {
   readonly koordinator?: { gpuIsolationProvider: typeof KOORD_HAMI_CORE };
   /** kai: the card memory as GPU feature discovery's nvidia.com/gpu.memory says it, MiB (KAI's fractions are of that). */
   readonly memoryMiB?: number;
+  /** A cloud's model label (Karpenter's, AKS's instance type) on nodes without GPU feature discovery. */
+  readonly modelLabel?: string;
+  /** Labels the pool must select besides its model (Karpenter's GPU memory: one GPU name covers several cards). */
+  readonly selector?: Record<string, string>;
+  /** GKE's sharing of the node pool. */
+  readonly gke?: { sharingStrategy: string; maxSharedClientsPerGpu: number };
 }
 
 /** A card type as HAMi's engine registers it (`NVIDIA-Tesla T4`), as the name a pod asks (`Tesla-T4`). */
@@ -76,6 +83,36 @@ function underKai(node: ClusterNode, draft: Draft): Draft {
   if (node.labels[KAI.nodePoolLabel] === undefined) return draft;
   const mib = Number(node.labels[GFD.memory]);
   return { ...draft, backend: 'kai', ...(Number.isInteger(mib) && mib > 0 ? { memoryMiB: mib } : {}) };
+}
+
+/**
+ * Drafts of nodes that GPU feature discovery does not label, from their cloud's labels: GKE's
+ * accelerator and sharing (backend gke), Karpenter's or EKS Auto Mode's GPU name, AKS's VM size
+ * (nvidia-exclusive with the pool's own model label).
+ */
+function cloudDraft(node: ClusterNode): Draft | undefined {
+  const l = node.labels;
+  const accelerator = l[GKE_LABEL.accelerator];
+  if (accelerator !== undefined) {
+    const strategy = l[GKE_LABEL.sharingStrategy];
+    const clients = Number(l[GKE_LABEL.maxSharedClients]);
+    const partition = l[GKE_LABEL.partitionSize];
+    return { backend: 'gke', model: cloudModel(accelerator), product: accelerator, memoryGiB: undefined, perNode: nodeCardCount(node),
+      ...(strategy !== undefined && Number.isInteger(clients) ? { gke: { sharingStrategy: strategy, maxSharedClientsPerGpu: clients } } : {}),
+      ...(partition !== undefined && strategy === undefined ? { mig: [partition] } : {}) };
+  }
+  const named = [KARPENTER_LABEL.gpuName, EKS_AUTO_GPU_NAME_LABEL].find((k) => l[k] !== undefined);
+  if (named !== undefined) {
+    const product = l[named]!;
+    const memory = l[KARPENTER_LABEL.gpuMemory];
+    return { backend: 'nvidia-exclusive', model: cloudModel(product), product, modelLabel: named, memoryGiB: nodeCardMemoryGiB(node), perNode: nodeCardCount(node),
+      ...(named === KARPENTER_LABEL.gpuName && memory !== undefined ? { selector: { [KARPENTER_LABEL.gpuMemory]: memory } } : {}) };
+  }
+  const size = l[INSTANCE_TYPE_LABEL];
+  if (l[AKS_LABEL.accelerator] === 'nvidia' && size !== undefined) {
+    return { backend: 'nvidia-exclusive', model: cloudModel(size), product: size, modelLabel: INSTANCE_TYPE_LABEL, memoryGiB: undefined, perNode: nodeCardCount(node) };
+  }
+  return undefined;
 }
 
 /**
@@ -142,7 +179,7 @@ function draftOf(node: ClusterNode): Draft | undefined {
       ...(mig ? { mig } : {}) };
   }
   const product = node.labels[NVIDIA_PRODUCT_LABEL];
-  if (product === undefined) return undefined;
+  if (product === undefined) return cloudDraft(node);
   if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') {
     // GFD renames the product (`…-MIG-1g.5gb`) and counts slices under the single strategy.
     const match = /^(.*)-MIG-(\d+g\.\d+gb)$/.exec(product);
@@ -171,8 +208,16 @@ function draftOf(node: ClusterNode): Draft | undefined {
 const SUFFIX: Readonly<Record<Backend, string>> = {
   'ack-exclusive': '', 'ack-topology': '-topology', 'ack-cgpu': '-cgpu', 'ack-share': '-share', 'ack-mps': '-mps', 'ack-core-mem': '-core',
   'ack-mig': '-mig', 'nvidia-exclusive': '', 'nvidia-time-slicing': '-shared', 'nvidia-mig': '-mig', hami: '-hami', dra: '-dra',
-  'volcano-vgpu': '-volcano', koordinator: '-koord', kai: '-kai',
+  'volcano-vgpu': '-volcano', koordinator: '-koord', kai: '-kai', gke: '',
 };
+
+/** A gke draft's name by its mode: whole cards, time-sharing, MPS or MIG. */
+function suffixOf(d: Draft): string {
+  if (d.backend === 'dra' && d.mig) return '-dra-mig';
+  if (d.backend !== 'gke') return SUFFIX[d.backend];
+  if (d.gke) return /mps/i.test(d.gke.sharingStrategy) ? '-mps' : '-shared';
+  return d.mig ? '-mig' : '';
+}
 
 function slug(text: string): string {
   return text.toLowerCase().replace(/^nvidia-/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'gpu';
@@ -210,13 +255,14 @@ const known = (n: number | undefined): n is number => n !== undefined && n > 0;
 
 function poolDoc(name: string, d: Draft, nodeSelector: Record<string, string>): PoolDoc {
   const memory = d.memoryMiB !== undefined ? `${d.memoryMiB}Mi` : known(d.memoryGiB) ? `${Math.round(d.memoryGiB)}Gi` : PLACEHOLDER;
-  // HAMi's and dra's models are already the portable name (product holds the device's own); the others are the nodes' label value.
-  const portable = d.backend === 'hami' || d.backend === 'dra' || d.backend === 'volcano-vgpu' ? d.model : portableModel(d.model);
+  // HAMi's, Volcano's, dra's and the clouds' models are already the portable name (product holds the device's or label's own); the others are the nodes' label value.
+  const portable = d.backend === 'hami' || d.backend === 'dra' || d.backend === 'volcano-vgpu' || d.product !== undefined ? d.model : portableModel(d.model);
   const product = d.product ?? d.model;
   return {
     name, backend: d.backend,
     ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
-    gpu: { model: portable, ...(product !== portable ? { product } : {}), memory, perNode: d.perNode ?? PLACEHOLDER },
+    gpu: { model: portable, ...(product !== portable ? { product } : {}), ...(d.modelLabel ? { modelLabel: d.modelLabel } : {}), memory, perNode: d.perNode ?? PLACEHOLDER },
+    ...(d.gke ? { gke: d.gke } : {}),
     ...(d.mig && d.mig.length > 0 ? { mig: { ...(d.migStrategy ? { strategy: d.migStrategy } : {}), profiles: d.mig } } : {}),
     ...(d.timeSlicing ? { timeSlicing: d.timeSlicing } : {}),
     ...(d.hami ? { hami: d.hami } : {}),
@@ -241,13 +287,14 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     for (const draft of dra.length > 0 ? dra : [draftOf(node)]) {
       if (!draft) continue;
       const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null,
-        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null, draft.volcano ?? null, draft.koordinator ?? null, draft.memoryMiB ?? null]);
+        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null, draft.volcano ?? null, draft.koordinator ?? null, draft.memoryMiB ?? null,
+        draft.modelLabel ?? null, draft.selector ?? null, draft.gke ?? null]);
       const group = groups.get(key) ?? { draft, nodes: [] };
       group.nodes.push(node);
       groups.set(key, group);
     }
   }
-  const claimsNvidiaGpu = [...groups.values()].filter(({ draft }) => draft.backend === 'nvidia-exclusive'
+  const claimsNvidiaGpu = [...groups.values()].filter(({ draft }) => draft.backend === 'nvidia-exclusive' || draft.backend === 'gke'
     || (draft.backend === 'nvidia-time-slicing' && draft.timeSlicing?.resource === 'nvidia.com/gpu'));
   const pools: { doc: PoolDoc; comment: string }[] = [];
   const notes: string[] = [];
@@ -259,28 +306,33 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
         + '(its chart\'s resourceName, resourceMem, resourceCores) and run again');
       continue;
     }
-    const suffix = (draft.backend === 'dra' || draft.backend === 'kai') && draft.mig ? `-${draft.backend}-mig` : SUFFIX[draft.backend];
+    const suffix = draft.backend === 'kai' && draft.mig ? '-kai-mig' : suffixOf(draft);
     let name = `${slug(draft.model)}${suffix}`;
     for (let i = 2; names.has(name); i++) name = `${slug(draft.model)}${suffix}-${i}`;
     names.add(name);
     // A nodeSelector only when needed: the backend's own labels also match other nodes, or the
     // backend has none (nvidia-exclusive, hami) and the policy requires one.
-    let nodeSelector: Record<string, string> = {};
+    let nodeSelector: Record<string, string> = { ...draft.selector };
     const others = gpuNodes.filter((n) => !own.includes(n));
     const probe = termsPool(name, draft);
     const overlapping = others.filter((n) => poolHasNode(probe, n));
-    if (!BACKEND_FACTS[draft.backend].modeLabel || overlapping.length > 0) {
+    // A pool told apart by its mode label, GKE's labels or a cloud's model label needs no nodeSelector of its own unless other nodes match it.
+    const selfSelected = BACKEND_FACTS[draft.backend].modeLabel !== undefined || draft.backend === 'gke' || draft.modelLabel !== undefined;
+    if (!selfSelected || overlapping.length > 0) {
       const label = distinguishing(own, overlapping.length > 0 ? overlapping : others, draft.backend, draft.backend === 'dra');
       if (!label) {
         notes.push(`left out ${own.map((n) => n.name).join(', ')}: no label tells them from ${overlapping.map((n) => n.name).join(', ') || 'the other nodes'}; label them and run again`);
         continue;
       }
-      nodeSelector = { [label[0]]: label[1] };
+      nodeSelector = { ...nodeSelector, [label[0]]: label[1] };
     }
     const named = known(draft.memoryGiB) ? undefined : nameMemoryGiB(draft.product ?? draft.model);
     const filled: Draft = named === undefined ? draft : { ...draft, memoryGiB: named };
     if (named !== undefined) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory ${named}Gi is read from the model name ${draft.product ?? draft.model}: check it`);
     else if (!known(draft.memoryGiB)) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory is ${PLACEHOLDER}: set it (policy check fails until you do)`);
+    if (draft.modelLabel === KARPENTER_LABEL.gpuName && known(draft.memoryGiB)) {
+      notes.push(`pool ${name}: gpu.memory ${Math.round(draft.memoryGiB)}Gi is EC2's size (${KARPENTER_LABEL.gpuMemory}); the driver reports a little less (a T4 16384 MiB shows 15360): lower it to what pods can use`);
+    }
     if (draft.perNode === undefined) notes.push(`pool ${name}: the nodes publish no card count; gpu.perNode is ${PLACEHOLDER}: set it (policy check fails until you do)`);
     const facts = [draft.backend, draft.product ?? draft.model, known(filled.memoryGiB) ? `${Math.round(filled.memoryGiB)}Gi${named !== undefined ? ' (from the name)' : ''}` : 'memory unknown: set it',
       `× ${draft.perNode ?? '?: set it'}`];
@@ -307,9 +359,10 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
 /** Enough of a pool to compute the nodes it matches (its terms), without validating the draft. */
 function termsPool(name: string, d: Draft): Pool {
   return {
-    name, backend: d.backend, disabled: false, nodeSelector: {}, taints: [],
-    gpu: { model: d.model, product: d.model, memory: '1Gi', perNode: 1 },
-    ...(d.mig ? { mig: { strategy: d.migStrategy ?? 'mixed' as const, profiles: d.mig } } : {}),
+    name, backend: d.backend, disabled: false, nodeSelector: { ...d.selector }, taints: [],
+    gpu: { model: d.model, product: d.product ?? d.model, ...(d.modelLabel ? { modelLabel: d.modelLabel } : {}), memory: '1Gi', perNode: d.perNode ?? 1 },
+    ...(d.gke ? { gke: d.gke } : {}),
+    ...(d.mig ? { mig: { strategy: d.migStrategy ?? (d.backend === 'gke' ? 'single' as const : 'mixed' as const), profiles: d.mig } } : {}),
     ...(d.timeSlicing ? { timeSlicing: { ...d.timeSlicing, failRequestsGreaterThanOne: false } } : {}),
     ...(d.koordinator ? { koordinator: d.koordinator } : {}),
   } as Pool;
@@ -317,14 +370,16 @@ function termsPool(name: string, d: Draft): Pool {
 
 /**
  * A label every node of `own` has with one value that none of `others` has with that value. For
- * dra nodes, which publish no GPU labels of their own, the instance type may tell them apart.
+ * dra nodes, which publish no GPU labels of their own, a cloud's GPU label (GKE's accelerator,
+ * Karpenter's or Auto Mode's GPU name) is taken first, else the instance type may tell them apart.
  */
 function distinguishing(own: readonly ClusterNode[], others: readonly ClusterNode[], backend: Backend, instanceType = false): [string, string] | undefined {
   const first = own[0]!;
   const owned = ownedLabel(backend);
-  const usable = (k: string): boolean => !NOT_SELECTORS.test(k) || (instanceType && k === 'node.kubernetes.io/instance-type');
+  const usable = (k: string): boolean => !NOT_SELECTORS.test(k) || (instanceType && k === INSTANCE_TYPE_LABEL);
+  const cloudGpu = (k: string): number => (instanceType && k !== INSTANCE_TYPE_LABEL && k in CLOUD_MODEL_VALUES ? 0 : 1);
   const candidates = Object.entries(first.labels)
     .filter(([k, v]) => usable(k) && k !== owned && own.every((n) => n.labels[k] === v) && others.every((n) => n.labels[k] !== v))
-    .sort(([a], [b]) => a.length - b.length || a.localeCompare(b));
+    .sort(([a], [b]) => cloudGpu(a) - cloudGpu(b) || a.length - b.length || a.localeCompare(b));
   return candidates[0];
 }

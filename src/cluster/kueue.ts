@@ -2,8 +2,8 @@
 // flavor choice and gpu-admission's pool choice agree. Kueue's behaviour relied on here is in
 // docs/kueue.md, with its source (sigs.k8s.io/kueue v0.17.0).
 import { flavorLabels } from '../policy/pool-nodes.ts';
+import { poolFacts } from '../policy/gke.ts';
 import type { Policy, Pool } from '../policy/types.ts';
-import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GENERIC, KOORD } from '../vocabulary/names.ts';
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
@@ -95,7 +95,7 @@ export function kueueTransformations(policy: Policy): { transformations: Transfo
 
 /** Quota of one node's worth of the pool; 0 where the pool must refuse that kind of request. */
 function poolQuotas(pool: Pool): { name: string; nominalQuota: string }[] {
-  const facts = BACKEND_FACTS[pool.backend];
+  const facts = poolFacts(pool);
   const cards = pool.gpu.perNode;
   // A dra pool hands out whole devices by count, or MIG slices when it has mig (never a compute share).
   const shares = pool.backend === 'dra' ? pool.mig !== undefined : facts.shares;

@@ -6,8 +6,11 @@ import { poolHasLabels } from '../policy/pool-nodes.ts';
 import { timeSlicingResource } from '../policy/defaults.ts';
 import { classSelects, deviceClassOfResource, WHOLE_DEVICE, type DraDevice } from '../policy/dra.ts';
 import type { Policy, Pool } from '../policy/types.ts';
+import { gkeMode } from '../policy/gke.ts';
+import type { GkeMode } from '../vocabulary/backends.ts';
 import { migProfileOfResource, migResourceName } from '../vocabulary/mig.ts';
 import { containerRole, effectiveTotal, type ContainerRole } from '../vocabulary/containers.ts';
+import { GKE_LABEL, KARPENTER_LABEL } from '../vocabulary/clouds.ts';
 import { ANNOTATION, GPU_DRIVER_CLASS, KOORD, NATIVE, NVIDIA_MIG_STRATEGY_LABEL, VOLCANO } from '../vocabulary/names.ts';
 import type { Labels } from '../vocabulary/node-selector.ts';
 import { parseQuantity, toNumber } from '../vocabulary/quantity.ts';
@@ -195,6 +198,12 @@ export interface PoolUnit {
   readonly unit: string;
 }
 
+/** What nvidia.com/gpu counts on a node of each GKE mode. */
+const GKE_UNITS: Readonly<Record<GkeMode, { what: string; unit: string }>> = {
+  exclusive: { what: 'cards', unit: 'cards' }, 'time-sharing': { what: 'time-sharing shares', unit: 'shares' },
+  mps: { what: 'MPS shares', unit: 'shares' }, mig: { what: 'MIG partitions', unit: 'slices' },
+};
+
 /** What a pool hands out, as its backend names it on the nodes. */
 export function poolUnits(pool: Pool): PoolUnit[] {
   switch (pool.backend) {
@@ -219,6 +228,8 @@ export function poolUnits(pool: Pool): PoolUnit[] {
     case 'dra':
       return (pool.dra?.deviceClasses ?? []).map((c) => (c.device === WHOLE_DEVICE
         ? { resource: c.resource, what: 'cards', unit: 'cards' } : { resource: c.resource, what: `MIG ${c.device}`, unit: 'slices' }));
+    case 'gke':
+      return [{ resource: NATIVE.nvidiaGpu, ...GKE_UNITS[gkeMode(pool)], ...(pool.mig ? { what: `MIG ${pool.mig.profiles[0] ?? ''}`.trim() } : {}) }];
     case 'hami': case 'volcano-vgpu':
       return pool.hami ? [
         { resource: pool.hami.resourceName, what: 'vGPUs', unit: 'vGPUs' },
@@ -320,12 +331,14 @@ export const GFD = {
 const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
 
 
-/** Card memory a node reports, in GiB: GFD's label, Koordinator's or Volcano's registration, else ACK's total GPU memory over its card count. */
+/** Card memory a node reports, in GiB: GFD's label, Karpenter's (MiB), Koordinator's or Volcano's registration, else ACK's total GPU memory over its card count. */
 export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
   // Under NVIDIA's single MIG strategy GFD's gpu.memory and gpu.count describe the slices, not the cards.
   if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') return undefined;
   const gfd = Number(node.labels[GFD.memory]);
   if (Number.isFinite(gfd) && gfd > 0) return gfd / 1024;
+  const karpenter = Number(node.labels[KARPENTER_LABEL.gpuMemory]);
+  if (Number.isFinite(karpenter) && karpenter > 0) return karpenter / 1024;
   // Koordinator: slo-controller's sums of the Device CR's cards (gpu-memory bytes, gpu-core 100 per card).
   const koordMemory = node.allocatable[KOORD.gpuMemory];
   const koordCores = node.allocatable[KOORD.gpuCore];
@@ -338,21 +351,23 @@ export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
 }
 
 /**
- * Cards a node reports: ACK's allocatable gpu-count, else GFD's label, else the whole-card
+ * Cards a node reports: ACK's allocatable gpu-count, else a count label (GFD's, GKE's, Karpenter's), else the whole-card
  * resource (nvidia.com/gpu, aliyun.com/gpu) where it counts cards: not on a time-sliced node
- * (replicas) nor on a HAMi node (vGPUs).
+ * (replicas), a HAMi node (vGPUs) nor a GKE node that shares or partitions its cards.
  */
 export function nodeCardCount(node: ClusterNode): number | undefined {
   if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') return undefined;
   const ack = node.allocatable[ACK_GPU_COUNT];
   if (ack !== undefined) return ack;
-  const gfd = Number(node.labels[GFD.count]);
-  if (Number.isInteger(gfd) && gfd > 0) return gfd;
+  const labelled = [GFD.count, GKE_LABEL.count, KARPENTER_LABEL.gpuCount].map((k) => Number(node.labels[k])).find((n) => Number.isInteger(n) && n > 0);
+  if (labelled !== undefined) return labelled;
   const koord = node.allocatable[KOORD.gpuCore];
   if (node.labels[KOORD.modelLabel] !== undefined && koord !== undefined && koord > 0) return Math.round(koord / 100);
   const volcano = volcanoDevices(node);
   if (volcano && volcano.length > 0) return volcano.length;
   if (node.annotations[HAMI.register] !== undefined || node.labels[GFD.replicas] !== undefined) return undefined;
+  // GKE's shared and partitioned nodes count shares and partitions as nvidia.com/gpu.
+  if (node.labels[GKE_LABEL.sharingStrategy] !== undefined || node.labels[GKE_LABEL.partitionSize] !== undefined) return undefined;
   const whole = node.allocatable[NATIVE.aliyunGpu] ?? node.allocatable[NATIVE.nvidiaGpu];
   return whole !== undefined && whole > 0 ? whole : undefined;
 }

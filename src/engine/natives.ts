@@ -1,6 +1,7 @@
 import { deviceClassOfResource, WHOLE_DEVICE } from '../policy/dra.ts';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS } from '../vocabulary/backends.ts';
+import { gkeMode } from '../policy/gke.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
 import { ACK_GPU_COUNT_LABEL, DRA_CLASS_RESOURCE_PREFIX, KOORD, NATIVE } from '../vocabulary/names.ts';
 import { GIB, MIB, isInteger, toNumber, type Quantity } from '../vocabulary/quantity.ts';
@@ -148,6 +149,7 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
       // The single MIG strategy names its slices nvidia.com/gpu; time-slicing without renaming, its replicas.
       if (b === 'nvidia-mig' && pool.mig?.strategy === 'single') return slicesReason(pool, pool.mig.profiles[0] ?? '', v, resource);
       if (pool.timeSlicing?.resource === resource) return replicasReason(pool, v, resource);
+      if (b === 'gke') return gkeNativeReason(pool, v, resource);
       return takes(b === 'ack-exclusive' || b === 'nvidia-exclusive' || (b === 'kai' && !pool.mig)) ?? perNode(v);
     case 'aliyun-gpu': return takes(b === 'ack-topology') ?? perNode(v);
     case 'aliyun-mem': {
@@ -179,6 +181,23 @@ function koordReason(pool: Pool, c: ContainerDemand, kind: NativeKind, resource:
   if (kind === 'koord-memory' && v / cards > card) return `card has ${pool.gpu.memory}, ${resource} asks ${(v / cards / Number(GIB)).toFixed(1)}Gi per GPU`;
   if (kind === 'koord-gpu' && Math.ceil(v / 100) > pool.gpu.perNode) return `${resource}: ${Math.ceil(v / 100)} GPUs, a node has ${pool.gpu.perNode}`;
   return undefined;
+}
+
+/**
+ * What GKE's device plugin gives nvidia.com/gpu: N on each mode (gpusharing.ValidateRequest): cards,
+ * one time-sharing share, up to N MPS shares on single-GPU nodes (one on others), or MIG partitions.
+ */
+function gkeNativeReason(pool: Pool, asked: number, resource: string): string | undefined {
+  const clients = pool.gke?.maxSharedClientsPerGpu ?? 1;
+  switch (gkeMode(pool)) {
+    case 'exclusive': return asked > pool.gpu.perNode ? `${resource}: ${asked} GPUs, a node has ${pool.gpu.perNode}` : undefined;
+    case 'mig': return slicesReason(pool, pool.mig?.profiles[0] ?? '', asked, resource);
+    case 'time-sharing':
+      return asked > 1 ? `${resource}: ${asked} time-sharing shares; GKE's device plugin gives a container at most 1 under time-sharing` : undefined;
+    case 'mps':
+      if (asked > 1 && pool.gpu.perNode > 1) return `${resource}: ${asked} MPS shares; GKE allows more than 1 only on single-GPU nodes (this pool has ${pool.gpu.perNode})`;
+      return asked > clients ? `${resource}: ${asked} MPS shares, a card has ${clients}` : undefined;
+  }
 }
 
 /** A node holds so many slices of a profile (its layout or the GPU's catalog, times its cards). */

@@ -1,7 +1,8 @@
 import { deviceClassOfResource, DRA_COUNT_ONLY } from '../policy/dra.ts';
 import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolIsolation, poolPlacement } from '../policy/pool-nodes.ts';
-import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
+import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
+import { gkeMode, poolFacts } from '../policy/gke.ts';
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, KAI, KOORD, NATIVE } from '../vocabulary/names.ts';
 import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
@@ -74,7 +75,7 @@ export function cardMemory(pool: Pool): Quantity {
 /** Pod-level reasons a pool is ruled out, before any container is translated. */
 export function admissionReason(pool: Pool, facts: PodFacts): string | undefined {
   const { intent, limits } = facts;
-  const backend = BACKEND_FACTS[pool.backend];
+  const backend = poolFacts(pool);
   if (pool.disabled) return 'disabled (drained): no new pods are routed to it';
   if (limits.allowedPools && !limits.allowedPools.has(pool.name)) return `not allowed in namespace ${facts.namespace}`;
   if (intent.pools && !intent.pools.includes(pool.name)) return `not in ${ANNOTATION.pools}`;
@@ -136,7 +137,7 @@ function schedulerReason(pool: Pool, placement: PodPlacement): string | undefine
  * (v2.10) drops a native sidecar's GPU after start.
  */
 function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>, apps: number): string | undefined {
-  const backend = BACKEND_FACTS[pool.backend];
+  const backend = poolFacts(pool);
   const early = roles.has('init') || roles.has('sidecar');
   if (backend.family === 'ack' && backend.placement && early) {
     return `${pool.backend} counts GPU memory of app containers only; init containers and sidecars cannot ask for it`;
@@ -267,6 +268,15 @@ function koordinatorExtras(pool: Pool, rdma: boolean): { annotations: Record<str
   };
 }
 
+/** A pod's GKE time-sharing or MPS shares must fit one node: N shares of each of its cards. */
+function gkeSharesReason(pool: Pool, facts: PodFacts, containers: ReadonlyMap<string, ContainerTranslation>): string | undefined {
+  const mode = pool.backend === 'gke' ? gkeMode(pool) : undefined;
+  if (mode !== 'time-sharing' && mode !== 'mps') return undefined;
+  const shares = effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[NATIVE.nvidiaGpu] ?? 0);
+  const onNode = pool.gpu.perNode * (pool.gke?.maxSharedClientsPerGpu ?? 1);
+  return shares > onNode ? `pod asks ${shares} ${mode} shares, a node has ${onNode}` : undefined;
+}
+
 /** ACK shares one card count per pod, and every app container's memory sits on each of those cards. */
 function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTranslation>, counts: ReadonlySet<number>): string | undefined {
   if (counts.size > 1) return `ACK shares one GPU count per pod; containers ask ${[...counts].join(' and ')} GPUs`;
@@ -311,7 +321,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const downgraded = numa !== undefined && facts.intent.numa === 'BestEffort';
   if (numa && !downgraded) return fail(numa);
   const card = cardMemory(pool);
-  const backend = BACKEND_FACTS[pool.backend];
+  const backend = poolFacts(pool);
   const containers = new Map<string, ContainerTranslation>();
   const warnings: string[] = [];
   const counts = new Set<number>();
@@ -339,6 +349,8 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     return fail(`pod holds ${held} MIG devices here (each profile is its own resource: init and app containers of different profiles do not share), `
       + `namespace ${facts.namespace} allows at most ${max} per pod`);
   }
+  const gkeProblem = gkeSharesReason(pool, facts, containers);
+  if (gkeProblem) return fail(gkeProblem);
   const ackShared = backend.family === 'ack' && backend.placement;
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);

@@ -1,4 +1,5 @@
 import { DEFAULT_HAMI, timeSlicingResource } from '../policy/defaults.ts';
+import { gkeMode } from '../policy/gke.ts';
 import { poolDeviceClass, WHOLE_DEVICE } from '../policy/dra.ts';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, DEFAULT_SCHEDULER, isolationCovers, type Backend, type Isolation } from '../vocabulary/backends.ts';
@@ -373,6 +374,78 @@ function kai(input: TranslateInput): TranslateResult {
   return { resources: {}, warnings, annotations };
 }
 
+/** GKE's device plugin refuses more than one nvidia.com/gpu per container under time-sharing (gpusharing.ValidateRequest). */
+export const GKE_ONE_SHARE = 'GKE time-sharing gives a container one share ("at most 1 nvidia.com/gpu can be requested" under time-sharing), '
+  + 'so it serves one GPU per container';
+
+/** GKE: whole cards, a time-sharing turn, k of N MPS shares, or a MIG partition, each as nvidia.com/gpu. */
+function gke(input: TranslateInput): TranslateResult {
+  switch (gkeMode(input.pool)) {
+    case 'exclusive': return whole(NATIVE.nvidiaGpu)(input);
+    case 'mig': return mig(input);
+    case 'time-sharing': return gkeTimeSharing(input);
+    case 'mps': return gkeMps(input);
+  }
+}
+
+function gkeTimeSharing(input: TranslateInput): TranslateResult {
+  const { request, card, pool } = input;
+  const clients = pool.gke?.maxSharedClientsPerGpu ?? 1;
+  if (!isFraction(request, card)) return { reason: 'GKE time-sharing only shares cards (each container a turn); whole GPUs need a gke pool without sharing' };
+  if (request.gpu > 1) return { reason: GKE_ONE_SHARE };
+  if (request.cores !== undefined) return { reason: 'GKE time-sharing cannot limit compute; gpu-cores needs GKE MPS or MIG' };
+  const { memory } = request;
+  if (memory !== undefined && compareQuantity(memory, { text: '', num: card.num, den: card.den * BigInt(clients) }) > 0) {
+    return { reason: `a time-sharing client is 1/${clients} of a ${pool.gpu.memory} card; ${formatBytes(memory)} does not fit it` };
+  }
+  return { resources: { [NATIVE.nvidiaGpu]: 1 }, warnings: [] };
+}
+
+/**
+ * What k of N MPS shares give a container, as GKE's device plugin computes it (manager.go Envs):
+ * CUDA_MPS_PINNED_DEVICE_MEM_LIMIT = k × card / N in whole MiB, CUDA_MPS_ACTIVE_THREAD_PERCENTAGE = k × 100 / N, both rounded down.
+ */
+export function mpsShare(k: number, clients: number, card: Quantity): { memoryMiB: bigint; threads: number } {
+  const bytes = (BigInt(k) * card.num) / (card.den * BigInt(clients));
+  return { memoryMiB: bytes / MIB, threads: Math.floor((k * 100) / clients) };
+}
+
+/** The fewest MPS shares that hold the request: its memory and its compute, each as the plugin rounds them. */
+function mpsShares(request: GpuRequest, clients: number, card: Quantity): number {
+  const memoryBytes = request.memory ? ceilUnits(request.memory, 1n) : 0n;
+  const cores = request.cores ?? 0;
+  for (let k = 1; k < clients; k++) {
+    const share = mpsShare(k, clients, card);
+    if (share.memoryMiB * MIB >= memoryBytes && share.threads >= cores) return k;
+  }
+  return clients;
+}
+
+function gkeMps(input: TranslateInput): TranslateResult {
+  const { request, card, pool } = input;
+  const clients = pool.gke?.maxSharedClientsPerGpu ?? 1;
+  if (request.gpu > 1) return { reason: 'a GKE MPS container runs on one GPU (the device plugin pins it to one card): ask 1 GPU per container here' };
+  const k = isFraction(request, card) ? mpsShares(request, clients, card) : clients;
+  if (k > 1 && pool.gpu.perNode > 1) {
+    return { reason: `needs ${k} of ${clients} MPS shares; GKE allows more than one nvidia.com/gpu under MPS only on single-GPU nodes, `
+      + `and this pool has ${pool.gpu.perNode} per node` };
+  }
+  return { resources: { [NATIVE.nvidiaGpu]: k }, warnings: mpsNote(input, k, clients) };
+}
+
+/** A share rounded up to k/N of the card: what the container asked, and what k shares give it. */
+function mpsNote(input: TranslateInput, k: number, clients: number): string[] {
+  const { request, card } = input;
+  if (!isFraction(request, card)) return [];
+  const given = mpsShare(k, clients, input.card);
+  const moreMemory = request.memory !== undefined && given.memoryMiB * MIB > ceilUnits(request.memory, MIB) * MIB;
+  const moreCores = request.cores !== undefined && given.threads > request.cores;
+  if (!moreMemory && !moreCores) return [];
+  const asked = [request.memory?.text, request.cores !== undefined ? `${request.cores}%` : undefined].filter(Boolean).join(' + ');
+  const gib = (Number(given.memoryMiB) / 1024).toFixed(1);
+  return [fitWarning((c) => `${asked} rounded up to ${k} of ${clients} MPS shares (${gib}Gi, ${given.threads}%) (container "${c}")`, input.container)];
+}
+
 export function describeShare(request: GpuRequest): string {
   const parts = [request.memory ? formatBytes(request.memory) : undefined,
     request.cores !== undefined ? `${request.cores}% compute` : undefined].filter(Boolean);
@@ -395,6 +468,7 @@ const TRANSLATE: Readonly<Record<Backend, (input: TranslateInput) => TranslateRe
   'volcano-vgpu': volcano,
   koordinator,
   kai,
+  gke,
 };
 
 /** The container's GPU resources on this pool, or why the pool's backend cannot serve it. */

@@ -2,7 +2,7 @@ import type { Backend, Isolation, Placement } from '../vocabulary/backends.ts';
 import { DEFAULT_HAMI, DEFAULT_TIME_SLICING_RESOURCE, DEFAULT_VOLCANO_VGPU, defaultRdmaResource } from './defaults.ts';
 import { KAI, NVIDIA_DRA_DRIVER } from '../vocabulary/names.ts';
 import { classResource, defaultClassName, WHOLE_DEVICE } from './dra.ts';
-import type { NamespaceRule, Pool, PoolDra, PoolHami, PoolKai, PoolKoordinator, PoolToleration, PoolVolcano, Policy, PolicyDefaults } from './types.ts';
+import type { NamespaceRule, Pool, PoolDra, PoolGke, PoolHami, PoolKai, PoolKoordinator, PoolToleration, PoolVolcano, Policy, PolicyDefaults } from './types.ts';
 
 /** A pool as the schema accepts it (defaults filled in), before the shorthands are spelled out. */
 export interface RawPool {
@@ -11,7 +11,7 @@ export interface RawPool {
   readonly placement?: Placement;
   readonly disabled: boolean;
   readonly nodeSelector: Readonly<Record<string, string>>;
-  readonly gpu: { readonly model: string; readonly product?: string; readonly memory: string; readonly perNode: number };
+  readonly gpu: { readonly model: string; readonly product?: string; readonly modelLabel?: string; readonly memory: string; readonly perNode: number };
   readonly numa?: Pool['numa'];
   readonly rdma?: boolean | { readonly resource?: string; readonly perPod?: number };
   readonly rdmaResource?: string;
@@ -23,6 +23,7 @@ export interface RawPool {
   readonly volcano?: PoolVolcano;
   readonly koordinator?: PoolKoordinator;
   readonly kai?: PoolKai;
+  readonly gke?: PoolGke;
   readonly schedulerName?: string;
 }
 
@@ -69,7 +70,8 @@ function normalisePool(raw: RawPool, path: string, errors: string[]): Pool {
       perPod: (typeof rdma === 'object' ? rdma.perPod : undefined) ?? 1,
     } } : {}),
     ...(mig ? { mig: {
-      strategy: mig.strategy ?? 'mixed',
+      // GKE exposes a partition as nvidia.com/gpu, as NVIDIA's single strategy does.
+      strategy: mig.strategy ?? (raw.backend === 'gke' ? 'single' : 'mixed'),
       profiles: profiles ?? [],
       ...(mig.layout ? { layout: mig.layout } : {}),
     } } : {}),

@@ -1,6 +1,7 @@
-import { BACKEND_FACTS, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, KAI, KOORD, NVIDIA_MIG_STRATEGY_LABEL } from '../vocabulary/names.ts';
+import { BACKEND_FACTS, GKE_MODE_FACTS, type Isolation } from '../vocabulary/backends.ts';
+import { ACK_PLACEMENT_LABEL, KAI, KOORD, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL } from '../vocabulary/names.ts';
 import { matchesRequirements, type Labels, type NodeSelectorRequirement } from '../vocabulary/node-selector.ts';
+import { gkeMode, gkeTerms } from './gke.ts';
 import type { Pool } from './types.ts';
 
 /**
@@ -18,6 +19,7 @@ function backendTerms(pool: Pool): NodeSelectorRequirement[][] {
   const placement: NodeSelectorRequirement[] = !facts.placement ? []
     : poolPlacement(pool) === 'spread' ? [label(ACK_PLACEMENT_LABEL, 'spread')]
       : [{ key: ACK_PLACEMENT_LABEL, operator: 'NotIn', values: ['spread'] }];
+  if (pool.backend === 'gke') return [gkeTerms(pool)];
   if (!mode) return [placement];
   const terms = [[label(mode.key, mode.value), ...placement]];
   return mode.orAbsent ? [...terms, [{ key: mode.key, operator: 'DoesNotExist' }, ...placement]] : terms;
@@ -30,17 +32,29 @@ function backendTerms(pool: Pool): NodeSelectorRequirement[][] {
  */
 function productLabelValue(pool: Pool): string {
   const { product } = pool.gpu;
+  // A cloud's own model label (GKE, Karpenter, AKS) holds the same value whatever the plugin does with the cards.
+  if (modelLabelOf(pool) !== NVIDIA_PRODUCT_LABEL) return product;
   const [single] = pool.mig?.strategy === 'single' ? pool.mig.profiles : [];
   if (single !== undefined) return `${product}-MIG-${single.replace('+', '.')}`;
   if (pool.backend === 'nvidia-time-slicing' && pool.timeSlicing?.resource === 'nvidia.com/gpu') return `${product}-SHARED`;
   return product;
 }
 
+/**
+ * The node label that holds the pool's model: its own `gpu.modelLabel` (a cloud's label on nodes
+ * without GPU feature discovery), else its family's. Undefined where the family picks the model
+ * otherwise (HAMi's pod annotation, DRA's device attribute).
+ */
+export function modelLabelOf(pool: Pool): string | undefined {
+  const { model } = BACKEND_FACTS[pool.backend];
+  return 'nodeLabel' in model ? pool.gpu.modelLabel ?? model.nodeLabel : undefined;
+}
+
 /** The model requirement, unless the family has no model label or the pool's nodeSelector already names that label. */
 function modelTerm(pool: Pool): NodeSelectorRequirement[] {
-  const { model } = BACKEND_FACTS[pool.backend];
-  if (!('nodeLabel' in model) || model.nodeLabel in pool.nodeSelector) return [];
-  return [label(model.nodeLabel, productLabelValue(pool))];
+  const key = modelLabelOf(pool);
+  if (key === undefined || key in pool.nodeSelector) return [];
+  return [label(key, productLabelValue(pool))];
 }
 
 /**
@@ -55,10 +69,11 @@ function isolationTerm(pool: Pool): NodeSelectorRequirement[] {
 }
 
 /**
- * What a pool isolates between pods that share a card: its backend's; a koordinator pool only
- * accounts shares unless its nodes run HAMi-core, which limits memory and compute.
+ * What a pool isolates between pods that share a card: its backend's; a gke pool its mode's; a
+ * koordinator pool only accounts shares unless its nodes run HAMi-core, which limits memory and compute.
  */
 export function poolIsolation(pool: Pool): Isolation {
+  if (pool.backend === 'gke') return GKE_MODE_FACTS[gkeMode(pool)].isolation;
   return pool.koordinator?.gpuIsolationProvider !== undefined ? 'compute' : BACKEND_FACTS[pool.backend].isolation;
 }
 

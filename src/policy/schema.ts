@@ -81,8 +81,15 @@ export const policySchema = {
               model: { type: 'string', minLength: 1, description: 'The name pods ask for in gpu-admission.io/gpu-model.' },
               product: {
                 type: 'string', minLength: 1, maxLength: 64,
-                description: "The model as the nodes' model label says it (aliyun.accelerator/nvidia_name, nvidia.com/gpu.product; "
+                description: "The model as the nodes' model label says it (aliyun.accelerator/nvidia_name, nvidia.com/gpu.product, "
+                  + "gke: cloud.google.com/gke-accelerator, or gpu.modelLabel's; "
                   + "HAMi: the card type; dra: the devices' productName attribute, such as NVIDIA H100 80GB HBM3); gpu.model by default.",
+              },
+              modelLabel: {
+                type: 'string', pattern: LABEL_KEY, maxLength: 316,
+                description: 'The node label that holds gpu.product on nodes without GPU feature discovery (GKE cloud.google.com/gke-accelerator, '
+                  + 'Karpenter karpenter.k8s.aws/instance-gpu-name, EKS Auto Mode eks.amazonaws.com/instance-gpu-name, AKS node.kubernetes.io/instance-type); '
+                  + "the backend family's label (nvidia.com/gpu.product, aliyun.accelerator/nvidia_name) by default.",
               },
               memory: {
                 type: 'string', format: 'quantity',
@@ -217,6 +224,24 @@ export const policySchema = {
                 enum: ['HAMi-core'],
                 description: "HAMi-core: kai-resource-isolator limits a share's memory on the pool's nodes (they need nvidia.com/gpu.memory); "
                   + 'without it a KAI share isolates nothing.',
+              },
+            },
+          },
+          gke: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['sharingStrategy', 'maxSharedClientsPerGpu'],
+            description: "Backend gke: the node pool's GPU sharing, as GKE labels its nodes (gke-gpu-sharing-strategy, "
+              + 'gke-max-shared-clients-per-gpu); leave it out for whole cards, and give mig.profiles (one) for a partition size.',
+            properties: {
+              sharingStrategy: {
+                enum: ['time-sharing', 'mps', 'TIME_SHARING', 'MPS'],
+                description: 'The value of cloud.google.com/gke-gpu-sharing-strategy on the nodes: time-sharing or mps on node pools, '
+                  + 'TIME_SHARING or MPS on auto-provisioned nodes.',
+              },
+              maxSharedClientsPerGpu: {
+                type: 'integer', minimum: 1,
+                description: 'cloud.google.com/gke-max-shared-clients-per-gpu: containers that share one GPU (nvidia.com/gpu per card).',
               },
             },
           },

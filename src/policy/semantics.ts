@@ -2,6 +2,8 @@ import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/qua
 import { cardMigCatalog, computeSlices, memorySlices, parseMigProfile } from '../vocabulary/mig.ts';
 import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, NATIVE } from '../vocabulary/names.ts';
 import { timeSlicingResource } from './defaults.ts';
+import { modelLabelOf } from './pool-nodes.ts';
+import { gkeTerms } from './gke.ts';
 import { classSelectors, DRA_COUNT_ONLY, WHOLE_DEVICE } from './dra.ts';
 import { LABEL_VALUE } from './schema.ts';
 import { suggest } from './suggest.ts';
@@ -10,7 +12,7 @@ import type { Pool, Policy } from './types.ts';
 
 /** The backends whose pools have a placement (ACK shared modes: the label ack.node.gpu.placement). */
 const PLACED: readonly Backend[] = BACKENDS.filter((b) => BACKEND_FACTS[b].placement);
-const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig']);
+const MIG_BACKENDS: ReadonlySet<Backend> = new Set(['ack-mig', 'nvidia-mig', 'gke']);
 /** The backends whose schedulers align GPUs with NUMA nodes from a pod annotation: ACK's topology mode and Koordinator. */
 const NUMA_BACKENDS: ReadonlySet<Backend> = new Set(['ack-topology', 'koordinator']);
 /** Backends that serve MIG slices when the pool lists them, and whole cards or shares otherwise. */
@@ -19,7 +21,7 @@ const NVIDIA_GPU = NATIVE.nvidiaGpu;
 
 /** Whether a pool's pods ask nvidia.com/gpu: exclusive cards, time-slicing that keeps the name, MIG's single strategy. */
 function writesNvidiaGpu(pool: Pool): boolean {
-  return pool.backend === 'ack-exclusive' || pool.backend === 'nvidia-exclusive' || pool.timeSlicing?.resource === NVIDIA_GPU
+  return pool.backend === 'ack-exclusive' || pool.backend === 'nvidia-exclusive' || pool.backend === 'gke' || pool.timeSlicing?.resource === NVIDIA_GPU
     || (pool.backend === 'nvidia-mig' && pool.mig?.strategy === 'single');
 }
 
@@ -71,7 +73,9 @@ function checkPool(pool: Pool, path: string): string[] {
   } else if (floorUnits(memory, GIB) < 1n) {
     errors.push(`${path}/gpu/memory: must be at least 1Gi`);
   }
-  if (BACKEND_FACTS[pool.backend].modeLabel === undefined && Object.keys(pool.nodeSelector).length === 0) {
+  // GKE labels every GPU node with its accelerator, which a gke pool selects by; a cloud's model label picks the pool's nodes too.
+  const selected = pool.backend === 'gke' || pool.gpu.modelLabel !== undefined;
+  if (BACKEND_FACTS[pool.backend].modeLabel === undefined && !selected && Object.keys(pool.nodeSelector).length === 0) {
     errors.push(`${path}/nodeSelector: backend ${pool.backend} needs a nodeSelector that picks the pool's nodes`);
   }
   const owned = ownedLabel(pool.backend);
@@ -88,24 +92,61 @@ function checkPool(pool: Pool, path: string): string[] {
   if (pool.volcano !== undefined && pool.backend !== 'volcano-vgpu') errors.push(`${path}/volcano: only backend volcano-vgpu takes it`);
   if (pool.koordinator !== undefined && pool.backend !== 'koordinator') errors.push(`${path}/koordinator: only backend koordinator takes it`);
   if (pool.kai !== undefined && pool.backend !== 'kai') errors.push(`${path}/kai: only backend kai takes it`);
-  if ('nodeLabel' in BACKEND_FACTS[pool.backend].model && !LABEL_VALUE_RE.test(pool.gpu.product)) {
+  errors.push(...checkGke(pool, path));
+  if (modelLabelOf(pool) !== undefined && !LABEL_VALUE_RE.test(pool.gpu.product)) {
     errors.push(`${path}/gpu/product: "${pool.gpu.product}" is not a label value (the nodes' model label holds it): letters, digits, -, _ and . only, at most 63`);
   }
+  errors.push(...checkModelLabel(pool, path));
   errors.push(...checkDra(pool, path), ...checkMig(pool, path, memory), ...checkNuma(pool, path), ...checkTaints(pool, path));
   return errors;
+}
+
+/**
+ * A gke pool's block: only on gke; sharing or a partition size, not both (gpu-admission does not
+ * route shares of partitions); and no nodeSelector on the labels its mode sets.
+ */
+function checkGke(pool: Pool, path: string): string[] {
+  if (pool.backend !== 'gke') return pool.gke ? [`${path}/gke: only backend gke takes it`] : [];
+  const errors: string[] = [];
+  if (pool.gke && pool.mig) {
+    errors.push(`${path}/gke: time-sharing or MPS on MIG partitions is not served here: give the pool either gke or mig`);
+  }
+  for (const r of gkeTerms(pool)) {
+    if (r.key in pool.nodeSelector) errors.push(`${path}/nodeSelector: "${r.key}" is set by backend gke from the pool's gke and mig; remove it`);
+  }
+  return errors;
+}
+
+/** A pool's own model label: where the backend reads the model from a node label, and not one the pool already sets. */
+function checkModelLabel(pool: Pool, path: string): string[] {
+  const key = pool.gpu.modelLabel;
+  if (key === undefined) return [];
+  const { model } = BACKEND_FACTS[pool.backend];
+  if ('podAnnotation' in model) {
+    return [`${path}/gpu/modelLabel: ${pool.backend} picks the model by the pod annotation ${model.podAnnotation}, not by a node label; remove it`];
+  }
+  if ('deviceAttribute' in model) {
+    return [`${path}/gpu/modelLabel: dra pools pick the model by the devices' ${model.deviceAttribute} (gpu.product); `
+      + `select their nodes with nodeSelector (such as {${key}: …}) and remove modelLabel`];
+  }
+  if (key === ownedLabel(pool.backend)) return [`${path}/gpu/modelLabel: "${key}" is backend ${pool.backend}'s mode label`];
+  return [];
 }
 
 function checkMig(pool: Pool, path: string, memory: Quantity | string): string[] {
   const { mig } = pool;
   const dra = MAYBE_MIG.has(pool.backend);
-  if (!MIG_BACKENDS.has(pool.backend) && !dra) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig), dra and kai take it`] : [];
-  if (!mig) return dra ? [] : [`${path}/mig: backend ${pool.backend} needs mig.profiles or mig.layout`];
+  if (!MIG_BACKENDS.has(pool.backend) && !dra) return mig ? [`${path}/mig: only MIG backends (ack-mig, nvidia-mig, gke), dra and kai take it`] : [];
+  if (!mig) return dra || pool.backend === 'gke' ? [] : [`${path}/mig: backend ${pool.backend} needs mig.profiles or mig.layout`];
   if (typeof memory === 'string') return [];
   const errors: string[] = [];
   const at = (name: string, j: number): string => (mig.layout ? `${path}/mig/layout/${name}` : `${path}/mig/profiles/${j}`);
-  if (mig.strategy === 'single' && pool.backend !== 'nvidia-mig') errors.push(`${path}/mig/strategy: single is the NVIDIA device plugin's (nvidia-mig)`);
+  if (pool.backend === 'gke' && mig.strategy !== 'single') errors.push(`${path}/mig/strategy: GKE exposes partitions as ${NVIDIA_GPU}; leave strategy out`);
+  else if (mig.strategy === 'single' && pool.backend !== 'nvidia-mig' && pool.backend !== 'gke') {
+    errors.push(`${path}/mig/strategy: single is the NVIDIA device plugin's (nvidia-mig)`);
+  }
   if (mig.strategy === 'single' && mig.profiles.length !== 1) {
-    errors.push(`${path}/mig/profiles: the single strategy cuts every card alike: list exactly one profile`);
+    errors.push(`${path}/mig/profiles: ${pool.backend === 'gke' ? 'a GKE node pool has one partition size' : 'the single strategy cuts every card alike'}: list exactly one profile`);
   }
   const catalog = cardMigCatalog(pool.gpu, memory);
   mig.profiles.forEach((name, j) => {

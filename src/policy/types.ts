@@ -15,6 +15,11 @@ export interface PoolGpu {
   readonly model: string;
   /** The model as the nodes' model label publishes it; `model` when the policy does not say. */
   readonly product: string;
+  /**
+   * The node label whose value is `product` on the pool's nodes, when it is not the family's own
+   * (GPU feature discovery's nvidia.com/gpu.product): a cloud's model label on nodes without GFD.
+   */
+  readonly modelLabel?: string;
   /** Memory of one card, a quantity such as 24Gi. */
   readonly memory: string;
   /** GPUs on one node of the pool. */
@@ -96,6 +101,13 @@ export interface PoolKoordinator {
   readonly gpuIsolationProvider?: 'HAMi-core';
 }
 
+/** Set on gke pools that share cards: the node pool's sharing strategy and clients per card. */
+export interface PoolGke {
+  /** The label value as the nodes carry it (time-sharing, mps; TIME_SHARING, MPS on auto-provisioned nodes). */
+  readonly sharingStrategy: 'time-sharing' | 'mps' | 'TIME_SHARING' | 'MPS';
+  readonly maxSharedClientsPerGpu: number;
+}
+
 export interface Pool {
   readonly name: string;
   readonly backend: Backend;
@@ -121,6 +133,8 @@ export interface Pool {
   readonly dra?: PoolDra;
   /** Set on every kai pool. */
   readonly kai?: PoolKai;
+  /** GKE sharing (time-sharing, MPS) of a gke pool. */
+  readonly gke?: PoolGke;
   /** Scheduler the pool's pods need (hami-scheduler on HAMi pools by default). */
   readonly schedulerName?: string;
 }

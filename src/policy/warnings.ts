@@ -2,7 +2,9 @@ import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { GPU_RESOURCE_PREFIXES } from '../vocabulary/names.ts';
 import { satisfiable } from '../vocabulary/node-selector.ts';
 import { fitWarning } from '../vocabulary/warnings.ts';
+import { CLOUD_MODEL_VALUES, KARPENTER_LABEL } from '../vocabulary/clouds.ts';
 import { poolTerms } from './pool-nodes.ts';
+import { poolFacts } from './gke.ts';
 import { DEFAULT_RDMA_RESOURCE } from './defaults.ts';
 import type { Policy, Pool } from './types.ts';
 
@@ -40,7 +42,12 @@ export function policyWarnings(policy: Policy): string[] {
   policy.namespaces.forEach((rule, i) => {
     if (rule.allowedPools?.length === 0) warnings.push(`/namespaces/${i}/allowedPools: list pools: empty, those namespaces get no GPU`);
   });
-  const isolations = new Set(policy.pools.map((p) => BACKEND_FACTS[p.backend].isolation));
+  // GKE's own pods write nvidia.com/gpu: 1 for a share; read as a whole card, it fits no shared gke pool.
+  const shared = policy.pools.findIndex((p) => p.backend === 'gke' && p.gke !== undefined);
+  if (policy.defaults.acceptNvidiaGpu && shared !== -1) {
+    warnings.push(`/defaults/acceptNvidiaGpu: set false: on /pools/${shared} (GKE sharing) nvidia.com/gpu: 1 is a share, not a whole card`);
+  }
+  const isolations = new Set(policy.pools.map((p) => poolFacts(p).isolation));
   if (policy.defaults.isolation === 'compute' && !isolations.has('compute')) {
     warnings.push('/defaults/isolation: add a pool that isolates compute, or lower it: compute, but no pool isolates compute');
   }
@@ -68,6 +75,9 @@ function productWarnings(pool: Pool, i: number, pools: readonly Pool[]): string[
     return product.includes(' ') ? [] : [fitWarning((p) => `/pools/${i}/gpu: set gpu.product to NVML's name (NVIDIA H100 80GB HBM3): the driver's `
       + `${model.deviceAttribute} is never "${p}"`, product)];
   }
+  // A cloud's model label: the pool's own, or GKE's accelerator label on gke pools.
+  const key = pool.gpu.modelLabel ?? (pool.backend === 'gke' ? model.nodeLabel : undefined);
+  if (key !== undefined) return cloudLabelWarnings(pool, i, key);
   if (model.nodeLabel in pool.nodeSelector) return [];
   if (pool.backend === 'koordinator') {
     // koordlet strips the vendor: "A100 SXM4 80GB -> A100-SXM4-80GB", "Tesla T4 -> Tesla-T4" (states_device_linux.go).
@@ -88,4 +98,20 @@ function overlaps(a: Pool, b: Pool): boolean {
     const nested = [...ka].every((k) => kb.has(k)) || [...kb].every((k) => ka.has(k));
     return nested && satisfiable([...ta, ...tb]);
   }));
+}
+
+/**
+ * A cloud's model label holds its own spelling (GKE nvidia-l4, Karpenter l40s): a product that
+ * cannot be one matches no node. Karpenter's name alone also takes other cards of that name.
+ */
+function cloudLabelWarnings(pool: Pool, i: number, key: string): string[] {
+  const warnings: string[] = [];
+  const values = CLOUD_MODEL_VALUES[key];
+  if (values && !values.shape.test(pool.gpu.product)) {
+    warnings.push(fitWarning((p) => `/pools/${i}/gpu/product: set it as ${key} spells it (${values.example}): nodes never hold ${p}`, pool.gpu.product));
+  }
+  if (key === KARPENTER_LABEL.gpuName && !(KARPENTER_LABEL.gpuMemory in pool.nodeSelector)) {
+    warnings.push(`/pools/${i}/nodeSelector: add ${KARPENTER_LABEL.gpuMemory}: one GPU name spans cards (a100: 40 and 80 GB)`);
+  }
+  return warnings;
 }

@@ -4,6 +4,7 @@
  * docs/backends.md gives the source of every fact here; a test keeps the two equal.
  */
 
+import { GKE_LABEL } from './clouds.ts';
 import {
   ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, HAMI_GPU_TYPE_ANNOTATION, HAMI_SCHEDULER, KAI, KOORD, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, VOLCANO,
 } from './names.ts';
@@ -11,7 +12,7 @@ import {
 export const BACKENDS = [
   'ack-exclusive', 'ack-topology', 'ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem', 'ack-mig',
   'nvidia-exclusive', 'nvidia-time-slicing', 'nvidia-mig', 'hami', 'dra',
-  'volcano-vgpu', 'koordinator', 'kai',
+  'volcano-vgpu', 'koordinator', 'kai', 'gke',
 ] as const;
 export type Backend = (typeof BACKENDS)[number];
 
@@ -25,7 +26,7 @@ export type Placement = (typeof PLACEMENTS)[number];
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
 export interface BackendFacts {
-  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra' | 'volcano' | 'koordinator' | 'kai';
+  readonly family: 'ack' | 'nvidia' | 'hami' | 'dra' | 'volcano' | 'koordinator' | 'kai' | 'gke';
   /** What the backend isolates between pods that share a card (exclusive cards isolate everything). */
   readonly isolation: Isolation;
   /** Whether pods of several tenants share a card. */
@@ -110,6 +111,25 @@ export const BACKEND_FACTS: Readonly<Record<Backend, BackendFacts>> = {
     family: 'kai', placement: false, model: NVIDIA_MODEL, isolation: 'compute', shares: true, multiCardShares: true,
     computeShares: false, computeRequired: false, scheduler: KAI.scheduler,
   },
+  // GKE's own device plugin, whole cards; a pool's `gke` block (time-sharing, MPS) or `mig` (a
+  // partition size) changes what it shares: GKE_MODES below.
+  gke: { ...whole, family: 'gke', placement: false, model: { nodeLabel: GKE_LABEL.accelerator } },
+};
+
+/** GKE's GPU modes: one per node pool, from its sharing strategy or partition size. */
+export const GKE_MODES = ['exclusive', 'time-sharing', 'mps', 'mig'] as const;
+export type GkeMode = (typeof GKE_MODES)[number];
+
+/**
+ * What each GKE mode shares and isolates: time-sharing gives each container a turn of a card and
+ * limits nothing; MPS limits each container's memory and active threads to k/N of the card
+ * (the device plugin's Envs); MIG partitions are hardware slices. Facts beyond the backend's.
+ */
+export const GKE_MODE_FACTS: Readonly<Record<GkeMode, Pick<BackendFacts, 'isolation' | 'shares' | 'computeShares'>>> = {
+  exclusive: { isolation: 'compute', shares: false, computeShares: false },
+  'time-sharing': { isolation: 'none', shares: true, computeShares: false },
+  mps: { isolation: 'compute', shares: true, computeShares: true },
+  mig: { isolation: 'compute', shares: true, computeShares: true },
 };
 
 const RANK: Record<Isolation, number> = { none: 0, memory: 1, compute: 2 };

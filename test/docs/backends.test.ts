@@ -64,7 +64,10 @@ describe('docs/backends.md: the summary table is what the engine does', () => {
 
       const terms = poolTerms(onePool(backend).pools[0]!).map((t) => t.map(describeRequirement));
       const mode = facts.modeLabel;
+      const model = 'nodeLabel' in facts.model ? facts.model.nodeLabel : undefined;
       if (mode) assert.ok(labels.includes(`\`${mode.key}=${mode.value}\``) && terms.some((t) => t.includes(`${mode.key}=${mode.value}`)), 'mode label');
+      // gke: GKE's own labels select the pool, its accelerator first (the model label).
+      else if (facts.family === 'gke') assert.ok(labels.startsWith(`\`${model}\``) && terms.every((t) => t.includes(`${model}=M`)), 'GKE labels');
       else assert.equal(labels, "the pool's nodeSelector");
       assert.equal(labels.includes('or no such label'), terms.some((t) => t.includes(`${mode?.key} DoesNotExist`)), 'unlabelled nodes');
       assert.equal(labels.includes('placement'), terms.every((t) => t.some((r) => r.startsWith('ack.node.gpu.placement'))), 'placement');

@@ -19,6 +19,9 @@ const ISOLATES: Record<string, keyof typeof RANK> = {
   'ack-exclusive': 'compute', 'ack-topology': 'compute', 'ack-cgpu': 'memory', 'ack-share': 'none', 'ack-mps': 'memory',
   'ack-core-mem': 'compute', 'ack-mig': 'compute', 'nvidia-exclusive': 'compute', 'nvidia-time-slicing': 'none', 'nvidia-mig': 'compute', hami: 'compute',
 };
+/** docs/backends.md, gke: whole cards, MPS and MIG isolate; time-sharing does not. */
+const gkeTimeSharing = (pool: Pool): boolean => pool.gke !== undefined && !/mps/i.test(pool.gke.sharingStrategy);
+const isolates = (pool: Pool): keyof typeof RANK => (pool.backend === 'gke' ? (gkeTimeSharing(pool) ? 'none' : 'compute') : ISOLATES[pool.backend] ?? 'none');
 const ACK_SHARED = new Set(['ack-cgpu', 'ack-share', 'ack-mps', 'ack-core-mem']);
 const NEEDS_ACK_SCHEDULER = new Set([...ACK_SHARED, 'ack-topology']);
 
@@ -58,6 +61,15 @@ function refusal(pool: Pool, c: Container, pod: Pod, isolation: keyof typeof RAN
       if (names !== '' || !(f > 0 && f < 1) || a['gpu-fraction-container-name'] !== c.name) return `writes ${names} with gpu-fraction ${a['gpu-fraction']}`;
       return undefined;
     }
+    case 'gke': {
+      // docs/backends.md, gke: nvidia.com/gpu only; 1 share on time-sharing, at most N MPS shares (1 on multi-GPU pools), 1 partition.
+      const n = r['nvidia.com/gpu'] ?? 0;
+      if (names !== 'nvidia.com/gpu') return `writes ${names}`;
+      const clients = pool.gke?.maxSharedClientsPerGpu ?? 1;
+      if (pool.mig || gkeTimeSharing(pool)) return n === 1 ? undefined : `${n} partitions or time-sharing shares`;
+      if (pool.gke) return n <= clients && (n === 1 || pool.gpu.perNode === 1) ? undefined : `${n} MPS shares of ${clients} on ${pool.gpu.perNode} cards`;
+      return n <= pool.gpu.perNode ? undefined : `${n} cards`;
+    }
     case 'hami': {
       // HAMi's chart may rename its resources; the policy says how (docs/backends.md, HAMi).
       const h = pool.hami ?? { resourceName: 'nvidia.com/gpu', resourceMem: 'nvidia.com/gpumem', resourceCores: 'nvidia.com/gpucores' };
@@ -76,8 +88,8 @@ function kaiIsolates(pool: Pool, out: Pod): keyof typeof RANK {
 }
 
 function podRefusal(pool: Pool, original: Pod, out: Pod, translated: readonly string[], isolation: keyof typeof RANK): string | undefined {
-  const isolates = pool.backend === 'kai' ? kaiIsolates(pool, out) : ISOLATES[pool.backend] ?? 'none';
-  if (RANK[isolates] < RANK[isolation]) return `isolates ${isolates}, ${isolation} needed`;
+  const given = pool.backend === 'kai' ? kaiIsolates(pool, out) : isolates(pool);
+  if (RANK[given] < RANK[isolation]) return `isolates ${given}, ${isolation} needed`;
   if (pool.backend === 'kai' && out.spec.schedulerName !== 'kai-scheduler' && original.spec.schedulerName === undefined) return 'kai without kai-scheduler';
   if (pool.backend === 'kai' && out.metadata?.annotations?.['gpu-fraction'] !== undefined && translated.length > 1) return 'a KAI share beside another GPU container';
   const init = (out.spec.initContainers ?? []).filter((c) => translated.includes(c.name));

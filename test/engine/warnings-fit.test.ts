@@ -61,6 +61,7 @@ const KINDS: readonly RegExp[] = [
   /^use gpu-admission\.io\/gpu: nvidia\.com\/gpu: \d+ rewritten for pool \S+, container "train-[^"]*…[^"]*"$/,
   /^ask gpu-memory in hundredths of the \S+ card: \S+ rounded up to gpu-fraction 0\.\d\d /, /^ask at most 99% of a card for a KAI share: /,
   /^ask gpu-admission\.io\/gpu-memory instead: KAI places gpu-memory only on nodes labelled nvidia\.com\/gpu\.memory$/,
+  /^\S+( \+ \d+%)? rounded up to \d+ of \d+ MPS shares \(\d+\.\dGi, \d+%\) \(container "train-[^"]*…[^"]*"\)$/,
 ];
 
 describe('every warning the engine can emit fits whole', () => {

@@ -113,6 +113,37 @@ const tables: Record<string, Case[]> = {
       pod: one({ 'koordinator.sh/gpu.shared': '2', 'koordinator.sh/gpu-memory': '8Gi', 'koordinator.sh/gpu-core': '25' }),
       denied: /must be a multiple of koordinator.sh\/gpu.shared 2/ },
   ],
+  gke: [
+    { name: '10Gi + 40% takes 2 of the L4\'s 4 MPS shares', pod: one(G('1', '10Gi', '40')), pools: ['l4-mps'], limits: { 'nvidia.com/gpu': '2' },
+      check: (out) => assert.match(JSON.stringify(out.spec.affinity), /"cloud.google.com\/gke-gpu-sharing-strategy","operator":"In","values":\["mps"\]/) },
+    { name: 'a 4Gi share may land on any shared pool: one nvidia.com/gpu is a share (or partition) on each, MPS first',
+      pod: one(G(undefined, '4Gi')), pools: ['l4-mps', 't4-shared', 'a100-mig'], limits: { 'nvidia.com/gpu': '1' } },
+    { name: 'a T4 share goes to time-sharing', pod: one(G(undefined, '4Gi'), { 'gpu-admission.io/gpu-model': 'T4' }), pools: ['t4-shared'], limits: { 'nvidia.com/gpu': '1' } },
+    { name: 'a 4Gi A100 share takes a 1g.5gb partition', pod: one(G(undefined, '4Gi'), { 'gpu-admission.io/gpu-model': 'A100' }), pools: ['a100-mig'],
+      limits: { 'nvidia.com/gpu': '1' }, check: (out) => assert.match(JSON.stringify(out.spec.affinity), /gke-gpu-partition-size","operator":"In","values":\["1g.5gb"\]/) },
+    { name: 'eight whole GPUs take an H100 node', pod: one(G('8')), pools: ['h100'], limits: { 'nvidia.com/gpu': '8' } },
+    { name: 'native nvidia.com/gpu: 2 on the time-sharing pool is refused as GKE would fail it', pod: one({ 'nvidia.com/gpu': '2' }, { 'gpu-admission.io/pools': 't4-shared' }),
+      denied: /pool t4-shared: nvidia.com\/gpu: 2 time-sharing shares; GKE's device plugin gives a container at most 1/ },
+    { name: 'notebooks cannot take whole H100s', pod: one(G('1'), { 'gpu-admission.io/gpu-model': 'H100' }), namespace: 'notebooks', denied: /pool h100: not allowed in namespace notebooks/ },
+  ],
+  eks: [
+    { name: 'a whole T4 lands on the Karpenter T4 nodes, by their GPU name and memory', pod: one(G('1')), pools: ['t4'], limits: { 'nvidia.com/gpu': '1' },
+      check: (out) => assert.match(JSON.stringify(out.spec.affinity), /"karpenter.k8s.aws\/instance-gpu-name","operator":"In","values":\["t4"\]/) },
+    { name: 'a 3Gi share is time-sliced', pod: one(G(undefined, '3Gi')), pools: ['t4-shared'], limits: { 'nvidia.com/gpu.shared': '1' } },
+    { name: 'an L4 asks the DRA pool\'s DeviceClass', pod: one(G('1'), { 'gpu-admission.io/gpu-model': 'L4' }), pools: ['l4-dra'],
+      limits: { 'deviceclass.resource.kubernetes.io/l4-dra.gpu-admission.io': '1' } },
+    { name: 'two T4s fit no node of one card', pod: one(G('2'), { 'gpu-admission.io/gpu-model': 'T4' }), denied: /pool t4: 2 GPUs, a node has 1/ },
+  ],
+  aks: [
+    { name: 'four A100s take the 4-card VM size', pod: one(G('4')), pools: ['a100x4'], limits: { 'nvidia.com/gpu': '4' },
+      check: (out) => {
+        assert.match(JSON.stringify(out.spec.affinity), /"node.kubernetes.io\/instance-type","operator":"In","values":\["Standard_NC96ads_A100_v4"\]/);
+        assert.deepEqual(out.spec.tolerations, [{ key: 'sku', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }]);
+      } },
+    { name: 'one A100 may land on either A100 size, the 1-card size first', pod: one(G('1'), { 'gpu-admission.io/gpu-model': 'A100' }), pools: ['a100', 'a100x4'],
+      limits: { 'nvidia.com/gpu': '1' } },
+    { name: 'a share is refused: these pools take whole cards', pod: one(G(undefined, '4Gi')), denied: /pool t4: takes whole GPUs only/ },
+  ],
   dra: [
     { name: 'two H100s ask the H100 DeviceClass by its implicit name', pod: one(G('2'), { 'gpu-admission.io/gpu-model': 'H100' }), pools: ['h100'],
       limits: { 'deviceclass.resource.kubernetes.io/h100.gpu-admission.io': '2' },

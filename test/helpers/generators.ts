@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import type { Container, Pod } from '../../src/engine/pod.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/types.ts';
-import { design, upstream } from './policies.ts';
+import { clouds, design, upstream } from './policies.ts';
 
 /** Generators of pods and policies for the engine's property tests. */
 
@@ -15,7 +15,7 @@ const KAI_POOLS = [
     mig: { profiles: ['1g.10gb', '3g.40gb', '7g.80gb'] } },
 ];
 
-const ALL_POOLS = [...design.pools, ...upstream.pools, ...KAI_POOLS];
+const ALL_POOLS = [...design.pools, ...upstream.pools, ...clouds.pools, ...KAI_POOLS];
 
 /** Policies made of a random ordered subset of every fixture pool, with random defaults. */
 export const policies: fc.Arbitrary<Policy> = fc.record({

@@ -9,3 +9,4 @@ export function fixturePolicy(name: string): Policy {
 export const design = fixturePolicy('design');
 export const upstream = fixturePolicy('upstream');
 export const hamiDefaults = fixturePolicy('hami');
+export const clouds = fixturePolicy('clouds');

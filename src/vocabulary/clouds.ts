@@ -1,0 +1,57 @@
+/**
+ * The node labels managed clouds put on GPU nodes that run no GPU feature discovery, and what
+ * their values look like. docs/backends.md ("Pools on GKE, EKS and AKS nodes") gives the sources.
+ */
+
+/** GKE (GoogleCloudPlatform/container-engine-accelerators, "Time-sharing GPUs on GKE", "Running multi-instance GPUs"). */
+export const GKE_LABEL = {
+  /** The accelerator type: nvidia-l4, nvidia-tesla-t4, nvidia-h100-80gb, … */
+  accelerator: 'cloud.google.com/gke-accelerator',
+  /** GPUs attached to the node. */
+  count: 'cloud.google.com/gke-accelerator-count',
+  /** time-sharing | mps on node pools (TIME_SHARING | MPS on auto-provisioned nodes). */
+  sharingStrategy: 'cloud.google.com/gke-gpu-sharing-strategy',
+  /** Containers that may share one GPU (one nvidia.com/gpu each). */
+  maxSharedClients: 'cloud.google.com/gke-max-shared-clients-per-gpu',
+  /** The MIG partition every GPU of the node is cut into (1g.5gb, …). */
+  partitionSize: 'cloud.google.com/gke-gpu-partition-size',
+} as const;
+
+/** Karpenter on EKS (aws/karpenter-provider-aws pkg/apis/v1/labels.go): the instance type's GPU, as EC2 describes it. */
+export const KARPENTER_LABEL = {
+  /** EC2's GPU name in lower kebab case: t4, a10g, l4, l40s, a100, h100. */
+  gpuName: 'karpenter.k8s.aws/instance-gpu-name',
+  /** MiB of one GPU. */
+  gpuMemory: 'karpenter.k8s.aws/instance-gpu-memory',
+  gpuCount: 'karpenter.k8s.aws/instance-gpu-count',
+} as const;
+
+/** EKS Auto Mode's copy of Karpenter's GPU name ("Create a Node Pool for EKS Auto Mode"). */
+export const EKS_AUTO_GPU_NAME_LABEL = 'eks.amazonaws.com/instance-gpu-name';
+
+/** AKS: the reserved label for GPU nodes (vendor only), and the VM size, which names the GPU model. */
+export const AKS_LABEL = { accelerator: 'kubernetes.azure.com/accelerator', agentPool: 'kubernetes.azure.com/agentpool' } as const;
+export const INSTANCE_TYPE_LABEL = 'node.kubernetes.io/instance-type';
+
+/** The shape of each known cloud model label's values, for a warning when a pool's gpu.product cannot be one. */
+export const CLOUD_MODEL_VALUES: Readonly<Record<string, { readonly shape: RegExp; readonly example: string }>> = {
+  [GKE_LABEL.accelerator]: { shape: /^nvidia-[a-z0-9-]+$/, example: 'nvidia-l4' },
+  [KARPENTER_LABEL.gpuName]: { shape: /^[a-z0-9-]+$/, example: 'l40s' },
+  [EKS_AUTO_GPU_NAME_LABEL]: { shape: /^[a-z0-9-]+$/, example: 'l40s' },
+  [INSTANCE_TYPE_LABEL]: { shape: /^[A-Za-z0-9_.-]+$/, example: 'Standard_NC24ads_A100_v4' },
+};
+
+/**
+ * The name pods ask (gpu-admission.io/gpu-model) from a cloud's model value: without the vendor
+ * and Tesla, up to the first part with a digit, upper case — nvidia-l4 → L4, nvidia-tesla-t4 → T4,
+ * nvidia-h100-80gb → H100, l40s → L40S, a10g → A10G; an AKS VM size by its GPU part
+ * (Standard_NC24ads_A100_v4 → A100), else the size itself.
+ */
+export function cloudModel(value: string): string {
+  const vmGpu = /^Standard_[A-Za-z0-9]+_([A-Z]+\d+[A-Za-z]*)_v\d+$/.exec(value);
+  if (vmGpu) return vmGpu[1]!;
+  if (value.startsWith('Standard_')) return value;
+  const parts = value.toLowerCase().replace(/^nvidia-/, '').replace(/^tesla-/, '').split('-').filter(Boolean);
+  const at = parts.findIndex((p) => /\d/.test(p));
+  return (at < 0 ? parts : parts.slice(0, at + 1)).join('-').toUpperCase() || value;
+}
