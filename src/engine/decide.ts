@@ -17,7 +17,7 @@ import {
 import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
-import { nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
+import { koordNativeIsolationReason, nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
 import { admissionReason, evaluatePool, kaiQueueLabel, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
@@ -245,6 +245,7 @@ function analyseNatives(
   const verdicts = pools.map((pool) => {
     // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
     const reason = takes.get(pool) ?? admissionReason(pool, facts) ?? kaiShareReason(pool, native, facts.isolation)
+      ?? koordNativeIsolationReason(pool, native, facts.isolation, placement.isolationProvider)
       ?? (cards.onNode > nodeGpuUnits(pool) && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${nodeGpuUnits(pool)}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });
