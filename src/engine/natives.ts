@@ -143,7 +143,12 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
       return `${resource} needs ${count} in the same container: the vGPU device plugin hands out a card for ${count} only `
         + '(Allocate answers the memory and cores resources with nothing), and Volcano adds no count';
     }
-    if (own === 'hami-mem') return v > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${v}Mi` : undefined;
+    if (own === 'hami-mem') {
+      // Volcano's vGPU memory counts units of the device plugin's gpuMemoryFactor MiB (pkg/plugin/register.go).
+      const factor = pool.volcano?.memoryFactor ?? 1;
+      const asks = factor === 1 ? `${v}Mi` : `${v} units of ${factor}Mi (${v * factor}Mi)`;
+      return v * factor > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${asks}` : undefined;
+    }
     // The vGPU device plugin registers the count, cores and memory only (pkg/rm/rm.go): no node advertises the percentage.
     if (own === 'hami-mem-percent' && b === 'volcano-vgpu') return `no node advertises ${resource} (the vGPU device plugin registers count, cores and memory only)`;
     return takes(own !== undefined);

@@ -14,6 +14,14 @@ pools:
   - {name: l40s, backend: volcano-vgpu, nodeSelector: {group: l40s}, gpu: {model: L40S, memory: 44Gi, perNode: 8}}
   - {name: a100-mig, backend: volcano-vgpu, nodeSelector: {group: a100}, gpu: {model: A100, product: A100-SXM4-80GB, memory: 80Gi, perNode: 8}, volcano: {mode: mig}}
 `);
+// 8 × A100 80GB is 655360 MiB, above the 60000 memory devices kubelet takes: the vGPU plugin's doc/design.md
+// ("a node with eight of them needs 11") has the operator set gpuMemoryFactor 11 on the plugin and the scheduler.
+const factor11 = (rounding = 'up') => parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+defaults: {rounding: ${rounding}}
+pools:
+  - {name: a100, backend: volcano-vgpu, nodeSelector: {group: a100}, gpu: {model: A100, product: A100-SXM4-80GB, memory: 80Gi, perNode: 8}, volcano: {memoryFactor: 11}}
+`);
 const koord = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
 kind: GpuAdmissionPolicy
 pools:
@@ -43,6 +51,27 @@ const volcanoCases: Case[] = [
     policy: volcano, pod: one({ 'volcano.sh/vgpu-number': '1', 'volcano.sh/vgpu-memory': '8000', 'volcano.sh/vgpu-cores': '30' }), pools: ['l40s', 'a100-mig'] },
 ];
 
+// volcano-vgpu-device-plugin pkg/plugin/register.go:91 `registeredmem := int32(memory.Total/(1024*1024)) / int32(config.GPUMemoryFactor)`,
+// server.go:441 `CUDA_DEVICE_MEMORY_LIMIT_%v = Usedmem*GPUMemoryFactor "m"`; volcano config/vgpu.go GPUMemoryFactor.
+const factorCases: Case[] = [
+  { name: 'when 12Gi is asked on a pool whose plugin counts 11Mi units, then vgpu-memory is written in those units (rounded up), not in MiB',
+    policy: factor11(), pod: one(G('1', '12Gi', '30')), pools: ['a100'],
+    check: (out) => assert.equal(out.spec.containers[0]?.resources?.limits?.['volcano.sh/vgpu-memory'], '1118') },
+  { name: 'when 11Gi is asked (a multiple of 11Mi), then it is exact: 1024 units',
+    policy: factor11(), pod: one(G('1', '11Gi')), pools: ['a100'],
+    check: (out) => assert.equal(out.spec.containers[0]?.resources?.limits?.['volcano.sh/vgpu-memory'], '1024') },
+  { name: 'when compute alone is asked, then its part of the card is written in units too',
+    policy: factor11(), pod: one(G(undefined, undefined, '25')), pools: ['a100'],
+    check: (out) => assert.equal(out.spec.containers[0]?.resources?.limits?.['volcano.sh/vgpu-memory'], String(Math.ceil(20480 / 11))) },
+  { name: 'when the policy denies rounding and 12Gi is no whole number of units, then it is refused naming the factor',
+    policy: factor11('deny'), pod: one(G('1', '12Gi')), denied: ["not a whole number of the device plugin's 11Mi memory units (volcano.memoryFactor)"] },
+  { name: 'when a native vgpu-memory in units fits the card, then it is routed (8000 units of 11Mi = 88000Mi > 80Gi is not)',
+    policy: factor11(), pod: one({ 'volcano.sh/vgpu-number': '1', 'volcano.sh/vgpu-memory': '7000' }), pools: ['a100'] },
+  { name: 'when a native vgpu-memory in units is above the card, then it is refused in units and MiB',
+    policy: factor11(), pod: one({ 'volcano.sh/vgpu-number': '1', 'volcano.sh/vgpu-memory': '8000' }),
+    denied: ['card has 80Gi, volcano.sh/vgpu-memory asks 8000 units of 11Mi (88000Mi)'] },
+];
+
 const koordCases: Case[] = [
   // koordinator deviceshare/utils.go ValidDeviceResourceCombinations: GPUShared alone is no combination
   // ("invalid resource device requests"); koord-manager verify_device_resource.go: "GPU memory and GPU memory ratio all is zero".
@@ -53,6 +82,10 @@ const koordCases: Case[] = [
 
 describe('review: volcano-vgpu', () => {
   for (const c of volcanoCases) it(c.name, () => runCase(c));
+});
+
+describe('review: volcano-vgpu memoryFactor', () => {
+  for (const c of factorCases) it(c.name, () => runCase(c));
 });
 
 describe('review: koordinator', () => {
