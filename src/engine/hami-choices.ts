@@ -97,7 +97,10 @@ export function hamiAnnotations(pool: Pool, own: HamiChoices, placement: Placeme
   if (!byCardType(pool)) return {};
   const hami = BACKEND_FACTS[pool.backend].family === 'hami';
   return {
-    ...(own.use === undefined ? { [HAMI_GPU_TYPE_ANNOTATION]: pool.gpu.product } : {}),
+    // Volcano reads nouse-gputype only when use-gputype is absent (checkGPUtype returns from the use
+    // branch, nvidia/vgpu/utils.go): writing the pool's type would void the pod's own exclusions, so
+    // a pod that names them keeps them, and the pool's nodeSelector alone picks its nodes.
+    ...(own.use === undefined && !(pool.volcano && own.noUse) ? { [HAMI_GPU_TYPE_ANNOTATION]: pool.gpu.product } : {}),
     ...(hami && placement !== undefined && own.gpuPolicy === undefined ? { [HAMI_GPU_POLICY_ANNOTATION]: placement } : {}),
     ...(pool.volcano && own.volcanoMode === undefined ? { [VOLCANO.modeAnnotation]: pool.volcano.mode } : {}),
   };

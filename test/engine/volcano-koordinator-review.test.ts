@@ -47,6 +47,13 @@ const volcanoCases: Case[] = [
   { name: 'when native vgpu-cores is asked alone, then it is refused: Volcano allocates no card for it',
     policy: volcano, pod: one({ 'volcano.sh/vgpu-cores': '30' }),
     denied: ['volcano.sh/vgpu-cores needs volcano.sh/vgpu-number in the same container'] },
+  // volcano nvidia/vgpu/utils.go checkGPUtype: `if inuse, ok := annos[GPUInUse]; ok { … return false }` — nouse is read only without use.
+  { name: 'when the pod excludes a card type with nouse-gputype, then no use-gputype is written over it (Volcano would then ignore the exclusion)',
+    policy: volcano, pod: one(G('1', '8Gi'), { 'nvidia.com/nouse-gputype': 'L40S-8Q' }), pools: ['l40s'],
+    check: (out) => {
+      assert.equal(out.metadata?.annotations?.['nvidia.com/use-gputype'], undefined);
+      assert.equal(out.metadata?.annotations?.['nvidia.com/nouse-gputype'], 'L40S-8Q');
+    } },
   { name: 'when native vgpu-number comes with memory and cores, then it is still routed',
     policy: volcano, pod: one({ 'volcano.sh/vgpu-number': '1', 'volcano.sh/vgpu-memory': '8000', 'volcano.sh/vgpu-cores': '30' }), pools: ['l40s', 'a100-mig'] },
 ];
