@@ -147,7 +147,10 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
       // Volcano's vGPU memory counts units of the device plugin's gpuMemoryFactor MiB (pkg/plugin/register.go).
       const factor = pool.volcano?.memoryFactor ?? 1;
       const asks = factor === 1 ? `${v}Mi` : `${v} units of ${factor}Mi (${v * factor}Mi)`;
-      return v * factor > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${asks}` : undefined;
+      // A byte quantity (1.5Gi) is read as a plain number (Quantity.AsInt64, devices/util.go ExtractResourceRequest).
+      const bytes = /[a-zA-Z]$/.test(value.text)
+        ? ` (${resource} is a plain number of ${factor === 1 ? 'MiB' : `${factor}Mi units`}, not bytes: ${value.text} reads as ${v}; write ${Math.ceil(v / Number(MIB) / factor)})` : '';
+      return v * factor > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${asks}${bytes}` : undefined;
     }
     // The vGPU device plugin registers the count, cores and memory only (pkg/rm/rm.go): no node advertises the percentage.
     if (own === 'hami-mem-percent' && b === 'volcano-vgpu') return `no node advertises ${resource} (the vGPU device plugin registers count, cores and memory only)`;

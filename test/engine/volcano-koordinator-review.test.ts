@@ -54,6 +54,10 @@ const volcanoCases: Case[] = [
       assert.equal(out.metadata?.annotations?.['nvidia.com/use-gputype'], undefined);
       assert.equal(out.metadata?.annotations?.['nvidia.com/nouse-gputype'], 'L40S-8Q');
     } },
+  // volcano devices/util.go ExtractResourceRequest: `memnums, ok := mem.AsInt64()` — 1.5Gi is 1610612736 "MiB".
+  { name: 'when native vgpu-memory is written as bytes (1.5Gi), then the refusal says it counts MiB and what to write',
+    policy: volcano, pod: one({ 'volcano.sh/vgpu-number': '1', 'volcano.sh/vgpu-memory': '1.5Gi' }),
+    denied: ['volcano.sh/vgpu-memory is a plain number of MiB, not bytes: 1.5Gi reads as 1610612736; write 1536'] },
   { name: 'when native vgpu-number comes with memory and cores, then it is still routed',
     policy: volcano, pod: one({ 'volcano.sh/vgpu-number': '1', 'volcano.sh/vgpu-memory': '8000', 'volcano.sh/vgpu-cores': '30' }), pools: ['l40s', 'a100-mig'] },
 ];
