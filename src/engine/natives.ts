@@ -220,6 +220,18 @@ function gkeNativeReason(pool: Pool, asked: number, resource: string): string | 
 }
 
 /**
+ * Whether native Koordinator requests share cards as koord-scheduler reads them: any gpu-memory, or a
+ * memory ratio below 100 per card (calcDesiredRequestsAndCountForGPU's isShared, deviceshare/devicehandler_gpu.go).
+ */
+export function koordNativeShare(containers: readonly ContainerDemand[]): boolean {
+  return containers.some((c) => {
+    const cards = koordShared(c) ?? 1;
+    return c.natives.some(({ kind, value }) => kind === 'koord-memory'
+      || (kind === 'koord-ratio' && toNumber(value) / cards < 100) || (kind === 'koord-gpu' && toNumber(value) < 100));
+  });
+}
+
+/**
  * Why a koordinator pool cannot give a native share the isolation the pod needs: koordlet limits a
  * container only when the pod carries koordinator.sh/gpu-isolation-provider: HAMi-core, and only
  * below a whole card (runtimehooks/hooks/gpu/gpu.go: CUDA_DEVICE_MEMORY_LIMIT, CUDA_DEVICE_SM_LIMIT).
@@ -230,13 +242,7 @@ export function koordNativeIsolationReason(
 ): string | undefined {
   const provider = pool.koordinator?.gpuIsolationProvider;
   if (pool.backend !== 'koordinator' || isolation === 'none' || provider === undefined || podProvider === provider) return undefined;
-  const share = containers.some((c) => {
-    const cards = koordShared(c) ?? 1;
-    return c.natives.some(({ kind, value }) => kind === 'koord-memory'
-      || ((kind === 'koord-ratio' || kind === 'koord-core') && toNumber(value) / cards < 100)
-      || (kind === 'koord-gpu' && toNumber(value) < 100));
-  });
-  return share ? `koordlet isolates a native share only for pods labelled ${KOORD.isolationLabel}: ${provider} (its GPU hook), `
+  return koordNativeShare(containers) ? `koordlet isolates a native share only for pods labelled ${KOORD.isolationLabel}: ${provider} (its GPU hook), `
     + `and the pod needs ${isolation} isolation: add that label` : undefined;
 }
 

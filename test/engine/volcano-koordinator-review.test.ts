@@ -102,6 +102,29 @@ describe('review: volcano-vgpu memoryFactor', () => {
 describe('review: koordinator', () => {
   for (const c of koordCases) it(c.name, () => runCase(c));
 
+  // koordinator deviceshare/plugin.go:359-362: the isolation-provider Error is returned only when
+  // `state.gpuRequirements.gpuShared` — a pod of whole cards with the label fits any node.
+  it('when a pod labelled HAMi-core asks whole cards, then the pool without HAMi-core still takes it (koord-scheduler checks the label for shares only)', () => {
+    const d = decide(one(G('2'), { 'gpu-admission.io/pools': 'h800' }, { 'koordinator.sh/gpu-isolation-provider': 'HAMi-core' }),
+      { policy: koord, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind, 'patch', JSON.stringify(d));
+    assert.ok(d.kind === 'patch' && d.record.pools.includes('h800'), JSON.stringify(d.kind === 'patch' ? d.record : d));
+  });
+
+  it('when a pod labelled HAMi-core asks native whole cards (ratio 100 per card), then the pool without HAMi-core takes it too', () => {
+    const pod = one({ 'koordinator.sh/gpu.shared': '2', 'koordinator.sh/gpu-memory-ratio': '200', 'koordinator.sh/gpu-core': '200' }, {},
+      { 'koordinator.sh/gpu-isolation-provider': 'HAMi-core' });
+    const d = decide(pod, { policy: koord, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind, 'patch', JSON.stringify(d));
+    assert.ok(d.kind === 'patch' && d.record.pools.includes('h800'), JSON.stringify(d.kind === 'patch' ? d.record : d));
+  });
+
+  it('when a pod labelled HAMi-core asks a share, then the pool without HAMi-core is still out', () => {
+    const d = decide(one(G('1', '8Gi'), { 'gpu-admission.io/pools': 'h800' }, { 'koordinator.sh/gpu-isolation-provider': 'HAMi-core' }),
+      { policy: koord, namespace: { name: 'ml', labels: {} } });
+    assert.equal(d.kind, 'deny', JSON.stringify(d));
+  });
+
   // koordlet runtimehooks/hooks/gpu/gpu.go: CUDA_DEVICE_MEMORY_LIMIT / CUDA_DEVICE_SM_LIMIT only when the pod's
   // label koordinator.sh/gpu-isolation-provider is HAMi-core; without it the share is accounted, never limited.
   it('when a namespace needs isolation and a native share comes without the HAMi-core label, then it is not admitted unisolated', () => {
