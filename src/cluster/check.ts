@@ -90,6 +90,16 @@ function kaiMemoryFindings(pool: Pool, nodes: readonly ClusterNode[]): string[] 
 /** Whether the node's card memory is a cloud's nominal size (Karpenter's, from EC2) rather than what the driver reports (GFD's). */
 const nominalMemory = (n: ClusterNode): boolean => n.labels[GFD.memory] === undefined && n.labels[KARPENTER_LABEL.gpuMemory] !== undefined;
 
+/**
+ * A Volcano vGPU node's card memory as the pool counts it: the plugin registers `memory.Total/(1024*1024) /
+ * GPUMemoryFactor` per card (volcano-vgpu-device-plugin pkg/plugin/register.go), so its devmem times the
+ * pool's volcano.memoryFactor. Undefined where GPU feature discovery labels the memory, or off Volcano pools.
+ */
+function volcanoCardMemoryGiB(pool: Pool, n: ClusterNode): number | undefined {
+  const device = pool.volcano && n.labels[GFD.memory] === undefined ? volcanoDevices(n)?.[0] : undefined;
+  return device && device.mem > 0 ? (device.mem * (pool.volcano?.memoryFactor ?? 1)) / 1024 : undefined;
+}
+
 /** Findings, one line each; none on a cluster the policy describes. `dra`: the DRA objects, read when the policy has dra pools. */
 export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[], dra?: DraView): string[] {
   const findings: string[] = dra ? checkDeviceClasses(policy, dra) : [];
@@ -108,14 +118,16 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
     const want = poolMemoryGiB(pool);
     const byMemory = new Map<string, string[]>();
     for (const n of mine) {
-      const have = nodeCardMemoryGiB(n);
+      const have = volcanoCardMemoryGiB(pool, n) ?? nodeCardMemoryGiB(n);
       // Within 1 GiB: vendors report usable memory (an 80 GB card shows 79.6 GiB; ACK rounds down).
       // Karpenter's is EC2's nominal size (a T4 is 16384 MiB, the driver reports 15360): less is fine there.
       const off = have === undefined || want === undefined ? 0 : nominalMemory(n) ? want - have : Math.abs(have - want);
       if (have !== undefined && off >= 1) byMemory.set(gib(have), [...(byMemory.get(gib(have)) ?? []), n.name]);
     }
     for (const [have, names] of byMemory) {
-      findings.push(`pool ${pool.name}: gpu.memory is ${pool.gpu.memory} but node${names.length > 1 ? 's' : ''} ${list(names)} report${names.length > 1 ? '' : 's'} ${have} per card`);
+      const units = pool.volcano ? ` (volcano.sh/node-vgpu-register counts units of the device plugin's gpuMemoryFactor MiB: `
+        + `set volcano.memoryFactor to it${pool.volcano.memoryFactor ? `, ${pool.volcano.memoryFactor} here` : ''})` : '';
+      findings.push(`pool ${pool.name}: gpu.memory is ${pool.gpu.memory} but node${names.length > 1 ? 's' : ''} ${list(names)} report${names.length > 1 ? '' : 's'} ${have} per card${units}`);
     }
     findings.push(...kaiMemoryFindings(pool, mine));
     const byCount = new Map<number, string[]>();

@@ -17,7 +17,7 @@ import {
 import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
-import { nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
+import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
 import { admissionReason, evaluatePool, kaiQueueLabel, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
@@ -237,6 +237,7 @@ function analyseNatives(
     ...(knownNodes ? { knownNodes } : {}),
     gpuApps: native.filter((c) => c.role === 'app').length,
     gpuContainerCount: native.length,
+    nativeKoordShare: koordNativeShare(native),
   };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
@@ -245,6 +246,7 @@ function analyseNatives(
   const verdicts = pools.map((pool) => {
     // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
     const reason = takes.get(pool) ?? admissionReason(pool, facts) ?? kaiShareReason(pool, native, facts.isolation)
+      ?? koordNativeIsolationReason(pool, native, facts.isolation, placement.isolationProvider)
       ?? (cards.onNode > nodeGpuUnits(pool) && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${nodeGpuUnits(pool)}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });

@@ -1,6 +1,6 @@
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, type Placement } from '../vocabulary/backends.ts';
-import { HAMI_GPU_NOUSE_ANNOTATION, HAMI_GPU_POLICY_ANNOTATION, HAMI_GPU_TYPE_ANNOTATION, VOLCANO } from '../vocabulary/names.ts';
+import { HAMI_GPU_NOUSE_ANNOTATION, HAMI_GPU_POLICY_ANNOTATION, HAMI_GPU_TYPE_ANNOTATION, VOLCANO, VOLCANO_MODES } from '../vocabulary/names.ts';
 
 /**
  * The pod annotations of HAMi's engine (HAMi itself, and Volcano's vGPU, which runs it under
@@ -37,7 +37,10 @@ export function readHamiChoices(annotations: Readonly<Record<string, string>>, w
   const use = types(own(HAMI_GPU_TYPE_ANNOTATION));
   const noUse = types(annotations[HAMI_GPU_NOUSE_ANNOTATION]);
   const gpuPolicy = own(HAMI_GPU_POLICY_ANNOTATION)?.trim();
-  const volcanoMode = own(VOLCANO.modeAnnotation)?.trim();
+  // Volcano compares the mode as written (`podSharingMode != gssnap.Mode`, nvidia/vgpu/utils.go
+  // checkNodeGPUSharingPredicateAndScore): " mig" is no node's mode, so it is kept untrimmed. An empty
+  // value is read as unset, and the pool's mode is written over it.
+  const volcanoMode = own(VOLCANO.modeAnnotation);
   return { ...(use ? { use } : {}), ...(noUse ? { noUse } : {}), ...(gpuPolicy ? { gpuPolicy } : {}), ...(volcanoMode ? { volcanoMode } : {}) };
 }
 
@@ -78,8 +81,11 @@ export function hamiPlacementReason(asked: Placement | undefined, own: HamiChoic
  */
 export function volcanoModeReason(pool: Pool, own: HamiChoices): string | undefined {
   const mode = pool.volcano?.mode;
-  return mode !== undefined && own.volcanoMode !== undefined && own.volcanoMode !== mode
-    ? `the pod's ${VOLCANO.modeAnnotation} is ${own.volcanoMode}; the pool's nodes run ${mode}` : undefined;
+  if (mode === undefined || own.volcanoMode === undefined || own.volcanoMode === mode) return undefined;
+  const known = (VOLCANO_MODES as readonly string[]).includes(own.volcanoMode);
+  return known ? `the pod's ${VOLCANO.modeAnnotation} is ${own.volcanoMode}; the pool's nodes run ${mode}`
+    : `the pod's ${VOLCANO.modeAnnotation} is ${JSON.stringify(own.volcanoMode)}, and Volcano compares it exactly with the node's mode `
+      + `(${VOLCANO_MODES.join(' or ')}): the pool's nodes run ${mode}`;
 }
 
 /**
@@ -91,7 +97,10 @@ export function hamiAnnotations(pool: Pool, own: HamiChoices, placement: Placeme
   if (!byCardType(pool)) return {};
   const hami = BACKEND_FACTS[pool.backend].family === 'hami';
   return {
-    ...(own.use === undefined ? { [HAMI_GPU_TYPE_ANNOTATION]: pool.gpu.product } : {}),
+    // Volcano reads nouse-gputype only when use-gputype is absent (checkGPUtype returns from the use
+    // branch, nvidia/vgpu/utils.go): writing the pool's type would void the pod's own exclusions, so
+    // a pod that names them keeps them, and the pool's nodeSelector alone picks its nodes.
+    ...(own.use === undefined && !(pool.volcano && own.noUse) ? { [HAMI_GPU_TYPE_ANNOTATION]: pool.gpu.product } : {}),
     ...(hami && placement !== undefined && own.gpuPolicy === undefined ? { [HAMI_GPU_POLICY_ANNOTATION]: placement } : {}),
     ...(pool.volcano && own.volcanoMode === undefined ? { [VOLCANO.modeAnnotation]: pool.volcano.mode } : {}),
   };

@@ -1,6 +1,6 @@
 import { deviceClassOfResource, WHOLE_DEVICE } from '../policy/dra.ts';
 import type { Policy, Pool } from '../policy/types.ts';
-import { BACKEND_FACTS } from '../vocabulary/backends.ts';
+import { BACKEND_FACTS, type Isolation } from '../vocabulary/backends.ts';
 import { gkeMode } from '../policy/gke.ts';
 import { migProfileOfResource } from '../vocabulary/mig.ts';
 import { ACK_GPU_COUNT_LABEL, DRA_CLASS_RESOURCE_PREFIX, KOORD, NATIVE } from '../vocabulary/names.ts';
@@ -54,7 +54,10 @@ const RULES: Readonly<Record<NativeKind, Rule>> = {
   // scheduler can never bind (docs/research/dra.md §1): the webhook holds them to whole devices.
   dra: range(1, 1024, 'number of devices'),
   mig: (v, _c, _n) => (isInteger(v) && v.num >= 1n ? undefined : 'must be a whole number of MIG devices from 1'),
-  'koord-shared': range(1, 1024, 'number of GPUs'),
+  // GPUShared alone is none of koord-scheduler's ValidDeviceResourceCombinations ("invalid resource device
+  // requests", deviceshare/utils.go), and koord-manager refuses it: "GPU memory and GPU memory ratio all is zero".
+  'koord-shared': (v, c) => range(1, 1024, 'number of GPUs')(v, c, 1) ?? (has(c, 'koord-memory') || has(c, 'koord-ratio') ? undefined
+    : `needs ${KOORD.gpuMemory} or ${KOORD.gpuMemoryRatio} beside it (koord-scheduler: gpu.shared alone is no valid combination)`),
   'koord-core': (v, c) => koordPercent(v, c, 'koord-core') ?? (has(c, 'koord-memory') || has(c, 'koord-ratio') ? undefined
     : `needs ${KOORD.gpuMemory} or ${KOORD.gpuMemoryRatio} beside it (koord-scheduler: gpu-core alone is no valid combination)`),
   'koord-ratio': (v, c) => koordPercent(v, c, 'koord-ratio') ?? (has(c, 'koord-memory')
@@ -132,7 +135,23 @@ function nativeReason(pool: Pool, c: ContainerDemand, { resource, kind, value }:
   if (b === 'hami' || b === 'volcano-vgpu') {
     const own = hamiKind(pool, resource);
     if (own === 'hami-gpu') return perNode(v);
-    if (own === 'hami-mem') return v > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${v}Mi` : undefined;
+    const count = pool.hami?.resourceName;
+    if (b === 'volcano-vgpu' && (own === 'hami-mem' || own === 'hami-cores') && count !== undefined && !c.natives.some((n) => n.resource === count)) {
+      // No Volcano webhook adds the count (HAMi's does): the vGPU device plugin answers the memory and cores
+      // resources with empty responses and hands out cards for the count only (pkg/plugin/server.go Allocate),
+      // and Volcano allocates nothing for cores alone (vgpu/utils.go checkVGPUResourcesInPod).
+      return `${resource} needs ${count} in the same container: the vGPU device plugin hands out a card for ${count} only `
+        + '(Allocate answers the memory and cores resources with nothing), and Volcano adds no count';
+    }
+    if (own === 'hami-mem') {
+      // Volcano's vGPU memory counts units of the device plugin's gpuMemoryFactor MiB (pkg/plugin/register.go).
+      const factor = pool.volcano?.memoryFactor ?? 1;
+      const asks = factor === 1 ? `${v}Mi` : `${v} units of ${factor}Mi (${v * factor}Mi)`;
+      // A byte quantity (1.5Gi) is read as a plain number (Quantity.AsInt64, devices/util.go ExtractResourceRequest).
+      const bytes = /[a-zA-Z]$/.test(value.text)
+        ? ` (${resource} is a plain number of ${factor === 1 ? 'MiB' : `${factor}Mi units`}, not bytes: ${value.text} reads as ${v}; write ${Math.ceil(v / Number(MIB) / factor)})` : '';
+      return v * factor > toNumber(card) / Number(MIB) ? `card has ${pool.gpu.memory}, ${resource} asks ${asks}${bytes}` : undefined;
+    }
     // The vGPU device plugin registers the count, cores and memory only (pkg/rm/rm.go): no node advertises the percentage.
     if (own === 'hami-mem-percent' && b === 'volcano-vgpu') return `no node advertises ${resource} (the vGPU device plugin registers count, cores and memory only)`;
     return takes(own !== undefined);
@@ -198,6 +217,33 @@ function gkeNativeReason(pool: Pool, asked: number, resource: string): string | 
       if (asked > 1 && pool.gpu.perNode > 1) return `${resource}: ${asked} MPS shares; GKE allows more than 1 only on single-GPU nodes (this pool has ${pool.gpu.perNode})`;
       return asked > clients ? `${resource}: ${asked} MPS shares, a card has ${clients}` : undefined;
   }
+}
+
+/**
+ * Whether native Koordinator requests share cards as koord-scheduler reads them: any gpu-memory, or a
+ * memory ratio below 100 per card (calcDesiredRequestsAndCountForGPU's isShared, deviceshare/devicehandler_gpu.go).
+ */
+export function koordNativeShare(containers: readonly ContainerDemand[]): boolean {
+  return containers.some((c) => {
+    const cards = koordShared(c) ?? 1;
+    return c.natives.some(({ kind, value }) => kind === 'koord-memory'
+      || (kind === 'koord-ratio' && toNumber(value) / cards < 100) || (kind === 'koord-gpu' && toNumber(value) < 100));
+  });
+}
+
+/**
+ * Why a koordinator pool cannot give a native share the isolation the pod needs: koordlet limits a
+ * container only when the pod carries koordinator.sh/gpu-isolation-provider: HAMi-core, and only
+ * below a whole card (runtimehooks/hooks/gpu/gpu.go: CUDA_DEVICE_MEMORY_LIMIT, CUDA_DEVICE_SM_LIMIT).
+ * Native requests are kept as written, labels included, so the author must add the label.
+ */
+export function koordNativeIsolationReason(
+  pool: Pool, containers: readonly ContainerDemand[], isolation: Isolation, podProvider: string | undefined,
+): string | undefined {
+  const provider = pool.koordinator?.gpuIsolationProvider;
+  if (pool.backend !== 'koordinator' || isolation === 'none' || provider === undefined || podProvider === provider) return undefined;
+  return koordNativeShare(containers) ? `koordlet isolates a native share only for pods labelled ${KOORD.isolationLabel}: ${provider} (its GPU hook), `
+    + `and the pod needs ${isolation} isolation: add that label` : undefined;
 }
 
 /** A node holds so many slices of a profile (its layout or the GPU's catalog, times its cards). */

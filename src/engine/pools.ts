@@ -40,6 +40,8 @@ export interface PodFacts {
   readonly gpuContainerCount: number;
   /** The pod's own labels (a KAI queue label it has is kept). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Native requests only: whether they share cards as koord-scheduler reads them (gpu-memory, or a ratio below a card). */
+  readonly nativeKoordShare?: boolean;
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
@@ -112,7 +114,9 @@ function containersReason(pool: Pool, facts: PodFacts): string | undefined {
     return "Volcano's vGPU reads the GPUs of app containers only (ExtractResourceRequest); init containers and sidecars cannot ask for them";
   }
   const provider = facts.placement.isolationProvider;
-  if (pool.backend === 'koordinator' && provider !== undefined && provider !== pool.koordinator?.gpuIsolationProvider) {
+  // koord-scheduler holds the label against the node's only for shares (deviceshare/plugin.go: `state.gpuRequirements.gpuShared &&`).
+  const shares = facts.nativeKoordShare ?? facts.gpuContainers.some((c) => isFraction(c.request, cardMemory(pool)));
+  if (pool.backend === 'koordinator' && provider !== undefined && provider !== pool.koordinator?.gpuIsolationProvider && shares) {
     return `the pod's label ${KOORD.isolationLabel} is ${provider}, and koord-scheduler refuses nodes whose label differs `
       + `("GPUIsolationProviderHAMICore not found on the node"); the pool's nodes ${pool.koordinator?.gpuIsolationProvider ? `have ${pool.koordinator.gpuIsolationProvider}` : 'have none'}`;
   }

@@ -260,7 +260,31 @@ function volcanoMig(input: TranslateInput): TranslateResult {
 }
 
 function volcano(input: TranslateInput): TranslateResult {
-  return input.pool.volcano?.mode === 'mig' ? volcanoMig(input) : volcanoHamiCore(input);
+  const t = input.pool.volcano?.mode === 'mig' ? volcanoMig(input) : volcanoHamiCore(input);
+  return 'reason' in t ? t : inMemoryUnits(input, t);
+}
+
+/**
+ * volcano.sh/vgpu-memory counts units of the device plugin's gpuMemoryFactor MiB: the plugin
+ * registers `memory.Total/(1024*1024) / GPUMemoryFactor` per card and limits a container to
+ * `Usedmem*GPUMemoryFactor` MiB (volcano-vgpu-device-plugin pkg/plugin/register.go, server.go), and
+ * Volcano's mig mode multiplies the request by it (nvidia/vgpu/mig.go TryAddPod). MiB become units,
+ * rounded up so that the container gets at least what it asked.
+ */
+function inMemoryUnits(input: TranslateInput, t: ContainerTranslation): TranslateResult {
+  const factor = input.pool.volcano?.memoryFactor ?? 1;
+  const name = (input.pool.hami ?? DEFAULT_HAMI).resourceMem;
+  const mib = t.resources[name];
+  if (factor === 1 || mib === undefined) return t;
+  const units = Math.ceil(mib / factor);
+  const warnings = [...t.warnings];
+  if (units * factor !== mib) {
+    const why = `${mib}Mi is not a whole number of the device plugin's ${factor}Mi memory units (volcano.memoryFactor)`;
+    if (input.rounding === 'deny') return { reason: `gpu-memory ${why} (policy rounding: deny)` };
+    warnings.push(fitWarning((c) => `ask gpu-memory in multiples of ${factor}Mi to avoid rounding: ${why}, rounded up to ${units * factor}Mi (container "${c}")`,
+      input.container));
+  }
+  return { resources: { ...t.resources, [name]: units }, warnings };
 }
 
 /**

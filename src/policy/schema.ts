@@ -171,8 +171,16 @@ export const policySchema = {
             type: 'object',
             additionalProperties: false,
             description: 'Backend volcano-vgpu: the sharing mode the pool\'s nodes run (volcano-vgpu-node-config operatingmode), '
-              + 'written into each pod as volcano.sh/vgpu-mode.',
-            properties: { mode: { enum: [...VOLCANO_MODES], default: 'hami-core' } },
+              + 'written into each pod as volcano.sh/vgpu-mode; and memoryFactor, the vGPU device plugin\'s gpuMemoryFactor '
+              + '(MiB per unit of volcano.sh/vgpu-memory, 1 by default).',
+            properties: {
+              mode: { enum: [...VOLCANO_MODES], default: 'hami-core' },
+              memoryFactor: {
+                type: 'integer', minimum: 1, maximum: 1024,
+                description: "The vGPU device plugin's gpuMemoryFactor: volcano.sh/vgpu-memory counts units of this many MiB. Needed when a "
+                  + "node's cards exceed 60000 MiB in all (kubelet drops a longer device list): 8 × 80GB cards need 11.",
+              },
+            },
           },
           koordinator: {
             type: 'object',

@@ -94,6 +94,11 @@ export interface PoolDra {
 /** Set on every volcano-vgpu pool: the sharing mode its nodes run (volcano-vgpu-node-config's operatingmode). */
 export interface PoolVolcano {
   readonly mode: VolcanoMode;
+  /**
+   * MiB per unit of volcano.sh/vgpu-memory: the device plugin's gpuMemoryFactor (1 by default), which
+   * both the plugin (register.go, server.go) and Volcano's scheduler (vgpu.go GPUMemoryFactor) apply.
+   */
+  readonly memoryFactor?: number;
 }
 
 /** Set on every koordinator pool: whether its nodes carry koordinator.sh/gpu-isolation-provider=HAMi-core. */

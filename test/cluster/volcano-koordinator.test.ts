@@ -60,6 +60,23 @@ describe('policy check --cluster on Volcano and Koordinator pools', () => {
     ]);
   });
 
+  // volcano-vgpu-device-plugin pkg/plugin/register.go:91: devmem is memory.Total MiB / gpuMemoryFactor; 8 × 80GB needs 11 (doc/design.md).
+  const FACTOR_11 = node('vol-3', { group: 'a100f' }, { 'volcano.sh/vgpu-number': '80', 'volcano.sh/vgpu-memory': String(8 * 7447), 'volcano.sh/vgpu-cores': '800' },
+    { 'volcano.sh/node-vgpu-register': register(8, 7447, 'NVIDIA-A100-SXM4-80GB', 'hami-core') });
+
+  it('when a Volcano pool sets memoryFactor 11 and its nodes register 11Mi units, then the card memory matches', () => {
+    const r = policy('  - {name: a100, backend: volcano-vgpu, nodeSelector: {group: a100f}, gpu: {model: A100, product: A100-SXM4-80GB, memory: 80Gi, perNode: 8}, volcano: {memoryFactor: 11}}\n');
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+    assert.deepEqual(checkAgainstCluster(r.policy, [FACTOR_11]), []);
+  });
+
+  it('when a Volcano pool lacks memoryFactor on such nodes, then the memory finding says to set it', () => {
+    const r = policy('  - {name: a100, backend: volcano-vgpu, nodeSelector: {group: a100f}, gpu: {model: A100, product: A100-SXM4-80GB, memory: 80Gi, perNode: 8}}\n');
+    assert.ok(r.ok);
+    const [finding] = checkAgainstCluster(r.policy, [FACTOR_11]);
+    assert.match(finding ?? '', /^pool a100: gpu\.memory is 80Gi but node vol-3 reports 7\.3Gi per card \(.*set volcano\.memoryFactor to it\)$/);
+  });
+
   it('when a Koordinator pool declares HAMi-core but its nodes lack the label, then it matches no node', () => {
     const r = policy('  - {name: h800, backend: koordinator, nodeSelector: {node.koordinator.sh/gpu-vendor: nvidia}, gpu: {model: H800, memory: 80Gi, perNode: 8}, koordinator: {gpuIsolationProvider: HAMi-core}}\n');
     assert.ok(r.ok);
