@@ -85,6 +85,8 @@ describe('volcano-vgpu and koordinator: properties over generated pods', () => {
       const problem = pool.backend === 'volcano-vgpu' ? volcanoProblem(out, pool) : koordinatorProblem(out, pool);
       assert.equal(problem, undefined, `${pool.name}: ${problem}\n${JSON.stringify(out.spec.containers.map((c) => c.resources))}`);
     }), { numRuns: 800 });
-    assert.ok((routed['volcano-vgpu'] ?? 0) >= 50 && (routed.koordinator ?? 0) >= 50, `too few routed: ${JSON.stringify(routed)}`);
+    // Each backend is routed to in about one run in ten (49 to 85 of 800 seen); 15 keeps the check that
+    // the oracle saw both without failing on chance.
+    assert.ok((routed['volcano-vgpu'] ?? 0) >= 15 && (routed.koordinator ?? 0) >= 15, `too few routed: ${JSON.stringify(routed)}`);
   });
 });
