@@ -14,7 +14,7 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -30,9 +30,16 @@ import { ensureDevCertificate } from '../src/server/dev-certificate.ts';
 import { createTlsServer, watchCertificate } from '../src/server/tls.ts';
 import type { DriverJob, DriverResult } from './server-driver.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } } });
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '16' }, rounds: { type: 'string', default: '3' },
+  only: { type: 'string' },
+} });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
+const ROUNDS = Number(values.rounds);
+/** The issue's goals (#23), as ratios to the bare floor of the same run. */
+const GOAL_CPU_RATIO = 3;
+const GOAL_P99_RATIO = 2;
 const WARM_UP_SECONDS = 2;
 
 const MIX = ['plain-pod', 'shared-gpu-pod', 'numa-pod', 'denied-pod'];
@@ -51,14 +58,25 @@ function drive(port: number, seconds: number): Promise<DriverResult> {
   });
 }
 
-async function measure(server: Server): Promise<DriverResult> {
+/** One target's figures: the driver's, and the server's CPU time (user + system) per review answered. */
+interface Measured extends DriverResult {
+  readonly cpuUsPerReview: number;
+}
+
+/**
+ * Serves from this process and drives from another, so this process's CPU time over the
+ * measured seconds is the server's (TLS, HTTP, the handler, the log line, the metrics, GC).
+ */
+async function measure(server: Server): Promise<Measured> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   await drive(port, WARM_UP_SECONDS);
+  const before = process.cpuUsage();
   const result = await drive(port, SECONDS);
+  const cpu = process.cpuUsage(before);
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  return result;
+  return { ...result, cpuUsPerReview: (cpu.user + cpu.system) / Math.max(1, result.total) };
 }
 
 /** The least a webhook can do: read the body, parse the review, answer a fixed allow with its uid. */
@@ -105,26 +123,52 @@ function webhookServer(): { server: Server; registry: Registry } {
   return { server: createTlsServer(app, certificate), registry };
 }
 
-const row = (name: string, r: DriverResult): string =>
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+const row = (name: string, r: Measured): string =>
   `${name.padEnd(10)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)}`
-  + ` ${String(r.total).padStart(9)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
+  + ` ${r.cpuUsPerReview.toFixed(1).padStart(12)} ${String(r.total).padStart(9)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
+
+const TARGETS = { bare: bareServer, engine: engineServer, webhook: () => webhookServer().server } as const;
+type Target = keyof typeof TARGETS;
+const targets = (values.only?.split(',') ?? Object.keys(TARGETS)) as Target[];
+for (const t of targets) if (!(t in TARGETS)) throw new Error(`--only: no target "${t}" (bare, engine, webhook)`);
 
 try {
-  console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per target after ${WARM_UP_SECONDS} s of warm-up, mix: ${MIX.join(', ')}`);
-  const bare = await measure(bareServer());
-  const engine = await measure(engineServer());
-  const { server, registry } = webhookServer();
-  const webhook = await measure(server);
-  console.log(`${'target'.padEnd(10)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'requests'.padStart(9)} ${'failed'.padStart(7)}`);
-  console.log(row('bare', bare));
-  console.log(row('engine', engine));
-  console.log(row('webhook', webhook));
-  const share = (r: DriverResult): string => `${(100 * r.requestsPerSecond / bare.requestsPerSecond).toFixed(0)} %`;
-  console.log(`webhook / bare: ${share(webhook)} of the throughput (engine alone: ${share(engine)}), `
-    + `p99 ${webhook.p99Ms.toFixed(2)} ms vs ${bare.p99Ms.toFixed(2)} ms`);
-  const metrics = await registry.getSingleMetricAsString('gpu_admission_reviews_total');
-  const counts = metrics.split('\n').filter((l) => l.startsWith('gpu_admission_reviews_total'));
-  console.log(`webhook results: ${counts.map((l) => l.replace(/^gpu_admission_reviews_total\{webhook="mutate",/, '{')).join(', ')}`);
+  console.log(`node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target after `
+    + `${WARM_UP_SECONDS} s of warm-up, mix: ${MIX.join(', ')}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`${'round'.padEnd(6)}${'target'.padEnd(10)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`
+    + ` ${'CPU µs/rev'.padStart(12)} ${'requests'.padStart(9)} ${'failed'.padStart(7)}`);
+  const runs = new Map<Target, Measured[]>(targets.map((t) => [t, []]));
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    for (const target of targets) {
+      const r = await measure(TARGETS[target]());
+      runs.get(target)?.push(r);
+      console.log(`${String(round).padEnd(6)}${row(target, r)}`);
+    }
+  }
+  const med = (t: Target, f: (r: Measured) => number): number => median((runs.get(t) ?? []).map(f));
+  console.log(`medians of ${ROUNDS} rounds; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const t of targets) {
+    console.log(`  ${t.padEnd(8)} CPU ${med(t, (r) => r.cpuUsPerReview).toFixed(1)} µs/review, p99 ${med(t, (r) => r.p99Ms).toFixed(2)} ms, `
+      + `${med(t, (r) => r.requestsPerSecond).toFixed(0)} req/s`);
+  }
+  if (runs.has('bare')) {
+    for (const t of targets.filter((x) => x !== 'bare')) {
+      // Ratios per round (each against the bare floor of its own round), then their median.
+      const bare = runs.get('bare') ?? [];
+      const ratio = (f: (r: Measured) => number): number => median((runs.get(t) ?? []).map((r, i) => f(r) / f(bare[i] as Measured)));
+      const cpu = ratio((r) => r.cpuUsPerReview);
+      const p99 = ratio((r) => r.p99Ms);
+      const verdict = t === 'webhook'
+        ? ` — goal CPU ≤ ${GOAL_CPU_RATIO}× ${cpu <= GOAL_CPU_RATIO ? 'MET' : 'NOT MET'}, p99 ≤ ${GOAL_P99_RATIO}× ${p99 <= GOAL_P99_RATIO ? 'MET' : 'NOT MET'}` : '';
+      console.log(`${t} / bare: CPU per review ${cpu.toFixed(2)}×, p99 ${p99.toFixed(2)}×, throughput ${(100 * ratio((r) => r.requestsPerSecond)).toFixed(0)} %${verdict}`);
+    }
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
