@@ -1,10 +1,10 @@
-import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, parseQuantity, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
+import { jsonDiff } from './diff.ts';
 import { editedContainers, editProblems, withoutEdits } from './edits.ts';
 import { HAMI_WRITTEN } from './hami-choices.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
@@ -471,7 +471,7 @@ function route(
     preferNodes(mutated.spec, pools);
     tolerateTaints(mutated.spec, pools);
   }
-  const patch = fjp.compare(pod, mutated);
+  const patch = jsonDiff(pod, mutated);
   const reinvoked = record.kind === 'present';
   const warnings = [...new Set(notes)].map(clampWarning);
   if (patch.length === 0) return allowed(reinvoked ? [] : warnings);
@@ -511,7 +511,7 @@ function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<s
 
 /**
  * A copy of the pod that shares every subtree the rewrite never touches, so that both the copy
- * and fast-json-patch's compare (which skips identical references) cost what the change costs,
+ * and the diff (jsonDiff, which skips identical references) cost what the change costs,
  * not what the pod weighs. Touched: the GPU containers' resource lists, metadata labels and
  * annotations, spec.affinity, spec.tolerations and spec.schedulerName.
  */
