@@ -17,7 +17,6 @@ import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { decodePod, decodeReview } from '../src/admission/decode.ts';
 import { encodeReview } from '../src/admission/encode.ts';
 import { decide } from '../src/engine/decide.ts';
@@ -25,6 +24,7 @@ import { Registry } from 'prom-client';
 import { defaultPolicy } from '../src/policy/default-policy.ts';
 import { NoNamespaceLabels, StaticPolicySource } from '../src/policy/source.ts';
 import { createApp } from '../src/server/create-app.ts';
+import { createLogger, logDestination } from '../src/server/logger.ts';
 import { outcomeOf } from '../src/server/mutate.ts';
 import { ensureDevCertificate } from '../src/server/dev-certificate.ts';
 import { createTlsServer, watchCertificate } from '../src/server/tls.ts';
@@ -112,9 +112,9 @@ function engineServer(): Server {
   });
 }
 
-/** The real webhook, as main builds it; its log lines go to a file, as they would to a pipe. */
+/** The real webhook, as main builds it; its log lines go to a file, as main's go to stdout (a pipe). */
 function webhookServer(): { server: Server; registry: Registry } {
-  const logger = pino(pino.destination({ dest: join(work, 'webhook.log'), sync: true }));
+  const logger = createLogger('info', logDestination(join(work, 'webhook.log')));
   const certificate = watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
   const registry = new Registry();
   const app = createApp({
