@@ -16,7 +16,7 @@ import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
-import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
+import type { Container, NamespaceFacts, Pod, PodSpec, ResourceList } from './pod.ts';
 import { admissionReason, evaluatePool, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
@@ -539,11 +539,14 @@ function rewriteResources(pod: Pod, plan: PoolPlan, policy: Policy): void {
     if (!t) continue;
     const resources = (container.resources ??= {});
     for (const side of ['limits', 'requests'] as const) {
-      const list = (resources[side] ??= {});
-      for (const name of Object.keys(list)) {
-        if (name.startsWith(PREFIX) || nativeKind(name, policy) !== undefined) delete list[name];
+      // A new list rather than deletes from the copy (which would turn it into a slow dictionary).
+      const before = resources[side] ?? {};
+      const list: ResourceList = {};
+      for (const name of Object.keys(before)) {
+        if (!name.startsWith(PREFIX) && nativeKind(name, policy) === undefined) list[name] = before[name] as ResourceList[string];
       }
-      for (const [name, value] of Object.entries(t.resources)) list[name] = String(value);
+      resources[side] = list;
+      for (const name in t.resources) list[name] = String(t.resources[name]);
       if (plan.rdma && container === rdmaHolder) list[plan.rdma.resource] = String(plan.rdma.perPod);
     }
   }

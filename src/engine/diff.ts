@@ -17,8 +17,14 @@ export function jsonDiff(before: unknown, after: unknown): Operation[] {
 type Json = Record<string, unknown> | unknown[];
 
 const has = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
-const keysOf = (o: Json): string[] => (Array.isArray(o) ? Array.from(o, (_, i) => String(i)) : Object.keys(o));
-const escape = (key: string): string => (key.includes('/') || key.includes('~') ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key);
+function keysOf(o: Json): string[] {
+  if (!Array.isArray(o)) return Object.keys(o);
+  const keys = new Array<string>(o.length);
+  for (let i = 0; i < o.length; i++) keys[i] = String(i);
+  return keys;
+}
+const NEEDS_ESCAPE = /[~/]/;
+const escape = (key: string): string => (NEEDS_ESCAPE.test(key) ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key);
 /** JSON has no undefined: fast-json-patch's copy (a JSON round trip) makes it null. */
 const valueOf = (v: unknown): unknown => (v === undefined ? null : v);
 
