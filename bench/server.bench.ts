@@ -1,22 +1,29 @@
 /**
- * Webhook throughput against a bare-Node baseline, in one run (`npm run bench`).
+ * Server CPU per review against a bare-Node floor, in one run (`npm run bench`).
  *
- * Starts, one after the other in this process, (1) the real webhook — createApp over HTTPS with
- * the real engine, the design policy, pino logging one line per review, metrics — and (2) a
- * bare node:https server that reads and parses the same AdmissionReview and returns a fixed
- * answer. Each is driven from a second process (bench/server-driver.ts) by autocannon with 16
- * connections cycling through a mix of reviews: a pod without GPU, a shared-GPU pod, a NUMA pod
- * and a pod that is denied. Prints requests/s, p50 and p99 for both and their ratio, and the
- * same for the engine alone in the bare server, to tell engine cost from server cost. Figures,
- * not assertions. Flags: --seconds N (default 10), --connections N (default 16).
+ * Serves, one after the other in this process, (1) `bare`: node:https reading and parsing the
+ * same AdmissionReview and answering a fixed allow; (2) `engine`: bare plus decodeReview, decide
+ * and encodeReview; (3) `webhook`: the real thing — createApp over HTTPS with the real engine,
+ * the design policy, pino logging one line per review (as main logs), metrics; and with
+ * `--against DIR`, (4) `against`: the webhook of another checkout (main before a change). Each is
+ * driven from a second process (bench/server-driver.ts) by autocannon with 16 connections
+ * cycling through a pod without GPU, a shared-GPU pod, a NUMA pod and a denied pod, in
+ * interleaved rounds. Per target: requests/s, p50 and p99, and the server's CPU time (user +
+ * system, process.cpuUsage of this process) per review answered — on a shared machine far
+ * steadier than throughput; then the medians and, per round, the ratios to the bare floor of the
+ * same round, with the goals of issue #23 (CPU ≤ 3×, p99 ≤ 2×) met or not. Figures, not
+ * assertions. Flags: --seconds N (8), --rounds N (3), --connections N (16), --only a,b,
+ * --against DIR.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
 import { decodePod, decodeReview } from '../src/admission/decode.ts';
 import { encodeReview } from '../src/admission/encode.ts';
 import { decide } from '../src/engine/decide.ts';
@@ -33,6 +40,8 @@ import type { DriverJob, DriverResult } from './server-driver.ts';
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '16' }, rounds: { type: 'string', default: '3' },
   only: { type: 'string' },
+  /** Another checkout of gpu-admission (e.g. main before a change): its webhook is measured too, as target `against`. */
+  against: { type: 'string' },
 } });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
@@ -133,10 +142,34 @@ const row = (name: string, r: Measured): string =>
   `${name.padEnd(10)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)}`
   + ` ${r.cpuUsPerReview.toFixed(1).padStart(12)} ${String(r.total).padStart(9)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
 
-const TARGETS = { bare: bareServer, engine: engineServer, webhook: () => webhookServer().server } as const;
-type Target = keyof typeof TARGETS;
-const targets = (values.only?.split(',') ?? Object.keys(TARGETS)) as Target[];
-for (const t of targets) if (!(t in TARGETS)) throw new Error(`--only: no target "${t}" (bare, engine, webhook)`);
+/**
+ * The webhook of another checkout (--against DIR), built as this one's is, with its own modules;
+ * its log goes where its main sends it (its createLogger when it has one, else pino's default,
+ * synchronous, destination), to a file.
+ */
+async function againstServer(dir: string): Promise<() => Server> {
+  const load = async <T>(path: string): Promise<T> => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
+  const app = await load<typeof import('../src/server/create-app.ts')>('src/server/create-app.ts');
+  const tls = await load<typeof import('../src/server/tls.ts')>('src/server/tls.ts');
+  const source = await load<typeof import('../src/policy/source.ts')>('src/policy/source.ts');
+  const policy = await load<typeof import('../src/policy/default-policy.ts')>('src/policy/default-policy.ts');
+  const logs = existsSync(join(dir, 'src/server/logger.ts')) ? await load<typeof import('../src/server/logger.ts')>('src/server/logger.ts') : undefined;
+  return () => {
+    const dest = join(work, 'against.log');
+    const logger = logs ? logs.createLogger('info', logs.logDestination(dest)) : pino(pino.destination({ dest, sync: true }));
+    const certificate = tls.watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
+    return tls.createTlsServer(app.createApp({
+      policySource: new source.StaticPolicySource(policy.defaultPolicy()), namespaceSource: new source.NoNamespaceLabels(), logger, certificate,
+      registry: new Registry(),
+    }), certificate);
+  };
+}
+
+const TARGETS: Record<string, () => Server> = { bare: bareServer, engine: engineServer, webhook: () => webhookServer().server };
+if (values.against) TARGETS.against = await againstServer(values.against);
+type Target = string;
+const targets = values.only?.split(',') ?? Object.keys(TARGETS);
+for (const t of targets) if (!(t in TARGETS)) throw new Error(`--only: no target "${t}" (${Object.keys(TARGETS).join(', ')})`);
 
 try {
   console.log(`node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target after `
@@ -146,7 +179,7 @@ try {
   const runs = new Map<Target, Measured[]>(targets.map((t) => [t, []]));
   for (let round = 1; round <= ROUNDS; round += 1) {
     for (const target of targets) {
-      const r = await measure(TARGETS[target]());
+      const r = await measure((TARGETS[target] as () => Server)());
       runs.get(target)?.push(r);
       console.log(`${String(round).padEnd(6)}${row(target, r)}`);
     }
@@ -164,7 +197,7 @@ try {
       const ratio = (f: (r: Measured) => number): number => median((runs.get(t) ?? []).map((r, i) => f(r) / f(bare[i] as Measured)));
       const cpu = ratio((r) => r.cpuUsPerReview);
       const p99 = ratio((r) => r.p99Ms);
-      const verdict = t === 'webhook'
+      const verdict = t === 'webhook' || t === 'against'
         ? ` — goal CPU ≤ ${GOAL_CPU_RATIO}× ${cpu <= GOAL_CPU_RATIO ? 'MET' : 'NOT MET'}, p99 ≤ ${GOAL_P99_RATIO}× ${p99 <= GOAL_P99_RATIO ? 'MET' : 'NOT MET'}` : '';
       console.log(`${t} / bare: CPU per review ${cpu.toFixed(2)}×, p99 ${p99.toFixed(2)}×, throughput ${(100 * ratio((r) => r.requestsPerSecond)).toFixed(0)} %${verdict}`);
     }
