@@ -67,3 +67,8 @@ for (const r of rows) {
 }
 const [one, , most] = rows;
 if (one && most) console.log(`cost of ${most.containers} containers / cost of 1: ${(most.decide / one.decide).toFixed(1)} (linear would be ≤ ${most.containers})`);
+// Issue #23's goal for the decision: ≤ 10 µs for a one-container pod on the design policy, linear in containers.
+if (one && most) {
+  console.log(`goal: 1-container decide ${one.decide.toFixed(1)} µs ≤ 10 µs ${one.decide <= 10 ? 'MET' : 'NOT MET'}; `
+    + `linear in containers (${most.containers} cost ≤ ${most.containers}× one) ${most.decide / one.decide <= most.containers ? 'MET' : 'NOT MET'}`);
+}
