@@ -1,41 +1,125 @@
-// Peak memory under the largest reviews: 64 concurrent AdmissionReviews of ~3.7 MiB each (a pod
-// with big annotations, under the 4 MiB body limit), 3 rounds, against the real HTTPS server:
-// as shipped (manifests/base/deployment.yaml: its GPU_ADMISSION_MAX_IN_FLIGHT and NODE_OPTIONS),
-// and with no cap and no heap limit, to show what they buy. Peak RSS is the process's VmHWM;
-// the Deployment's memory limit is read from the same manifest.  npm run bench:memory
-import { readFileSync } from 'node:fs';
+// Resident memory of the webhook process as the image runs it (dist/main.js: `npm run build`
+// first; the sources, which Node strips of their types at load, otherwise), with the shipped
+// Deployment's settings (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT,
+// NODE_OPTIONS) and without them:
+// 1. steady load: RSS idle, then after 100,000 reviews of the server benchmark's mix (16
+//    connections), and the process's CPU time per review over them (from /proc);
+// 2. the max-size flood: 64 concurrent AdmissionReviews of ~3.7 MiB each (a pod with big
+//    annotations, under the 4 MiB body limit), 3 rounds: peak RSS (VmHWM) against the
+//    Deployment's memory limit, and every answer.
+// Goals of issue #23: idle ≤ 80 MiB, ≤ 96 MiB after 100k reviews, the flood within 256Mi.
+// npm run bench:memory [-- --reviews 100000] [--try='<NODE_OPTIONS>|…': these too]
+import { execFileSync, fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { shippedEnv, shippedMemoryLimit } from './shipped.ts';
-import { startWebhook } from '../test/fuzz/server.ts';
+import type { DriverJob, DriverResult } from './server-driver.ts';
+import { startWebhook, type RunningWebhook } from '../test/fuzz/server.ts';
 
-const env = shippedEnv;
+const { values } = parseArgs({ options: {
+  reviews: { type: 'string', default: '100000' },
+  /** More NODE_OPTIONS to compare under steady load, separated by '|'. */
+  try: { type: 'string' },
+} });
+const REVIEWS = Number(values.reviews);
+const GOAL = { idleMiB: 80, steadyMiB: 96, floodMiB: 256 };
+
+const DIST = new URL('../dist/main.js', import.meta.url).pathname;
+const entry = existsSync(DIST) ? DIST : undefined;
+const shipped = { maxInFlight: shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT'), nodeOptions: shippedEnv('NODE_OPTIONS') };
+const limitMiB = Number(/^(\d+)Mi$/.exec(shippedMemoryLimit)?.[1] ?? NaN);
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+const fixture = (name: string): string => readFileSync(new URL(`../test/fixtures/reviews/${name}.json`, import.meta.url), 'utf8');
+const MIX = ['plain-pod', 'shared-gpu-pod', 'numa-pod', 'denied-pod'].map(fixture);
 
 const CONCURRENT = 64;
-const review = JSON.parse(readFileSync(new URL('../test/fixtures/reviews/shared-gpu-pod.json', import.meta.url), 'utf8')) as {
-  request: { object: { metadata: { annotations?: Record<string, string> } } };
-};
+const review = JSON.parse(fixture('shared-gpu-pod')) as { request: { object: { metadata: { annotations?: Record<string, string> } } } };
 review.request.object.metadata.annotations = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`example.com/blob-${i}`, 'x'.repeat(130_000)]));
-const body = JSON.stringify(review);
+const big = JSON.stringify(review);
 
-async function run(label: string, maxInFlight: string, nodeOptions: string): Promise<string> {
-  process.env.NODE_OPTIONS = nodeOptions;
-  const webhook = await startWebhook(['--max-in-flight', maxInFlight]);
-  delete process.env.NODE_OPTIONS;
+/** `env` as the Deployment sets it: NODE_OPTIONS, and the environment variables written before it (`NAME=value …`). */
+const start = (maxInFlight: string, nodeOptions: string): Promise<RunningWebhook> => {
+  const words = nodeOptions.split(' ').filter((w) => w !== '');
+  const vars = Object.fromEntries(words.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split('=', 2) as [string, string]));
+  const options = words.filter((w) => !/^[A-Z_]+=/.test(w)).join(' ');
+  return startWebhook(['--max-in-flight', maxInFlight], { NODE_OPTIONS: options, ...vars }, entry);
+};
+const settle = (ms = 2_000): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+function drive(port: number, amount: number): Promise<DriverResult> {
+  const child = fork(new URL('./server-driver.ts', import.meta.url), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const job: DriverJob = { url: `https://127.0.0.1:${port}`, connections: 16, seconds: 0, amount, bodies: MIX };
+  child.send(job);
+  return new Promise((resolve, reject) => {
+    child.once('message', (result) => resolve(result as DriverResult));
+    child.once('exit', (code) => code !== 0 && reject(new Error(`driver exited with ${code}`)));
+  });
+}
+
+const mib = (n: number): string => `${n.toFixed(0)} MiB`;
+const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
+
+async function steady(label: string, maxInFlight: string, nodeOptions: string): Promise<{ idle: number; after: number }> {
+  const webhook = await start(maxInFlight, nodeOptions);
   try {
+    await settle();
     const idle = webhook.memory().rssMiB;
-    const answers: Record<string, number> = {};
-    for (let round = 0; round < 3; round += 1) {
-      const results = await Promise.all(Array.from({ length: CONCURRENT }, () => webhook.post('/mutate', body)
-        .then((a) => String(a.status), (e: Error) => e.message)));
-      for (const r of results) answers[r] = (answers[r] ?? 0) + 1;
-    }
-    const { peakMiB } = webhook.memory();
-    return `| ${label} | ${maxInFlight} | ${nodeOptions || 'none'} | ${idle.toFixed(0)} MiB | ${peakMiB.toFixed(0)} MiB | ${JSON.stringify(answers)} |`;
+    const pid = webhook.child.pid as number;
+    const cpuBefore = cpuSeconds(pid);
+    const result = await drive(webhook.port, REVIEWS);
+    const cpu = cpuSeconds(pid) - cpuBefore;
+    await settle();
+    const { rssMiB: after, peakMiB } = webhook.memory();
+    const failed = result.non2xx + result.errors + result.timeouts;
+    console.log(`| ${label} | ${nodeOptions || 'none'} | ${mib(idle)} | ${mib(after)} | ${mib(peakMiB)} | ${result.total} (${failed} failed) | `
+      + `${(1e6 * cpu / Math.max(1, result.total)).toFixed(0)} µs |`);
+    return { idle, after };
   } finally {
     webhook.stop();
   }
 }
 
-console.log(`${CONCURRENT} concurrent reviews of ${(body.length / 2 ** 20).toFixed(2)} MiB, 3 rounds; the Deployment's limit: ${shippedMemoryLimit}`);
+async function flood(label: string, maxInFlight: string, nodeOptions: string): Promise<{ peak: number; all200: boolean }> {
+  const webhook = await start(maxInFlight, nodeOptions);
+  try {
+    await settle();
+    const idle = webhook.memory().rssMiB;
+    const answers: Record<string, number> = {};
+    for (let round = 0; round < 3; round += 1) {
+      const results = await Promise.all(Array.from({ length: CONCURRENT }, () => webhook.post('/mutate', big)
+        .then((a) => String(a.status), (e: Error) => e.message)));
+      for (const r of results) answers[r] = (answers[r] ?? 0) + 1;
+    }
+    const { peakMiB } = webhook.memory();
+    console.log(`| ${label} | ${maxInFlight} | ${nodeOptions || 'none'} | ${mib(idle)} | ${mib(peakMiB)} | ${JSON.stringify(answers)} |`);
+    return { peak: peakMiB, all200: answers['200'] === 3 * CONCURRENT };
+  } finally {
+    webhook.stop();
+  }
+}
+
+console.log(`${process.version}, entry ${entry ? 'dist/main.js (as the image runs it)' : 'src/main.ts (no build: npm run build first for the image\'s figures)'}; `
+  + `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; the Deployment: --max-in-flight ${shipped.maxInFlight}, `
+  + `NODE_OPTIONS ${shipped.nodeOptions || 'none'}, memory limit ${shippedMemoryLimit}`);
+console.log(`\nSteady load: ${REVIEWS} reviews of the server benchmark's mix, 16 connections`);
+console.log('| run | NODE_OPTIONS | RSS idle | RSS after | peak RSS | reviews | CPU per review |\n|---|---|---|---|---|---|---|');
+const ours = await steady('as shipped', shipped.maxInFlight, shipped.nodeOptions);
+await steady('no heap flags', shipped.maxInFlight, '');
+for (const options of values.try?.split('|') ?? []) await steady('tried', shipped.maxInFlight, options);
+console.log(`\nFlood: ${CONCURRENT} concurrent reviews of ${(big.length / 2 ** 20).toFixed(2)} MiB, 3 rounds`);
 console.log('| run | --max-in-flight | NODE_OPTIONS | RSS idle | peak RSS | answers |\n|---|---|---|---|---|---|');
-console.log(await run('as shipped', env('GPU_ADMISSION_MAX_IN_FLIGHT'), env('NODE_OPTIONS')));
-console.log(await run('no cap, no heap limit', '64', ''));
+const flooded = await flood('as shipped', shipped.maxInFlight, shipped.nodeOptions);
+await flood('no cap, no heap flags', '64', '');
+for (const options of values.try?.split('|') ?? []) await flood('tried', shipped.maxInFlight, options);
+console.log(`\ngoals: idle ${mib(ours.idle)} ≤ ${GOAL.idleMiB} MiB ${verdict(ours.idle <= GOAL.idleMiB)}; after ${REVIEWS} reviews `
+  + `${mib(ours.after)} ≤ ${GOAL.steadyMiB} MiB ${verdict(ours.after <= GOAL.steadyMiB)}; flood peak ${mib(flooded.peak)} within `
+  + `${GOAL.floodMiB}Mi ${verdict(flooded.peak <= GOAL.floodMiB && flooded.all200)} (every review answered 200: ${flooded.all200}); `
+  + `the Deployment's limit ${shippedMemoryLimit} leaves ${mib(limitMiB - flooded.peak)} over the flood's peak`);

@@ -10,6 +10,8 @@ export interface DriverJob {
   readonly connections: number;
   readonly seconds: number;
   readonly bodies: readonly string[];
+  /** Send this many requests, then stop (instead of running for `seconds`). */
+  readonly amount?: number;
 }
 
 export interface DriverResult {
@@ -33,7 +35,7 @@ function run(job: DriverJob): Promise<DriverResult> {
     const instance = autocannon({
       url: job.url,
       connections: job.connections,
-      duration: job.seconds,
+      ...(job.amount ? { amount: job.amount } : { duration: job.seconds }),
       // Each connection cycles through the mix in order.
       requests: job.bodies.map((body) => ({ method: 'POST', path: '/mutate', headers: { 'content-type': 'application/json' }, body })),
     }, (err, result) => {

@@ -1,22 +1,28 @@
 /**
- * Webhook throughput against a bare-Node baseline, in one run (`npm run bench`).
+ * Server CPU per review against a bare-Node floor, in one run (`npm run bench`).
  *
- * Starts, one after the other in this process, (1) the real webhook — createApp over HTTPS with
- * the real engine, the design policy, pino logging one line per review, metrics — and (2) a
- * bare node:https server that reads and parses the same AdmissionReview and returns a fixed
- * answer. Each is driven from a second process (bench/server-driver.ts) by autocannon with 16
- * connections cycling through a mix of reviews: a pod without GPU, a shared-GPU pod, a NUMA pod
- * and a pod that is denied. Prints requests/s, p50 and p99 for both and their ratio, and the
- * same for the engine alone in the bare server, to tell engine cost from server cost. Figures,
- * not assertions. Flags: --seconds N (default 10), --connections N (default 16).
+ * Serves, one after the other in this process, (1) `bare`: node:https reading and parsing the
+ * same AdmissionReview and answering a fixed allow; (2) `engine`: bare plus decodeReview, decide
+ * and encodeReview; (3) `webhook`: the real thing — createApp over HTTPS with the real engine,
+ * the design policy, pino logging one line per review (as main logs), metrics; and with
+ * `--against DIR`, (4) `against`: the webhook of another checkout (main before a change). Each is
+ * driven from a second process (bench/server-driver.ts) by autocannon with 16 connections
+ * cycling through a pod without GPU, a shared-GPU pod, a NUMA pod and a denied pod, in
+ * interleaved rounds. Per target: requests/s, p50 and p99, and the server's CPU time (user +
+ * system, process.cpuUsage of this process) per review answered — on a shared machine far
+ * steadier than throughput; then the medians and, per round, the ratios to the bare floor of the
+ * same round, with the goals of issue #23 (CPU ≤ 3×, p99 ≤ 2×) met or not. Figures, not
+ * assertions. Flags: --seconds N (8), --rounds N (3), --connections N (16), --only a,b,
+ * --against DIR.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { decodePod, decodeReview } from '../src/admission/decode.ts';
 import { encodeReview } from '../src/admission/encode.ts';
@@ -25,14 +31,24 @@ import { Registry } from 'prom-client';
 import { defaultPolicy } from '../src/policy/default-policy.ts';
 import { NoNamespaceLabels, StaticPolicySource } from '../src/policy/source.ts';
 import { createApp } from '../src/server/create-app.ts';
+import { createLogger, logDestination } from '../src/server/logger.ts';
 import { outcomeOf } from '../src/server/mutate.ts';
 import { ensureDevCertificate } from '../src/server/dev-certificate.ts';
 import { createTlsServer, watchCertificate } from '../src/server/tls.ts';
 import type { DriverJob, DriverResult } from './server-driver.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } } });
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '16' }, rounds: { type: 'string', default: '3' },
+  only: { type: 'string' },
+  /** Another checkout of gpu-admission (e.g. main before a change): its webhook is measured too, as target `against`. */
+  against: { type: 'string' },
+} });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
+const ROUNDS = Number(values.rounds);
+/** The issue's goals (#23), as ratios to the bare floor of the same run. */
+const GOAL_CPU_RATIO = 3;
+const GOAL_P99_RATIO = 2;
 const WARM_UP_SECONDS = 2;
 
 const MIX = ['plain-pod', 'shared-gpu-pod', 'numa-pod', 'denied-pod'];
@@ -51,14 +67,25 @@ function drive(port: number, seconds: number): Promise<DriverResult> {
   });
 }
 
-async function measure(server: Server): Promise<DriverResult> {
+/** One target's figures: the driver's, and the server's CPU time (user + system) per review answered. */
+interface Measured extends DriverResult {
+  readonly cpuUsPerReview: number;
+}
+
+/**
+ * Serves from this process and drives from another, so this process's CPU time over the
+ * measured seconds is the server's (TLS, HTTP, the handler, the log line, the metrics, GC).
+ */
+async function measure(server: Server): Promise<Measured> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   await drive(port, WARM_UP_SECONDS);
+  const before = process.cpuUsage();
   const result = await drive(port, SECONDS);
+  const cpu = process.cpuUsage(before);
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  return result;
+  return { ...result, cpuUsPerReview: (cpu.user + cpu.system) / Math.max(1, result.total) };
 }
 
 /** The least a webhook can do: read the body, parse the review, answer a fixed allow with its uid. */
@@ -94,9 +121,9 @@ function engineServer(): Server {
   });
 }
 
-/** The real webhook, as main builds it; its log lines go to a file, as they would to a pipe. */
+/** The real webhook, as main builds it; its log lines go to a file, as main's go to stdout (a pipe). */
 function webhookServer(): { server: Server; registry: Registry } {
-  const logger = pino(pino.destination({ dest: join(work, 'webhook.log'), sync: true }));
+  const logger = createLogger('info', logDestination(join(work, 'webhook.log')));
   const certificate = watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
   const registry = new Registry();
   const app = createApp({
@@ -105,26 +132,76 @@ function webhookServer(): { server: Server; registry: Registry } {
   return { server: createTlsServer(app, certificate), registry };
 }
 
-const row = (name: string, r: DriverResult): string =>
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+const row = (name: string, r: Measured): string =>
   `${name.padEnd(10)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)}`
-  + ` ${String(r.total).padStart(9)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
+  + ` ${r.cpuUsPerReview.toFixed(1).padStart(12)} ${String(r.total).padStart(9)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
+
+/**
+ * The webhook of another checkout (--against DIR), built as this one's is, with its own modules;
+ * its log goes where its main sends it (its createLogger when it has one, else pino's default,
+ * synchronous, destination), to a file.
+ */
+async function againstServer(dir: string): Promise<() => Server> {
+  const load = async <T>(path: string): Promise<T> => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
+  const app = await load<typeof import('../src/server/create-app.ts')>('src/server/create-app.ts');
+  const tls = await load<typeof import('../src/server/tls.ts')>('src/server/tls.ts');
+  const source = await load<typeof import('../src/policy/source.ts')>('src/policy/source.ts');
+  const policy = await load<typeof import('../src/policy/default-policy.ts')>('src/policy/default-policy.ts');
+  const logs = existsSync(join(dir, 'src/server/logger.ts')) ? await load<typeof import('../src/server/logger.ts')>('src/server/logger.ts') : undefined;
+  return () => {
+    const dest = join(work, 'against.log');
+    const logger = logs ? logs.createLogger('info', logs.logDestination(dest)) : pino(pino.destination({ dest, sync: true }));
+    const certificate = tls.watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
+    return tls.createTlsServer(app.createApp({
+      policySource: new source.StaticPolicySource(policy.defaultPolicy()), namespaceSource: new source.NoNamespaceLabels(), logger, certificate,
+      registry: new Registry(),
+    }), certificate);
+  };
+}
+
+const TARGETS: Record<string, () => Server> = { bare: bareServer, engine: engineServer, webhook: () => webhookServer().server };
+if (values.against) TARGETS.against = await againstServer(values.against);
+type Target = string;
+const targets = values.only?.split(',') ?? Object.keys(TARGETS);
+for (const t of targets) if (!(t in TARGETS)) throw new Error(`--only: no target "${t}" (${Object.keys(TARGETS).join(', ')})`);
 
 try {
-  console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per target after ${WARM_UP_SECONDS} s of warm-up, mix: ${MIX.join(', ')}`);
-  const bare = await measure(bareServer());
-  const engine = await measure(engineServer());
-  const { server, registry } = webhookServer();
-  const webhook = await measure(server);
-  console.log(`${'target'.padEnd(10)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'requests'.padStart(9)} ${'failed'.padStart(7)}`);
-  console.log(row('bare', bare));
-  console.log(row('engine', engine));
-  console.log(row('webhook', webhook));
-  const share = (r: DriverResult): string => `${(100 * r.requestsPerSecond / bare.requestsPerSecond).toFixed(0)} %`;
-  console.log(`webhook / bare: ${share(webhook)} of the throughput (engine alone: ${share(engine)}), `
-    + `p99 ${webhook.p99Ms.toFixed(2)} ms vs ${bare.p99Ms.toFixed(2)} ms`);
-  const metrics = await registry.getSingleMetricAsString('gpu_admission_reviews_total');
-  const counts = metrics.split('\n').filter((l) => l.startsWith('gpu_admission_reviews_total'));
-  console.log(`webhook results: ${counts.map((l) => l.replace(/^gpu_admission_reviews_total\{webhook="mutate",/, '{')).join(', ')}`);
+  console.log(`node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target after `
+    + `${WARM_UP_SECONDS} s of warm-up, mix: ${MIX.join(', ')}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`${'round'.padEnd(6)}${'target'.padEnd(10)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`
+    + ` ${'CPU µs/rev'.padStart(12)} ${'requests'.padStart(9)} ${'failed'.padStart(7)}`);
+  const runs = new Map<Target, Measured[]>(targets.map((t) => [t, []]));
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    for (const target of targets) {
+      const r = await measure((TARGETS[target] as () => Server)());
+      runs.get(target)?.push(r);
+      console.log(`${String(round).padEnd(6)}${row(target, r)}`);
+    }
+  }
+  const med = (t: Target, f: (r: Measured) => number): number => median((runs.get(t) ?? []).map(f));
+  console.log(`medians of ${ROUNDS} rounds; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const t of targets) {
+    console.log(`  ${t.padEnd(8)} CPU ${med(t, (r) => r.cpuUsPerReview).toFixed(1)} µs/review, p99 ${med(t, (r) => r.p99Ms).toFixed(2)} ms, `
+      + `${med(t, (r) => r.requestsPerSecond).toFixed(0)} req/s`);
+  }
+  if (runs.has('bare')) {
+    for (const t of targets.filter((x) => x !== 'bare')) {
+      // Ratios per round (each against the bare floor of its own round), then their median.
+      const bare = runs.get('bare') ?? [];
+      const ratio = (f: (r: Measured) => number): number => median((runs.get(t) ?? []).map((r, i) => f(r) / f(bare[i] as Measured)));
+      const cpu = ratio((r) => r.cpuUsPerReview);
+      const p99 = ratio((r) => r.p99Ms);
+      const verdict = t === 'webhook' || t === 'against'
+        ? ` — goal CPU ≤ ${GOAL_CPU_RATIO}× ${cpu <= GOAL_CPU_RATIO ? 'MET' : 'NOT MET'}, p99 ≤ ${GOAL_P99_RATIO}× ${p99 <= GOAL_P99_RATIO ? 'MET' : 'NOT MET'}` : '';
+      console.log(`${t} / bare: CPU per review ${cpu.toFixed(2)}×, p99 ${p99.toFixed(2)}×, throughput ${(100 * ratio((r) => r.requestsPerSecond)).toFixed(0)} %${verdict}`);
+    }
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

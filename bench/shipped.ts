@@ -13,5 +13,5 @@ const container = deployment?.spec?.template.spec.containers[0] as Container;
 
 /** The value of one of the shipped container's environment variables ('' when unset). */
 export const shippedEnv = (name: string): string => container.env.find((e) => e.name === name)?.value ?? '';
-/** The shipped container's memory limit, as written (512Mi). */
+/** The shipped container's memory limit, as written (256Mi). */
 export const shippedMemoryLimit = container.resources.limits.memory;

@@ -7,7 +7,7 @@ import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { relative } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { ConfigError, USAGE, loadConfig, type Config } from './config.ts';
 import { defaultPolicy } from './policy/default-policy.ts';
 import { PolicyError } from './policy/parse.ts';
@@ -15,6 +15,7 @@ import type { NodeSource } from './cluster/model.ts';
 import { NoNamespaceLabels, StaticPolicySource, type NamespaceSource, type PolicySource } from './policy/source.ts';
 import { createApp } from './server/create-app.ts';
 import { ensureDevCertificate } from './server/dev-certificate.ts';
+import { createLogger } from './server/logger.ts';
 import { FilePolicySource } from './server/policy-file.ts';
 import { drainable } from './server/drain.ts';
 import { createTlsServer, watchCertificate, type KeyPairFiles } from './server/tls.ts';
@@ -39,8 +40,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  // Level names, not numbers: operators grep for "level":"error".
-  const logger = pino({ level: config.logLevel, base: { service: 'gpu-admission' }, formatters: { level: (label) => ({ level: label }) } });
+  const logger = createLogger(config.logLevel);
   try {
     await serve(config, logger);
   } catch (err) {

@@ -1,11 +1,11 @@
 import { nodeGpuUnits } from '../policy/gke.ts';
-import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, KAI_SHARE_ANNOTATIONS, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, parseQuantity, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
+import { jsonDiff } from './diff.ts';
 import { editedContainers, editProblems, withoutEdits } from './edits.ts';
 import { HAMI_WRITTEN } from './hami-choices.ts';
 import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
@@ -18,7 +18,7 @@ import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
-import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
+import type { Container, NamespaceFacts, Pod, PodSpec, ResourceList } from './pod.ts';
 import { admissionReason, evaluatePool, kaiQueueLabel, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
@@ -515,7 +515,7 @@ function route(
     preferNodes(mutated.spec, pools);
     tolerateTaints(mutated.spec, pools);
   }
-  const patch = fjp.compare(pod, mutated);
+  const patch = jsonDiff(pod, mutated);
   const reinvoked = record.kind === 'present';
   const warnings = [...new Set(notes)].map(clampWarning);
   if (patch.length === 0) return allowed(reinvoked ? [] : warnings);
@@ -555,7 +555,7 @@ function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<s
 
 /**
  * A copy of the pod that shares every subtree the rewrite never touches, so that both the copy
- * and fast-json-patch's compare (which skips identical references) cost what the change costs,
+ * and the diff (jsonDiff, which skips identical references) cost what the change costs,
  * not what the pod weighs. Touched: the GPU containers' resource lists, metadata labels and
  * annotations, spec.affinity, spec.tolerations and spec.schedulerName.
  */
@@ -583,11 +583,14 @@ function rewriteResources(pod: Pod, plan: PoolPlan, policy: Policy): void {
     if (!t) continue;
     const resources = (container.resources ??= {});
     for (const side of ['limits', 'requests'] as const) {
-      const list = (resources[side] ??= {});
-      for (const name of Object.keys(list)) {
-        if (name.startsWith(PREFIX) || nativeKind(name, policy) !== undefined) delete list[name];
+      // A new list rather than deletes from the copy (which would turn it into a slow dictionary).
+      const before = resources[side] ?? {};
+      const list: ResourceList = {};
+      for (const name of Object.keys(before)) {
+        if (!name.startsWith(PREFIX) && nativeKind(name, policy) === undefined) list[name] = before[name] as ResourceList[string];
       }
-      for (const [name, value] of Object.entries(t.resources)) list[name] = String(value);
+      resources[side] = list;
+      for (const name in t.resources) list[name] = String(t.resources[name]);
       if (plan.rdma && container === rdmaHolder) list[plan.rdma.resource] = String(plan.rdma.perPod);
     }
   }

@@ -207,7 +207,7 @@ describe('the chart, rendered by helm', () => {
   it('when pod and webhook values are set, then the Deployment and the pod webhook carry them', async () => {
     const file = await values('options', {
       image: { repository: 'corp.example/gpu-admission', tag: '9.9.9', pullPolicy: 'Always' },
-      imagePullSecrets: [{ name: 'corp' }], replicas: 3, logLevel: 'debug', maxInFlight: 16, maxHeapMiB: 384,
+      imagePullSecrets: [{ name: 'corp' }], replicas: 3, logLevel: 'debug', maxInFlight: 16, maxHeapMiB: 384, maxSemiSpaceMiB: 4,
       resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } },
       priorityClass: { create: false, name: 'system-cluster-critical' },
       nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
@@ -244,7 +244,7 @@ describe('the chart, rendered by helm', () => {
     const e = env(d);
     assert.equal(e.GPU_ADMISSION_LOG_LEVEL, 'debug');
     assert.equal(e.GPU_ADMISSION_MAX_IN_FLIGHT, '16');
-    assert.equal(e.NODE_OPTIONS, '--max-old-space-size=384');
+    assert.equal(e.NODE_OPTIONS, '--max-old-space-size=384 --max-semi-space-size=4');
     const w = webhookOf(objects, 'MutatingWebhookConfiguration');
     assert.equal(w.timeoutSeconds, 10);
     assert.deepEqual(w.namespaceSelector.matchExpressions.map((m: Obj) => m.key), ['gpu-admission.io/enabled', 'kubernetes.io/metadata.name', 'team']);

@@ -27,7 +27,7 @@ const seed = Number(values.seed ?? '20261128');
 const concurrency = Number(values.concurrency ?? '16'); // twice the shipped --max-in-flight: the rest wait their turn
 /** The API server's wait for a webhook in the shipped manifests: a slower review refuses the pod. */
 const API_SERVER_WAIT_MS = 5_000;
-const SHIPPED = { NODE_OPTIONS: '--max-old-space-size=256' };
+const SHIPPED = { NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=2' };
 const fuzzCases = fuzzCasesUpTo(1_000_000);
 
 const webhook = await startWebhook(['--max-in-flight', '8'], SHIPPED);

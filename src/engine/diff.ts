@@ -1,0 +1,62 @@
+import type { Operation } from 'fast-json-patch';
+
+/**
+ * The JSON Patch from `before` to `after`: the same operations, in the same order, as
+ * fast-json-patch's `compare(before, after)` (its `_generate`, which the tests hold this to),
+ * without its deep copy of every value added or replaced. The values are the mutated pod's own
+ * subtrees, shared, not copied: the patch is read (serialised into the answer), never modified.
+ * Subtrees shared by reference between the two are skipped, so a copy that shares what it does
+ * not rewrite costs what the change costs. Both documents are JSON-shaped.
+ */
+export function jsonDiff(before: unknown, after: unknown): Operation[] {
+  const patch: Operation[] = [];
+  diffInto(before as Json, after as Json, '', patch);
+  return patch;
+}
+
+type Json = Record<string, unknown> | unknown[];
+
+const has = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+function keysOf(o: Json): string[] {
+  if (!Array.isArray(o)) return Object.keys(o);
+  const keys = new Array<string>(o.length);
+  for (let i = 0; i < o.length; i++) keys[i] = String(i);
+  return keys;
+}
+const NEEDS_ESCAPE = /[~/]/;
+const escape = (key: string): string => (NEEDS_ESCAPE.test(key) ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key);
+/** JSON has no undefined: fast-json-patch's copy (a JSON round trip) makes it null. */
+const valueOf = (v: unknown): unknown => (v === undefined ? null : v);
+
+function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): void {
+  if (obj === mirror) return;
+  const newKeys = keysOf(obj);
+  const oldKeys = keysOf(mirror);
+  const objIsArray = Array.isArray(obj);
+  const mirrorIsArray = Array.isArray(mirror);
+  const o = obj as Record<string, unknown>;
+  const m = mirror as Record<string, unknown>;
+  let deleted = false;
+  for (let t = oldKeys.length - 1; t >= 0; t--) {
+    const key = oldKeys[t] as string;
+    const oldVal = m[key];
+    if (has(obj, key) && !(o[key] === undefined && oldVal !== undefined && !objIsArray)) {
+      const newVal = o[key];
+      if (typeof oldVal === 'object' && oldVal !== null && typeof newVal === 'object' && newVal !== null
+        && Array.isArray(oldVal) === Array.isArray(newVal)) {
+        diffInto(oldVal as Json, newVal as Json, `${path}/${escape(key)}`, patch);
+      } else if (oldVal !== newVal) {
+        patch.push({ op: 'replace', path: `${path}/${escape(key)}`, value: valueOf(newVal) });
+      }
+    } else if (mirrorIsArray === objIsArray) {
+      patch.push({ op: 'remove', path: `${path}/${escape(key)}` });
+      deleted = true;
+    } else {
+      patch.push({ op: 'replace', path, value: obj });
+    }
+  }
+  if (!deleted && newKeys.length === oldKeys.length) return;
+  for (const key of newKeys) {
+    if (!has(mirror, key) && o[key] !== undefined) patch.push({ op: 'add', path: `${path}/${escape(key)}`, value: o[key] });
+  }
+}
