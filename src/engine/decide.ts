@@ -18,7 +18,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
-import { admissionReason, evaluatePool, kaiQueueLabel, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { admissionReason, evaluatePool, kaiLabels, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -86,7 +86,7 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
     return analyseNatives(pod, containers, { intent, limits, record, placement, pools }, context);
   }
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), pod.metadata?.labels), ...(knownNodes ? { knownNodes } : {}) };
+  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), authorLabels(pod, record, policy)), ...(knownNodes ? { knownNodes } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -117,6 +117,21 @@ export function decideAnalysed(pod: Pod, analysis: Analysis, policy: Policy): De
       return denied([problem('no-pool', noPoolMessage(analysis.gpuContainers, pools))], pools);
     }
   }
+}
+
+/**
+ * The pod's labels as its author wrote them: without the KAI labels (queue, node pool) that the
+ * recorded decision's pool writes, where the pod still holds them. Read as the author's, the
+ * queue an earlier decision wrote would be kept as the pod's own on reinvocation, and pools of
+ * other queues would then join the route.
+ */
+function authorLabels(pod: Pod, record: RecordRead, policy: Policy): Readonly<Record<string, string>> | undefined {
+  const labels = pod.metadata?.labels;
+  if (!labels || record.kind !== 'present') return labels;
+  const pool = policy.pools.find((p) => p.name === record.record.pools[0]);
+  if (!pool) return labels;
+  const ours = Object.entries(kaiLabels(pool, {})).filter(([k, v]) => labels[k] === v).map(([k]) => k);
+  return ours.length === 0 ? labels : Object.fromEntries(Object.entries(labels).filter(([k]) => !ours.includes(k)));
 }
 
 /** A pod that asks gpu-admission.io resources and, with KAI's annotations, a KAI share besides. */
@@ -257,7 +272,12 @@ function analyseNatives(
   }
   // Pools whose pods need another scheduler (HAMi) cannot share one pod spec with the rest:
   // route to the first scheduler's pools, in pool order, as generic requests are grouped.
-  const accepted = serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
+  // Nor can pools whose KAI labels differ (queue, node pool): a pod joins one queue, and one
+  // scheduling shard, as generic requests are grouped by identical plans.
+  const own = authorLabels(pod, record, policy);
+  const first = serving[0] as Pool | undefined;
+  const accepted = serving.filter((p) => schedulerToWrite(p) === (first && schedulerToWrite(first))
+    && JSON.stringify(kaiLabels(p, own)) === JSON.stringify(first && kaiLabels(first, own)));
   return { kind: 'natives', containers: native, verdicts, accepted, intent, record, placement };
 }
 
@@ -321,8 +341,8 @@ function decideNatives(
   }
   if (placement.nodeName !== undefined) return boundNatives(accepted, placement.nodeName);
   const mutated = copyForRewrite(pod, new Map());
-  const queue = kaiQueueLabel(accepted[0] as Pool, pod.metadata?.labels);
-  if (Object.keys(queue).length > 0) mutated.metadata = { ...mutated.metadata, labels: { ...mutated.metadata?.labels, ...queue } };
+  const kai = kaiLabels(accepted[0] as Pool, authorLabels(pod, record, policy));
+  if (Object.keys(kai).length > 0) mutated.metadata = { ...mutated.metadata, labels: { ...mutated.metadata?.labels, ...kai } };
   // A DaemonSet's pod keeps its scheduler: the node is chosen, and may be in any of these pools.
   const scheduler = placement.pinned || placement.scheduler !== undefined ? undefined : schedulerToWrite(accepted[0] as Pool);
   if (scheduler) mutated.spec.schedulerName = scheduler;

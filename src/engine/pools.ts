@@ -294,11 +294,23 @@ function kaiPodReason(containers: ReadonlyMap<string, ContainerTranslation>, fac
     + `${others.map((n) => `"${n}"`).join(', ')}; ask whole GPUs, or one GPU container per pod`;
 }
 
-/** The KAI queue label a kai pool writes: its queue, unless the pod names its own. */
-export function kaiQueueLabel(pool: Pool, labels: Readonly<Record<string, string>> | undefined): Record<string, string> {
+/**
+ * The pod labels a kai pool writes: its queue, unless the pod names its own; and, when the pool's
+ * nodes are picked by KAI's node-pool label, that label, whatever the pod says. A sharded KAI runs
+ * one scheduler per node pool, each listing only the PodGroups and nodes labelled with its pool
+ * (the default one only those without the label: pkg/scheduler/conf/scheduler_conf.go
+ * GetLabelSelector, pkg/scheduler/cache/cluster_info/data_lister/kubernetes_lister.go), and the
+ * pod grouper copies the pod's label to its PodGroup (pkg/podgrouper/pod_controller.go
+ * addNodePoolLabel): a pod without it, or with another pool's, never meets its pool's nodes.
+ */
+export function kaiLabels(pool: Pool, labels: Readonly<Record<string, string>> | undefined): Record<string, string> {
   const kai = pool.kai;
-  if (!kai?.queue || labels?.[kai.queueLabel] !== undefined) return {};
-  return { [kai.queueLabel]: kai.queue };
+  if (!kai) return {};
+  const nodePool = pool.nodeSelector[KAI.nodePoolLabel];
+  return {
+    ...(kai.queue && labels?.[kai.queueLabel] === undefined ? { [kai.queueLabel]: kai.queue } : {}),
+    ...(nodePool !== undefined ? { [KAI.nodePoolLabel]: nodePool } : {}),
+  };
 }
 
 /** Judges one pool: a plan for serving the pod, or the reason it cannot. */
@@ -354,7 +366,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const [count = 1] = counts;
   const koord = koordinatorExtras(pool, facts.intent.rdma === true);
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null }
-    : { ...koord.labels, ...kaiQueueLabel(pool, facts.labels) };
+    : { ...koord.labels, ...kaiLabels(pool, facts.labels) };
   const annotations = {
     ...(facts.intent.numa && !downgraded ? numaAnnotations(pool, facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement),
     ...koord.annotations, ...byAnnotation,

@@ -143,8 +143,12 @@ const tables: Record<string, Case[]> = {
     { name: 'two shares in one pod are refused with KAI\'s reason', namespace: 'inference',
       pod: podWith([{ name: 'a', limits: G(undefined, '4Gi') }, { name: 'b', limits: G(undefined, '4Gi') }]),
       denied: /pool a10-shared: KAI gives a share to one container of a pod/ },
-    { name: 'a pod that asks KAI natively (gpu-fraction 0.5) goes to the kai pools that take fractions', pod: one({}, { 'gpu-fraction': '0.5' }),
-      pools: ['a10-shared', 'h100'], check: (out) => assert.equal(out.spec.schedulerName, 'kai-scheduler') },
+    // One queue and one KAI node pool (scheduling shard) per pod: the first kai pool that takes fractions, not h100 (queue training) too.
+    { name: 'a pod that asks KAI natively (gpu-fraction 0.5) goes to the first kai pool that takes fractions, in its queue and node pool',
+      pod: one({}, { 'gpu-fraction': '0.5' }), pools: ['a10-shared'], check: (out) => {
+        assert.equal(out.spec.schedulerName, 'kai-scheduler');
+        assert.deepEqual(out.metadata?.labels, { 'kai.scheduler/queue': 'inference', 'kai.scheduler/node-pool': 'a10' });
+      } },
     { name: 'gpu-memory with a unit is refused as KAI\'s admission refuses it', pod: one({}, { 'gpu-memory': '4Gi' }),
       denied: /annotation gpu-memory: "4Gi": must be a whole number of MiB from 1, without a unit/ },
   ],
