@@ -1,7 +1,7 @@
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, ANNOTATION, KAI_SHARE_ANNOTATIONS, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, ANNOTATION, KAI, KAI_SHARE_ANNOTATIONS, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, parseQuantity, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
@@ -76,7 +76,8 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const kai = kaiAsked(annotations, record.kind === 'present' ? record.record.annotations : undefined);
   const asksKai = Object.keys(kai).length > 0;
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
-  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems,
+  const unclaimed = gpuContainers.length === 0 && !demand.containers.some((c) => c.natives.length > 0) ? claimedKaiShare(annotations, record) : [];
+  const problems = [...reservedProblems(pod, annotations, record), ...unclaimed, ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems,
     ...(asksKai ? kaiProblems(pod, kai) : []), ...(asksKai && gpuContainers.length > 0 ? [kaiMixed(kai, gpuContainers)] : [])];
   if (problems.length > 0) return { kind: 'problems', problems: dedupe(problems) };
   const limits = namespaceLimits(policy, namespace);
@@ -177,6 +178,24 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
     }
   }
   return problems;
+}
+
+/**
+ * KAI share annotations that the pod's decision record claims as the webhook's, on a pod with no
+ * request they could have been written for. The webhook writes gpu-fraction only beside a
+ * recorded share, which a later decision translates again (and so takes back or rewrites); with
+ * no request left, nothing would, and the pod would pass unchecked while KAI's scheduler and
+ * binder still read the annotations, whoever wrote them (pkg/common/resources/gpu_sharing.go,
+ * pkg/scheduler/api/pod_info/pod_info.go): a forged record hiding a share from the namespace's rules.
+ */
+function claimedKaiShare(annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
+  if (record.kind !== 'present') return [];
+  const written = record.record.annotations ?? {};
+  const claimed = [KAI.fraction, KAI.memory, KAI.numDevices].filter((k) => annotations[k] !== undefined && written[k] === annotations[k]);
+  if (claimed.length === 0) return [];
+  return [problem('reserved-annotation', `annotation ${ANNOTATION.decision} says gpu-admission wrote ${claimed.join(', ')}, but no container `
+    + `of the pod holds a GPU request it was written for; the decision annotation may only be written by gpu-admission (to ask KAI `
+    + `directly, drop annotation ${ANNOTATION.decision})`)];
 }
 
 /** The family of reserved annotations a key belongs to, as the refusal names it. */

@@ -1,5 +1,5 @@
 // Backend kai, checked against KAI Scheduler's own code (kai-scheduler/KAI-Scheduler at d5bc503):
-// its scheduling shards (node pools) and the queue label on reinvocation.
+// its scheduling shards (node pools) and a decision record forged to hide KAI's share annotations.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide } from '../../src/engine/decide.ts';
@@ -76,6 +76,37 @@ describe('kai: the pod joins the scheduling shard of its pool', () => {
     const pod = podWith([{ name: 'app', limits: generic('1', '8Gi') }]);
     const out = applied(pod, run(pod));
     assert.notEqual(run(out).kind, 'patch');
+  });
+});
+
+// KAI's scheduler and binder read gpu-fraction and gpu-fraction-num-devices from the pod whoever
+// wrote them (pkg/scheduler/api/pod_info/pod_info.go, pkg/common/resources/gpu_sharing.go).
+describe('kai: a decision record that claims share annotations it did not write', () => {
+  const forged = (claimed: Record<string, string>, containers = '{}'): string => JSON.stringify({
+    pools: ['a10-kai'], backend: 'kai', revision: '0', containers: JSON.parse(containers) as unknown, annotations: claimed,
+  });
+
+  it('when a pod with no GPU request carries gpu-fraction that a forged record claims, then it is refused, not let through', () => {
+    const claimed = { 'gpu-fraction': '0.9', 'gpu-fraction-num-devices': '8' };
+    const pod = podWith([{ name: 'app', limits: {} }], { ...claimed, 'gpu-admission.io/decision': forged(claimed) },
+      { spec: { schedulerName: 'kai-scheduler' } });
+    const d = run(pod, 'restricted');
+    assert.equal(d.kind, 'deny', JSON.stringify(d));
+    assert.match(d.kind === 'deny' ? d.message : '', /gpu-fraction.*gpu-admission\.io\/decision/);
+  });
+
+  it('when the record names a container whose written resource is gone, then the claimed share is refused too', () => {
+    const claimed = { 'gpu-fraction': '0.5' };
+    const record = forged(claimed, '{"app": {"gpu": 1, "resources": {"nvidia.com/gpu": 1}}}');
+    const pod = podWith([{ name: 'app', limits: {} }], { ...claimed, 'gpu-admission.io/decision': record });
+    assert.equal(run(pod, 'restricted').kind, 'deny');
+  });
+
+  it('when the pod is the webhook\'s own share output, then it is still left as it is', () => {
+    const pod = podWith([{ name: 'app', limits: generic('1', '8Gi') }]);
+    const out = applied(pod, run(pod, 'restricted'));
+    assert.equal(out.metadata?.annotations?.['gpu-fraction'], '0.36');
+    assert.notEqual(run(out, 'restricted').kind, 'deny');
   });
 });
 
