@@ -18,7 +18,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
-import { admissionReason, evaluatePool, kaiLabels, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { KAI_MPS, admissionReason, evaluatePool, kaiLabels, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -87,7 +87,8 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
     return analyseNatives(pod, containers, { intent, limits, record, placement, pools }, context);
   }
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), authorLabels(pod, record, policy)), ...(knownNodes ? { knownNodes } : {}) };
+  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), authorLabels(pod, record, policy)), ...(knownNodes ? { knownNodes } : {}),
+    ...(annotations[KAI.mps] === 'true' ? { kaiMps: true } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -278,6 +279,7 @@ function analyseNatives(
   const verdicts = pools.map((pool) => {
     // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
     const reason = takes.get(pool) ?? admissionReason(pool, facts) ?? kaiShareReason(pool, native, facts.isolation)
+      ?? (pool.backend === 'kai' && pod.metadata?.annotations?.[KAI.mps] === 'true' && !native.some((c) => c.natives.some((n) => n.kind === 'kai-fraction' || n.kind === 'kai-memory')) ? KAI_MPS : undefined)
       ?? (cards.onNode > pool.gpu.perNode && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${pool.gpu.perNode}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });

@@ -39,6 +39,8 @@ export interface PodFacts {
   readonly gpuContainerCount: number;
   /** The pod's own labels (a KAI queue label it has is kept). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** The pod asks KAI for MPS (annotation mps: "true"), which KAI serves only beside a GPU fraction. */
+  readonly kaiMps?: boolean;
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
@@ -294,6 +296,10 @@ function kaiPodReason(containers: ReadonlyMap<string, ContainerTranslation>, fac
     + `${others.map((n) => `"${n}"`).join(', ')}; ask whole GPUs, or one GPU container per pod`;
 }
 
+/** Why a kai pool refuses MPS without a share (gpu_request_validator.go ValidateGpuRequests). */
+export const KAI_MPS = `KAI serves annotation ${KAI.mps}: "true" only with a GPU fraction ("MPS is only supported with GPU fraction request"), `
+  + 'here the pod gets whole GPUs or MIG; ask a share of a card, or drop the annotation';
+
 /**
  * The pod labels a kai pool writes: its queue, unless the pod names its own; and, when the pool's
  * nodes are picked by KAI's node-pool label, that label, whatever the pod says. A sharded KAI runs
@@ -355,7 +361,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
   const byAnnotation = Object.assign({}, ...[...containers.values()].map((t) => t.annotations ?? {})) as Record<string, string>;
-  const kaiProblem = kaiPodReason(containers, facts);
+  const kaiProblem = kaiPodReason(containers, facts) ?? (pool.backend === 'kai' && facts.kaiMps && byAnnotation[KAI.fraction] === undefined ? KAI_MPS : undefined);
   if (kaiProblem) return fail(kaiProblem);
   if (downgraded) warnings.push(numaDropped(pool, numa));
   // Only a scheduler with kube-scheduler's DynamicResources plugin makes the claim of an extended resource (KEP-5004).

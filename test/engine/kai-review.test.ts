@@ -137,3 +137,23 @@ pools:
     assert.equal(applied(pod, d).metadata?.labels?.['kai.scheduler/queue'], 'mine');
   });
 });
+
+// KAI's admission: `if !isFractional && hasMpsAnnotation && mpsFromAnnotation == "true"` →
+// "MPS is only supported with GPU fraction request" (pkg/binder/plugins/gpusharing/gpu-request/gpu_request_validator.go).
+describe('kai: the mps annotation', () => {
+  it('when a pod asks whole GPUs with mps: "true", then the kai pools rule themselves out with KAI\'s reason', () => {
+    const d = run(podWith([{ name: 'app', limits: generic('1') }], { mps: 'true' }));
+    assert.equal(d.kind, 'deny', JSON.stringify(d));
+    assert.match(d.kind === 'deny' ? d.message : '', /a10-kai: KAI serves annotation mps: "true" only with a GPU fraction/);
+  });
+
+  it('when a pod asks nvidia.com/gpu natively with mps: "true", then it is refused too', () => {
+    const d = run(podWith([{ name: 'app', limits: { 'nvidia.com/gpu': '1' } }], { mps: 'true' }));
+    assert.match(d.kind === 'deny' ? d.message : JSON.stringify(d), /MPS is only supported with GPU fraction request/);
+  });
+
+  it('when a share or a native gpu-fraction asks mps: "true", then it is served', () => {
+    assert.equal(run(podWith([{ name: 'app', limits: generic('1', '8Gi') }], { mps: 'true' })).kind, 'patch');
+    assert.equal(run(podWith([{ name: 'app', limits: {} }], { mps: 'true', 'gpu-fraction': '0.5' })).kind, 'patch');
+  });
+});
