@@ -41,6 +41,8 @@ interface Draft {
   readonly koordinator?: { gpuIsolationProvider: typeof KOORD_HAMI_CORE };
   /** kai: the card memory as GPU feature discovery's nvidia.com/gpu.memory says it, MiB (KAI's fractions are of that). */
   readonly memoryMiB?: number;
+  /** kai: the nodes' KAI node pool (kai.scheduler/node-pool), which the pool's nodeSelector names so that the webhook labels its pods. */
+  readonly kaiNodePool?: string;
 }
 
 /** A card type as HAMi's engine registers it (`NVIDIA-Tesla T4`), as the name a pod asks (`Tesla-T4`). */
@@ -75,7 +77,7 @@ function schedulerDraft(node: ClusterNode): Draft | undefined {
 function underKai(node: ClusterNode, draft: Draft): Draft {
   if (node.labels[KAI.nodePoolLabel] === undefined) return draft;
   const mib = Number(node.labels[GFD.memory]);
-  return { ...draft, backend: 'kai', ...(Number.isInteger(mib) && mib > 0 ? { memoryMiB: mib } : {}) };
+  return { ...draft, backend: 'kai', kaiNodePool: node.labels[KAI.nodePoolLabel], ...(Number.isInteger(mib) && mib > 0 ? { memoryMiB: mib } : {}) };
 }
 
 /**
@@ -241,7 +243,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     for (const draft of dra.length > 0 ? dra : [draftOf(node)]) {
       if (!draft) continue;
       const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null,
-        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null, draft.volcano ?? null, draft.koordinator ?? null, draft.memoryMiB ?? null]);
+        draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null, draft.volcano ?? null, draft.koordinator ?? null, draft.memoryMiB ?? null, draft.kaiNodePool ?? null]);
       const group = groups.get(key) ?? { draft, nodes: [] };
       group.nodes.push(node);
       groups.set(key, group);
@@ -265,9 +267,10 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     names.add(name);
     // A nodeSelector only when needed: the backend's own labels also match other nodes, or the
     // backend has none (nvidia-exclusive, hami) and the policy requires one.
-    let nodeSelector: Record<string, string> = {};
+    // A kai pool always names its KAI node pool: a sharded KAI schedules it only for pods labelled so (docs/backends.md).
+    let nodeSelector: Record<string, string> = draft.kaiNodePool !== undefined ? { [KAI.nodePoolLabel]: draft.kaiNodePool } : {};
     const others = gpuNodes.filter((n) => !own.includes(n));
-    const probe = termsPool(name, draft);
+    const probe = { ...termsPool(name, draft), nodeSelector };
     const overlapping = others.filter((n) => poolHasNode(probe, n));
     if (!BACKEND_FACTS[draft.backend].modeLabel || overlapping.length > 0) {
       const label = distinguishing(own, overlapping.length > 0 ? overlapping : others, draft.backend, draft.backend === 'dra');
@@ -275,7 +278,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
         notes.push(`left out ${own.map((n) => n.name).join(', ')}: no label tells them from ${overlapping.map((n) => n.name).join(', ') || 'the other nodes'}; label them and run again`);
         continue;
       }
-      nodeSelector = { [label[0]]: label[1] };
+      nodeSelector = { ...nodeSelector, [label[0]]: label[1] };
     }
     const named = known(draft.memoryGiB) ? undefined : nameMemoryGiB(draft.product ?? draft.model);
     const filled: Draft = named === undefined ? draft : { ...draft, memoryGiB: named };
