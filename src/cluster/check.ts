@@ -5,6 +5,7 @@ import { formatRequirement, matchesRequirements, selectorRequirements } from '..
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
 import { KARPENTER_LABEL } from '../vocabulary/clouds.ts';
 import { flavorLabels, poolTerms } from '../policy/pool-nodes.ts';
+import { KAI } from '../vocabulary/names.ts';
 import { classSelects, policyDeviceClasses, type DeviceClassObject } from '../policy/dra.ts';
 import {
   GFD, advertisesGpus, draGpus, nodeCardCount, volcanoDevices, nodeCardMemoryGiB, nodeMigProfiles, poolHasNode, poolsOfNode, type ClusterDeviceClass, type ClusterNode, type DraView,
@@ -100,6 +101,22 @@ function volcanoCardMemoryGiB(pool: Pool, n: ClusterNode): number | undefined {
   return device && device.mem > 0 ? (device.mem * (pool.volcano?.memoryFactor ?? 1)) / 1024 : undefined;
 }
 
+/**
+ * A kai pool whose nodes sit in KAI node pools (kai.scheduler/node-pool) that its nodeSelector does
+ * not name. A sharded KAI schedules those nodes in their pool's shard, which takes only PodGroups
+ * labelled with that pool (pkg/scheduler/conf/scheduler_conf.go GetLabelSelector), and a PodGroup
+ * gets the label from its pod (pkg/podgrouper/pod_controller.go addNodePoolLabel): the webhook
+ * labels the pods of a pool whose nodeSelector names the node pool, and only those.
+ */
+function kaiNodePoolFindings(pool: Pool, nodes: readonly ClusterNode[]): string[] {
+  if (pool.backend !== 'kai' || pool.nodeSelector[KAI.nodePoolLabel] !== undefined) return [];
+  const values = [...new Set(nodes.flatMap((n) => n.labels[KAI.nodePoolLabel] ?? []))].sort();
+  if (values.length === 0) return [];
+  const fix = values.length === 1 ? `add ${KAI.nodePoolLabel}: ${values[0]} to its nodeSelector` : `make one pool per node pool, each with ${KAI.nodePoolLabel} in its nodeSelector`;
+  return [`pool ${pool.name}: its nodes are in KAI node pool${values.length > 1 ? 's' : ''} ${values.join(', ')} (${KAI.nodePoolLabel}), which a sharded KAI `
+    + `schedules only for pods labelled so, and the pool's pods get no such label: ${fix} (the webhook then labels its pods)`];
+}
+
 /** Findings, one line each; none on a cluster the policy describes. `dra`: the DRA objects, read when the policy has dra pools. */
 export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[], dra?: DraView): string[] {
   const findings: string[] = dra ? checkDeviceClasses(policy, dra) : [];
@@ -129,7 +146,7 @@ export function checkAgainstCluster(policy: Policy, nodes: readonly ClusterNode[
         + `set volcano.memoryFactor to it${pool.volcano.memoryFactor ? `, ${pool.volcano.memoryFactor} here` : ''})` : '';
       findings.push(`pool ${pool.name}: gpu.memory is ${pool.gpu.memory} but node${names.length > 1 ? 's' : ''} ${list(names)} report${names.length > 1 ? '' : 's'} ${have} per card${units}`);
     }
-    findings.push(...kaiMemoryFindings(pool, mine));
+    findings.push(...kaiMemoryFindings(pool, mine), ...kaiNodePoolFindings(pool, mine));
     const byCount = new Map<number, string[]>();
     for (const n of mine) {
       const have = nodeCardCount(n);

@@ -48,6 +48,8 @@ interface Draft {
   readonly selector?: Record<string, string>;
   /** GKE's sharing of the node pool. */
   readonly gke?: { sharingStrategy: string; maxSharedClientsPerGpu: number };
+  /** kai: the nodes' KAI node pool (kai.scheduler/node-pool), which the pool's nodeSelector names so that the webhook labels its pods. */
+  readonly kaiNodePool?: string;
 }
 
 /** A card type as HAMi's engine registers it (`NVIDIA-Tesla T4`), as the name a pod asks (`Tesla-T4`). */
@@ -82,7 +84,7 @@ function schedulerDraft(node: ClusterNode): Draft | undefined {
 function underKai(node: ClusterNode, draft: Draft): Draft {
   if (node.labels[KAI.nodePoolLabel] === undefined) return draft;
   const mib = Number(node.labels[GFD.memory]);
-  return { ...draft, backend: 'kai', ...(Number.isInteger(mib) && mib > 0 ? { memoryMiB: mib } : {}) };
+  return { ...draft, backend: 'kai', kaiNodePool: node.labels[KAI.nodePoolLabel], ...(Number.isInteger(mib) && mib > 0 ? { memoryMiB: mib } : {}) };
 }
 
 /**
@@ -288,7 +290,7 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
       if (!draft) continue;
       const key = JSON.stringify([draft.backend, draft.model, draft.memoryGiB === undefined ? null : Math.round(draft.memoryGiB), draft.perNode ?? null,
         draft.mig ?? null, draft.timeSlicing ?? null, draft.product ?? null, draft.volcano ?? null, draft.koordinator ?? null, draft.memoryMiB ?? null,
-        draft.modelLabel ?? null, draft.selector ?? null, draft.gke ?? null]);
+        draft.modelLabel ?? null, draft.selector ?? null, draft.gke ?? null, draft.kaiNodePool ?? null]);
       const group = groups.get(key) ?? { draft, nodes: [] };
       group.nodes.push(node);
       groups.set(key, group);
@@ -312,9 +314,10 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     names.add(name);
     // A nodeSelector only when needed: the backend's own labels also match other nodes, or the
     // backend has none (nvidia-exclusive, hami) and the policy requires one.
-    let nodeSelector: Record<string, string> = { ...draft.selector };
+    // A kai pool always names its KAI node pool: a sharded KAI schedules it only for pods labelled so (docs/backends.md).
+    let nodeSelector: Record<string, string> = { ...draft.selector, ...(draft.kaiNodePool !== undefined ? { [KAI.nodePoolLabel]: draft.kaiNodePool } : {}) };
     const others = gpuNodes.filter((n) => !own.includes(n));
-    const probe = termsPool(name, draft);
+    const probe = { ...termsPool(name, draft), nodeSelector };
     const overlapping = others.filter((n) => poolHasNode(probe, n));
     // A pool told apart by its mode label, GKE's labels or a cloud's model label needs no nodeSelector of its own unless other nodes match it.
     const selfSelected = BACKEND_FACTS[draft.backend].modeLabel !== undefined || draft.backend === 'gke' || draft.modelLabel !== undefined;

@@ -1,7 +1,7 @@
 import { nodeGpuUnits } from '../policy/gke.ts';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { ACK_PLACEMENT_LABEL, ANNOTATION, KAI_SHARE_ANNOTATIONS, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
+import { ACK_PLACEMENT_LABEL, ANNOTATION, KAI, KAI_SHARE_ANNOTATIONS, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import { isInteger, parseQuantity, toNumber, type Quantity } from '../vocabulary/quantity.ts';
 import { confinedTo, readPlacement, type KnownNodes, type PodPlacement } from './constraints.ts';
 import { nativeKind } from './dialect.ts';
@@ -19,7 +19,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec, ResourceList } from './pod.ts';
-import { admissionReason, evaluatePool, kaiQueueLabel, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { KAI_MPS, admissionReason, evaluatePool, kaiLabels, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -77,7 +77,8 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const kai = kaiAsked(annotations, record.kind === 'present' ? record.record.annotations : undefined);
   const asksKai = Object.keys(kai).length > 0;
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
-  const problems = [...reservedProblems(pod, annotations, record), ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems,
+  const unclaimed = gpuContainers.length === 0 && !demand.containers.some((c) => c.natives.length > 0) ? claimedKaiShare(annotations, record) : [];
+  const problems = [...reservedProblems(pod, annotations, record), ...unclaimed, ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems,
     ...(asksKai ? kaiProblems(pod, kai) : []), ...(asksKai && gpuContainers.length > 0 ? [kaiMixed(kai, gpuContainers)] : [])];
   if (problems.length > 0) return { kind: 'problems', problems: dedupe(problems) };
   const limits = namespaceLimits(policy, namespace);
@@ -87,7 +88,8 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
     return analyseNatives(pod, containers, { intent, limits, record, placement, pools }, context);
   }
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), pod.metadata?.labels), ...(knownNodes ? { knownNodes } : {}) };
+  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), authorLabels(pod, record, policy)), ...(knownNodes ? { knownNodes } : {}),
+    ...(annotations[KAI.mps] === 'true' ? { kaiMps: true } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
@@ -118,6 +120,21 @@ export function decideAnalysed(pod: Pod, analysis: Analysis, policy: Policy): De
       return denied([problem('no-pool', noPoolMessage(analysis.gpuContainers, pools))], pools);
     }
   }
+}
+
+/**
+ * The pod's labels as its author wrote them: without the KAI labels (queue, node pool) that the
+ * recorded decision's pool writes, where the pod still holds them. Read as the author's, the
+ * queue an earlier decision wrote would be kept as the pod's own on reinvocation, and pools of
+ * other queues would then join the route.
+ */
+function authorLabels(pod: Pod, record: RecordRead, policy: Policy): Readonly<Record<string, string>> | undefined {
+  const labels = pod.metadata?.labels;
+  if (!labels || record.kind !== 'present') return labels;
+  const pool = policy.pools.find((p) => p.name === record.record.pools[0]);
+  if (!pool) return labels;
+  const ours = Object.entries(kaiLabels(pool, {})).filter(([k, v]) => labels[k] === v).map(([k]) => k);
+  return ours.length === 0 ? labels : Object.fromEntries(Object.entries(labels).filter(([k]) => !ours.includes(k)));
 }
 
 /** A pod that asks gpu-admission.io resources and, with KAI's annotations, a KAI share besides. */
@@ -163,6 +180,24 @@ function reservedProblems(pod: Pod, annotations: Readonly<Record<string, string>
     }
   }
   return problems;
+}
+
+/**
+ * KAI share annotations that the pod's decision record claims as the webhook's, on a pod with no
+ * request they could have been written for. The webhook writes gpu-fraction only beside a
+ * recorded share, which a later decision translates again (and so takes back or rewrites); with
+ * no request left, nothing would, and the pod would pass unchecked while KAI's scheduler and
+ * binder still read the annotations, whoever wrote them (pkg/common/resources/gpu_sharing.go,
+ * pkg/scheduler/api/pod_info/pod_info.go): a forged record hiding a share from the namespace's rules.
+ */
+function claimedKaiShare(annotations: Readonly<Record<string, string>>, record: RecordRead): Problem[] {
+  if (record.kind !== 'present') return [];
+  const written = record.record.annotations ?? {};
+  const claimed = [KAI.fraction, KAI.memory, KAI.numDevices].filter((k) => annotations[k] !== undefined && written[k] === annotations[k]);
+  if (claimed.length === 0) return [];
+  return [problem('reserved-annotation', `annotation ${ANNOTATION.decision} says gpu-admission wrote ${claimed.join(', ')}, but no container `
+    + `of the pod holds a GPU request it was written for; the decision annotation may only be written by gpu-admission (to ask KAI `
+    + `directly, drop annotation ${ANNOTATION.decision})`)];
 }
 
 /** The family of reserved annotations a key belongs to, as the refusal names it. */
@@ -247,6 +282,7 @@ function analyseNatives(
     // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
     const reason = takes.get(pool) ?? admissionReason(pool, facts) ?? kaiShareReason(pool, native, facts.isolation)
       ?? koordNativeIsolationReason(pool, native, facts.isolation, placement.isolationProvider)
+      ?? (pool.backend === 'kai' && pod.metadata?.annotations?.[KAI.mps] === 'true' && !native.some((c) => c.natives.some((n) => n.kind === 'kai-fraction' || n.kind === 'kai-memory')) ? KAI_MPS : undefined)
       ?? (cards.onNode > nodeGpuUnits(pool) && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${nodeGpuUnits(pool)}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });
@@ -260,7 +296,12 @@ function analyseNatives(
   }
   // Pools whose pods need another scheduler (HAMi) cannot share one pod spec with the rest:
   // route to the first scheduler's pools, in pool order, as generic requests are grouped.
-  const accepted = serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
+  // Nor can pools whose KAI labels differ (queue, node pool): a pod joins one queue, and one
+  // scheduling shard, as generic requests are grouped by identical plans.
+  const own = authorLabels(pod, record, policy);
+  const first = serving[0] as Pool | undefined;
+  const accepted = serving.filter((p) => schedulerToWrite(p) === (first && schedulerToWrite(first))
+    && JSON.stringify(kaiLabels(p, own)) === JSON.stringify(first && kaiLabels(first, own)));
   return { kind: 'natives', containers: native, verdicts, accepted, intent, record, placement };
 }
 
@@ -324,8 +365,8 @@ function decideNatives(
   }
   if (placement.nodeName !== undefined) return boundNatives(accepted, placement.nodeName);
   const mutated = copyForRewrite(pod, new Map());
-  const queue = kaiQueueLabel(accepted[0] as Pool, pod.metadata?.labels);
-  if (Object.keys(queue).length > 0) mutated.metadata = { ...mutated.metadata, labels: { ...mutated.metadata?.labels, ...queue } };
+  const kai = kaiLabels(accepted[0] as Pool, authorLabels(pod, record, policy));
+  if (Object.keys(kai).length > 0) mutated.metadata = { ...mutated.metadata, labels: { ...mutated.metadata?.labels, ...kai } };
   // A DaemonSet's pod keeps its scheduler: the node is chosen, and may be in any of these pools.
   const scheduler = placement.pinned || placement.scheduler !== undefined ? undefined : schedulerToWrite(accepted[0] as Pool);
   if (scheduler) mutated.spec.schedulerName = scheduler;

@@ -42,6 +42,8 @@ export interface PodFacts {
   readonly labels?: Readonly<Record<string, string>>;
   /** Native requests only: whether they share cards as koord-scheduler reads them (gpu-memory, or a ratio below a card). */
   readonly nativeKoordShare?: boolean;
+  /** The pod asks KAI for MPS (annotation mps: "true"), which KAI serves only beside a GPU fraction. */
+  readonly kaiMps?: boolean;
 }
 
 /** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
@@ -308,11 +310,27 @@ function kaiPodReason(containers: ReadonlyMap<string, ContainerTranslation>, fac
     + `${others.map((n) => `"${n}"`).join(', ')}; ask whole GPUs, or one GPU container per pod`;
 }
 
-/** The KAI queue label a kai pool writes: its queue, unless the pod names its own. */
-export function kaiQueueLabel(pool: Pool, labels: Readonly<Record<string, string>> | undefined): Record<string, string> {
+/** Why a kai pool refuses MPS without a share (gpu_request_validator.go ValidateGpuRequests). */
+export const KAI_MPS = `KAI serves annotation ${KAI.mps}: "true" only with a GPU fraction ("MPS is only supported with GPU fraction request"), `
+  + 'here the pod gets whole GPUs or MIG; ask a share of a card, or drop the annotation';
+
+/**
+ * The pod labels a kai pool writes: its queue, unless the pod names its own; and, when the pool's
+ * nodes are picked by KAI's node-pool label, that label, whatever the pod says. A sharded KAI runs
+ * one scheduler per node pool, each listing only the PodGroups and nodes labelled with its pool
+ * (the default one only those without the label: pkg/scheduler/conf/scheduler_conf.go
+ * GetLabelSelector, pkg/scheduler/cache/cluster_info/data_lister/kubernetes_lister.go), and the
+ * pod grouper copies the pod's label to its PodGroup (pkg/podgrouper/pod_controller.go
+ * addNodePoolLabel): a pod without it, or with another pool's, never meets its pool's nodes.
+ */
+export function kaiLabels(pool: Pool, labels: Readonly<Record<string, string>> | undefined): Record<string, string> {
   const kai = pool.kai;
-  if (!kai?.queue || labels?.[kai.queueLabel] !== undefined) return {};
-  return { [kai.queueLabel]: kai.queue };
+  if (!kai) return {};
+  const nodePool = pool.nodeSelector[KAI.nodePoolLabel];
+  return {
+    ...(kai.queue && labels?.[kai.queueLabel] === undefined ? { [kai.queueLabel]: kai.queue } : {}),
+    ...(nodePool !== undefined ? { [KAI.nodePoolLabel]: nodePool } : {}),
+  };
 }
 
 /** Judges one pool: a plan for serving the pod, or the reason it cannot. */
@@ -359,7 +377,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
   const byAnnotation = Object.assign({}, ...[...containers.values()].map((t) => t.annotations ?? {})) as Record<string, string>;
-  const kaiProblem = kaiPodReason(containers, facts);
+  const kaiProblem = kaiPodReason(containers, facts) ?? (pool.backend === 'kai' && facts.kaiMps && byAnnotation[KAI.fraction] === undefined ? KAI_MPS : undefined);
   if (kaiProblem) return fail(kaiProblem);
   if (downgraded) warnings.push(numaDropped(pool, numa));
   // Only a scheduler with kube-scheduler's DynamicResources plugin makes the claim of an extended resource (KEP-5004).
@@ -370,7 +388,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const [count = 1] = counts;
   const koord = koordinatorExtras(pool, facts.intent.rdma === true);
   const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null }
-    : { ...koord.labels, ...kaiQueueLabel(pool, facts.labels) };
+    : { ...koord.labels, ...kaiLabels(pool, facts.labels) };
   const annotations = {
     ...(facts.intent.numa && !downgraded ? numaAnnotations(pool, facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement),
     ...koord.annotations, ...byAnnotation,

@@ -135,6 +135,8 @@ export const KAI = {
   containerName: 'gpu-fraction-container-name',
   /** The node label of KAI's node pools (scheduling shards), which the cluster's operator sets. */
   nodePoolLabel: 'kai.scheduler/node-pool',
+  /** The pod annotation that asks MPS for a share (MpsAnnotation; "true" without a share is refused by KAI's admission). */
+  mps: 'mps',
   /** GPU feature discovery's card memory in MiB: KAI's gpu-memory and its HAMi-core limit read it. */
   nodeMemoryLabel: 'nvidia.com/gpu.memory',
   /** The name KAI's operator gives its MutatingWebhookConfiguration (admission.mutatingWebhookConfigurationName). */

@@ -93,6 +93,9 @@ describe('policy init --from-cluster on KAI node pools', () => {
       ['a10-kai', 'kai', '23028Mi'], ['h100-80gb-hbm3-kai-mig', 'kai', '81559Mi'], ['l4', 'nvidia-exclusive', '22Gi'],
     ]);
     assert.deepEqual(draft.pools[1].mig, { profiles: ['1g.10gb'] });
+    // Their KAI node pool is in the nodeSelector, so that the webhook labels their pods for that shard.
+    assert.equal(draft.pools[0].nodeSelector['kai.scheduler/node-pool'], 'a10');
+    assert.equal(draft.pools[1].nodeSelector['kai.scheduler/node-pool'], 'h100');
     assert.ok(notes.some((n) => n.includes('pools a10-kai, h100-80gb-hbm3-kai-mig are kai') && n.includes('kai.queue')), notes.join('\n'));
   });
 

@@ -71,3 +71,31 @@ pools:
     assert.deepEqual(checkAgainstCluster(policy(), [gpuNode('a10-1', '23028')]), []);
   });
 });
+
+// A sharded KAI schedules nodes labelled kai.scheduler/node-pool=<v> only for PodGroups labelled so
+// (kai-scheduler/KAI-Scheduler pkg/scheduler/conf/scheduler_conf.go GetLabelSelector), and the
+// PodGroup takes the label from its pod (pkg/podgrouper/pod_controller.go addNodePoolLabel).
+describe('policy check --cluster: a kai pool\'s KAI node pool', () => {
+  const inPool = (name: string, nodePool: string): ClusterNode => toClusterNode({ metadata: { name, labels: {
+    pool: 'a10', 'nvidia.com/gpu.product': 'NVIDIA-A10', 'nvidia.com/gpu.memory': '23028', 'kai.scheduler/node-pool': nodePool } },
+  status: { allocatable: { 'nvidia.com/gpu': '4' }, conditions: [{ type: 'Ready', status: 'True' }] } });
+
+  it('when the nodes are in a KAI node pool the nodeSelector does not name, then the finding says which label to add', () => {
+    assert.deepEqual(checkAgainstCluster(policy(), [inPool('a10-1', 'a10')]), ['pool a10-kai: its nodes are in KAI node pool a10 (kai.scheduler/node-pool), '
+      + 'which a sharded KAI schedules only for pods labelled so, and the pool\'s pods get no such label: add kai.scheduler/node-pool: a10 to its '
+      + 'nodeSelector (the webhook then labels its pods)']);
+  });
+
+  it('when they are in two node pools, then the pool is to be split', () => {
+    assert.match(checkAgainstCluster(policy(), [inPool('a10-1', 'a10'), inPool('a10-2', 'b')]).join('\n'), /node pools a10, b .*make one pool per node pool/);
+  });
+
+  it('when the nodeSelector names the node pool, then there is no finding', () => {
+    const named = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: a10-kai, backend: kai, nodeSelector: {pool: a10, kai.scheduler/node-pool: a10}, gpu: {model: NVIDIA-A10, memory: 23028Mi, perNode: 4}}
+`);
+    assert.deepEqual(checkAgainstCluster(named, [inPool('a10-1', 'a10')]), []);
+  });
+});

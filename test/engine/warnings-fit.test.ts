@@ -34,7 +34,7 @@ function pods(pool: string): Pod[] {
   return [
     one(generic('1', '7500Mi')), one(generic('1', '16G')), one(generic('2', '3500Mi')),
     one(generic('1', '4Gi', '33')), one(generic('1', '4Gi')), one(generic('1', '1Gi')),
-    one(generic('1', '10Gi')), one(generic('1', '20Gi')), one(generic('1', '40Gi')), one(generic('1', '9Gi', '33')), one(generic('1', '79.9Gi')),
+    one(generic('1', '10Gi')), one(generic('1', '20Gi')), one(generic('1', '40Gi')), one(generic('1', '9Gi', '33')), one(generic('1', '79.9Gi')), one(generic('1', '79.5Gi')),
     one(generic('1'), { 'gpu-admission.io/numa': 'BestEffort' }), one(generic('1', '4Gi'), { 'gpu-admission.io/numa': 'BestEffort' }),
     one(generic('1'), { 'gpu-admission.io/numa': 'BestEffort' }, '1500m'),
     one({ 'nvidia.com/gpu': '1' }), one({ 'aliyun.com/gpu-mem': '4' }, { 'gpu-admission.io/numa': 'BestEffort' }), one({}, { 'gpu-memory': '2000' }), one({ 'aliyun.com/gpu': '1' }, { 'gpu-admission.io/rdma': 'true' }),

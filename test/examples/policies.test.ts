@@ -174,8 +174,16 @@ const tables: Record<string, Case[]> = {
     { name: 'two shares in one pod are refused with KAI\'s reason', namespace: 'inference',
       pod: podWith([{ name: 'a', limits: G(undefined, '4Gi') }, { name: 'b', limits: G(undefined, '4Gi') }]),
       denied: /pool a10-shared: KAI gives a share to one container of a pod/ },
-    { name: 'a pod that asks KAI natively (gpu-fraction 0.5) goes to the kai pools that take fractions', pod: one({}, { 'gpu-fraction': '0.5' }),
-      pools: ['a10-shared', 'h100'], check: (out) => assert.equal(out.spec.schedulerName, 'kai-scheduler') },
+    // One queue and one KAI node pool (scheduling shard) per pod: the first kai pool that takes fractions, not h100 (queue training) too.
+    { name: 'a pod that asks KAI natively (gpu-fraction 0.5) goes to the first kai pool that takes fractions, in its queue and node pool',
+      pod: one({}, { 'gpu-fraction': '0.5' }), pools: ['a10-shared'], check: (out) => {
+        assert.equal(out.spec.schedulerName, 'kai-scheduler');
+        assert.deepEqual(out.metadata?.labels, { 'kai.scheduler/queue': 'inference', 'kai.scheduler/node-pool': 'a10' });
+      } },
+    // GPU feature discovery labels an H100 80GB nvidia.com/gpu.memory=81559 (MiB); KAI makes gpu-memory a fraction of that
+    // (math.Ceil(81920 / 81559 * 100) / 100 = 1.01 of a card), which no card holds.
+    { name: 'gpu-memory 81920 (80Gi) natively is ruled out on h100, whose cards report 81559 MiB', namespace: 'research',
+      pod: one({}, { 'gpu-memory': '81920' }), denied: /pool h100: card has 81559Mi \(81559 MiB\), gpu-memory asks 81920 MiB/ },
     { name: 'gpu-memory with a unit is refused as KAI\'s admission refuses it', pod: one({}, { 'gpu-memory': '4Gi' }),
       denied: /annotation gpu-memory: "4Gi": must be a whole number of MiB from 1, without a unit/ },
   ],
