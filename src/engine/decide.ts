@@ -17,9 +17,9 @@ import {
 import { readIntent, type Intent } from './intent.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
-import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeValueProblems, readGpuCount } from './natives.ts';
+import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeSlices, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec } from './pod.ts';
-import { admissionReason, evaluatePool, kaiQueueLabel, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { admissionReason, evaluatePool, kaiQueueLabel, migReason, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -244,10 +244,11 @@ function analyseNatives(
   // Whether each pool takes these resources at all, whatever this pod may use (a bound pod's node may be in any of them).
   const takes = new Map(pools.map((pool) => [pool, nativePoolReason(pool, native, gpuCount)]));
   const verdicts = pools.map((pool) => {
-    // Cards on one node: MIG pools hold more slices than cards, so their requests were counted per profile.
+    // Cards on one node; MIG pools hold more slices than cards: the pod's slices of each profile, against a node's.
     const reason = takes.get(pool) ?? admissionReason(pool, facts) ?? kaiShareReason(pool, native, facts.isolation)
       ?? koordNativeIsolationReason(pool, native, facts.isolation, placement.isolationProvider)
-      ?? (cards.onNode > nodeGpuUnits(pool) && !pool.mig ? `pod asks ${cards.onNode} GPUs, a node has ${nodeGpuUnits(pool)}` : undefined);
+      ?? (pool.mig ? migReason(pool, nativeSlices(pool, containers))
+        : cards.onNode > nodeGpuUnits(pool) ? `pod asks ${cards.onNode} GPUs, a node has ${nodeGpuUnits(pool)}` : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });
   const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);

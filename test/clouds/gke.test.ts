@@ -118,6 +118,14 @@ describe('gke: native nvidia.com/gpu written for a GKE pool', () => {
   it('when a pod asks more partitions than a node holds, then it is refused', () => {
     assert.match((d => d.kind === 'deny' ? d.message : '')(native('4', 'a100-mig')), /4 × 2g.10gb, a node has 3/);
   });
+  it('when containers ask partitions that each fit a node but not together, then the pod is refused (it would never schedule)', () => {
+    // A node of a 2g.10gb node pool advertises 3 nvidia.com/gpu (gpuPartitionSizeMaxCount, pkg/gpu/nvidia/mig/mig.go): the pod's 4 fit none.
+    const two = podWith([{ name: 'a', limits: { 'nvidia.com/gpu': '2' } }, { name: 'b', limits: { 'nvidia.com/gpu': '2' } }]);
+    assert.match((d => d.kind === 'deny' ? d.message : '')(run(two, only('a100-mig'))), /pool a100-mig: pod asks 4 × 2g\.10gb, a node has 3/);
+    const init = podWith([{ name: 'a', limits: { 'nvidia.com/gpu': '2' } }], {},
+      { initContainers: [{ name: 'i', image: 'busybox', resources: { limits: { 'nvidia.com/gpu': '3' } } }] });
+    assert.notEqual(run(init, only('a100-mig')).kind, 'deny', 'an init container\'s partitions are reused by the app containers');
+  });
 });
 
 describe('gke: the policy', () => {
