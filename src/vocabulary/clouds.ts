@@ -29,6 +29,18 @@ export const KARPENTER_LABEL = {
 /** EKS Auto Mode's copy of Karpenter's GPU name ("Create a Node Pool for EKS Auto Mode"). */
 export const EKS_AUTO_GPU_NAME_LABEL = 'eks.amazonaws.com/instance-gpu-name';
 
+/**
+ * EKS Auto Mode's copies of Karpenter's GPU labels: "eks.amazonaws.com/instance-gpu-count | 1 | Number of GPUs on the instance",
+ * "eks.amazonaws.com/instance-gpu-memory | 16384 | Number of mebibytes of memory on the GPU" ("Create a Node Pool for EKS Auto Mode").
+ */
+export const EKS_AUTO_LABEL = { gpuName: EKS_AUTO_GPU_NAME_LABEL, gpuMemory: 'eks.amazonaws.com/instance-gpu-memory', gpuCount: 'eks.amazonaws.com/instance-gpu-count' } as const;
+
+/** The card-memory label (MiB, EC2's nominal size) beside each GPU-name label of EKS: Karpenter's, Auto Mode's. */
+export const EKS_GPU_MEMORY_LABEL: Readonly<Record<string, string>> = {
+  [KARPENTER_LABEL.gpuName]: KARPENTER_LABEL.gpuMemory,
+  [EKS_AUTO_GPU_NAME_LABEL]: EKS_AUTO_LABEL.gpuMemory,
+};
+
 /** AKS: the reserved label for GPU nodes (vendor only), and the VM size, which names the GPU model. */
 export const AKS_LABEL = { accelerator: 'kubernetes.azure.com/accelerator', agentPool: 'kubernetes.azure.com/agentpool' } as const;
 export const INSTANCE_TYPE_LABEL = 'node.kubernetes.io/instance-type';
