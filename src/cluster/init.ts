@@ -97,6 +97,8 @@ function cloudDraft(node: ClusterNode): Draft | undefined {
     const strategy = l[GKE_LABEL.sharingStrategy];
     const clients = Number(l[GKE_LABEL.maxSharedClients]);
     const partition = l[GKE_LABEL.partitionSize];
+    // Time-sharing or MPS on MIG partitions: no gke pool says it (sharedPartitions below notes the node).
+    if (partition !== undefined && strategy !== undefined) return undefined;
     return { backend: 'gke', model: cloudModel(accelerator), product: accelerator, memoryGiB: undefined, perNode: nodeCardCount(node),
       ...(strategy !== undefined && Number.isInteger(clients) ? { gke: { sharingStrategy: strategy, maxSharedClientsPerGpu: clients } } : {}),
       ...(partition !== undefined && strategy === undefined ? { mig: [partition] } : {}) };
@@ -300,6 +302,11 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     || (draft.backend === 'nvidia-time-slicing' && draft.timeSlicing?.resource === 'nvidia.com/gpu'));
   const pools: { doc: PoolDoc; comment: string }[] = [];
   const notes: string[] = [];
+  const sharedPartitions = gpuNodes.filter((n) => n.labels[GKE_LABEL.partitionSize] !== undefined && n.labels[GKE_LABEL.sharingStrategy] !== undefined);
+  if (sharedPartitions.length > 0) {
+    notes.push(`left out ${sharedPartitions.map((n) => n.name).join(', ')}: GKE time-sharing or MPS on MIG partitions `
+      + `(${GKE_LABEL.partitionSize} with ${GKE_LABEL.sharingStrategy}) is not served by a gke pool yet`);
+  }
   const names = new Set<string>();
   for (const { draft, nodes: own } of groups.values()) {
     if (draft.backend === 'hami' && !draft.hami && claimsNvidiaGpu.length > 0) {

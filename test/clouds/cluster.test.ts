@@ -127,3 +127,16 @@ pools:
     assert.deepEqual(w, ['/pools/0/nodeSelector: add eks.amazonaws.com/instance-gpu-memory: one GPU name spans cards (a100: 40 and 80 GB)']);
   });
 });
+
+describe('policy init --from-cluster on GKE nodes that share MIG partitions', () => {
+  // GKE runs time-sharing or MPS on partitions ("For each multi-instance GPU partition, use either time-sharing or NVIDIA MPS",
+  // "About GPU sharing strategies in GKE"); a gke pool cannot say it (gke and mig together are refused).
+  const both = node('gke-a100-mig-ts-1', { [`${GKE}accelerator`]: 'nvidia-a100-80gb', [`${GKE}accelerator-count`]: '1', [`${GKE}gpu-partition-size`]: '1g.10gb',
+    [`${GKE}gpu-sharing-strategy`]: 'time-sharing', [`${GKE}max-shared-clients-per-gpu`]: '2' }, { 'nvidia.com/gpu': '14' });
+  it('when a node shares its partitions, then no pool is drafted for it (one would select whole-card sharing nodes) and a note says why', () => {
+    const { yaml, notes } = draftPolicy([both, NODES[1]!]);
+    const pools = parse(yaml).pools as { name: string }[];
+    assert.deepEqual(pools.map((p) => p.name), ['h100']);
+    assert.ok(notes.some((n) => n.startsWith('left out gke-a100-mig-ts-1:') && n.includes('MIG partitions')), notes.join('\n'));
+  });
+});
