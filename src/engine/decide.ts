@@ -1,4 +1,4 @@
-import { nodeGpuUnits } from '../policy/gke.ts';
+import { gkeMode, nodeGpuUnits } from '../policy/gke.ts';
 import fjp from 'fast-json-patch';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
@@ -248,7 +248,7 @@ function analyseNatives(
     const reason = takes.get(pool) ?? admissionReason(pool, facts) ?? kaiShareReason(pool, native, facts.isolation)
       ?? koordNativeIsolationReason(pool, native, facts.isolation, placement.isolationProvider)
       ?? (pool.mig ? migReason(pool, nativeSlices(pool, containers))
-        : cards.onNode > nodeGpuUnits(pool) ? `pod asks ${cards.onNode} GPUs, a node has ${nodeGpuUnits(pool)}` : undefined);
+        : cards.onNode > nodeGpuUnits(pool) ? overNodeUnits(pool, cards.onNode) : undefined);
     return reason === undefined ? { pool } : { pool, reason };
   });
   const serving = verdicts.filter((v) => v.reason === undefined).map((v) => v.pool);
@@ -263,6 +263,14 @@ function analyseNatives(
   // route to the first scheduler's pools, in pool order, as generic requests are grouped.
   const accepted = serving.filter((p) => schedulerToWrite(p) === schedulerToWrite(serving[0] as Pool));
   return { kind: 'natives', containers: native, verdicts, accepted, intent, record, placement };
+}
+
+/** A pod's native nvidia.com/gpu above a node's: cards, or GKE time-sharing and MPS shares (N per card). */
+function overNodeUnits(pool: Pool, asked: number): string {
+  const units = nodeGpuUnits(pool);
+  if (units === pool.gpu.perNode) return `pod asks ${asked} GPUs, a node has ${units}`;
+  const clients = pool.gke?.maxSharedClientsPerGpu ?? 1;
+  return `pod asks ${asked} ${gkeMode(pool)} shares, a node has ${units} (${pool.gpu.perNode} GPU${pool.gpu.perNode > 1 ? 's' : ''} × ${clients} clients)`;
 }
 
 /** A KAI share asked natively gives the isolation of the pool's share: none, or memory with HAMi-core. */

@@ -108,6 +108,10 @@ describe('gke: native nvidia.com/gpu written for a GKE pool', () => {
     const d = native('2', 't4-shared');
     assert.match(d.kind === 'deny' ? d.message : '', /2 time-sharing shares; GKE's device plugin gives a container at most 1/);
   });
+  it('when containers ask more time-sharing shares than a node has, then the message counts shares, not GPUs', () => {
+    const four = podWith(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((name) => ({ name, limits: { 'nvidia.com/gpu': '1' } })));
+    assert.match((d => d.kind === 'deny' ? d.message : '')(run(four, only('t4-shared'))), /pool t4-shared: pod asks 7 time-sharing shares, a node has 6 \(2 GPUs × 3 clients\)/);
+  });
   it('when a pod asks 3 MPS shares on a single-GPU pool, then it is routed there', () => {
     assert.notEqual(native('3', 'l4-mps').kind, 'deny');
   });
