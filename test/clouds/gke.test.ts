@@ -133,6 +133,13 @@ describe('gke: native nvidia.com/gpu written for a GKE pool', () => {
 });
 
 describe('gke: the policy', () => {
+  it('when a gke pool names a partition size GKE makes on its card, then it is accepted', () => {
+    for (const [gpu, size] of [['{model: A100, product: nvidia-tesla-a100, memory: 40Gi, perNode: 1}', '1g.5gb'], ['{model: H100, product: nvidia-h100-80gb, memory: 80Gi, perNode: 8}', '1g.20gb'],
+      ['{model: H200, product: nvidia-h200-141gb, memory: 141Gi, perNode: 8}', '1g.35gb']]) {
+      const r = parsePolicy(`apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools:\n  - {name: x, backend: gke, gpu: ${gpu}, mig: {profiles: [${size}]}}\n`);
+      assert.ok(r.ok, JSON.stringify(r));
+    }
+  });
   const bad: [string, string, RegExp][] = [
     ['sharing and MIG together', '{name: x, backend: gke, gpu: {model: A100, memory: 40Gi, perNode: 1}, mig: {profiles: [1g.5gb]}, gke: {sharingStrategy: mps, maxSharedClientsPerGpu: 2}}',
       /\/pools\/0\/gke: time-sharing or MPS on MIG partitions is not served here/],
@@ -144,6 +151,10 @@ describe('gke: the policy', () => {
       /\/pools\/0\/gke: only backend gke takes it/],
     ['a nodeSelector on a label the mode sets', '{name: x, backend: gke, nodeSelector: {cloud.google.com/gke-gpu-sharing-strategy: mps}, gpu: {model: L4, memory: 22Gi, perNode: 1}}',
       /\/pools\/0\/nodeSelector: "cloud.google.com\/gke-gpu-sharing-strategy" is set by backend gke/],
+    ['a partition size GKE does not make', '{name: x, backend: gke, gpu: {model: H100, product: nvidia-h100-80gb, memory: 80Gi, perNode: 8}, mig: {profiles: [4g.40gb]}}',
+      /\/pools\/0\/mig\/profiles\/0: GKE's device plugin takes no partition size 4g\.40gb/],
+    ['a partition size of another card', '{name: x, backend: gke, gpu: {model: A100, product: nvidia-tesla-a100, memory: 40Gi, perNode: 1}, mig: {profiles: [1g.10gb]}}',
+      /\/pools\/0\/mig\/profiles\/0: GKE's device plugin expects 7 × 1g\.10gb on each card, the A100 40GB holds 4/],
     ['an unknown strategy', '{name: x, backend: gke, gpu: {model: L4, memory: 22Gi, perNode: 1}, gke: {sharingStrategy: mig, maxSharedClientsPerGpu: 2}}',
       /\/pools\/0\/gke\/sharingStrategy: must be one of time-sharing, mps, TIME_SHARING, MPS/],
   ];
