@@ -3,7 +3,7 @@
 import type { Policy, Pool } from '../policy/types.ts';
 import { formatRequirement, matchesRequirements, selectorRequirements } from '../vocabulary/node-selector.ts';
 import { GIB, parseQuantity, toNumber } from '../vocabulary/quantity.ts';
-import { KARPENTER_LABEL } from '../vocabulary/clouds.ts';
+import { EKS_AUTO_LABEL, KARPENTER_LABEL } from '../vocabulary/clouds.ts';
 import { flavorLabels, poolTerms } from '../policy/pool-nodes.ts';
 import { KAI } from '../vocabulary/names.ts';
 import { classSelects, policyDeviceClasses, type DeviceClassObject } from '../policy/dra.ts';
@@ -89,7 +89,8 @@ function kaiMemoryFindings(pool: Pool, nodes: readonly ClusterNode[]): string[] 
     + `report${names.length > 1 ? '' : 's'} ${have} MiB per card (${GFD.memory}): KAI gives a share its gpu-fraction of that, less than asked; set gpu.memory: ${have}Mi`);
 }
 /** Whether the node's card memory is a cloud's nominal size (Karpenter's, from EC2) rather than what the driver reports (GFD's). */
-const nominalMemory = (n: ClusterNode): boolean => n.labels[GFD.memory] === undefined && n.labels[KARPENTER_LABEL.gpuMemory] !== undefined;
+const nominalMemory = (n: ClusterNode): boolean => n.labels[GFD.memory] === undefined
+  && (n.labels[KARPENTER_LABEL.gpuMemory] !== undefined || n.labels[EKS_AUTO_LABEL.gpuMemory] !== undefined);
 
 /**
  * A Volcano vGPU node's card memory as the pool counts it: the plugin registers `memory.Total/(1024*1024) /

@@ -10,7 +10,7 @@ import { Document, isMap, isSeq } from 'yaml';
 import type { Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, ownedLabel, type Backend } from '../vocabulary/backends.ts';
 import { migCatalog } from '../vocabulary/mig.ts';
-import { AKS_LABEL, CLOUD_MODEL_VALUES, EKS_AUTO_GPU_NAME_LABEL, GKE_LABEL, INSTANCE_TYPE_LABEL, KARPENTER_LABEL, cloudModel } from '../vocabulary/clouds.ts';
+import { AKS_LABEL, CLOUD_MODEL_VALUES, EKS_AUTO_GPU_NAME_LABEL, EKS_GPU_MEMORY_LABEL, GKE_LABEL, INSTANCE_TYPE_LABEL, KARPENTER_LABEL, cloudModel } from '../vocabulary/clouds.ts';
 import {
   ACK_MODEL_LABEL, ACK_SCHEDULE_LABEL, KAI, KOORD, KOORD_HAMI_CORE, NVIDIA_DRA_DRIVER, NVIDIA_MIG_STRATEGY_LABEL, NVIDIA_PRODUCT_LABEL, type VolcanoMode,
 } from '../vocabulary/names.ts';
@@ -99,6 +99,8 @@ function cloudDraft(node: ClusterNode): Draft | undefined {
     const strategy = l[GKE_LABEL.sharingStrategy];
     const clients = Number(l[GKE_LABEL.maxSharedClients]);
     const partition = l[GKE_LABEL.partitionSize];
+    // Time-sharing or MPS on MIG partitions: no gke pool says it (sharedPartitions below notes the node).
+    if (partition !== undefined && strategy !== undefined) return undefined;
     return { backend: 'gke', model: cloudModel(accelerator), product: accelerator, memoryGiB: undefined, perNode: nodeCardCount(node),
       ...(strategy !== undefined && Number.isInteger(clients) ? { gke: { sharingStrategy: strategy, maxSharedClientsPerGpu: clients } } : {}),
       ...(partition !== undefined && strategy === undefined ? { mig: [partition] } : {}) };
@@ -106,9 +108,11 @@ function cloudDraft(node: ClusterNode): Draft | undefined {
   const named = [KARPENTER_LABEL.gpuName, EKS_AUTO_GPU_NAME_LABEL].find((k) => l[k] !== undefined);
   if (named !== undefined) {
     const product = l[named]!;
-    const memory = l[KARPENTER_LABEL.gpuMemory];
+    // One GPU name spans cards (a100: 40 and 80 GB): select the card memory the same way (Karpenter's label, or Auto Mode's).
+    const memoryLabel = EKS_GPU_MEMORY_LABEL[named]!;
+    const memory = l[memoryLabel];
     return { backend: 'nvidia-exclusive', model: cloudModel(product), product, modelLabel: named, memoryGiB: nodeCardMemoryGiB(node), perNode: nodeCardCount(node),
-      ...(named === KARPENTER_LABEL.gpuName && memory !== undefined ? { selector: { [KARPENTER_LABEL.gpuMemory]: memory } } : {}) };
+      ...(memory !== undefined ? { selector: { [memoryLabel]: memory } } : {}) };
   }
   const size = l[INSTANCE_TYPE_LABEL];
   if (l[AKS_LABEL.accelerator] === 'nvidia' && size !== undefined) {
@@ -300,6 +304,11 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     || (draft.backend === 'nvidia-time-slicing' && draft.timeSlicing?.resource === 'nvidia.com/gpu'));
   const pools: { doc: PoolDoc; comment: string }[] = [];
   const notes: string[] = [];
+  const sharedPartitions = gpuNodes.filter((n) => n.labels[GKE_LABEL.partitionSize] !== undefined && n.labels[GKE_LABEL.sharingStrategy] !== undefined);
+  if (sharedPartitions.length > 0) {
+    notes.push(`left out ${sharedPartitions.map((n) => n.name).join(', ')}: GKE time-sharing or MPS on MIG partitions `
+      + `(${GKE_LABEL.partitionSize} with ${GKE_LABEL.sharingStrategy}) is not served by a gke pool yet`);
+  }
   const names = new Set<string>();
   for (const { draft, nodes: own } of groups.values()) {
     if (draft.backend === 'hami' && !draft.hami && claimsNvidiaGpu.length > 0) {
@@ -333,8 +342,9 @@ export function draftPolicy(nodes: readonly ClusterNode[]): DraftResult {
     const filled: Draft = named === undefined ? draft : { ...draft, memoryGiB: named };
     if (named !== undefined) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory ${named}Gi is read from the model name ${draft.product ?? draft.model}: check it`);
     else if (!known(draft.memoryGiB)) notes.push(`pool ${name}: the nodes publish no card memory; gpu.memory is ${PLACEHOLDER}: set it (policy check fails until you do)`);
-    if (draft.modelLabel === KARPENTER_LABEL.gpuName && known(draft.memoryGiB)) {
-      notes.push(`pool ${name}: gpu.memory ${Math.round(draft.memoryGiB)}Gi is EC2's size (${KARPENTER_LABEL.gpuMemory}); the driver reports a little less (a T4 16384 MiB shows 15360): lower it to what pods can use`);
+    const ec2Memory = draft.modelLabel !== undefined ? EKS_GPU_MEMORY_LABEL[draft.modelLabel] : undefined;
+    if (ec2Memory !== undefined && known(draft.memoryGiB)) {
+      notes.push(`pool ${name}: gpu.memory ${Math.round(draft.memoryGiB)}Gi is EC2's size (${ec2Memory}); the driver reports a little less (a T4 16384 MiB shows 15360): lower it to what pods can use`);
     }
     if (draft.perNode === undefined) notes.push(`pool ${name}: the nodes publish no card count; gpu.perNode is ${PLACEHOLDER}: set it (policy check fails until you do)`);
     const facts = [draft.backend, draft.product ?? draft.model, known(filled.memoryGiB) ? `${Math.round(filled.memoryGiB)}Gi${named !== undefined ? ' (from the name)' : ''}` : 'memory unknown: set it',

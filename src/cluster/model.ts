@@ -10,7 +10,7 @@ import { gkeMode } from '../policy/gke.ts';
 import type { GkeMode } from '../vocabulary/backends.ts';
 import { migProfileOfResource, migResourceName } from '../vocabulary/mig.ts';
 import { containerRole, effectiveTotal, type ContainerRole } from '../vocabulary/containers.ts';
-import { GKE_LABEL, KARPENTER_LABEL } from '../vocabulary/clouds.ts';
+import { EKS_AUTO_LABEL, GKE_LABEL, KARPENTER_LABEL } from '../vocabulary/clouds.ts';
 import { ANNOTATION, GPU_DRIVER_CLASS, KOORD, NATIVE, NVIDIA_MIG_STRATEGY_LABEL, VOLCANO } from '../vocabulary/names.ts';
 import type { Labels } from '../vocabulary/node-selector.ts';
 import { parseQuantity, toNumber } from '../vocabulary/quantity.ts';
@@ -331,13 +331,13 @@ export const GFD = {
 const ACK_GPU_COUNT = 'aliyun.com/gpu-count';
 
 
-/** Card memory a node reports, in GiB: GFD's label, Karpenter's (MiB), Koordinator's or Volcano's registration, else ACK's total GPU memory over its card count. */
+/** Card memory a node reports, in GiB: GFD's label, Karpenter's or EKS Auto Mode's (MiB), Koordinator's or Volcano's registration, else ACK's total GPU memory over its card count. */
 export function nodeCardMemoryGiB(node: ClusterNode): number | undefined {
   // Under NVIDIA's single MIG strategy GFD's gpu.memory and gpu.count describe the slices, not the cards.
   if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') return undefined;
   const gfd = Number(node.labels[GFD.memory]);
   if (Number.isFinite(gfd) && gfd > 0) return gfd / 1024;
-  const karpenter = Number(node.labels[KARPENTER_LABEL.gpuMemory]);
+  const karpenter = Number(node.labels[KARPENTER_LABEL.gpuMemory] ?? node.labels[EKS_AUTO_LABEL.gpuMemory]);
   if (Number.isFinite(karpenter) && karpenter > 0) return karpenter / 1024;
   // Koordinator: slo-controller's sums of the Device CR's cards (gpu-memory bytes, gpu-core 100 per card).
   const koordMemory = node.allocatable[KOORD.gpuMemory];
@@ -359,7 +359,7 @@ export function nodeCardCount(node: ClusterNode): number | undefined {
   if (node.labels[NVIDIA_MIG_STRATEGY_LABEL] === 'single') return undefined;
   const ack = node.allocatable[ACK_GPU_COUNT];
   if (ack !== undefined) return ack;
-  const labelled = [GFD.count, GKE_LABEL.count, KARPENTER_LABEL.gpuCount].map((k) => Number(node.labels[k])).find((n) => Number.isInteger(n) && n > 0);
+  const labelled = [GFD.count, GKE_LABEL.count, KARPENTER_LABEL.gpuCount, EKS_AUTO_LABEL.gpuCount].map((k) => Number(node.labels[k])).find((n) => Number.isInteger(n) && n > 0);
   if (labelled !== undefined) return labelled;
   const koord = node.allocatable[KOORD.gpuCore];
   if (node.labels[KOORD.modelLabel] !== undefined && koord !== undefined && koord > 0) return Math.round(koord / 100);

@@ -257,6 +257,21 @@ function replicasReason(pool: Pool, asked: number, resource: string): string | u
     ? `${resource}: ${asked} replicas, and the device plugin refuses more than one (failRequestsGreaterThanOne)` : undefined;
 }
 
+/**
+ * The slices a pod's native requests hold of each MIG resource on a MIG pool: each profile's
+ * `nvidia.com/mig-…` (mixed strategy), and `nvidia.com/gpu` where the single strategy names its
+ * slices so (nvidia-mig single, GKE's partitions). Kubernetes' effective request per resource: a
+ * node must advertise that many, however they are spread over the containers.
+ */
+export function nativeSlices(pool: Pool, containers: readonly ContainerDemand[]): Map<string, number> {
+  const single = pool.mig?.strategy === 'single';
+  const names = new Set(containers.flatMap((c) => c.natives.filter((n) => n.kind === 'mig' || (single && n.kind === 'nvidia-gpu')).map((n) => n.resource)));
+  return new Map([...names].map((name) => [name, effectiveTotal(containers, (c) => {
+    const asked = c.natives.find((n) => n.resource === name);
+    return asked ? Math.ceil(toNumber(asked.value)) : 0;
+  })]));
+}
+
 /** Why `pool` cannot take every native request of these containers, or undefined if it can. */
 export function nativePoolReason(pool: Pool, containers: readonly ContainerDemand[], gpuCount: number): string | undefined {
   for (const c of containers) {

@@ -186,7 +186,7 @@ function slicesPerResource(facts: PodFacts, containers: ReadonlyMap<string, Cont
 }
 
 /** Why one node of a MIG pool cannot hold the pod's slices, per profile. */
-function migReason(pool: Pool, held: ReadonlyMap<string, number>): string | undefined {
+export function migReason(pool: Pool, held: ReadonlyMap<string, number>): string | undefined {
   for (const [resource, asked] of held) {
     const profile = migProfileOfResource(resource)?.name ?? deviceClassOfResource(pool, resource)?.device ?? pool.mig?.profiles[0];
     if (profile === undefined) continue;

@@ -1,6 +1,7 @@
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
 import { cardMigCatalog, computeSlices, memorySlices, parseMigProfile } from '../vocabulary/mig.ts';
 import { DRA_CLASS_RESOURCE_PREFIX, GPU_DRIVER_CLASS, NATIVE } from '../vocabulary/names.ts';
+import { GKE_PARTITION_COUNTS } from '../vocabulary/clouds.ts';
 import { timeSlicingResource } from './defaults.ts';
 import { modelLabelOf } from './pool-nodes.ts';
 import { gkeTerms } from './gke.ts';
@@ -101,6 +102,20 @@ function checkPool(pool: Pool, path: string): string[] {
   return errors;
 }
 
+/** A gke pool's partition size must be one GKE's device plugin takes, cut as many times on the pool's card as it expects. */
+function gkePartitionErrors(pool: Pool, path: string): string[] {
+  const size = pool.mig?.profiles[0];
+  if (size === undefined || !parseMigProfile(size)) return [];
+  const at = `${path}/mig/profiles/0`;
+  const expected = GKE_PARTITION_COUNTS[size];
+  if (expected === undefined) return [`${at}: GKE's device plugin takes no partition size ${size} (it takes ${Object.keys(GKE_PARTITION_COUNTS).join(', ')})`];
+  const memory = parseQuantity(pool.gpu.memory);
+  const catalog = typeof memory === 'string' ? undefined : cardMigCatalog(pool.gpu, memory);
+  const holds = catalog?.profiles[size];
+  return holds !== undefined && holds !== expected
+    ? [`${at}: GKE's device plugin expects ${expected} × ${size} on each card, the ${catalog?.name} holds ${holds}: its nodes would advertise no GPU`] : [];
+}
+
 /**
  * A gke pool's block: only on gke; sharing or a partition size, not both (gpu-admission does not
  * route shares of partitions); and no nodeSelector on the labels its mode sets.
@@ -111,6 +126,7 @@ function checkGke(pool: Pool, path: string): string[] {
   if (pool.gke && pool.mig) {
     errors.push(`${path}/gke: time-sharing or MPS on MIG partitions is not served here: give the pool either gke or mig`);
   }
+  errors.push(...gkePartitionErrors(pool, path));
   for (const r of gkeTerms(pool)) {
     if (r.key in pool.nodeSelector) errors.push(`${path}/nodeSelector: "${r.key}" is set by backend gke from the pool's gke and mig; remove it`);
   }

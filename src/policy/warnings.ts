@@ -2,7 +2,7 @@ import { BACKEND_FACTS } from '../vocabulary/backends.ts';
 import { GPU_RESOURCE_PREFIXES } from '../vocabulary/names.ts';
 import { satisfiable } from '../vocabulary/node-selector.ts';
 import { fitWarning } from '../vocabulary/warnings.ts';
-import { CLOUD_MODEL_VALUES, KARPENTER_LABEL } from '../vocabulary/clouds.ts';
+import { CLOUD_MODEL_VALUES, EKS_GPU_MEMORY_LABEL } from '../vocabulary/clouds.ts';
 import { poolTerms } from './pool-nodes.ts';
 import { poolFacts } from './gke.ts';
 import { DEFAULT_RDMA_RESOURCE } from './defaults.ts';
@@ -102,7 +102,7 @@ function overlaps(a: Pool, b: Pool): boolean {
 
 /**
  * A cloud's model label holds its own spelling (GKE nvidia-l4, Karpenter l40s): a product that
- * cannot be one matches no node. Karpenter's name alone also takes other cards of that name.
+ * cannot be one matches no node. Karpenter's (or EKS Auto Mode's) GPU name alone also takes other cards of that name.
  */
 function cloudLabelWarnings(pool: Pool, i: number, key: string): string[] {
   const warnings: string[] = [];
@@ -110,8 +110,9 @@ function cloudLabelWarnings(pool: Pool, i: number, key: string): string[] {
   if (values && !values.shape.test(pool.gpu.product)) {
     warnings.push(fitWarning((p) => `/pools/${i}/gpu/product: set it as ${key} spells it (${values.example}): nodes never hold ${p}`, pool.gpu.product));
   }
-  if (key === KARPENTER_LABEL.gpuName && !(KARPENTER_LABEL.gpuMemory in pool.nodeSelector)) {
-    warnings.push(`/pools/${i}/nodeSelector: add ${KARPENTER_LABEL.gpuMemory}: one GPU name spans cards (a100: 40 and 80 GB)`);
+  const memory = EKS_GPU_MEMORY_LABEL[key];
+  if (memory !== undefined && !(memory in pool.nodeSelector)) {
+    warnings.push(`/pools/${i}/nodeSelector: add ${memory}: one GPU name spans cards (a100: 40 and 80 GB)`);
   }
   return warnings;
 }

@@ -17,6 +17,27 @@ export const GKE_LABEL = {
   partitionSize: 'cloud.google.com/gke-gpu-partition-size',
 } as const;
 
+/**
+ * The MIG partition sizes GKE's device plugin takes, and the partitions it expects on every card: it
+ * refuses another size ("%s is not a valid GPU partition size") and a card cut into another count
+ * ("Number of partitions (%d) for GPU %s does not match expected partition count (%d)"), so such a
+ * node advertises no nvidia.com/gpu (gpuPartitionSizeMaxCount, pkg/gpu/nvidia/mig/mig.go, Start).
+ */
+export const GKE_PARTITION_COUNTS: Readonly<Record<string, number>> = {
+  // A100 40GB
+  '1g.5gb': 7, '2g.10gb': 3, '3g.20gb': 2, '7g.40gb': 1,
+  // A100 80GB, H100 80GB
+  '1g.10gb': 7, '2g.20gb': 3, '3g.40gb': 2, '7g.80gb': 1, '1g.20gb': 4,
+  // H200 141GB
+  '1g.18gb': 7, '1g.35gb': 4, '2g.35gb': 3, '3g.71gb': 2, '4g.71gb': 1, '7g.141gb': 1,
+  // B200, GB200
+  '1g.23gb': 7, '1g.45gb': 4, '2g.45gb': 3, '3g.90gb': 2, '4g.90gb': 1, '7g.180gb': 1,
+  '1g.47gb': 4, '2g.47gb': 3, '3g.93gb': 2, '4g.93gb': 1, '7g.186gb': 1,
+  // RTX PRO 6000
+  '1g.24gb': 4, '1g.24gb+me': 1, '1g.24gb+gfx': 4, '1g.24gb+me.all': 1, '1g.24gb-me': 4,
+  '2g.48gb': 2, '2g.48gb+gfx': 2, '2g.48gb+me.all': 1, '2g.48gb-me': 2, '4g.96gb': 1, '4g.96gb+gfx': 1,
+};
+
 /** Karpenter on EKS (aws/karpenter-provider-aws pkg/apis/v1/labels.go): the instance type's GPU, as EC2 describes it. */
 export const KARPENTER_LABEL = {
   /** EC2's GPU name in lower kebab case: t4, a10g, l4, l40s, a100, h100. */
@@ -28,6 +49,18 @@ export const KARPENTER_LABEL = {
 
 /** EKS Auto Mode's copy of Karpenter's GPU name ("Create a Node Pool for EKS Auto Mode"). */
 export const EKS_AUTO_GPU_NAME_LABEL = 'eks.amazonaws.com/instance-gpu-name';
+
+/**
+ * EKS Auto Mode's copies of Karpenter's GPU labels: "eks.amazonaws.com/instance-gpu-count | 1 | Number of GPUs on the instance",
+ * "eks.amazonaws.com/instance-gpu-memory | 16384 | Number of mebibytes of memory on the GPU" ("Create a Node Pool for EKS Auto Mode").
+ */
+export const EKS_AUTO_LABEL = { gpuName: EKS_AUTO_GPU_NAME_LABEL, gpuMemory: 'eks.amazonaws.com/instance-gpu-memory', gpuCount: 'eks.amazonaws.com/instance-gpu-count' } as const;
+
+/** The card-memory label (MiB, EC2's nominal size) beside each GPU-name label of EKS: Karpenter's, Auto Mode's. */
+export const EKS_GPU_MEMORY_LABEL: Readonly<Record<string, string>> = {
+  [KARPENTER_LABEL.gpuName]: KARPENTER_LABEL.gpuMemory,
+  [EKS_AUTO_GPU_NAME_LABEL]: EKS_AUTO_LABEL.gpuMemory,
+};
 
 /** AKS: the reserved label for GPU nodes (vendor only), and the VM size, which names the GPU model. */
 export const AKS_LABEL = { accelerator: 'kubernetes.azure.com/accelerator', agentPool: 'kubernetes.azure.com/agentpool' } as const;

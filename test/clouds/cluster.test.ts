@@ -7,6 +7,7 @@ import { checkAgainstCluster } from '../../src/cluster/check.ts';
 import { draftPolicy } from '../../src/cluster/init.ts';
 import { nodeCardCount, nodeCardMemoryGiB, poolUnits, toClusterNode, type ClusterNode } from '../../src/cluster/model.ts';
 import { parsePolicy, parsePolicyOrThrow } from '../../src/policy/parse.ts';
+import { policyWarnings } from '../../src/policy/warnings.ts';
 
 const node = (name: string, labels: Record<string, string>, allocatable: Record<string, string>): ClusterNode =>
   toClusterNode({ metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } }, status: { allocatable, conditions: [{ type: 'Ready', status: 'True' }] } });
@@ -100,5 +101,42 @@ describe('policy init --from-cluster on DRA nodes of a cloud', () => {
     assert.deepEqual(pools.map((p) => [p.name, p.nodeSelector]), [
       ['l4-dra', { 'eks.amazonaws.com/instance-gpu-name': 'l4' }], ['a10g-dra', { 'eks.amazonaws.com/instance-gpu-name': 'a10g' }],
     ]);
+  });
+});
+
+describe('EKS Auto Mode nodes: its own copies of Karpenter\'s GPU labels', () => {
+  // "eks.amazonaws.com/instance-gpu-count | 1 | Number of GPUs on the instance", "eks.amazonaws.com/instance-gpu-memory | 16384 |
+  // Number of mebibytes of memory on the GPU" ("Create a Node Pool for EKS Auto Mode", docs.aws.amazon.com/eks/latest/userguide/create-node-pool.html).
+  const auto = node('auto-l40s-1', { 'eks.amazonaws.com/instance-gpu-name': 'l40s', 'eks.amazonaws.com/instance-gpu-count': '4',
+    'eks.amazonaws.com/instance-gpu-memory': '46068' }, { 'nvidia.com/gpu': '4' });
+  it('when an Auto Mode node publishes its GPU count and memory, then they are the card count and memory', () => {
+    assert.equal(nodeCardCount(auto), 4);
+    assert.equal(nodeCardMemoryGiB(auto), 46068 / 1024);
+  });
+  it('when init drafts an Auto Mode node, then the pool selects the card memory too, as on Karpenter (one name spans cards)', () => {
+    const pools = parse(draftPolicy([auto]).yaml).pools as { gpu: Record<string, unknown>; nodeSelector?: Record<string, string> }[];
+    assert.deepEqual(pools[0]!.nodeSelector, { 'eks.amazonaws.com/instance-gpu-memory': '46068' });
+    assert.equal(pools[0]!.gpu.memory, '45Gi');
+  });
+  it('when an Auto Mode pool selects the GPU name alone, then check warns as it does for Karpenter\'s', () => {
+    const w = policyWarnings(parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+pools:
+  - {name: a100, backend: nvidia-exclusive, gpu: {model: A100, product: a100, modelLabel: eks.amazonaws.com/instance-gpu-name, memory: 40Gi, perNode: 8}}
+`));
+    assert.deepEqual(w, ['/pools/0/nodeSelector: add eks.amazonaws.com/instance-gpu-memory: one GPU name spans cards (a100: 40 and 80 GB)']);
+  });
+});
+
+describe('policy init --from-cluster on GKE nodes that share MIG partitions', () => {
+  // GKE runs time-sharing or MPS on partitions ("For each multi-instance GPU partition, use either time-sharing or NVIDIA MPS",
+  // "About GPU sharing strategies in GKE"); a gke pool cannot say it (gke and mig together are refused).
+  const both = node('gke-a100-mig-ts-1', { [`${GKE}accelerator`]: 'nvidia-a100-80gb', [`${GKE}accelerator-count`]: '1', [`${GKE}gpu-partition-size`]: '1g.10gb',
+    [`${GKE}gpu-sharing-strategy`]: 'time-sharing', [`${GKE}max-shared-clients-per-gpu`]: '2' }, { 'nvidia.com/gpu': '14' });
+  it('when a node shares its partitions, then no pool is drafted for it (one would select whole-card sharing nodes) and a note says why', () => {
+    const { yaml, notes } = draftPolicy([both, NODES[1]!]);
+    const pools = parse(yaml).pools as { name: string }[];
+    assert.deepEqual(pools.map((p) => p.name), ['h100']);
+    assert.ok(notes.some((n) => n.startsWith('left out gke-a100-mig-ts-1:') && n.includes('MIG partitions')), notes.join('\n'));
   });
 });

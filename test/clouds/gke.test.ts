@@ -108,6 +108,10 @@ describe('gke: native nvidia.com/gpu written for a GKE pool', () => {
     const d = native('2', 't4-shared');
     assert.match(d.kind === 'deny' ? d.message : '', /2 time-sharing shares; GKE's device plugin gives a container at most 1/);
   });
+  it('when containers ask more time-sharing shares than a node has, then the message counts shares, not GPUs', () => {
+    const four = podWith(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((name) => ({ name, limits: { 'nvidia.com/gpu': '1' } })));
+    assert.match((d => d.kind === 'deny' ? d.message : '')(run(four, only('t4-shared'))), /pool t4-shared: pod asks 7 time-sharing shares, a node has 6 \(2 GPUs × 3 clients\)/);
+  });
   it('when a pod asks 3 MPS shares on a single-GPU pool, then it is routed there', () => {
     assert.notEqual(native('3', 'l4-mps').kind, 'deny');
   });
@@ -118,9 +122,24 @@ describe('gke: native nvidia.com/gpu written for a GKE pool', () => {
   it('when a pod asks more partitions than a node holds, then it is refused', () => {
     assert.match((d => d.kind === 'deny' ? d.message : '')(native('4', 'a100-mig')), /4 × 2g.10gb, a node has 3/);
   });
+  it('when containers ask partitions that each fit a node but not together, then the pod is refused (it would never schedule)', () => {
+    // A node of a 2g.10gb node pool advertises 3 nvidia.com/gpu (gpuPartitionSizeMaxCount, pkg/gpu/nvidia/mig/mig.go): the pod's 4 fit none.
+    const two = podWith([{ name: 'a', limits: { 'nvidia.com/gpu': '2' } }, { name: 'b', limits: { 'nvidia.com/gpu': '2' } }]);
+    assert.match((d => d.kind === 'deny' ? d.message : '')(run(two, only('a100-mig'))), /pool a100-mig: pod asks 4 × 2g\.10gb, a node has 3/);
+    const init = podWith([{ name: 'a', limits: { 'nvidia.com/gpu': '2' } }], {},
+      { initContainers: [{ name: 'i', image: 'busybox', resources: { limits: { 'nvidia.com/gpu': '3' } } }] });
+    assert.notEqual(run(init, only('a100-mig')).kind, 'deny', 'an init container\'s partitions are reused by the app containers');
+  });
 });
 
 describe('gke: the policy', () => {
+  it('when a gke pool names a partition size GKE makes on its card, then it is accepted', () => {
+    for (const [gpu, size] of [['{model: A100, product: nvidia-tesla-a100, memory: 40Gi, perNode: 1}', '1g.5gb'], ['{model: H100, product: nvidia-h100-80gb, memory: 80Gi, perNode: 8}', '1g.20gb'],
+      ['{model: H200, product: nvidia-h200-141gb, memory: 141Gi, perNode: 8}', '1g.35gb']]) {
+      const r = parsePolicy(`apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools:\n  - {name: x, backend: gke, gpu: ${gpu}, mig: {profiles: [${size}]}}\n`);
+      assert.ok(r.ok, JSON.stringify(r));
+    }
+  });
   const bad: [string, string, RegExp][] = [
     ['sharing and MIG together', '{name: x, backend: gke, gpu: {model: A100, memory: 40Gi, perNode: 1}, mig: {profiles: [1g.5gb]}, gke: {sharingStrategy: mps, maxSharedClientsPerGpu: 2}}',
       /\/pools\/0\/gke: time-sharing or MPS on MIG partitions is not served here/],
@@ -132,6 +151,10 @@ describe('gke: the policy', () => {
       /\/pools\/0\/gke: only backend gke takes it/],
     ['a nodeSelector on a label the mode sets', '{name: x, backend: gke, nodeSelector: {cloud.google.com/gke-gpu-sharing-strategy: mps}, gpu: {model: L4, memory: 22Gi, perNode: 1}}',
       /\/pools\/0\/nodeSelector: "cloud.google.com\/gke-gpu-sharing-strategy" is set by backend gke/],
+    ['a partition size GKE does not make', '{name: x, backend: gke, gpu: {model: H100, product: nvidia-h100-80gb, memory: 80Gi, perNode: 8}, mig: {profiles: [4g.40gb]}}',
+      /\/pools\/0\/mig\/profiles\/0: GKE's device plugin takes no partition size 4g\.40gb/],
+    ['a partition size of another card', '{name: x, backend: gke, gpu: {model: A100, product: nvidia-tesla-a100, memory: 40Gi, perNode: 1}, mig: {profiles: [1g.10gb]}}',
+      /\/pools\/0\/mig\/profiles\/0: GKE's device plugin expects 7 × 1g\.10gb on each card, the A100 40GB holds 4/],
     ['an unknown strategy', '{name: x, backend: gke, gpu: {model: L4, memory: 22Gi, perNode: 1}, gke: {sharingStrategy: mig, maxSharedClientsPerGpu: 2}}',
       /\/pools\/0\/gke\/sharingStrategy: must be one of time-sharing, mps, TIME_SHARING, MPS/],
   ];

@@ -240,3 +240,14 @@ describe('policy features: messages', () => {
     assert.ok(!r.ok && /aliases/.test(r.errors[0] ?? ''), JSON.stringify(r));
   });
 });
+
+describe('policy features: native MIG slices of a whole pod', () => {
+  it('when containers ask mixed-strategy slices that each fit a node but not together, then the pod is refused (no node holds them)', () => {
+    // NVIDIA's device plugin advertises nvidia.com/mig-1g.10gb per slice: a node of 1 card cut into 7 has 7, and a pod asking 8 never schedules.
+    const mixed = policy('  - {name: a100, backend: nvidia-mig, gpu: {model: A100-SXM4-80GB, memory: 80Gi, perNode: 1}, mig: {profiles: [1g.10gb]}}\n');
+    const pod = podWith([{ name: 'a', limits: { 'nvidia.com/mig-1g.10gb': '4' } }, { name: 'b', limits: { 'nvidia.com/mig-1g.10gb': '4' } }]);
+    assert.match(run(mixed, pod).message, /pool a100: pod asks 8 × 1g\.10gb, a node has 7/);
+    const fits = podWith([{ name: 'a', limits: { 'nvidia.com/mig-1g.10gb': '4' } }, { name: 'b', limits: { 'nvidia.com/mig-1g.10gb': '3' } }]);
+    assert.notEqual(run(mixed, fits).d.kind, 'deny');
+  });
+});
