@@ -6,7 +6,8 @@
 // paginated lists, the report) — wall time and peak RSS (the child's VmHWM).
 // With --against DIR, the CLI of another checkout (same node_modules) is run too, in the same
 // rounds, so a change is measured before and after against the same API server and baseline.
-// --cpu-prof DIR writes a CPU profile of each inspect process there.
+// --cpu-prof DIR writes a CPU profile of each inspect process there. --hold keeps the populated
+// control plane up after the rounds, its kubeconfig printed, until the process is interrupted.
 //   npm run bench:inspect [-- --nodes 1000 --pods 20000 --runs 3 --against DIR --cpu-prof DIR]
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../test/e2e/control-plane/control-plane.ts';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, pods: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' },
-  against: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+  against: { type: 'string' }, 'cpu-prof': { type: 'string' }, hold: { type: 'boolean' } } });
 const NODES = Number(values.nodes);
 const PODS = Number(values.pods);
 const RUNS = Number(values.runs);
@@ -160,6 +161,10 @@ try {
   const outs = [...runs.values()].map((rs) => rs[0]?.out);
   if (outs.length > 1) console.log(outs.every((o) => o === outs[0]) ? 'the reports are identical' : 'THE REPORTS DIFFER');
   console.log(`(medians of ${RUNS} rounds, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  if (values.hold) {
+    console.log(`holding the control plane: --kubeconfig ${cp.kubeconfig}; interrupt to stop it`);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  }
 } finally {
   AGENT.destroy();
   await cp.stop();
