@@ -61,15 +61,16 @@ export class ClusterReader {
     }
   }
 
-  // Nodes and pods are the large lists (20,000 pods): read as plain JSON, not client-node's model objects.
+  // Nodes and pods are the large lists (20,000 pods): read as plain JSON, not client-node's model
+  // objects, each reduced to the cluster view's fields as its page arrives.
   async nodes(): Promise<ClusterNode[]> {
-    return (await listRaw(this.#kubeConfig, '/api/v1/nodes', { limit: PAGE })).map(toClusterNode);
+    return listRaw(this.#kubeConfig, '/api/v1/nodes', { limit: PAGE }, toClusterNode);
   }
 
   /** Pods that hold or wait for resources (Succeeded and Failed ones are left out by the API server). */
   async pods(): Promise<ClusterPod[]> {
     const fieldSelector = 'status.phase!=Succeeded,status.phase!=Failed';
-    return (await listRaw(this.#kubeConfig, '/api/v1/pods', { limit: PAGE, fieldSelector })).map(toClusterPod);
+    return listRaw(this.#kubeConfig, '/api/v1/pods', { limit: PAGE, fieldSelector }, toClusterPod);
   }
 
   /** The policy text in force (the ConfigMap gpu-admission-policy, key policy.yaml), or why there is none. */

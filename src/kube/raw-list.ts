@@ -21,8 +21,8 @@ export interface RawListQuery {
 
 const HTTP = new IsomorphicFetchHttpLibrary();
 
-/** One page of `path` (such as `/api/v1/pods`); an ApiException, as the generated clients throw, for an answer outside 2xx. */
-async function page(kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined): Promise<ListPage> {
+/** One page of `path` (such as `/api/v1/pods`) as text; an ApiException, as the generated clients throw, for an answer outside 2xx. */
+async function pageText(kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined): Promise<string> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('No active cluster!');
   const context = new ServerConfiguration(cluster.server, {}).makeRequestContext(path, HttpMethod.GET);
@@ -38,17 +38,38 @@ async function page(kubeConfig: KubeConfig, path: string, query: RawListQuery, t
   if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
     throw new ApiException(response.httpStatusCode, 'Unknown API Status Code!', text, response.headers);
   }
-  return JSON.parse(text) as ListPage;
+  return text;
 }
 
-/** Every item of the collection at `path`, as the API server's JSON, following the continue tokens. */
-export async function listRaw(kubeConfig: KubeConfig, path: string, query: RawListQuery): Promise<unknown[]> {
-  const out: unknown[] = [];
-  let token: string | undefined;
-  do {
-    const list = await page(kubeConfig, path, query, token);
-    if (Array.isArray(list.items)) for (const item of list.items) out.push(item);
-    token = typeof list.metadata?.continue === 'string' && list.metadata.continue !== '' ? list.metadata.continue : undefined;
-  } while (token);
-  return out;
+/**
+ * The continue token as the head of the text gives it: the API server writes a List's metadata
+ * before its items. Only a guess, to ask for the next page while this one is parsed; the parsed
+ * token decides.
+ */
+function tokenAhead(text: string): string | undefined {
+  const head = text.slice(0, Math.max(0, text.indexOf('"items"')));
+  return /"continue":"([^"\\]+)"/.exec(head)?.[1];
+}
+
+const parsedToken = (list: ListPage): string | undefined =>
+  (typeof list.metadata?.continue === 'string' && list.metadata.continue !== '' ? list.metadata.continue : undefined);
+
+/**
+ * Every item of the collection at `path`, as the API server's JSON, each reduced by `each` as its
+ * page arrives (so only the reduced items are held), following the continue tokens. The next page
+ * is asked for before this one is parsed, so the API server works while this process parses.
+ */
+export async function listRaw<T>(kubeConfig: KubeConfig, path: string, query: RawListQuery, each: (item: unknown) => T): Promise<T[]> {
+  const out: T[] = [];
+  let text = await pageText(kubeConfig, path, query, undefined);
+  for (;;) {
+    const guess = tokenAhead(text);
+    const ahead = guess === undefined ? undefined : pageText(kubeConfig, path, query, guess);
+    ahead?.catch(() => {}); // awaited below when the guess holds; its error is then thrown there
+    const list = JSON.parse(text) as ListPage;
+    if (Array.isArray(list.items)) for (const item of list.items) out.push(each(item));
+    const token = parsedToken(list);
+    if (token === undefined) return out;
+    text = await (token === guess && ahead ? ahead : pageText(kubeConfig, path, query, token));
+  }
 }
