@@ -8,6 +8,8 @@
 // rounds, so a change is measured before and after against the same API server and baseline.
 // --cpu-prof DIR writes a CPU profile of each inspect process there. --hold keeps the populated
 // control plane up after the rounds, its kubeconfig printed, until the process is interrupted.
+// --built runs each checkout's build (dist/cli/main.js, what the installed command runs; `npm run
+// build` first) instead of its TypeScript sources.
 //   npm run bench:inspect [-- --nodes 1000 --pods 20000 --runs 3 --against DIR --cpu-prof DIR]
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../test/e2e/control-plane/control-plane.ts';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, pods: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' },
-  against: { type: 'string' }, 'cpu-prof': { type: 'string' }, hold: { type: 'boolean' } } });
+  against: { type: 'string' }, 'cpu-prof': { type: 'string' }, hold: { type: 'boolean' }, built: { type: 'boolean' } } });
 const NODES = Number(values.nodes);
 const PODS = Number(values.pods);
 const RUNS = Number(values.runs);
@@ -106,7 +108,7 @@ function inspect(root: string, kubeconfig: string, policy: string): Promise<{ ms
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
-    const child = spawn(process.execPath, [...prof, join(root, 'src/cli/main.ts'), 'inspect', '--policy', policy, '--kubeconfig', kubeconfig], { cwd: root });
+    const child = spawn(process.execPath, [...prof, join(root, values.built ? 'dist/cli/main.js' : 'src/cli/main.ts'), 'inspect', '--policy', policy, '--kubeconfig', kubeconfig], { cwd: root });
     let out = '';
     let peak = 0;
     const timer = setInterval(() => {
