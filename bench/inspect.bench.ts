@@ -4,17 +4,24 @@
 // objects (raw HTTPS GETs of /api/v1/nodes and /api/v1/pods, 500 per page, bytes read, nothing
 // parsed). Measured: the whole CLI (`node src/cli/main.ts inspect`, a fresh process: start-up,
 // paginated lists, the report) — wall time and peak RSS (the child's VmHWM).
-//   npm run bench:inspect [-- --nodes 1000 --pods 20000 --runs 3]
+// With --against DIR, the CLI of another checkout (same node_modules) is run too, in the same
+// rounds, so a change is measured before and after against the same API server and baseline.
+// --cpu-prof DIR writes a CPU profile of each inspect process there. --hold keeps the populated
+// control plane up after the rounds, its kubeconfig printed, until the process is interrupted.
+// --built runs each checkout's build (dist/cli/main.js, what the installed command runs; `npm run
+// build` first) instead of its TypeScript sources.
+//   npm run bench:inspect [-- --nodes 1000 --pods 20000 --runs 3 --against DIR --cpu-prof DIR]
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../test/e2e/control-plane/control-plane.ts';
 
-const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, pods: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, pods: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' },
+  against: { type: 'string' }, 'cpu-prof': { type: 'string' }, hold: { type: 'boolean' }, built: { type: 'boolean' } } });
 const NODES = Number(values.nodes);
 const PODS = Number(values.pods);
 const RUNS = Number(values.runs);
@@ -97,10 +104,11 @@ async function rawList(cp: ControlPlane): Promise<number> {
 }
 
 /** The CLI as a user runs it, in a fresh process; its wall time and peak RSS. */
-function inspect(kubeconfig: string, policy: string): Promise<{ ms: number; peakMiB: number; lines: number }> {
+function inspect(root: string, kubeconfig: string, policy: string): Promise<{ ms: number; peakMiB: number; lines: number; out: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'inspect', '--policy', policy, '--kubeconfig', kubeconfig], { cwd: ROOT });
+    const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+    const child = spawn(process.execPath, [...prof, join(root, values.built ? 'dist/cli/main.js' : 'src/cli/main.ts'), 'inspect', '--policy', policy, '--kubeconfig', kubeconfig], { cwd: root });
     let out = '';
     let peak = 0;
     const timer = setInterval(() => {
@@ -114,7 +122,7 @@ function inspect(kubeconfig: string, policy: string): Promise<{ ms: number; peak
     child.on('close', (code) => {
       clearInterval(timer);
       if (code !== 0) reject(new Error(`inspect exited ${code}`));
-      else resolve({ ms: performance.now() - started, peakMiB: peak, lines: out.split('\n').length });
+      else resolve({ ms: performance.now() - started, peakMiB: peak, lines: out.split('\n').length, out });
     });
   });
 }
@@ -131,18 +139,34 @@ try {
   await populate(cp);
   console.log(`populated ${NODES} nodes and ${PODS} pods in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const policy = join(ROOT, 'test/e2e/cluster-policy.yaml');
+  const targets = [{ name: 'inspect', root: ROOT }, ...(values.against ? [{ name: 'against', root: values.against }] : [])];
   const base: number[] = [];
-  const runs: { ms: number; peakMiB: number; lines: number }[] = [];
+  const runs = new Map(targets.map((t) => [t.name, [] as { ms: number; peakMiB: number; lines: number; out: string }[]]));
   for (let i = 0; i < RUNS; i++) {
+    // Alternate the order of the targets from round to round, so neither always runs first.
+    const order = i % 2 === 0 ? targets : [...targets].reverse();
     base.push(await rawList(cp));
-    runs.push(await inspect(cp.kubeconfig, policy));
+    for (const t of order) {
+      const r = await inspect(t.root, cp.kubeconfig, policy);
+      runs.get(t.name)!.push(r);
+      console.log(`round ${i + 1}: ${t.name} ${r.ms.toFixed(0)} ms, peak RSS ${r.peakMiB.toFixed(0)} MiB (baseline ${base.at(-1)!.toFixed(0)} ms, load ${loadavg()[0]!.toFixed(2)})`);
+    }
   }
   const b = median(base);
-  const m = median(runs.map((r) => r.ms));
-  console.log(`| nodes | pods | API server list (baseline) | inspect (whole CLI) | ratio | inspect peak RSS | report lines |`);
-  console.log(`|---|---|---|---|---|---|---|`);
-  console.log(`| ${NODES} | ${PODS} | ${b.toFixed(0)} ms | ${m.toFixed(0)} ms | ${(m / b).toFixed(1)}× | ${Math.max(...runs.map((r) => r.peakMiB)).toFixed(0)} MiB | ${runs[0]?.lines} |`);
-  console.log(`(medians of ${RUNS} runs, Node ${process.version}, ${new Date().toISOString().slice(0, 10)})`);
+  console.log(`| target | nodes | pods | API server list (baseline) | inspect (whole CLI) | ratio | inspect peak RSS (median, max) | report lines |`);
+  console.log(`|---|---|---|---|---|---|---|---|`);
+  for (const [name, rs] of runs) {
+    const m = median(rs.map((r) => r.ms));
+    const peak = median(rs.map((r) => r.peakMiB));
+    console.log(`| ${name} | ${NODES} | ${PODS} | ${b.toFixed(0)} ms | ${m.toFixed(0)} ms | ${(m / b).toFixed(1)}× | ${peak.toFixed(0)}, ${Math.max(...rs.map((r) => r.peakMiB)).toFixed(0)} MiB | ${rs[0]?.lines} |`);
+  }
+  const outs = [...runs.values()].map((rs) => rs[0]?.out);
+  if (outs.length > 1) console.log(outs.every((o) => o === outs[0]) ? 'the reports are identical' : 'THE REPORTS DIFFER');
+  console.log(`(medians of ${RUNS} rounds, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  if (values.hold) {
+    console.log(`holding the control plane: --kubeconfig ${cp.kubeconfig}; interrupt to stop it`);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  }
 } finally {
   AGENT.destroy();
   await cp.stop();

@@ -7,6 +7,7 @@ import type { PolicyRefusal } from '../cluster/inspect.ts';
 import { toClusterNode, toClusterPod, toDraView, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { keptRevision, POLICY_EVENT_REASONS } from './policy-reloader.ts';
+import { listRaw } from './raw-list.ts';
 
 const PAGE = 500;
 
@@ -22,10 +23,12 @@ async function pages<T>(list: (token: string | undefined) => Promise<{ items: T[
 }
 
 export class ClusterReader {
+  readonly #kubeConfig: KubeConfig;
   readonly #api: CoreV1Api;
   readonly #resource: ResourceV1Api;
   readonly #admission: AdmissionregistrationV1Api;
   constructor(kubeConfig: KubeConfig) {
+    this.#kubeConfig = kubeConfig;
     this.#api = kubeConfig.makeApiClient(CoreV1Api);
     this.#resource = kubeConfig.makeApiClient(ResourceV1Api);
     this.#admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
@@ -58,15 +61,16 @@ export class ClusterReader {
     }
   }
 
+  // Nodes and pods are the large lists (20,000 pods): read as plain JSON, not client-node's model
+  // objects, each reduced to the cluster view's fields as its page arrives.
   async nodes(): Promise<ClusterNode[]> {
-    return (await pages((token) => this.#api.listNode({ limit: PAGE, ...(token ? { _continue: token } : {}) }))).map(toClusterNode);
+    return listRaw(this.#kubeConfig, '/api/v1/nodes', { limit: PAGE }, toClusterNode);
   }
 
   /** Pods that hold or wait for resources (Succeeded and Failed ones are left out by the API server). */
   async pods(): Promise<ClusterPod[]> {
     const fieldSelector = 'status.phase!=Succeeded,status.phase!=Failed';
-    return (await pages((token) => this.#api.listPodForAllNamespaces({ limit: PAGE, fieldSelector, ...(token ? { _continue: token } : {}) })))
-      .map(toClusterPod);
+    return listRaw(this.#kubeConfig, '/api/v1/pods', { limit: PAGE, fieldSelector }, toClusterPod);
   }
 
   /** The policy text in force (the ConfigMap gpu-admission-policy, key policy.yaml), or why there is none. */

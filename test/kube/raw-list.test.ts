@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import { listRaw } from '../../src/kube/raw-list.ts';
+
+/** A List page as the API server writes it: metadata (with the continue token) before the items. */
+const page = (items: unknown[], token?: string): string =>
+  JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '7', ...(token ? { continue: token } : {}) }, items });
+
+describe('listRaw', () => {
+  const seen: IncomingMessage[] = [];
+  let answer: (url: URL) => { status: number; body: string } = () => ({ status: 200, body: page([]) });
+  const server = createServer((req, res) => {
+    seen.push(req);
+    const { status, body } = answer(new URL(req.url ?? '/', 'http://x'));
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
+  });
+  const kubeConfig = new KubeConfig();
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    // A server URL with a path, as behind Rancher's proxy: the collection's path goes after it. Plain HTTP
+    // needs insecure-skip-tls-verify in client-node, and so here: its dispatcher is the one used.
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}/k8s/clusters/c-1`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 'sekret' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+  });
+  after(() => server.close());
+
+  it('when the list has several pages, then every item is read in order, reduced, with the query, the path and the user\'s token on each request', async () => {
+    seen.length = 0;
+    answer = (url) => {
+      const token = url.searchParams.get('continue');
+      if (!token) return { status: 200, body: page([{ n: 1 }, { n: 2 }], 'two') };
+      if (token === 'two') return { status: 200, body: page([{ n: 3 }], 'three') };
+      return { status: 200, body: page([{ n: 4 }]) };
+    };
+    const items = await listRaw(kubeConfig, '/api/v1/pods', { limit: 2, fieldSelector: 'status.phase!=Failed' }, (i) => (i as { n: number }).n * 10);
+    assert.deepEqual(items, [10, 20, 30, 40]);
+    assert.equal(seen.length, 3);
+    for (const req of seen) {
+      const url = new URL(req.url ?? '', 'http://x');
+      assert.equal(url.pathname, '/k8s/clusters/c-1/api/v1/pods');
+      assert.equal(url.searchParams.get('limit'), '2');
+      assert.equal(url.searchParams.get('fieldSelector'), 'status.phase!=Failed');
+      assert.equal(req.headers.authorization, 'Bearer sekret');
+    }
+    assert.deepEqual(seen.map((r) => new URL(r.url ?? '', 'http://x').searchParams.get('continue')), [null, 'two', 'three']);
+  });
+
+  it('when the text\'s head names another token than its metadata (a guess that fails), then the parsed token is followed', async () => {
+    seen.length = 0;
+    answer = (url) => {
+      const token = url.searchParams.get('continue');
+      // A label holding "continue":"decoy" before the items; the List's own token comes after them.
+      if (!token) return { status: 200, body: `{"kind":"PodList","extra":{"continue":"decoy"},"items":[{"n":1}],"metadata":{"continue":"real"}}` };
+      if (token === 'real') return { status: 200, body: page([{ n: 2 }]) };
+      return { status: 200, body: page([{ n: 99 }]) };
+    };
+    const items = await listRaw(kubeConfig, '/api/v1/nodes', { limit: 500 }, (i) => (i as { n: number }).n);
+    assert.deepEqual(items, [1, 2]);
+  });
+
+  it('when the API server refuses, then an ApiException carries its code and body, as the generated clients throw', async () => {
+    answer = () => ({ status: 403, body: JSON.stringify({ kind: 'Status', message: 'pods is forbidden: User "u" cannot list resource "pods"' }) });
+    await assert.rejects(listRaw(kubeConfig, '/api/v1/pods', { limit: 500 }, (i) => i),
+      (e: unknown) => e instanceof ApiException && e.code === 403 && /cannot list resource/.test(String(e.body)));
+    answer = () => ({ status: 401, body: '' });
+    await assert.rejects(listRaw(kubeConfig, '/api/v1/pods', { limit: 500 }, (i) => i), (e: unknown) => e instanceof ApiException && e.code === 401);
+  });
+});
