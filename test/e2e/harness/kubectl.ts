@@ -19,6 +19,9 @@ export function runProcess(bin: string, args: readonly string[], options: { inpu
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A program that exits before reading its input (helm, a quick kubectl) closes the pipe: the
+    // write then fails with EPIPE, which is not the program's result — its exit code and output are.
+    child.stdin?.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') reject(e); });
     child.stdin?.end(input ?? '');
   });
 }
