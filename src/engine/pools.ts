@@ -316,6 +316,7 @@ function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTrans
  * request/limit"). Whole cards in several containers are plain nvidia.com/gpu, and fine.
  */
 function kaiPodReason(containers: ReadonlyMap<string, ContainerTranslation>, facts: PodFacts): string | undefined {
+  if (facts.gpuContainers.length < 2) return undefined; // a share beside nothing else
   const share = [...containers].find(([, t]) => t.annotations !== undefined)?.[0];
   const others = facts.gpuContainers.map((c) => c.name).filter((n) => n !== share);
   if (share === undefined || others.length === 0) return undefined;
