@@ -19,7 +19,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeSlices, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec, ResourceList } from './pod.ts';
-import { KAI_MPS, admissionReason, evaluatePool, kaiLabels, migReason, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { KAI_MPS, admissionReason, evaluatePool, kaiLabels, migReason, samePlan, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -508,7 +508,7 @@ function chosenGroup(outcomes: readonly PoolOutcome[]): PoolPlan[] {
   const honoured = plans.filter((p) => !p.downgraded);
   const ranked = honoured.length > 0 ? honoured : plans;
   const [first] = ranked;
-  return first ? ranked.filter((p) => p.key === first.key) : [];
+  return first ? ranked.filter((p) => p === first || samePlan(p, first)) : [];
 }
 
 function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record, placement }: Extract<Analysis, { kind: 'pools' }>, policy: Policy): Decision {

@@ -178,8 +178,11 @@ function readRequest(
 }
 
 function readResource(res: ResourceRequirements, name: string, where: string, problems: Problem[]): Quantity | undefined {
-  const limit = readQuantity(res.limits?.[name], `${where}: resources.limits["${name}"]`, problems);
-  const request = readQuantity(res.requests?.[name], `${where}: resources.requests["${name}"]`, problems);
+  // The field's name is written only for a value that is there (most names read are not).
+  const limitValue = res.limits?.[name];
+  const requestValue = res.requests?.[name];
+  const limit = limitValue == null ? undefined : readQuantity(limitValue, `${where}: resources.limits["${name}"]`, problems);
+  const request = requestValue == null ? undefined : readQuantity(requestValue, `${where}: resources.requests["${name}"]`, problems);
   if (limit && request && (limit.num !== request.num || limit.den !== request.den)) {
     problems.push(problem('invalid-request', `${where}: resources.requests["${name}"] (${request.text}) must equal the limit (${limit.text})`));
     return undefined;

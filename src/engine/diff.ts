@@ -42,10 +42,11 @@ function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): vo
     const oldVal = m[key];
     if (has(obj, key) && !(o[key] === undefined && oldVal !== undefined && !objIsArray)) {
       const newVal = o[key];
+      if (oldVal === newVal) continue; // the same value, or a shared subtree: no path written
       if (typeof oldVal === 'object' && oldVal !== null && typeof newVal === 'object' && newVal !== null
         && Array.isArray(oldVal) === Array.isArray(newVal)) {
         diffInto(oldVal as Json, newVal as Json, `${path}/${escape(key)}`, patch);
-      } else if (oldVal !== newVal) {
+      } else {
         patch.push({ op: 'replace', path: `${path}/${escape(key)}`, value: valueOf(newVal) });
       }
     } else if (mirrorIsArray === objIsArray) {

@@ -46,7 +46,7 @@ export interface PodFacts {
   readonly kaiMps?: boolean;
 }
 
-/** How a pool would serve the pod. Plans with equal `key` translate the pod identically. */
+/** How a pool would serve the pod. Plans that are `samePlan` translate the pod identically. */
 export interface PoolPlan {
   readonly pool: Pool;
   readonly containers: ReadonlyMap<string, ContainerTranslation>;
@@ -59,7 +59,6 @@ export interface PoolPlan {
   readonly warnings: readonly string[];
   /** A NUMA BestEffort request this pool cannot honour. */
   readonly downgraded: boolean;
-  readonly key: string;
 }
 
 export type PoolOutcome =
@@ -158,9 +157,24 @@ function initReason(pool: Pool, roles: ReadonlySet<ContainerRole>, apps: number)
 
 /**
  * MIG slices of each profile one node of the pool holds: the layout's count per card, else the
- * most the GPU model's catalog allows (7 × 1g on most cards), times the cards.
+ * most the GPU model's catalog allows (7 × 1g on most cards), times the cards. A fact of the
+ * pool alone (policies are immutable once parsed): worked out once per pool and profile.
  */
+const capacityCache = new WeakMap<Pool, Map<string, number>>();
+const MAX_PROFILES_KEPT = 32;
 function migCapacity(pool: Pool, profile: string): number {
+  let known = capacityCache.get(pool);
+  if (!known) capacityCache.set(pool, (known = new Map()));
+  let capacity = known.get(profile);
+  if (capacity === undefined) {
+    capacity = poolMigCapacity(pool, profile);
+    // Native requests name profiles too (migReason on a pod's own nvidia.com/mig-…): a bounded number is kept.
+    if (known.size < MAX_PROFILES_KEPT) known.set(profile, capacity);
+  }
+  return capacity;
+}
+
+function poolMigCapacity(pool: Pool, profile: string): number {
   const layout = pool.mig?.layout?.[profile];
   if (layout !== undefined) return layout * pool.gpu.perNode;
   const catalog = cardMigCatalog(pool.gpu, cardMemory(pool));
@@ -302,6 +316,7 @@ function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTrans
  * request/limit"). Whole cards in several containers are plain nvidia.com/gpu, and fine.
  */
 function kaiPodReason(containers: ReadonlyMap<string, ContainerTranslation>, facts: PodFacts): string | undefined {
+  if (facts.gpuContainers.length < 2) return undefined; // a share beside nothing else
   const share = [...containers].find(([, t]) => t.annotations !== undefined)?.[0];
   const others = facts.gpuContainers.map((c) => c.name).filter((n) => n !== share);
   if (share === undefined || others.length === 0) return undefined;
@@ -395,10 +410,39 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   };
   const schedulerName = schedulerToWrite(pool);
   const rdma = facts.intent.rdma ? pool.rdma : undefined;
-  const key = JSON.stringify([[...containers].map(([n, t]) => [n, t.resources]), labels, annotations, schedulerName, rdma]);
   return {
     ok: true,
-    plan: { pool, containers, labels, annotations, warnings, downgraded, key,
+    plan: { pool, containers, labels, annotations, warnings, downgraded,
       ...(schedulerName ? { schedulerName } : {}), ...(rdma ? { rdma } : {}) },
   };
+}
+
+/**
+ * Whether two plans translate the pod identically: the same resources per container, labels,
+ * annotations, scheduler and RDMA devices, compared as their JSON text would be (key order
+ * counts), without writing that text.
+ */
+export function samePlan(a: PoolPlan, b: PoolPlan): boolean {
+  if (a.containers.size !== b.containers.size) return false;
+  const others = b.containers.entries();
+  for (const [name, t] of a.containers) {
+    const [otherName, other] = others.next().value as [string, ContainerTranslation];
+    if (name !== otherName || !sameJson(t.resources, other.resources)) return false;
+  }
+  return sameJson(a.labels, b.labels) && sameJson(a.annotations, b.annotations) && a.schedulerName === b.schedulerName
+    && sameJson(a.rdma, b.rdma);
+}
+
+/** Whether JSON.stringify would write `a` and `b` alike (plain JSON values: objects, arrays, strings, finite numbers, booleans, null). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameJson(x ?? null, b[i] ?? null));
+  }
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return ka.length === kb.length
+    && ka.every((k, i) => k === kb[i] && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

@@ -89,7 +89,16 @@ export function tolerateTaints(spec: PodSpec, pools: readonly Pool[]): void {
 
 /** The terms a decision ANDs into the pod for these pools, as the record keeps them. */
 export function recordedTerms(pools: readonly Pool[]): string[][] {
-  return pools.flatMap(poolTerms).map((term) => term.map(formatRequirement));
+  return pools.flatMap(poolTermTexts).map((term) => [...term]);
+}
+
+const termTexts = new WeakMap<Pool, readonly (readonly string[])[]>();
+
+/** A pool's terms as text, written once per pool (policies are immutable once parsed). */
+function poolTermTexts(pool: Pool): readonly (readonly string[])[] {
+  let texts = termTexts.get(pool);
+  if (!texts) termTexts.set(pool, (texts = poolTerms(pool).map((term) => term.map(formatRequirement))));
+  return texts;
 }
 
 /**

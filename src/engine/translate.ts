@@ -132,12 +132,25 @@ function migProfiles(pool: Pool): readonly MigProfile[] {
   return profiles;
 }
 
+const slicesCache = new WeakMap<Pool, { readonly card: Quantity; readonly total: number }>();
+
+/**
+ * Compute slices of a full card: 7, or 4 on the A30 and RTX PRO 6000 (from the listed profiles
+ * when the model is unknown). A fact of the pool and its card: worked out once per pool.
+ */
+function fullCardSlices(pool: Pool, card: Quantity): number {
+  const known = slicesCache.get(pool);
+  if (known?.card === card) return known.total;
+  const total = computeSlices(cardMigCatalog(pool.gpu, card), pool.mig?.profiles, card);
+  slicesCache.set(pool, { card, total });
+  return total;
+}
+
 /** The smallest listed MIG profile that holds the request (the full-card one for whole GPUs). */
 export function chooseMigProfile(input: Pick<TranslateInput, 'request' | 'pool' | 'card'>): MigProfile | undefined {
   const profiles = migProfiles(input.pool);
   const { pool, card } = input;
-  // Compute slices of a full card: 7, or 4 on the A30 and RTX PRO 6000 (from the listed profiles when the model is unknown).
-  const total = computeSlices(cardMigCatalog(pool.gpu, card), pool.mig?.profiles, card);
+  const total = fullCardSlices(pool, card);
   if (!isFraction(input.request, card)) return profiles.find((p) => p.slices === total);
   const { memory, cores } = input.request;
   return profiles.find((p) => (memory === undefined || compareQuantity(memory, { text: '', num: p.memoryBytes, den: 1n }) <= 0)

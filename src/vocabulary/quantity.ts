@@ -25,9 +25,29 @@ const EXPONENT = /^[eE]([+-]?\d+)$/;
 export const GIB = 1n << 30n;
 export const MIB = 1n << 20n;
 
+/**
+ * Quantities already parsed, by their text: the same few (`4`, `16Gi`, a pool's card) are read
+ * in every pod. Results are frozen or strings, so they are shared; only short texts are kept, and
+ * the map is emptied when full, so texts a client invents cannot grow it without bound.
+ */
+const parsed = new Map<string, Quantity | string>();
+const MAX_PARSED = 1024;
+const MAX_PARSED_TEXT = 64;
+
 /** Parses a quantity; returns a reason string on failure (the caller names the field). */
 export function parseQuantity(input: string | number): Quantity | string {
-  const text = String(input).trim();
+  const key = String(input);
+  if (key.length > MAX_PARSED_TEXT) return parseText(key);
+  let result = parsed.get(key);
+  if (result === undefined) {
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(key, (result = parseText(key)));
+  }
+  return result;
+}
+
+function parseText(input: string): Quantity | string {
+  const text = input.trim();
   const match = NUMBER.exec(text);
   const [whole, sign, intPart = '', fracPart = ''] = match ?? [];
   if (!match || whole === undefined || (intPart === '' && fracPart === '')) {
