@@ -1,4 +1,4 @@
-import { gkeMode, nodeGpuUnits } from '../policy/gke.ts';
+import { nodeGpuUnits } from '../policy/gke.ts';
 import type { Policy, Pool } from '../policy/types.ts';
 import { BACKEND_FACTS, isolationCovers, type Isolation } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, ANNOTATION, KAI, KAI_SHARE_ANNOTATIONS, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
@@ -19,7 +19,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeSlices, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec, ResourceList } from './pod.ts';
-import { KAI_MPS, admissionReason, evaluatePool, kaiLabels, migReason, samePlan, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { admissionReason, evaluatePool, kaiLabels, kaiMpsReason, migReason, overNodeUnits, samePlan, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -278,11 +278,13 @@ function analyseNatives(
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   // Whether each pool takes these resources at all, whatever this pod may use (a bound pod's node may be in any of them).
   const takes = new Map(pools.map((pool) => [pool, nativePoolReason(pool, native, gpuCount)]));
+  const mps = pod.metadata?.annotations?.[KAI.mps] === 'true';
+  const fraction = native.some((c) => c.natives.some((n) => n.kind === 'kai-fraction' || n.kind === 'kai-memory'));
   const verdicts = pools.map((pool) => {
     // Cards on one node; MIG pools hold more slices than cards: the pod's slices of each profile, against a node's.
     const reason = takes.get(pool) ?? admissionReason(pool, facts) ?? kaiShareReason(pool, native, facts.isolation)
       ?? koordNativeIsolationReason(pool, native, facts.isolation, placement.isolationProvider)
-      ?? (pool.backend === 'kai' && pod.metadata?.annotations?.[KAI.mps] === 'true' && !native.some((c) => c.natives.some((n) => n.kind === 'kai-fraction' || n.kind === 'kai-memory')) ? KAI_MPS : undefined)
+      ?? kaiMpsReason(pool, mps, fraction)
       ?? (pool.mig ? migReason(pool, nativeSlices(pool, containers))
         : cards.onNode > nodeGpuUnits(pool) ? overNodeUnits(pool, cards.onNode) : undefined);
     return reason === undefined ? { pool } : { pool, reason };
@@ -301,17 +303,10 @@ function analyseNatives(
   // scheduling shard, as generic requests are grouped by identical plans.
   const own = authorLabels(pod, record, policy);
   const first = serving[0] as Pool | undefined;
-  const accepted = serving.filter((p) => schedulerToWrite(p) === (first && schedulerToWrite(first))
-    && JSON.stringify(kaiLabels(p, own)) === JSON.stringify(first && kaiLabels(first, own)));
+  const scheduler = first && schedulerToWrite(first);
+  const labels = first && JSON.stringify(kaiLabels(first, own));
+  const accepted = serving.filter((p) => schedulerToWrite(p) === scheduler && JSON.stringify(kaiLabels(p, own)) === labels);
   return { kind: 'natives', containers: native, verdicts, accepted, intent, record, placement };
-}
-
-/** A pod's native nvidia.com/gpu above a node's: cards, or GKE time-sharing and MPS shares (N per card). */
-function overNodeUnits(pool: Pool, asked: number): string {
-  const units = nodeGpuUnits(pool);
-  if (units === pool.gpu.perNode) return `pod asks ${asked} GPUs, a node has ${units}`;
-  const clients = pool.gke?.maxSharedClientsPerGpu ?? 1;
-  return `pod asks ${asked} ${gkeMode(pool)} shares, a node has ${units} (${pool.gpu.perNode} GPU${pool.gpu.perNode > 1 ? 's' : ''} × ${clients} clients)`;
 }
 
 /** A KAI share asked natively gives the isolation of the pool's share: none, or memory with HAMi-core. */

@@ -2,7 +2,7 @@ import { deviceClassOfResource, DRA_COUNT_ONLY } from '../policy/dra.ts';
 import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolIsolation, poolPlacement } from '../policy/pool-nodes.ts';
 import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
-import { gkeMode, poolFacts } from '../policy/gke.ts';
+import { gkeMode, nodeGpuUnits, poolFacts } from '../policy/gke.ts';
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, KAI, KOORD, NATIVE } from '../vocabulary/names.ts';
 import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
 import { GIB, floorUnits, parseQuantity, type Quantity } from '../vocabulary/quantity.ts';
@@ -293,8 +293,15 @@ function gkeSharesReason(pool: Pool, facts: PodFacts, containers: ReadonlyMap<st
   const mode = pool.backend === 'gke' ? gkeMode(pool) : undefined;
   if (mode !== 'time-sharing' && mode !== 'mps') return undefined;
   const shares = effectiveTotal(facts.gpuContainers, (c) => containers.get(c.name)?.resources[NATIVE.nvidiaGpu] ?? 0);
-  const onNode = pool.gpu.perNode * (pool.gke?.maxSharedClientsPerGpu ?? 1);
-  return shares > onNode ? `pod asks ${shares} ${mode} shares, a node has ${onNode}` : undefined;
+  return shares > nodeGpuUnits(pool) ? overNodeUnits(pool, shares) : undefined;
+}
+
+/** A pod's nvidia.com/gpu above a node's: cards, or GKE time-sharing and MPS shares (N per card). */
+export function overNodeUnits(pool: Pool, asked: number): string {
+  const units = nodeGpuUnits(pool);
+  if (units === pool.gpu.perNode) return `pod asks ${asked} GPUs, a node has ${units}`;
+  const clients = pool.gke?.maxSharedClientsPerGpu ?? 1;
+  return `pod asks ${asked} ${gkeMode(pool)} shares, a node has ${units} (${pool.gpu.perNode} GPU${pool.gpu.perNode > 1 ? 's' : ''} × ${clients} clients)`;
 }
 
 /** ACK shares one card count per pod, and every app container's memory sits on each of those cards. */
@@ -326,8 +333,13 @@ function kaiPodReason(containers: ReadonlyMap<string, ContainerTranslation>, fac
 }
 
 /** Why a kai pool refuses MPS without a share (gpu_request_validator.go ValidateGpuRequests). */
-export const KAI_MPS = `KAI serves annotation ${KAI.mps}: "true" only with a GPU fraction ("MPS is only supported with GPU fraction request"), `
+const KAI_MPS = `KAI serves annotation ${KAI.mps}: "true" only with a GPU fraction ("MPS is only supported with GPU fraction request"), `
   + 'here the pod gets whole GPUs or MIG; ask a share of a card, or drop the annotation';
+
+/** Why a kai pool refuses a pod annotated mps: "true" that it gives no GPU fraction (whole GPUs or MIG). */
+export function kaiMpsReason(pool: Pool, mps: boolean | undefined, fraction: boolean): string | undefined {
+  return pool.backend === 'kai' && mps && !fraction ? KAI_MPS : undefined;
+}
 
 /**
  * The pod labels a kai pool writes: its queue, unless the pod names its own; and, when the pool's
@@ -392,7 +404,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
   const byAnnotation = Object.assign({}, ...[...containers.values()].map((t) => t.annotations ?? {})) as Record<string, string>;
-  const kaiProblem = kaiPodReason(containers, facts) ?? (pool.backend === 'kai' && facts.kaiMps && byAnnotation[KAI.fraction] === undefined ? KAI_MPS : undefined);
+  const kaiProblem = kaiPodReason(containers, facts) ?? kaiMpsReason(pool, facts.kaiMps, byAnnotation[KAI.fraction] !== undefined);
   if (kaiProblem) return fail(kaiProblem);
   if (downgraded) warnings.push(numaDropped(pool, numa));
   // Only a scheduler with kube-scheduler's DynamicResources plugin makes the claim of an extended resource (KEP-5004).
