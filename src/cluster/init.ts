@@ -52,7 +52,7 @@ interface Draft {
   readonly kaiNodePool?: string;
 }
 
-/** A card type as HAMi's engine registers it (`NVIDIA-Tesla T4`), as the name a pod asks (`Tesla-T4`). */
+/** A card name as HAMi's engine registers it (`NVIDIA-Tesla T4`) or NVML names it (`NVIDIA H100 80GB HBM3`), as the name a pod asks (`Tesla-T4`, `H100-80GB-HBM3`). */
 const cardType = (type: string): string => type.replace(/^NVIDIA-/, '').replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
 
 /**
@@ -132,7 +132,7 @@ function draDrafts(node: ClusterNode): Draft[] {
     const mine = devices.filter((d) => d.attributes.productName === product);
     const whole = mine.filter((d) => d.attributes.type === 'gpu');
     const slices = mine.filter((d) => d.attributes.type === 'mig');
-    const model = product.replace(/^NVIDIA\s+/, '').replace(/\s+/g, '-');
+    const model = cardType(product);
     const memory = whole.find((d) => d.memoryBytes !== undefined)?.memoryBytes;
     const memoryGiB = memory !== undefined ? memory / 2 ** 30 : undefined;
     const drafts: Draft[] = [];
