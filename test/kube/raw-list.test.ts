@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
-import { isLoopback, listRaw } from '../../src/kube/raw-list.ts';
+import { listRaw } from '../../src/kube/raw-list.ts';
 
 /** A List page as the API server writes it: metadata (with the continue token) before the items. */
 const page = (items: unknown[], token?: string): string =>
@@ -53,7 +53,7 @@ describe('listRaw', () => {
     assert.deepEqual(seen.map((r) => new URL(r.url ?? '', 'http://x').searchParams.get('continue')), [null, 'two', 'three']);
   });
 
-  it('when a list has many pages, then they share the connections of its first page (at most two: the next page is asked for while one is read), uncompressed from this machine\'s API server', async () => {
+  it('when a list has many pages, then they share the connections of its first page (at most two: the next page is asked for while one is read)', async () => {
     seen.length = 0;
     answer = (url) => {
       const n = Number(url.searchParams.get('continue') ?? '1');
@@ -62,12 +62,6 @@ describe('listRaw', () => {
     assert.deepEqual(await listRaw(kubeConfig, '/api/v1/nodes', { limit: 1 }, (i) => (i as { n: number }).n), [1, 2, 3, 4, 5, 6]);
     assert.equal(seen.length, 6);
     assert.ok(new Set(seen.map((r) => r.socket.remotePort)).size <= 2, 'at most two client sockets for six pages');
-    for (const req of seen) assert.equal(req.headers['accept-encoding'], 'identity');
-  });
-
-  it('when the server is named by a loopback address, then it is this machine; any other name is not', () => {
-    for (const server of ['https://127.0.0.1:6443', 'https://127.3.2.1', 'https://localhost:8443/k8s', 'https://[::1]:6443']) assert.equal(isLoopback(server), true, server);
-    for (const server of ['https://10.0.0.1:6443', 'https://kube.example.com', 'https://127.0.0.1.example.com', 'https://[::2]', 'not a url']) assert.equal(isLoopback(server), false, server);
   });
 
   it('when the text\'s head names another token than its metadata (a guess that fails), then the parsed token is followed', async () => {
