@@ -6,7 +6,13 @@
 // dates parsed — most of inspect's time at 20,000 pods, for a view that reads a few fields.
 // The pages of one list share their connections: client-node gives each request a new
 // dispatcher, so a new TLS handshake per page.
-import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, ServerConfiguration, type KubeConfig, type RequestContext } from '@kubernetes/client-node';
+// Imported from client-node's own modules, not its index, which loads every generated API and
+// model: the CLI's cluster verbs then load only what they use (src/kube/lean-client-node.ts).
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import { HttpMethod, type RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
+import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
 
 /** A List as the API server sends it: the items, and the token of the next page. */
 interface ListPage {
