@@ -7,7 +7,7 @@ import type { PolicyRefusal } from '../cluster/inspect.ts';
 import { toClusterNode, toClusterPod, toDraView, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { keptRevision, POLICY_EVENT_REASONS } from './policy-reloader.ts';
-import { listRaw } from './raw-list.ts';
+import { listRaw, readRaw } from './raw-list.ts';
 
 const PAGE = 500;
 
@@ -37,8 +37,8 @@ export class ClusterReader {
 
   /**
    * client-node's generated clients, loaded on first use: the package's index loads every
-   * generated API and model, which the raw lists of nodes and pods (all that inspect reads with
-   * --policy FILE) do without.
+   * generated API and model, which inspect's usual reads (nodes, pods, the policy ConfigMap, as
+   * plain JSON) do without.
    */
   #clients(): Promise<GeneratedClients> {
     this.#generated ??= import('@kubernetes/client-node').then((k) => ({
@@ -92,13 +92,14 @@ export class ClusterReader {
 
   /** The policy text in force (the ConfigMap gpu-admission-policy, key policy.yaml), or why there is none. */
   async policyText(namespace: string = POLICY_CONFIGMAP.namespace): Promise<{ text: string; resourceVersion?: string } | { missing: string }> {
-    const { core } = await this.#clients();
+    // As plain JSON: inspect's usual reads then load none of client-node's generated code.
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(POLICY_CONFIGMAP.name)}`;
     try {
-      const cm = await core.readNamespacedConfigMap({ name: POLICY_CONFIGMAP.name, namespace });
-      const text = cm.data?.[POLICY_CONFIGMAP.key];
-      if (text === undefined) return { missing: `ConfigMap ${namespace}/${POLICY_CONFIGMAP.name} has no key ${POLICY_CONFIGMAP.key}` };
-      const version = cm.metadata?.resourceVersion;
-      return { text, ...(version ? { resourceVersion: version } : {}) };
+      const cm = await readRaw(this.#kubeConfig, path) as { data?: Record<string, unknown>; metadata?: { resourceVersion?: unknown } } | null;
+      const text = cm?.data?.[POLICY_CONFIGMAP.key];
+      if (typeof text !== 'string') return { missing: `ConfigMap ${namespace}/${POLICY_CONFIGMAP.name} has no key ${POLICY_CONFIGMAP.key}` };
+      const version = cm?.metadata?.resourceVersion;
+      return { text, ...(typeof version === 'string' && version ? { resourceVersion: version } : {}) };
     } catch (err) {
       if ((err as { code?: number }).code === 404) return { missing: `no ConfigMap ${namespace}/${POLICY_CONFIGMAP.name}: the webhook has no policy` };
       throw err;

@@ -36,16 +36,13 @@ interface ListSession {
   dispatcher?: Dispatcher;
 }
 
-/** One page of `path` (such as `/api/v1/pods`) as text; an ApiException, as the generated clients throw, for an answer outside 2xx. */
-async function pageText(kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined, session: ListSession): Promise<string> {
+/** A GET of `path` with `query` as text; an ApiException, as the generated clients throw, for an answer outside 2xx. */
+async function getText(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, session: ListSession): Promise<string> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('No active cluster!');
   const context = new ServerConfiguration(cluster.server, {}).makeRequestContext(path, HttpMethod.GET);
   context.setHeaderParam('Accept', 'application/json');
-  context.setQueryParam('limit', String(query.limit));
-  if (query.fieldSelector) context.setQueryParam('fieldSelector', query.fieldSelector);
-  if (query.labelSelector) context.setQueryParam('labelSelector', query.labelSelector);
-  if (token) context.setQueryParam('continue', token);
+  for (const [name, value] of Object.entries(query)) if (value) context.setQueryParam(name, value);
   // The credentials are put on every page (a token may be refreshed); the connection is the first page's.
   await kubeConfig.applySecurityAuthentication(context);
   session.dispatcher ??= context.getDispatcher();
@@ -57,6 +54,24 @@ async function pageText(kubeConfig: KubeConfig, path: string, query: RawListQuer
     throw new ApiException(response.httpStatusCode, 'Unknown API Status Code!', text, response.headers);
   }
   return text;
+}
+
+/** One page of `path` (such as `/api/v1/pods`) as text. */
+const pageText = (kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined, session: ListSession): Promise<string> =>
+  getText(kubeConfig, path, { limit: String(query.limit), fieldSelector: query.fieldSelector, labelSelector: query.labelSelector, continue: token }, session);
+
+/**
+ * One object (such as `/api/v1/namespaces/NS/configmaps/NAME`) as the API server's JSON, with
+ * the generated clients' request and errors (an ApiException with code 404 when it does not
+ * exist) but without loading them.
+ */
+export async function readRaw(kubeConfig: KubeConfig, path: string): Promise<unknown> {
+  const session: ListSession = {};
+  try {
+    return JSON.parse(await getText(kubeConfig, path, {}, session)) as unknown;
+  } finally {
+    session.dispatcher?.close().catch(() => {});
+  }
 }
 
 /**

@@ -46,17 +46,20 @@ describe('leanClientNode', () => {
     out.url = context.getUrl();
     out.authorization = context.getHeaders().Authorization;
     out.refused = await listRaw(kc, '/api/v1/nodes', { limit: 1 }, (i) => i).then(() => 'listed', (e) => e.message + ': ' + (e.cause?.code ?? e.cause?.message));
+    const { ClusterReader } = await import(${JSON.stringify(`${SRC}cluster-read.ts`)});
+    out.policy = await new ClusterReader(kc).policyText().then(() => 'read', (e) => e.message);
     out.before = generatedLoaded();
     const index = await import('@kubernetes/client-node');
     out.sameKubeConfig = index.KubeConfig === kc.constructor;
     out.client = typeof kc.makeApiClient(index.CoreV1Api).listNode;
     out.after = generatedLoaded();`;
 
-  it('when the CLI reads a kubeconfig and lists, then no generated API or model is loaded, the credentials are put on the request, and the package\'s index still gives the generated clients on the same KubeConfig', () => {
+  it('when the CLI reads a kubeconfig, lists and asks for the policy ConfigMap, then no generated API or model is loaded, the credentials are put on the request, and the package\'s index still gives the generated clients on the same KubeConfig', () => {
     const out = fresh(readKubeconfig, true);
     assert.equal(out.url, 'http://127.0.0.1:1/base/api/v1/nodes');
     assert.equal(out.authorization, 'Bearer sekret');
     assert.match(String(out.refused), /^fetch failed: /);
+    assert.equal(out.policy, 'fetch failed', 'the policy ConfigMap asked for, as plain JSON');
     assert.deepEqual(out.before, { models: 0, apis: 0 });
     assert.equal(out.sameKubeConfig, true);
     assert.equal(out.client, 'function');

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
-import { listRaw } from '../../src/kube/raw-list.ts';
+import { listRaw, readRaw } from '../../src/kube/raw-list.ts';
 
 /** A List page as the API server writes it: metadata (with the continue token) before the items. */
 const page = (items: unknown[], token?: string): string =>
@@ -83,5 +83,18 @@ describe('listRaw', () => {
       (e: unknown) => e instanceof ApiException && e.code === 403 && /cannot list resource/.test(String(e.body)));
     answer = () => ({ status: 401, body: '' });
     await assert.rejects(listRaw(kubeConfig, '/api/v1/pods', { limit: 500 }, (i) => i), (e: unknown) => e instanceof ApiException && e.code === 401);
+  });
+
+  it('when one object is read, then its JSON comes back from the collection\'s path under the server\'s, with the token; a missing one is an ApiException 404', async () => {
+    seen.length = 0;
+    answer = (url) => (url.pathname.endsWith('/configmaps/policy')
+      ? { status: 200, body: JSON.stringify({ kind: 'ConfigMap', metadata: { name: 'policy', resourceVersion: '42' }, data: { 'policy.yaml': 'pools: []' } }) }
+      : { status: 404, body: JSON.stringify({ kind: 'Status', reason: 'NotFound', code: 404 }) });
+    const cm = await readRaw(kubeConfig, '/api/v1/namespaces/gpu-admission/configmaps/policy');
+    assert.deepEqual(cm, { kind: 'ConfigMap', metadata: { name: 'policy', resourceVersion: '42' }, data: { 'policy.yaml': 'pools: []' } });
+    assert.equal(seen[0]?.url, '/k8s/clusters/c-1/api/v1/namespaces/gpu-admission/configmaps/policy');
+    assert.equal(seen[0]?.headers.authorization, 'Bearer sekret');
+    await assert.rejects(readRaw(kubeConfig, '/api/v1/namespaces/gpu-admission/configmaps/other'),
+      (e: unknown) => e instanceof ApiException && e.code === 404 && /NotFound/.test(String(e.body)));
   });
 });
