@@ -5,8 +5,8 @@
 // most of the CLI's start-up (0.45 of 0.75 s of CPU to import config.js, measured for #23). A
 // resolve hook gives config.js, and only config.js, an index holding those two names, from the
 // same files the full index re-exports them from (so they are the same classes). Everything else
-// is unchanged: the generated clients, loaded through the package's own index when a verb reads a
-// ConfigMap, Events, DRA objects or webhooks, load in full, and share config.js with this.
+// is unchanged: the generated clients, loaded through the package's own index when a verb reads
+// Events, DRA objects, webhooks or a namespace, load in full, and share config.js with this.
 import { registerHooks } from 'node:module';
 
 /** The import in client-node's config.js that is narrowed, and what it takes from it. */
