@@ -8,8 +8,13 @@
 // rounds, so a change is measured before and after against the same API server and baseline.
 // --cpu-prof DIR writes a CPU profile of each inspect process there. --hold keeps the populated
 // control plane up after the rounds, its kubeconfig printed, until the process is interrupted.
-// --built runs each checkout's build (dist/cli/main.js, what the installed command runs; `npm run
-// build` first) instead of its TypeScript sources.
+// --kubeconfig FILE uses a control plane held up that way instead of starting and populating one.
+// --built runs each checkout's installed command (bin/gpu-admission.cjs, which runs the build,
+// dist/cli/main.js; `npm run build` first) instead of its TypeScript sources; each target runs
+// once, unmeasured, before the rounds (Node's compile cache filled, files in the page cache);
+// --cold gives every run an empty cache directory instead (XDG_CACHE_HOME, where the command keeps its
+// compile cache, a fresh directory; a checkout without the cache is unaffected).
+// Each run's CPU time (user + system, from /proc) is printed beside its wall time.
 //   npm run bench:inspect [-- --nodes 1000 --pods 20000 --runs 3 --against DIR --cpu-prof DIR]
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,10 +23,12 @@ import { request, type RequestOptions } from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startControlPlane, type ControlPlane } from '../test/e2e/control-plane/control-plane.ts';
+import { parse as parseYaml } from 'yaml';
+import { startControlPlane } from '../test/e2e/control-plane/control-plane.ts';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, pods: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' },
-  against: { type: 'string' }, 'cpu-prof': { type: 'string' }, hold: { type: 'boolean' }, built: { type: 'boolean' } } });
+  against: { type: 'string' }, 'cpu-prof': { type: 'string' }, hold: { type: 'boolean' }, built: { type: 'boolean' }, cold: { type: 'boolean' },
+  kubeconfig: { type: 'string' } } });
 const NODES = Number(values.nodes);
 const PODS = Number(values.pods);
 const RUNS = Number(values.runs);
@@ -35,10 +42,27 @@ const KINDS = [
   { prefix: 'l20', labels: { gpu: 'on' }, res: { 'hami.io/gpu': '40', 'hami.io/gpumem': '184272', 'hami.io/gpucores': '400' }, pod: { 'hami.io/gpu': '1', 'hami.io/gpumem': '4096' } },
 ];
 
-function call(cp: ControlPlane, method: string, path: string, body?: unknown): Promise<{ status: number; bytes: number; text: string }> {
+/** The API server and the admin's credentials: the started control plane's, or those embedded in --kubeconfig. */
+interface Cluster {
+  readonly apiServerUrl: string;
+  readonly kubeconfig: string;
+  readonly ca: Buffer;
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+function heldCluster(kubeconfig: string): Cluster {
+  const config = parseYaml(readFileSync(kubeconfig, 'utf8')) as { clusters: { cluster: Record<string, string> }[]; users: { user: Record<string, string> }[] };
+  const { cluster } = config.clusters[0]!;
+  const { user } = config.users[0]!;
+  const data = (text: string | undefined): Buffer => Buffer.from(text ?? '', 'base64');
+  return { apiServerUrl: cluster.server!, kubeconfig, ca: data(cluster['certificate-authority-data']), cert: data(user['client-certificate-data']), key: data(user['client-key-data']) };
+}
+
+function call(cp: Cluster, method: string, path: string, body?: unknown): Promise<{ status: number; bytes: number; text: string }> {
   const url = new URL(cp.apiServerUrl);
   const options: RequestOptions = {
-    host: url.hostname, port: url.port, path, method, ca: readFileSync(cp.caCertPath), cert: readFileSync(cp.adminCertPath), key: readFileSync(cp.adminKeyPath),
+    host: url.hostname, port: url.port, path, method, ca: cp.ca, cert: cp.cert, key: cp.key,
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, agent: AGENT,
   };
   return new Promise((resolve, reject) => {
@@ -63,7 +87,7 @@ async function pool<T>(items: readonly T[], width: number, each: (item: T) => Pr
   }));
 }
 
-async function populate(cp: ControlPlane): Promise<void> {
+async function populate(cp: Cluster): Promise<void> {
   const nodes = Array.from({ length: NODES }, (_, i) => ({ i, kind: KINDS[i % KINDS.length]! }));
   await pool(nodes, 16, async ({ i, kind }) => {
     const name = `${kind.prefix}-${i}`;
@@ -73,7 +97,7 @@ async function populate(cp: ControlPlane): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const url = new URL(cp.apiServerUrl);
       const req = request({ host: url.hostname, port: url.port, path: `/api/v1/nodes/${name}/status`, method: 'PATCH', agent: AGENT,
-        ca: readFileSync(cp.caCertPath), cert: readFileSync(cp.adminCertPath), key: readFileSync(cp.adminKeyPath),
+        ca: cp.ca, cert: cp.cert, key: cp.key,
         headers: { 'Content-Type': 'application/merge-patch+json' } }, (res) => { res.resume(); res.on('end', () => (res.statusCode! < 300 ? resolve() : reject(new Error(`status ${name}: ${res.statusCode}`)))); });
       req.on('error', reject);
       req.end(JSON.stringify({ status: { capacity, allocatable: capacity, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'bench' }] } }));
@@ -91,7 +115,7 @@ async function populate(cp: ControlPlane): Promise<void> {
 }
 
 /** The API server's own paginated list of nodes and pods: bytes read, nothing parsed but the continue token. */
-async function rawList(cp: ControlPlane): Promise<number> {
+async function rawList(cp: Cluster): Promise<number> {
   const started = performance.now();
   for (const path of ['/api/v1/nodes', '/api/v1/pods']) {
     let token = '';
@@ -103,45 +127,75 @@ async function rawList(cp: ControlPlane): Promise<number> {
   return performance.now() - started;
 }
 
-/** The CLI as a user runs it, in a fresh process; its wall time and peak RSS. */
-function inspect(root: string, kubeconfig: string, policy: string): Promise<{ ms: number; peakMiB: number; lines: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
-    const child = spawn(process.execPath, [...prof, join(root, values.built ? 'dist/cli/main.js' : 'src/cli/main.ts'), 'inspect', '--policy', policy, '--kubeconfig', kubeconfig], { cwd: root });
-    let out = '';
-    let peak = 0;
-    const timer = setInterval(() => {
-      try {
-        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-        if (hwm) peak = Math.max(peak, Number(hwm) / 1024);
-      } catch { /* exited */ }
-    }, 20);
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      if (code !== 0) reject(new Error(`inspect exited ${code}`));
-      else resolve({ ms: performance.now() - started, peakMiB: peak, lines: out.split('\n').length, out });
+interface Run { ms: number; cpuMs: number; peakMiB: number; lines: number; out: string }
+
+/** User + system CPU of a live process in ms (/proc/PID/stat, clock ticks of 10 ms), or undefined once it has exited. */
+function cpuOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of stat)
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CLI as a user runs it, in a fresh process; its wall time, CPU time (sampled every 20 ms, so up to 20 ms short) and peak RSS. */
+async function inspect(root: string, kubeconfig: string, policy: string): Promise<Run> {
+  const cold = values.cold ? await mkdtemp(join(tmpdir(), 'gpu-admission-bench-cache-')) : undefined;
+  try {
+    return await new Promise((resolve, reject) => {
+      const started = performance.now();
+      const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+      const env = cold ? { ...process.env, XDG_CACHE_HOME: cold } : process.env;
+      const child = spawn(process.execPath, [...prof, join(root, values.built ? 'bin/gpu-admission.cjs' : 'src/cli/main.ts'), 'inspect', '--policy', policy, '--kubeconfig', kubeconfig], { cwd: root, env });
+      let out = '';
+      let peak = 0;
+      let cpu = 0;
+      const timer = setInterval(() => {
+        try {
+          const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+          if (hwm) peak = Math.max(peak, Number(hwm) / 1024);
+        } catch { /* exited */ }
+        cpu = cpuOf(child.pid) ?? cpu;
+      }, 20);
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearInterval(timer);
+        if (code !== 0) reject(new Error(`inspect exited ${code}`));
+        else resolve({ ms: performance.now() - started, cpuMs: cpu, peakMiB: peak, lines: out.split('\n').length, out });
+      });
     });
-  });
+  } finally {
+    if (cold) await rm(cold, { recursive: true, force: true });
+  }
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-execFileSync('bash', [join(ROOT, 'test/e2e/control-plane/build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-const work = await mkdtemp(join(tmpdir(), 'gpu-admission-bench-inspect-'));
-const cp = await startControlPlane({ workDir: work, log: () => {} });
+const work = values.kubeconfig ? undefined : await mkdtemp(join(tmpdir(), 'gpu-admission-bench-inspect-'));
+let started: { stop(): Promise<void> } | undefined;
+let cp: Cluster;
+if (values.kubeconfig) cp = heldCluster(values.kubeconfig);
+else {
+  execFileSync('bash', [join(ROOT, 'test/e2e/control-plane/build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const plane = await startControlPlane({ workDir: work!, log: () => {} });
+  started = plane;
+  cp = { apiServerUrl: plane.apiServerUrl, kubeconfig: plane.kubeconfig, ca: readFileSync(plane.caCertPath), cert: readFileSync(plane.adminCertPath), key: readFileSync(plane.adminKeyPath) };
+}
 const { Agent } = await import('node:https');
 AGENT = new Agent({ keepAlive: true, maxSockets: 16 });
 try {
-  const t0 = performance.now();
-  await populate(cp);
-  console.log(`populated ${NODES} nodes and ${PODS} pods in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  if (started) {
+    const t0 = performance.now();
+    await populate(cp);
+    console.log(`populated ${NODES} nodes and ${PODS} pods in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
   const policy = join(ROOT, 'test/e2e/cluster-policy.yaml');
   const targets = [{ name: 'inspect', root: ROOT }, ...(values.against ? [{ name: 'against', root: values.against }] : [])];
   const base: number[] = [];
-  const runs = new Map(targets.map((t) => [t.name, [] as { ms: number; peakMiB: number; lines: number; out: string }[]]));
+  const runs = new Map(targets.map((t) => [t.name, [] as Run[]]));
+  if (values.built && !values.cold) for (const t of targets) await inspect(t.root, cp.kubeconfig, policy); // warm-up, not measured
   for (let i = 0; i < RUNS; i++) {
     // Alternate the order of the targets from round to round, so neither always runs first.
     const order = i % 2 === 0 ? targets : [...targets].reverse();
@@ -149,26 +203,27 @@ try {
     for (const t of order) {
       const r = await inspect(t.root, cp.kubeconfig, policy);
       runs.get(t.name)!.push(r);
-      console.log(`round ${i + 1}: ${t.name} ${r.ms.toFixed(0)} ms, peak RSS ${r.peakMiB.toFixed(0)} MiB (baseline ${base.at(-1)!.toFixed(0)} ms, load ${loadavg()[0]!.toFixed(2)})`);
+      console.log(`round ${i + 1}: ${t.name} ${r.ms.toFixed(0)} ms (CPU ${r.cpuMs.toFixed(0)} ms), peak RSS ${r.peakMiB.toFixed(0)} MiB (baseline ${base.at(-1)!.toFixed(0)} ms, load ${loadavg()[0]!.toFixed(2)})`);
     }
   }
   const b = median(base);
-  console.log(`| target | nodes | pods | API server list (baseline) | inspect (whole CLI) | ratio | inspect peak RSS (median, max) | report lines |`);
+  console.log(`| target | API server list (baseline) | inspect (whole CLI) | ratio | median of round ratios | inspect CPU | inspect peak RSS (median, max) | report lines |`);
   console.log(`|---|---|---|---|---|---|---|---|`);
   for (const [name, rs] of runs) {
     const m = median(rs.map((r) => r.ms));
+    const perRound = median(rs.map((r, i) => r.ms / base[i]!));
     const peak = median(rs.map((r) => r.peakMiB));
-    console.log(`| ${name} | ${NODES} | ${PODS} | ${b.toFixed(0)} ms | ${m.toFixed(0)} ms | ${(m / b).toFixed(1)}× | ${peak.toFixed(0)}, ${Math.max(...rs.map((r) => r.peakMiB)).toFixed(0)} MiB | ${rs[0]?.lines} |`);
+    console.log(`| ${name} | ${b.toFixed(0)} ms | ${m.toFixed(0)} ms | ${(m / b).toFixed(1)}× | ${perRound.toFixed(1)}× | ${median(rs.map((r) => r.cpuMs)).toFixed(0)} ms | ${peak.toFixed(0)}, ${Math.max(...rs.map((r) => r.peakMiB)).toFixed(0)} MiB | ${rs[0]?.lines} |`);
   }
   const outs = [...runs.values()].map((rs) => rs[0]?.out);
   if (outs.length > 1) console.log(outs.every((o) => o === outs[0]) ? 'the reports are identical' : 'THE REPORTS DIFFER');
-  console.log(`(medians of ${RUNS} rounds, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
-  if (values.hold) {
+  console.log(`(${NODES} nodes, ${PODS} pods${values.kubeconfig ? ' (held)' : ''}; ${values.built ? `built${values.cold ? ', cold compile cache' : ''}` : 'sources'}; medians of ${RUNS} rounds, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  if (values.hold && started) {
     console.log(`holding the control plane: --kubeconfig ${cp.kubeconfig}; interrupt to stop it`);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   }
 } finally {
   AGENT.destroy();
-  await cp.stop();
-  await rm(work, { recursive: true, force: true });
+  await started?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
 }

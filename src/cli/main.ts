@@ -102,6 +102,7 @@ function dispatch(argv: readonly string[], stdin?: () => string): Outcome {
 
 /** The cluster of the user's kubeconfig, read with their credentials. */
 const openCluster: OpenCluster = async ({ kubeconfig, context }) => {
+  (await import('../kube/lean-client-node.ts')).leanClientNode(); // before client-node is first loaded
   const { loadKubeConfig } = await import('../kube/kubeconfig.ts');
   const { ClusterReader } = await import('../kube/cluster-read.ts');
   return new ClusterReader(await loadKubeConfig(kubeconfig ?? process.env.KUBECONFIG, 'read nodes, pods and the policy from', context));

@@ -1,13 +1,13 @@
 // Reads what the cluster view needs: Nodes, non-terminated Pods (both paginated, as kubectl
 // does), the policy ConfigMap and a namespace's labels. The caller's own credentials: kubectl's
 // kubeconfig, never the webhook's ServiceAccount.
-import { AdmissionregistrationV1Api, CoreV1Api, ResourceV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, ResourceV1Api } from '@kubernetes/client-node';
 import type { MutatingConfiguration } from '../cluster/webhook-order.ts';
 import type { PolicyRefusal } from '../cluster/inspect.ts';
 import { toClusterNode, toClusterPod, toDraView, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { keptRevision, POLICY_EVENT_REASONS } from './policy-reloader.ts';
-import { listRaw } from './raw-list.ts';
+import { listRaw, readRaw } from './raw-list.ts';
 
 const PAGE = 500;
 
@@ -22,21 +22,37 @@ async function pages<T>(list: (token: string | undefined) => Promise<{ items: T[
   return out;
 }
 
+interface GeneratedClients {
+  readonly core: CoreV1Api;
+  readonly resource: ResourceV1Api;
+  readonly admission: AdmissionregistrationV1Api;
+}
+
 export class ClusterReader {
   readonly #kubeConfig: KubeConfig;
-  readonly #api: CoreV1Api;
-  readonly #resource: ResourceV1Api;
-  readonly #admission: AdmissionregistrationV1Api;
+  #generated: Promise<GeneratedClients> | undefined;
   constructor(kubeConfig: KubeConfig) {
     this.#kubeConfig = kubeConfig;
-    this.#api = kubeConfig.makeApiClient(CoreV1Api);
-    this.#resource = kubeConfig.makeApiClient(ResourceV1Api);
-    this.#admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  }
+
+  /**
+   * client-node's generated clients, loaded on first use: the package's index loads every
+   * generated API and model, which inspect's usual reads (nodes, pods, the policy ConfigMap, as
+   * plain JSON) do without.
+   */
+  #clients(): Promise<GeneratedClients> {
+    this.#generated ??= import('@kubernetes/client-node').then((k) => ({
+      core: this.#kubeConfig.makeApiClient(k.CoreV1Api),
+      resource: this.#kubeConfig.makeApiClient(k.ResourceV1Api),
+      admission: this.#kubeConfig.makeApiClient(k.AdmissionregistrationV1Api),
+    }));
+    return this.#generated;
   }
 
   /** Every MutatingWebhookConfiguration: its name, and each webhook's name and match conditions, in list order. */
   async mutatingWebhooks(): Promise<MutatingConfiguration[]> {
-    const items = await pages((token) => this.#admission.listMutatingWebhookConfiguration({ limit: PAGE, ...(token ? { _continue: token } : {}) }));
+    const { admission } = await this.#clients();
+    const items = await pages((token) => admission.listMutatingWebhookConfiguration({ limit: PAGE, ...(token ? { _continue: token } : {}) }));
     return items.map((c) => ({
       name: c.metadata?.name ?? '',
       webhooks: (c.webhooks ?? []).map((w) => ({ name: w.name, matchConditions: (w.matchConditions ?? []).map((m) => ({ name: m.name, expression: m.expression })) })),
@@ -46,11 +62,12 @@ export class ClusterReader {
   /** DeviceClasses, ResourceSlices and ResourceClaims (resource.k8s.io/v1), for dra pools. */
   async dra(): Promise<DraView> {
     const at = (token: string | undefined) => ({ limit: PAGE, ...(token ? { _continue: token } : {}) });
+    const { resource } = await this.#clients();
     try {
       const [classes, slices, claims] = await Promise.all([
-        pages((t) => this.#resource.listDeviceClass(at(t))),
-        pages((t) => this.#resource.listResourceSlice(at(t))),
-        pages((t) => this.#resource.listResourceClaimForAllNamespaces(at(t))),
+        pages((t) => resource.listDeviceClass(at(t))),
+        pages((t) => resource.listResourceSlice(at(t))),
+        pages((t) => resource.listResourceClaimForAllNamespaces(at(t))),
       ]);
       return toDraView(classes, slices, claims);
     } catch (err) {
@@ -75,12 +92,14 @@ export class ClusterReader {
 
   /** The policy text in force (the ConfigMap gpu-admission-policy, key policy.yaml), or why there is none. */
   async policyText(namespace: string = POLICY_CONFIGMAP.namespace): Promise<{ text: string; resourceVersion?: string } | { missing: string }> {
+    // As plain JSON: inspect's usual reads then load none of client-node's generated code.
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(POLICY_CONFIGMAP.name)}`;
     try {
-      const cm = await this.#api.readNamespacedConfigMap({ name: POLICY_CONFIGMAP.name, namespace });
-      const text = cm.data?.[POLICY_CONFIGMAP.key];
-      if (text === undefined) return { missing: `ConfigMap ${namespace}/${POLICY_CONFIGMAP.name} has no key ${POLICY_CONFIGMAP.key}` };
-      const version = cm.metadata?.resourceVersion;
-      return { text, ...(version ? { resourceVersion: version } : {}) };
+      const cm = await readRaw(this.#kubeConfig, path) as { data?: Record<string, unknown>; metadata?: { resourceVersion?: unknown } } | null;
+      const text = cm?.data?.[POLICY_CONFIGMAP.key];
+      if (typeof text !== 'string') return { missing: `ConfigMap ${namespace}/${POLICY_CONFIGMAP.name} has no key ${POLICY_CONFIGMAP.key}` };
+      const version = cm?.metadata?.resourceVersion;
+      return { text, ...(typeof version === 'string' && version ? { resourceVersion: version } : {}) };
     } catch (err) {
       if ((err as { code?: number }).code === 404) return { missing: `no ConfigMap ${namespace}/${POLICY_CONFIGMAP.name}: the webhook has no policy` };
       throw err;
@@ -93,9 +112,10 @@ export class ClusterReader {
    */
   async policyRefusal(namespace: string = POLICY_CONFIGMAP.namespace): Promise<PolicyRefusal | undefined> {
     const fieldSelector = `involvedObject.kind=ConfigMap,involvedObject.name=${POLICY_CONFIGMAP.name},reason=${POLICY_EVENT_REASONS.invalid}`;
+    const { core } = await this.#clients();
     let events;
     try {
-      events = await pages((token) => this.#api.listNamespacedEvent({ namespace, fieldSelector, limit: PAGE, ...(token ? { _continue: token } : {}) }));
+      events = await pages((token) => core.listNamespacedEvent({ namespace, fieldSelector, limit: PAGE, ...(token ? { _continue: token } : {}) }));
     } catch (err) {
       if ([403, 404].includes((err as { code?: number }).code ?? 0)) return undefined;
       throw err;
@@ -112,8 +132,9 @@ export class ClusterReader {
 
   /** A namespace's labels, or undefined when it does not exist. */
   async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
+    const { core } = await this.#clients();
     try {
-      return (await this.#api.readNamespace({ name })).metadata?.labels ?? {};
+      return (await core.readNamespace({ name })).metadata?.labels ?? {};
     } catch (err) {
       if ((err as { code?: number }).code === 404) return undefined;
       throw err;

@@ -19,7 +19,8 @@ export class NoClusterError extends Error {
  * made-up http://localhost:8080.
  */
 export async function loadKubeConfig(file: string | undefined, what: string, context?: string): Promise<KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  // Its own module rather than the package's index, which loads every generated API too.
+  const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kubeConfig = new KubeConfig();
   const home = join(homedir(), '.kube', 'config');
   if (file) {

@@ -4,7 +4,15 @@
 // the generated clients, and its fetch sends it. What is left out is the generated client's
 // ObjectSerializer, which turns every object of the answer into class instances, field by field,
 // dates parsed — most of inspect's time at 20,000 pods, for a view that reads a few fields.
-import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, ServerConfiguration, type KubeConfig } from '@kubernetes/client-node';
+// The pages of one list share their connections: client-node gives each request a new
+// dispatcher, so a new TLS handshake per page.
+// Imported from client-node's own modules, not its index, which loads every generated API and
+// model: the CLI's cluster verbs then load only what they use (src/kube/lean-client-node.ts).
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import { HttpMethod, type RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
+import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
 
 /** A List as the API server sends it: the items, and the token of the next page. */
 interface ListPage {
@@ -21,17 +29,24 @@ export interface RawListQuery {
 
 const HTTP = new IsomorphicFetchHttpLibrary();
 
-/** One page of `path` (such as `/api/v1/pods`) as text; an ApiException, as the generated clients throw, for an answer outside 2xx. */
-async function pageText(kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined): Promise<string> {
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/** What the pages of one list share: the first page's dispatcher (its connections, TLS set up once). */
+interface ListSession {
+  dispatcher?: Dispatcher;
+}
+
+/** A GET of `path` with `query` as text; an ApiException, as the generated clients throw, for an answer outside 2xx. */
+async function getText(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, session: ListSession): Promise<string> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('No active cluster!');
   const context = new ServerConfiguration(cluster.server, {}).makeRequestContext(path, HttpMethod.GET);
   context.setHeaderParam('Accept', 'application/json');
-  context.setQueryParam('limit', String(query.limit));
-  if (query.fieldSelector) context.setQueryParam('fieldSelector', query.fieldSelector);
-  if (query.labelSelector) context.setQueryParam('labelSelector', query.labelSelector);
-  if (token) context.setQueryParam('continue', token);
+  for (const [name, value] of Object.entries(query)) if (value) context.setQueryParam(name, value);
+  // The credentials are put on every page (a token may be refreshed); the connection is the first page's.
   await kubeConfig.applySecurityAuthentication(context);
+  session.dispatcher ??= context.getDispatcher();
+  if (session.dispatcher) context.setDispatcher(session.dispatcher);
   const response = await HTTP.send(context).toPromise();
   const text = await response.body.text();
   if (response.httpStatusCode === 401) throw new ApiException(401, 'Unauthorized', undefined, response.headers);
@@ -39,6 +54,24 @@ async function pageText(kubeConfig: KubeConfig, path: string, query: RawListQuer
     throw new ApiException(response.httpStatusCode, 'Unknown API Status Code!', text, response.headers);
   }
   return text;
+}
+
+/** One page of `path` (such as `/api/v1/pods`) as text. */
+const pageText = (kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined, session: ListSession): Promise<string> =>
+  getText(kubeConfig, path, { limit: String(query.limit), fieldSelector: query.fieldSelector, labelSelector: query.labelSelector, continue: token }, session);
+
+/**
+ * One object (such as `/api/v1/namespaces/NS/configmaps/NAME`) as the API server's JSON, with
+ * the generated clients' request and errors (an ApiException with code 404 when it does not
+ * exist) but without loading them.
+ */
+export async function readRaw(kubeConfig: KubeConfig, path: string): Promise<unknown> {
+  const session: ListSession = {};
+  try {
+    return JSON.parse(await getText(kubeConfig, path, {}, session)) as unknown;
+  } finally {
+    session.dispatcher?.close().catch(() => {});
+  }
 }
 
 /**
@@ -61,15 +94,21 @@ const parsedToken = (list: ListPage): string | undefined =>
  */
 export async function listRaw<T>(kubeConfig: KubeConfig, path: string, query: RawListQuery, each: (item: unknown) => T): Promise<T[]> {
   const out: T[] = [];
-  let text = await pageText(kubeConfig, path, query, undefined);
-  for (;;) {
-    const guess = tokenAhead(text);
-    const ahead = guess === undefined ? undefined : pageText(kubeConfig, path, query, guess);
-    ahead?.catch(() => {}); // awaited below when the guess holds; its error is then thrown there
-    const list = JSON.parse(text) as ListPage;
-    if (Array.isArray(list.items)) for (const item of list.items) out.push(each(item));
-    const token = parsedToken(list);
-    if (token === undefined) return out;
-    text = await (token === guess && ahead ? ahead : pageText(kubeConfig, path, query, token));
+  const session: ListSession = {};
+  try {
+    let text = await pageText(kubeConfig, path, query, undefined, session);
+    for (;;) {
+      const guess = tokenAhead(text);
+      const ahead = guess === undefined ? undefined : pageText(kubeConfig, path, query, guess, session);
+      ahead?.catch(() => {}); // awaited below when the guess holds; its error is then thrown there
+      const list = JSON.parse(text) as ListPage;
+      if (Array.isArray(list.items)) for (const item of list.items) out.push(each(item));
+      const token = parsedToken(list);
+      if (token === undefined) return out;
+      text = await (token === guess && ahead ? ahead : pageText(kubeConfig, path, query, token, session));
+    }
+  } finally {
+    // Its connections closed once the requests in flight (a wrong guess's) are answered.
+    session.dispatcher?.close().catch(() => {});
   }
 }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
-import { listRaw } from '../../src/kube/raw-list.ts';
+import { listRaw, readRaw } from '../../src/kube/raw-list.ts';
 
 /** A List page as the API server writes it: metadata (with the continue token) before the items. */
 const page = (items: unknown[], token?: string): string =>
@@ -53,6 +53,17 @@ describe('listRaw', () => {
     assert.deepEqual(seen.map((r) => new URL(r.url ?? '', 'http://x').searchParams.get('continue')), [null, 'two', 'three']);
   });
 
+  it('when a list has many pages, then they share the connections of its first page (at most two: the next page is asked for while one is read)', async () => {
+    seen.length = 0;
+    answer = (url) => {
+      const n = Number(url.searchParams.get('continue') ?? '1');
+      return { status: 200, body: page([{ n }], n < 6 ? String(n + 1) : undefined) };
+    };
+    assert.deepEqual(await listRaw(kubeConfig, '/api/v1/nodes', { limit: 1 }, (i) => (i as { n: number }).n), [1, 2, 3, 4, 5, 6]);
+    assert.equal(seen.length, 6);
+    assert.ok(new Set(seen.map((r) => r.socket.remotePort)).size <= 2, 'at most two client sockets for six pages');
+  });
+
   it('when the text\'s head names another token than its metadata (a guess that fails), then the parsed token is followed', async () => {
     seen.length = 0;
     answer = (url) => {
@@ -72,5 +83,18 @@ describe('listRaw', () => {
       (e: unknown) => e instanceof ApiException && e.code === 403 && /cannot list resource/.test(String(e.body)));
     answer = () => ({ status: 401, body: '' });
     await assert.rejects(listRaw(kubeConfig, '/api/v1/pods', { limit: 500 }, (i) => i), (e: unknown) => e instanceof ApiException && e.code === 401);
+  });
+
+  it('when one object is read, then its JSON comes back from the collection\'s path under the server\'s, with the token; a missing one is an ApiException 404', async () => {
+    seen.length = 0;
+    answer = (url) => (url.pathname.endsWith('/configmaps/policy')
+      ? { status: 200, body: JSON.stringify({ kind: 'ConfigMap', metadata: { name: 'policy', resourceVersion: '42' }, data: { 'policy.yaml': 'pools: []' } }) }
+      : { status: 404, body: JSON.stringify({ kind: 'Status', reason: 'NotFound', code: 404 }) });
+    const cm = await readRaw(kubeConfig, '/api/v1/namespaces/gpu-admission/configmaps/policy');
+    assert.deepEqual(cm, { kind: 'ConfigMap', metadata: { name: 'policy', resourceVersion: '42' }, data: { 'policy.yaml': 'pools: []' } });
+    assert.equal(seen[0]?.url, '/k8s/clusters/c-1/api/v1/namespaces/gpu-admission/configmaps/policy');
+    assert.equal(seen[0]?.headers.authorization, 'Bearer sekret');
+    await assert.rejects(readRaw(kubeConfig, '/api/v1/namespaces/gpu-admission/configmaps/other'),
+      (e: unknown) => e instanceof ApiException && e.code === 404 && /NotFound/.test(String(e.body)));
   });
 });

@@ -1,0 +1,76 @@
+// The CLI's cluster verbs load client-node's KubeConfig without its generated APIs and models
+// (src/kube/lean-client-node.ts). Module hooks and loaded modules are per process, so each case
+// runs in a fresh Node: the CLI's own order (hook, then the kubeconfig), a list of pages through
+// raw-list, then the package's index for a generated client.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+const SRC = new URL('../../src/kube/', import.meta.url).href;
+const dir = mkdtempSync(join(tmpdir(), 'ga-lean-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `body` (an async module's text, after the hook and a recorder of client-node's loaded files) in a fresh Node; its JSON output. */
+function fresh(body: string, lean: boolean): Record<string, unknown> {
+  const script = `
+    import { registerHooks } from 'node:module';
+    ${lean ? `(await import(${JSON.stringify(`${SRC}lean-client-node.ts`)})).leanClientNode();` : ''}
+    const loaded = [];
+    registerHooks({ load(url, context, next) { if (url.includes('/@kubernetes/client-node/dist/gen/')) loaded.push(url); return next(url, context); } });
+    const generatedLoaded = () => ({ models: loaded.filter((u) => u.includes('/gen/models/')).length, apis: loaded.filter((u) => u.includes('/gen/types/')).length });
+    const out = {};
+    ${body}
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: new URL('../../', import.meta.url).pathname });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe('leanClientNode', () => {
+  const kubeconfig = join(dir, 'config.yaml');
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config', 'current-context: x',
+    'clusters: [{name: c, cluster: {server: "http://127.0.0.1:1/base", insecure-skip-tls-verify: true}}]',
+    'users: [{name: u, user: {token: sekret}}]', 'contexts: [{name: x, context: {cluster: c, user: u}}]', '',
+  ].join('\n'));
+  const readKubeconfig = `
+    const { loadKubeConfig } = await import(${JSON.stringify(`${SRC}kubeconfig.ts`)});
+    const { listRaw } = await import(${JSON.stringify(`${SRC}raw-list.ts`)});
+    const kc = await loadKubeConfig(${JSON.stringify(kubeconfig)}, 'test');
+    const { ServerConfiguration } = await import('@kubernetes/client-node/dist/gen/servers.js');
+    const context = new ServerConfiguration(kc.getCurrentCluster().server, {}).makeRequestContext('/api/v1/nodes', 'GET');
+    await kc.applySecurityAuthentication(context);
+    out.url = context.getUrl();
+    out.authorization = context.getHeaders().Authorization;
+    out.refused = await listRaw(kc, '/api/v1/nodes', { limit: 1 }, (i) => i).then(() => 'listed', (e) => e.message + ': ' + (e.cause?.code ?? e.cause?.message));
+    const { ClusterReader } = await import(${JSON.stringify(`${SRC}cluster-read.ts`)});
+    out.policy = await new ClusterReader(kc).policyText().then(() => 'read', (e) => e.message);
+    out.before = generatedLoaded();
+    const index = await import('@kubernetes/client-node');
+    out.sameKubeConfig = index.KubeConfig === kc.constructor;
+    out.client = typeof kc.makeApiClient(index.CoreV1Api).listNode;
+    out.after = generatedLoaded();`;
+
+  it('when the CLI reads a kubeconfig, lists and asks for the policy ConfigMap, then no generated API or model is loaded, the credentials are put on the request, and the package\'s index still gives the generated clients on the same KubeConfig', () => {
+    const out = fresh(readKubeconfig, true);
+    assert.equal(out.url, 'http://127.0.0.1:1/base/api/v1/nodes');
+    assert.equal(out.authorization, 'Bearer sekret');
+    assert.match(String(out.refused), /^fetch failed: /);
+    assert.equal(out.policy, 'fetch failed', 'the policy ConfigMap asked for, as plain JSON');
+    assert.deepEqual(out.before, { models: 0, apis: 0 });
+    assert.equal(out.sameKubeConfig, true);
+    assert.equal(out.client, 'function');
+    const after = out.after as { models: number; apis: number };
+    assert.ok(after.models > 100 && after.apis > 0, `the index loads the generated code: ${JSON.stringify(after)}`);
+  });
+
+  it('when the hook is not registered (the webhook), then the same reads load the generated code with the KubeConfig, as before', () => {
+    const out = fresh(readKubeconfig, false);
+    assert.equal(out.authorization, 'Bearer sekret');
+    assert.match(String(out.refused), /^fetch failed: /);
+    assert.ok((out.before as { models: number }).models > 100, JSON.stringify(out.before));
+  });
+});
