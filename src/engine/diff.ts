@@ -23,8 +23,7 @@ function keysOf(o: Json): string[] {
   for (let i = 0; i < o.length; i++) keys[i] = String(i);
   return keys;
 }
-const NEEDS_ESCAPE = /[~/]/;
-const escape = (key: string): string => (NEEDS_ESCAPE.test(key) ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key);
+const escape = (key: string): string => (key.includes('/') || key.includes('~') ? key.replaceAll('~', '~0').replaceAll('/', '~1') : key);
 /** JSON has no undefined: fast-json-patch's copy (a JSON round trip) makes it null. */
 const valueOf = (v: unknown): unknown => (v === undefined ? null : v);
 
