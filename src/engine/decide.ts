@@ -142,7 +142,7 @@ function analysePlain(pod: Pod, context: DecideContext): Analysis | undefined {
   if (gpuContainers.length === 0) return undefined;
   const key = demandKey(namespace, policy, demand.containers, gpuContainers);
   if (key === undefined) return undefined;
-  const choice = keptFor(policy, key, (): PlainChoice => {
+  const choice = keptFor(policy, key, gpuContainers.length, (): PlainChoice => {
     const limits = namespaceLimits(policy, namespace);
     // Known nodes rule out only pools the pod's own node constraints exclude, and a plain pod has none.
     const facts = podFacts(namespace.name, NO_INTENT, limits, policy, demand.containers, gpuContainers, PLAIN_PLACEMENT, overheadCpu(pod.spec));

@@ -44,41 +44,49 @@ export function isPlain(pod: Pod, policy: Policy): boolean {
   return !labels || readLabels(policy).every((key) => labels[key] === undefined);
 }
 
-/** The most GPU containers, and the longest key, a pod may have for its pools to be kept: larger pods are judged afresh. */
-const MAX_KEPT_CONTAINERS = 8;
-const MAX_KEY_CHARS = 2048;
+/** The longest key kept: a pod whose names make a longer one is judged afresh. */
+const MAX_KEY_CHARS = 8192;
 
 const requestKey = (r: GpuRequest): string => `${r.gpu}\u0002${r.memory?.text ?? ''}\u0002${r.cores ?? ''}\u0002${r.source}`;
 
 /**
  * What a plain pod's pools are judged on, as text: the namespace (its name, and its labels when a
  * namespace rule selects by label), each GPU container's name, role and request (the memory as
- * written: warnings quote it), and the privileged containers. Undefined when the pod is too large
- * to keep.
+ * written: warnings quote it), and the privileged containers. Undefined when the key would be
+ * too long to keep.
  */
 export function demandKey(
   namespace: NamespaceFacts, policy: Policy, containers: readonly ContainerDemand[], gpuContainers: readonly (ContainerDemand & { readonly request: GpuRequest })[],
 ): string | undefined {
-  if (gpuContainers.length > MAX_KEPT_CONTAINERS) return undefined;
   let key = policy.namespaces.some((r) => r.selector !== undefined) ? `${namespace.name}\u0001${JSON.stringify(namespace.labels)}` : namespace.name;
   for (const c of gpuContainers) key += `\u0001${c.name}\u0002${c.role}\u0002${requestKey(c.request)}`;
   for (const c of containers) if (c.privileged) key += `\u0003${c.name}`;
   return key.length > MAX_KEY_CHARS ? undefined : key;
 }
 
-/** Demands kept per policy, at most; the store is emptied when full, so pods a client invents cannot grow it without bound. */
+/**
+ * What is kept per policy, at most: 256 demands, and 2,048 GPU containers over all of them (what
+ * is kept of a demand grows with its containers). The store is emptied when either is reached,
+ * so pods a client invents cannot grow it without bound.
+ */
 const MAX_KEPT = 256;
-const stores = new WeakMap<Policy, Map<string, unknown>>();
+const MAX_KEPT_CONTAINERS = 2048;
+interface Store { readonly values: Map<string, unknown>; containers: number }
+const stores = new WeakMap<Policy, Store>();
 
-/** The value kept for `key` under this policy, made by `make` (and kept) the first time. */
-export function keptFor<T>(policy: Policy, key: string, make: () => T): T {
+/** The value kept for `key` under this policy, made by `make` (and kept) the first time; `containers`: the GPU containers of the demand. */
+export function keptFor<T>(policy: Policy, key: string, containers: number, make: () => T): T {
   let store = stores.get(policy);
-  if (!store) stores.set(policy, (store = new Map()));
-  let value = store.get(key) as T | undefined;
+  if (!store) stores.set(policy, (store = { values: new Map(), containers: 0 }));
+  let value = store.values.get(key) as T | undefined;
   if (value === undefined) {
     value = make();
-    if (store.size >= MAX_KEPT) store.clear();
-    store.set(key, value);
+    if (store.values.size >= MAX_KEPT || store.containers + containers > MAX_KEPT_CONTAINERS) {
+      store.values.clear();
+      store.containers = 0;
+    }
+    store.values.set(key, value);
+    store.containers += containers;
   }
   return value;
 }
