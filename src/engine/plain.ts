@@ -1,6 +1,6 @@
 import type { Policy } from '../policy/types.ts';
 import { DEFAULT_SCHEDULER } from '../vocabulary/backends.ts';
-import { KOORD } from '../vocabulary/names.ts';
+import { KAI, KOORD, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
 import type { ContainerDemand, GpuRequest } from './demand.ts';
 import type { NamespaceFacts, Pod } from './pod.ts';
 
@@ -28,14 +28,27 @@ const hasKeys = (o: object): boolean => {
 };
 
 /**
- * Whether the pod is plain: no annotations (so no decision record of ours, no intent, no KAI or HAMi
- * choice, nothing reserved), no node constraints of its own (nodeSelector, node affinity, nodeName),
- * the default scheduler, and none of the labels the policy reads. Everything else about it (images,
- * env, other containers' resources, pod affinity, tolerations) the choice of pools never reads.
+ * Annotations the engine reads while choosing, by family: ours (intent, the decision record), the
+ * reserved ones a scheduler or device plugin writes, HAMi's and Volcano's choices (`nvidia.com/…`,
+ * `hami.io/…`, `volcano.sh/…`), koordinator's, and KAI's share annotations, which have no domain.
+ */
+const READ_ANNOTATION_PREFIXES = [PREFIX, 'nvidia.com/', 'hami.io/', 'volcano.sh/', 'koordinator.sh/', 'scheduling.koordinator.sh/', 'kai.scheduler/', 'run.ai/'];
+const READ_ANNOTATIONS: ReadonlySet<string> = new Set([KAI.fraction, KAI.memory, KAI.numDevices, KAI.containerName, KAI.mps]);
+const readByEngine = (key: string): boolean =>
+  READ_ANNOTATIONS.has(key) || isReservedAnnotation(key) || READ_ANNOTATION_PREFIXES.some((prefix) => key.startsWith(prefix));
+
+/**
+ * Whether the pod is plain: none of the annotations the engine reads (so no decision record of
+ * ours, no intent, no KAI or HAMi choice, nothing reserved), no node constraints of its own
+ * (nodeSelector, node affinity, nodeName), the default scheduler, and none of the labels the policy
+ * reads. Everything else about it (other annotations, images, env, other containers' resources,
+ * pod affinity, tolerations) the choice of pools never reads.
  */
 export function isPlain(pod: Pod, policy: Policy): boolean {
   const meta = pod.metadata;
-  if (meta?.annotations && hasKeys(meta.annotations)) return false;
+  if (meta?.annotations) {
+    for (const key in meta.annotations) if (readByEngine(key)) return false;
+  }
   const { spec } = pod;
   if (spec.affinity?.nodeAffinity !== undefined || spec.nodeName !== undefined) return false;
   if (spec.nodeSelector && hasKeys(spec.nodeSelector)) return false;

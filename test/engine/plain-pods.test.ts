@@ -34,16 +34,26 @@ const namespaces = fc.constantFrom<NamespaceFacts>(
 );
 const anyPolicy = fc.oneof(policies, fc.constant(ruled), fc.constant(design));
 
+/**
+ * Annotations of a twin: most often ones the engine never reads (other tools'), sometimes one it
+ * does (KAI's share, HAMi's card type and placement, Volcano's mode, a reserved one, ours).
+ */
+const annotations = fc.dictionary(fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('kubectl.kubernetes.io/restartedAt', 'prometheus.io/scrape', 'example.com/owner', 'checksum/config') },
+  { weight: 1, arbitrary: fc.constantFrom('gpu-fraction', 'gpu-memory', 'mps', 'gpu-fraction-num-devices', 'nvidia.com/use-gputype', 'nvidia.com/nouse-gputype',
+    'hami.io/gpu-scheduler-policy', 'volcano.sh/vgpu-mode', 'ALIYUN_COM_GPU_MEM_IDX', 'hami.io/vgpu-node', 'gpu-admission.io/rdma', 'gpu-admission.io/isolation') },
+), fc.constantFrom('true', '0.5', 'A10', 'spread', 'compute', 'mig', '1'), { maxKeys: 2 });
+
 /** The whole evaluation, as explain runs it: every pool judged for this pod. */
 const whole = (pod: Pod, context: DecideContext) => decideAnalysed(pod, analyse(pod, context), context.policy);
 
 /** The same GPU demand without what makes a pod not plain, and with what a plain pod's choice never reads changed. */
-function plainTwin(pod: Pod, app: string, privileged: boolean): Pod {
+function plainTwin(pod: Pod, app: string, privileged: boolean, annotations: Record<string, string>): Pod {
   const { affinity: _affinity, nodeSelector: _selector, schedulerName: _scheduler, ...spec } = pod.spec;
   const helper: Container = { name: 'helper', image: 'sidecar:2', resources: { limits: { cpu: '1' } }, ...(privileged ? { securityContext: { privileged: true } } : {}) };
   return {
     ...pod,
-    metadata: { name: `${app}-0`, namespace: 'ml', labels: { app } },
+    metadata: { name: `${app}-0`, namespace: 'ml', labels: { app }, annotations },
     spec: { ...spec, schedulerName: 'default-scheduler', containers: [...pod.spec.containers, helper] },
   };
 }
@@ -52,15 +62,15 @@ describe('decide: a plain pod\'s pools kept per demand, against the whole evalua
   it('when generated pods, their plain twins and the twins again are decided under any policy in any namespace, '
     + 'then every decision equals the whole evaluation of the same pod', () => {
     let plain = 0;
-    fc.assert(fc.property(pods, anyPolicy, namespaces, fc.constantFrom('train', 'serve'), fc.boolean(), (pod, policy, namespace, app, privileged) => {
+    fc.assert(fc.property(pods, anyPolicy, namespaces, fc.constantFrom('train', 'serve'), fc.boolean(), annotations, (pod, policy, namespace, app, privileged, notes) => {
       const context = { policy, namespace };
-      const twin = plainTwin(pod, app, privileged);
+      const twin = plainTwin(pod, app, privileged, notes);
       if (isPlain(twin, policy)) plain++;
       assert.deepEqual(decide(pod, context), whole(pod, context));
       assert.deepEqual(decide(twin, context), whole(twin, context));
       assert.deepEqual(decide(twin, context), whole(twin, context), 'the second pod of a demand');
     }), { numRuns: 400 });
-    assert.ok(plain > 300, `only ${plain} of 400 twins were plain`);
+    assert.ok(plain > 200, `only ${plain} of 400 twins were plain`);
   });
 
   it('when one demand is decided in namespaces of different rules, one after the other, then each gets its own namespace\'s answer', () => {
@@ -113,7 +123,7 @@ describe('decide: a plain pod\'s pools kept per demand, against the whole evalua
     assert.deepEqual(decide(pod, context), whole(pod, context));
   });
 
-  it('when a pod names a KAI queue, carries an annotation, a node selector or another scheduler, then it is not plain', () => {
+  it('when a pod names a KAI queue, carries an annotation the engine reads, a node selector or another scheduler, then it is not plain', () => {
     const kai: Policy = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
 kind: GpuAdmissionPolicy
 pools:
@@ -122,7 +132,10 @@ pools:
     const base: Pod = { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu': '1' } } }] } };
     assert.ok(isPlain(base, kai));
     assert.ok(!isPlain({ ...base, metadata: { labels: { 'kai.scheduler/queue': 'team-b' } } }, kai));
-    assert.ok(!isPlain({ ...base, metadata: { annotations: { 'example.com/x': 'y' } } }, kai));
+    assert.ok(isPlain({ ...base, metadata: { annotations: { 'example.com/x': 'y' } } }, kai), 'an annotation of another tool');
+    for (const key of ['gpu-fraction', 'mps', 'gpu-admission.io/numa', 'gpu-admission.io/decision', 'nvidia.com/use-gputype', 'hami.io/gpu-scheduler-policy', 'ALIYUN_COM_GPU_MEM_DEV']) {
+      assert.ok(!isPlain({ ...base, metadata: { annotations: { [key]: 'y' } } }, kai), key);
+    }
     assert.ok(!isPlain({ ...base, spec: { ...base.spec, nodeSelector: { zone: 'a' } } }, kai));
     assert.ok(!isPlain({ ...base, spec: { ...base.spec, schedulerName: 'volcano' } }, kai));
     assert.ok(!isPlain({ ...base, spec: { ...base.spec, affinity: { nodeAffinity: {} } } }, kai));
