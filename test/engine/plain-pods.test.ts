@@ -112,6 +112,19 @@ describe('decide: a plain pod\'s pools kept per demand, against the whole evalua
     assert.equal(new Set(warnings).size, 3, warnings.join(' | '));
   });
 
+  it('when the webhook knows the pools\' nodes, then a plain pod is decided as the whole evaluation decides it (its own constraints are what known nodes judge)', () => {
+    const knownNodes = new Map([
+      ['t4-shared', { labels: [{ 'aliyun.accelerator/nvidia_name': 'Tesla-T4', 'ack.node.gpu.schedule': 'cgpu', zone: 'a' }] }],
+      ['a10-core', { labels: [{ zone: 'b' }] }],
+    ]);
+    const context: DecideContext = { policy: design, namespace: { name: 'ml', labels: {} }, knownNodes, nodeLabels: () => ({ zone: 'a' }) };
+    for (const memory of ['12Gi', '20Gi', '40Gi']) {
+      const pod: Pod = { spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu-memory': memory } } }] } };
+      assert.deepEqual(decide(pod, context), whole(pod, context), memory);
+      assert.deepEqual(decide(pod, context), whole(pod, context), `${memory}, again`);
+    }
+  });
+
   it('when a caller changes what one decision returned, then the next pod of the same demand gets the answer unchanged', () => {
     const context = { policy: design, namespace: { name: 'ml', labels: {} } };
     const pod: Pod = { spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu-memory': '12Gi' } } }] } };
