@@ -142,16 +142,17 @@ function analysePlain(pod: Pod, context: DecideContext): Analysis | undefined {
   if (gpuContainers.length === 0) return undefined;
   const key = demandKey(namespace, policy, demand.containers, gpuContainers);
   if (key === undefined) return undefined;
-  const choice = keptFor(policy, key, gpuContainers.length, (): PlainChoice => {
+  const choice = keptFor(policy, key, gpuContainers.length * policy.pools.length, (): PlainChoice => {
     const limits = namespaceLimits(policy, namespace);
     // Known nodes rule out only pools the pod's own node constraints exclude, and a plain pod has none.
     const facts = podFacts(namespace.name, NO_INTENT, limits, policy, demand.containers, gpuContainers, PLAIN_PLACEMENT, overheadCpu(pod.spec));
     const problems = checkPod(facts, policy);
-    if (problems.length > 0) return { kind: 'problems', problems };
+    if (problems.length > 0) return { kind: 'problems', problems: deepFreeze(problems) };
     const outcomes = poolsInOrder(policy.pools, limits).map((pool) => evaluatePool(pool, facts, policy));
     const group = chosenGroup(outcomes);
+    // Of the outcomes only a refusal reads any (every pool's reason); a routed pod needs its group alone.
     if (group.length === 0) return { kind: 'pools', outcomes, group };
-    return { kind: 'pools', outcomes, group, written: deepFreeze(groupWritten(group, gpuContainers, PLAIN_PLACEMENT, policy)) };
+    return { kind: 'pools', outcomes: group.map((plan) => ({ ok: true, plan })), group, written: deepFreeze(groupWritten(group, gpuContainers, PLAIN_PLACEMENT, policy)) };
   });
   if (choice.kind === 'problems') return choice;
   return { kind: 'pools', gpuContainers, outcomes: choice.outcomes, record: ABSENT, placement: PLAIN_PLACEMENT, group: choice.group,

@@ -63,6 +63,13 @@ const MAX_KEY_CHARS = 8192;
 const requestKey = (r: GpuRequest): string => `${r.gpu}\u0002${r.memory?.text ?? ''}\u0002${r.cores ?? ''}\u0002${r.source}`;
 
 /**
+ * A name as it goes into a key: its length first. A pod's names reach the webhook before the API
+ * server checks them (mutating webhooks run first), so one may hold the key's separators; with
+ * its length in front, no name can spell another pod's containers.
+ */
+const named = (name: string): string => `${name.length}:${name}`;
+
+/**
  * What a plain pod's pools are judged on, as text: the namespace (its name, and its labels when a
  * namespace rule selects by label), each GPU container's name, role and request (the memory as
  * written: warnings quote it), and the privileged containers. Undefined when the key would be
@@ -71,35 +78,48 @@ const requestKey = (r: GpuRequest): string => `${r.gpu}\u0002${r.memory?.text ??
 export function demandKey(
   namespace: NamespaceFacts, policy: Policy, containers: readonly ContainerDemand[], gpuContainers: readonly (ContainerDemand & { readonly request: GpuRequest })[],
 ): string | undefined {
-  let key = policy.namespaces.some((r) => r.selector !== undefined) ? `${namespace.name}\u0001${JSON.stringify(namespace.labels)}` : namespace.name;
-  for (const c of gpuContainers) key += `\u0001${c.name}\u0002${c.role}\u0002${requestKey(c.request)}`;
-  for (const c of containers) if (c.privileged) key += `\u0003${c.name}`;
+  let key = policy.namespaces.some((r) => r.selector !== undefined) ? `${named(namespace.name)}\u0001${JSON.stringify(namespace.labels)}` : named(namespace.name);
+  for (const c of gpuContainers) key += `\u0001${named(c.name)}\u0002${c.role}\u0002${requestKey(c.request)}`;
+  for (const c of containers) if (c.privileged) key += `\u0003${named(c.name)}`;
   return key.length > MAX_KEY_CHARS ? undefined : key;
 }
 
 /**
- * What is kept per policy, at most: 256 demands, and 2,048 GPU containers over all of them (what
- * is kept of a demand grows with its containers). The store is emptied when either is reached,
- * so pods a client invents cannot grow it without bound.
+ * What is kept per policy, at most: 256 demands, and 16,384 pool-containers over all of them
+ * (what is kept of a demand grows with its containers times the policy's pools: each pool's plan
+ * or reason, about 230 bytes a pool and container; so about 4 MiB at most, whatever the policy's
+ * size). The store is emptied when either is reached, so pods a client invents cannot grow it
+ * without bound.
  */
 const MAX_KEPT = 256;
-const MAX_KEPT_CONTAINERS = 2048;
-interface Store { readonly values: Map<string, unknown>; containers: number }
+export const MAX_KEPT_UNITS = 16_384;
+interface Store { readonly values: Map<string, unknown>; units: number }
 const stores = new WeakMap<Policy, Store>();
 
-/** The value kept for `key` under this policy, made by `make` (and kept) the first time; `containers`: the GPU containers of the demand. */
-export function keptFor<T>(policy: Policy, key: string, containers: number, make: () => T): T {
+/**
+ * The value kept for `key` under this policy, made by `make` (and kept) the first time; `units`:
+ * what keeping it weighs, the demand's GPU containers times the policy's pools. A demand heavier
+ * than the whole budget is made and not kept.
+ */
+export function keptFor<T>(policy: Policy, key: string, units: number, make: () => T): T {
   let store = stores.get(policy);
-  if (!store) stores.set(policy, (store = { values: new Map(), containers: 0 }));
+  if (!store) stores.set(policy, (store = { values: new Map(), units: 0 }));
   let value = store.values.get(key) as T | undefined;
   if (value === undefined) {
     value = make();
-    if (store.values.size >= MAX_KEPT || store.containers + containers > MAX_KEPT_CONTAINERS) {
+    if (units > MAX_KEPT_UNITS) return value;
+    if (store.values.size >= MAX_KEPT || store.units + units > MAX_KEPT_UNITS) {
       store.values.clear();
-      store.containers = 0;
+      store.units = 0;
     }
     store.values.set(key, value);
-    store.containers += containers;
+    store.units += units;
   }
   return value;
+}
+
+/** What the store of a policy holds now: demands and pool-containers (its bounds' test reads it). */
+export function keptSize(policy: Policy): { demands: number; units: number } {
+  const store = stores.get(policy);
+  return { demands: store?.values.size ?? 0, units: store?.units ?? 0 };
 }

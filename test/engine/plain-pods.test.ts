@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { analyse, decide, decideAnalysed, type DecideContext } from '../../src/engine/decide.ts';
 import type { Container, NamespaceFacts, Pod } from '../../src/engine/pod.ts';
-import { isPlain } from '../../src/engine/plain.ts';
+import { isPlain, keptSize, MAX_KEPT_UNITS } from '../../src/engine/plain.ts';
+import type { Problem } from '../../src/engine/problem.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { pods, policies } from '../helpers/generators.ts';
@@ -155,5 +156,51 @@ pools:
     assert.ok(!isPlain({ ...base, spec: { ...base.spec, nodeName: 'n1' } }, kai));
     const own = { ...base, metadata: { labels: { 'kai.scheduler/queue': 'team-b' } } };
     assert.deepEqual(decide(own, { policy: kai, namespace: { name: 'ml', labels: {} } }), whole(own, { policy: kai, namespace: { name: 'ml', labels: {} } }));
+  });
+
+  // Found by review: a container's name reaches the webhook before the API server checks it, so it
+  // may hold the key's separators and spell the demand of other containers.
+  it('when a container name spells the demand of other containers, then a later pod of those containers still gets its own answer', () => {
+    const load = (): Policy => parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1
+kind: GpuAdmissionPolicy
+defaults: {acceptNvidiaGpu: true}
+pools:
+  - {name: h100, backend: nvidia-exclusive, nodeSelector: {nvidia.com/gpu.product: H100}, gpu: {model: H100, memory: 80Gi, perNode: 8}}
+namespaces:
+  - {names: [ml], maxGpusPerPod: 2}
+`);
+    const gpu = (name: string): Container => ({ name, resources: { limits: { 'nvidia.com/gpu': '1' } } });
+    const context = { policy: load(), namespace: { name: 'ml', labels: {} } };
+    const three: Pod = { metadata: { name: 'three' }, spec: { containers: [gpu('a'), gpu('b'), gpu('c')] } };
+    const forged: Pod = { metadata: { name: 'two' }, spec: { containers: [gpu('a'), gpu('b\u0002app\u00021\u0002\u0002\u0002nvidia.com/gpu\u0001c')] } };
+    assert.equal(whole(three, { ...context, policy: load() }).kind, 'deny');
+    assert.deepEqual(decide(forged, context), whole(forged, { ...context, policy: load() }));
+    assert.deepEqual(decide(three, context), whole(three, { ...context, policy: load() }));
+  });
+
+  it('when a caller changes the problems of one plain pod\'s refusal, then the next pod of the same demand is refused unchanged', () => {
+    const context = { policy: ruled, namespace: { name: 'ml', labels: {} } };
+    const pod: Pod = { spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu': '4' } } }] } };
+    const first = decide(pod, context);
+    assert.equal(first.kind, 'deny');
+    if (first.kind !== 'deny') return;
+    assert.throws(() => { (first.problems as Problem[]).push({ code: 'invalid-request', message: 'from another pod' }); }, TypeError);
+    assert.throws(() => { (first.problems[0] as { message: string }).message = 'rewritten'; }, TypeError);
+    assert.deepEqual(decide(pod, context), whole(pod, context));
+  });
+
+  it('when distinct plain pods pass under a policy of many pools, then what is kept stays within its pool-container budget', () => {
+    const pools = Array.from({ length: 380 }, (_, i) => `  - {name: p${i}, backend: hami, nodeSelector: {pool: p${i}}, gpu: {model: L40S, memory: 48Gi, perNode: 8}, hami: {resourceName: hami.io/gpu}}`);
+    const policy = parsePolicyOrThrow(`apiVersion: gpu-admission.io/v1alpha1\nkind: GpuAdmissionPolicy\npools:\n${pools.join('\n')}\n`);
+    const context = { policy, namespace: { name: 'ml', labels: {} } };
+    let most = 0;
+    for (let i = 1; i <= 20; i++) {
+      const containers = Array.from({ length: 8 }, (_, c) => ({ name: `c${c}`, resources: { limits: { 'gpu-admission.io/gpu-memory': `${i}Mi` } } }));
+      decide({ spec: { containers } }, context);
+      most = Math.max(most, keptSize(policy).units);
+    }
+    assert.ok(most > 0, 'plain pods are kept');
+    assert.ok(most <= MAX_KEPT_UNITS, `kept ${most} pool-containers, the budget is ${MAX_KEPT_UNITS}`);
+    assert.ok(keptSize(policy).demands <= Math.floor(MAX_KEPT_UNITS / (8 * 380)));
   });
 });
