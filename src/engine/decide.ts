@@ -8,13 +8,14 @@ import { nativeKind } from './dialect.ts';
 import { jsonDiff } from './diff.ts';
 import { editedContainers, editProblems, withoutEdits } from './edits.ts';
 import { HAMI_WRITTEN } from './hami-choices.ts';
-import { allowed, denied, notApplicable, patched, type Decision } from './decision.ts';
+import { allowed, denied, notApplicable, patched, type Decision, type Route } from './decision.ts';
 import { kaiIsolationReason, poolScheduler, schedulerToWrite } from './translate.ts';
 import { isKaiKind, kaiAsked, kaiProblems, withKaiShare } from './kai.ts';
 import {
   effectiveTotal, podContainers, readDemand, type ContainerDemand, type GpuRequest,
 } from './demand.ts';
 import { readIntent, type Intent } from './intent.ts';
+import { demandKey, isPlain, keptFor } from './plain.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeSlices, nativeValueProblems, readGpuCount } from './natives.ts';
@@ -62,6 +63,9 @@ export type Analysis =
     readonly outcomes: readonly PoolOutcome[];
     readonly record: RecordRead;
     readonly placement: PodPlacement;
+    /** The group the pod is routed to and what its decision writes, when already worked out (plain pods: once per demand). */
+    readonly group?: readonly PoolPlan[];
+    readonly written?: Written;
   };
 
 /** Reads the pod and judges every pool; `decide` and `explain` both start here. */
@@ -101,7 +105,58 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
  * be JSON-shaped (as decoded from an AdmissionReview or a YAML file: no `undefined` values).
  */
 export function decide(pod: Pod, context: DecideContext): Decision {
-  return decideAnalysed(pod, analyse(pod, context), context.policy);
+  return decideAnalysed(pod, analysePlain(pod, context) ?? analyse(pod, context), context.policy);
+}
+
+/** What every plain pod of one demand comes to in a namespace: its pools' outcomes and the group chosen, or its problems. */
+type PlainChoice =
+  | { readonly kind: 'problems'; readonly problems: readonly Problem[] }
+  | { readonly kind: 'pools'; readonly outcomes: readonly PoolOutcome[]; readonly group: readonly PoolPlan[]; readonly written?: Written };
+
+/** Frozen through: what every plain pod of a demand shares (its record goes to every caller) cannot be changed by one of them. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const ABSENT: RecordRead = { kind: 'absent' };
+const NO_RECORDED = new Map<string, GpuRequest>();
+/** What readPlacement reads of a plain pod: no node constraints, no scheduler, no HAMi choice. */
+const PLAIN_PLACEMENT: PodPlacement = readPlacement({ spec: { containers: [] } }, ABSENT);
+const { intent: NO_INTENT } = readIntent({});
+
+/**
+ * `analyse` for a plain pod (plain.ts) of generic requests: the same analysis, with its pools
+ * judged once per demand and namespace rather than per pod. Undefined for any other pod, and for
+ * one whose requests have problems: `analyse` judges those.
+ */
+function analysePlain(pod: Pod, context: DecideContext): Analysis | undefined {
+  const { policy, namespace } = context;
+  if (!isPlain(pod, policy)) return undefined;
+  const demand = readDemand(pod, policy, NO_RECORDED, false);
+  if (demand.problems.length > 0) return undefined;
+  const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
+  if (gpuContainers.length === 0) return undefined;
+  const key = demandKey(namespace, policy, demand.containers, gpuContainers);
+  if (key === undefined) return undefined;
+  const choice = keptFor(policy, key, gpuContainers.length * policy.pools.length, (): PlainChoice => {
+    const limits = namespaceLimits(policy, namespace);
+    // Known nodes rule out only pools the pod's own node constraints exclude, and a plain pod has none.
+    const facts = podFacts(namespace.name, NO_INTENT, limits, policy, demand.containers, gpuContainers, PLAIN_PLACEMENT, overheadCpu(pod.spec));
+    const problems = checkPod(facts, policy);
+    if (problems.length > 0) return { kind: 'problems', problems: deepFreeze(problems) };
+    const outcomes = poolsInOrder(policy.pools, limits).map((pool) => evaluatePool(pool, facts, policy));
+    const group = chosenGroup(outcomes);
+    // Of the outcomes only a refusal reads any (every pool's reason); a routed pod needs its group alone.
+    if (group.length === 0) return { kind: 'pools', outcomes, group };
+    return { kind: 'pools', outcomes: group.map((plan) => ({ ok: true, plan })), group, written: deepFreeze(groupWritten(group, gpuContainers, PLAIN_PLACEMENT, policy)) };
+  });
+  if (choice.kind === 'problems') return choice;
+  return { kind: 'pools', gpuContainers, outcomes: choice.outcomes, record: ABSENT, placement: PLAIN_PLACEMENT, group: choice.group,
+    ...(choice.written ? { written: choice.written } : {}) };
 }
 
 /** The decision for a pod already analysed (`explain` shows the analysis, then this). */
@@ -114,7 +169,7 @@ export function decideAnalysed(pod: Pod, analysis: Analysis, policy: Policy): De
     case 'natives':
       return decideNatives(pod, analysis, policy);
     case 'pools': {
-      const group = chosenGroup(analysis.outcomes);
+      const group = analysis.group ?? chosenGroup(analysis.outcomes);
       if (group.length > 0) return apply(pod, group, analysis, policy);
       const pools = ruledOut(analysis.outcomes);
       return denied([problem('no-pool', noPoolMessage(analysis.gpuContainers, pools))], pools);
@@ -385,7 +440,7 @@ function decideNatives(
     pools: accepted.map((p) => p.name), backend: (accepted[0] as Pool).backend, revision: policy.revision, containers: {},
     ...(scheduler ? { scheduler } : {}),
   };
-  return route(pod, mutated, accepted, decision, { record, placement }, policy, warnings);
+  return route(pod, mutated, accepted, written(accepted, decision, placement, warnings), { record, placement });
 }
 
 /**
@@ -506,10 +561,24 @@ function chosenGroup(outcomes: readonly PoolOutcome[]): PoolPlan[] {
   return first ? ranked.filter((p) => p === first || samePlan(p, first)) : [];
 }
 
-function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record, placement }: Extract<Analysis, { kind: 'pools' }>, policy: Policy): Decision {
+function apply(pod: Pod, group: readonly PoolPlan[], analysis: Extract<Analysis, { kind: 'pools' }>, policy: Policy): Decision {
+  const { record, placement } = analysis;
   const plan = group[0] as PoolPlan;
   const pools = group.map((p) => p.pool);
   if (placement.pinned && !confinedTo(pools, placement)) return denied([pinnedProblem(pools)]);
+  const mutated = copyForRewrite(pod, plan.containers);
+  rewriteResources(mutated, plan, policy);
+  const meta = (mutated.metadata ??= {});
+  setLabels(meta, plan.labels);
+  meta.annotations = { ...meta.annotations, ...plan.annotations };
+  if (plan.schedulerName) mutated.spec.schedulerName = plan.schedulerName;
+  return route(pod, mutated, pools, analysis.written ?? groupWritten(group, analysis.gpuContainers, placement, policy), { record, placement });
+}
+
+/** What a decision for this group writes besides the rewrite itself: its record, warnings and routes. */
+function groupWritten(group: readonly PoolPlan[], containers: readonly GpuContainer[], placement: PodPlacement, policy: Policy): Written {
+  const plan = group[0] as PoolPlan;
+  const pools = group.map((p) => p.pool);
   const decision: DecisionRecord = {
     pools: pools.map((p) => p.name),
     backend: plan.pool.backend,
@@ -519,13 +588,7 @@ function apply(pod: Pod, group: PoolPlan[], { gpuContainers: containers, record,
     ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
     ...writtenAnnotations(plan.annotations),
   };
-  const mutated = copyForRewrite(pod, plan.containers);
-  rewriteResources(mutated, plan, policy);
-  const meta = (mutated.metadata ??= {});
-  setLabels(meta, plan.labels);
-  meta.annotations = { ...meta.annotations, ...plan.annotations };
-  if (plan.schedulerName) mutated.spec.schedulerName = plan.schedulerName;
-  return route(pod, mutated, pools, decision, { record, placement }, policy, group.flatMap((p) => p.warnings));
+  return written(pools, decision, placement, group.flatMap((p) => p.warnings));
 }
 
 /**
@@ -544,27 +607,34 @@ function pinnedProblem(pools: readonly Pool[]): Problem {
  * affinity to the pools (taking back an earlier decision's pools first), tolerations; then the
  * diff against the pod as it came.
  */
-function route(
-  pod: Pod, mutated: Pod, pools: readonly Pool[], decision: DecisionRecord,
-  { record, placement }: { record: RecordRead; placement: PodPlacement }, policy: Policy, notes: readonly string[],
-): Decision {
-  // A pod made for one node (a DaemonSet's) keeps its own node terms and tolerations: they already hold it to these pools.
-  const nodes = placement.pinned ? [] : recordedTerms(pools);
-  const own = ownRequirements(nodes, placement.terms);
-  const full: DecisionRecord = { ...decision, nodes, ...(own.length > 0 ? { own } : {}) };
-  if (record.kind === 'present') takeBack(mutated, record.record, full);
+function route(pod: Pod, mutated: Pod, pools: readonly Pool[], out: Written, { record, placement }: { record: RecordRead; placement: PodPlacement }): Decision {
+  if (record.kind === 'present') takeBack(mutated, record.record, out.record);
   const meta = (mutated.metadata ??= {});
-  meta.annotations = { ...meta.annotations, [ANNOTATION.decision]: writeRecord(full) };
+  meta.annotations = { ...meta.annotations, [ANNOTATION.decision]: out.text };
   if (!placement.pinned) {
     requireNodes(mutated.spec, pools);
     preferNodes(mutated.spec, pools);
     tolerateTaints(mutated.spec, pools);
   }
   const patch = jsonDiff(pod, mutated);
-  const reinvoked = record.kind === 'present';
-  const warnings = [...new Set(notes)].map(clampWarning);
-  if (patch.length === 0) return allowed(reinvoked ? [] : warnings);
-  return patched(patch, warnings, full, pools.map((p) => ({ pool: p.name, backend: p.backend })), mutated);
+  if (patch.length === 0) return allowed(record.kind === 'present' ? [] : out.warnings);
+  return patched(patch, out.warnings, out.record, out.routes, mutated);
+}
+
+/** What a decision writes besides the pod's rewrite: the record and its text, the warnings, the routes. Read-only: a plain pod's is shared. */
+interface Written {
+  readonly record: DecisionRecord;
+  readonly text: string;
+  readonly warnings: readonly string[];
+  readonly routes: readonly Route[];
+}
+
+function written(pools: readonly Pool[], decision: DecisionRecord, placement: PodPlacement, notes: readonly string[]): Written {
+  // A pod made for one node (a DaemonSet's) keeps its own node terms and tolerations: they already hold it to these pools.
+  const nodes = placement.pinned ? [] : recordedTerms(pools);
+  const own = ownRequirements(nodes, placement.terms);
+  const record: DecisionRecord = { ...decision, nodes, ...(own.length > 0 ? { own } : {}) };
+  return { record, text: writeRecord(record), warnings: [...new Set(notes)].map(clampWarning), routes: pools.map((p) => ({ pool: p.name, backend: p.backend })) };
 }
 
 /**

@@ -61,16 +61,20 @@ export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<strin
   const problems: Problem[] = [];
   const all = podContainers(pod);
   const seen = new Set<string>();
-  const twice = [...new Set(all.map(({ container }) => container.name).filter((n) => seen.size === seen.add(n).size))];
-  if (twice.length > 0) {
-    problems.push(problem('invalid-request', `container names must be unique in a pod: ${twice.map((n) => `"${n}"`).join(', ')} used more than once`));
+  const twice = new Set<string>();
+  for (const { container } of all) {
+    if (seen.size === seen.add(container.name).size) twice.add(container.name);
+  }
+  if (twice.size > 0) {
+    problems.push(problem('invalid-request', `container names must be unique in a pod: ${[...twice].map((n) => `"${n}"`).join(', ')} used more than once`));
     return { containers: [], problems };
   }
   // Plain nvidia.com/gpu belongs to the pod's dialect when another container speaks HAMi or MIG.
-  const dialect = plainIsNative || all.some(({ container }) => !recorded.has(container.name)
-    && resourceNames(container.resources ?? {}).some((n) => isNativeGpuResource(n, policy) && n !== NATIVE.nvidiaGpu));
-  const containers = all.map(({ container, role }) =>
-    readContainer(container, role, policy, recorded.get(container.name), dialect, problems));
+  const names = all.map(({ container }) => resourceNames(container.resources ?? {}));
+  const dialect = plainIsNative || all.some(({ container }, i) => !recorded.has(container.name)
+    && (names[i] as string[]).some((n) => isNativeGpuResource(n, policy) && n !== NATIVE.nvidiaGpu));
+  const containers = all.map(({ container, role }, i) =>
+    readContainer(container, role, names[i] as string[], policy, { recorded: recorded.get(container.name), podDialect: dialect }, problems));
   const translated = containers.filter((c) => c.request).length;
   if (translated > MAX_GPU_CONTAINERS) {
     // Each translated container adds to the patch: a pod of thousands would turn a small review into a large answer.
@@ -92,13 +96,15 @@ function nativeNames(containers: readonly ContainerDemand[]): string[] {
   return [...new Set(containers.flatMap((c) => c.natives.map((n) => n.resource)))];
 }
 
+/** `all`: the resource names the container's requests and limits mention (resourceNames). */
 function readContainer(
-  container: Container, role: ContainerRole, policy: Policy, recorded: GpuRequest | undefined, podDialect: boolean, problems: Problem[],
+  container: Container, role: ContainerRole, all: readonly string[], policy: Policy,
+  { recorded, podDialect }: { recorded: GpuRequest | undefined; podDialect: boolean }, problems: Problem[],
 ): ContainerDemand {
   const where = `container "${container.name}"`;
   const res = container.resources ?? {};
   const read = (name: string): Quantity | undefined => readResource(res, name, where, problems);
-  const names = resourceNames(res).filter((name) => name !== NATIVE.nvidiaGpu || !isZero(res, name));
+  const names = all.filter((name) => name !== NATIVE.nvidiaGpu || !isZero(res, name));
   const dialect = names.filter((name) => isNativeGpuResource(name, policy));
   // Plain nvidia.com/gpu is read as whole GPUs; beside other native resources (HAMi's gpumem,
   // a MIG profile), in this container or another, it belongs to that dialect.
@@ -119,7 +125,7 @@ function readContainer(
       + `${unknown.length > 1 ? 'are' : 'is'} not a gpu-admission.io resource (${[...GENERIC_NAMES].join(', ')})`));
   }
   const request = recorded ?? readRequest(read, policy.defaults.acceptNvidiaGpu && !nvidiaIsNative, where, problems);
-  if (recorded && resourceNames(res).some((n) => n.startsWith(PREFIX))) {
+  if (recorded && all.some((n) => n.startsWith(PREFIX))) {
     problems.push(problem('reserved-annotation', `${where}: carries gpu-admission.io resources and a recorded decision; `
       + 'annotation gpu-admission.io/decision may only be written by gpu-admission'));
   }
@@ -142,7 +148,12 @@ function isShared(request: GpuRequest | undefined): boolean {
 
 /** The resource names a container's requests and limits mention, each once. */
 export function resourceNames(res: ResourceRequirements): string[] {
-  return [...new Set([...Object.keys(res.limits ?? {}), ...Object.keys(res.requests ?? {})])];
+  const { limits, requests } = res;
+  const names = limits ? Object.keys(limits) : [];
+  if (requests) {
+    for (const name of Object.keys(requests)) if (!limits || !Object.hasOwn(limits, name)) names.push(name);
+  }
+  return names;
 }
 
 function readRequest(

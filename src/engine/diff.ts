@@ -23,8 +23,25 @@ function keysOf(o: Json): string[] {
   for (let i = 0; i < o.length; i++) keys[i] = String(i);
   return keys;
 }
-const NEEDS_ESCAPE = /[~/]/;
-const escape = (key: string): string => (NEEDS_ESCAPE.test(key) ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key);
+/**
+ * Escaped keys (`aliyun.com/gpu-mem` → `aliyun.com~1gpu-mem`), kept: the same few resource names
+ * come in every pod. Only short keys are kept, and the map is emptied when full, so keys a client
+ * invents cannot grow it without bound.
+ */
+const escaped = new Map<string, string>();
+const MAX_ESCAPED = 1024;
+const MAX_ESCAPED_KEY = 64;
+function escape(key: string): string {
+  if (key.indexOf('/') === -1 && key.indexOf('~') === -1) return key;
+  let text = escaped.get(key);
+  if (text === undefined) {
+    text = key.split('~').join('~0').split('/').join('~1');
+    if (key.length > MAX_ESCAPED_KEY) return text;
+    if (escaped.size >= MAX_ESCAPED) escaped.clear();
+    escaped.set(key, text);
+  }
+  return text;
+}
 /** JSON has no undefined: fast-json-patch's copy (a JSON round trip) makes it null. */
 const valueOf = (v: unknown): unknown => (v === undefined ? null : v);
 

@@ -51,7 +51,7 @@ export function requireNodes(spec: PodSpec, pools: readonly Pool[]): void {
   const nodeAffinity = (affinity.nodeAffinity ??= {});
   const existing = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   const terms = existing.length === 0
-    ? wanted.map((w) => withRequirements({}, w))
+    ? wanted.map((w) => ({ matchExpressions: w.map(copyRequirement) })) // withRequirements({}, w), without the lookups
     : existing.flatMap((term) => wanted.some((w) => contains(term, w)) ? [term] : wanted.map((w) => withRequirements(term, w)));
   nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { nodeSelectorTerms: terms };
 }
@@ -106,6 +106,7 @@ function poolTermTexts(pool: Pool): readonly (readonly string[])[] {
  * topology` written by the author): a later take-back must leave them, as the pod asked them.
  */
 export function ownRequirements(recorded: readonly (readonly string[])[], own: readonly (readonly NodeSelectorRequirement[])[]): string[] {
+  if (own.length === 0) return [];
   const texts = new Set(own.flatMap((term) => term.map(formatRequirement)));
   return [...new Set(recorded.flat())].filter((text) => texts.has(text));
 }

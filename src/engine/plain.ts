@@ -1,0 +1,125 @@
+import type { Policy } from '../policy/types.ts';
+import { DEFAULT_SCHEDULER } from '../vocabulary/backends.ts';
+import { KAI, KOORD, PREFIX, isReservedAnnotation } from '../vocabulary/names.ts';
+import type { ContainerDemand, GpuRequest } from './demand.ts';
+import type { NamespaceFacts, Pod } from './pod.ts';
+
+/**
+ * Plain pods: the pods whose choice of pools depends on nothing but their containers' GPU
+ * requests and their namespace. Most pods a webhook sees are plain, and most of them repeat a few
+ * requests, so what a plain pod's pools come to is worked out once per policy and demand, and
+ * kept (bounded) for the next pod of the same demand. `analyse` (explain) always judges afresh.
+ */
+
+/** The pod labels a policy's pools read while choosing: KAI queues (a pod's own queue is kept) and koordinator's isolation provider. */
+const labelsRead = new WeakMap<Policy, readonly string[]>();
+function readLabels(policy: Policy): readonly string[] {
+  let keys = labelsRead.get(policy);
+  if (!keys) {
+    keys = [...new Set([KOORD.isolationLabel, ...policy.pools.flatMap((p) => (p.kai ? [p.kai.queueLabel] : []))])];
+    labelsRead.set(policy, keys);
+  }
+  return keys;
+}
+
+const hasKeys = (o: object): boolean => {
+  for (const _ in o) return true;
+  return false;
+};
+
+/**
+ * Annotations the engine reads while choosing, by family: ours (intent, the decision record), the
+ * reserved ones a scheduler or device plugin writes, HAMi's and Volcano's choices (`nvidia.com/…`,
+ * `hami.io/…`, `volcano.sh/…`), koordinator's, and KAI's share annotations, which have no domain.
+ */
+const READ_ANNOTATION_PREFIXES = [PREFIX, 'nvidia.com/', 'hami.io/', 'volcano.sh/', 'koordinator.sh/', 'scheduling.koordinator.sh/', 'kai.scheduler/', 'run.ai/'];
+const READ_ANNOTATIONS: ReadonlySet<string> = new Set([KAI.fraction, KAI.memory, KAI.numDevices, KAI.containerName, KAI.mps]);
+const readByEngine = (key: string): boolean =>
+  READ_ANNOTATIONS.has(key) || isReservedAnnotation(key) || READ_ANNOTATION_PREFIXES.some((prefix) => key.startsWith(prefix));
+
+/**
+ * Whether the pod is plain: none of the annotations the engine reads (so no decision record of
+ * ours, no intent, no KAI or HAMi choice, nothing reserved), no node constraints of its own
+ * (nodeSelector, node affinity, nodeName), the default scheduler, and none of the labels the policy
+ * reads. Everything else about it (other annotations, images, env, other containers' resources,
+ * pod affinity, tolerations) the choice of pools never reads.
+ */
+export function isPlain(pod: Pod, policy: Policy): boolean {
+  const meta = pod.metadata;
+  if (meta?.annotations) {
+    for (const key in meta.annotations) if (readByEngine(key)) return false;
+  }
+  const { spec } = pod;
+  if (spec.affinity?.nodeAffinity !== undefined || spec.nodeName !== undefined) return false;
+  if (spec.nodeSelector && hasKeys(spec.nodeSelector)) return false;
+  if (spec.schedulerName !== undefined && spec.schedulerName !== DEFAULT_SCHEDULER) return false;
+  const labels = meta?.labels;
+  return !labels || readLabels(policy).every((key) => labels[key] === undefined);
+}
+
+/** The longest key kept: a pod whose names make a longer one is judged afresh. */
+const MAX_KEY_CHARS = 8192;
+
+const requestKey = (r: GpuRequest): string => `${r.gpu}\u0002${r.memory?.text ?? ''}\u0002${r.cores ?? ''}\u0002${r.source}`;
+
+/**
+ * A name as it goes into a key: its length first. A pod's names reach the webhook before the API
+ * server checks them (mutating webhooks run first), so one may hold the key's separators; with
+ * its length in front, no name can spell another pod's containers.
+ */
+const named = (name: string): string => `${name.length}:${name}`;
+
+/**
+ * What a plain pod's pools are judged on, as text: the namespace (its name, and its labels when a
+ * namespace rule selects by label), each GPU container's name, role and request (the memory as
+ * written: warnings quote it), and the privileged containers. Undefined when the key would be
+ * too long to keep.
+ */
+export function demandKey(
+  namespace: NamespaceFacts, policy: Policy, containers: readonly ContainerDemand[], gpuContainers: readonly (ContainerDemand & { readonly request: GpuRequest })[],
+): string | undefined {
+  let key = policy.namespaces.some((r) => r.selector !== undefined) ? `${named(namespace.name)}\u0001${JSON.stringify(namespace.labels)}` : named(namespace.name);
+  for (const c of gpuContainers) key += `\u0001${named(c.name)}\u0002${c.role}\u0002${requestKey(c.request)}`;
+  for (const c of containers) if (c.privileged) key += `\u0003${named(c.name)}`;
+  return key.length > MAX_KEY_CHARS ? undefined : key;
+}
+
+/**
+ * What is kept per policy, at most: 256 demands, and 16,384 pool-containers over all of them
+ * (what is kept of a demand grows with its containers times the policy's pools: each pool's plan
+ * or reason, about 230 bytes a pool and container; so about 4 MiB at most, whatever the policy's
+ * size). The store is emptied when either is reached, so pods a client invents cannot grow it
+ * without bound.
+ */
+const MAX_KEPT = 256;
+export const MAX_KEPT_UNITS = 16_384;
+interface Store { readonly values: Map<string, unknown>; units: number }
+const stores = new WeakMap<Policy, Store>();
+
+/**
+ * The value kept for `key` under this policy, made by `make` (and kept) the first time; `units`:
+ * what keeping it weighs, the demand's GPU containers times the policy's pools. A demand heavier
+ * than the whole budget is made and not kept.
+ */
+export function keptFor<T>(policy: Policy, key: string, units: number, make: () => T): T {
+  let store = stores.get(policy);
+  if (!store) stores.set(policy, (store = { values: new Map(), units: 0 }));
+  let value = store.values.get(key) as T | undefined;
+  if (value === undefined) {
+    value = make();
+    if (units > MAX_KEPT_UNITS) return value;
+    if (store.values.size >= MAX_KEPT || store.units + units > MAX_KEPT_UNITS) {
+      store.values.clear();
+      store.units = 0;
+    }
+    store.values.set(key, value);
+    store.units += units;
+  }
+  return value;
+}
+
+/** What the store of a policy holds now: demands and pool-containers (its bounds' test reads it). */
+export function keptSize(policy: Policy): { demands: number; units: number } {
+  const store = stores.get(policy);
+  return { demands: store?.values.size ?? 0, units: store?.units ?? 0 };
+}
