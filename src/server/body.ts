@@ -30,6 +30,7 @@ export const MAX_JSON_VALUES = 100_000;
 export const MAX_JSON_DEPTH = 256;
 
 const readText = express.text({ limit: MAX_REVIEW_BYTES, type: () => true, defaultCharset: 'utf-8' });
+const DIGITS = /^\d+$/;
 /** express's own `req.is` (type-is), on a request that has not been through express. */
 const requestIs = express.request.is;
 
@@ -43,7 +44,7 @@ function readBody(req: IncomingMessage, res: ServerResponse, charset: string | u
   const length = req.headers['content-length'];
   const encoding = req.headers['content-encoding'];
   const plain = (charset === undefined || charset === 'utf-8' || charset === 'utf8')
-    && (encoding === undefined || encoding.toLowerCase() === 'identity') && length !== undefined && /^\d+$/.test(length);
+    && (encoding === undefined || encoding.toLowerCase() === 'identity') && length !== undefined && DIGITS.test(length);
   if (!plain || Number(length) > MAX_REVIEW_BYTES || req.readableEnded || req.destroyed) {
     const parsed = req as IncomingMessage & { body?: unknown };
     readText(parsed as never, res as never, (err?: unknown) => done(err, typeof parsed.body === 'string' ? parsed.body : ''));
@@ -109,7 +110,9 @@ function mayCrossBounds(text: string, maxDepth: number, maxValues: number): bool
  * Works on Node's own request and response: express need not have seen them.
  */
 export function readJsonBody(req: IncomingMessage, res: ServerResponse, done: (err: unknown, body?: unknown) => void): void {
-  const json = requestIs.call(req as never, 'application/json');
+  // What the API server sends (`application/json`, its length given) is JSON as type-is would say; anything else is asked of it.
+  const json = req.headers['content-type'] === 'application/json' && DIGITS.test(req.headers['content-length'] ?? '')
+    ? 'application/json' : requestIs.call(req as never, 'application/json');
   if (json === null || req.headers['content-length'] === '0') {
     done(new ReviewError('GA_REVIEW_NOT_JSON', 'the request has no body; send an AdmissionReview as application/json'));
     return;
