@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express from 'express';
 import { ReviewError } from '../admission/errors.ts';
 
 const MiB = 1024 * 1024;
@@ -30,6 +30,9 @@ export const MAX_JSON_VALUES = 100_000;
 export const MAX_JSON_DEPTH = 256;
 
 const readText = express.text({ limit: MAX_REVIEW_BYTES, type: () => true, defaultCharset: 'utf-8' });
+const DIGITS = /^\d+$/;
+/** express's own `req.is` (type-is), on a request that has not been through express. */
+const requestIs = express.request.is;
 
 /**
  * Reads the body as text: what the API server sends (UTF-8, not compressed, its length given)
@@ -37,19 +40,17 @@ const readText = express.text({ limit: MAX_REVIEW_BYTES, type: () => true, defau
  * paths share: a declared length over the limit is refused unread, an aborted upload is
  * `request.aborted`, a leading byte order mark is dropped.
  */
-function readBody(req: Request, res: Response, charset: string | undefined, done: (err?: unknown) => void): void {
+function readBody(req: IncomingMessage, res: ServerResponse, charset: string | undefined, done: (err: unknown, text?: string) => void): void {
   const length = req.headers['content-length'];
   const encoding = req.headers['content-encoding'];
   const plain = (charset === undefined || charset === 'utf-8' || charset === 'utf8')
-    && (encoding === undefined || encoding.toLowerCase() === 'identity') && length !== undefined && /^\d+$/.test(length);
+    && (encoding === undefined || encoding.toLowerCase() === 'identity') && length !== undefined && DIGITS.test(length);
   if (!plain || Number(length) > MAX_REVIEW_BYTES || req.readableEnded || req.destroyed) {
-    readText(req, res, done);
+    const parsed = req as IncomingMessage & { body?: unknown };
+    readText(parsed as never, res as never, (err?: unknown) => done(err, typeof parsed.body === 'string' ? parsed.body : ''));
     return;
   }
-  readDeclared(req, Number(length), (err, text) => {
-    if (err === undefined) req.body = text;
-    done(err);
-  });
+  readDeclared(req, Number(length), done);
 }
 
 /**
@@ -103,49 +104,55 @@ function mayCrossBounds(text: string, maxDepth: number, maxValues: number): bool
   return false;
 }
 
-/** Reads the body as JSON, refusing other content types, and bodies too deep or too wide, with errors that name them. */
-export function jsonBody(): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const json = req.is('application/json');
-    if (json === null || req.headers['content-length'] === '0') {
-      next(new ReviewError('GA_REVIEW_NOT_JSON', 'the request has no body; send an AdmissionReview as application/json'));
+/**
+ * Reads a review's body as JSON, refusing other content types, and bodies too deep or too wide,
+ * with errors that name them (ReviewErrors; anything else, such as an aborted upload, as it came).
+ * Works on Node's own request and response: express need not have seen them.
+ */
+export function readJsonBody(req: IncomingMessage, res: ServerResponse, done: (err: unknown, body?: unknown) => void): void {
+  // What the API server sends (`application/json`, its length given) is JSON as type-is would say; anything else is asked of it.
+  const json = req.headers['content-type'] === 'application/json' && DIGITS.test(req.headers['content-length'] ?? '')
+    ? 'application/json' : requestIs.call(req as never, 'application/json');
+  if (json === null || req.headers['content-length'] === '0') {
+    done(new ReviewError('GA_REVIEW_NOT_JSON', 'the request has no body; send an AdmissionReview as application/json'));
+    return;
+  }
+  if (json === false) {
+    const type = req.headers['content-type'];
+    done(new ReviewError('GA_REVIEW_CONTENT_TYPE', `content-type must be application/json, got ${type ?? 'none'}`));
+    return;
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && !charset.startsWith('utf-')) {
+    done(new ReviewError('GA_REVIEW_CONTENT_TYPE', `unsupported charset "${charset.toUpperCase()}"`));
+    return;
+  }
+  readBody(req, res, charset, (err, body) => {
+    if (err !== undefined) {
+      done(bodyError(err));
       return;
     }
-    if (json === false) {
-      const type = req.headers['content-type'];
-      next(new ReviewError('GA_REVIEW_CONTENT_TYPE', `content-type must be application/json, got ${type ?? 'none'}`));
-      return;
-    }
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
-    if (charset !== undefined && !charset.startsWith('utf-')) {
-      next(new ReviewError('GA_REVIEW_CONTENT_TYPE', `unsupported charset "${charset.toUpperCase()}"`));
-      return;
-    }
-    readBody(req, res, charset, (err?: unknown) => {
-      if (err !== undefined) {
-        next(bodyError(err));
+    const text = body ?? '';
+    // Counted before it is parsed (when it could cross a bound at all).
+    const shape = mayCrossBounds(text, MAX_JSON_DEPTH, MAX_JSON_VALUES) ? scanJson(text, MAX_JSON_DEPTH, MAX_JSON_VALUES) : WITHIN;
+    if (shape.over === 'depth') {
+      done(new ReviewError('GA_REVIEW_TOO_DEEP', `the body nests deeper than ${MAX_JSON_DEPTH} levels; no Kubernetes object does`, shape.uid));
+    } else if (shape.over === 'values') {
+      done(new ReviewError('GA_REVIEW_TOO_WIDE', `the body holds more than ${MAX_JSON_VALUES} JSON values (lists and maps counted `
+        + 'item by item); no Kubernetes pod or workload does, so it is refused before it is read', shape.uid));
+    } else {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text) as unknown;
+      } catch (e) {
+        // The uid, for the refusal to echo: from the scan, made now if it was not needed before.
+        const uid = shape === WITHIN ? scanJson(text, MAX_JSON_DEPTH, MAX_JSON_VALUES).uid : shape.uid;
+        done(new ReviewError('GA_REVIEW_NOT_JSON', `the body is not valid JSON: ${(e as Error).message}`, uid));
         return;
       }
-      const text = typeof req.body === 'string' ? req.body : '';
-      // Counted before it is parsed (when it could cross a bound at all).
-      const shape = mayCrossBounds(text, MAX_JSON_DEPTH, MAX_JSON_VALUES) ? scanJson(text, MAX_JSON_DEPTH, MAX_JSON_VALUES) : WITHIN;
-      if (shape.over === 'depth') {
-        next(new ReviewError('GA_REVIEW_TOO_DEEP', `the body nests deeper than ${MAX_JSON_DEPTH} levels; no Kubernetes object does`, shape.uid));
-      } else if (shape.over === 'values') {
-        next(new ReviewError('GA_REVIEW_TOO_WIDE', `the body holds more than ${MAX_JSON_VALUES} JSON values (lists and maps counted `
-          + 'item by item); no Kubernetes pod or workload does, so it is refused before it is read', shape.uid));
-      } else {
-        try {
-          req.body = JSON.parse(text) as unknown;
-          next();
-        } catch (e) {
-          // The uid, for the refusal to echo: from the scan, made now if it was not needed before.
-          const uid = shape === WITHIN ? scanJson(text, MAX_JSON_DEPTH, MAX_JSON_VALUES).uid : shape.uid;
-          next(new ReviewError('GA_REVIEW_NOT_JSON', `the body is not valid JSON: ${(e as Error).message}`, uid));
-        }
-      }
-    });
-  };
+      done(undefined, parsed);
+    }
+  });
 }
 
 /** What a scan of a JSON text found: the first bound it crossed, and the review's uid where it sits (request.uid). */

@@ -1,4 +1,5 @@
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
@@ -8,7 +9,7 @@ import { healthRoutes } from './health.ts';
 import { countPolicyEvents, createMetrics } from './metrics.ts';
 import { mutateHandler } from './mutate.ts';
 import { PoolNodeView } from './pool-nodes.ts';
-import { inFlightLimit, reviewRoute } from './review.ts';
+import { inFlightLimit, reviewEndpoint, type ReviewEndpoint } from './review.ts';
 import type { CertificateStatus } from './tls.ts';
 import { validatePolicyHandler, type PolicyConfigMapRef } from './validate-policy.ts';
 import { auditHandler, notOptedInHandler, validateWorkloadsHandler } from './workloads.ts';
@@ -42,8 +43,13 @@ export const STARVED_AFTER_MS = 5_000;
 
 export const DEFAULT_POLICY_CONFIGMAP: PolicyConfigMapRef = POLICY_CONFIGMAP;
 
-/** The webhook's HTTP application. It does not listen: main (or a test) gives it a server. */
-export function createApp(deps: AppDeps): Express {
+/**
+ * The webhook's HTTP application. It does not listen: main (or a test) gives it a server. The
+ * review webhooks' own requests (POST on their exact paths, a query allowed, as the API server
+ * sends them) go straight to their endpoint; everything else — other methods and paths, health,
+ * metrics, 404s — through express, which routes the same paths to the same endpoints.
+ */
+export function createApp(deps: AppDeps): RequestListener {
   const now = deps.now ?? (() => performance.timeOrigin + performance.now());
   const draining = deps.draining ?? (() => false);
   const registry = deps.registry ?? new Registry();
@@ -70,12 +76,14 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   const decideDeps = { ...deps, ...(poolNodes ? { poolNodes } : {}) };
-  app.post('/mutate', ...reviewRoute('mutate', mutateHandler(decideDeps), reviewDeps));
-  app.post('/validate-policy', ...reviewRoute('validate-policy',
-    validatePolicyHandler(deps.policyConfigMap ?? DEFAULT_POLICY_CONFIGMAP), reviewDeps));
-  app.post('/validate-workloads', ...reviewRoute('validate-workloads', validateWorkloadsHandler(decideDeps), reviewDeps));
-  app.post('/audit', ...reviewRoute('audit', auditHandler(decideDeps), reviewDeps));
-  app.post('/validate-not-opted-in', ...reviewRoute('not-opted-in', notOptedInHandler(), reviewDeps));
+  const endpoints = new Map<string, ReviewEndpoint>([
+    ['/mutate', reviewEndpoint('mutate', mutateHandler(decideDeps), reviewDeps)],
+    ['/validate-policy', reviewEndpoint('validate-policy', validatePolicyHandler(deps.policyConfigMap ?? DEFAULT_POLICY_CONFIGMAP), reviewDeps)],
+    ['/validate-workloads', reviewEndpoint('validate-workloads', validateWorkloadsHandler(decideDeps), reviewDeps)],
+    ['/audit', reviewEndpoint('audit', auditHandler(decideDeps), reviewDeps)],
+    ['/validate-not-opted-in', reviewEndpoint('not-opted-in', notOptedInHandler(), reviewDeps)],
+  ]);
+  for (const [path, endpoint] of endpoints) app.post(path, (req, res, next) => endpoint(req, res, next));
   app.use(healthRoutes({ ...deps, draining, starved }));
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
@@ -83,13 +91,38 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, res) => {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
   });
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    // body-parser's own client errors (an aborted upload) carry a 4xx status; the rest is ours.
-    const status = (err as { status?: unknown }).status;
-    const clientError = typeof status === 'number' && status >= 400 && status < 500;
-    if (clientError) deps.logger.warn({ path: req.path, err: (err as Error).message }, 'request failed');
-    else deps.logger.error({ path: req.path, err }, 'request failed outside a review');
-    if (!res.headersSent) res.status(clientError ? status : 500).json({ error: clientError ? (err as Error).message : 'internal error' });
-  });
-  return app;
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => requestFailed(deps.logger, req.path, err, res));
+  return (req, res) => {
+    const endpoint = req.method === 'POST' ? endpoints.get(pathOf(req)) : undefined;
+    if (endpoint === undefined) {
+      app(req, res);
+      return;
+    }
+    // While draining, answer in-flight and queued requests but let each connection close after.
+    if (draining()) res.setHeader('Connection', 'close');
+    endpoint(req, res, (err) => requestFailed(deps.logger, pathOf(req), err, res));
+  };
+}
+
+/** The request's path, without its query (`/mutate?timeout=10s` is `/mutate`). */
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/**
+ * What a request that failed outside a review gets (express's error handler, and the review
+ * endpoints' `fail`): body-parser's own client errors (an aborted upload) carry a 4xx status and
+ * their message; the rest is ours, a 500.
+ */
+function requestFailed(logger: Logger, path: string, err: unknown, res: ServerResponse): void {
+  const status = (err as { status?: unknown }).status;
+  const clientError = typeof status === 'number' && status >= 400 && status < 500;
+  if (clientError) logger.warn({ path, err: (err as Error).message }, 'request failed');
+  else logger.error({ path, err }, 'request failed outside a review');
+  if (res.headersSent) return;
+  const body = JSON.stringify({ error: clientError ? (err as Error).message : 'internal error' });
+  res.writeHead(clientError ? status : 500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }

@@ -38,7 +38,7 @@ export function mutateHandler(deps: MutateDeps): ReviewHandler {
     // Still admitted when its pools have no Ready node (an autoscaler may add one), but told so.
     const noNode = decided.kind === 'patch' ? noReadyNodeWarning(decided.record.pools, knownNodes) : undefined;
     const decision = noNode && decided.kind === 'patch' ? { ...decided, warnings: [...decided.warnings, noNode] } : decided;
-    if (decision.kind === 'patch') log.debug({ patch: decision.patch }, 'patch');
+    if (decision.kind === 'patch' && log.enabled('debug')) log.logger.debug({ patch: decision.patch }, 'patch');
     return { ...outcomeOf(decision), revision: policy.revision };
   };
 }

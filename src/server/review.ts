@@ -1,10 +1,10 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Logger } from 'pino';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Level, Logger } from 'pino';
 import { encodeReview, refuse, type Verdict } from '../admission/encode.ts';
 import { ReviewError } from '../admission/errors.ts';
 import { decodeReview } from '../admission/decode.ts';
 import type { AdmissionRequest, AdmissionResponse } from '../admission/types.ts';
-import { jsonBody } from './body.ts';
+import { readJsonBody } from './body.ts';
 import { UnavailableError } from './errors.ts';
 import type { Metrics, ReviewResult, Webhook } from './metrics.ts';
 
@@ -21,7 +21,7 @@ export interface ReviewOutcome {
 }
 
 /** Decides one decoded review. May throw a ReviewError (bad input) or anything else (our bug). */
-export type ReviewHandler = (request: AdmissionRequest, log: Logger) => ReviewOutcome;
+export type ReviewHandler = (request: AdmissionRequest, log: ReviewLog) => ReviewOutcome;
 
 export interface ReviewDeps {
   readonly logger: Logger;
@@ -132,14 +132,56 @@ interface Answer {
   readonly outcome: Omit<ReviewOutcome, 'result'> & { readonly result: ReviewResult };
 }
 
+/** The fields every log line of one review carries. */
+type ReviewFields = Record<string, unknown>;
+
 /**
- * The middleware chain of one webhook endpoint: parse the body, decode the AdmissionReview, run
- * the handler, answer with the one response builder, then log one line and count it. Errors map
- * to HTTP statuses here and only here: bad input 400, not ready 503, anything else 500
+ * One review's logger: a child of the root logger with the review's fields (who asked what about
+ * which object), made only when a handler writes a line of its own. The review's one line is
+ * written by the root with the same fields, so most reviews make no child at all.
+ */
+export class ReviewLog {
+  readonly #root: Logger;
+  readonly #fields: ReviewFields;
+  #logger: Logger | undefined;
+  constructor(root: Logger, fields: ReviewFields) {
+    this.#root = root;
+    this.#fields = fields;
+  }
+
+  /** The review's logger: every line it writes carries the review's fields. */
+  get logger(): Logger {
+    this.#logger ??= this.#root.child(this.#fields);
+    return this.#logger;
+  }
+
+  /** Whether a line at this level would be written (without making the logger). */
+  enabled(level: Level): boolean {
+    return this.#root.isLevelEnabled(level);
+  }
+
+  /** The review's one line, written by the root: the review's fields, then how it ended. */
+  write(level: 'info' | 'warn', msg: string, outcome: Answer['outcome'], sent: AdmissionResponse | undefined, seconds: number): void {
+    this.#root[level](logLine({ ...this.#fields }, outcome, sent, seconds), msg);
+  }
+}
+
+/**
+ * One webhook endpoint on Node's own request and response, so that the app can serve it without
+ * express (create-app.ts); `fail` is the app's answer to what is no review's failure (an aborted
+ * upload, a bug outside the handler), as express's error handler gives it.
+ */
+export type ReviewEndpoint = (req: IncomingMessage, res: ServerResponse, fail: (err: unknown) => void) => void;
+
+/**
+ * One webhook endpoint: take a slot (or wait for one), read the body, decode the AdmissionReview,
+ * run the handler, answer with the one response builder, then log one line and count it. Errors
+ * map to HTTP statuses here and only here: bad input 400, not ready 503, anything else 500
  * (docs/adr/0001-internal-errors.md).
  */
-export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: ReviewDeps): RequestHandler[] {
-  const reply = (res: Response, log: Logger, uid: string, answer: Answer): void => {
+export function reviewEndpoint(webhook: Webhook, handler: ReviewHandler, deps: ReviewDeps): ReviewEndpoint {
+  const webhookOnly: ReviewFields = { webhook };
+  const reply = (res: ServerResponse, log: ReviewLog, uid: string, answer: Answer, started: number, leave?: () => void): void => {
     // One string: Node writes it with the headers in one socket write.
     const review = encodeReview(uid, answer.outcome.verdict);
     const body = JSON.stringify(review);
@@ -151,17 +193,28 @@ export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: Revi
       cut.unref();
       res.once('close', () => clearTimeout(cut));
     }
-    const leave = res.locals.leave as (() => void) | undefined;
     if (leave) queueMicrotask(leave);
-    const seconds = (deps.now() - (res.locals.started as number)) / 1000;
+    const seconds = (deps.now() - started) / 1000;
     count(deps.metrics, webhook, answer.outcome, seconds);
-    const line = logLine(answer.outcome, review.response, seconds);
-    if (answer.status >= 500) log.warn(line, 'review failed');
-    else if (answer.status >= 400) log.warn(line, 'review rejected as unreadable');
-    else log.info(line, 'review');
+    const level = answer.status >= 400 ? 'warn' : 'info';
+    const msg = answer.status >= 500 ? 'review failed' : answer.status >= 400 ? 'review rejected as unreadable' : 'review';
+    log.write(level, msg, answer.outcome, review.response, seconds);
   };
-  const start: RequestHandler = (req, res, next) => {
-    res.locals.started = deps.now();
+  const decideBody = (res: ServerResponse, body: unknown, started: number, leave: () => void): void => {
+    let request: AdmissionRequest | undefined;
+    let log: ReviewLog | undefined;
+    try {
+      request = decodeReview(body);
+      log = new ReviewLog(deps.logger, reviewContext(webhook, request));
+      reply(res, log, request.uid, { status: 200, outcome: handler(request, log) }, started, leave);
+    } catch (err) {
+      const uid = request?.uid ?? uidOf(err);
+      log ??= new ReviewLog(deps.logger, uid ? { uid, webhook } : webhookOnly);
+      reply(res, log, uid, failure(err, uid, log, deps.notReadyAnswer), started, leave);
+    }
+  };
+  return (req, res, fail) => {
+    const started = deps.now();
     let left = false;
     const leave = (): void => {
       if (!left) deps.inFlight.leave();
@@ -172,52 +225,44 @@ export function reviewRoute(webhook: Webhook, handler: ReviewHandler, deps: Revi
         leave();
         return;
       }
-      res.locals.leave = leave;
       res.on('close', leave);
       // The body must follow at once: a trickling upload gives its slot up after BODY_TIMEOUT_MS.
-      const body = setTimeout(() => {
+      const timer = setTimeout(() => {
         if (!req.complete) {
           deps.logger.warn({ webhook, client: req.socket.remoteAddress, timeoutMs: BODY_TIMEOUT_MS }, 'review body not sent in time; connection closed');
           req.socket.destroy();
         }
       }, BODY_TIMEOUT_MS);
-      body.unref();
-      req.once('end', () => clearTimeout(body));
-      res.once('close', () => clearTimeout(body));
-      next();
+      timer.unref();
+      const stop = (): void => clearTimeout(timer);
+      req.once('end', stop);
+      res.once('close', stop);
+      readJsonBody(req, res, (err, body) => {
+        try {
+          if (err === undefined) decideBody(res, body, started, leave);
+          else if (err instanceof ReviewError) {
+            const log = new ReviewLog(deps.logger, webhookOnly);
+            reply(res, log, err.uid ?? '', failure(err, err.uid ?? '', log, deps.notReadyAnswer), started, leave);
+          } else fail(err);
+        } catch (e) {
+          fail(e);
+        }
+      });
     };
     const busy = (): void => {
       // Before the body is read: a burst of large reviews cannot pile up in memory.
       const message = `gpu-admission is deciding ${deps.inFlight.max} reviews and holding ${deps.inFlight.maxWaiting} more; retry`;
       res.setHeader('retry-after', '1');
       res.setHeader('connection', 'close'); // its body is never read
-      reply(res, deps.logger.child({ webhook }), '', { status: 429, outcome: { result: 'error', reason: 'GA_BUSY', verdict: refuse(429, message, 'TooManyRequests') } });
+      reply(res, new ReviewLog(deps.logger, webhookOnly), '', { status: 429, outcome: { result: 'error', reason: 'GA_BUSY', verdict: refuse(429, message, 'TooManyRequests') } }, started);
     };
     if (!deps.inFlight.enter(req.socket.remoteAddress ?? '', go, busy)) busy();
   };
-  const handle: RequestHandler = (req, res) => {
-    let request: AdmissionRequest | undefined;
-    let log = deps.logger;
-    try {
-      request = decodeReview(req.body);
-      log = deps.logger.child(reviewContext(webhook, request));
-      reply(res, log, request.uid, { status: 200, outcome: handler(request, log) });
-    } catch (err) {
-      const uid = request?.uid ?? uidOf(err);
-      if (log === deps.logger) log = deps.logger.child(uid ? { uid, webhook } : { webhook });
-      reply(res, log, uid, failure(err, uid, log, deps.notReadyAnswer));
-    }
-  };
-  const onBodyError = (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
-    if (err instanceof ReviewError) reply(res, deps.logger.child({ webhook }), err.uid ?? '', failure(err, err.uid ?? '', deps.logger, deps.notReadyAnswer));
-    else next(err);
-  };
-  return [start, jsonBody(), handle, onBodyError as unknown as RequestHandler];
 }
 
 const uidOf = (err: unknown): string => (err instanceof ReviewError ? err.uid ?? '' : '');
 
-function failure(err: unknown, uid: string, log: Logger, notReady: ReviewDeps['notReadyAnswer']): Answer {
+function failure(err: unknown, uid: string, log: ReviewLog, notReady: ReviewDeps['notReadyAnswer']): Answer {
   if (err instanceof ReviewError) {
     return { status: 400, outcome: { result: 'invalid', reason: err.code, verdict: refuse(400, err.message, 'BadRequest') } };
   }
@@ -226,25 +271,31 @@ function failure(err: unknown, uid: string, log: Logger, notReady: ReviewDeps['n
     const verdict = refuse(503, notReady === 'deny' ? `${err.message}; GPU pods are refused until it can decide` : err.message, 'ServiceUnavailable');
     return { status: notReady === 'deny' ? 200 : 503, outcome: { result: 'error', reason: err.code, verdict } };
   }
-  log.error({ err }, 'internal error while deciding a review');
+  log.logger.error({ err }, 'internal error while deciding a review');
   const message = `gpu-admission could not decide this request (internal error); its log has the details under uid "${uid}"`;
   return { status: 500, outcome: { result: 'error', verdict: refuse(500, message, 'InternalError') } };
 }
 
-/** How the review ended, for its one log line: never the object, never the patch. */
-function logLine(outcome: Answer['outcome'], sent: AdmissionResponse | undefined, seconds: number): Record<string, unknown> {
+/** How the review ended, added to its fields for its one log line: never the object, never the patch. */
+function logLine(line: ReviewFields, outcome: Answer['outcome'], sent: AdmissionResponse | undefined, seconds: number): ReviewFields {
   const { verdict } = outcome;
-  return {
-    result: outcome.result,
-    ...(outcome.revision ? { revision: outcome.revision } : {}),
-    ...(outcome.routed ? { pools: outcome.routed.map((r) => r.pool), backends: [...new Set(outcome.routed.map((r) => r.backend))] } : {}),
+  line.result = outcome.result;
+  if (outcome.revision) line.revision = outcome.revision;
+  if (outcome.routed) {
+    line.pools = outcome.routed.map((r) => r.pool);
+    line.backends = [...new Set(outcome.routed.map((r) => r.backend))];
+  }
+  if (verdict.allowed) {
+    line.patchOps = verdict.patch?.length ?? 0;
+  } else {
+    line.code = verdict.code;
+    line.reason = outcome.reason ?? verdict.reason;
     // The message as sent: within its bound, so a hostile request cannot write a huge log line.
-    ...(verdict.allowed
-      ? { patchOps: verdict.patch?.length ?? 0 }
-      : { code: verdict.code, reason: outcome.reason ?? verdict.reason, message: sent?.status?.message }),
-    ...(sent?.warnings && sent.warnings.length > 0 ? { warnings: sent.warnings.length } : {}),
-    durationMs: Math.round(seconds * 1e6) / 1e3,
-  };
+    line.message = sent?.status?.message;
+  }
+  if (sent?.warnings && sent.warnings.length > 0) line.warnings = sent.warnings.length;
+  line.durationMs = Math.round(seconds * 1e6) / 1e3;
+  return line;
 }
 
 function count(metrics: Metrics, webhook: Webhook, outcome: Answer['outcome'], seconds: number): void {

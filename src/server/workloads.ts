@@ -79,7 +79,7 @@ export function validateWorkloadsHandler(deps: MutateDeps): ReviewHandler {
         // Kueue admitting the workload writes its flavor into the template. Refused, the workload
         // would stay suspended and its quota held, the reason in no object: let it through, and
         // each pod is refused when created, with this reason in the workload's events (FailedCreate).
-        log.info({ refused: message.slice(0, MAX_MESSAGE_CHARS), queue }, 'Kueue admission let through: its pods will be refused');
+        log.logger.info({ refused: message.slice(0, MAX_MESSAGE_CHARS), queue }, 'Kueue admission let through: its pods will be refused');
         const note = clampWarning(`${refusals[0]!.path}: no pool serves this template on Kueue's flavor: its pods will be refused (see its events)`);
         return { verdict: allow(undefined, [...warnings, note]), result: 'unchanged', reason, revision: result.revision };
       }
@@ -116,7 +116,7 @@ export function auditHandler(deps: MutateDeps): ReviewHandler {
     const denied = result.decided.some(({ decision }) => decision.kind === 'deny');
     const patched = result.decided.some(({ decision }) => decision.kind === 'patch');
     if (!denied && !patched && lines.length === 0) return { ...UNCHANGED, revision: result.revision };
-    log.info({ audit: lines }, 'audit: what gpu-admission would have done');
+    log.logger.info({ audit: lines }, 'audit: what gpu-admission would have done');
     return {
       verdict: allow(undefined, lines),
       result: denied ? 'audit-denied' : patched ? 'audit-patched' : 'unchanged',
