@@ -1,12 +1,12 @@
 // Each attack of the reliability review (issue #24) against the real HTTPS server as shipped
-// (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT, NODE_OPTIONS), a fresh process per
+// (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT, NODE_OPTIONS, MALLOC_*), a fresh process per
 // attack: what the attacker got, the process's peak RSS (VmHWM) against the Deployment's memory
 // limit, whether it lived, and how long a normal review sent during the attack took. Loopback
 // only; every attack is bounded in count and time.   npm run bench:attacks
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { shippedEnv, shippedMemoryLimit } from './shipped.ts';
+import { shippedEnv, shippedMemoryLimit, shippedProcessEnv } from './shipped.ts';
 import { startWebhook, type RunningWebhook } from '../test/fuzz/server.ts';
 
 const env = shippedEnv;
@@ -110,10 +110,11 @@ const ATTACKS: Attack[] = [
   { name: 'H3: 5,000 TCP connections that never start TLS, 20 s', run: (w) => holders(w, 5_000, undefined, false, 20_000, false) },
 ];
 
-console.log(`as shipped: --max-in-flight ${env('GPU_ADMISSION_MAX_IN_FLIGHT')}, NODE_OPTIONS ${env('NODE_OPTIONS')}; the Deployment's memory limit: ${shippedMemoryLimit}`);
+const processEnv = shippedProcessEnv();
+console.log(`as shipped: --max-in-flight ${env('GPU_ADMISSION_MAX_IN_FLIGHT')}, ${Object.entries(processEnv).map(([k, v]) => `${k}=${v}`).join(' ')}; the Deployment's memory limit: ${shippedMemoryLimit}`);
 console.log('| attack | what the attacker got | peak RSS | alive | a normal review during it |\n|---|---|---|---|---|');
 for (const attack of ATTACKS) {
-  const w = await startWebhook(['--max-in-flight', env('GPU_ADMISSION_MAX_IN_FLIGHT')], { NODE_OPTIONS: env('NODE_OPTIONS') });
+  const w = await startWebhook(['--max-in-flight', env('GPU_ADMISSION_MAX_IN_FLIGHT')], processEnv);
   try {
     const started = performance.now();
     const result = attack.run(w);

@@ -1,25 +1,28 @@
 // Resident memory of the webhook process as the image runs it (dist/main.js: `npm run build`
 // first; the sources, which Node strips of their types at load, otherwise), with the shipped
 // Deployment's settings (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT,
-// NODE_OPTIONS) and without them:
+// NODE_OPTIONS, MALLOC_*) and without them:
 // 1. steady load: RSS idle, then after 100,000 reviews of the server benchmark's mix (16
-//    connections), and the process's CPU time per review over them (from /proc);
+//    connections), and the process's CPU time per review over them (from /proc); RSS after is
+//    split (/proc/<pid>/smaps) into anonymous memory (V8's heap, malloc) and the pages of the node
+//    binary itself (its code and read-only data, file-backed: no setting of ours changes them);
 // 2. the max-size flood: 64 concurrent AdmissionReviews of ~3.7 MiB each (a pod with big
 //    annotations, under the 4 MiB body limit), 3 rounds: peak RSS (VmHWM) against the
 //    Deployment's memory limit, and every answer.
 // Goals of issue #23: idle ≤ 80 MiB, ≤ 96 MiB after 100k reviews, the flood within 256Mi.
-// npm run bench:memory [-- --reviews 100000] [--try='<NODE_OPTIONS>|…': these too]
+// npm run bench:memory [-- --reviews 100000] [--try='<NAME=value …> <NODE_OPTIONS>|…': these settings too]
 import { execFileSync, fork } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { shippedEnv, shippedMemoryLimit } from './shipped.ts';
+import { shippedEnv, shippedMemoryLimit, shippedProcessEnv } from './shipped.ts';
 import type { DriverJob, DriverResult } from './server-driver.ts';
 import { startWebhook, type RunningWebhook } from '../test/fuzz/server.ts';
 
 const { values } = parseArgs({ options: {
   reviews: { type: 'string', default: '100000' },
-  /** More NODE_OPTIONS to compare under steady load, separated by '|'. */
+  /** More settings to compare, separated by '|': environment variables (`NAME=value`) and NODE_OPTIONS. */
   try: { type: 'string' },
 } });
 const REVIEWS = Number(values.reviews);
@@ -27,7 +30,7 @@ const GOAL = { idleMiB: 80, steadyMiB: 96, floodMiB: 256 };
 
 const DIST = new URL('../dist/main.js', import.meta.url).pathname;
 const entry = existsSync(DIST) ? DIST : undefined;
-const shipped = { maxInFlight: shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT'), nodeOptions: shippedEnv('NODE_OPTIONS') };
+const shipped = { maxInFlight: shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT'), env: shippedProcessEnv() };
 const limitMiB = Number(/^(\d+)Mi$/.exec(shippedMemoryLimit)?.[1] ?? NaN);
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
@@ -39,13 +42,19 @@ const review = JSON.parse(fixture('shared-gpu-pod')) as { request: { object: { m
 review.request.object.metadata.annotations = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`example.com/blob-${i}`, 'x'.repeat(130_000)]));
 const big = JSON.stringify(review);
 
-/** `env` as the Deployment sets it: NODE_OPTIONS, and the environment variables written before it (`NAME=value …`). */
-const start = (maxInFlight: string, nodeOptions: string): Promise<RunningWebhook> => {
-  const words = nodeOptions.split(' ').filter((w) => w !== '');
+/** `NAME=value … --flag …` (as --try takes them) as environment variables, the flags as NODE_OPTIONS. */
+function settings(text: string): Record<string, string> {
+  const words = text.split(' ').filter((w) => w !== '');
   const vars = Object.fromEntries(words.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split('=', 2) as [string, string]));
   const options = words.filter((w) => !/^[A-Z_]+=/.test(w)).join(' ');
-  return startWebhook(['--max-in-flight', maxInFlight], { NODE_OPTIONS: options, ...vars }, entry);
-};
+  return { ...vars, ...(options ? { NODE_OPTIONS: options } : {}) };
+}
+/** Settings as --try writes them: the environment variables first, then NODE_OPTIONS. */
+const shown = (env: Record<string, string>): string => [...Object.entries(env).filter(([k]) => k !== 'NODE_OPTIONS').map(([k, v]) => `${k}=${v}`),
+  env.NODE_OPTIONS ?? ''].join(' ').trim() || 'none';
+/** The webhook with these variables added to its environment; NODE_OPTIONS empty unless given. */
+const start = (maxInFlight: string, env: Record<string, string>): Promise<RunningWebhook> =>
+  startWebhook(['--max-in-flight', maxInFlight], { NODE_OPTIONS: '', ...env }, entry);
 const settle = (ms = 2_000): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** User + system CPU seconds of a process so far (/proc/<pid>/stat). */
@@ -64,11 +73,24 @@ function drive(port: number, amount: number): Promise<DriverResult> {
   });
 }
 
+/** Resident MiB of a process that is anonymous (heap, malloc, stacks), and that is the pages of its own executable (the node binary). */
+function residentSplit(pid: number): { anonMiB: number; binaryMiB: number } {
+  const anon = Number(/^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
+  const exe = readlinkSync(`/proc/${pid}/exe`);
+  let binary = 0;
+  let mine = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) mine = line.endsWith(` ${exe}`);
+    else if (mine && line.startsWith('Rss:')) binary += Number(/(\d+) kB/.exec(line)?.[1] ?? 0);
+  }
+  return { anonMiB: anon / 1024, binaryMiB: binary / 1024 };
+}
+
 const mib = (n: number): string => `${n.toFixed(0)} MiB`;
 const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 
-async function steady(label: string, maxInFlight: string, nodeOptions: string): Promise<{ idle: number; after: number }> {
-  const webhook = await start(maxInFlight, nodeOptions);
+async function steady(label: string, maxInFlight: string, env: Record<string, string>): Promise<{ idle: number; after: number }> {
+  const webhook = await start(maxInFlight, env);
   try {
     await settle();
     const idle = webhook.memory().rssMiB;
@@ -78,8 +100,9 @@ async function steady(label: string, maxInFlight: string, nodeOptions: string): 
     const cpu = cpuSeconds(pid) - cpuBefore;
     await settle();
     const { rssMiB: after, peakMiB } = webhook.memory();
+    const { anonMiB, binaryMiB } = residentSplit(pid);
     const failed = result.non2xx + result.errors + result.timeouts;
-    console.log(`| ${label} | ${nodeOptions || 'none'} | ${mib(idle)} | ${mib(after)} | ${mib(peakMiB)} | ${result.total} (${failed} failed) | `
+    console.log(`| ${label} | ${shown(env)} | ${mib(idle)} | ${mib(after)} | ${mib(anonMiB)} | ${mib(binaryMiB)} | ${mib(peakMiB)} | ${result.total} (${failed} failed) | `
       + `${(1e6 * cpu / Math.max(1, result.total)).toFixed(0)} µs |`);
     return { idle, after };
   } finally {
@@ -87,8 +110,32 @@ async function steady(label: string, maxInFlight: string, nodeOptions: string): 
   }
 }
 
-async function flood(label: string, maxInFlight: string, nodeOptions: string): Promise<{ peak: number; all200: boolean }> {
-  const webhook = await start(maxInFlight, nodeOptions);
+/**
+ * Idle as the Deployment runs it: the policy from the ConfigMap (`--policy-source configmap`, with
+ * the namespace and node watches), so @kubernetes/client-node is loaded, against a kubeconfig whose
+ * API server does not answer (the lists retry): no review can be served, the idle RSS is measured.
+ */
+async function idleInClusterMode(env: Record<string, string>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gpu-admission-kubeconfig-'));
+  const kubeconfig = join(dir, 'config');
+  writeFileSync(kubeconfig, ['apiVersion: v1', 'kind: Config', 'current-context: none',
+    'clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]', 'users: [{name: none, user: {token: none}}]',
+    'contexts: [{name: none, context: {cluster: none, user: none}}]'].join('\n'));
+  const webhook = await startWebhook(['--max-in-flight', shipped.maxInFlight, '--policy-source', 'configmap', '--kubeconfig', kubeconfig],
+    { NODE_OPTIONS: '', ...env }, entry);
+  try {
+    await settle();
+    const { rssMiB } = webhook.memory();
+    const { anonMiB, binaryMiB } = residentSplit(webhook.child.pid as number);
+    console.log(`| ConfigMap source (client-node loaded), no API server | ${shown(env)} | ${mib(rssMiB)} | ${mib(anonMiB)} | ${mib(binaryMiB)} |`);
+  } finally {
+    webhook.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function flood(label: string, maxInFlight: string, env: Record<string, string>): Promise<{ peak: number; all200: boolean }> {
+  const webhook = await start(maxInFlight, env);
   try {
     await settle();
     const idle = webhook.memory().rssMiB;
@@ -99,7 +146,7 @@ async function flood(label: string, maxInFlight: string, nodeOptions: string): P
       for (const r of results) answers[r] = (answers[r] ?? 0) + 1;
     }
     const { peakMiB } = webhook.memory();
-    console.log(`| ${label} | ${maxInFlight} | ${nodeOptions || 'none'} | ${mib(idle)} | ${mib(peakMiB)} | ${JSON.stringify(answers)} |`);
+    console.log(`| ${label} | ${maxInFlight} | ${shown(env)} | ${mib(idle)} | ${mib(peakMiB)} | ${JSON.stringify(answers)} |`);
     return { peak: peakMiB, all200: answers['200'] === 3 * CONCURRENT };
   } finally {
     webhook.stop();
@@ -108,17 +155,21 @@ async function flood(label: string, maxInFlight: string, nodeOptions: string): P
 
 console.log(`${process.version}, entry ${entry ? 'dist/main.js (as the image runs it)' : 'src/main.ts (no build: npm run build first for the image\'s figures)'}; `
   + `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; the Deployment: --max-in-flight ${shipped.maxInFlight}, `
-  + `NODE_OPTIONS ${shipped.nodeOptions || 'none'}, memory limit ${shippedMemoryLimit}`);
-console.log(`\nSteady load: ${REVIEWS} reviews of the server benchmark's mix, 16 connections`);
-console.log('| run | NODE_OPTIONS | RSS idle | RSS after | peak RSS | reviews | CPU per review |\n|---|---|---|---|---|---|---|');
-const ours = await steady('as shipped', shipped.maxInFlight, shipped.nodeOptions);
-await steady('no heap flags', shipped.maxInFlight, '');
-for (const options of values.try?.split('|') ?? []) await steady('tried', shipped.maxInFlight, options);
+  + `${shown(shipped.env)}, memory limit ${shippedMemoryLimit}`);
+const tried = values.try?.split('|').map(settings) ?? [];
+console.log(`\nSteady load: ${REVIEWS} reviews of the server benchmark's mix, 16 connections; RSS after = anonymous + the node binary's pages + other files`);
+console.log('| run | settings | RSS idle | RSS after | anonymous | node binary | peak RSS | reviews | CPU per review |\n|---|---|---|---|---|---|---|---|---|');
+const ours = await steady('as shipped', shipped.maxInFlight, shipped.env);
+await steady('nothing set', shipped.maxInFlight, {});
+for (const env of tried) await steady('tried', shipped.maxInFlight, env);
+console.log('\nIdle as the Deployment runs it (the steady runs above use the embedded policy and no cluster)');
+console.log('| run | settings | RSS idle | anonymous | node binary |\n|---|---|---|---|---|');
+await idleInClusterMode(shipped.env);
 console.log(`\nFlood: ${CONCURRENT} concurrent reviews of ${(big.length / 2 ** 20).toFixed(2)} MiB, 3 rounds`);
-console.log('| run | --max-in-flight | NODE_OPTIONS | RSS idle | peak RSS | answers |\n|---|---|---|---|---|---|');
-const flooded = await flood('as shipped', shipped.maxInFlight, shipped.nodeOptions);
-await flood('no cap, no heap flags', '64', '');
-for (const options of values.try?.split('|') ?? []) await flood('tried', shipped.maxInFlight, options);
+console.log('| run | --max-in-flight | settings | RSS idle | peak RSS | answers |\n|---|---|---|---|---|---|');
+const flooded = await flood('as shipped', shipped.maxInFlight, shipped.env);
+await flood('no cap, nothing set', '64', {});
+for (const env of tried) await flood('tried', shipped.maxInFlight, env);
 console.log(`\ngoals: idle ${mib(ours.idle)} ≤ ${GOAL.idleMiB} MiB ${verdict(ours.idle <= GOAL.idleMiB)}; after ${REVIEWS} reviews `
   + `${mib(ours.after)} ≤ ${GOAL.steadyMiB} MiB ${verdict(ours.after <= GOAL.steadyMiB)}; flood peak ${mib(flooded.peak)} within `
   + `${GOAL.floodMiB}Mi ${verdict(flooded.peak <= GOAL.floodMiB && flooded.all200)} (every review answered 200: ${flooded.all200}); `

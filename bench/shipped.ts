@@ -13,5 +13,11 @@ const container = deployment?.spec?.template.spec.containers[0] as Container;
 
 /** The value of one of the shipped container's environment variables ('' when unset). */
 export const shippedEnv = (name: string): string => container.env.find((e) => e.name === name)?.value ?? '';
+/**
+ * The shipped variables that shape the process's memory rather than the webhook's behaviour:
+ * NODE_OPTIONS (V8's heap) and glibc's malloc settings (MALLOC_*), to run a webhook as the Deployment does.
+ */
+export const shippedProcessEnv = (): Record<string, string> => Object.fromEntries(container.env
+  .filter((e) => e.name === 'NODE_OPTIONS' || e.name.startsWith('MALLOC_')).map((e) => [e.name, e.value]));
 /** The shipped container's memory limit, as written (256Mi). */
 export const shippedMemoryLimit = container.resources.limits.memory;

@@ -1,5 +1,5 @@
 // The long fuzz run against the real HTTPS server:  npm run fuzz -- --count 100000 [--seed N] [--concurrency N]
-// Two webhooks, as the image runs them (the shipped heap cap and in-flight limit):
+// Two webhooks, as the image runs them (the shipped Deployment's in-flight limit, NODE_OPTIONS and MALLOC_* settings):
 //  - broken reviews (test/fuzz/reviews.ts), wide values up to a million items: never a 5xx, always
 //    an AdmissionReview, the uid echoed, the process alive, and no review slower than the API
 //    server waits (5 s);
@@ -19,6 +19,7 @@ import { reachablePools } from '../helpers/namespace-rules.ts';
 import { fuzzCasesUpTo, type FuzzCase } from './reviews.ts';
 import { RULES_ALLOWED, RULES_NAMESPACE, RULES_NODES, RULES_POLICY, ruleCases } from './rules.ts';
 import { startWebhook } from './server.ts';
+import { shippedEnv, shippedProcessEnv } from '../../bench/shipped.ts';
 
 const { values } = parseArgs({ options: { count: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' }, 'rule-count': { type: 'string' } } });
 const count = Number(values.count ?? '10000');
@@ -27,10 +28,9 @@ const seed = Number(values.seed ?? '20261128');
 const concurrency = Number(values.concurrency ?? '16'); // twice the shipped --max-in-flight: the rest wait their turn
 /** The API server's wait for a webhook in the shipped manifests: a slower review refuses the pod. */
 const API_SERVER_WAIT_MS = 5_000;
-const SHIPPED = { NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=2' };
 const fuzzCases = fuzzCasesUpTo(1_000_000);
 
-const webhook = await startWebhook(['--max-in-flight', '8'], SHIPPED);
+const webhook = await startWebhook(['--max-in-flight', shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT')], shippedProcessEnv());
 const latencies: number[] = [];
 const statuses = new Map<string, number>();
 const failures: string[] = [];
@@ -95,7 +95,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gpu-admission-rules-'));
 const policyFile = join(dir, 'policy.yaml');
 writeFileSync(policyFile, RULES_POLICY);
 const rulesPolicy = parsePolicyOrThrow(RULES_POLICY);
-const rules = await startWebhook(['--max-in-flight', '8', '--policy-source', 'file', '--policy-file', policyFile], SHIPPED);
+const rules = await startWebhook(['--max-in-flight', shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT'), '--policy-source', 'file', '--policy-file', policyFile], shippedProcessEnv());
 const verdicts = new Map<string, number>();
 const pods = fc.sample(ruleCases, { numRuns: ruleCount, seed });
 let nextPod = 0;
