@@ -113,7 +113,9 @@ function certificateFiles(config: Config, logger: Logger): KeyPairFiles & { caFi
 
 async function createSources(config: Config, logger: Logger): Promise<Sources> {
   const inCluster = config.policy.source === 'configmap' || config.namespaceLabels === 'watch' || config.nodeWatch;
-  // The Kubernetes client is loaded only when a cluster is used: `npm start` alone never needs it.
+  // The Kubernetes client is loaded only when a cluster is used: `npm start` alone never needs it,
+  // and then without its generated APIs and models (the webhook's requests are plain JSON).
+  if (inCluster) (await import('./kube/lean-client-node.ts')).leanClientNode();
   const kube = inCluster ? await import('./kube/index.ts') : undefined;
   const kubeConfig = inCluster ? await loadKubeConfig(config.kubeconfig) : undefined;
   const namespaceSource = kube && kubeConfig && config.namespaceLabels === 'watch'

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { PolicySource } from '../policy/source.ts';
 import type { BackoffOptions } from './backoff.ts';
@@ -44,12 +44,10 @@ export function createConfigMapPolicySource(options: ConfigMapPolicySourceOption
     key: options.key ?? POLICY_LOCATION.key,
   };
   const fieldSelector = `metadata.name=${location.name}`;
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
   const client = kubeListWatchClient<ConfigMapObject>({
     kubeConfig: options.kubeConfig,
     path: `/api/v1/namespaces/${encodeURIComponent(location.namespace)}/configmaps`,
     fieldSelector,
-    list: (requestOptions) => api.listNamespacedConfigMap({ namespace: location.namespace, fieldSelector }, requestOptions),
   });
   const recorder = options.recorder ?? createEventRecorder({
     sink: kubeEventSink(options.kubeConfig),

@@ -1,33 +1,35 @@
-import {
-  EventsV1Api, Observable, PatchStrategy, V1MicroTime, Watch, setHeaderOptions,
-  type ConfigurationOptions, type KubeConfig, type ObservableMiddleware, type RequestContext, type ResponseContext,
-} from '@kubernetes/client-node';
+// The webhook's requests to the API server, as plain JSON (src/kube/raw-list.ts) and client-node's
+// Watch, imported from their own modules: with leanClientNode() registered (src/main.ts), serve
+// mode loads none of client-node's generated APIs and models (about 3,000 modules, 30 MiB).
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import type { EventSink } from './events.ts';
 import type { KubeObject, ListWatchClient } from './list-watch.ts';
+import { readRaw, sendRaw } from './raw-list.ts';
 
-/** A generated client's list call, given the options that carry the abort signal. */
-export type ListCall<T> = (options: ConfigurationOptions) => Promise<{
-  readonly items: T[];
-  readonly metadata?: { readonly resourceVersion?: string };
-}>;
-
-export interface KubeListWatchOptions<T> {
+export interface KubeListWatchOptions {
   readonly kubeConfig: KubeConfig;
   /** The collection's API path, such as `/api/v1/namespaces/gpu-admission/configmaps`. */
   readonly path: string;
-  /** The same collection listed through the generated client, with the same selectors. */
-  readonly list: ListCall<T>;
   readonly fieldSelector?: string;
   readonly labelSelector?: string;
 }
 
 export const WATCH_IDLE_TIMEOUT_MS = 90_000;
 
+/** A List as the API server sends it. */
+interface ListAnswer {
+  readonly items?: unknown;
+  readonly metadata?: { readonly resourceVersion?: unknown };
+}
+
 /**
- * The list-watch loop's I/O on @kubernetes/client-node: the generated client's list (aborted
- * through a request middleware, so a hung list does not linger) and the plain `Watch`.
+ * The list-watch loop's I/O: the list as plain JSON, in one answer as the generated client asked
+ * for it (aborted through `signal`, so a hung list does not linger; an ApiException for an answer
+ * outside 2xx), and client-node's plain `Watch`. The objects are the API server's JSON, as a
+ * watch's events are: timestamps stay strings.
  */
-export function kubeListWatchClient<T extends KubeObject>(options: KubeListWatchOptions<T>): ListWatchClient<T> {
+export function kubeListWatchClient<T extends KubeObject>(options: KubeListWatchOptions): ListWatchClient<T> {
   const watcher = new Watch(options.kubeConfig);
   // client-node ends a watch after 30 s without data; the API server sends bookmarks about once a
   // minute (cacher defaultBookmarkFrequency), so a quiet watch would be cut before its first
@@ -36,8 +38,10 @@ export function kubeListWatchClient<T extends KubeObject>(options: KubeListWatch
   (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_IDLE_TIMEOUT_MS;
   return {
     async list(signal) {
-      const list = await options.list(abortable(signal));
-      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+      const query = { fieldSelector: options.fieldSelector, labelSelector: options.labelSelector };
+      const list = (await readRaw(options.kubeConfig, options.path, { query, signal })) as ListAnswer | null;
+      const resourceVersion = list?.metadata?.resourceVersion;
+      return { items: Array.isArray(list?.items) ? (list.items as T[]) : [], resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : '' };
     },
     async watch(request, onEvent, onDone) {
       const params = {
@@ -53,56 +57,51 @@ export function kubeListWatchClient<T extends KubeObject>(options: KubeListWatch
   };
 }
 
-/** Request options that tie the request to `signal`. */
-function abortable(signal: AbortSignal): ConfigurationOptions {
-  const middleware: ObservableMiddleware = {
-    pre(context: RequestContext) {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post(context: ResponseContext) {
-      return new Observable(Promise.resolve(context));
-    },
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
-}
-
 function eventName(object: string, at: Date): string {
   const nanos = BigInt(at.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000));
   return `${object}.${nanos.toString(16)}`;
 }
 
-/** Events go to events.k8s.io/v1 (RBAC: `create` for new Events, `patch` for series). */
+/**
+ * A time as a MicroTime: RFC 3339 with six digits of fraction, as client-node's V1MicroTime
+ * writes it. eventTime must carry microseconds; a plain Date is refused (kubernetes/kubernetes#94748).
+ */
+export function microTime(at: Date): string {
+  return `${at.toISOString().slice(0, -1)}000Z`;
+}
+
+const eventsPath = (namespace: string): string => `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`;
+
+/**
+ * Events go to events.k8s.io/v1 (RBAC: `create` for new Events, `patch` for series), as plain
+ * JSON: the bodies EventsV1Api sends, the same ApiException when refused.
+ */
 export function kubeEventSink(kubeConfig: KubeConfig): EventSink {
-  const api = kubeConfig.makeApiClient(EventsV1Api);
   return {
     async create(event) {
-      const created = await api.createNamespacedEvent({
-        namespace: event.regarding.namespace,
-        body: {
-          apiVersion: 'events.k8s.io/v1',
-          kind: 'Event',
-          // Named as client-go names events (<object>.<unix nanos in hex>). A generateName of
-          // "<object>." is refused by current API servers: a prefix must end alphanumeric.
-          metadata: { name: eventName(event.regarding.name, event.eventTime), namespace: event.regarding.namespace },
-          regarding: { ...event.regarding },
-          type: event.type,
-          reason: event.reason,
-          action: event.action,
-          note: event.note,
-          // eventTime must carry microseconds; a plain Date is refused (kubernetes/kubernetes#94748).
-          eventTime: new V1MicroTime(event.eventTime.getTime()),
-          reportingController: event.reportingController,
-          reportingInstance: event.reportingInstance,
-        },
-      });
-      return created.metadata?.name ?? '';
+      const namespace = event.regarding.namespace;
+      const created = (await sendRaw(kubeConfig, 'POST', eventsPath(namespace), {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        // Named as client-go names events (<object>.<unix nanos in hex>). A generateName of
+        // "<object>." is refused by current API servers: a prefix must end alphanumeric.
+        metadata: { name: eventName(event.regarding.name, event.eventTime), namespace },
+        regarding: { ...event.regarding },
+        type: event.type,
+        reason: event.reason,
+        action: event.action,
+        note: event.note,
+        eventTime: microTime(event.eventTime),
+        reportingController: event.reportingController,
+        reportingInstance: event.reportingInstance,
+      })) as { metadata?: { name?: unknown } } | null;
+      const name = created?.metadata?.name;
+      return typeof name === 'string' ? name : '';
     },
     async patchSeries(namespace, name, series) {
-      await api.patchNamespacedEvent(
-        { namespace, name, body: { series: { count: series.count, lastObservedTime: new V1MicroTime(series.lastObservedTime.getTime()) } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+      await sendRaw(kubeConfig, 'PATCH', `${eventsPath(namespace)}/${encodeURIComponent(name)}`,
+        { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime) } },
+        'application/merge-patch+json');
     },
   };
 }

@@ -1,5 +1,6 @@
-// The cluster verbs of the CLI load only the part of @kubernetes/client-node they use. Its
-// KubeConfig (dist/config.js: kubeconfig files, tokens, exec plugins, client certificates, CA,
+// The cluster verbs of the CLI, and the webhook when it watches the cluster (src/main.ts), load
+// only the part of @kubernetes/client-node they use. Its KubeConfig (dist/config.js: kubeconfig
+// files, tokens, exec plugins, client certificates, CA,
 // proxies) takes two names from its generated code's index, `createConfiguration` and
 // `ServerConfiguration`, and that index loads every generated API and model: about 3,000 modules,
 // most of the CLI's start-up (0.45 of 0.75 s of CPU to import config.js, measured for #23). A

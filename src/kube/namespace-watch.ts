@@ -1,4 +1,4 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { NamespaceSource } from '../policy/source.ts';
 import { NAMESPACE_OPT_IN } from '../vocabulary/names.ts';
@@ -100,12 +100,10 @@ export interface NamespaceWatchOptions extends Omit<NamespaceSourceOptions, 'cli
 export function createNamespaceWatch(options: NamespaceWatchOptions): NamespaceSource {
   const labelSelector = options.labelSelector ?? OPT_IN_SELECTOR;
   const selector = labelSelector === '' ? undefined : labelSelector;
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
   const client = kubeListWatchClient<NamespaceObject>({
     kubeConfig: options.kubeConfig,
     path: '/api/v1/namespaces',
     ...(selector ? { labelSelector: selector } : {}),
-    list: (requestOptions) => api.listNamespace(selector ? { labelSelector: selector } : {}, requestOptions),
   });
   return createNamespaceSource({ ...options, client });
 }

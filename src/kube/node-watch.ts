@@ -1,4 +1,4 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { advertisesGpus, toClusterNode, type ClusterNode, type NodeSource } from '../cluster/model.ts';
 import { kubeListWatchClient } from './kube-client.ts';
@@ -93,11 +93,9 @@ export function createNodeSource(options: NodeSourceOptions): NodeSource {
 
 /** A watched cache of the GPU nodes (RBAC: list and watch nodes, cluster-wide). */
 export function createNodeWatch(options: Omit<NodeSourceOptions, 'client'> & { readonly kubeConfig: KubeConfig }): NodeSource {
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
   const client = kubeListWatchClient<KubeObject>({
     kubeConfig: options.kubeConfig,
     path: '/api/v1/nodes',
-    list: (requestOptions) => api.listNode({}, requestOptions),
   });
   return createNodeSource({ ...options, client });
 }

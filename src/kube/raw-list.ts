@@ -1,5 +1,5 @@
 // A collection listed as plain JSON, page by page, for the cluster view's large lists (Nodes,
-// Pods). The request is client-node's own: its KubeConfig puts the credentials on it (token,
+// Pods); and the webhook's own requests (its watches' lists, its Events) as plain JSON. The request is client-node's own: its KubeConfig puts the credentials on it (token,
 // exec plugin, client certificate, basic auth) and chooses the TLS dispatcher (CA, proxy) as for
 // the generated clients, and its fetch sends it. What is left out is the generated client's
 // ObjectSerializer, which turns every object of the answer into class instances, field by field,
@@ -36,13 +36,25 @@ interface ListSession {
   dispatcher?: Dispatcher;
 }
 
-/** A GET of `path` with `query` as text; an ApiException, as the generated clients throw, for an answer outside 2xx. */
-async function getText(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, session: ListSession): Promise<string> {
+/** What a request sends besides its path and query: a body (JSON, of this content type), an abort signal. */
+interface Send {
+  readonly method?: HttpMethod;
+  readonly body?: { readonly json: unknown; readonly contentType: string };
+  readonly signal?: AbortSignal;
+}
+
+/** A request of `path` with `query`, its answer as text; an ApiException, as the generated clients throw, for an answer outside 2xx. */
+async function getText(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, session: ListSession, send: Send = {}): Promise<string> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('No active cluster!');
-  const context = new ServerConfiguration(cluster.server, {}).makeRequestContext(path, HttpMethod.GET);
+  const context = new ServerConfiguration(cluster.server, {}).makeRequestContext(path, send.method ?? HttpMethod.GET);
   context.setHeaderParam('Accept', 'application/json');
   for (const [name, value] of Object.entries(query)) if (value) context.setQueryParam(name, value);
+  if (send.body) {
+    context.setHeaderParam('Content-Type', send.body.contentType);
+    context.setBody(JSON.stringify(send.body.json));
+  }
+  if (send.signal) context.setSignal(send.signal);
   // The credentials are put on every page (a token may be refreshed); the connection is the first page's.
   await kubeConfig.applySecurityAuthentication(context);
   session.dispatcher ??= context.getDispatcher();
@@ -61,14 +73,35 @@ const pageText = (kubeConfig: KubeConfig, path: string, query: RawListQuery, tok
   getText(kubeConfig, path, { limit: String(query.limit), fieldSelector: query.fieldSelector, labelSelector: query.labelSelector, continue: token }, session);
 
 /**
- * One object (such as `/api/v1/namespaces/NS/configmaps/NAME`) as the API server's JSON, with
- * the generated clients' request and errors (an ApiException with code 404 when it does not
- * exist) but without loading them.
+ * One object (such as `/api/v1/namespaces/NS/configmaps/NAME`), or a collection in one answer
+ * (the list a watch starts from), as the API server's JSON, with the generated clients' request
+ * and errors (an ApiException with code 404 when it does not exist) but without loading them.
  */
-export async function readRaw(kubeConfig: KubeConfig, path: string): Promise<unknown> {
+export async function readRaw(kubeConfig: KubeConfig, path: string, options: RawReadOptions = {}): Promise<unknown> {
+  return request(kubeConfig, path, options.query ?? {}, { signal: options.signal });
+}
+
+export interface RawReadOptions {
+  /** Query parameters (such as `fieldSelector`); the empty and undefined ones are left out. */
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  /** Aborts the request. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * `body` sent as JSON to `path` by `method` (POST to create, PATCH with a merge patch's content
+ * type), the answer as the API server's JSON: the generated clients' request and errors, without
+ * their serializer. `body` is sent as `JSON.stringify` writes it.
+ */
+export async function sendRaw(kubeConfig: KubeConfig, method: 'POST' | 'PATCH', path: string, body: unknown, contentType = 'application/json'): Promise<unknown> {
+  return request(kubeConfig, path, {}, { method: method === 'POST' ? HttpMethod.POST : HttpMethod.PATCH, body: { json: body, contentType } });
+}
+
+/** One request on its own connection, closed once answered. */
+async function request(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, send: Send): Promise<unknown> {
   const session: ListSession = {};
   try {
-    return JSON.parse(await getText(kubeConfig, path, {}, session)) as unknown;
+    return JSON.parse(await getText(kubeConfig, path, query, session, send)) as unknown;
   } finally {
     session.dispatcher?.close().catch(() => {});
   }

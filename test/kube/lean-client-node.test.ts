@@ -73,4 +73,24 @@ describe('leanClientNode', () => {
     assert.match(String(out.refused), /^fetch failed: /);
     assert.ok((out.before as { models: number }).models > 100, JSON.stringify(out.before));
   });
+  it('when the webhook watches the policy ConfigMap, namespaces and nodes and records Events (serve mode, the hook registered first), then no generated API or model is loaded', () => {
+    const out = fresh(`
+      const kube = await import(${JSON.stringify(`${SRC}index.ts`)});
+      const { loadKubeConfig } = await import(${JSON.stringify(`${SRC}kubeconfig.ts`)});
+      const { pino } = await import('pino');
+      const kc = await loadKubeConfig(${JSON.stringify(kubeconfig)}, 'test');
+      const logger = pino({ level: 'silent' });
+      kube.createConfigMapPolicySource({ kubeConfig: kc, logger });
+      kube.createNamespaceWatch({ kubeConfig: kc, logger });
+      kube.createNodeWatch({ kubeConfig: kc, logger });
+      const client = kube.kubeListWatchClient({ kubeConfig: kc, path: '/api/v1/namespaces/gpu-admission/configmaps', fieldSelector: 'metadata.name=x' });
+      out.list = await client.list(new AbortController().signal).then(() => 'listed', (e) => e.message);
+      const regarding = { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: 'gpu-admission' };
+      out.event = await kube.kubeEventSink(kc).create({ regarding, type: 'Warning', reason: 'R', action: 'A', note: 'n', eventTime: new Date(), reportingController: 'c', reportingInstance: 'i' })
+        .then(() => 'created', (e) => e.message);
+      out.loaded = generatedLoaded();`, true);
+    assert.equal(out.list, 'fetch failed', 'the list asked for');
+    assert.equal(out.event, 'fetch failed', 'the Event sent');
+    assert.deepEqual(out.loaded, { models: 0, apis: 0 });
+  });
 });
