@@ -67,7 +67,7 @@ describe('leanClientNode', () => {
     assert.ok(after.models > 100 && after.apis > 0, `the index loads the generated code: ${JSON.stringify(after)}`);
   });
 
-  it('when the hook is not registered (the webhook), then the same reads load the generated code with the KubeConfig, as before', () => {
+  it('when the hook is not registered, then the same reads load the generated code with the KubeConfig, as client-node does alone', () => {
     const out = fresh(readKubeconfig, false);
     assert.equal(out.authorization, 'Bearer sekret');
     assert.match(String(out.refused), /^fetch failed: /);
