@@ -1,3 +1,6 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import type { Clock, TimerId, Timers } from '../../src/kube/clock.ts';
 import type { EventRecorder, RecordedEvent } from '../../src/kube/events.ts';
@@ -166,4 +169,20 @@ export function timeoutError(): Error {
 
 export function goneStatus(): object {
   return { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version: 1 (42)', reason: 'Expired', code: 410 };
+}
+
+/**
+ * Starts `server` on a loopback port and points `kubeConfig` at it: plain HTTP (which needs
+ * insecure-skip-tls-verify in client-node, whose dispatcher is then the one used) and the bearer
+ * token `sekret`; `path` is a proxy's prefix before the API's paths (Rancher's /k8s/clusters/…).
+ */
+export async function serveKubeConfig(server: Server, kubeConfig: KubeConfig, path = ''): Promise<void> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}${path}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 'sekret' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
 }

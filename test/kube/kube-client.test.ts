@@ -2,11 +2,11 @@
 // plain JSON through client-node's KubeConfig, against a local API server that records them.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { kubeEventSink, kubeListWatchClient, microTime } from '../../src/kube/kube-client.ts';
 import type { KubeObject } from '../../src/kube/list-watch.ts';
+import { serveKubeConfig } from './fakes.ts';
 
 interface Seen {
   readonly method: string;
@@ -30,16 +30,7 @@ describe('the webhook\'s kube client', () => {
     });
   });
   const kubeConfig = new KubeConfig();
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'sekret' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-  });
+  before(() => serveKubeConfig(server, kubeConfig));
   after(() => {
     server.closeAllConnections();
     server.close();

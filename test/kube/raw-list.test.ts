@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { listRaw, readRaw } from '../../src/kube/raw-list.ts';
+import { serveKubeConfig } from './fakes.ts';
 
 /** A List page as the API server writes it: metadata (with the continue token) before the items. */
 const page = (items: unknown[], token?: string): string =>
@@ -18,18 +18,8 @@ describe('listRaw', () => {
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
   });
   const kubeConfig = new KubeConfig();
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    // A server URL with a path, as behind Rancher's proxy: the collection's path goes after it. Plain HTTP
-    // needs insecure-skip-tls-verify in client-node, and so here: its dispatcher is the one used.
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}/k8s/clusters/c-1`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'sekret' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-  });
+  // A server URL with a path, as behind Rancher's proxy: the collection's path goes after it.
+  before(() => serveKubeConfig(server, kubeConfig, '/k8s/clusters/c-1'));
   after(() => server.close());
 
   it('when the list has several pages, then every item is read in order, reduced, with the query, the path and the user\'s token on each request', async () => {
