@@ -12,7 +12,7 @@ import { allowed, denied, notApplicable, patched, type Decision, type Route } fr
 import { kaiIsolationReason, poolScheduler, schedulerToWrite } from './translate.ts';
 import { isKaiKind, kaiAsked, kaiProblems, withKaiShare } from './kai.ts';
 import {
-  effectiveTotal, podContainers, readDemand, type ContainerDemand, type GpuRequest,
+  effectiveTotal, podContainers, readDemand, type ContainerDemand, type GpuRequest, type PodDemand,
 } from './demand.ts';
 import { readIntent, type Intent } from './intent.ts';
 import { demandKey, isPlain, keptFor } from './plain.ts';
@@ -70,6 +70,11 @@ export type Analysis =
 
 /** Reads the pod and judges every pool; `decide` and `explain` both start here. */
 export function analyse(pod: Pod, context: DecideContext): Analysis {
+  return analyseRead(pod, context);
+}
+
+/** `analyse`, with the demand of a plain pod already read (a plain pod has no record, edits or chosen node to read it with). */
+function analyseRead(pod: Pod, context: DecideContext, plainDemand?: PodDemand): Analysis {
   const { namespace, policy, knownNodes } = context;
   const annotations = pod.metadata?.annotations ?? {};
   const record = withinPolicy(readRecord(annotations), policy);
@@ -77,7 +82,7 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
   const placement = readPlacement(pod, record);
   const nodeChosen = placement.pinned || placement.nodeName !== undefined;
   const edits = editedContainers(pod, record, policy);
-  const demand = readDemand(pod, policy, record.kind === 'present' ? withoutEdits(record.requests, edits) : new Map(), nodeChosen);
+  const demand = plainDemand ?? readDemand(pod, policy, record.kind === 'present' ? withoutEdits(record.requests, edits) : new Map(), nodeChosen);
   const kai = kaiAsked(annotations, record.kind === 'present' ? record.record.annotations : undefined);
   const asksKai = Object.keys(kai).length > 0;
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
@@ -105,7 +110,10 @@ export function analyse(pod: Pod, context: DecideContext): Analysis {
  * be JSON-shaped (as decoded from an AdmissionReview or a YAML file: no `undefined` values).
  */
 export function decide(pod: Pod, context: DecideContext): Decision {
-  return decideAnalysed(pod, analysePlain(pod, context) ?? analyse(pod, context), context.policy);
+  // Read once: a plain pod that no kept demand answers (no generic request, a problem) goes on with it.
+  const plain = isPlain(pod, context.policy) ? readDemand(pod, context.policy, NO_RECORDED, false) : undefined;
+  const analysis = (plain && analysePlain(pod, plain, context)) ?? analyseRead(pod, context, plain);
+  return decideAnalysed(pod, analysis, context.policy);
 }
 
 /** What every plain pod of one demand comes to in a namespace: its pools' outcomes and the group chosen, or its problems. */
@@ -129,14 +137,12 @@ const PLAIN_PLACEMENT: PodPlacement = readPlacement({ spec: { containers: [] } }
 const { intent: NO_INTENT } = readIntent({});
 
 /**
- * `analyse` for a plain pod (plain.ts) of generic requests: the same analysis, with its pools
- * judged once per demand and namespace rather than per pod. Undefined for any other pod, and for
- * one whose requests have problems: `analyse` judges those.
+ * `analyse` for a plain pod (plain.ts) of generic requests, its demand read: the same analysis,
+ * with its pools judged once per demand and namespace rather than per pod. Undefined for a pod of
+ * no generic request, and for one whose requests have problems: `analyse` judges those.
  */
-function analysePlain(pod: Pod, context: DecideContext): Analysis | undefined {
+function analysePlain(pod: Pod, demand: PodDemand, context: DecideContext): Analysis | undefined {
   const { policy, namespace } = context;
-  if (!isPlain(pod, policy)) return undefined;
-  const demand = readDemand(pod, policy, NO_RECORDED, false);
   if (demand.problems.length > 0) return undefined;
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
   if (gpuContainers.length === 0) return undefined;
