@@ -70,11 +70,6 @@ export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use((_req, res, next) => {
-    // While draining, answer in-flight and queued requests but let each connection close after.
-    if (draining()) res.setHeader('Connection', 'close');
-    next();
-  });
   const decideDeps = { ...deps, ...(poolNodes ? { poolNodes } : {}) };
   const endpoints = new Map<string, ReviewEndpoint>([
     ['/mutate', reviewEndpoint('mutate', mutateHandler(decideDeps), reviewDeps)],
@@ -93,14 +88,12 @@ export function createApp(deps: AppDeps): RequestListener {
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => requestFailed(deps.logger, req.path, err, res));
   return (req, res) => {
-    const endpoint = req.method === 'POST' ? endpoints.get(pathOf(req)) : undefined;
-    if (endpoint === undefined) {
-      app(req, res);
-      return;
-    }
     // While draining, answer in-flight and queued requests but let each connection close after.
     if (draining()) res.setHeader('Connection', 'close');
-    endpoint(req, res, (err) => requestFailed(deps.logger, pathOf(req), err, res));
+    const path = req.method === 'POST' ? pathOf(req) : undefined;
+    const endpoint = path === undefined ? undefined : endpoints.get(path);
+    if (endpoint === undefined) app(req, res);
+    else endpoint(req, res, (err) => requestFailed(deps.logger, path as string, err, res));
   };
 }
 

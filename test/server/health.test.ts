@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { Agent, createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import { defaultPolicy } from '../../src/policy/default-policy.ts';
@@ -59,7 +63,26 @@ describe('GET /readyz', () => {
   });
 
   it('when draining, then every response asks the client to close its connection', async () => {
-    const res = await request(testApp({ draining: () => true }).app).get('/healthz');
+    const { app } = testApp({ draining: () => true });
+    const res = await request(app).get('/healthz');
     assert.equal(res.headers.connection, 'close');
+    // A review's POST is served in front of express: it is asked to close too (a keep-alive client, which would otherwise keep it).
+    const server = createServer(app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const body = readFileSync(new URL('../fixtures/reviews/plain-pod.json', import.meta.url), 'utf8');
+      const review = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpRequest({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', path: '/mutate', method: 'POST', agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => { res.resume(); res.on('end', () => resolve(res)); });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(review.statusCode, 200);
+      assert.equal(review.headers.connection, 'close');
+    } finally {
+      agent.destroy();
+      server.close();
+    }
   });
 });
