@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { decodePod, decodeReview } from '../src/admission/decode.ts';
-import { encodeReview } from '../src/admission/encode.ts';
+import { encodeReview, reviewText } from '../src/admission/encode.ts';
 import { decide } from '../src/engine/decide.ts';
 import { Registry } from 'prom-client';
 import { defaultPolicy } from '../src/policy/default-policy.ts';
@@ -216,7 +216,7 @@ function engineServer(): Server {
     readReview(req, (review) => {
       const request = decodeReview(review);
       const decision = decide(decodePod(request), { namespace: { name: request.namespace ?? '', labels: {} }, policy });
-      const body = JSON.stringify(encodeReview(request.uid, outcomeOf(decision).verdict));
+      const body = reviewText(encodeReview(request.uid, outcomeOf(decision).verdict));
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
