@@ -138,8 +138,8 @@ interface FixedAnswer {
  * The webhook's own answers to the reviews of the mix, as it writes them (status, content type,
  * body), asked of it once over HTTPS; each with its uid cut out, for the floor to put back.
  */
-async function webhookAnswers(): Promise<ReadonlyMap<string, FixedAnswer>> {
-  const server = webhookServer().server;
+async function webhookAnswers(webhook: () => Server): Promise<ReadonlyMap<string, FixedAnswer>> {
+  const server = webhook();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const ask = (body: string): Promise<{ status: number; contentType: string; text: string }> => new Promise((resolve, reject) => {
@@ -223,15 +223,18 @@ function engineServer(): Server {
   });
 }
 
-/** The real webhook, as main builds it; its log lines go to a file, as main's go to stdout (a pipe). */
-function webhookServer(): { server: Server; registry: Registry } {
+/**
+ * The real webhook, as main builds it: one app (its metrics, process metrics and log
+ * destination made once, as in the one process main runs), a new server for it each round. Its
+ * log lines go to a file, as main's go to stdout (a pipe).
+ */
+function webhookTarget(): () => Server {
   const logger = createLogger('info', logDestination(join(work, 'webhook.log')));
   const certificate = watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
-  const registry = new Registry();
   const app = createApp({
-    policySource: new StaticPolicySource(defaultPolicy()), namespaceSource: new NoNamespaceLabels(), logger, certificate, registry,
+    policySource: new StaticPolicySource(defaultPolicy()), namespaceSource: new NoNamespaceLabels(), logger, certificate, registry: new Registry(),
   });
-  return { server: createTlsServer(app, certificate), registry };
+  return () => createTlsServer(app, certificate);
 }
 
 const median = (xs: readonly number[]): number => {
@@ -245,7 +248,7 @@ const row = (name: string, r: Measured): string =>
   + ` ${r.cpuUsPerReview.toFixed(1).padStart(12)} ${String(r.total).padStart(9)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
 
 /**
- * The webhook of another checkout (--against DIR), built as this one's is, with its own modules;
+ * The webhook of another checkout (--against DIR), built as this one's is (one app, a new server each round), with its own modules;
  * its log goes where its main sends it (its createLogger when it has one, else pino's default,
  * synchronous, destination), to a file.
  */
@@ -256,20 +259,20 @@ async function againstServer(dir: string): Promise<() => Server> {
   const source = await load<typeof import('../src/policy/source.ts')>('src/policy/source.ts');
   const policy = await load<typeof import('../src/policy/default-policy.ts')>('src/policy/default-policy.ts');
   const logs = existsSync(join(dir, 'src/server/logger.ts')) ? await load<typeof import('../src/server/logger.ts')>('src/server/logger.ts') : undefined;
-  return () => {
-    const dest = join(work, 'against.log');
-    const logger = logs ? logs.createLogger('info', logs.logDestination(dest)) : pino(pino.destination({ dest, sync: true }));
-    const certificate = tls.watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
-    return tls.createTlsServer(app.createApp({
-      policySource: new source.StaticPolicySource(policy.defaultPolicy()), namespaceSource: new source.NoNamespaceLabels(), logger, certificate,
-      registry: new Registry(),
-    }), certificate);
-  };
+  const dest = join(work, 'against.log');
+  const logger = logs ? logs.createLogger('info', logs.logDestination(dest)) : pino(pino.destination({ dest, sync: true }));
+  const certificate = tls.watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
+  const listener = app.createApp({
+    policySource: new source.StaticPolicySource(policy.defaultPolicy()), namespaceSource: new source.NoNamespaceLabels(), logger, certificate,
+    registry: new Registry(),
+  });
+  return () => tls.createTlsServer(listener, certificate);
 }
 
-const answers = await webhookAnswers();
+const webhook = webhookTarget();
+const answers = await webhookAnswers(webhook);
 const TARGETS: Record<string, () => Server> = {
-  bare: () => bareServer(answers), 'bare-allow': bareAllowServer, engine: engineServer, webhook: () => webhookServer().server,
+  bare: () => bareServer(answers), 'bare-allow': bareAllowServer, engine: engineServer, webhook,
 };
 if (values.against) TARGETS.against = await againstServer(values.against);
 type Target = string;
