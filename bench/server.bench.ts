@@ -2,16 +2,20 @@
  * Server CPU per review against a bare-Node floor, in one run (`npm run bench`).
  *
  * Serves, one after the other in this process, (1) `bare`: node:https reading and parsing the
- * same AdmissionReview and answering a fixed allow; (2) `engine`: bare plus decodeReview, decide
- * and encodeReview; (3) `webhook`: the real thing — createApp over HTTPS with the real engine,
- * the design policy, pino logging one line per review (as main logs), metrics; and with
- * `--against DIR`, (4) `against`: the webhook of another checkout (main before a change). Each is
+ * same AdmissionReview and answering, for each review of the mix, the fixed bytes the webhook
+ * answers for it (its patch where it patches, its denial where it denies; the uid substituted) —
+ * the issue's "bare node:https server answering a fixed patch"; (2) `bare-allow`: the same, but
+ * answering a fixed allow without a patch to every review (the floor before 2026-12-03, kept so
+ * that the yardstick cannot move silently); (3) `engine`: bare plus decodeReview, decide and
+ * encodeReview; (4) `webhook`: the real thing — createApp over HTTPS with the real engine, the
+ * design policy, pino logging one line per review (as main logs), metrics; and with
+ * `--against DIR`, (5) `against`: the webhook of another checkout (main before a change). Each is
  * driven from a second process (bench/server-driver.ts) by autocannon with 16 connections
  * cycling through a pod without GPU, a shared-GPU pod, a NUMA pod and a denied pod, in
  * interleaved rounds. Per target: requests/s, p50 and p99, and the server's CPU time (user +
  * system, process.cpuUsage of this process) per review answered — on a shared machine far
- * steadier than throughput; then the medians and, per round, the ratios to the bare floor of the
- * same round, with the goals of issue #23 (CPU ≤ 3×, p99 ≤ 2×) met or not. Figures, not
+ * steadier than throughput; then the medians and, per round, the ratios to each floor of the
+ * same round, with the goals of issue #23 (CPU ≤ 3×, p99 ≤ 2× of `bare`) met or not. Figures, not
  * assertions. Flags: --seconds N (3), --rounds N (9), --connections N (16), --only a,b,
  * --against DIR, --pin.
  *
@@ -26,7 +30,8 @@
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpsServer, type Server } from 'node:https';
+import { createServer as createHttpsServer, request as httpsRequest, type Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +39,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { decodePod, decodeReview } from '../src/admission/decode.ts';
-import { encodeReview } from '../src/admission/encode.ts';
+import { encodeReview, reviewText } from '../src/admission/encode.ts';
 import { decide } from '../src/engine/decide.ts';
 import { Registry } from 'prom-client';
 import { defaultPolicy } from '../src/policy/default-policy.ts';
@@ -106,13 +111,94 @@ async function measure(server: Server): Promise<Measured> {
   return { ...result, cpuUsPerReview: (cpu.user + cpu.system) / Math.max(1, result.total) };
 }
 
-/** The least a webhook can do: read the body, parse the review, answer a fixed allow with its uid. */
-function bareServer(): Server {
+/** Reads a request's body and parses it as the review it is. */
+function readReview(req: IncomingMessage, then: (review: BenchReview) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => then(JSON.parse(Buffer.concat(chunks).toString('utf8')) as BenchReview));
+}
+
+interface BenchReview {
+  readonly request: { readonly uid: string; readonly namespace?: string; readonly object?: { readonly metadata?: { readonly generateName?: string } } };
+}
+
+/** Which review of the mix this is, without deciding it: its namespace and the pod's generateName (each differs). */
+const mixKey = (review: BenchReview): string => `${review.request.namespace ?? ''}/${review.request.object?.metadata?.generateName ?? ''}`;
+
+/** An answer of the webhook with its uid cut out: `before` + the uid as a JSON string + `after`. */
+interface FixedAnswer {
+  readonly before: string;
+  readonly after: string;
+  readonly contentType: string;
+  /** The whole answer's size in bytes, with the mix's uid. */
+  readonly bytes: number;
+}
+
+/**
+ * The webhook's own answers to the reviews of the mix, as it writes them (status, content type,
+ * body), asked of it once over HTTPS; each with its uid cut out, for the floor to put back.
+ */
+async function webhookAnswers(webhook: () => Server): Promise<ReadonlyMap<string, FixedAnswer>> {
+  const server = webhook();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const ask = (body: string): Promise<{ status: number; contentType: string; text: string }> => new Promise((resolve, reject) => {
+    const req = httpsRequest({
+      host: '127.0.0.1', port, method: 'POST', path: '/mutate', ca: readFileSync(cert.caFile), servername: 'localhost',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const answers = new Map<string, FixedAnswer>();
+  try {
+    for (const body of bodies) {
+      const review = JSON.parse(body) as BenchReview;
+      const answer = await ask(body);
+      const uid = `"uid":${JSON.stringify(review.request.uid)}`;
+      const at = answer.text.indexOf(uid);
+      if (answer.status !== 200 || at === -1) throw new Error(`the webhook answered ${answer.status} without the review's uid: ${answer.text}`);
+      answers.set(mixKey(review), {
+        before: answer.text.slice(0, at + '"uid":'.length), after: answer.text.slice(at + uid.length), contentType: answer.contentType,
+        bytes: Buffer.byteLength(answer.text),
+      });
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+  if (answers.size !== bodies.length) throw new Error('two reviews of the mix share a key; the floor could not tell them apart');
+  return answers;
+}
+
+/**
+ * The issue's floor: read the body, parse the review, answer the fixed bytes the webhook answers
+ * for that review (the same patch, the same denial, the same headers) with its uid. It writes as
+ * many bytes as the webhook and decides nothing.
+ */
+function bareServer(answers: ReadonlyMap<string, FixedAnswer>): Server {
   return createHttpsServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+    readReview(req, (review) => {
+      const fixed = answers.get(mixKey(review));
+      if (!fixed) throw new Error(`not a review of the mix: ${mixKey(review)}`);
+      const body = fixed.before + JSON.stringify(review.request.uid) + fixed.after;
+      res.writeHead(200, { 'content-type': fixed.contentType, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+}
+
+/**
+ * The floor before 2026-12-03: read the body, parse the review, answer a fixed allow without a
+ * patch (about 130 bytes) to every review, whatever the webhook would answer.
+ */
+function bareAllowServer(): Server {
+  return createHttpsServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) }, (req, res) => {
+    readReview(req, (review) => {
       const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
@@ -127,27 +213,28 @@ function bareServer(): Server {
 function engineServer(): Server {
   const policy = defaultPolicy();
   return createHttpsServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const request = decodeReview(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    readReview(req, (review) => {
+      const request = decodeReview(review);
       const decision = decide(decodePod(request), { namespace: { name: request.namespace ?? '', labels: {} }, policy });
-      const body = JSON.stringify(encodeReview(request.uid, outcomeOf(decision).verdict));
+      const body = reviewText(encodeReview(request.uid, outcomeOf(decision).verdict));
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
   });
 }
 
-/** The real webhook, as main builds it; its log lines go to a file, as main's go to stdout (a pipe). */
-function webhookServer(): { server: Server; registry: Registry } {
+/**
+ * The real webhook, as main builds it: one app (its metrics, process metrics and log
+ * destination made once, as in the one process main runs), a new server for it each round. Its
+ * log lines go to a file, as main's go to stdout (a pipe).
+ */
+function webhookTarget(): () => Server {
   const logger = createLogger('info', logDestination(join(work, 'webhook.log')));
   const certificate = watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
-  const registry = new Registry();
   const app = createApp({
-    policySource: new StaticPolicySource(defaultPolicy()), namespaceSource: new NoNamespaceLabels(), logger, certificate, registry,
+    policySource: new StaticPolicySource(defaultPolicy()), namespaceSource: new NoNamespaceLabels(), logger, certificate, registry: new Registry(),
   });
-  return { server: createTlsServer(app, certificate), registry };
+  return () => createTlsServer(app, certificate);
 }
 
 const median = (xs: readonly number[]): number => {
@@ -161,7 +248,7 @@ const row = (name: string, r: Measured): string =>
   + ` ${r.cpuUsPerReview.toFixed(1).padStart(12)} ${String(r.total).padStart(9)} ${String(r.non2xx + r.errors + r.timeouts).padStart(7)}`;
 
 /**
- * The webhook of another checkout (--against DIR), built as this one's is, with its own modules;
+ * The webhook of another checkout (--against DIR), built as this one's is (one app, a new server each round), with its own modules;
  * its log goes where its main sends it (its createLogger when it has one, else pino's default,
  * synchronous, destination), to a file.
  */
@@ -172,27 +259,35 @@ async function againstServer(dir: string): Promise<() => Server> {
   const source = await load<typeof import('../src/policy/source.ts')>('src/policy/source.ts');
   const policy = await load<typeof import('../src/policy/default-policy.ts')>('src/policy/default-policy.ts');
   const logs = existsSync(join(dir, 'src/server/logger.ts')) ? await load<typeof import('../src/server/logger.ts')>('src/server/logger.ts') : undefined;
-  return () => {
-    const dest = join(work, 'against.log');
-    const logger = logs ? logs.createLogger('info', logs.logDestination(dest)) : pino(pino.destination({ dest, sync: true }));
-    const certificate = tls.watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
-    return tls.createTlsServer(app.createApp({
-      policySource: new source.StaticPolicySource(policy.defaultPolicy()), namespaceSource: new source.NoNamespaceLabels(), logger, certificate,
-      registry: new Registry(),
-    }), certificate);
-  };
+  const dest = join(work, 'against.log');
+  const logger = logs ? logs.createLogger('info', logs.logDestination(dest)) : pino(pino.destination({ dest, sync: true }));
+  const certificate = tls.watchCertificate({ certFile: cert.certFile, keyFile: cert.keyFile }, { logger, pollIntervalMs: 0 });
+  const listener = app.createApp({
+    policySource: new source.StaticPolicySource(policy.defaultPolicy()), namespaceSource: new source.NoNamespaceLabels(), logger, certificate,
+    registry: new Registry(),
+  });
+  return () => tls.createTlsServer(listener, certificate);
 }
 
-const TARGETS: Record<string, () => Server> = { bare: bareServer, engine: engineServer, webhook: () => webhookServer().server };
+const webhook = webhookTarget();
+const answers = await webhookAnswers(webhook);
+const TARGETS: Record<string, () => Server> = {
+  bare: () => bareServer(answers), 'bare-allow': bareAllowServer, engine: engineServer, webhook,
+};
 if (values.against) TARGETS.against = await againstServer(values.against);
 type Target = string;
+/** The floors, the issue's first: every other target's ratios are printed against each one measured. */
+const FLOORS: readonly Target[] = ['bare', 'bare-allow'];
 const targets = values.only?.split(',') ?? Object.keys(TARGETS);
 for (const t of targets) if (!(t in TARGETS)) throw new Error(`--only: no target "${t}" (${Object.keys(TARGETS).join(', ')})`);
+const floors = FLOORS.filter((f) => targets.includes(f));
 
 try {
   console.log(`node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target after `
     + `${WARM_UP_SECONDS} s of warm-up, order reversed every other round${values.pin ? ', server on CPU 0 and load generator on CPU 1' : ''}, `
     + `mix: ${MIX.join(', ')}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`floors: bare answers the webhook's own bytes for each review (${[...answers.values()].map((a) => a.bytes).join(', ')} `
+    + 'bytes with the uid), bare-allow a fixed allow without a patch to every review (about 130 bytes)');
   console.log(`${'round'.padEnd(6)}${'target'.padEnd(10)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`
     + ` ${'CPU µs/rev'.padStart(12)} ${'requests'.padStart(9)} ${'failed'.padStart(7)}`);
   const runs = new Map<Target, Measured[]>(targets.map((t) => [t, []]));
@@ -203,36 +298,37 @@ try {
       runs.get(target)?.push(r);
       console.log(`${String(round).padEnd(6)}${row(target, r)}`);
     }
-    const bare = runs.get('bare')?.[round - 1];
-    if (bare) {
-      const ratios = targets.filter((t) => t !== 'bare').map((t) => {
+    for (const floor of floors) {
+      const base = runs.get(floor)?.[round - 1] as Measured;
+      const ratios = targets.filter((t) => t !== floor).map((t) => {
         const r = runs.get(t)?.[round - 1] as Measured;
-        return `${t} ${(r.cpuUsPerReview / bare.cpuUsPerReview).toFixed(2)}× CPU, ${(r.p99Ms / bare.p99Ms).toFixed(2)}× p99`;
+        return `${t} ${(r.cpuUsPerReview / base.cpuUsPerReview).toFixed(2)}× CPU, ${(r.p99Ms / base.p99Ms).toFixed(2)}× p99`;
       });
-      console.log(`      round ${round} against its bare floor: ${ratios.join('; ')}; load average ${loadavg()[0]?.toFixed(2)}`);
+      console.log(`      round ${round} against ${floor}: ${ratios.join('; ')}; load average ${loadavg()[0]?.toFixed(2)}`);
     }
   }
   const med = (t: Target, f: (r: Measured) => number): number => median((runs.get(t) ?? []).map(f));
   console.log(`medians of ${ROUNDS} rounds; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const t of targets) {
-    console.log(`  ${t.padEnd(8)} CPU ${med(t, (r) => r.cpuUsPerReview).toFixed(1)} µs/review, p99 ${med(t, (r) => r.p99Ms).toFixed(2)} ms, `
+    console.log(`  ${t.padEnd(10)} CPU ${med(t, (r) => r.cpuUsPerReview).toFixed(1)} µs/review, p99 ${med(t, (r) => r.p99Ms).toFixed(2)} ms, `
       + `${med(t, (r) => r.requestsPerSecond).toFixed(0)} req/s`);
   }
-  if (runs.has('bare')) {
-    for (const t of targets.filter((x) => x !== 'bare')) {
-      // Ratios per round (each against the bare floor of its own round), then their median.
-      const bare = runs.get('bare') ?? [];
-      const ratios = (f: (r: Measured) => number): number[] => (runs.get(t) ?? []).map((r, i) => f(r) / f(bare[i] as Measured));
+  const best = (x: Target): number => Math.min(...(runs.get(x) ?? []).map((r) => r.cpuUsPerReview));
+  for (const floor of floors) {
+    const base = runs.get(floor) ?? [];
+    for (const t of targets.filter((x) => x !== floor && !(floor === 'bare' && x === 'bare-allow'))) {
+      // Ratios per round (each against the floor of its own round), then their median.
+      const ratios = (f: (r: Measured) => number): number[] => (runs.get(t) ?? []).map((r, i) => f(r) / f(base[i] as Measured));
       const ratio = (f: (r: Measured) => number): number => median(ratios(f));
       const range = (f: (r: Measured) => number): string => `${Math.min(...ratios(f)).toFixed(2)}–${Math.max(...ratios(f)).toFixed(2)}`;
       const cpu = ratio((r) => r.cpuUsPerReview);
       const p99 = ratio((r) => r.p99Ms);
-      const verdict = t === 'webhook' || t === 'against'
+      // The goals are the issue's, against its floor (bare); against bare-allow the ratios are for comparison with earlier runs.
+      const verdict = floor === 'bare' && (t === 'webhook' || t === 'against')
         ? ` — goal CPU ≤ ${GOAL_CPU_RATIO}× ${cpu <= GOAL_CPU_RATIO ? 'MET' : 'NOT MET'}, p99 ≤ ${GOAL_P99_RATIO}× ${p99 <= GOAL_P99_RATIO ? 'MET' : 'NOT MET'}` : '';
-      console.log(`${t} / bare: CPU per review ${cpu.toFixed(2)}× (rounds ${range((r) => r.cpuUsPerReview)}), p99 ${p99.toFixed(2)}× `
+      console.log(`${t} / ${floor}: CPU per review ${cpu.toFixed(2)}× (rounds ${range((r) => r.cpuUsPerReview)}), p99 ${p99.toFixed(2)}× `
         + `(rounds ${range((r) => r.p99Ms)}), throughput ${(100 * ratio((r) => r.requestsPerSecond)).toFixed(0)} %${verdict}`);
-      const best = (x: Target): number => Math.min(...(runs.get(x) ?? []).map((r) => r.cpuUsPerReview));
-      console.log(`${t} / bare, best rounds: CPU per review ${best(t).toFixed(1)} / ${best('bare').toFixed(1)} µs = ${(best(t) / best('bare')).toFixed(2)}×`);
+      console.log(`${t} / ${floor}, best rounds: CPU per review ${best(t).toFixed(1)} / ${best(floor).toFixed(1)} µs = ${(best(t) / best(floor)).toFixed(2)}×`);
     }
   }
 } finally {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Level, Logger } from 'pino';
-import { encodeReview, refuse, type Verdict } from '../admission/encode.ts';
+import { encodeReview, refuse, reviewText, type Verdict } from '../admission/encode.ts';
 import { ReviewError } from '../admission/errors.ts';
 import { decodeReview } from '../admission/decode.ts';
 import type { AdmissionRequest, AdmissionResponse } from '../admission/types.ts';
@@ -184,7 +184,7 @@ export function reviewEndpoint(webhook: Webhook, handler: ReviewHandler, deps: R
   const reply = (res: ServerResponse, log: ReviewLog, uid: string, answer: Answer, started: number, leave?: () => void): void => {
     // One string: Node writes it with the headers in one socket write.
     const review = encodeReview(uid, answer.outcome.verdict);
-    const body = JSON.stringify(review);
+    const body = reviewText(review);
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
     // A client that does not read its answer keeps its socket for WRITE_TIMEOUT_MS at most, and no slot.

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Operation } from 'fast-json-patch';
-import { allow, encodeReview, refuse } from '../../src/admission/encode.ts';
+import fc from 'fast-check';
+import { allow, encodeReview, refuse, reviewText } from '../../src/admission/encode.ts';
 
 const patch: Operation[] = [{ op: 'add', path: '/metadata/labels', value: { a: 'b' } }];
 
@@ -46,5 +47,33 @@ describe('encodeReview', () => {
 
   it('when the uid is unknown, then the uid is empty rather than missing', () => {
     assert.equal(encodeReview('', refuse(400, 'not JSON', 'BadRequest')).response?.uid, '');
+  });
+});
+
+describe('reviewText', () => {
+  const operation = fc.record({
+    op: fc.constantFrom('add', 'replace', 'remove'), path: fc.string().map((s) => `/${s}`), value: fc.jsonValue(),
+  }) as fc.Arbitrary<Operation>;
+  const verdict = fc.oneof(
+    fc.record({ patch: fc.option(fc.array(operation), { nil: undefined }), warnings: fc.option(fc.array(fc.string({ unit: 'grapheme' })), { nil: undefined }) })
+      .map(({ patch, warnings }) => allow(patch, warnings)),
+    fc.record({
+      code: fc.integer({ min: 400, max: 599 }), message: fc.string({ unit: 'grapheme', maxLength: 9000 }),
+      reason: fc.option(fc.string(), { nil: undefined }), warnings: fc.option(fc.array(fc.string()), { nil: undefined }),
+    }).map(({ code, message, reason, warnings }) => refuse(code, message, reason, warnings)),
+  );
+
+  it('when any verdict is encoded, then its text is JSON.stringify of the review, byte for byte', () => {
+    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), verdict, (uid, v) => {
+      const review = encodeReview(uid, v);
+      assert.equal(reviewText(review), JSON.stringify(review));
+    }), { numRuns: 500 });
+  });
+
+  it('when the uid, message or warnings spell the patch key, then the patch still goes in its own place', () => {
+    const spelled = '"patch":""';
+    const review = encodeReview(spelled, allow(patch, [spelled, `\\${spelled}`]));
+    assert.equal(reviewText(review), JSON.stringify(review));
+    assert.deepEqual(JSON.parse(reviewText(review)), review);
   });
 });
