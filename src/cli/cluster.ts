@@ -15,8 +15,10 @@ import { isStoredPod } from './stored.ts';
 
 /** What the cluster verbs read; src/kube/cluster-read.ts reads it from the API server. */
 export interface Cluster {
-  nodes(): Promise<ClusterNode[]>;
-  pods(): Promise<ClusterPod[]>;
+  /** The nodes; `signal` aborts the list (its requests in flight, its connections closed). */
+  nodes(signal?: AbortSignal): Promise<ClusterNode[]>;
+  /** The pods that hold or wait for resources; `signal` aborts the list. */
+  pods(signal?: AbortSignal): Promise<ClusterPod[]>;
   /** The policy ConfigMap's text, and its resourceVersion: the webhook's revision of it is `<resourceVersion>-<hash>`. */
   policyText(namespace?: string): Promise<{ text: string; resourceVersion?: string } | { missing: string }>;
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
@@ -28,11 +30,25 @@ export interface Cluster {
   mutatingWebhooks(): Promise<MutatingConfiguration[]>;
 }
 
-/** The nodes, with their DRA devices when the policy has dra pools (and the DRA objects read). */
-async function policyNodes(cluster: Cluster, policy: Policy): Promise<{ nodes: ClusterNode[]; dra?: DraView }> {
-  if (!needsDra(policy)) return { nodes: await cluster.nodes() };
-  const [nodes, dra] = await Promise.all([cluster.nodes(), cluster.dra()]);
+/** The nodes, with their DRA devices when the policy has dra pools (and the DRA objects read); `listed`, nodes asked for already. */
+async function policyNodes(cluster: Cluster, policy: Policy, listed: Promise<ClusterNode[]> = cluster.nodes()): Promise<{ nodes: ClusterNode[]; dra?: DraView }> {
+  if (!needsDra(policy)) return { nodes: await listed };
+  const [nodes, dra] = await Promise.all([listed, cluster.dra()]);
   return { nodes: withDevices(nodes, dra), dra };
+}
+
+/** The nodes and pods, asked for before anything needs them; each rejection is also handled here, so one nobody reads is not unhandled. */
+interface Lists {
+  readonly nodes: Promise<ClusterNode[]>;
+  readonly pods: Promise<ClusterPod[]>;
+}
+
+function askForLists(cluster: Cluster, signal: AbortSignal): Lists {
+  const nodes = cluster.nodes(signal);
+  const pods = cluster.pods(signal);
+  nodes.catch(() => {});
+  pods.catch(() => {});
+  return { nodes, pods };
 }
 
 export interface ClusterFlags {
@@ -76,9 +92,9 @@ async function policyInForce(cluster: Cluster, file: string | undefined, namespa
 }
 
 /** The cluster when the ConfigMap's policy is invalid: what the webhook said of it, and the nodes by their own resources. */
-async function inspectInvalid(cluster: Cluster, invalid: { where: string; errors: readonly string[] }, namespace: string | undefined,
+async function inspectInvalid(cluster: Cluster, lists: Lists, invalid: { where: string; errors: readonly string[] }, namespace: string | undefined,
   node: string | undefined): Promise<InspectReport> {
-  const [nodes, pods, refusal] = await Promise.all([cluster.nodes(), cluster.pods(), cluster.policyRefusal(namespace)]);
+  const [nodes, pods, refusal] = await Promise.all([lists.nodes, lists.pods, cluster.policyRefusal(namespace)]);
   if (node !== undefined && !nodes.some((n) => n.name === node)) throw new InputError(`--node ${node}: no such node`);
   return inspectWithoutPolicy({ configMap: invalid.where, errors: invalid.errors, ...(refusal ? { refusal } : {}) }, nodes, pods,
     node === undefined ? {} : { node });
@@ -94,16 +110,37 @@ async function inspectVerb(args: readonly string[], open: OpenCluster, stdin?: (
   });
   if (!['text', 'json'].includes(values.output)) throw new InputError(`-o must be text or json, not "${values.output}"`);
   const cluster = await open(values);
+  // The nodes and pods are asked for first, so the API server lists them while the policy is read
+  // and parsed; when the verb ends without them (no policy, an invalid file, no such pool) their
+  // requests are aborted, so nothing waits for lists nobody reads.
+  const unread = new AbortController();
+  try {
+    return await inspectListed(values, cluster, askForLists(cluster, unread.signal), stdin);
+  } finally {
+    unread.abort();
+  }
+}
+
+interface InspectFlags {
+  readonly policy?: string | undefined;
+  readonly 'policy-namespace'?: string | undefined;
+  readonly pool?: string | undefined;
+  readonly node?: string | undefined;
+  readonly details?: boolean | undefined;
+  readonly output: string;
+}
+
+async function inspectListed(values: InspectFlags, cluster: Cluster, lists: Lists, stdin?: () => string): Promise<Outcome> {
   const read = await readPolicy(cluster, values.policy, values['policy-namespace'], stdin);
   if (!('policy' in read)) {
-    const report = await inspectInvalid(cluster, read, values['policy-namespace'], values.node);
+    const report = await inspectInvalid(cluster, lists, read, values['policy-namespace'], values.node);
     return { stdout: printReport(report, values.output), stderr: '', exitCode: 1 };
   }
   const { policy } = read;
   if (values.pool !== undefined && !policy.pools.some((p) => p.name === values.pool)) {
     throw new InputError(`--pool ${values.pool}: the policy has no such pool (${policy.pools.map((p) => p.name).join(', ')})`);
   }
-  const [{ nodes }, pods] = await Promise.all([policyNodes(cluster, policy), cluster.pods()]);
+  const [{ nodes }, pods] = await Promise.all([policyNodes(cluster, policy, lists.nodes), lists.pods]);
   if (values.node !== undefined && !nodes.some((n) => n.name === values.node)) throw new InputError(`--node ${values.node}: no such node`);
   const report = inspect(policy, nodes, pods, {
     ...(values.pool ? { pool: values.pool } : {}), ...(values.node ? { node: values.node } : {}), details: values.details ?? false,

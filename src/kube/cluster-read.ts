@@ -80,14 +80,14 @@ export class ClusterReader {
 
   // Nodes and pods are the large lists (20,000 pods): read as plain JSON, not client-node's model
   // objects, each reduced to the cluster view's fields as its page arrives.
-  async nodes(): Promise<ClusterNode[]> {
-    return listRaw(this.#kubeConfig, '/api/v1/nodes', { limit: PAGE }, toClusterNode);
+  async nodes(signal?: AbortSignal): Promise<ClusterNode[]> {
+    return listRaw(this.#kubeConfig, '/api/v1/nodes', { limit: PAGE }, toClusterNode, signal);
   }
 
   /** Pods that hold or wait for resources (Succeeded and Failed ones are left out by the API server). */
-  async pods(): Promise<ClusterPod[]> {
+  async pods(signal?: AbortSignal): Promise<ClusterPod[]> {
     const fieldSelector = 'status.phase!=Succeeded,status.phase!=Failed';
-    return listRaw(this.#kubeConfig, '/api/v1/pods', { limit: PAGE, fieldSelector }, toClusterPod);
+    return listRaw(this.#kubeConfig, '/api/v1/pods', { limit: PAGE, fieldSelector }, toClusterPod, signal);
   }
 
   /** The policy text in force (the ConfigMap gpu-admission-policy, key policy.yaml), or why there is none. */

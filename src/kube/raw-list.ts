@@ -69,8 +69,9 @@ async function getText(kubeConfig: KubeConfig, path: string, query: Readonly<Rec
 }
 
 /** One page of `path` (such as `/api/v1/pods`) as text. */
-const pageText = (kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined, session: ListSession): Promise<string> =>
-  getText(kubeConfig, path, { limit: String(query.limit), fieldSelector: query.fieldSelector, labelSelector: query.labelSelector, continue: token }, session);
+const pageText = (kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined, session: ListSession, signal?: AbortSignal): Promise<string> =>
+  getText(kubeConfig, path, { limit: String(query.limit), fieldSelector: query.fieldSelector, labelSelector: query.labelSelector, continue: token }, session,
+    signal ? { signal } : {});
 
 /**
  * One object (such as `/api/v1/namespaces/NS/configmaps/NAME`), or a collection in one answer
@@ -124,21 +125,22 @@ const parsedToken = (list: ListPage): string | undefined =>
  * Every item of the collection at `path`, as the API server's JSON, each reduced by `each` as its
  * page arrives (so only the reduced items are held), following the continue tokens. The next page
  * is asked for before this one is parsed, so the API server works while this process parses.
+ * `signal` aborts the list: the request in flight, and the next page's.
  */
-export async function listRaw<T>(kubeConfig: KubeConfig, path: string, query: RawListQuery, each: (item: unknown) => T): Promise<T[]> {
+export async function listRaw<T>(kubeConfig: KubeConfig, path: string, query: RawListQuery, each: (item: unknown) => T, signal?: AbortSignal): Promise<T[]> {
   const out: T[] = [];
   const session: ListSession = {};
   try {
-    let text = await pageText(kubeConfig, path, query, undefined, session);
+    let text = await pageText(kubeConfig, path, query, undefined, session, signal);
     for (;;) {
       const guess = tokenAhead(text);
-      const ahead = guess === undefined ? undefined : pageText(kubeConfig, path, query, guess, session);
+      const ahead = guess === undefined ? undefined : pageText(kubeConfig, path, query, guess, session, signal);
       ahead?.catch(() => {}); // awaited below when the guess holds; its error is then thrown there
       const list = JSON.parse(text) as ListPage;
       if (Array.isArray(list.items)) for (const item of list.items) out.push(each(item));
       const token = parsedToken(list);
       if (token === undefined) return out;
-      text = await (token === guess && ahead ? ahead : pageText(kubeConfig, path, query, token, session));
+      text = await (token === guess && ahead ? ahead : pageText(kubeConfig, path, query, token, session, signal));
     }
   } finally {
     // Its connections closed once the requests in flight (a wrong guess's) are answered.

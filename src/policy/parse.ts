@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { parseQuantity } from '../vocabulary/quantity.ts';
-import { policySchema } from './schema.ts';
+import { validate as generatedValidate } from './schema-validator.generated.ts';
 import { normalise, type RawPolicy } from './normalise.ts';
 import { checkSemantics } from './semantics.ts';
 import { suggest } from './suggest.ts';
@@ -12,9 +12,12 @@ export type PolicyResult =
   | { readonly ok: true; readonly policy: Policy }
   | { readonly ok: false; readonly errors: readonly string[] };
 
-const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true });
-ajv.addFormat('quantity', { type: 'string', validate: (s: string) => typeof parseQuantity(s) !== 'string' });
-const validate = ajv.compile(policySchema);
+/**
+ * ajv's validator of the policy schema (src/policy/schema.ts: all errors, verbose, defaults filled
+ * in, strict), generated at build time by scripts/validators.ts rather than compiled when this
+ * module loads.
+ */
+const validate = generatedValidate as unknown as ValidateFunction;
 
 /** A policy that failed validation, with every error's path (`/pools/2/gpu/memory: …`). */
 export class PolicyError extends Error {

@@ -88,3 +88,37 @@ describe('listRaw', () => {
       (e: unknown) => e instanceof ApiException && e.code === 404 && /NotFound/.test(String(e.body)));
   });
 });
+
+describe('listRaw with an abort signal', () => {
+  const held: IncomingMessage[] = [];
+  const closed: Promise<void>[] = [];
+  // The first page names a second, which is never answered: the list waits on it until aborted.
+  const server = createServer((req, res) => {
+    if (!new URL(req.url ?? '/', 'http://x').searchParams.get('continue')) {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(page([{ n: 1 }], 'two'));
+      return;
+    }
+    held.push(req);
+    closed.push(new Promise((resolve) => res.on('close', () => resolve())));
+  });
+  const kubeConfig = new KubeConfig();
+  before(() => serveKubeConfig(server, kubeConfig));
+  after(() => server.close());
+
+  it('when the signal is aborted while a page is awaited, then the list rejects with the abort and the page\'s request is closed', async () => {
+    const aborting = new AbortController();
+    const listing = listRaw(kubeConfig, '/api/v1/pods', { limit: 1 }, (i) => i, aborting.signal);
+    while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    aborting.abort();
+    await assert.rejects(listing, (e: unknown) => (e as Error).name === 'AbortError');
+    await closed[0]; // the held request's connection is closed: nothing waits on it
+    assert.equal(held.length, 1, 'no page is asked for after the abort');
+  });
+
+  it('when the signal is aborted before the list starts, then no request is sent', async () => {
+    held.length = 0;
+    const aborted = AbortSignal.abort();
+    await assert.rejects(listRaw(kubeConfig, '/api/v1/nodes', { limit: 1 }, (i) => i, aborted), (e: unknown) => (e as Error).name === 'AbortError');
+    assert.equal(held.length, 0);
+  });
+});
