@@ -1,7 +1,9 @@
 // Resident memory of the webhook process as the image runs it (dist/main.js: `npm run build`
 // first; the sources, which Node strips of their types at load, otherwise), with the shipped
 // Deployment's settings (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT,
-// NODE_OPTIONS, MALLOC_*) and without them:
+// NODE_OPTIONS, MALLOC_*) and without them, with the policy from
+// a file and as the Deployment runs it: from the ConfigMap, with the namespace and node watches,
+// against an API server that answers the lists and holds the watches (bench/fake-api-server.ts):
 // 1. steady load: RSS idle, then after 100,000 reviews of the server benchmark's mix (16
 //    connections), and the process's CPU time per review over them (from /proc); RSS after is
 //    split (/proc/<pid>/smaps) into anonymous memory (V8's heap, malloc) and the pages of the node
@@ -10,19 +12,19 @@
 //    annotations, under the 4 MiB body limit), 3 rounds: peak RSS (VmHWM) against the
 //    Deployment's memory limit, and every answer.
 // Goals of issue #23: idle ≤ 80 MiB, ≤ 96 MiB after 100k reviews, the flood within 256Mi.
-// npm run bench:memory [-- --reviews 100000] [--try='<NAME=value …> <NODE_OPTIONS>|…': these settings too]
+// npm run bench:memory [-- --reviews 100000] [--try='<NAME=value …> <node flags …>|…': these settings too]
 import { execFileSync, fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { startFakeApiServer } from './fake-api-server.ts';
 import { shippedEnv, shippedMemoryLimit, shippedProcessEnv } from './shipped.ts';
 import type { DriverJob, DriverResult } from './server-driver.ts';
 import { startWebhook, type RunningWebhook } from '../test/fuzz/server.ts';
 
 const { values } = parseArgs({ options: {
   reviews: { type: 'string', default: '100000' },
-  /** More settings to compare, separated by '|': environment variables (`NAME=value`) and NODE_OPTIONS. */
+  /** More settings to compare, separated by '|': environment variables (`NAME=value`) and node's flags. */
   try: { type: 'string' },
 } });
 const REVIEWS = Number(values.reviews);
@@ -30,32 +32,71 @@ const GOAL = { idleMiB: 80, steadyMiB: 96, floodMiB: 256 };
 
 const DIST = new URL('../dist/main.js', import.meta.url).pathname;
 const entry = existsSync(DIST) ? DIST : undefined;
-const shipped = { maxInFlight: shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT'), env: shippedProcessEnv() };
+/** The process settings: environment variables added, and node's flags before the entry point. */
+interface Settings { readonly env: Readonly<Record<string, string>>; readonly flags: readonly string[] }
+const shipped: Settings = { env: shippedProcessEnv(), flags: [] };
+const NOTHING: Settings = { env: {}, flags: [] };
+const maxInFlight = shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT');
 const limitMiB = Number(/^(\d+)Mi$/.exec(shippedMemoryLimit)?.[1] ?? NaN);
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 const fixture = (name: string): string => readFileSync(new URL(`../test/fixtures/reviews/${name}.json`, import.meta.url), 'utf8');
 const MIX = ['plain-pod', 'shared-gpu-pod', 'numa-pod', 'denied-pod'].map(fixture);
+/** The namespaces of the mix's reviews, opted in (the namespace watch's list in ConfigMap mode). */
+const NAMESPACES = [...new Set(MIX.map((r) => (JSON.parse(r) as { request: { namespace: string } }).request.namespace))];
+/** The design's policy (DESIGN.md §3), from a file or the ConfigMap. */
+const POLICY_FILE = new URL('../test/fixtures/policies/design.yaml', import.meta.url).pathname;
 
 const CONCURRENT = 64;
 const review = JSON.parse(fixture('shared-gpu-pod')) as { request: { object: { metadata: { annotations?: Record<string, string> } } } };
 review.request.object.metadata.annotations = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`example.com/blob-${i}`, 'x'.repeat(130_000)]));
 const big = JSON.stringify(review);
 
-/** `NAME=value … --flag …` (as --try takes them) as environment variables, the flags as NODE_OPTIONS. */
-function settings(text: string): Record<string, string> {
+/** `NAME=value … --flag …` (as --try takes them): the variables in the environment, the flags on node's command line. */
+function settings(text: string): Settings {
   const words = text.split(' ').filter((w) => w !== '');
-  const vars = Object.fromEntries(words.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split('=', 2) as [string, string]));
-  const options = words.filter((w) => !/^[A-Z_]+=/.test(w)).join(' ');
-  return { ...vars, ...(options ? { NODE_OPTIONS: options } : {}) };
+  const isVariable = (w: string): boolean => /^[A-Z_]+=/.test(w);
+  return { env: Object.fromEntries(words.filter(isVariable).map((w) => w.split('=', 2) as [string, string])), flags: words.filter((w) => !isVariable(w)) };
 }
-/** Settings as --try writes them: the environment variables first, then NODE_OPTIONS. */
-const shown = (env: Record<string, string>): string => [...Object.entries(env).filter(([k]) => k !== 'NODE_OPTIONS').map(([k, v]) => `${k}=${v}`),
-  env.NODE_OPTIONS ?? ''].join(' ').trim() || 'none';
-/** The webhook with these variables added to its environment; NODE_OPTIONS empty unless given. */
-const start = (maxInFlight: string, env: Record<string, string>): Promise<RunningWebhook> =>
-  startWebhook(['--max-in-flight', maxInFlight], { NODE_OPTIONS: '', ...env }, entry);
+/** Settings as --try writes them: the environment variables, NODE_OPTIONS, then node's flags. */
+const shown = ({ env, flags }: Settings): string => [...Object.entries(env).filter(([k]) => k !== 'NODE_OPTIONS').map(([k, v]) => `${k}=${v}`),
+  env.NODE_OPTIONS ?? '', ...flags].filter((w) => w !== '').join(' ') || 'none';
 const settle = (ms = 2_000): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Source = 'file' | 'ConfigMap';
+const WATCHED = ['/api/v1/namespaces/gpu-admission/configmaps', '/api/v1/namespaces', '/api/v1/nodes'];
+/**
+ * The webhook with these settings (NODE_OPTIONS empty unless given) and the policy from `source`:
+ * a file (read before it listens), or the ConfigMap of an API server started for it (stopped with
+ * the webhook); then resolved once each of its three collections is listed and watched. No review
+ * has been sent: `checked()` sends one and fails unless it is answered with a patch (the policy and
+ * the namespaces' labels are in).
+ */
+async function start(source: Source, s: Settings, inFlight = maxInFlight): Promise<RunningWebhook & { checked(): Promise<void> }> {
+  const api = source === 'ConfigMap'
+    ? await startFakeApiServer({ namespace: 'gpu-admission', configMap: 'gpu-admission-policy', policyYaml: readFileSync(POLICY_FILE, 'utf8'), namespaces: NAMESPACES })
+    : undefined;
+  const policy = api ? ['--policy-source', 'configmap', '--kubeconfig', api.kubeconfig] : ['--policy-source', 'file', '--policy-file', POLICY_FILE];
+  const webhook = await startWebhook(['--max-in-flight', inFlight, ...policy], { NODE_OPTIONS: '', ...s.env }, entry, s.flags)
+    .catch(async (err: unknown) => { await api?.close(); throw err; });
+  const stop = webhook.stop;
+  const running = {
+    ...webhook,
+    stop: () => { stop(); void api?.close(); },
+    async checked() {
+      const answer = await webhook.post('/mutate', MIX[1] as string);
+      if (answer.status !== 200 || !answer.text.includes('"patch"')) throw new Error(`no patch from the webhook (${source}): ${answer.status} ${answer.text.slice(0, 200)}`);
+    },
+  };
+  for (let waited = 0; api && !WATCHED.every((path) => api.requests.has(`GET ${path}`) && api.requests.has(`WATCH ${path}`)); waited += 100) {
+    if (waited > 10_000) {
+      running.stop();
+      throw new Error(`the webhook did not list and watch ${WATCHED.join(', ')}: ${JSON.stringify([...api.requests])}`);
+    }
+    await settle(100);
+  }
+  return running;
+}
 
 /** User + system CPU seconds of a process so far (/proc/<pid>/stat). */
 function cpuSeconds(pid: number): number {
@@ -87,13 +128,17 @@ function residentSplit(pid: number): { anonMiB: number; binaryMiB: number } {
 }
 
 const mib = (n: number): string => `${n.toFixed(0)} MiB`;
+/** Idle and after-load to a tenth, so a figure at a goal's line reads as what it is. */
+const mib1 = (n: number): string => `${n.toFixed(1)} MiB`;
 const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 
-async function steady(label: string, maxInFlight: string, env: Record<string, string>): Promise<{ idle: number; after: number }> {
-  const webhook = await start(maxInFlight, env);
+interface Steady { readonly label: string; readonly idle: number; readonly after: number }
+async function steady(label: string, source: Source, s: Settings): Promise<Steady> {
+  const webhook = await start(source, s);
   try {
     await settle();
     const idle = webhook.memory().rssMiB;
+    await webhook.checked();
     const pid = webhook.child.pid as number;
     const cpuBefore = cpuSeconds(pid);
     const result = await drive(webhook.port, REVIEWS);
@@ -102,43 +147,20 @@ async function steady(label: string, maxInFlight: string, env: Record<string, st
     const { rssMiB: after, peakMiB } = webhook.memory();
     const { anonMiB, binaryMiB } = residentSplit(pid);
     const failed = result.non2xx + result.errors + result.timeouts;
-    console.log(`| ${label} | ${shown(env)} | ${mib(idle)} | ${mib(after)} | ${mib(anonMiB)} | ${mib(binaryMiB)} | ${mib(peakMiB)} | ${result.total} (${failed} failed) | `
-      + `${(1e6 * cpu / Math.max(1, result.total)).toFixed(0)} µs |`);
-    return { idle, after };
+    console.log(`| ${label} | ${source} | ${shown(s)} | ${mib1(idle)} | ${mib1(after)} | ${mib(anonMiB)} | ${mib(binaryMiB)} | ${mib(peakMiB)} | `
+      + `${result.total} (${failed} failed) | ${(1e6 * cpu / Math.max(1, result.total)).toFixed(0)} µs |`);
+    return { label: `${label}, ${source}`, idle, after };
   } finally {
     webhook.stop();
   }
 }
 
-/**
- * Idle as the Deployment runs it: the policy from the ConfigMap (`--policy-source configmap`, with
- * the namespace and node watches), so @kubernetes/client-node is loaded, against a kubeconfig whose
- * API server does not answer (the lists retry): no review can be served, the idle RSS is measured.
- */
-async function idleInClusterMode(env: Record<string, string>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'gpu-admission-kubeconfig-'));
-  const kubeconfig = join(dir, 'config');
-  writeFileSync(kubeconfig, ['apiVersion: v1', 'kind: Config', 'current-context: none',
-    'clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]', 'users: [{name: none, user: {token: none}}]',
-    'contexts: [{name: none, context: {cluster: none, user: none}}]'].join('\n'));
-  const webhook = await startWebhook(['--max-in-flight', shipped.maxInFlight, '--policy-source', 'configmap', '--kubeconfig', kubeconfig],
-    { NODE_OPTIONS: '', ...env }, entry);
-  try {
-    await settle();
-    const { rssMiB } = webhook.memory();
-    const { anonMiB, binaryMiB } = residentSplit(webhook.child.pid as number);
-    console.log(`| ConfigMap source (client-node loaded), no API server | ${shown(env)} | ${mib(rssMiB)} | ${mib(anonMiB)} | ${mib(binaryMiB)} |`);
-  } finally {
-    webhook.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function flood(label: string, maxInFlight: string, env: Record<string, string>): Promise<{ peak: number; all200: boolean }> {
-  const webhook = await start(maxInFlight, env);
+async function flood(label: string, inFlight: string, s: Settings): Promise<{ peak: number; all200: boolean }> {
+  const webhook = await start('file', s, inFlight);
   try {
     await settle();
     const idle = webhook.memory().rssMiB;
+    await webhook.checked();
     const answers: Record<string, number> = {};
     for (let round = 0; round < 3; round += 1) {
       const results = await Promise.all(Array.from({ length: CONCURRENT }, () => webhook.post('/mutate', big)
@@ -146,7 +168,7 @@ async function flood(label: string, maxInFlight: string, env: Record<string, str
       for (const r of results) answers[r] = (answers[r] ?? 0) + 1;
     }
     const { peakMiB } = webhook.memory();
-    console.log(`| ${label} | ${maxInFlight} | ${shown(env)} | ${mib(idle)} | ${mib(peakMiB)} | ${JSON.stringify(answers)} |`);
+    console.log(`| ${label} | ${inFlight} | ${shown(s)} | ${mib(idle)} | ${mib(peakMiB)} | ${JSON.stringify(answers)} |`);
     return { peak: peakMiB, all200: answers['200'] === 3 * CONCURRENT };
   } finally {
     webhook.stop();
@@ -154,23 +176,22 @@ async function flood(label: string, maxInFlight: string, env: Record<string, str
 }
 
 console.log(`${process.version}, entry ${entry ? 'dist/main.js (as the image runs it)' : 'src/main.ts (no build: npm run build first for the image\'s figures)'}; `
-  + `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; the Deployment: --max-in-flight ${shipped.maxInFlight}, `
-  + `${shown(shipped.env)}, memory limit ${shippedMemoryLimit}`);
+  + `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; the Deployment: --max-in-flight ${maxInFlight}, `
+  + `${shown(shipped)}, memory limit ${shippedMemoryLimit}`);
 const tried = values.try?.split('|').map(settings) ?? [];
-console.log(`\nSteady load: ${REVIEWS} reviews of the server benchmark's mix, 16 connections; RSS after = anonymous + the node binary's pages + other files`);
-console.log('| run | settings | RSS idle | RSS after | anonymous | node binary | peak RSS | reviews | CPU per review |\n|---|---|---|---|---|---|---|---|---|');
-const ours = await steady('as shipped', shipped.maxInFlight, shipped.env);
-await steady('nothing set', shipped.maxInFlight, {});
-for (const env of tried) await steady('tried', shipped.maxInFlight, env);
-console.log('\nIdle as the Deployment runs it (the steady runs above use the embedded policy and no cluster)');
-console.log('| run | settings | RSS idle | anonymous | node binary |\n|---|---|---|---|---|');
-await idleInClusterMode(shipped.env);
+console.log(`\nSteady load: ${REVIEWS} reviews of the server benchmark's mix, 16 connections, the design's policy from a file or from the ConfigMap `
+  + '(with the namespace and node watches, as the Deployment runs it); RSS after = anonymous + the node binary\'s pages + other files');
+console.log('| run | policy | settings | RSS idle | RSS after | anonymous | node binary | peak RSS | reviews | CPU per review |\n|---|---|---|---|---|---|---|---|---|---|');
+const ours = [await steady('as shipped', 'file', shipped), await steady('as shipped', 'ConfigMap', shipped)];
+await steady('nothing set', 'file', NOTHING);
+for (const s of tried) for (const source of ['file', 'ConfigMap'] as const) await steady('tried', source, s);
 console.log(`\nFlood: ${CONCURRENT} concurrent reviews of ${(big.length / 2 ** 20).toFixed(2)} MiB, 3 rounds`);
 console.log('| run | --max-in-flight | settings | RSS idle | peak RSS | answers |\n|---|---|---|---|---|---|');
-const flooded = await flood('as shipped', shipped.maxInFlight, shipped.env);
-await flood('no cap, nothing set', '64', {});
-for (const env of tried) await flood('tried', shipped.maxInFlight, env);
-console.log(`\ngoals: idle ${mib(ours.idle)} ≤ ${GOAL.idleMiB} MiB ${verdict(ours.idle <= GOAL.idleMiB)}; after ${REVIEWS} reviews `
-  + `${mib(ours.after)} ≤ ${GOAL.steadyMiB} MiB ${verdict(ours.after <= GOAL.steadyMiB)}; flood peak ${mib(flooded.peak)} within `
+const flooded = await flood('as shipped', maxInFlight, shipped);
+await flood('no cap, nothing set', '64', NOTHING);
+for (const s of tried) await flood('tried', maxInFlight, s);
+const goals = ours.map((o) => `${o.label}: idle ${mib1(o.idle)} ≤ ${GOAL.idleMiB} MiB ${verdict(o.idle <= GOAL.idleMiB)}, after ${REVIEWS} reviews `
+  + `${mib1(o.after)} ≤ ${GOAL.steadyMiB} MiB ${verdict(o.after <= GOAL.steadyMiB)}`);
+console.log(`\ngoals: ${goals.join('; ')}; flood peak ${mib(flooded.peak)} within `
   + `${GOAL.floodMiB}Mi ${verdict(flooded.peak <= GOAL.floodMiB && flooded.all200)} (every review answered 200: ${flooded.all200}); `
   + `the Deployment's limit ${shippedMemoryLimit} leaves ${mib(limitMiB - flooded.peak)} over the flood's peak`);

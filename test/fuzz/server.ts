@@ -20,13 +20,15 @@ const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 /**
  * Starts the webhook with these flags; `env` is added to the environment (NODE_OPTIONS for the
- * shipped heap cap). `main` is the entry point: the sources, or the build the image runs (dist/main.js).
+ * shipped heap cap). `main` is the entry point: the sources, or the build the image runs
+ * (dist/main.js); `nodeFlags` go before it on node's command line (V8 flags NODE_OPTIONS refuses).
  */
-export async function startWebhook(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}, main = MAIN): Promise<RunningWebhook> {
+export async function startWebhook(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}, main = MAIN,
+  nodeFlags: readonly string[] = []): Promise<RunningWebhook> {
   const dir = mkdtempSync(join(tmpdir(), 'gpu-admission-run-'));
   genCerts(dir);
   const ca = readFileSync(join(dir, 'ca.crt'));
-  const child = spawn(process.execPath, [main, '--port', '0', '--host', '127.0.0.1', '--tls-cert', join(dir, 'tls.crt'),
+  const child = spawn(process.execPath, [...nodeFlags, main, '--port', '0', '--host', '127.0.0.1', '--tls-cert', join(dir, 'tls.crt'),
     '--tls-key', join(dir, 'tls.key'), '--process-metrics', 'false', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';
