@@ -126,17 +126,27 @@ function integerRange(rs: readonly NodeSelectorRequirement[]): { low: bigint; hi
   return { low, high };
 }
 
+/** Whether some value is listed by every In of these requirements (the others, Exists, ask only that the key be there). */
+function inAll(rs: readonly NodeSelectorRequirement[]): boolean {
+  const first = rs.find((r) => r.operator === 'In');
+  if (!first) return true;
+  return (first.values ?? []).some((v) => rs.every((r) => r.operator !== 'In' || (r.values ?? []).includes(v)));
+}
+
 function keySatisfiable(rs: readonly NodeSelectorRequirement[]): boolean {
   let absent = false;
   let present = false;
   let bounded = false;
+  let excluding = false;
   for (const r of rs) {
     if (r.operator === 'DoesNotExist') absent = true;
     else if (r.operator !== 'NotIn') present = true;
+    else excluding = true;
     if (r.operator === 'Gt' || r.operator === 'Lt') bounded = true;
   }
   if (absent) return !present;
   if (!present) return true; // NotIn alone: a node without the label matches
+  if (!bounded && !excluding) return inAll(rs); // In and Exists only (a nodeSelector against a pool's labels): no sets built
   // Without Gt or Lt every value is in range: the bounds (BigInts) are worked out only when there are some.
   const range = bounded ? integerRange(rs) : FULL_RANGE;
   if (!range || range.low > range.high) return false;
