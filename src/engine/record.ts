@@ -44,21 +44,16 @@ export function toRecorded(request: GpuRequest, resources?: Readonly<Record<stri
 export function writeRecord(record: DecisionRecord): string {
   const containers = Object.fromEntries(Object.entries(record.containers).map(([name, r]) =>
     [name, toRecordedOrdered(r)]));
+  // One shape for every record (JSON.stringify leaves out a key whose value is undefined), not one per combination of spreads.
   return JSON.stringify({
     pools: record.pools, backend: record.backend, revision: record.revision, containers,
-    ...(record.nodes ? { nodes: record.nodes } : {}), ...(record.own ? { own: record.own } : {}),
-    ...(record.scheduler ? { scheduler: record.scheduler } : {}),
-    ...(record.annotations !== undefined ? { annotations: record.annotations } : {}),
+    nodes: record.nodes ? record.nodes : undefined, own: record.own ? record.own : undefined,
+    scheduler: record.scheduler ? record.scheduler : undefined, annotations: record.annotations,
   });
 }
 
 function toRecordedOrdered(r: RecordedRequest): RecordedRequest {
-  return {
-    gpu: r.gpu,
-    ...(r['gpu-memory'] !== undefined ? { 'gpu-memory': r['gpu-memory'] } : {}),
-    ...(r['gpu-cores'] !== undefined ? { 'gpu-cores': r['gpu-cores'] } : {}),
-    ...(r.resources !== undefined ? { resources: r.resources } : {}),
-  };
+  return { gpu: r.gpu, 'gpu-memory': r['gpu-memory'], 'gpu-cores': r['gpu-cores'], resources: r.resources };
 }
 
 export type RecordRead =
