@@ -114,3 +114,48 @@ if (one && most) {
     + `${otherRows.map((r) => `${r.name.split(' (')[0]} ${met(r.decide)}`).join('; ')}; `
     + `linear in containers (${most.containers} cost ≤ ${most.containers}× one) ${most.decide / one.decide <= most.containers ? 'MET' : 'NOT MET'}`);
 }
+
+/**
+ * `--against DIR`: another checkout's decide() (same node_modules) in the same process, on the
+ * one-container rows, in alternating batches: CPU µs per call of each and the median of the
+ * rounds' ratios. On a shared machine the medians above move by more than a change of 10 %;
+ * alternating batches in one process put both sides under the same load.
+ */
+const against = process.argv.indexOf('--against');
+if (against !== -1) {
+  const dir = process.argv[against + 1];
+  if (!dir) throw new Error('--against needs a checkout directory');
+  const from = (path: string): string => new URL(`file://${dir.replace(/\/$/, '')}/${path}`).href;
+  const other = (await import(from('src/engine/decide.ts'))) as { decide: typeof decide };
+  const otherParse = (await import(from('src/policy/parse.ts'))) as { parsePolicyOrThrow: typeof parsePolicyOrThrow };
+  const otherYaml = (await import(from('src/policy/default-policy.ts'))) as { DEFAULT_POLICY_YAML: string };
+  const otherPolicy = otherParse.parsePolicyOrThrow(otherYaml.DEFAULT_POLICY_YAML.replace('namespaces:',
+    '  - {name: l40s-hami, backend: hami, nodeSelector: {pool: l40s}, gpu: {model: L40S, memory: 48Gi, perNode: 8}, hami: {resourceName: hami.io/gpu}}\nnamespaces:'));
+  const sides = [{ decide: other.decide, context: { policy: otherPolicy, namespace } }, { decide, context: { policy, namespace } }];
+  const same = pod(1);
+  const cases: [string, () => Pod][] = [['same pod again', () => same], ['first of a demand', newDemands(1)],
+    ...others.map(({ name, pod: p }): [string, () => Pod] => [name.split(' (')[0] as string, () => p])];
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const rounds = 15;
+  const calls = 4000;
+  console.log(`\nagainst ${dir}: ${rounds} alternating rounds of ${calls} calls, CPU µs per call (medians), this checkout ÷ the other (median of the rounds' ratios)`);
+  for (const [name, next] of cases) {
+    for (const side of sides) for (let i = 0; i < calls; i++) side.decide(next(), side.context); // warm up both
+    const times: [number[], number[]] = [[], []];
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const got = [0, 0];
+      for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+        const side = sides[k] as (typeof sides)[number];
+        const start = process.cpuUsage();
+        for (let i = 0; i < calls; i++) side.decide(next(), side.context);
+        const used = process.cpuUsage(start);
+        got[k] = (used.user + used.system) / calls;
+      }
+      times[0].push(got[0] as number);
+      times[1].push(got[1] as number);
+      ratios.push((got[1] as number) / (got[0] as number));
+    }
+    console.log(`${name.padEnd(20)} other ${median(times[0]).toFixed(1).padStart(6)} µs  this ${median(times[1]).toFixed(1).padStart(6)} µs  this/other ${median(ratios).toFixed(2)}`);
+  }
+}
