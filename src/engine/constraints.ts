@@ -3,7 +3,8 @@ import { poolTerms } from '../policy/pool-nodes.ts';
 import { DEFAULT_SCHEDULER } from '../vocabulary/backends.ts';
 import { ACK_PLACEMENT_LABEL, KOORD } from '../vocabulary/names.ts';
 import {
-  byKey, describeRequirement, implies, matchesRequirements, satisfiable, satisfiableWithAny, selectorRequirements, type Labels, type NodeSelectorRequirement, type NodeSelectorTerm,
+  byKey, describeRequirement, groupRequirements, implies, matchesRequirements, satisfiableWith, satisfiableWithAny, selectorRequirements,
+  type GroupedRequirements, type Labels, type NodeSelectorRequirement, type NodeSelectorTerm,
 } from '../vocabulary/node-selector.ts';
 import { readHamiChoices, type HamiChoices } from './hami-choices.ts';
 import type { Pod, PodSpec } from './pod.ts';
@@ -94,11 +95,22 @@ export function placementReason(pool: Pool, placement: PodPlacement, nodes: read
   return termsReason(pool, placement) ?? nodesReason(placement, nodes);
 }
 
+/** A pool's terms grouped by key, once per pool (policies are immutable once parsed): a pod's nodeSelector is judged on its own keys only. */
+const groupedTerms = new WeakMap<Pool, readonly GroupedRequirements[]>();
+function poolGroupedTerms(pool: Pool): readonly GroupedRequirements[] {
+  let grouped = groupedTerms.get(pool);
+  if (!grouped) groupedTerms.set(pool, (grouped = poolTerms(pool).map(groupRequirements)));
+  return grouped;
+}
+
 function termsReason(pool: Pool, { selector, terms: own }: PodPlacement): string | undefined {
   const terms = poolTerms(pool);
-  const open = terms.filter((t) => satisfiable([...t, ...selector]));
+  const grouped = poolGroupedTerms(pool);
+  const wanted = byKey(selector);
+  // satisfiable([...t, ...selector]) for each of the pool's terms t.
+  const open = terms.filter((_, i) => satisfiableWith(grouped[i] as GroupedRequirements, wanted));
   if (open.length === 0) {
-    const blocking = selector.filter((r) => terms.every((t) => !satisfiable([...t, r])));
+    const blocking = selector.filter((r) => grouped.every((t) => !satisfiableWith(t, byKey([r]))));
     return `the pod's nodeSelector ${(blocking.length > 0 ? blocking : selector).map(describeRequirement).join(', ')} excludes it`;
   }
   if (own.length === 0) return undefined;

@@ -125,7 +125,12 @@ type PlainChoice =
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    if (Array.isArray(value)) {
+      for (const v of value as unknown[]) deepFreeze(v);
+    } else {
+      // Plain JSON-shaped objects: no enumerable keys inherited, so for-in walks the own ones without a list of values.
+      for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+    }
   }
   return value;
 }
@@ -691,7 +696,8 @@ function copyForRewrite(pod: Pod, translated: ReadonlyMap<string, unknown>): Pod
   const spec: PodSpec = { ...pod.spec, containers: pod.spec.containers.map(copyContainer) };
   if (pod.spec.initContainers) spec.initContainers = pod.spec.initContainers.map(copyContainer);
   if (pod.spec.affinity) spec.affinity = JSON.parse(JSON.stringify(pod.spec.affinity)) as PodSpec['affinity'];
-  if (pod.spec.tolerations) spec.tolerations = pod.spec.tolerations.map((t) => ({ ...t }));
+  // A new list (tolerateTaints appends new entries); the entries themselves are never changed, so shared.
+  if (pod.spec.tolerations) spec.tolerations = [...pod.spec.tolerations];
   return { ...pod, metadata: { ...pod.metadata }, spec };
 }
 

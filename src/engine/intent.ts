@@ -43,6 +43,17 @@ function list(key: string, value: string | undefined, problems: Problem[]): stri
 
 /** Reads the pod's annotations; malformed values become problems naming the annotation. */
 export function readIntent(annotations: Readonly<Record<string, string>>): { intent: Intent; problems: Problem[] } {
+  if (!ours(annotations)) return { intent: NO_INTENT, problems: [] };
+  return readOurs(annotations);
+}
+
+/** Whether any annotation is gpu-admission.io's: every one read below is. */
+function ours(annotations: Readonly<Record<string, string>>): boolean {
+  for (const key in annotations) if (key.startsWith(PREFIX)) return true;
+  return false;
+}
+
+function readOurs(annotations: Readonly<Record<string, string>>): { intent: Intent; problems: Problem[] } {
   const problems: Problem[] = [];
   const a = (key: string): string | undefined => {
     const value: unknown = annotations[key];
@@ -69,3 +80,6 @@ export function readIntent(annotations: Readonly<Record<string, string>>): { int
   }
   return { intent, problems };
 }
+
+/** The intent of a pod with none of our annotations (most pods): read once, shared, frozen. */
+const NO_INTENT: Intent = Object.freeze(readOurs({}).intent);

@@ -1,7 +1,7 @@
 import { deviceClassOfResource, DRA_COUNT_ONLY } from '../policy/dra.ts';
 import type { Pool, PoolRdma, Policy } from '../policy/types.ts';
 import { poolIsolation, poolPlacement } from '../policy/pool-nodes.ts';
-import { isolationCovers, type Isolation } from '../vocabulary/backends.ts';
+import { BACKEND_FACTS, isolationCovers, type BackendFacts, type Isolation } from '../vocabulary/backends.ts';
 import { gkeMode, nodeGpuUnits, poolFacts } from '../policy/gke.ts';
 import { ACK_CPUSET_ANNOTATION, ACK_GPU_COUNT_LABEL, ACK_NUMA_ANNOTATION, ANNOTATION, KAI, KOORD, NATIVE } from '../vocabulary/names.ts';
 import { cardMigCatalog, computeSlices, migProfileOfResource, parseMigProfile } from '../vocabulary/mig.ts';
@@ -75,10 +75,49 @@ export function cardMemory(pool: Pool): Quantity {
   return card;
 }
 
+/**
+ * What a pool's verdict and plan take from the policy alone, worked out once per pool (policies
+ * are immutable once parsed): judging a pool for a pod then compares the pod's facts with these.
+ */
+interface PoolSheet {
+  readonly backend: BackendFacts;
+  readonly isolation: Isolation;
+  /** ACK's GPU sharing (a placement label): one card count per pod, aliyun.com/gpu-count written. */
+  readonly ackShared: boolean;
+  /** The card's memory in whole GiB. */
+  readonly cardGiB: number;
+  readonly schedulerName?: string;
+  /** Whether the plan may write labels besides ACK's count: koordinator's isolation label, KAI's queue and node pool. */
+  readonly labelled: boolean;
+  /** Whether the plan may write annotations besides NUMA's and the containers' own: HAMi's or Volcano's card type and placement, koordinator's. */
+  readonly annotated: boolean;
+}
+
+const sheets = new WeakMap<Pool, PoolSheet>();
+function poolSheet(pool: Pool): PoolSheet {
+  let sheet = sheets.get(pool);
+  if (!sheet) {
+    const backend = poolFacts(pool);
+    const schedulerName = schedulerToWrite(pool);
+    sheet = {
+      backend, isolation: poolIsolation(pool), ackShared: backend.family === 'ack' && backend.placement,
+      cardGiB: Number(floorUnits(cardMemory(pool), GIB)), ...(schedulerName ? { schedulerName } : {}),
+      labelled: pool.backend === 'koordinator' || pool.kai !== undefined,
+      annotated: pool.backend === 'koordinator' || 'podAnnotation' in BACKEND_FACTS[pool.backend].model,
+    };
+    sheets.set(pool, sheet);
+  }
+  return sheet;
+}
+
+/** What a plan writes when it writes nothing of a kind: one frozen object for all of them. */
+const NOTHING: Readonly<Record<string, never>> = Object.freeze({});
+
 /** Pod-level reasons a pool is ruled out, before any container is translated. */
 export function admissionReason(pool: Pool, facts: PodFacts): string | undefined {
   const { intent, limits } = facts;
-  const backend = poolFacts(pool);
+  const sheet = poolSheet(pool);
+  const backend = sheet.backend;
   if (pool.disabled) return 'disabled (drained): no new pods are routed to it';
   if (limits.allowedPools && !limits.allowedPools.has(pool.name)) return `not allowed in namespace ${facts.namespace}`;
   if (intent.pools && !intent.pools.includes(pool.name)) return `not in ${ANNOTATION.pools}`;
@@ -87,7 +126,7 @@ export function admissionReason(pool: Pool, facts: PodFacts): string | undefined
   }
   const typeReason = gpuTypeReason(pool, facts.placement.hami) ?? volcanoModeReason(pool, facts.placement.hami);
   if (typeReason) return typeReason;
-  const isolation = poolIsolation(pool);
+  const isolation = sheet.isolation;
   if (!isolationCovers(isolation, facts.isolation)) {
     const without = pool.backend === 'koordinator' ? ' (its nodes have no HAMi-core: koordinator.gpuIsolationProvider)' : '';
     return `${pool.backend} isolates ${isolation === 'none' ? 'nothing' : isolation}${without}, the pod needs ${facts.isolation}`;
@@ -310,7 +349,7 @@ function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTrans
   const [count = 1] = counts;
   const total = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuMem] ?? 0), 0);
   const perCard = total / count;
-  const card = Number(floorUnits(cardMemory(pool), GIB));
+  const card = poolSheet(pool).cardGiB;
   if (perCard > card) return `pod asks ${perCard}Gi per card in all, a card has ${card}Gi`;
   const compute = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuCore] ?? 0), 0);
   return compute > 100 ? `pod asks ${compute}% compute of one card in all` : undefined;
@@ -370,7 +409,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const downgraded = numa !== undefined && facts.intent.numa === 'BestEffort';
   if (numa && !downgraded) return fail(numa);
   const card = cardMemory(pool);
-  const backend = poolFacts(pool);
+  const sheet = poolSheet(pool);
   const containers = new Map<string, ContainerTranslation>();
   const warnings: string[] = [];
   const counts = new Set<number>();
@@ -386,13 +425,15 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     const t = translate({ request: c.request, pool, card, rounding: policy.defaults.rounding, container: c.name, isolation: facts.isolation });
     if ('reason' in t) return fail(`${who}${t.reason}`);
     containers.set(c.name, t);
-    warnings.push(...t.warnings, ...plainNvidiaNote(c, t, pool));
+    if (t.warnings.length > 0) warnings.push(...t.warnings);
+    if (c.request.source === 'nvidia.com/gpu') warnings.push(...plainNvidiaNote(c, t, pool));
     counts.add(c.request.gpu);
   }
   const perResource = slices ? slicesPerResource(facts, containers) : undefined;
   const overNode = perResource ? migReason(pool, perResource) : cards > pool.gpu.perNode ? `pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}` : undefined;
   if (overNode) return fail(overNode);
-  const held = [...(perResource?.values() ?? [])].reduce((sum, n) => sum + n, 0);
+  let held = 0;
+  if (perResource) for (const n of perResource.values()) held += n;
   const max = facts.limits.maxGpusPerPod;
   if (max !== undefined && held > max) {
     return fail(`pod holds ${held} MIG devices here (each profile is its own resource: init and app containers of different profiles do not share), `
@@ -400,10 +441,10 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   }
   const gkeProblem = gkeSharesReason(pool, facts, containers);
   if (gkeProblem) return fail(gkeProblem);
-  const ackShared = backend.family === 'ack' && backend.placement;
+  const { ackShared } = sheet;
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
   if (ackProblem) return fail(ackProblem);
-  const byAnnotation = Object.assign({}, ...[...containers.values()].map((t) => t.annotations ?? {})) as Record<string, string>;
+  const byAnnotation = containerAnnotations(containers);
   const kaiProblem = kaiPodReason(containers, facts) ?? kaiMpsReason(pool, facts.kaiMps, byAnnotation[KAI.fraction] !== undefined);
   if (kaiProblem) return fail(kaiProblem);
   if (downgraded) warnings.push(numaDropped(pool, numa));
@@ -413,20 +454,28 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     warnings.push(fitWarning((s, p) => `make sure scheduler ${s} makes DRA claims as kube-scheduler does: pool ${p} is dra`, own, pool.name));
   }
   const [count = 1] = counts;
-  const koord = koordinatorExtras(pool, facts.intent.rdma === true);
-  const labels: Record<string, string | null> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null }
-    : { ...koord.labels, ...kaiLabels(pool, facts.labels) };
-  const annotations = {
-    ...(facts.intent.numa && !downgraded ? numaAnnotations(pool, facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement),
-    ...koord.annotations, ...byAnnotation,
-  };
-  const schedulerName = schedulerToWrite(pool);
+  const koord = sheet.labelled || sheet.annotated ? koordinatorExtras(pool, facts.intent.rdma === true) : undefined;
+  const labels: Readonly<Record<string, string | null>> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null }
+    : koord ? { ...koord.labels, ...kaiLabels(pool, facts.labels) } : NOTHING;
+  const numaAsked = facts.intent.numa !== undefined && !downgraded;
+  const annotations: Readonly<Record<string, string>> = numaAsked || koord || byAnnotation !== NOTHING ? {
+    ...(numaAsked ? numaAnnotations(pool, facts.intent) : {}), ...hamiAnnotations(pool, facts.placement.hami, facts.intent.placement),
+    ...koord?.annotations, ...byAnnotation,
+  } : NOTHING;
+  const { schedulerName } = sheet;
   const rdma = facts.intent.rdma ? pool.rdma : undefined;
   return {
     ok: true,
     plan: { pool, containers, labels, annotations, warnings, downgraded,
       ...(schedulerName ? { schedulerName } : {}), ...(rdma ? { rdma } : {}) },
   };
+}
+
+/** The pod annotations the containers' translations carry (KAI's gpu-fraction), merged in container order. */
+function containerAnnotations(containers: ReadonlyMap<string, ContainerTranslation>): Readonly<Record<string, string>> {
+  let merged: Record<string, string> | undefined;
+  for (const t of containers.values()) if (t.annotations) merged = Object.assign(merged ?? {}, t.annotations);
+  return merged ?? NOTHING;
 }
 
 /**

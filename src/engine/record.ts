@@ -42,23 +42,33 @@ export function toRecorded(request: GpuRequest, resources?: Readonly<Record<stri
 
 /** Serialises with a fixed key order, so the same decision always gives the same text. */
 export function writeRecord(record: DecisionRecord): string {
-  const containers = Object.fromEntries(Object.entries(record.containers).map(([name, r]) =>
-    [name, toRecordedOrdered(r)]));
+  // The requests a decision records come in that order already (toRecorded): then they are written as they are.
+  const containers = Object.values(record.containers).every(inWrittenOrder) ? record.containers
+    : Object.fromEntries(Object.entries(record.containers).map(([name, r]) => [name, toRecordedOrdered(r)]));
+  // One shape for every record (JSON.stringify leaves out a key whose value is undefined), not one per combination of spreads.
   return JSON.stringify({
     pools: record.pools, backend: record.backend, revision: record.revision, containers,
-    ...(record.nodes ? { nodes: record.nodes } : {}), ...(record.own ? { own: record.own } : {}),
-    ...(record.scheduler ? { scheduler: record.scheduler } : {}),
-    ...(record.annotations !== undefined ? { annotations: record.annotations } : {}),
+    nodes: record.nodes ? record.nodes : undefined, own: record.own ? record.own : undefined,
+    scheduler: record.scheduler ? record.scheduler : undefined, annotations: record.annotations,
   });
 }
 
+const RECORDED_ORDER = ['gpu', 'gpu-memory', 'gpu-cores', 'resources'];
+
+/** Whether a recorded request is an object whose keys are some of RECORDED_ORDER's, in that order, and no others. */
+function inWrittenOrder(r: RecordedRequest): boolean {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return false;
+  let i = 0;
+  for (const key of Object.keys(r)) {
+    while (i < RECORDED_ORDER.length && RECORDED_ORDER[i] !== key) i++;
+    if (i === RECORDED_ORDER.length) return false;
+    i++;
+  }
+  return true;
+}
+
 function toRecordedOrdered(r: RecordedRequest): RecordedRequest {
-  return {
-    gpu: r.gpu,
-    ...(r['gpu-memory'] !== undefined ? { 'gpu-memory': r['gpu-memory'] } : {}),
-    ...(r['gpu-cores'] !== undefined ? { 'gpu-cores': r['gpu-cores'] } : {}),
-    ...(r.resources !== undefined ? { resources: r.resources } : {}),
-  };
+  return { gpu: r.gpu, 'gpu-memory': r['gpu-memory'], 'gpu-cores': r['gpu-cores'], resources: r.resources };
 }
 
 export type RecordRead =

@@ -83,6 +83,35 @@ export function satisfiableWithAny(
   return alternatives.some((alternative) => [...byKey(alternative)].every(([key, rs]) => keySatisfiable([...(groups.get(key) ?? []), ...rs])));
 }
 
+/**
+ * Requirements grouped by key once, with the keys that no node could satisfy on their own: a
+ * fixed set of terms (a pool's) judged against many others (pods' nodeSelectors) by `satisfiableWith`.
+ */
+export interface GroupedRequirements {
+  readonly groups: ReadonlyMap<string, readonly NodeSelectorRequirement[]>;
+  readonly unsatisfiable: readonly string[];
+}
+
+export function groupRequirements(requirements: readonly NodeSelectorRequirement[]): GroupedRequirements {
+  const groups = byKey(requirements);
+  return { groups, unsatisfiable: [...groups].flatMap(([key, rs]) => (keySatisfiable(rs) ? [] : [key])) };
+}
+
+/**
+ * `satisfiable([...base, ...extra])` with `base` grouped once and `extra` grouped by key: each key
+ * is judged on its own, so only the keys `extra` names are judged again, with both sides' requirements.
+ */
+export function satisfiableWith(base: GroupedRequirements, extra: ReadonlyMap<string, readonly NodeSelectorRequirement[]>): boolean {
+  for (const key of base.unsatisfiable) if (!extra.has(key)) return false;
+  for (const [key, rs] of extra) {
+    const own = base.groups.get(key);
+    if (!keySatisfiable(own ? [...own, ...rs] : rs)) return false;
+  }
+  return true;
+}
+
+const FULL_RANGE = { low: -(1n << 63n), high: (1n << 63n) - 1n };
+
 /** The integers a key's Gt/Lt requirements leave, or undefined when a bound is not an integer. */
 function integerRange(rs: readonly NodeSelectorRequirement[]): { low: bigint; high: bigint } | undefined {
   let low = -(1n << 63n);
@@ -97,18 +126,34 @@ function integerRange(rs: readonly NodeSelectorRequirement[]): { low: bigint; hi
   return { low, high };
 }
 
+/** Whether some value is listed by every In of these requirements (the others, Exists, ask only that the key be there). */
+function inAll(rs: readonly NodeSelectorRequirement[]): boolean {
+  const first = rs.find((r) => r.operator === 'In');
+  if (!first) return true;
+  return (first.values ?? []).some((v) => rs.every((r) => r.operator !== 'In' || (r.values ?? []).includes(v)));
+}
+
 function keySatisfiable(rs: readonly NodeSelectorRequirement[]): boolean {
-  const absent = rs.some((r) => r.operator === 'DoesNotExist');
-  const present = rs.some((r) => r.operator !== 'DoesNotExist' && r.operator !== 'NotIn');
+  let absent = false;
+  let present = false;
+  let bounded = false;
+  let excluding = false;
+  for (const r of rs) {
+    if (r.operator === 'DoesNotExist') absent = true;
+    else if (r.operator !== 'NotIn') present = true;
+    else excluding = true;
+    if (r.operator === 'Gt' || r.operator === 'Lt') bounded = true;
+  }
   if (absent) return !present;
   if (!present) return true; // NotIn alone: a node without the label matches
-  const range = integerRange(rs);
+  if (!bounded && !excluding) return inAll(rs); // In and Exists only (a nodeSelector against a pool's labels): no sets built
+  // Without Gt or Lt every value is in range: the bounds (BigInts) are worked out only when there are some.
+  const range = bounded ? integerRange(rs) : FULL_RANGE;
   if (!range || range.low > range.high) return false;
-  const bounded = rs.some((r) => r.operator === 'Gt' || r.operator === 'Lt');
   const excluded = new Set(rs.filter((r) => r.operator === 'NotIn').flatMap((r) => r.values ?? []));
   const ins = rs.filter((r) => r.operator === 'In').map((r) => new Set(r.values ?? []));
   if (ins.length > 0) {
-    const [smallest] = [...ins].sort((a, b) => a.size - b.size);
+    const [smallest] = ins.length === 1 ? ins : [...ins].sort((a, b) => a.size - b.size);
     for (const v of smallest ?? []) {
       if (excluded.has(v) || !ins.every((set) => set.has(v))) continue;
       if (!bounded || (INTEGER.test(v) && BigInt(v) >= range.low && BigInt(v) <= range.high)) return true;

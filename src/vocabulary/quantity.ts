@@ -129,6 +129,8 @@ export function floorUnits(q: Quantity, unit: bigint): bigint {
 }
 
 export function compareQuantity(a: Quantity, b: Quantity): number {
+  // Whole quantities (most are: 8Gi, 80Gi) compare without the cross products.
+  if (a.den === 1n && b.den === 1n) return a.num < b.num ? -1 : a.num > b.num ? 1 : 0;
   const l = a.num * b.den;
   const r = b.num * a.den;
   return l < r ? -1 : l > r ? 1 : 0;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
-  implies, matchesRequirement, satisfiable, type NodeSelectorRequirement as R,
+  byKey, groupRequirements, implies, matchesRequirement, satisfiable, satisfiableWith, type NodeSelectorRequirement as R,
 } from '../../src/vocabulary/node-selector.ts';
 
 const r = (key: string, operator: R['operator'], ...values: string[]): R => ({ key, operator, ...(values.length ? { values } : {}) });
@@ -41,6 +42,26 @@ describe('node selection: could any node satisfy these requirements together', (
   for (const [what, reqs, expected] of cases) {
     it(`when ${what}, then satisfiable is ${expected}`, () => assert.equal(satisfiable(reqs), expected));
   }
+});
+
+describe('node selection: a fixed set of terms grouped once, judged with others', () => {
+  // Few keys and values, so that generated sets often meet on a key and contradict each other.
+  const requirement: fc.Arbitrary<R> = fc.record({
+    key: fc.constantFrom('a', 'b', 'n'),
+    operator: fc.constantFrom<R['operator']>('In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'),
+    values: fc.array(fc.constantFrom('1', '2', '3', 'x', 'y'), { maxLength: 3 }),
+  }).map(({ key, operator, values }) => (operator === 'Exists' || operator === 'DoesNotExist' ? r(key, operator)
+    : operator === 'Gt' || operator === 'Lt' ? r(key, operator, values[0] as string) : r(key, operator, ...values)));
+  const requirements = fc.array(requirement, { maxLength: 5 });
+
+  it('when a base is grouped once and judged with other requirements, then the answer is satisfiable of both together', () => {
+    fc.assert(fc.property(requirements, requirements, (base, extra) => {
+      assert.equal(satisfiableWith(groupRequirements(base), byKey(extra)), satisfiable([...base, ...extra]));
+    }), { numRuns: 2000 });
+  });
+  it('when the base alone has a key no node satisfies and the others do not name it, then nothing is satisfiable', () => {
+    assert.equal(satisfiableWith(groupRequirements([r('a', 'In', 'x'), r('a', 'NotIn', 'x')]), byKey([r('b', 'In', 'y')])), false);
+  });
 });
 
 describe('node selection: what the pod already implies', () => {
