@@ -23,6 +23,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { advertisesGpus, toClusterNode } from '../src/cluster/model.ts';
 import { startControlPlane } from '../test/e2e/control-plane/control-plane.ts';
 import { ensureBinaries, serviceAccountKubeconfig } from '../test/e2e/harness/cluster.ts';
 import { Kubectl, eventually } from '../test/e2e/harness/kubectl.ts';
@@ -109,14 +110,14 @@ async function startCluster(): Promise<Cluster> {
     await kubectl.ok(['-n', 'gpu-admission', 'create', 'configmap', 'gpu-admission-policy', `--from-file=policy.yaml=${POLICY_FILE}`]);
     await kubectl.ok(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: NAMESPACES.map((name) =>
       ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'gpu-admission.io/enabled': 'true' } } })) }));
-    const kinds = gpuNodes() as { metadata: { name: string; labels: Record<string, string> }; status: { capacity: Record<string, string> } }[];
+    const kinds = gpuNodes() as { metadata: { name: string; labels: Record<string, string> } }[];
     const nodes = Array.from({ length: NODES }, (_, i) => {
       const kind = structuredClone(kinds[i % kinds.length]!);
       const name = `${kind.metadata.name}-${Math.floor(i / kinds.length)}`;
       return { ...kind, metadata: { ...kind.metadata, name, labels: { ...kind.metadata.labels, 'kubernetes.io/hostname': name } } };
     });
     for (let i = 0; i < nodes.length; i += 500) await kubectl.ok(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nodes.slice(i, i + 500) }));
-    const gpu = nodes.filter((n) => Object.keys(n.status.capacity).some((r) => /gpu|mig-|erdma/.test(r))).length;
+    const gpu = nodes.filter((n) => advertisesGpus(toClusterNode(n))).length; // what the webhook's node cache keeps
     return { kubeconfig: await serviceAccountKubeconfig(kubectl, cp, workDir), kubectl, gpuNodes: gpu, stop };
   } catch (err) {
     await stop();
