@@ -126,7 +126,14 @@ function integerRange(rs: readonly NodeSelectorRequirement[]): { low: bigint; hi
   return { low, high };
 }
 
-/** Whether some value is listed by every In of these requirements (the others, Exists, ask only that the key be there). */
+/**
+ * An In list this short is compared with the others' directly; any longer and they are judged
+ * through sets, so a key of many values costs what its values number (a pod's own terms are a
+ * tenant's input), never their product.
+ */
+const FEW_VALUES = 8;
+
+/** Whether some value is listed by every In of these requirements (the others, Exists, ask only that the key be there); each In lists at most FEW_VALUES. */
 function inAll(rs: readonly NodeSelectorRequirement[]): boolean {
   const first = rs.find((r) => r.operator === 'In');
   if (!first) return true;
@@ -138,15 +145,18 @@ function keySatisfiable(rs: readonly NodeSelectorRequirement[]): boolean {
   let present = false;
   let bounded = false;
   let excluding = false;
+  let long = false;
   for (const r of rs) {
     if (r.operator === 'DoesNotExist') absent = true;
     else if (r.operator !== 'NotIn') present = true;
     else excluding = true;
     if (r.operator === 'Gt' || r.operator === 'Lt') bounded = true;
+    else if (r.operator === 'In' && (r.values?.length ?? 0) > FEW_VALUES) long = true;
   }
   if (absent) return !present;
   if (!present) return true; // NotIn alone: a node without the label matches
-  if (!bounded && !excluding) return inAll(rs); // In and Exists only (a nodeSelector against a pool's labels): no sets built
+  // In and Exists only, with short lists (a nodeSelector against a pool's labels): no sets built.
+  if (!bounded && !excluding && !long) return inAll(rs);
   // Without Gt or Lt every value is in range: the bounds (BigInts) are worked out only when there are some.
   const range = bounded ? integerRange(rs) : FULL_RANGE;
   if (!range || range.low > range.high) return false;
