@@ -81,6 +81,10 @@ const ATTACKS: Attack[] = [
     const v = values(125_000);
     p.spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [
       { key: 'zone', operator: 'In', values: v }, { key: 'zone', operator: 'In', values: v }] }] } } }; }), 4, 2) },
+  // Under the value budget, so the engine judges it: two long In lists must cost their length, not its square.
+  { name: 'C5c: two In lists of 45 k values on one key (0.7 MB, under the value budget)', run: (w) => flood(w, '/mutate', podReview((p) => {
+    p.spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [
+      { key: 'zone', operator: 'In', values: values(45_000) }, { key: 'zone', operator: 'In', values: values(45_000).map((v) => `${v}b`) }] }] } } }; }), 4, 2) },
   { name: 'C5b: 60 k values In and NotIn, 40 k-entry nodeSelector (2 MB)', run: (w) => flood(w, '/mutate', podReview((p) => {
     const v = values(60_000);
     p.spec.nodeSelector = Object.fromEntries(values(40_000).map((k) => [k, 'x']));
