@@ -44,7 +44,7 @@ interface Send {
 }
 
 /** A request of `path` with `query`, its answer as text; an ApiException, as the generated clients throw, for an answer outside 2xx. */
-async function getText(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, session: ListSession, send: Send = {}): Promise<string> {
+async function requestText(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, session: ListSession, send: Send = {}): Promise<string> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('No active cluster!');
   const context = new ServerConfiguration(cluster.server, {}).makeRequestContext(path, send.method ?? HttpMethod.GET);
@@ -70,7 +70,7 @@ async function getText(kubeConfig: KubeConfig, path: string, query: Readonly<Rec
 
 /** One page of `path` (such as `/api/v1/pods`) as text. */
 const pageText = (kubeConfig: KubeConfig, path: string, query: RawListQuery, token: string | undefined, session: ListSession, signal?: AbortSignal): Promise<string> =>
-  getText(kubeConfig, path, { limit: String(query.limit), fieldSelector: query.fieldSelector, labelSelector: query.labelSelector, continue: token }, session,
+  requestText(kubeConfig, path, { limit: String(query.limit), fieldSelector: query.fieldSelector, labelSelector: query.labelSelector, continue: token }, session,
     signal ? { signal } : {});
 
 /**
@@ -102,7 +102,7 @@ export async function sendRaw(kubeConfig: KubeConfig, method: 'POST' | 'PATCH', 
 async function request(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, send: Send): Promise<unknown> {
   const session: ListSession = {};
   try {
-    return JSON.parse(await getText(kubeConfig, path, query, session, send)) as unknown;
+    return JSON.parse(await requestText(kubeConfig, path, query, session, send)) as unknown;
   } finally {
     session.dispatcher?.close().catch(() => {});
   }
