@@ -1,5 +1,7 @@
-// A collection listed as plain JSON, page by page, for the cluster view's large lists (Nodes,
-// Pods); and the webhook's own requests (its watches' lists, its Events) as plain JSON. The request is client-node's own: its KubeConfig puts the credentials on it (token,
+// A collection listed page by page, for the cluster view's large lists (Nodes, Pods: in
+// Kubernetes' protobuf where the server speaks it, only the fields read decoded, see
+// src/kube/protobuf-list.ts; plain JSON otherwise); and the webhook's own requests (its watches'
+// lists, its Events) as plain JSON. The request is client-node's own: its KubeConfig puts the credentials on it (token,
 // exec plugin, client certificate, basic auth) and chooses the TLS dispatcher (CA, proxy) as for
 // the generated clients, and its fetch sends it. What is left out is the generated client's
 // ObjectSerializer, which turns every object of the answer into class instances, field by field,
