@@ -7,6 +7,7 @@ import type { PolicyRefusal } from '../cluster/inspect.ts';
 import { toClusterNode, toClusterPod, toDraView, type ClusterNode, type ClusterPod, type DraView } from '../cluster/model.ts';
 import { POLICY_CONFIGMAP } from '../vocabulary/names.ts';
 import { keptRevision, POLICY_EVENT_REASONS } from './policy-reloader.ts';
+import { NODE_LIST, POD_LIST } from './protobuf-list.ts';
 import { listRaw, readRaw } from './raw-list.ts';
 
 const PAGE = 500;
@@ -78,16 +79,17 @@ export class ClusterReader {
     }
   }
 
-  // Nodes and pods are the large lists (20,000 pods): read as plain JSON, not client-node's model
-  // objects, each reduced to the cluster view's fields as its page arrives.
+  // Nodes and pods are the large lists (20,000 pods): read in Kubernetes' protobuf, only the fields
+  // the cluster view reads decoded (plain JSON where the server has no protobuf), not as
+  // client-node's model objects, each reduced to the cluster view's fields as its page arrives.
   async nodes(signal?: AbortSignal): Promise<ClusterNode[]> {
-    return listRaw(this.#kubeConfig, '/api/v1/nodes', { limit: PAGE }, toClusterNode, signal);
+    return listRaw(this.#kubeConfig, '/api/v1/nodes', { limit: PAGE }, toClusterNode, signal, NODE_LIST);
   }
 
   /** Pods that hold or wait for resources (Succeeded and Failed ones are left out by the API server). */
   async pods(signal?: AbortSignal): Promise<ClusterPod[]> {
     const fieldSelector = 'status.phase!=Succeeded,status.phase!=Failed';
-    return listRaw(this.#kubeConfig, '/api/v1/pods', { limit: PAGE, fieldSelector }, toClusterPod, signal);
+    return listRaw(this.#kubeConfig, '/api/v1/pods', { limit: PAGE, fieldSelector }, toClusterPod, signal, POD_LIST);
   }
 
   /** The policy text in force (the ConfigMap gpu-admission-policy, key policy.yaml), or why there is none. */
