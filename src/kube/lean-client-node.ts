@@ -17,6 +17,54 @@ const NARROWED = '?config-only';
 const NARROW_SOURCE = "export { createConfiguration } from './configuration.js';\nexport { ServerConfiguration } from './servers.js';\n";
 
 let registered = false;
+let serving = false;
+
+/**
+ * What serve mode keeps out of client-node's modules, and the names they import from each: npm's
+ * undici (config.js's dispatchers; the generated clients' and `Watch`'s fetch), the proxies
+ * (socks, hpagent) and the legacy auth providers' libraries (openid-client for oidc, jsonpath-plus
+ * for azure and gcp). The webhook's requests go over node:https (src/kube/https-client.ts), which
+ * refuses a proxy or those providers before any request; a stand-in that is reached anyway throws.
+ */
+const SERVE_MODE_STAND_INS: Readonly<Record<string, readonly string[]>> = {
+  'undici': ['Agent', 'ProxyAgent', 'fetch'],
+  'socks': ['SocksClient'],
+  'socks-proxy-agent': ['SocksProxyAgent'],
+  'hpagent': ['HttpProxyAgent', 'HttpsProxyAgent'],
+  'openid-client': ['customFetch', 'discovery', 'refreshTokenGrant'],
+  'jsonpath-plus': ['JSONPath'],
+};
+const CLIENT_NODE = /\/@kubernetes\/client-node\/dist\//;
+const STAND_IN = 'gpu-admission-serve-mode:';
+
+/** A module whose every name throws when used: `name` of `specifier` is not loaded in serve mode. */
+function standInSource(specifier: string): string {
+  const names = SERVE_MODE_STAND_INS[specifier] ?? [];
+  const message = (name: string): string => JSON.stringify(`${specifier}'s ${name} is not loaded in the webhook's serve mode (src/kube/lean-client-node.ts): the webhook's requests go over node:https`);
+  return names.map((name) => name === 'customFetch'
+    ? `export const customFetch = Symbol('customFetch');\n`
+    : `export function ${name}() { const e = new Error(${message(name)}); e.code = 'GA_ERR_SERVE_MODE_STAND_IN'; throw e; }\n`).join('');
+}
+
+/**
+ * leanClientNode(), and for the webhook's serve mode: client-node's modules, and only they, get a
+ * stand-in for each module of SERVE_MODE_STAND_INS. Call before the first import of client-node.
+ */
+export function leanServeMode(): void {
+  leanClientNode();
+  if (serving || typeof registerHooks !== 'function') return;
+  serving = true;
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (!Object.hasOwn(SERVE_MODE_STAND_INS, specifier) || !CLIENT_NODE.test(context.parentURL ?? '')) return nextResolve(specifier, context);
+      return { url: `${STAND_IN}${specifier}`, format: 'module', shortCircuit: true };
+    },
+    load(url, context, nextLoad) {
+      if (!url.startsWith(STAND_IN)) return nextLoad(url, context);
+      return { format: 'module', source: standInSource(url.slice(STAND_IN.length)), shortCircuit: true };
+    },
+  });
+}
 
 /**
  * From now on in this process, client-node's config.js gets the narrowed generated index. Call
