@@ -6,7 +6,7 @@
 // `Watch` and raw requests, which send through npm's undici: serve mode loads neither (ADR 0011).
 // What this client does not do — a proxy, the legacy oidc/azure/gcp auth providers — is refused
 // with an UnsupportedKubeConfigError before any request, never sent without its credentials.
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
@@ -37,6 +37,13 @@ export function unsupportedKubeConfig(kubeConfig: KubeConfig): string | undefine
   return undefined;
 }
 
+/**
+ * node:http, for an `http://` server and its status texts, taken as the CommonJS module: an ESM
+ * import of node:http builds its namespace, which reads its lazy `WebSocket`, `CloseEvent` and
+ * `MessageEvent` and so loads Node's internal undici, http2 and web streams (1.4 MiB of heap).
+ */
+const plainHttp = process.getBuiltinModule('node:http');
+
 interface Connection {
   readonly url: URL;
   readonly options: https.RequestOptions;
@@ -56,7 +63,7 @@ async function connect(kubeConfig: KubeConfig, path: string, query: Readonly<Rec
   delete options.agent;
   const url = new URL(cluster.server + path);
   for (const [name, value] of Object.entries(query)) if (value) url.searchParams.set(name, value);
-  return { url, options: { ...options, agent: false }, send: url.protocol === 'http:' ? http.request : https.request };
+  return { url, options: { ...options, agent: false }, send: url.protocol === 'http:' ? plainHttp.request : https.request };
 }
 
 /** The answer's body in full, as text. */
@@ -150,7 +157,7 @@ export async function watchLines(kubeConfig: KubeConfig, path: string, watch: Wa
   };
   const req = send(url, { ...options, method: 'GET', headers: { ...(options.headers as Record<string, string>), Accept: 'application/json' } }, (response) => {
     if (response.statusCode !== 200) {
-      const error = new Error(response.statusMessage || http.STATUS_CODES[response.statusCode ?? 500] || 'Internal Server Error') as Error & { statusCode?: number };
+      const error = new Error(response.statusMessage || plainHttp.STATUS_CODES[response.statusCode ?? 500] || 'Internal Server Error') as Error & { statusCode?: number };
       error.statusCode = response.statusCode;
       response.resume();
       end(error);

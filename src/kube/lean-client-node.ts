@@ -37,6 +37,22 @@ const SERVE_MODE_STAND_INS: Readonly<Record<string, readonly string[]>> = {
 const CLIENT_NODE = /\/@kubernetes\/client-node\/dist\//;
 const STAND_IN = 'gpu-admission-serve-mode:';
 
+/**
+ * Built-in modules that client-node's modules import and whose ESM namespace costs what the webhook
+ * does not use: node:http's namespace reads its lazy `WebSocket`, `CloseEvent` and `MessageEvent`,
+ * which load Node's internal undici, http2 and web streams (1.4 MiB of heap). client-node's modules
+ * get the same module object (`process.getBuiltinModule`), its plain properties as named exports.
+ */
+const SERVE_MODE_BUILTINS = new Set(['node:http', 'http']);
+const BUILTIN = 'gpu-admission-serve-mode-builtin:';
+
+/** The built-in module `name` as its default export and its properties that are not getters as named exports; the getters are left unread. */
+function builtinSource(name: string): string {
+  const descriptors = Object.getOwnPropertyDescriptors(process.getBuiltinModule(name));
+  const names = Object.keys(descriptors).filter((key) => 'value' in descriptors[key]! && /^[A-Za-z_$][\w$]*$/.test(key) && key !== 'default');
+  return `const m = process.getBuiltinModule(${JSON.stringify(name)});\nexport default m;\n${names.map((key) => `export const ${key} = m.${key};\n`).join('')}`;
+}
+
 /** A module whose every name throws when used: `name` of `specifier` is not loaded in serve mode. */
 function standInSource(specifier: string): string {
   const names = SERVE_MODE_STAND_INS[specifier] ?? [];
@@ -48,7 +64,8 @@ function standInSource(specifier: string): string {
 
 /**
  * leanClientNode(), and for the webhook's serve mode: client-node's modules, and only they, get a
- * stand-in for each module of SERVE_MODE_STAND_INS. Call before the first import of client-node.
+ * stand-in for each module of SERVE_MODE_STAND_INS, and node:http without its ESM namespace
+ * (SERVE_MODE_BUILTINS). Call before the first import of client-node.
  */
 export function leanServeMode(): void {
   leanClientNode();
@@ -56,12 +73,15 @@ export function leanServeMode(): void {
   serving = true;
   registerHooks({
     resolve(specifier, context, nextResolve) {
-      if (!Object.hasOwn(SERVE_MODE_STAND_INS, specifier) || !CLIENT_NODE.test(context.parentURL ?? '')) return nextResolve(specifier, context);
-      return { url: `${STAND_IN}${specifier}`, format: 'module', shortCircuit: true };
+      if (!CLIENT_NODE.test(context.parentURL ?? '')) return nextResolve(specifier, context);
+      if (Object.hasOwn(SERVE_MODE_STAND_INS, specifier)) return { url: `${STAND_IN}${specifier}`, format: 'module', shortCircuit: true };
+      if (SERVE_MODE_BUILTINS.has(specifier)) return { url: `${BUILTIN}${specifier.replace(/^node:/, '')}`, format: 'module', shortCircuit: true };
+      return nextResolve(specifier, context);
     },
     load(url, context, nextLoad) {
-      if (!url.startsWith(STAND_IN)) return nextLoad(url, context);
-      return { format: 'module', source: standInSource(url.slice(STAND_IN.length)), shortCircuit: true };
+      if (url.startsWith(STAND_IN)) return { format: 'module', source: standInSource(url.slice(STAND_IN.length)), shortCircuit: true };
+      if (url.startsWith(BUILTIN)) return { format: 'module', source: builtinSource(`node:${url.slice(BUILTIN.length)}`), shortCircuit: true };
+      return nextLoad(url, context);
     },
   });
 }

@@ -117,13 +117,15 @@ describe('leanClientNode', () => {
       const packages = (name) => files.filter((u) => u.includes('/node_modules/' + name + '/')).length;
       out.loaded = { ...generatedLoaded(), watch: files.filter((u) => u.endsWith('/client-node/dist/watch.js')).length,
         undici: packages('undici'), openid: packages('openid-client'), jose: packages('jose'), socks: packages('socks'), hpagent: packages('hpagent'), jsonpath: packages('jsonpath-plus'),
-        config: files.filter((u) => u.endsWith('/client-node/dist/config.js')).length };
+        config: files.filter((u) => u.endsWith('/client-node/dist/config.js')).length,
+        nodeUndici: process.moduleLoadList.filter((m) => m.includes('internal/deps/undici') || m.includes('http2')).length };
       kc.clusters[0].caData = Buffer.from('not used').toString('base64');
       out.standIn = await kc.applySecurityAuthentication({ setHeaderParam() {}, setDispatcher() {} }).then(() => 'applied', (e) => e.code + ': ' + e.message);`, false);
     assert.match(String(out.list), /ECONNREFUSED/, 'the list asked for');
     assert.equal(out.watch, 'ECONNREFUSED', 'the watch asked for');
     assert.match(String(out.event), /ECONNREFUSED/, 'the Event sent');
-    assert.deepEqual(out.loaded, { models: 0, apis: 0, watch: 0, undici: 0, openid: 0, jose: 0, socks: 0, hpagent: 0, jsonpath: 0, config: 1 });
+    assert.deepEqual(out.loaded, { models: 0, apis: 0, watch: 0, undici: 0, openid: 0, jose: 0, socks: 0, hpagent: 0, jsonpath: 0, config: 1, nodeUndici: 0 },
+      'nor Node\'s own undici and http2, which an ESM namespace of node:http loads');
     assert.match(String(out.standIn), /^GA_ERR_SERVE_MODE_STAND_IN: undici's Agent is not loaded in the webhook's serve mode/);
   });
 });
