@@ -73,6 +73,8 @@ function readBody(response: http.IncomingMessage): Promise<string> {
     response.on('data', (chunk: Buffer) => chunks.push(chunk));
     response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     response.on('error', reject);
+    // Aborted or cut off before its end: settled, whether or not an error was emitted first.
+    response.on('close', () => { if (!response.complete) reject(new Error('the answer was cut off')); });
   });
 }
 

@@ -269,6 +269,8 @@ describe('the webhook\'s HTTPS client: requests', () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.url === '/hang') return;
+      if (req.url === '/half') return void res.writeHead(200, { 'Content-Length': '100' }).write('{"items":', () => req.socket.destroy());
+      if (req.url === '/half-open') return void res.writeHead(200, { 'Content-Length': '100' }).write('{"items":');
       if (req.url === '/unauthorized') return void res.writeHead(401).end('no');
       res.writeHead(200, { 'Content-Type': 'application/json' })
         .end(JSON.stringify({ method: req.method, type: req.headers['content-type'], length: req.headers['content-length'], body: Buffer.concat(chunks).toString() }));
@@ -292,6 +294,17 @@ describe('the webhook\'s HTTPS client: requests', () => {
 
   it('when the API server answers 401, then the ApiException says Unauthorized with code 401', async () => {
     await assert.rejects(apiJson(kc, '/unauthorized'), (e: unknown) => e instanceof ApiException && e.code === 401 && e.body === undefined);
+  });
+
+  it('when the connection is cut in the middle of the answer, then the request rejects', async () => {
+    await assert.rejects(apiJson(kc, '/half'));
+  });
+
+  it('when a request is aborted while its answer is read, then it rejects', async () => {
+    const abort = new AbortController();
+    const asked = apiJson(kc, '/half-open', { signal: abort.signal });
+    setTimeout(() => abort.abort(), 20);
+    await assert.rejects(asked);
   });
 
   it('when a request is aborted, then it rejects with an AbortError', async () => {
