@@ -115,7 +115,7 @@ async function createSources(config: Config, logger: Logger): Promise<Sources> {
   const inCluster = config.policy.source === 'configmap' || config.namespaceLabels === 'watch' || config.nodeWatch;
   // The Kubernetes client is loaded only when a cluster is used: `npm start` alone never needs it,
   // and then without its generated APIs and models, its Watch and npm's undici (the webhook's
-  // requests are plain JSON over node:https; ADR 0011).
+  // requests are plain JSON over node:https; ADR 0012).
   if (inCluster) (await import('./kube/lean-client-node.ts')).leanServeMode();
   const kube = inCluster ? await import('./kube/index.ts') : undefined;
   const kubeConfig = inCluster ? await loadKubeConfig(config.kubeconfig) : undefined;

@@ -3,7 +3,7 @@
 // allows), with the credentials client-node's KubeConfig gives (`applyToHTTPSOptions`: the bearer
 // token, refreshed from a token file or an exec plugin, a client certificate, basic auth,
 // impersonation, the CA, the TLS server name, insecure-skip-tls-verify). In place of client-node's
-// `Watch` and raw requests, which send through npm's undici: serve mode loads neither (ADR 0011).
+// `Watch` and raw requests, which send through npm's undici: serve mode loads neither (ADR 0012).
 // What this client does not do — a proxy, the legacy oidc/azure/gcp auth providers — is refused
 // with an UnsupportedKubeConfigError before any request, never sent without its credentials.
 import type http from 'node:http';

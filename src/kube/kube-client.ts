@@ -1,7 +1,7 @@
 // The webhook's requests to the API server — its watches' lists and watches, its Events — as plain
 // JSON over node:https (src/kube/https-client.ts) with client-node's KubeConfig for the
 // credentials: with leanServeMode() registered (src/main.ts), serve mode loads none of client-node's
-// generated APIs and models, nor its Watch, nor npm's undici (ADR 0009, ADR 0011).
+// generated APIs and models, nor its Watch, nor npm's undici (ADR 0009, ADR 0012).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { EventSink } from './events.ts';
 import { apiJson, watchLines } from './https-client.ts';
