@@ -114,8 +114,9 @@ function certificateFiles(config: Config, logger: Logger): KeyPairFiles & { caFi
 async function createSources(config: Config, logger: Logger): Promise<Sources> {
   const inCluster = config.policy.source === 'configmap' || config.namespaceLabels === 'watch' || config.nodeWatch;
   // The Kubernetes client is loaded only when a cluster is used: `npm start` alone never needs it,
-  // and then without its generated APIs and models (the webhook's requests are plain JSON).
-  if (inCluster) (await import('./kube/lean-client-node.ts')).leanClientNode();
+  // and then without its generated APIs and models, its Watch and npm's undici (the webhook's
+  // requests are plain JSON over node:https; ADR 0012).
+  if (inCluster) (await import('./kube/lean-client-node.ts')).leanServeMode();
   const kube = inCluster ? await import('./kube/index.ts') : undefined;
   const kubeConfig = inCluster ? await loadKubeConfig(config.kubeconfig) : undefined;
   const namespaceSource = kube && kubeConfig && config.namespaceLabels === 'watch'
@@ -143,13 +144,18 @@ async function createSources(config: Config, logger: Logger): Promise<Sources> {
 /** The cluster for the policy ConfigMap and namespaces; none is a configuration error, said at once. */
 async function loadKubeConfig(file: string | undefined): Promise<KubeConfig> {
   const kube = await import('./kube/kubeconfig.ts');
+  let kubeConfig: KubeConfig;
   try {
-    return await kube.loadKubeConfig(file, 'read the policy ConfigMap and namespaces from');
+    kubeConfig = await kube.loadKubeConfig(file, 'read the policy ConfigMap and namespaces from');
   } catch (err) {
     if (!(err instanceof kube.NoClusterError)) throw err;
     throw new ConfigError([err.message.startsWith('no cluster')
       ? `${err.message}, or use --policy-source file|embedded with --namespace-labels none` : err.message]);
   }
+  // Said at start, not as failing watches: what the webhook's client does not do (a proxy, the legacy auth providers).
+  const unsupported = (await import('./kube/https-client.ts')).unsupportedKubeConfig(kubeConfig);
+  if (unsupported !== undefined) throw new ConfigError([`${file ?? 'the kubeconfig'}: ${unsupported}`]);
+  return kubeConfig;
 }
 
 function listen(server: Server, config: Config): Promise<void> {

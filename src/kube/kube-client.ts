@@ -1,11 +1,11 @@
-// The webhook's requests to the API server, as plain JSON (src/kube/raw-list.ts) and client-node's
-// Watch, imported from their own modules: with leanClientNode() registered (src/main.ts), serve
-// mode loads none of client-node's generated APIs and models (about 3,000 modules, 30 MiB).
+// The webhook's requests to the API server — its watches' lists and watches, its Events — as plain
+// JSON over node:https (src/kube/https-client.ts) with client-node's KubeConfig for the
+// credentials: with leanServeMode() registered (src/main.ts), serve mode loads none of client-node's
+// generated APIs and models, nor its Watch, nor npm's undici (ADR 0009, ADR 0012).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import type { EventSink } from './events.ts';
+import { apiJson, watchLines } from './https-client.ts';
 import type { KubeObject, ListWatchClient } from './list-watch.ts';
-import { readRaw, sendRaw } from './raw-list.ts';
 
 export interface KubeListWatchOptions {
   readonly kubeConfig: KubeConfig;
@@ -26,20 +26,14 @@ interface ListAnswer {
 /**
  * The list-watch loop's I/O: the list as plain JSON, in one answer as the generated client asked
  * for it (aborted through `signal`, so a hung list does not linger; an ApiException for an answer
- * outside 2xx), and client-node's plain `Watch`. The objects are the API server's JSON, as a
- * watch's events are: timestamps stay strings.
+ * outside 2xx), and a watch as client-node's plain `Watch` made it (watchLines). The objects are
+ * the API server's JSON, as a watch's events are: timestamps stay strings.
  */
 export function kubeListWatchClient<T extends KubeObject>(options: KubeListWatchOptions): ListWatchClient<T> {
-  const watcher = new Watch(options.kubeConfig);
-  // client-node ends a watch after 30 s without data; the API server sends bookmarks about once a
-  // minute (cacher defaultBookmarkFrequency), so a quiet watch would be cut before its first
-  // bookmark and never advance its resourceVersion. Wait longer than one bookmark period.
-  // The field is private in client-node 2.0.1's types (kubernetes-client/javascript#3020).
-  (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_IDLE_TIMEOUT_MS;
   return {
     async list(signal) {
       const query = { fieldSelector: options.fieldSelector, labelSelector: options.labelSelector };
-      const list = (await readRaw(options.kubeConfig, options.path, { query, signal })) as ListAnswer | null;
+      const list = (await apiJson(options.kubeConfig, options.path, { query, signal })) as ListAnswer | null;
       const resourceVersion = list?.metadata?.resourceVersion;
       return { items: Array.isArray(list?.items) ? (list.items as T[]) : [], resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : '' };
     },
@@ -51,8 +45,10 @@ export function kubeListWatchClient<T extends KubeObject>(options: KubeListWatch
         fieldSelector: options.fieldSelector,
         labelSelector: options.labelSelector,
       };
-      const controller = await watcher.watch(options.path, params, (type: string, object: unknown) => onEvent(type, object), onDone);
-      return { abort: () => controller.abort() };
+      // client-node's Watch ended a watch after 30 s without data; the API server sends bookmarks
+      // about once a minute (cacher defaultBookmarkFrequency), so a quiet watch would be cut before
+      // its first bookmark and never advance its resourceVersion. Wait longer than one bookmark period.
+      return watchLines(options.kubeConfig, options.path, { query: params, idleTimeoutMs: WATCH_IDLE_TIMEOUT_MS }, onEvent, onDone);
     },
   };
 }
@@ -80,7 +76,7 @@ export function kubeEventSink(kubeConfig: KubeConfig): EventSink {
   return {
     async create(event) {
       const namespace = event.regarding.namespace;
-      const created = (await sendRaw(kubeConfig, 'POST', eventsPath(namespace), {
+      const created = (await apiJson(kubeConfig, eventsPath(namespace), { method: 'POST', body: { contentType: 'application/json', json: {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
         // Named as client-go names events (<object>.<unix nanos in hex>). A generateName of
@@ -94,14 +90,15 @@ export function kubeEventSink(kubeConfig: KubeConfig): EventSink {
         eventTime: microTime(event.eventTime),
         reportingController: event.reportingController,
         reportingInstance: event.reportingInstance,
-      })) as { metadata?: { name?: unknown } } | null;
+      } } })) as { metadata?: { name?: unknown } } | null;
       const name = created?.metadata?.name;
       return typeof name === 'string' ? name : '';
     },
     async patchSeries(namespace, name, series) {
-      await sendRaw(kubeConfig, 'PATCH', `${eventsPath(namespace)}/${encodeURIComponent(name)}`,
-        { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime) } },
-        'application/merge-patch+json');
+      await apiJson(kubeConfig, `${eventsPath(namespace)}/${encodeURIComponent(name)}`, { method: 'PATCH', body: {
+        contentType: 'application/merge-patch+json',
+        json: { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime) } },
+      } });
     },
   };
 }

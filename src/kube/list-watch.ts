@@ -99,7 +99,8 @@ const DEFAULTS = {
 
 /**
  * A list-then-watch loop that does not stop: the reflector of client-go, reduced to what a
- * single ConfigMap or the Namespace cache needs. It is written on the plain `Watch` rather than
+ * single ConfigMap or the Namespace cache needs. It is written on a plain watch (client-node's
+ * `Watch` first; since ADR 0012 the same watch over node:https, src/kube/https-client.ts) rather than
  * client-node's `ListWatch`/`makeInformer` because of their known faults; docs/adr/0002 lists them
  * and how each is guarded here:
  *

@@ -89,8 +89,43 @@ describe('leanClientNode', () => {
       out.event = await kube.kubeEventSink(kc).create({ regarding, type: 'Warning', reason: 'R', action: 'A', note: 'n', eventTime: new Date(), reportingController: 'c', reportingInstance: 'i' })
         .then(() => 'created', (e) => e.message);
       out.loaded = generatedLoaded();`, true);
-    assert.equal(out.list, 'fetch failed', 'the list asked for');
-    assert.equal(out.event, 'fetch failed', 'the Event sent');
+    assert.match(String(out.list), /ECONNREFUSED/, 'the list asked for');
+    assert.match(String(out.event), /ECONNREFUSED/, 'the Event sent');
     assert.deepEqual(out.loaded, { models: 0, apis: 0 });
+  });
+
+  it('when the webhook runs in serve mode (leanServeMode, as src/main.ts registers it), then neither client-node\'s Watch nor undici, the proxies or the legacy auth providers\' libraries are loaded; the requests are sent; a stand-in reached anyway throws', () => {
+    const out = fresh(`
+      const { leanServeMode } = await import(${JSON.stringify(`${SRC}lean-client-node.ts`)});
+      leanServeMode();
+      const files = [];
+      registerHooks({ load(url, context, next) { files.push(url); return next(url, context); } });
+      const kube = await import(${JSON.stringify(`${SRC}index.ts`)});
+      const { loadKubeConfig } = await import(${JSON.stringify(`${SRC}kubeconfig.ts`)});
+      const { pino } = await import('pino');
+      const kc = await loadKubeConfig(${JSON.stringify(kubeconfig)}, 'test');
+      const logger = pino({ level: 'silent' });
+      kube.createConfigMapPolicySource({ kubeConfig: kc, logger });
+      kube.createNamespaceWatch({ kubeConfig: kc, logger });
+      kube.createNodeWatch({ kubeConfig: kc, logger });
+      const client = kube.kubeListWatchClient({ kubeConfig: kc, path: '/api/v1/nodes' });
+      out.list = await client.list(new AbortController().signal).then(() => 'listed', (e) => e.message);
+      out.watch = await new Promise((resolve) => client.watch({ resourceVersion: '1', timeoutSeconds: 1 }, () => {}, (e) => resolve(e?.code)));
+      const regarding = { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: 'gpu-admission' };
+      out.event = await kube.kubeEventSink(kc).create({ regarding, type: 'Warning', reason: 'R', action: 'A', note: 'n', eventTime: new Date(), reportingController: 'c', reportingInstance: 'i' })
+        .then(() => 'created', (e) => e.message);
+      const packages = (name) => files.filter((u) => u.includes('/node_modules/' + name + '/')).length;
+      out.loaded = { ...generatedLoaded(), watch: files.filter((u) => u.endsWith('/client-node/dist/watch.js')).length,
+        undici: packages('undici'), openid: packages('openid-client'), jose: packages('jose'), socks: packages('socks'), hpagent: packages('hpagent'), jsonpath: packages('jsonpath-plus'),
+        config: files.filter((u) => u.endsWith('/client-node/dist/config.js')).length,
+        nodeUndici: process.moduleLoadList.filter((m) => m.includes('internal/deps/undici') || m.includes('http2')).length };
+      kc.clusters[0].caData = Buffer.from('not used').toString('base64');
+      out.standIn = await kc.applySecurityAuthentication({ setHeaderParam() {}, setDispatcher() {} }).then(() => 'applied', (e) => e.code + ': ' + e.message);`, false);
+    assert.match(String(out.list), /ECONNREFUSED/, 'the list asked for');
+    assert.equal(out.watch, 'ECONNREFUSED', 'the watch asked for');
+    assert.match(String(out.event), /ECONNREFUSED/, 'the Event sent');
+    assert.deepEqual(out.loaded, { models: 0, apis: 0, watch: 0, undici: 0, openid: 0, jose: 0, socks: 0, hpagent: 0, jsonpath: 0, config: 1, nodeUndici: 0 },
+      'nor Node\'s own undici and http2, which an ESM namespace of node:http loads');
+    assert.match(String(out.standIn), /^GA_ERR_SERVE_MODE_STAND_IN: undici's Agent is not loaded in the webhook's serve mode/);
   });
 });

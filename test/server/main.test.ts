@@ -261,6 +261,19 @@ describe('src/main.ts', () => {
     assert.match(String(fatal?.msg), /cannot start: no cluster to read the policy ConfigMap and namespaces from: give --kubeconfig \(or KUBECONFIG\)/);
   });
 
+  it('when the kubeconfig asks for a proxy, which the webhook\'s client does not do, then it exits 1 at once saying so, before any request', GUARD, async () => {
+    const kubeconfig = join(root, 'proxied.kubeconfig');
+    writeFileSync(kubeconfig, [
+      'apiVersion: v1', 'kind: Config', 'current-context: x',
+      'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", proxy-url: "http://proxy.example:3128"}}]',
+      'users: [{name: u, user: {token: t}}]', 'contexts: [{name: x, context: {cluster: c, user: u}}]', '',
+    ].join('\n'));
+    const webhook = new Webhook(serving(['--policy-source', 'configmap', '--kubeconfig', kubeconfig]));
+    assert.equal(await webhook.exited, 1);
+    const fatal = webhook.lines.find((l) => l.level === 'fatal');
+    assert.match(String(fatal?.msg), /cannot start: .*proxied\.kubeconfig: cluster "c" uses proxy-url http:\/\/proxy\.example:3128: the webhook talks to the API server directly/);
+  });
+
   it('when it logs, then levels are names that operators can grep', GUARD, async () => {
     const webhook = new Webhook(serving());
     try {
