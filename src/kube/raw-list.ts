@@ -1,7 +1,8 @@
 // A collection listed page by page, for the cluster view's large lists (Nodes, Pods: in
 // Kubernetes' protobuf where the server speaks it, only the fields read decoded, see
-// src/kube/protobuf-list.ts; plain JSON otherwise); and the webhook's own requests (its watches'
-// lists, its Events) as plain JSON. The request is client-node's own: its KubeConfig puts the credentials on it (token,
+// src/kube/protobuf-list.ts; plain JSON otherwise), and one object (the CLI's policy ConfigMap)
+// as plain JSON; the CLI's requests. The webhook's own go over node:https (src/kube/https-client.ts,
+// ADR 0012). The request is client-node's own: its KubeConfig puts the credentials on it (token,
 // exec plugin, client certificate, basic auth) and chooses the TLS dispatcher (CA, proxy) as for
 // the generated clients, and its fetch sends it. What is left out is the generated client's
 // ObjectSerializer, which turns every object of the answer into class instances, field by field,
@@ -15,7 +16,7 @@ import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js
 import { HttpMethod, type RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
 import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
-// Only the type: the webhook's requests (src/kube/kube-client.ts) do not load the protobuf reader.
+// Only the type: the caller gives the reader (src/kube/cluster-read.ts).
 import type { ProtobufList } from './protobuf-list.ts';
 
 /** What the API server answers with when it speaks protobuf. */
@@ -43,10 +44,8 @@ interface ListSession {
   dispatcher?: Dispatcher;
 }
 
-/** What a request sends besides its path and query: a body (JSON, of this content type), an abort signal. */
+/** What a request takes besides its path and query: an abort signal. */
 interface Send {
-  readonly method?: HttpMethod;
-  readonly body?: { readonly json: unknown; readonly contentType: string };
   readonly signal?: AbortSignal;
 }
 
@@ -67,13 +66,9 @@ async function requestText(kubeConfig: KubeConfig, path: string, query: Readonly
 async function requestBody(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string | undefined>>, session: ListSession, send: Send, protobuf?: ProtobufList): Promise<Body> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('No active cluster!');
-  const context = new ServerConfiguration(cluster.server, {}).makeRequestContext(path, send.method ?? HttpMethod.GET);
+  const context = new ServerConfiguration(cluster.server, {}).makeRequestContext(path, HttpMethod.GET);
   context.setHeaderParam('Accept', protobuf ? `${PROTOBUF}, application/json` : 'application/json');
   for (const [name, value] of Object.entries(query)) if (value) context.setQueryParam(name, value);
-  if (send.body) {
-    context.setHeaderParam('Content-Type', send.body.contentType);
-    context.setBody(JSON.stringify(send.body.json));
-  }
   if (send.signal) context.setSignal(send.signal);
   // The credentials are put on every page (a token may be refreshed); the connection is the first page's.
   await kubeConfig.applySecurityAuthentication(context);
@@ -126,15 +121,6 @@ export interface RawReadOptions {
   readonly query?: Readonly<Record<string, string | undefined>>;
   /** Aborts the request. */
   readonly signal?: AbortSignal;
-}
-
-/**
- * `body` sent as JSON to `path` by `method` (POST to create, PATCH with a merge patch's content
- * type), the answer as the API server's JSON: the generated clients' request and errors, without
- * their serializer. `body` is sent as `JSON.stringify` writes it.
- */
-export async function sendRaw(kubeConfig: KubeConfig, method: 'POST' | 'PATCH', path: string, body: unknown, contentType = 'application/json'): Promise<unknown> {
-  return request(kubeConfig, path, {}, { method: method === 'POST' ? HttpMethod.POST : HttpMethod.PATCH, body: { json: body, contentType } });
 }
 
 /** One request on its own connection, closed once answered. */
