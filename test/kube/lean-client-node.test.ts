@@ -36,6 +36,16 @@ describe('leanClientNode', () => {
     'clusters: [{name: c, cluster: {server: "http://127.0.0.1:1/base", insecure-skip-tls-verify: true}}]',
     'users: [{name: u, user: {token: sekret}}]', 'contexts: [{name: x, context: {cluster: c, user: u}}]', '',
   ].join('\n'));
+  /** What src/main.ts starts in serve mode: the kubeconfig read, the policy ConfigMap, namespace and node watches created. */
+  const serveMode = `
+      const kube = await import(${JSON.stringify(`${SRC}index.ts`)});
+      const { loadKubeConfig } = await import(${JSON.stringify(`${SRC}kubeconfig.ts`)});
+      const { pino } = await import('pino');
+      const kc = await loadKubeConfig(${JSON.stringify(kubeconfig)}, 'test');
+      const logger = pino({ level: 'silent' });
+      kube.createConfigMapPolicySource({ kubeConfig: kc, logger });
+      kube.createNamespaceWatch({ kubeConfig: kc, logger });
+      kube.createNodeWatch({ kubeConfig: kc, logger });`;
   const readKubeconfig = `
     const { loadKubeConfig } = await import(${JSON.stringify(`${SRC}kubeconfig.ts`)});
     const { listRaw } = await import(${JSON.stringify(`${SRC}raw-list.ts`)});
@@ -75,14 +85,7 @@ describe('leanClientNode', () => {
   });
   it('when the webhook watches the policy ConfigMap, namespaces and nodes and records Events (serve mode, the hook registered first), then no generated API or model is loaded', () => {
     const out = fresh(`
-      const kube = await import(${JSON.stringify(`${SRC}index.ts`)});
-      const { loadKubeConfig } = await import(${JSON.stringify(`${SRC}kubeconfig.ts`)});
-      const { pino } = await import('pino');
-      const kc = await loadKubeConfig(${JSON.stringify(kubeconfig)}, 'test');
-      const logger = pino({ level: 'silent' });
-      kube.createConfigMapPolicySource({ kubeConfig: kc, logger });
-      kube.createNamespaceWatch({ kubeConfig: kc, logger });
-      kube.createNodeWatch({ kubeConfig: kc, logger });
+      ${serveMode}
       const client = kube.kubeListWatchClient({ kubeConfig: kc, path: '/api/v1/namespaces/gpu-admission/configmaps', fieldSelector: 'metadata.name=x' });
       out.list = await client.list(new AbortController().signal).then(() => 'listed', (e) => e.message);
       const regarding = { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: 'gpu-admission' };
@@ -100,14 +103,7 @@ describe('leanClientNode', () => {
       leanServeMode();
       const files = [];
       registerHooks({ load(url, context, next) { files.push(url); return next(url, context); } });
-      const kube = await import(${JSON.stringify(`${SRC}index.ts`)});
-      const { loadKubeConfig } = await import(${JSON.stringify(`${SRC}kubeconfig.ts`)});
-      const { pino } = await import('pino');
-      const kc = await loadKubeConfig(${JSON.stringify(kubeconfig)}, 'test');
-      const logger = pino({ level: 'silent' });
-      kube.createConfigMapPolicySource({ kubeConfig: kc, logger });
-      kube.createNamespaceWatch({ kubeConfig: kc, logger });
-      kube.createNodeWatch({ kubeConfig: kc, logger });
+      ${serveMode}
       const client = kube.kubeListWatchClient({ kubeConfig: kc, path: '/api/v1/nodes' });
       out.list = await client.list(new AbortController().signal).then(() => 'listed', (e) => e.message);
       out.watch = await new Promise((resolve) => client.watch({ resourceVersion: '1', timeoutSeconds: 1 }, () => {}, (e) => resolve(e?.code)));
