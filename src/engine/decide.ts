@@ -20,7 +20,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeSlices, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec, ResourceList } from './pod.ts';
-import { admissionReason, evaluatePool, kaiLabels, kaiMpsReason, migReason, overNodeUnits, samePlan, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { admissionReason, evaluatePool, kaiLabels, kaiMpsReason, migReason, overNodeUnits, plansApart, samePlan, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -70,11 +70,15 @@ export type Analysis =
 
 /** Reads the pod and judges every pool; `decide` and `explain` both start here. */
 export function analyse(pod: Pod, context: DecideContext): Analysis {
-  return analyseRead(pod, context);
+  return analyseRead(pod, context, 'every');
 }
 
-/** `analyse`, with the demand of a plain pod already read (a plain pod has no record, edits or chosen node to read it with). */
-function analyseRead(pod: Pod, context: DecideContext, plainDemand?: PodDemand): Analysis {
+/**
+ * `analyse`, with the demand of a plain pod already read (a plain pod has no record, edits or
+ * chosen node to read it with). `judged`: every pool (`analyse`, which explain shows), or only
+ * those that can still be in the chosen group (`decide`: see `judgeForGroup`).
+ */
+function analyseRead(pod: Pod, context: DecideContext, judged: 'every' | 'group', plainDemand?: PodDemand): Analysis {
   const { namespace, policy, knownNodes } = context;
   const annotations = pod.metadata?.annotations ?? {};
   const record = withinPolicy(readRecord(annotations), policy);
@@ -101,7 +105,32 @@ function analyseRead(pod: Pod, context: DecideContext, plainDemand?: PodDemand):
     ...(annotations[KAI.mps] === 'true' ? { kaiMps: true } : {}) };
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
-  return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
+  const outcomes = judged === 'every' ? pools.map((pool) => evaluatePool(pool, facts, policy)) : judgeForGroup(pools, facts, policy);
+  return { kind: 'pools', gpuContainers, outcomes, record, placement };
+}
+
+/**
+ * The pools judged for a decision: every one in order, except, once a pool gives the first
+ * honoured plan (not a NUMA downgrade), the later pools whose plans can never be the same as that
+ * one's (`plansApart`: another scheduler, resources of other names). The decision is the same as
+ * with every pool judged: `chosenGroup` ranks the honoured plans first and takes the first of
+ * them and the plans `samePlan` with it, so a pool apart from it is never in the group however it
+ * is judged, and a pool before it, or every pool when none is honoured, is judged as before. The
+ * verdicts of skipped pools are read only by a refusal (which has no plan, so skips none) and by
+ * `analyse`, which judges every pool. A NUMA BestEffort pod's downgraded plans are judged on until
+ * a pool honours it.
+ */
+function judgeForGroup(pools: readonly Pool[], facts: PodFacts, policy: Policy): PoolOutcome[] {
+  const outcomes: PoolOutcome[] = [];
+  let first: Pool | undefined;
+  for (const pool of pools) {
+    if (first !== undefined && plansApart(first, pool)) continue;
+    const outcome = evaluatePool(pool, facts, policy);
+    outcomes.push(outcome);
+    // A plan has the pod's GPU containers, at least one here (analyse sends a pod of none to its natives).
+    if (first === undefined && outcome.ok && !outcome.plan.downgraded && facts.gpuContainers.length > 0) first = pool;
+  }
+  return outcomes;
 }
 
 /**
@@ -112,7 +141,7 @@ function analyseRead(pod: Pod, context: DecideContext, plainDemand?: PodDemand):
 export function decide(pod: Pod, context: DecideContext): Decision {
   // Read once: a plain pod that no kept demand answers (no generic request, a problem) goes on with it.
   const plain = isPlain(pod, context.policy) ? readDemand(pod, context.policy, NO_RECORDED, false) : undefined;
-  const analysis = (plain && analysePlain(pod, plain, context)) ?? analyseRead(pod, context, plain);
+  const analysis = (plain && analysePlain(pod, plain, context)) ?? analyseRead(pod, context, 'group', plain);
   return decideAnalysed(pod, analysis, context.policy);
 }
 
@@ -159,7 +188,7 @@ function analysePlain(pod: Pod, demand: PodDemand, context: DecideContext): Anal
     const facts = podFacts(namespace.name, NO_INTENT, limits, policy, demand.containers, gpuContainers, PLAIN_PLACEMENT, overheadCpu(pod.spec));
     const problems = checkPod(facts, policy);
     if (problems.length > 0) return { kind: 'problems', problems: deepFreeze(problems) };
-    const outcomes = poolsInOrder(policy.pools, limits).map((pool) => evaluatePool(pool, facts, policy));
+    const outcomes = judgeForGroup(poolsInOrder(policy.pools, limits), facts, policy);
     const group = chosenGroup(outcomes);
     // Of the outcomes only a refusal reads any (every pool's reason); a routed pod needs its group alone.
     if (group.length === 0) return { kind: 'pools', outcomes, group };
