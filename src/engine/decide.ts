@@ -91,8 +91,13 @@ function analyseRead(pod: Pod, context: DecideContext, judged: 'every' | 'group'
   const asksKai = Object.keys(kai).length > 0;
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
   const unclaimed = gpuContainers.length === 0 && !demand.containers.some((c) => c.natives.length > 0) ? claimedKaiShare(annotations, record) : [];
-  const problems = [...reservedProblems(pod, annotations, record), ...unclaimed, ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems,
-    ...(asksKai ? kaiProblems(pod, kai) : []), ...(asksKai && gpuContainers.length > 0 ? [kaiMixed(kai, gpuContainers)] : [])];
+  // In this order: the pod's reserved annotations, KAI's unclaimed share, its intent, edits, its requests, KAI's rules.
+  const problems = reservedProblems(pod, annotations, record);
+  // Appended one by one: a hostile pod's problems may be too many for push's arguments.
+  for (const more of [unclaimed, intentProblems, editProblems(edits, demand.problems), demand.problems, asksKai ? kaiProblems(pod, kai) : []]) {
+    for (const p of more) problems.push(p);
+  }
+  if (asksKai && gpuContainers.length > 0) problems.push(kaiMixed(kai, gpuContainers));
   if (problems.length > 0) return { kind: 'problems', problems: dedupe(problems) };
   const limits = namespaceLimits(policy, namespace);
   const pools = poolsInOrder(policy.pools, limits);
@@ -101,8 +106,8 @@ function analyseRead(pod: Pod, context: DecideContext, judged: 'every' | 'group'
     return analyseNatives(pod, containers, { intent, limits, record, placement, pools }, context);
   }
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), authorLabels(pod, record, policy)), ...(knownNodes ? { knownNodes } : {}),
-    ...(annotations[KAI.mps] === 'true' ? { kaiMps: true } : {}) };
+  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), authorLabels(pod, record, policy),
+    knownNodes, annotations[KAI.mps] === 'true');
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
   const outcomes = judged === 'every' ? pools.map((pool) => evaluatePool(pool, facts, policy)) : judgeForGroup(pools, facts, policy);
@@ -506,7 +511,7 @@ function boundNatives(accepted: readonly Pool[], node: string): Decision {
 function podFacts(
   namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
   all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement, overhead: number,
-  labels?: Readonly<Record<string, string>>,
+  labels?: Readonly<Record<string, string>>, knownNodes?: KnownNodes, kaiMps = false,
 ): PodFacts {
   const isolation = requiredIsolation(intent, limits, policy);
   const cpus = overhead + effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
@@ -517,7 +522,7 @@ function podFacts(
   const gpuApps = gpuContainers.filter((c) => c.role === 'app').length;
   return {
     namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps, gpuContainerCount: gpuContainers.length,
-    ...(cpuProblem ? { cpuProblem } : {}), ...(labels ? { labels } : {}),
+    ...(cpuProblem ? { cpuProblem } : {}), ...(labels ? { labels } : {}), ...(knownNodes ? { knownNodes } : {}), ...(kaiMps ? { kaiMps: true } : {}),
   };
 }
 
@@ -582,8 +587,7 @@ function checkPod(facts: PodFacts, policy: Policy): Problem[] {
     problems.push(problem('namespace-limit', `pod asks ${total} GPUs, namespace ${facts.namespace} allows at most ${max} per pod`));
   }
   // ACK binds whole CPUs for NUMA; Koordinator aligns any CPU request, so its NUMA pools judge the pod themselves.
-  const koordinatorNuma = policy.pools.some((p) => p.backend === 'koordinator' && p.numa !== undefined);
-  if (facts.cpuProblem && facts.intent.numa && facts.intent.numa !== 'BestEffort' && !koordinatorNuma) {
+  if (facts.cpuProblem && facts.intent.numa && facts.intent.numa !== 'BestEffort' && !policy.pools.some((p) => p.backend === 'koordinator' && p.numa !== undefined)) {
     problems.push(problem('numa-cpu', `${ANNOTATION.numa}: ${facts.intent.numa}: ${facts.cpuProblem}`));
   }
   return problems;
@@ -674,7 +678,8 @@ function written(pools: readonly Pool[], decision: DecisionRecord, placement: Po
   const nodes = placement.pinned ? [] : recordedTerms(pools);
   const own = ownRequirements(nodes, placement.terms);
   const record: DecisionRecord = { ...decision, nodes, ...(own.length > 0 ? { own } : {}) };
-  return { record, text: writeRecord(record), warnings: [...new Set(notes)].map(clampWarning), routes: pools.map((p) => ({ pool: p.name, backend: p.backend })) };
+  const warnings = notes.length === 0 ? [] : [...new Set(notes)].map(clampWarning);
+  return { record, text: writeRecord(record), warnings, routes: pools.map((p) => ({ pool: p.name, backend: p.backend })) };
 }
 
 /**
@@ -693,9 +698,14 @@ function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): v
 }
 
 /** The HAMi and KAI annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
+const WRITTEN_ANNOTATIONS: readonly string[] = [...HAMI_WRITTEN, ...KAI_SHARE_ANNOTATIONS];
 function writtenAnnotations(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
-  const ours = Object.fromEntries([...HAMI_WRITTEN, ...KAI_SHARE_ANNOTATIONS].flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
-  return Object.keys(ours).length > 0 ? { annotations: ours } : {};
+  let ours: Record<string, string> | undefined;
+  for (const k of WRITTEN_ANNOTATIONS) {
+    const value = annotations[k];
+    if (value !== undefined) (ours ??= {})[k] = value; // keys of our own vocabulary: none is __proto__
+  }
+  return ours ? { annotations: ours } : {};
 }
 
 function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<string, string | null>>): void {

@@ -47,7 +47,6 @@ const valueOf = (v: unknown): unknown => (v === undefined ? null : v);
 
 function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): void {
   if (obj === mirror) return;
-  const newKeys = keysOf(obj);
   const oldKeys = keysOf(mirror);
   const objIsArray = Array.isArray(obj);
   const mirrorIsArray = Array.isArray(mirror);
@@ -57,6 +56,9 @@ function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): vo
   for (let t = oldKeys.length - 1; t >= 0; t--) {
     const key = oldKeys[t] as string;
     const oldVal = m[key];
+    // The same defined value (most keys of a copy that shares what it does not rewrite): as below, without
+    // the own-key test. `key` is the mirror's own, so its value is JSON and never what a prototype holds.
+    if (oldVal !== undefined && o[key] === oldVal) continue;
     if (has(obj, key) && !(o[key] === undefined && oldVal !== undefined && !objIsArray)) {
       const newVal = o[key];
       if (oldVal === newVal) continue; // the same value, or a shared subtree: no path written
@@ -73,8 +75,9 @@ function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): vo
       patch.push({ op: 'replace', path, value: obj });
     }
   }
-  if (!deleted && newKeys.length === oldKeys.length) return;
-  for (const key of newKeys) {
+  // The new keys are listed only when some may be added: none are when nothing was removed and the counts agree.
+  if (!deleted && (objIsArray ? (obj as unknown[]).length : Object.keys(obj).length) === oldKeys.length) return;
+  for (const key of keysOf(obj)) {
     if (!has(mirror, key) && o[key] !== undefined) patch.push({ op: 'add', path: `${path}/${escape(key)}`, value: o[key] });
   }
 }
