@@ -697,8 +697,9 @@ function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): v
   }
 }
 
-/** The HAMi and KAI annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
 const WRITTEN_ANNOTATIONS: readonly string[] = [...HAMI_WRITTEN, ...KAI_SHARE_ANNOTATIONS];
+
+/** The HAMi and KAI annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
 function writtenAnnotations(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
   let ours: Record<string, string> | undefined;
   for (const k of WRITTEN_ANNOTATIONS) {
