@@ -20,7 +20,7 @@ import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeSlices, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec, ResourceList } from './pod.ts';
-import { admissionReason, evaluatePool, kaiLabels, kaiMpsReason, migReason, overNodeUnits, samePlan, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
+import { admissionReason, evaluatePool, kaiLabels, kaiMpsReason, migReason, overNodeUnits, plansApart, samePlan, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
 import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
@@ -70,11 +70,15 @@ export type Analysis =
 
 /** Reads the pod and judges every pool; `decide` and `explain` both start here. */
 export function analyse(pod: Pod, context: DecideContext): Analysis {
-  return analyseRead(pod, context);
+  return analyseRead(pod, context, 'every');
 }
 
-/** `analyse`, with the demand of a plain pod already read (a plain pod has no record, edits or chosen node to read it with). */
-function analyseRead(pod: Pod, context: DecideContext, plainDemand?: PodDemand): Analysis {
+/**
+ * `analyse`, with the demand of a plain pod already read (a plain pod has no record, edits or
+ * chosen node to read it with). `judged`: every pool (`analyse`, which explain shows), or only
+ * those that can still be in the chosen group (`decide`: see `judgeForGroup`).
+ */
+function analyseRead(pod: Pod, context: DecideContext, judged: 'every' | 'group', plainDemand?: PodDemand): Analysis {
   const { namespace, policy, knownNodes } = context;
   const annotations = pod.metadata?.annotations ?? {};
   const record = withinPolicy(readRecord(annotations), policy);
@@ -87,8 +91,13 @@ function analyseRead(pod: Pod, context: DecideContext, plainDemand?: PodDemand):
   const asksKai = Object.keys(kai).length > 0;
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
   const unclaimed = gpuContainers.length === 0 && !demand.containers.some((c) => c.natives.length > 0) ? claimedKaiShare(annotations, record) : [];
-  const problems = [...reservedProblems(pod, annotations, record), ...unclaimed, ...intentProblems, ...editProblems(edits, demand.problems), ...demand.problems,
-    ...(asksKai ? kaiProblems(pod, kai) : []), ...(asksKai && gpuContainers.length > 0 ? [kaiMixed(kai, gpuContainers)] : [])];
+  // In this order: the pod's reserved annotations, KAI's unclaimed share, its intent, edits, its requests, KAI's rules.
+  const problems = reservedProblems(pod, annotations, record);
+  // Appended one by one: a hostile pod's problems may be too many for push's arguments.
+  for (const more of [unclaimed, intentProblems, editProblems(edits, demand.problems), demand.problems, asksKai ? kaiProblems(pod, kai) : []]) {
+    for (const p of more) problems.push(p);
+  }
+  if (asksKai && gpuContainers.length > 0) problems.push(kaiMixed(kai, gpuContainers));
   if (problems.length > 0) return { kind: 'problems', problems: dedupe(problems) };
   const limits = namespaceLimits(policy, namespace);
   const pools = poolsInOrder(policy.pools, limits);
@@ -97,11 +106,36 @@ function analyseRead(pod: Pod, context: DecideContext, plainDemand?: PodDemand):
     return analyseNatives(pod, containers, { intent, limits, record, placement, pools }, context);
   }
   if (placement.nodeName !== undefined) return { kind: 'problems', problems: [nodeAssigned(placement.nodeName)] };
-  const facts = { ...podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), authorLabels(pod, record, policy)), ...(knownNodes ? { knownNodes } : {}),
-    ...(annotations[KAI.mps] === 'true' ? { kaiMps: true } : {}) };
+  const facts = podFacts(namespace.name, intent, limits, policy, demand.containers, gpuContainers, placement, overheadCpu(pod.spec), authorLabels(pod, record, policy),
+    knownNodes, annotations[KAI.mps] === 'true');
   const podProblems = checkPod(facts, policy);
   if (podProblems.length > 0) return { kind: 'problems', problems: podProblems };
-  return { kind: 'pools', gpuContainers, outcomes: pools.map((pool) => evaluatePool(pool, facts, policy)), record, placement };
+  const outcomes = judged === 'every' ? pools.map((pool) => evaluatePool(pool, facts, policy)) : judgeForGroup(pools, facts, policy);
+  return { kind: 'pools', gpuContainers, outcomes, record, placement };
+}
+
+/**
+ * The pools judged for a decision: every one in order, except, once a pool gives the first
+ * honoured plan (not a NUMA downgrade), the later pools whose plans can never be the same as that
+ * one's (`plansApart`: another scheduler, resources of other names). The decision is the same as
+ * with every pool judged: `chosenGroup` ranks the honoured plans first and takes the first of
+ * them and the plans `samePlan` with it, so a pool apart from it is never in the group however it
+ * is judged, and a pool before it, or every pool when none is honoured, is judged as before. The
+ * verdicts of skipped pools are read only by a refusal (which has no plan, so skips none) and by
+ * `analyse`, which judges every pool. A NUMA BestEffort pod's downgraded plans are judged on until
+ * a pool honours it.
+ */
+function judgeForGroup(pools: readonly Pool[], facts: PodFacts, policy: Policy): PoolOutcome[] {
+  const outcomes: PoolOutcome[] = [];
+  let first: Pool | undefined;
+  for (const pool of pools) {
+    if (first !== undefined && plansApart(first, pool)) continue;
+    const outcome = evaluatePool(pool, facts, policy);
+    outcomes.push(outcome);
+    // A plan has the pod's GPU containers, at least one here (analyse sends a pod of none to its natives).
+    if (first === undefined && outcome.ok && !outcome.plan.downgraded && facts.gpuContainers.length > 0) first = pool;
+  }
+  return outcomes;
 }
 
 /**
@@ -112,7 +146,7 @@ function analyseRead(pod: Pod, context: DecideContext, plainDemand?: PodDemand):
 export function decide(pod: Pod, context: DecideContext): Decision {
   // Read once: a plain pod that no kept demand answers (no generic request, a problem) goes on with it.
   const plain = isPlain(pod, context.policy) ? readDemand(pod, context.policy, NO_RECORDED, false) : undefined;
-  const analysis = (plain && analysePlain(pod, plain, context)) ?? analyseRead(pod, context, plain);
+  const analysis = (plain && analysePlain(pod, plain, context)) ?? analyseRead(pod, context, 'group', plain);
   return decideAnalysed(pod, analysis, context.policy);
 }
 
@@ -159,7 +193,7 @@ function analysePlain(pod: Pod, demand: PodDemand, context: DecideContext): Anal
     const facts = podFacts(namespace.name, NO_INTENT, limits, policy, demand.containers, gpuContainers, PLAIN_PLACEMENT, overheadCpu(pod.spec));
     const problems = checkPod(facts, policy);
     if (problems.length > 0) return { kind: 'problems', problems: deepFreeze(problems) };
-    const outcomes = poolsInOrder(policy.pools, limits).map((pool) => evaluatePool(pool, facts, policy));
+    const outcomes = judgeForGroup(poolsInOrder(policy.pools, limits), facts, policy);
     const group = chosenGroup(outcomes);
     // Of the outcomes only a refusal reads any (every pool's reason); a routed pod needs its group alone.
     if (group.length === 0) return { kind: 'pools', outcomes, group };
@@ -477,7 +511,7 @@ function boundNatives(accepted: readonly Pool[], node: string): Decision {
 function podFacts(
   namespace: string, intent: Intent, limits: NamespaceLimits, policy: Policy,
   all: readonly ContainerDemand[], gpuContainers: readonly GpuContainer[], placement: PodPlacement, overhead: number,
-  labels?: Readonly<Record<string, string>>,
+  labels?: Readonly<Record<string, string>>, knownNodes?: KnownNodes, kaiMps = false,
 ): PodFacts {
   const isolation = requiredIsolation(intent, limits, policy);
   const cpus = overhead + effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
@@ -488,7 +522,7 @@ function podFacts(
   const gpuApps = gpuContainers.filter((c) => c.role === 'app').length;
   return {
     namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps, gpuContainerCount: gpuContainers.length,
-    ...(cpuProblem ? { cpuProblem } : {}), ...(labels ? { labels } : {}),
+    ...(cpuProblem ? { cpuProblem } : {}), ...(labels ? { labels } : {}), ...(knownNodes ? { knownNodes } : {}), ...(kaiMps ? { kaiMps: true } : {}),
   };
 }
 
@@ -553,8 +587,7 @@ function checkPod(facts: PodFacts, policy: Policy): Problem[] {
     problems.push(problem('namespace-limit', `pod asks ${total} GPUs, namespace ${facts.namespace} allows at most ${max} per pod`));
   }
   // ACK binds whole CPUs for NUMA; Koordinator aligns any CPU request, so its NUMA pools judge the pod themselves.
-  const koordinatorNuma = policy.pools.some((p) => p.backend === 'koordinator' && p.numa !== undefined);
-  if (facts.cpuProblem && facts.intent.numa && facts.intent.numa !== 'BestEffort' && !koordinatorNuma) {
+  if (facts.cpuProblem && facts.intent.numa && facts.intent.numa !== 'BestEffort' && !policy.pools.some((p) => p.backend === 'koordinator' && p.numa !== undefined)) {
     problems.push(problem('numa-cpu', `${ANNOTATION.numa}: ${facts.intent.numa}: ${facts.cpuProblem}`));
   }
   return problems;
@@ -645,7 +678,8 @@ function written(pools: readonly Pool[], decision: DecisionRecord, placement: Po
   const nodes = placement.pinned ? [] : recordedTerms(pools);
   const own = ownRequirements(nodes, placement.terms);
   const record: DecisionRecord = { ...decision, nodes, ...(own.length > 0 ? { own } : {}) };
-  return { record, text: writeRecord(record), warnings: [...new Set(notes)].map(clampWarning), routes: pools.map((p) => ({ pool: p.name, backend: p.backend })) };
+  const warnings = notes.length === 0 ? [] : [...new Set(notes)].map(clampWarning);
+  return { record, text: writeRecord(record), warnings, routes: pools.map((p) => ({ pool: p.name, backend: p.backend })) };
 }
 
 /**
@@ -663,10 +697,16 @@ function takeBack(mutated: Pod, earlier: DecisionRecord, now: DecisionRecord): v
   }
 }
 
+const WRITTEN_ANNOTATIONS: readonly string[] = [...HAMI_WRITTEN, ...KAI_SHARE_ANNOTATIONS];
+
 /** The HAMi and KAI annotations a plan writes, for the record: a later decision takes them back, and never reads them as the author's. */
 function writtenAnnotations(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
-  const ours = Object.fromEntries([...HAMI_WRITTEN, ...KAI_SHARE_ANNOTATIONS].flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
-  return Object.keys(ours).length > 0 ? { annotations: ours } : {};
+  let ours: Record<string, string> | undefined;
+  for (const k of WRITTEN_ANNOTATIONS) {
+    const value = annotations[k];
+    if (value !== undefined) (ours ??= {})[k] = value; // keys of our own vocabulary: none is __proto__
+  }
+  return ours ? { annotations: ours } : {};
 }
 
 function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<string, string | null>>): void {

@@ -47,18 +47,24 @@ const valueOf = (v: unknown): unknown => (v === undefined ? null : v);
 
 function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): void {
   if (obj === mirror) return;
-  const newKeys = keysOf(obj);
-  const oldKeys = keysOf(mirror);
   const objIsArray = Array.isArray(obj);
   const mirrorIsArray = Array.isArray(mirror);
+  if (objIsArray && mirrorIsArray) {
+    diffArrays(mirror, obj, path, patch);
+    return;
+  }
+  const oldKeys = keysOf(mirror);
   const o = obj as Record<string, unknown>;
   const m = mirror as Record<string, unknown>;
   let deleted = false;
   for (let t = oldKeys.length - 1; t >= 0; t--) {
     const key = oldKeys[t] as string;
     const oldVal = m[key];
-    if (has(obj, key) && !(o[key] === undefined && oldVal !== undefined && !objIsArray)) {
-      const newVal = o[key];
+    const newVal = o[key];
+    // The same defined value (most keys of a copy that shares what it does not rewrite): as below, without
+    // the own-key test. `key` is the mirror's own, so its value is JSON and never what a prototype holds.
+    if (oldVal !== undefined && newVal === oldVal) continue;
+    if (has(obj, key) && !(newVal === undefined && oldVal !== undefined && !objIsArray)) {
       if (oldVal === newVal) continue; // the same value, or a shared subtree: no path written
       if (typeof oldVal === 'object' && oldVal !== null && typeof newVal === 'object' && newVal !== null
         && Array.isArray(oldVal) === Array.isArray(newVal)) {
@@ -73,8 +79,38 @@ function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): vo
       patch.push({ op: 'replace', path, value: obj });
     }
   }
-  if (!deleted && newKeys.length === oldKeys.length) return;
-  for (const key of newKeys) {
+  // The new keys are listed only when some may be added: none are when nothing was removed and the counts agree.
+  if (!deleted && (objIsArray ? (obj as unknown[]).length : Object.keys(obj).length) === oldKeys.length) return;
+  for (const key of keysOf(obj)) {
     if (!has(mirror, key) && o[key] !== undefined) patch.push({ op: 'add', path: `${path}/${escape(key)}`, value: o[key] });
+  }
+}
+
+/**
+ * `diffInto` for two arrays, by index rather than by key text: the same ops in the same order.
+ * JSON arrays have no holes, so an index below the length is an own element: kept or changed
+ * from the last down, removed past the new length; then the new tail added in order.
+ */
+function diffArrays(mirror: unknown[], obj: unknown[], path: string, patch: Operation[]): void {
+  let deleted = false;
+  for (let t = mirror.length - 1; t >= 0; t--) {
+    const oldVal = mirror[t];
+    if (t >= obj.length) {
+      patch.push({ op: 'remove', path: `${path}/${t}` });
+      deleted = true;
+      continue;
+    }
+    const newVal = obj[t];
+    if (oldVal === newVal) continue;
+    if (typeof oldVal === 'object' && oldVal !== null && typeof newVal === 'object' && newVal !== null
+      && Array.isArray(oldVal) === Array.isArray(newVal)) {
+      diffInto(oldVal as Json, newVal as Json, `${path}/${t}`, patch);
+    } else {
+      patch.push({ op: 'replace', path: `${path}/${t}`, value: valueOf(newVal) });
+    }
+  }
+  if (!deleted && obj.length === mirror.length) return;
+  for (let i = mirror.length; i < obj.length; i++) {
+    if (obj[i] !== undefined) patch.push({ op: 'add', path: `${path}/${i}`, value: obj[i] });
   }
 }

@@ -12,7 +12,7 @@ import { gpuTypeReason, hamiAnnotations, hamiPlacementReason, volcanoModeReason 
 import { effectiveTotal, type ContainerDemand, type ContainerRole, type GpuRequest } from './demand.ts';
 import type { Intent } from './intent.ts';
 import type { NamespaceLimits } from './namespace.ts';
-import { isFraction, poolScheduler, schedulerToWrite, translate, type ContainerTranslation } from './translate.ts';
+import { isFraction, poolScheduler, schedulerToWrite, translate, writtenNames, type ContainerTranslation } from './translate.ts';
 
 /** Facts about the whole pod that every pool is judged against. */
 export interface PodFacts {
@@ -476,6 +476,20 @@ function containerAnnotations(containers: ReadonlyMap<string, ContainerTranslati
   let merged: Record<string, string> | undefined;
   for (const t of containers.values()) if (t.annotations) merged = Object.assign(merged ?? {}, t.annotations);
   return merged ?? NOTHING;
+}
+
+/**
+ * Whether no plan of pool `b` can ever be `samePlan` with a plan of pool `a`, whatever the pod:
+ * a plan's scheduler is its pool's (the sheet's), and a plan's first container's resources must
+ * have the same names in both (every plan has at least one container: a pod judged on pools asks
+ * generic GPUs in one at least). A name `a` always writes that `b` may never write, or the
+ * reverse, keeps the two apart. Read only from the pools, so it holds for any pod.
+ */
+export function plansApart(a: Pool, b: Pool): boolean {
+  if (poolSheet(a).schedulerName !== poolSheet(b).schedulerName) return true;
+  const wa = writtenNames(a);
+  const wb = writtenNames(b);
+  return wa !== undefined && wb !== undefined && (wa.always.some((n) => !wb.may(n)) || wb.always.some((n) => !wa.may(n)));
 }
 
 /**

@@ -508,6 +508,40 @@ const TRANSLATE: Readonly<Record<Backend, (input: TranslateInput) => TranslateRe
   gke,
 };
 
+/**
+ * What every translation on a pool writes, where its backend fixes it: `always`, names each
+ * container's resources hold whenever the pool serves it; `may`, whether a name can be among them
+ * at all. Undefined for backends whose names depend on more than this (HAMi's, Volcano's,
+ * koordinator's, KAI's, DRA's, GKE's, time-slicing's names come from the pool, a KAI share
+ * writes none). Read off the translations above: `whole` writes its one resource; `ackShared`
+ * writes ACK's memory, and compute where the backend requires it; `mig` one resource, a MIG
+ * profile's (mixed) or nvidia.com/gpu (single). test/engine/group-only.test.ts holds every
+ * translation to it.
+ */
+export interface WrittenNames {
+  readonly always: readonly string[];
+  readonly may: (name: string) => boolean;
+}
+
+const only = (...names: string[]): WrittenNames => ({ always: names, may: (name) => names.includes(name) });
+const MIG_PREFIX = migResourceName('');
+const MIG_WRITTEN: WrittenNames = { always: [], may: (name) => name === NATIVE.nvidiaGpu || name.startsWith(MIG_PREFIX) };
+const WRITTEN: Partial<Record<Backend, WrittenNames>> = {
+  'ack-exclusive': only(NATIVE.nvidiaGpu),
+  'nvidia-exclusive': only(NATIVE.nvidiaGpu),
+  'ack-topology': only(NATIVE.aliyunGpu),
+  'ack-cgpu': only(NATIVE.aliyunGpuMem),
+  'ack-share': only(NATIVE.aliyunGpuMem),
+  'ack-mps': only(NATIVE.aliyunGpuMem),
+  'ack-core-mem': only(NATIVE.aliyunGpuMem, NATIVE.aliyunGpuCore),
+  'ack-mig': MIG_WRITTEN,
+  'nvidia-mig': MIG_WRITTEN,
+};
+
+export function writtenNames(pool: Pool): WrittenNames | undefined {
+  return WRITTEN[pool.backend];
+}
+
 /** The container's GPU resources on this pool, or why the pool's backend cannot serve it. */
 export function translate(input: TranslateInput): TranslateResult {
   return TRANSLATE[input.pool.backend](input);
