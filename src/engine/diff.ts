@@ -62,8 +62,9 @@ function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): vo
     const oldVal = m[key];
     const newVal = o[key];
     // The same defined value (most keys of a copy that shares what it does not rewrite): as below, without
-    // the own-key test. `key` is the mirror's own, so its value is JSON and never what a prototype holds.
-    if (oldVal !== undefined && newVal === oldVal) continue;
+    // the own-key test. `key` is the mirror's own, so `obj` holds the same value as its own too — except
+    // for `__proto__`, which an assignment (`list[name] = value`) makes the object's prototype, not a key.
+    if (oldVal !== undefined && newVal === oldVal && key !== '__proto__') continue;
     if (has(obj, key) && !(newVal === undefined && oldVal !== undefined && !objIsArray)) {
       if (oldVal === newVal) continue; // the same value, or a shared subtree: no path written
       if (typeof oldVal === 'object' && oldVal !== null && typeof newVal === 'object' && newVal !== null

@@ -36,6 +36,15 @@ describe('jsonDiff: the engine\'s patch is fast-json-patch\'s compare, without i
     assert.ok(patchedPods > 0, 'some generated pods were patched');
   });
 
+  it('when a copy took a `__proto__` key by assignment (its prototype, not a key), then the key reads as removed, as compare() has it', () => {
+    const before = JSON.parse('{"limits":{"cpu":"1","__proto__":{"x":"1"}}}') as { limits: Record<string, unknown> };
+    const limits: Record<string, unknown> = {};
+    for (const name of Object.keys(before.limits)) limits[name] = before.limits[name];
+    const after = { limits };
+    assert.deepEqual(wire(jsonDiff(before, after)), wire(fjp.compare(before, after)));
+    assert.deepEqual(wire(jsonDiff(before, after)), [{ op: 'remove', path: '/limits/__proto__' }]);
+  });
+
   it('when the fuzz suite\'s broken reviews are decided on the design policy, then every patch equals compare()', () => {
     let patchedPods = 0;
     fc.assert(fc.property(fuzzCasesUpTo(2_000), ({ body }) => {
