@@ -92,6 +92,9 @@ const ATTACKS: Attack[] = [
       { key: 'zone', operator: 'In', values: v }, { key: 'zone', operator: 'NotIn', values: v }] }] } } }; }), 4, 2) },
   { name: 'C6: 90 k containers (1.5 MB, under the value budget)', run: (w) => flood(w, '/mutate', podReview((p) => {
     p.spec.containers = values(90_000).map((name) => ({ name })); p.metadata.annotations = { 'gpu-admission.io/gpu-model': 'A10' }; }), 4, 2) },
+  // Each container's request refused with its own message: the problems must be deduplicated in their number, not its square.
+  { name: 'C6b: 18 k containers, each with an invalid generic request (1.3 MB, under the value budget)', run: (w) => flood(w, '/mutate', podReview((p) => {
+    p.spec.containers = values(18_000).map((name) => ({ name, resources: { limits: { 'gpu-admission.io/gpu': `x${name}` } } })); }), 4, 2) },
   { name: 'C7: RayCluster UPDATE, 2,000 worker groups a side', run: (w) => {
     const group = (i: number, image: string) => ({ groupName: `g${i}`, template: { spec: { containers: [{ name: 'w', image, resources: { limits: { 'gpu-admission.io/gpu': '1' } } }] } } });
     const ray = (image: string) => ({ apiVersion: 'ray.io/v1', kind: 'RayCluster', metadata: { name: 'r', namespace: 'ml' },

@@ -244,8 +244,10 @@ function kaiMixed(kai: Readonly<Record<string, string>>, containers: readonly Gp
 }
 
 /** Problems with the same message once (KAI's rules and the mix rule may both see plain nvidia.com/gpu). */
+/** The first problem of each message, in order: through a set, as a tenant's pod may bring thousands of distinct ones. */
 function dedupe(problems: readonly Problem[]): Problem[] {
-  return problems.filter((p, i) => problems.findIndex((q) => q.message === p.message) === i);
+  const seen = new Set<string>();
+  return problems.filter((p) => !seen.has(p.message) && seen.add(p.message) !== undefined);
 }
 
 function ruledOut(outcomes: readonly PoolOutcome[]): { pool: string; reason: string }[] {
