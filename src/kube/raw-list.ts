@@ -156,10 +156,11 @@ interface PageRead { readonly items: readonly unknown[]; readonly token: string 
 const ahead = (body: Body, wire: ProtobufList | undefined): string | undefined =>
   ('json' in body ? tokenAhead(body.json) : wire?.token(body.protobuf));
 
-function read(body: Body, wire: ProtobufList | undefined): PageRead {
+/** A page's items and next token; `early`, what `ahead` read of this page, is the token itself in protobuf (read exactly). */
+function read(body: Body, wire: ProtobufList | undefined, early: string | undefined): PageRead {
   if (!('json' in body)) {
     if (!wire) throw new Error('a protobuf answer to a JSON request'); // not reached: protobuf is asked for only with a reader
-    return { items: wire.items(body.protobuf), token: wire.token(body.protobuf) };
+    return { items: wire.items(body.protobuf), token: early };
   }
   const list = JSON.parse(body.json) as ListPage;
   return { items: Array.isArray(list.items) ? list.items : [], token: parsedToken(list) };
@@ -183,7 +184,7 @@ export async function listRaw<T>(kubeConfig: KubeConfig, path: string, query: Ra
       const guess = ahead(body, protobuf);
       const following = guess === undefined ? undefined : next(guess);
       following?.catch(() => {}); // awaited below when the guess holds; its error is then thrown there
-      const { items, token } = read(body, protobuf);
+      const { items, token } = read(body, protobuf, guess);
       for (const item of items) out.push(each(item));
       if (token === undefined) return out;
       body = await (token === guess && following ? following : next(token));
