@@ -243,11 +243,17 @@ function kaiMixed(kai: Readonly<Record<string, string>>, containers: readonly Gp
     + `${containers.map((c) => `"${c.name}"`).join(', ')}) with KAI's share annotations (${Object.keys(kai).join(', ')}); use one or the other`);
 }
 
-/** Problems with the same message once (KAI's rules and the mix rule may both see plain nvidia.com/gpu). */
-/** The first problem of each message, in order: through a set, as a tenant's pod may bring thousands of distinct ones. */
+/**
+ * Problems with the same message once, the first of each in order (KAI's rules and the mix rule may
+ * both see plain nvidia.com/gpu); through a set, as a tenant's pod may bring thousands of distinct ones.
+ */
 function dedupe(problems: readonly Problem[]): Problem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => !seen.has(p.message) && seen.add(p.message) !== undefined);
+  return problems.filter((p) => {
+    if (seen.has(p.message)) return false;
+    seen.add(p.message);
+    return true;
+  });
 }
 
 function ruledOut(outcomes: readonly PoolOutcome[]): { pool: string; reason: string }[] {
