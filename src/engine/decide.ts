@@ -169,6 +169,13 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A plain choice as kept for every later pod of its demand: what reaches a caller (the refusal's problems, the record, warnings and routes) frozen. */
+function shareable(choice: PlainChoice): PlainChoice {
+  if (choice.kind === 'problems') deepFreeze(choice.problems);
+  else if (choice.written) deepFreeze(choice.written);
+  return choice;
+}
+
 const ABSENT: RecordRead = { kind: 'absent' };
 const NO_RECORDED = new Map<string, GpuRequest>();
 /** What readPlacement reads of a plain pod: no node constraints, no scheduler, no HAMi choice. */
@@ -192,13 +199,13 @@ function analysePlain(pod: Pod, demand: PodDemand, context: DecideContext): Anal
     // Known nodes rule out only pools the pod's own node constraints exclude, and a plain pod has none.
     const facts = podFacts(namespace.name, NO_INTENT, limits, policy, demand.containers, gpuContainers, PLAIN_PLACEMENT, overheadCpu(pod.spec));
     const problems = checkPod(facts, policy);
-    if (problems.length > 0) return { kind: 'problems', problems: deepFreeze(problems) };
+    if (problems.length > 0) return { kind: 'problems', problems };
     const outcomes = judgeForGroup(poolsInOrder(policy.pools, limits), facts, policy);
     const group = chosenGroup(outcomes);
     // Of the outcomes only a refusal reads any (every pool's reason); a routed pod needs its group alone.
     if (group.length === 0) return { kind: 'pools', outcomes, group };
-    return { kind: 'pools', outcomes: group.map((plan) => ({ ok: true, plan })), group, written: deepFreeze(groupWritten(group, gpuContainers, PLAIN_PLACEMENT, policy)) };
-  });
+    return { kind: 'pools', outcomes: group.map((plan) => ({ ok: true, plan })), group, written: groupWritten(group, gpuContainers, PLAIN_PLACEMENT, policy) };
+  }, shareable);
   if (choice.kind === 'problems') return choice;
   return { kind: 'pools', gpuContainers, outcomes: choice.outcomes, record: ABSENT, placement: PLAIN_PLACEMENT, group: choice.group,
     ...(choice.written ? { written: choice.written } : {}) };

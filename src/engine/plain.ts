@@ -7,8 +7,11 @@ import type { NamespaceFacts, Pod } from './pod.ts';
 /**
  * Plain pods: the pods whose choice of pools depends on nothing but their containers' GPU
  * requests and their namespace. Most pods a webhook sees are plain, and most of them repeat a few
- * requests, so what a plain pod's pools come to is worked out once per policy and demand, and
- * kept (bounded) for the next pod of the same demand. `analyse` (explain) always judges afresh.
+ * requests, so what a plain pod's pools come to is kept (bounded) per policy and demand from the
+ * second pod of a demand on, for the pods of it that follow: a demand seen once is remembered by
+ * its key alone, since keeping what a pod comes to (frozen, as every later pod shares it) costs
+ * more than working it out, and a one-off pod would pay that for nothing. `analyse` (explain)
+ * always judges afresh.
  */
 
 /** The pod labels a policy's pools read while choosing: KAI queues (a pod's own queue is kept) and koordinator's isolation provider. */
@@ -85,41 +88,52 @@ export function demandKey(
 }
 
 /**
- * What is kept per policy, at most: 256 demands, and 16,384 pool-containers over all of them
- * (what is kept of a demand grows with its containers times the policy's pools: each pool's plan
- * or reason, about 230 bytes a pool and container; so about 4 MiB at most, whatever the policy's
- * size). The store is emptied when either is reached, so pods a client invents cannot grow it
- * without bound.
+ * What is kept per policy, at most: 256 demands (those seen once count, by their key), and 16,384
+ * pool-containers over all of them (what is kept of a demand grows with its containers times the
+ * policy's pools: each pool's plan or reason, about 230 bytes a pool and container; so about 4 MiB
+ * at most, whatever the policy's size). The store is emptied when either is reached, so pods a
+ * client invents cannot grow it without bound.
  */
-const MAX_KEPT = 256;
+export const MAX_KEPT = 256;
 export const MAX_KEPT_UNITS = 16_384;
+/** What a demand seen once is kept as: nothing but its key. */
+const SEEN = Symbol('seen once');
 interface Store { readonly values: Map<string, unknown>; units: number }
 const stores = new WeakMap<Policy, Store>();
 
 /**
- * The value kept for `key` under this policy, made by `make` (and kept) the first time; `units`:
- * what keeping it weighs, the demand's GPU containers times the policy's pools. A demand heavier
- * than the whole budget is made and not kept.
+ * The value kept for `key` under this policy; else `make()`'s. The first time a key is asked, the
+ * value made is returned and only the key is kept; the second time, the value made is passed to
+ * `keep` (which makes it safe to share: frozen) and kept for every later call. `units`: what
+ * keeping it weighs, the demand's GPU containers times the policy's pools. A demand heavier than
+ * the whole budget is made every time and never kept.
  */
-export function keptFor<T>(policy: Policy, key: string, units: number, make: () => T): T {
+export function keptFor<T>(policy: Policy, key: string, units: number, make: () => T, keep: (value: T) => T): T {
   let store = stores.get(policy);
   if (!store) stores.set(policy, (store = { values: new Map(), units: 0 }));
-  let value = store.values.get(key) as T | undefined;
-  if (value === undefined) {
-    value = make();
-    if (units > MAX_KEPT_UNITS) return value;
-    if (store.values.size >= MAX_KEPT || store.units + units > MAX_KEPT_UNITS) {
-      store.values.clear();
-      store.units = 0;
-    }
-    store.values.set(key, value);
-    store.units += units;
+  const kept = store.values.get(key);
+  if (kept !== undefined && kept !== SEEN) return kept as T;
+  const value = make();
+  if (units > MAX_KEPT_UNITS) return value;
+  const weight = kept === SEEN ? units : 0;
+  if (store.values.size >= MAX_KEPT || store.units + weight > MAX_KEPT_UNITS) {
+    store.values.clear();
+    store.units = 0;
   }
-  return value;
+  if (kept !== SEEN) {
+    store.values.set(key, SEEN);
+    return value;
+  }
+  const shared = keep(value);
+  store.values.set(key, shared);
+  store.units += weight;
+  return shared;
 }
 
-/** What the store of a policy holds now: demands and pool-containers (its bounds' test reads it). */
-export function keptSize(policy: Policy): { demands: number; units: number } {
+/** What the store of a policy holds now: demands kept, demands seen once, and pool-containers (its bounds' test reads it). */
+export function keptSize(policy: Policy): { demands: number; seen: number; units: number } {
   const store = stores.get(policy);
-  return { demands: store?.values.size ?? 0, units: store?.units ?? 0 };
+  let seen = 0;
+  for (const value of store?.values.values() ?? []) if (value === SEEN) seen += 1;
+  return { demands: (store?.values.size ?? 0) - seen, seen, units: store?.units ?? 0 };
 }

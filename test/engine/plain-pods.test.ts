@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { analyse, decide, decideAnalysed, type DecideContext } from '../../src/engine/decide.ts';
 import type { Container, NamespaceFacts, Pod } from '../../src/engine/pod.ts';
-import { isPlain, keptSize, MAX_KEPT_UNITS } from '../../src/engine/plain.ts';
+import { isPlain, keptSize, MAX_KEPT, MAX_KEPT_UNITS } from '../../src/engine/plain.ts';
 import type { Problem } from '../../src/engine/problem.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -69,16 +69,19 @@ describe('decide: a plain pod\'s pools kept per demand, against the whole evalua
       if (isPlain(twin, policy)) plain++;
       assert.deepEqual(decide(pod, context), whole(pod, context));
       assert.deepEqual(decide(twin, context), whole(twin, context));
-      assert.deepEqual(decide(twin, context), whole(twin, context), 'the second pod of a demand');
+      assert.deepEqual(decide(twin, context), whole(twin, context), 'the second pod of a demand (kept then)');
+      assert.deepEqual(decide(twin, context), whole(twin, context), 'the third pod of a demand (the kept answer)');
     }), { numRuns: 400 });
     assert.ok(plain > 200, `only ${plain} of 400 twins were plain`);
   });
 
   it('when one demand is decided in namespaces of different rules, one after the other, then each gets its own namespace\'s answer', () => {
     const pod: Pod = { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu': '4' } } }] } };
-    const answers = (['ml', 'research', 'other', 'ml'] as const).map((name) => decide(pod, { policy: ruled, namespace: { name, labels: {} } }));
-    for (const [i, name] of (['ml', 'research', 'other', 'ml'] as const).entries()) {
-      assert.deepEqual(answers[i], whole(pod, { policy: ruled, namespace: { name, labels: {} } }), name);
+    // Three rounds: a demand is kept from its second pod on, and the third round reads what was kept.
+    const names = ['ml', 'research', 'other', 'ml', 'research', 'other', 'ml', 'research', 'other'] as const;
+    const answers = names.map((name) => decide(pod, { policy: ruled, namespace: { name, labels: {} } }));
+    for (const [i, name] of names.entries()) {
+      assert.deepEqual(answers[i], whole(pod, { policy: ruled, namespace: { name, labels: {} } }), `${name}, round ${1 + Math.floor(i / 3)}`);
     }
     assert.equal(answers[0]?.kind, 'deny', 'ml allows 2 GPUs per pod');
     // Rules by name only (the design policy): research is limited to the A100 pools, ml is not.
@@ -98,18 +101,24 @@ describe('decide: a plain pod\'s pools kept per demand, against the whole evalua
   it('when more demands than are kept pass, then each is still decided as the whole evaluation decides it', () => {
     const context = { policy: design, namespace: { name: 'ml', labels: {} } };
     const pod = (i: number): Pod => ({ spec: { containers: [{ name: `c${i}`, resources: { limits: { 'gpu-admission.io/gpu-memory': `${1 + (i % 20)}Gi` } } }] } });
-    for (let i = 0; i < 600; i++) assert.deepEqual(decide(pod(i), context), whole(pod(i), context), `pod ${i}`);
+    for (let i = 0; i < 600; i++) {
+      assert.deepEqual(decide(pod(i), context), whole(pod(i), context), `pod ${i}`);
+      if (i % 3 === 0) assert.deepEqual(decide(pod(i), context), whole(pod(i), context), `pod ${i} again (kept)`);
+      if (i % 6 === 0) assert.deepEqual(decide(pod(i), context), whole(pod(i), context), `pod ${i} a third time (the kept answer)`);
+    }
     assert.deepEqual(decide(pod(0), context), whole(pod(0), context));
   });
 
   it('when two pods ask the same memory written differently, then each decision quotes its own', () => {
     const context = { policy: design, namespace: { name: 'ml', labels: {} } };
     const pod = (memory: string): Pod => ({ spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu-memory': memory } } }] } });
-    const warnings = ['1.5Gi', '1536Mi', '1610612736'].map((m) => {
+    const memories = ['1.5Gi', '1536Mi', '1610612736'];
+    const warnings = [...memories, ...memories, ...memories].map((m) => {
       const d = decide(pod(m), context);
       assert.deepEqual(d, whole(pod(m), context), m);
       return d.kind === 'patch' ? d.warnings.join() : '';
     });
+    assert.deepEqual(warnings.slice(3), [...warnings.slice(0, 3), ...warnings.slice(0, 3)], 'the kept answers quote each pod\'s own');
     assert.equal(new Set(warnings).size, 3, warnings.join(' | '));
   });
 
@@ -127,13 +136,22 @@ describe('decide: a plain pod\'s pools kept per demand, against the whole evalua
   });
 
   it('when a caller changes what one decision returned, then the next pod of the same demand gets the answer unchanged', () => {
-    const context = { policy: design, namespace: { name: 'ml', labels: {} } };
+    // A policy of its own: nothing of this demand kept by an earlier test.
+    const context = { policy: parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/design.yaml', import.meta.url), 'utf8')), namespace: { name: 'ml', labels: {} } };
     const pod: Pod = { spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu-memory': '12Gi' } } }] } };
+    // The first pod's answer is its own (a demand seen once is not kept): a change to it reaches no other pod.
     const first = decide(pod, context);
     assert.equal(first.kind, 'patch');
     if (first.kind !== 'patch') return;
-    assert.throws(() => { (first.record.pools as string[]).push('h100'); }, TypeError);
-    assert.throws(() => { (first.warnings as string[]).push('x'); }, TypeError);
+    (first.record.pools as string[]).push('h100');
+    (first.warnings as string[]).push('x');
+    // The second pod's answer is kept for every later pod of the demand: frozen.
+    const second = decide(pod, context);
+    assert.equal(second.kind, 'patch');
+    if (second.kind !== 'patch') return;
+    assert.deepEqual(second, whole(pod, context));
+    assert.throws(() => { (second.record.pools as string[]).push('h100'); }, TypeError);
+    assert.throws(() => { (second.warnings as string[]).push('x'); }, TypeError);
     assert.deepEqual(decide(pod, context), whole(pod, context));
   });
 
@@ -179,13 +197,19 @@ namespaces:
   });
 
   it('when a caller changes the problems of one plain pod\'s refusal, then the next pod of the same demand is refused unchanged', () => {
-    const context = { policy: ruled, namespace: { name: 'ml', labels: {} } };
+    const context = { policy: { ...ruled }, namespace: { name: 'ml', labels: {} } }; // a policy of its own: nothing kept by an earlier test
     const pod: Pod = { spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu': '4' } } }] } };
     const first = decide(pod, context);
     assert.equal(first.kind, 'deny');
     if (first.kind !== 'deny') return;
-    assert.throws(() => { (first.problems as Problem[]).push({ code: 'invalid-request', message: 'from another pod' }); }, TypeError);
-    assert.throws(() => { (first.problems[0] as { message: string }).message = 'rewritten'; }, TypeError);
+    (first.problems as Problem[]).push({ code: 'invalid-request', message: 'from another pod' });
+    (first.problems[0] as { message: string }).message = 'rewritten';
+    const second = decide(pod, context);
+    assert.equal(second.kind, 'deny');
+    if (second.kind !== 'deny') return;
+    assert.deepEqual(second, whole(pod, context));
+    assert.throws(() => { (second.problems as Problem[]).push({ code: 'invalid-request', message: 'from another pod' }); }, TypeError);
+    assert.throws(() => { (second.problems[0] as { message: string }).message = 'rewritten'; }, TypeError);
     assert.deepEqual(decide(pod, context), whole(pod, context));
   });
 
@@ -197,10 +221,30 @@ namespaces:
     for (let i = 1; i <= 20; i++) {
       const containers = Array.from({ length: 8 }, (_, c) => ({ name: `c${c}`, resources: { limits: { 'gpu-admission.io/gpu-memory': `${i}Mi` } } }));
       decide({ spec: { containers } }, context);
+      decide({ spec: { containers } }, context); // kept from the second pod of a demand
       most = Math.max(most, keptSize(policy).units);
     }
     assert.ok(most > 0, 'plain pods are kept');
     assert.ok(most <= MAX_KEPT_UNITS, `kept ${most} pool-containers, the budget is ${MAX_KEPT_UNITS}`);
     assert.ok(keptSize(policy).demands <= Math.floor(MAX_KEPT_UNITS / (8 * 380)));
+  });
+
+  it('when a demand is seen once, then only its key is kept; when seen again, its answer is kept; and one-off pods stay within the bound', () => {
+    const policy = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/design.yaml', import.meta.url), 'utf8'));
+    const context = { policy, namespace: { name: 'ml', labels: {} } };
+    const pod = (i: number): Pod => ({ spec: { containers: [{ name: `c${i}`, resources: { limits: { 'gpu-admission.io/gpu-memory': '8Gi' } } }] } });
+    decide(pod(0), context);
+    assert.deepEqual(keptSize(policy), { demands: 0, seen: 1, units: 0 });
+    decide(pod(0), context);
+    assert.deepEqual(keptSize(policy), { demands: 1, seen: 0, units: policy.pools.length });
+    decide(pod(0), context);
+    assert.deepEqual(keptSize(policy), { demands: 1, seen: 0, units: policy.pools.length }, 'the third pod reads what was kept');
+    let most = 0;
+    for (let i = 1; i <= 3 * MAX_KEPT; i++) {
+      decide(pod(i), context);
+      const { demands, seen } = keptSize(policy);
+      most = Math.max(most, demands + seen);
+    }
+    assert.equal(most, MAX_KEPT, 'demands seen once count against the bound on what is kept');
   });
 });
