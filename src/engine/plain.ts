@@ -91,14 +91,16 @@ export function demandKey(
  * What is kept per policy, at most: 256 demands (those seen once count, by their key), and 16,384
  * pool-containers over all of them (what is kept of a demand grows with its containers times the
  * policy's pools: each pool's plan or reason, about 230 bytes a pool and container; so about 4 MiB
- * at most, whatever the policy's size). The store is emptied when either is reached, so pods a
- * client invents cannot grow it without bound.
+ * at most, whatever the policy's size). When either is reached the store is emptied, so pods a
+ * client invents cannot grow it without bound; but when demands seen once are half of it or more,
+ * only they go: a stream of one-off pods (a tenant's invented names) then never drops the demands
+ * that repeat, and each such sweep frees at least half the store, so its cost stays constant per pod.
  */
 export const MAX_KEPT = 256;
 export const MAX_KEPT_UNITS = 16_384;
 /** What a demand seen once is kept as: nothing but its key. */
 const SEEN = Symbol('seen once');
-interface Store { readonly values: Map<string, unknown>; units: number }
+interface Store { readonly values: Map<string, unknown>; units: number; seen: number }
 const stores = new WeakMap<Policy, Store>();
 
 /**
@@ -110,24 +112,36 @@ const stores = new WeakMap<Policy, Store>();
  */
 export function keptFor<T>(policy: Policy, key: string, units: number, make: () => T, keep: (value: T) => T): T {
   let store = stores.get(policy);
-  if (!store) stores.set(policy, (store = { values: new Map(), units: 0 }));
+  if (!store) stores.set(policy, (store = { values: new Map(), units: 0, seen: 0 }));
   const kept = store.values.get(key);
   if (kept !== undefined && kept !== SEEN) return kept as T;
   const value = make();
   if (units > MAX_KEPT_UNITS) return value;
-  const weight = kept === SEEN ? units : 0;
-  if (store.values.size >= MAX_KEPT || store.units + weight > MAX_KEPT_UNITS) {
-    store.values.clear();
-    store.units = 0;
+  const second = kept === SEEN;
+  const weight = second ? units : 0;
+  if (store.values.size >= MAX_KEPT || store.units + weight > MAX_KEPT_UNITS) makeRoom(store, weight);
+  if (second) {
+    const shared = keep(value);
+    if (store.values.get(key) === SEEN) store.seen -= 1; // else the room made took its mark
+    store.values.set(key, shared);
+    store.units += units;
+    return shared;
   }
-  if (kept !== SEEN) {
-    store.values.set(key, SEEN);
-    return value;
+  store.values.set(key, SEEN);
+  store.seen += 1;
+  return value;
+}
+
+/** Room for one more demand of `weight` units: the demands seen once dropped when they are half the store or more and that is enough, else everything. */
+function makeRoom(store: Store, weight: number): void {
+  if (store.seen >= MAX_KEPT / 2 && store.units + weight <= MAX_KEPT_UNITS) {
+    for (const [k, v] of store.values) if (v === SEEN) store.values.delete(k);
+    store.seen = 0;
+    return;
   }
-  const shared = keep(value);
-  store.values.set(key, shared);
-  store.units += weight;
-  return shared;
+  store.values.clear();
+  store.units = 0;
+  store.seen = 0;
 }
 
 /** What the store of a policy holds now: demands kept, demands seen once, and pool-containers (its bounds' test reads it). */

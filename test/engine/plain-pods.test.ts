@@ -247,4 +247,33 @@ namespaces:
     }
     assert.equal(most, MAX_KEPT, 'demands seen once count against the bound on what is kept');
   });
+
+  it('when one-off pods stream past a demand that repeats, then the repeating demand stays kept, and the store stays within its bounds', () => {
+    const policy = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/design.yaml', import.meta.url), 'utf8'));
+    const context = { policy, namespace: { name: 'ml', labels: {} } };
+    const pod = (name: string, memory = '8Gi'): Pod => ({ spec: { containers: [{ name, resources: { limits: { 'gpu-admission.io/gpu-memory': memory } } }] } });
+    const hot = pod('server', '12Gi');
+    decide(hot, context);
+    decide(hot, context);
+    const keptAnswer = (d: ReturnType<typeof decide>): boolean => d.kind === 'patch' && Object.isFrozen(d.record);
+    for (let i = 0; i < 4 * MAX_KEPT; i++) {
+      decide(pod(`one-off-${i}`), context);
+      const { demands, seen, units } = keptSize(policy);
+      assert.ok(demands + seen <= MAX_KEPT && units <= MAX_KEPT_UNITS, `after ${i + 1} one-off pods: ${demands} kept, ${seen} seen once, ${units} units`);
+      if (i % 97 === 0) {
+        const d = decide(hot, context);
+        assert.ok(keptAnswer(d), `the repeating demand answered from the store after ${i + 1} one-off pods`);
+        assert.deepEqual(d, whole(hot, context));
+      }
+    }
+    // Demands that repeat filling more than half the store: then it is emptied whole when full, as before.
+    for (let i = 0; i < 3 * MAX_KEPT; i++) {
+      const again = pod(`repeat-${i}`);
+      decide(again, context);
+      decide(again, context);
+      const { demands, seen, units } = keptSize(policy);
+      assert.ok(demands + seen <= MAX_KEPT && units <= MAX_KEPT_UNITS, `after ${i + 1} repeating demands: ${demands} kept, ${seen} seen once, ${units} units`);
+    }
+    assert.deepEqual(decide(hot, context), whole(hot, context));
+  });
 });

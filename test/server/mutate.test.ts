@@ -6,7 +6,7 @@ import type { Pod } from '../../src/engine/pod.ts';
 import { defaultPolicy } from '../../src/policy/default-policy.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
 import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
-import type { NamespaceSource, PolicySource } from '../../src/policy/source.ts';
+import { StaticPolicySource, type NamespaceSource, type PolicySource } from '../../src/policy/source.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { fixture, patchedPod, patchOf, podOf, testApp, type ReviewJson } from './support.ts';
 
@@ -70,6 +70,21 @@ describe('POST /mutate with reviews the API server sends', () => {
     assert.deepEqual(review.response?.warnings, ['ask gpu-memory in whole Gi to avoid rounding: 7500Mi rounded up to 8Gi (container "notebook")']);
     assert.ok(review.response?.warnings?.every((w) => w.length <= 120));
     assert.equal(limitsOf(patchedPod(podOf(body), review), 'notebook')?.limits?.['aliyun.com/gpu-mem'], '8');
+  });
+
+  // The engine decides a demand's first pod afresh and keeps the answer from its second pod on,
+  // shared (frozen) by the pods after it: every answer must be the same, and the server must never
+  // change what it was given (a change to a kept answer would throw, or reach the next pod).
+  it('when the same pods are created again and again (a Deployment\'s replicas), then every answer is the same as the first', async () => {
+    // A policy of its own: no earlier test's pod has been kept under it.
+    const { app } = testApp({ policySource: new StaticPolicySource(parsePolicyOrThrow(DEFAULT_POLICY_YAML, 'embedded')) });
+    for (const name of ['shared-gpu-pod', 'rounded-pod', 'denied-pod', 'numa-pod']) {
+      const body = fixture(name);
+      const answers: { status: number; review: AdmissionReview }[] = [];
+      for (let i = 0; i < 4; i++) answers.push(await post(body, app));
+      for (const [i, answer] of answers.entries()) assert.deepEqual(answer, answers[0], `${name}, pod ${i + 1}`);
+      assert.equal(answers[0]?.status, 200, name);
+    }
   });
 
   it('when the pod asks for no GPU, then it is allowed with no patch, no patchType and no warnings', async () => {
