@@ -9,8 +9,8 @@ import type { NamespaceFacts, Pod } from './pod.ts';
  * requests and their namespace. Most pods a webhook sees are plain, and most of them repeat a few
  * requests, so what a plain pod's pools come to is kept (bounded) per policy and demand from the
  * second pod of a demand on, for the pods of it that follow: a demand seen once is remembered by
- * its key alone, since keeping what a pod comes to (frozen, as every later pod shares it) costs
- * more than working it out, and a one-off pod would pay that for nothing. `analyse` (explain)
+ * its key alone: keeping what a pod comes to (frozen, as every later pod shares it) adds about a
+ * seventh to working it out, which a one-off pod would pay for nothing. `analyse` (explain)
  * always judges afresh.
  */
 
@@ -100,7 +100,7 @@ export const MAX_KEPT = 256;
 export const MAX_KEPT_UNITS = 16_384;
 /** What a demand seen once is kept as: nothing but its key. */
 const SEEN = Symbol('seen once');
-interface Store { readonly values: Map<string, unknown>; units: number; seen: number }
+interface Store { readonly values: Map<string, unknown>; units: number }
 const stores = new WeakMap<Policy, Store>();
 
 /**
@@ -112,7 +112,7 @@ const stores = new WeakMap<Policy, Store>();
  */
 export function keptFor<T>(policy: Policy, key: string, units: number, make: () => T, keep: (value: T) => T): T {
   let store = stores.get(policy);
-  if (!store) stores.set(policy, (store = { values: new Map(), units: 0, seen: 0 }));
+  if (!store) stores.set(policy, (store = { values: new Map(), units: 0 }));
   const kept = store.values.get(key);
   if (kept !== undefined && kept !== SEEN) return kept as T;
   const value = make();
@@ -122,32 +122,37 @@ export function keptFor<T>(policy: Policy, key: string, units: number, make: () 
   if (store.values.size >= MAX_KEPT || store.units + weight > MAX_KEPT_UNITS) makeRoom(store, weight);
   if (second) {
     const shared = keep(value);
-    if (store.values.get(key) === SEEN) store.seen -= 1; // else the room made took its mark
     store.values.set(key, shared);
     store.units += units;
     return shared;
   }
   store.values.set(key, SEEN);
-  store.seen += 1;
   return value;
 }
 
-/** Room for one more demand of `weight` units: the demands seen once dropped when they are half the store or more and that is enough, else everything. */
+/**
+ * Room for one more demand of `weight` units: the demands seen once dropped when they are half the
+ * store or more and that is enough, else everything. They are counted only when the store is full
+ * of demands (a sweep leaves half of it or less, a clearing none), so at most once per 128 new keys.
+ */
 function makeRoom(store: Store, weight: number): void {
-  if (store.seen >= MAX_KEPT / 2 && store.units + weight <= MAX_KEPT_UNITS) {
+  if (store.units + weight <= MAX_KEPT_UNITS && seenOnce(store) >= MAX_KEPT / 2) {
     for (const [k, v] of store.values) if (v === SEEN) store.values.delete(k);
-    store.seen = 0;
     return;
   }
   store.values.clear();
   store.units = 0;
-  store.seen = 0;
+}
+
+function seenOnce(store: Store): number {
+  let seen = 0;
+  for (const value of store.values.values()) if (value === SEEN) seen += 1;
+  return seen;
 }
 
 /** What the store of a policy holds now: demands kept, demands seen once, and pool-containers (its bounds' test reads it). */
 export function keptSize(policy: Policy): { demands: number; seen: number; units: number } {
   const store = stores.get(policy);
-  let seen = 0;
-  for (const value of store?.values.values() ?? []) if (value === SEEN) seen += 1;
+  const seen = store ? seenOnce(store) : 0;
   return { demands: (store?.values.size ?? 0) - seen, seen, units: store?.units ?? 0 };
 }
