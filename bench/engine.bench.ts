@@ -43,17 +43,26 @@ function pod(containers: number, prefix = 'c', nodeSelector?: Record<string, str
  * batches: on a shared machine CPU time moves far less with other load than wall time does.
  */
 function medianMicros(fn: () => unknown, budgetMs = 1500): number {
+  return medianOfBatches(() => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < BATCH; i++) fn();
+    return cpuMicros(start) / BATCH;
+  }, budgetMs);
+}
+
+const BATCH = 50;
+const cpuMicros = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+};
+
+/** The median of `batch()`'s figures over `budgetMs`, after half a second of them unread (the JIT warmed up: optimised code, not its compilation, is measured). */
+function medianOfBatches(batch: () => number, budgetMs: number): number {
   const warm = performance.now() + 500;
-  while (performance.now() < warm) fn(); // warm up the JIT (optimised code, not its compilation, is measured)
+  while (performance.now() < warm) batch();
   const samples: number[] = [];
   const deadline = performance.now() + budgetMs;
-  const batch = 50;
-  while (performance.now() < deadline) {
-    const start = process.cpuUsage();
-    for (let i = 0; i < batch; i++) fn();
-    const used = process.cpuUsage(start);
-    samples.push((used.user + used.system) / batch);
-  }
+  while (performance.now() < deadline) samples.push(batch());
   samples.sort((a, b) => a - b);
   return samples[Math.floor(samples.length / 2)] ?? NaN;
 }
@@ -76,23 +85,14 @@ function newDemands(containers: number): () => Pod {
  */
 function secondMicros(containers: number, budgetMs = 1500): number {
   const unseen = newDemands(containers);
-  const batch = 50;
-  const round = (): number => {
+  return medianOfBatches(() => {
     const context = { policy: { ...policy }, namespace };
-    const pods = Array.from({ length: batch }, unseen);
+    const pods = Array.from({ length: BATCH }, unseen);
     for (const p of pods) decide(p, context);
     const start = process.cpuUsage();
     for (const p of pods) decide(p, context);
-    const used = process.cpuUsage(start);
-    return (used.user + used.system) / batch;
-  };
-  const warm = performance.now() + 500;
-  while (performance.now() < warm) round();
-  const samples: number[] = [];
-  const deadline = performance.now() + budgetMs;
-  while (performance.now() < deadline) samples.push(round());
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)] ?? NaN;
+    return cpuMicros(start) / BATCH;
+  }, budgetMs);
 }
 
 const rows: { containers: number; decide: number; first: number; second: number; baseline: number }[] = [];

@@ -7,12 +7,12 @@
 // controller-manager, started once for the run and stopped at its end, also on failure or
 // interrupt) holding the manifests' namespace and RBAC, the policy ConfigMap, the mix's namespaces
 // and more opted in, and GPU nodes; the webhook reads it with its ServiceAccount's token (KUBECONFIG):
-// 1. steady load: RSS idle (2 s after start, and once settled: --idle-seconds after start, when
-//    V8's memory reducer has collected what start-up left, as below), then after 100,000 reviews of the server benchmark's mix (16
-//    connections), and the process's CPU time per review over them (from /proc); RSS after (2 s
-//    after the load) is split (/proc/<pid>/smaps) into anonymous memory (V8's heap, malloc) and the
-//    pages of the node binary itself (its code and read-only data, file-backed: no setting of ours
-//    changes them); then RSS once idle (--idle-seconds after the load, 120 by default): V8's memory
+// 1. steady load: RSS idle (2 s after start, and settled: --idle-seconds after start, once V8's
+//    memory reducer has collected what start-up left, as below), then after 100,000 reviews of the
+//    server benchmark's mix (16 connections), and the process's CPU time per review over them (from
+//    /proc); RSS after (2 s after the load) is split (/proc/<pid>/smaps) into anonymous memory
+//    (V8's heap, malloc) and the pages of the node binary itself (its code and read-only data,
+//    file-backed: no setting of ours changes them); then RSS once idle (--idle-seconds after the load, 120 by default): V8's memory
 //    reducer, which in Node never sees the allocation rate fall, collects by its watchdog 100 s
 //    after the last full collection (the load's), and gives back what the load left;
 // 2. the max-size flood: 64 concurrent AdmissionReviews of ~3.7 MiB each (a pod with big
@@ -41,7 +41,7 @@ const { values } = parseArgs({ options: {
   /** GPU nodes registered (the node watch's list), and opted-in namespaces (the namespace watch's). */
   nodes: { type: 'string', default: '100' },
   namespaces: { type: 'string', default: '50' },
-  /** Seconds after the load at which RSS once idle is read (after V8's memory reducer has run); 0: not read. */
+  /** Seconds after start and after the load at which RSS is read again, once V8's memory reducer has run; 0: not read. */
   'idle-seconds': { type: 'string', default: '120' },
   /** More settings to compare, separated by '|': environment variables (`NAME=value`) and node's flags. */
   try: { type: 'string' },
@@ -210,17 +210,20 @@ const mib = (n: number): string => `${n.toFixed(0)} MiB`;
 const mib1 = (n: number): string => `${n.toFixed(1)} MiB`;
 const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 
+/** RSS --idle-seconds after a reading taken 2 s after start or after the load (undefined when 0): once V8's memory reducer has run. */
+async function onceIdle(webhook: RunningWebhook): Promise<number | undefined> {
+  if (IDLE_SECONDS <= 0) return undefined;
+  await settle(Math.max(0, IDLE_SECONDS * 1000 - 2_000));
+  return webhook.memory().rssMiB;
+}
+
 interface Steady { readonly label: string; readonly idle: number; readonly settled?: number; readonly after: number; readonly onceIdle?: number }
 async function steady(label: string, source: Source, s: Settings): Promise<Steady> {
   const webhook = await start(source, s);
   try {
     await settle();
     const idle = webhook.memory().rssMiB;
-    let settled: number | undefined;
-    if (IDLE_SECONDS > 0) {
-      await settle(Math.max(0, IDLE_SECONDS * 1000 - 2_000));
-      settled = webhook.memory().rssMiB;
-    }
+    const settled = await onceIdle(webhook);
     await webhook.checked();
     const pid = webhook.child.pid as number;
     const cpuBefore = cpuSeconds(pid);
@@ -229,16 +232,12 @@ async function steady(label: string, source: Source, s: Settings): Promise<Stead
     await settle();
     const { rssMiB: after, peakMiB } = webhook.memory();
     const { anonMiB, binaryMiB } = residentSplit(pid);
-    let onceIdle: number | undefined;
-    if (IDLE_SECONDS > 0) {
-      await settle(Math.max(0, IDLE_SECONDS * 1000 - 2_000));
-      onceIdle = webhook.memory().rssMiB;
-    }
+    const idleAfter = await onceIdle(webhook);
     const failed = result.non2xx + result.errors + result.timeouts;
     const maybe = (n: number | undefined): string => (n === undefined ? '—' : mib1(n));
     console.log(`| ${label} | ${source} | ${shown(s)} | ${mib1(idle)} | ${maybe(settled)} | ${mib1(after)} | ${mib(anonMiB)} | ${mib(binaryMiB)} | ${mib(peakMiB)} | `
-      + `${maybe(onceIdle)} | ${result.total} (${failed} failed) | ${(1e6 * cpu / Math.max(1, result.total)).toFixed(0)} µs |`);
-    return { label: `${label}, ${source}`, idle, after, ...(settled === undefined ? {} : { settled }), ...(onceIdle === undefined ? {} : { onceIdle }) };
+      + `${maybe(idleAfter)} | ${result.total} (${failed} failed) | ${(1e6 * cpu / Math.max(1, result.total)).toFixed(0)} µs |`);
+    return { label: `${label}, ${source}`, idle, after, ...(settled === undefined ? {} : { settled }), ...(idleAfter === undefined ? {} : { onceIdle: idleAfter }) };
   } finally {
     webhook.stop();
   }
