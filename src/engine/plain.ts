@@ -119,7 +119,8 @@ export function keptFor<T>(policy: Policy, key: string, units: number, make: () 
   if (units > MAX_KEPT_UNITS) return value;
   const second = kept === SEEN;
   const weight = second ? units : 0;
-  if (store.values.size >= MAX_KEPT || store.units + weight > MAX_KEPT_UNITS) makeRoom(store, weight);
+  // A demand seen before replaces its own mark: it needs room only in units.
+  if ((!second && store.values.size >= MAX_KEPT) || store.units + weight > MAX_KEPT_UNITS) makeRoom(store, weight);
   if (second) {
     const shared = keep(value);
     store.values.set(key, shared);

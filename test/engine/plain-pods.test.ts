@@ -276,4 +276,18 @@ namespaces:
     }
     assert.deepEqual(decide(hot, context), whole(hot, context));
   });
+
+  it('when the store is full and a demand seen once comes again, then it is kept beside the others, none dropped', () => {
+    const policy = parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/design.yaml', import.meta.url), 'utf8'));
+    const context = { policy, namespace: { name: 'ml', labels: {} } };
+    const pod = (i: number): Pod => ({ spec: { containers: [{ name: `c${i}`, resources: { limits: { 'gpu-admission.io/gpu-memory': '8Gi' } } }] } });
+    for (let i = 0; i < MAX_KEPT - 1; i++) {
+      decide(pod(i), context);
+      decide(pod(i), context);
+    }
+    decide(pod(MAX_KEPT), context);
+    assert.deepEqual(keptSize(policy), { demands: MAX_KEPT - 1, seen: 1, units: (MAX_KEPT - 1) * policy.pools.length });
+    assert.deepEqual(decide(pod(MAX_KEPT), context), whole(pod(MAX_KEPT), context));
+    assert.deepEqual(keptSize(policy), { demands: MAX_KEPT, seen: 0, units: MAX_KEPT * policy.pools.length });
+  });
 });
