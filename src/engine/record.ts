@@ -40,17 +40,42 @@ export function toRecorded(request: GpuRequest, resources?: Readonly<Record<stri
   };
 }
 
-/** Serialises with a fixed key order, so the same decision always gives the same text. */
+/**
+ * Serialises with a fixed key order, so the same decision always gives the same text: the text
+ * `JSON.stringify` gives the record with its keys in that order (and those undefined or empty left
+ * out), written part by part, so that the node terms a pool's every record shares (frozen:
+ * `recordedTerms`) are written once per pool rather than once per pod.
+ */
 export function writeRecord(record: DecisionRecord): string {
   // The requests a decision records come in that order already (toRecorded): then they are written as they are.
   const containers = Object.values(record.containers).every(inWrittenOrder) ? record.containers
     : Object.fromEntries(Object.entries(record.containers).map(([name, r]) => [name, toRecordedOrdered(r)]));
-  // One shape for every record (JSON.stringify leaves out a key whose value is undefined), not one per combination of spreads.
-  return JSON.stringify({
-    pools: record.pools, backend: record.backend, revision: record.revision, containers,
-    nodes: record.nodes ? record.nodes : undefined, own: record.own ? record.own : undefined,
-    scheduler: record.scheduler ? record.scheduler : undefined, annotations: record.annotations,
-  });
+  let text = `{"pools":${JSON.stringify(record.pools)},"backend":${JSON.stringify(record.backend)},"revision":${JSON.stringify(record.revision)}`
+    + `,"containers":${JSON.stringify(containers)}`;
+  if (record.nodes) text += `,"nodes":${termsText(record.nodes)}`;
+  if (record.own) text += `,"own":${JSON.stringify(record.own)}`;
+  if (record.scheduler) text += `,"scheduler":${JSON.stringify(record.scheduler)}`;
+  if (record.annotations !== undefined) text += `,"annotations":${JSON.stringify(record.annotations)}`;
+  return `${text}}`;
+}
+
+const termTexts = new WeakMap<readonly string[], string>();
+
+/** Node terms as JSON; a frozen term's text is kept with it (a pool's terms, shared by its records). */
+function termsText(terms: readonly (readonly string[])[]): string {
+  let text = '[';
+  for (let i = 0; i < terms.length; i++) {
+    const term = terms[i] as readonly string[];
+    const keeps = typeof term === 'object' && term !== null && Object.isFrozen(term);
+    let t = keeps ? termTexts.get(term) : undefined;
+    if (t === undefined) {
+      // What JSON.stringify writes for an element that has no JSON (undefined) in an array.
+      t = (JSON.stringify(term) as string | undefined) ?? 'null';
+      if (keeps) termTexts.set(term, t);
+    }
+    text += i === 0 ? t : `,${t}`;
+  }
+  return `${text}]`;
 }
 
 const RECORDED_ORDER = ['gpu', 'gpu-memory', 'gpu-cores', 'resources'];

@@ -87,17 +87,23 @@ export function tolerateTaints(spec: PodSpec, pools: readonly Pool[]): void {
   }
 }
 
-/** The terms a decision ANDs into the pod for these pools, as the record keeps them. */
-export function recordedTerms(pools: readonly Pool[]): string[][] {
-  return pools.flatMap(poolTermTexts).map((term) => [...term]);
+/**
+ * The terms a decision ANDs into the pod for these pools, as the record keeps them: frozen, and
+ * for one pool the pool's own list (every decision for it shares it, and `writeRecord` its text).
+ */
+export function recordedTerms(pools: readonly Pool[]): readonly (readonly string[])[] {
+  if (pools.length === 1) return poolTermTexts(pools[0] as Pool);
+  const terms: (readonly string[])[] = [];
+  for (const pool of pools) for (const term of poolTermTexts(pool)) terms.push(term);
+  return Object.freeze(terms);
 }
 
 const termTexts = new WeakMap<Pool, readonly (readonly string[])[]>();
 
-/** A pool's terms as text, written once per pool (policies are immutable once parsed). */
+/** A pool's terms as text, written once per pool (policies are immutable once parsed), frozen: every record of the pool shares them. */
 function poolTermTexts(pool: Pool): readonly (readonly string[])[] {
   let texts = termTexts.get(pool);
-  if (!texts) termTexts.set(pool, (texts = poolTerms(pool).map((term) => term.map(formatRequirement))));
+  if (!texts) termTexts.set(pool, (texts = Object.freeze(poolTerms(pool).map((term) => Object.freeze(term.map(formatRequirement))))));
   return texts;
 }
 

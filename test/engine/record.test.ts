@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { readRecord, writeRecord, type DecisionRecord } from '../../src/engine/record.ts';
 
 describe('the decision record as text', () => {
@@ -24,5 +25,31 @@ describe('the decision record as text', () => {
   it('when optional parts are empty or absent, then they are left out as before (an empty scheduler, no nodes)', () => {
     const text = writeRecord({ ...base, containers: {}, scheduler: '' });
     assert.equal(text, '{"pools":["a100-topology"],"backend":"ack-topology","revision":"r1","containers":{}}');
+  });
+});
+
+describe('the decision record as text, written part by part', () => {
+  /** The text as one JSON.stringify of the record in the fixed key order writes it (what writeRecord wrote before it wrote parts). */
+  const whole = (r: DecisionRecord): string => JSON.stringify({
+    pools: r.pools, backend: r.backend, revision: r.revision, containers: r.containers,
+    nodes: r.nodes ? r.nodes : undefined, own: r.own ? r.own : undefined, scheduler: r.scheduler ? r.scheduler : undefined, annotations: r.annotations,
+  });
+  const text = fc.string({ unit: 'binary', maxLength: 12 });
+  const request = fc.record({ gpu: fc.integer({ min: 1, max: 8 }), 'gpu-memory': fc.constantFrom('8Gi', '512Mi'),
+    resources: fc.dictionary(text, fc.integer({ min: 0, max: 100 }), { maxKeys: 2 }) }, { requiredKeys: ['gpu'] });
+  const terms = fc.array(fc.array(text, { maxLength: 3 }), { maxLength: 3 });
+  const record = fc.record({
+    pools: fc.array(text, { minLength: 1, maxLength: 3 }), backend: fc.constantFrom('ack-cgpu', 'hami'), revision: text,
+    containers: fc.dictionary(text, request, { maxKeys: 3 }), nodes: terms, own: fc.array(text, { maxLength: 2 }),
+    scheduler: text, annotations: fc.dictionary(text, text, { maxKeys: 2 }),
+  }, { requiredKeys: ['pools', 'backend', 'revision', 'containers'] }) as fc.Arbitrary<DecisionRecord>;
+
+  it('when records of any text (quotes, control characters, lone surrogates) are written, then the text is the whole record\'s JSON, its node terms frozen (kept) or not, and again', () => {
+    fc.assert(fc.property(record, fc.boolean(), (r, freeze) => {
+      const nodes = r.nodes && freeze ? Object.freeze(r.nodes.map((t) => Object.freeze([...t]))) : r.nodes;
+      const written = { ...r, ...(nodes ? { nodes } : {}) };
+      assert.equal(writeRecord(written), whole(written));
+      assert.equal(writeRecord(written), whole(written)); // a frozen term's kept text, read back
+    }), { numRuns: 3000 });
   });
 });
