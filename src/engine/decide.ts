@@ -12,17 +12,17 @@ import { allowed, denied, notApplicable, patched, type Decision, type Route } fr
 import { kaiIsolationReason, poolScheduler, schedulerToWrite } from './translate.ts';
 import { isKaiKind, kaiAsked, kaiProblems, withKaiShare } from './kai.ts';
 import {
-  effectiveTotal, podContainers, readDemand, type ContainerDemand, type GpuRequest, type PodDemand,
+  effectiveTotal, podContainers, readDemand, type ContainerDemand, type ContainerRole, type GpuRequest, type PodDemand,
 } from './demand.ts';
 import { readIntent, type Intent } from './intent.ts';
-import { demandKey, isPlain, keptFor } from './plain.ts';
+import { demandKey, hasKeys, isPlain, keptFor } from './plain.ts';
 import { clampWarning, noPoolMessage } from './message.ts';
 import { namespaceLimits, poolsInOrder, type NamespaceLimits } from './namespace.ts';
 import { koordNativeIsolationReason, koordNativeShare, nativeCards, nativePoolReason, nativeSlices, nativeValueProblems, readGpuCount } from './natives.ts';
 import type { Container, NamespaceFacts, Pod, PodSpec, ResourceList } from './pod.ts';
 import { admissionReason, evaluatePool, kaiLabels, kaiMpsReason, migReason, overNodeUnits, plansApart, samePlan, type PodFacts, type PoolOutcome, type PoolPlan } from './pools.ts';
 import { problem, type Problem } from './problem.ts';
-import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordRead } from './record.ts';
+import { readRecord, toRecorded, writeRecord, type DecisionRecord, type RecordedRequest, type RecordRead } from './record.ts';
 import { forgetNodes, ownRequirements, preferNodes, recordedTerms, requireNodes, tolerateTaints } from './route.ts';
 import { poolHasLabels, poolTerms } from '../policy/pool-nodes.ts';
 import { describeRequirement } from '../vocabulary/node-selector.ts';
@@ -531,15 +531,31 @@ function podFacts(
   const isolation = requiredIsolation(intent, limits, policy);
   const cpus = overhead + effectiveTotal(all, (c) => (c.cpu.limit ?? c.cpu.request ? toNumber((c.cpu.limit ?? c.cpu.request) as Quantity) : 0));
   const cpuProblem = intent.numa ? guaranteedCpuProblem(all, overhead) : undefined;
-  const privileged = all.filter((c) => c.privileged).map((c) => c.name);
+  let privileged: string[] | undefined;
+  for (const c of all) if (c.privileged) (privileged ??= []).push(c.name);
   const requested = effectiveTotal(gpuContainers, (c) => c.request?.gpu ?? 0);
-  const gpuRoles = new Set(gpuContainers.map((c) => c.role));
-  const gpuApps = gpuContainers.filter((c) => c.role === 'app').length;
-  return {
-    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged, gpuRoles, gpuApps, gpuContainerCount: gpuContainers.length,
-    ...(cpuProblem ? { cpuProblem } : {}), ...(labels ? { labels } : {}), ...(knownNodes ? { knownNodes } : {}), ...(kaiMps ? { kaiMps: true } : {}),
+  let roles = 0;
+  let gpuApps = 0;
+  for (const c of gpuContainers) {
+    roles |= ROLE_BIT[c.role];
+    if (c.role === 'app') gpuApps += 1;
+  }
+  const facts: { -readonly [K in keyof PodFacts]: PodFacts[K] } = {
+    namespace, intent, limits, isolation, placement, gpuContainers, requested, cpus, privileged: privileged ?? NO_NAMES,
+    gpuRoles: ROLE_SETS[roles] as ReadonlySet<ContainerRole>, gpuApps, gpuContainerCount: gpuContainers.length,
   };
+  if (cpuProblem) facts.cpuProblem = cpuProblem;
+  if (labels) facts.labels = labels;
+  if (knownNodes) facts.knownNodes = knownNodes;
+  if (kaiMps) facts.kaiMps = true;
+  return facts;
 }
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const ROLE_BIT: Readonly<Record<ContainerRole, number>> = { app: 1, init: 2, sidecar: 4 };
+/** Each set of roles the GPU containers of a pod can have, by ROLE_BIT mask: made once, shared by every pod (read only). */
+const ROLE_SETS: readonly ReadonlySet<ContainerRole>[] = Array.from({ length: 8 },
+  (_, mask) => new Set((['app', 'init', 'sidecar'] as const).filter((role) => (mask & ROLE_BIT[role]) !== 0)));
 
 /**
  * The isolation a pod needs: its annotation, else the policy default; a namespace rule is a
@@ -613,11 +629,17 @@ function checkPod(facts: PodFacts, policy: Policy): Problem[] {
  * honoured first). Empty when no pool can serve.
  */
 function chosenGroup(outcomes: readonly PoolOutcome[]): PoolPlan[] {
-  const plans = outcomes.flatMap((o) => (o.ok ? [o.plan] : []));
-  const honoured = plans.filter((p) => !p.downgraded);
-  const ranked = honoured.length > 0 ? honoured : plans;
-  const [first] = ranked;
-  return first ? ranked.filter((p) => p === first || samePlan(p, first)) : [];
+  let first: PoolPlan | undefined;
+  for (const o of outcomes) {
+    if (o.ok && (first === undefined || (first.downgraded && !o.plan.downgraded))) first = o.plan;
+  }
+  const group: PoolPlan[] = [];
+  if (first === undefined) return group;
+  // The honoured plans when there are any, else the downgraded ones: the first of them and those the same.
+  for (const o of outcomes) {
+    if (o.ok && o.plan.downgraded === first.downgraded && (o.plan === first || samePlan(o.plan, first))) group.push(o.plan);
+  }
+  return group;
 }
 
 function apply(pod: Pod, group: readonly PoolPlan[], analysis: Extract<Analysis, { kind: 'pools' }>, policy: Policy): Decision {
@@ -629,7 +651,8 @@ function apply(pod: Pod, group: readonly PoolPlan[], analysis: Extract<Analysis,
   rewriteResources(mutated, plan, policy);
   const meta = (mutated.metadata ??= {});
   setLabels(meta, plan.labels);
-  meta.annotations = { ...meta.annotations, ...plan.annotations };
+  // route() writes a new list of annotations in any case: this one only when the plan adds some.
+  if (hasKeys(plan.annotations)) meta.annotations = { ...meta.annotations, ...plan.annotations };
   if (plan.schedulerName) mutated.spec.schedulerName = plan.schedulerName;
   return route(pod, mutated, pools, analysis.written ?? groupWritten(group, analysis.gpuContainers, placement, policy), { record, placement });
 }
@@ -642,12 +665,26 @@ function groupWritten(group: readonly PoolPlan[], containers: readonly GpuContai
     pools: pools.map((p) => p.name),
     backend: plan.pool.backend,
     revision: policy.revision,
-    containers: Object.fromEntries(containers.map((c) => [c.name, toRecorded(c.request, plan.containers.get(c.name)?.resources)])),
+    containers: recordedContainers(containers, plan),
     // Only a scheduler this decision set is ours to take back; one the pod named itself is the pod's.
     ...(plan.schedulerName && placement.scheduler === undefined ? { scheduler: plan.schedulerName } : {}),
     ...writtenAnnotations(plan.annotations),
   };
-  return written(pools, decision, placement, group.flatMap((p) => p.warnings));
+  const notes: string[] = [];
+  for (const p of group) for (const w of p.warnings) notes.push(w);
+  return written(pools, decision, placement, notes);
+}
+
+/** Each GPU container's request as the record keeps it, by name, with the resources the plan writes for it. */
+function recordedContainers(containers: readonly GpuContainer[], plan: PoolPlan): Record<string, RecordedRequest> {
+  const recorded: Record<string, RecordedRequest> = {};
+  for (const c of containers) {
+    const value = toRecorded(c.request, plan.containers.get(c.name)?.resources);
+    // A container named __proto__ is a key like any other (as Object.fromEntries made it), not the object's prototype.
+    if (c.name === '__proto__') Object.defineProperty(recorded, c.name, { value, enumerable: true, writable: true, configurable: true });
+    else recorded[c.name] = value;
+  }
+  return recorded;
 }
 
 /**
@@ -725,7 +762,8 @@ function writtenAnnotations(annotations: Readonly<Record<string, string>>): { an
 }
 
 function setLabels(meta: NonNullable<Pod['metadata']>, labels: Readonly<Record<string, string | null>>): void {
-  for (const [key, value] of Object.entries(labels)) {
+  for (const key in labels) {
+    const value = labels[key] as string | null;
     if (value !== null) meta.labels = { ...meta.labels, [key]: value };
     else if (meta.labels && key in meta.labels) {
       const { [key]: _removed, ...rest } = meta.labels;
@@ -756,25 +794,30 @@ function copyForRewrite(pod: Pod, translated: ReadonlyMap<string, unknown>): Pod
   return { ...pod, metadata: { ...pod.metadata }, spec };
 }
 
+const SIDES = ['limits', 'requests'] as const;
+
 function rewriteResources(pod: Pod, plan: PoolPlan, policy: Policy): void {
-  const all = podContainers(pod);
   // The pod's RDMA devices go to its first app container that asks GPUs.
-  const rdmaHolder = all.find(({ container, role }) => role === 'app' && plan.containers.has(container.name))?.container;
-  for (const { container } of all) {
+  const rdmaHolder = plan.rdma ? pod.spec.containers.find((c) => plan.containers.has(c.name)) : undefined;
+  const rewrite = (container: Container): void => {
     const t = plan.containers.get(container.name);
-    if (!t) continue;
+    if (!t) return;
     const resources = (container.resources ??= {});
-    for (const side of ['limits', 'requests'] as const) {
+    for (const side of SIDES) {
       // A new list rather than deletes from the copy (which would turn it into a slow dictionary).
       const before = resources[side] ?? {};
       const list: ResourceList = {};
-      for (const name of Object.keys(before)) {
+      // for-in walks the same keys as Object.keys: a list parsed from JSON (or a copy of one) inherits none.
+      for (const name in before) {
         if (!name.startsWith(PREFIX) && nativeKind(name, policy) === undefined) list[name] = before[name] as ResourceList[string];
       }
       resources[side] = list;
       for (const name in t.resources) list[name] = String(t.resources[name]);
       if (plan.rdma && container === rdmaHolder) list[plan.rdma.resource] = String(plan.rdma.perPod);
     }
-  }
+  };
+  // In Kubernetes' start order (init containers first), as podContainers lists them.
+  if (pod.spec.initContainers) for (const c of pod.spec.initContainers) rewrite(c);
+  for (const c of pod.spec.containers) rewrite(c);
 }
 

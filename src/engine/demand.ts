@@ -60,12 +60,8 @@ const GENERIC_NAMES: ReadonlySet<string> = new Set(Object.values(GENERIC));
 export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<string, GpuRequest>, plainIsNative = false): PodDemand {
   const problems: Problem[] = [];
   const all = podContainers(pod);
-  const seen = new Set<string>();
-  const twice = new Set<string>();
-  for (const { container } of all) {
-    if (seen.size === seen.add(container.name).size) twice.add(container.name);
-  }
-  if (twice.size > 0) {
+  const twice = namesTwice(all);
+  if (twice !== undefined) {
     problems.push(problem('invalid-request', `container names must be unique in a pod: ${[...twice].map((n) => `"${n}"`).join(', ')} used more than once`));
     return { containers: [], problems };
   }
@@ -75,7 +71,8 @@ export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<strin
     && (names[i] as string[]).some((n) => isNativeGpuResource(n, policy) && n !== NATIVE.nvidiaGpu));
   const containers = all.map(({ container, role }, i) =>
     readContainer(container, role, names[i] as string[], policy, { recorded: recorded.get(container.name), podDialect: dialect }, problems));
-  const translated = containers.filter((c) => c.request).length;
+  let translated = 0;
+  for (const c of containers) if (c.request) translated += 1;
   if (translated > MAX_GPU_CONTAINERS) {
     // Each translated container adds to the patch: a pod of thousands would turn a small review into a large answer.
     problems.push(problem('invalid-request', `${translated} containers ask gpu-admission.io GPUs; at most ${MAX_GPU_CONTAINERS} in a pod are translated`));
@@ -92,6 +89,32 @@ export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<strin
   return { containers, problems };
 }
 
+/** The container names a pod uses more than once, in order of their second use; undefined when none is. */
+function namesTwice(all: readonly { container: Container }[]): Set<string> | undefined {
+  let twice: Set<string> | undefined;
+  if (all.length <= 8) {
+    // A few containers (most pods): compared pairwise, without building a set.
+    for (let i = 1; i < all.length; i++) {
+      const name = (all[i] as { container: Container }).container.name;
+      for (let j = 0; j < i; j++) {
+        if ((all[j] as { container: Container }).container.name === name) {
+          (twice ??= new Set()).add(name);
+          break;
+        }
+      }
+    }
+    return twice;
+  }
+  const seen = new Set<string>();
+  for (const { container } of all) {
+    if (seen.size === seen.add(container.name).size) (twice ??= new Set()).add(container.name);
+  }
+  return twice;
+}
+
+/** What a container with no native GPU resource holds of them: one frozen list for all. */
+const NO_NATIVES: readonly NativeRequest[] = Object.freeze([]);
+
 function nativeNames(containers: readonly ContainerDemand[]): string[] {
   return [...new Set(containers.flatMap((c) => c.natives.map((n) => n.resource)))];
 }
@@ -104,22 +127,23 @@ function readContainer(
   const where = `container "${container.name}"`;
   const res = container.resources ?? {};
   const read = (name: string): Quantity | undefined => readResource(res, name, where, problems);
-  const names = all.filter((name) => name !== NATIVE.nvidiaGpu || !isZero(res, name));
+  const names = all.includes(NATIVE.nvidiaGpu) ? all.filter((name) => name !== NATIVE.nvidiaGpu || !isZero(res, name)) : all;
   const dialect = names.filter((name) => isNativeGpuResource(name, policy));
   // Plain nvidia.com/gpu is read as whole GPUs; beside other native resources (HAMi's gpumem,
   // a MIG profile), in this container or another, it belongs to that dialect.
   const nvidiaIsNative = (podDialect || dialect.length > 0) && names.includes(NATIVE.nvidiaGpu) && !dialect.includes(NATIVE.nvidiaGpu);
-  const natives = (nvidiaIsNative ? [...dialect, NATIVE.nvidiaGpu] : dialect)
+  const natives = dialect.length === 0 && !nvidiaIsNative ? NO_NATIVES : (nvidiaIsNative ? [...dialect, NATIVE.nvidiaGpu] : dialect)
     .flatMap((resource) => {
       const value = read(resource);
       const kind = nativeKind(resource, policy);
       return value && kind ? [{ resource, kind, value }] : [];
     });
-  const cpu = { request: readQuantity(res.requests?.cpu, `${where}: resources.requests.cpu`, problems),
-    limit: readQuantity(res.limits?.cpu, `${where}: resources.limits.cpu`, problems) };
+  const cpu = { request: readQuantity(res.requests?.cpu, where, 'resources.requests.cpu', problems),
+    limit: readQuantity(res.limits?.cpu, where, 'resources.limits.cpu', problems) };
   const privileged = container.securityContext?.privileged === true;
-  const unknown = names.filter((n) => n.startsWith(PREFIX) && !GENERIC_NAMES.has(n));
-  if (unknown.length > 0) {
+  let unknown: string[] | undefined;
+  for (const n of names) if (n.startsWith(PREFIX) && !GENERIC_NAMES.has(n)) (unknown ??= []).push(n);
+  if (unknown !== undefined) {
     // A misspelt name (gpu-admission.io/GPU) would pass untranslated and wait Pending for ever.
     problems.push(problem('invalid-request', `${where}: ${unknown.map((n) => `"${n.slice(0, 80)}"`).join(', ')} `
       + `${unknown.length > 1 ? 'are' : 'is'} not a gpu-admission.io resource (${[...GENERIC_NAMES].join(', ')})`));
@@ -192,8 +216,8 @@ function readResource(res: ResourceRequirements, name: string, where: string, pr
   // The field's name is written only for a value that is there (most names read are not).
   const limitValue = res.limits?.[name];
   const requestValue = res.requests?.[name];
-  const limit = limitValue == null ? undefined : readQuantity(limitValue, `${where}: resources.limits["${name}"]`, problems);
-  const request = requestValue == null ? undefined : readQuantity(requestValue, `${where}: resources.requests["${name}"]`, problems);
+  const limit = limitValue == null ? undefined : readQuantity(limitValue, where, `resources.limits["${name}"]`, problems);
+  const request = requestValue == null ? undefined : readQuantity(requestValue, where, `resources.requests["${name}"]`, problems);
   if (limit && request && (limit.num !== request.num || limit.den !== request.den)) {
     problems.push(problem('invalid-request', `${where}: resources.requests["${name}"] (${request.text}) must equal the limit (${limit.text})`));
     return undefined;
@@ -201,15 +225,16 @@ function readResource(res: ResourceRequirements, name: string, where: string, pr
   return limit ?? request;
 }
 
-function readQuantity(value: unknown, field: string, problems: Problem[]): Quantity | undefined {
+/** A quantity read from `field` of `where` (a container); its problem names both. */
+function readQuantity(value: unknown, where: string, field: string, problems: Problem[]): Quantity | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' && typeof value !== 'number') {
-    problems.push(problem('invalid-request', `${field}: must be a quantity string, got ${typeof value}`));
+    problems.push(problem('invalid-request', `${where}: ${field}: must be a quantity string, got ${typeof value}`));
     return undefined;
   }
   const q = parseQuantity(value);
   if (typeof q === 'string') {
-    problems.push(problem('invalid-request', `${field}: ${q}`));
+    problems.push(problem('invalid-request', `${where}: ${field}: ${q}`));
     return undefined;
   }
   return q;

@@ -42,6 +42,13 @@ function escape(key: string): string {
   }
   return text;
 }
+/** Object.keys(o).length without the list: for-in walks the same keys of a JSON-shaped object (it inherits none). */
+function countKeys(o: Record<string, unknown>): number {
+  let n = 0;
+  for (const _ in o) n++;
+  return n;
+}
+
 /** JSON has no undefined: fast-json-patch's copy (a JSON round trip) makes it null. */
 const valueOf = (v: unknown): unknown => (v === undefined ? null : v);
 
@@ -81,7 +88,7 @@ function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): vo
     }
   }
   // The new keys are listed only when some may be added: none are when nothing was removed and the counts agree.
-  if (!deleted && (objIsArray ? (obj as unknown[]).length : Object.keys(obj).length) === oldKeys.length) return;
+  if (!deleted && (objIsArray ? (obj as unknown[]).length : countKeys(o)) === oldKeys.length) return;
   for (const key of keysOf(obj)) {
     if (!has(mirror, key) && o[key] !== undefined) patch.push({ op: 'add', path: `${path}/${escape(key)}`, value: o[key] });
   }

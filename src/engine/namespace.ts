@@ -21,8 +21,30 @@ function matches(rule: Policy['namespaces'][number], ns: NamespaceFacts): boolea
   return byName && byLabels;
 }
 
-/** Every rule that matches applies: allowed pools intersect, the smallest limit and strictest isolation win. */
+/** The limits worked out per namespace name, under a policy whose rules select by name only. */
+const byName = new WeakMap<Policy, Map<string, NamespaceLimits>>();
+/** Namespace names whose limits are kept per policy, at most: then they are worked out again from empty. */
+const MAX_NAMESPACES = 1024;
+
+/**
+ * Every rule that matches applies: allowed pools intersect, the smallest limit and strictest
+ * isolation win. Where no rule of the policy selects by label, the namespace's name alone decides,
+ * and what it comes to is kept (read-only: every pod of the namespace shares it).
+ */
 export function namespaceLimits(policy: Policy, ns: NamespaceFacts): NamespaceLimits {
+  if (policy.namespaces.some((r) => r.selector !== undefined)) return limitsOf(policy, ns);
+  let kept = byName.get(policy);
+  if (!kept) byName.set(policy, (kept = new Map()));
+  let limits = kept.get(ns.name);
+  if (!limits) {
+    limits = Object.freeze(limitsOf(policy, ns));
+    if (kept.size >= MAX_NAMESPACES) kept.clear();
+    kept.set(ns.name, limits);
+  }
+  return limits;
+}
+
+function limitsOf(policy: Policy, ns: NamespaceFacts): NamespaceLimits {
   let allowed: Set<string> | undefined;
   let max: number | undefined;
   let isolation: Isolation | undefined;

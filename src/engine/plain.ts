@@ -25,7 +25,8 @@ function readLabels(policy: Policy): readonly string[] {
   return keys;
 }
 
-const hasKeys = (o: object): boolean => {
+/** Whether an object has an enumerable key (own or, for JSON-shaped objects, none inherited), without listing them. */
+export const hasKeys = (o: object): boolean => {
   for (const _ in o) return true;
   return false;
 };

@@ -46,14 +46,38 @@ function withRequirements(term: NodeSelectorTerm, requirements: readonly NodeSel
  * A term that already holds one of the pools' terms is left as it is.
  */
 export function requireNodes(spec: PodSpec, pools: readonly Pool[]): void {
-  const wanted = pools.flatMap(poolTerms);
   const affinity = (spec.affinity ??= {});
   const nodeAffinity = (affinity.nodeAffinity ??= {});
   const existing = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  if (existing.length === 0 && pools.length === 1) {
+    // withRequirements({}, w) for each of the pool's terms, made once per pool: shared, frozen.
+    nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = ownTerms(pools[0] as Pool);
+    return;
+  }
+  const wanted: (readonly NodeSelectorRequirement[])[] = [];
+  for (const pool of pools) for (const term of poolTerms(pool)) wanted.push(term);
   const terms = existing.length === 0
     ? wanted.map((w) => ({ matchExpressions: w.map(copyRequirement) })) // withRequirements({}, w), without the lookups
     : existing.flatMap((term) => wanted.some((w) => contains(term, w)) ? [term] : wanted.map((w) => withRequirements(term, w)));
   nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { nodeSelectorTerms: terms };
+}
+
+type RequiredTerms = NonNullable<NonNullable<PodSpec['affinity']>['nodeAffinity']>['requiredDuringSchedulingIgnoredDuringExecution'];
+const requiredOfPool = new WeakMap<Pool, RequiredTerms>();
+
+/**
+ * The required node terms of a pod routed to one pool that had none of its own: the same for every
+ * such pod, so made once per pool and frozen through (a decision's pod and patch share it; no step
+ * after requireNodes changes required terms).
+ */
+function ownTerms(pool: Pool): RequiredTerms {
+  let required = requiredOfPool.get(pool);
+  if (!required) {
+    const frozen = (r: NodeSelectorRequirement): NodeSelectorRequirement => Object.freeze(r.values ? { ...copyRequirement(r), values: Object.freeze([...r.values]) as string[] } : copyRequirement(r));
+    required = Object.freeze({ nodeSelectorTerms: Object.freeze(poolTerms(pool).map((w) => Object.freeze({ matchExpressions: Object.freeze(w.map(frozen)) as NodeSelectorRequirement[] }))) as NodeSelectorTerm[] });
+    requiredOfPool.set(pool, required);
+  }
+  return required;
 }
 
 /** Preferred node affinity weighted by pool order (100, 90, …), when more than one pool can serve. */
@@ -79,11 +103,12 @@ function sameToleration(a: Toleration, b: Toleration): boolean {
 
 /** Tolerations for the taints of every pool the pod may land on. */
 export function tolerateTaints(spec: PodSpec, pools: readonly Pool[]): void {
-  const wanted = pools.flatMap((p) => p.taints);
-  if (wanted.length === 0) return;
-  const tolerations = (spec.tolerations ??= []);
-  for (const taint of wanted) {
-    if (!tolerations.some((t) => sameToleration(t, taint))) tolerations.push({ ...taint });
+  for (const pool of pools) {
+    if (pool.taints.length === 0) continue;
+    const tolerations = (spec.tolerations ??= []);
+    for (const taint of pool.taints) {
+      if (!tolerations.some((t) => sameToleration(t, taint))) tolerations.push({ ...taint });
+    }
   }
 }
 
