@@ -662,7 +662,7 @@ function groupWritten(group: readonly PoolPlan[], containers: readonly GpuContai
   const plan = group[0] as PoolPlan;
   const pools = group.map((p) => p.pool);
   const decision: DecisionRecord = {
-    pools: pools.map((p) => p.name),
+    pools: pools.length === 1 ? namesOf(plan.pool) : pools.map((p) => p.name),
     backend: plan.pool.backend,
     revision: policy.revision,
     containers: recordedContainers(containers, plan),
@@ -673,6 +673,15 @@ function groupWritten(group: readonly PoolPlan[], containers: readonly GpuContai
   const notes: string[] = [];
   for (const p of group) for (const w of p.warnings) notes.push(w);
   return written(pools, decision, placement, notes);
+}
+
+const poolNames = new WeakMap<Pool, readonly string[]>();
+
+/** The pools of a decision routed to one pool: one frozen list per pool, which every record of it shares (and writeRecord the text of). */
+function namesOf(pool: Pool): readonly string[] {
+  let names = poolNames.get(pool);
+  if (!names) poolNames.set(pool, (names = Object.freeze([pool.name])));
+  return names;
 }
 
 /** Each GPU container's request as the record keeps it, by name, with the resources the plan writes for it. */

@@ -32,12 +32,12 @@ export interface DecisionRecord {
 }
 
 export function toRecorded(request: GpuRequest, resources?: Readonly<Record<string, number>>): RecordedRequest {
-  return {
-    gpu: request.gpu,
-    ...(request.memory ? { 'gpu-memory': formatBytes(request.memory) } : {}),
-    ...(request.cores !== undefined ? { 'gpu-cores': request.cores } : {}),
-    ...(resources ? { resources } : {}),
-  };
+  // Keys in RECORDED_ORDER, each only when it has a value.
+  const recorded: { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] } = { gpu: request.gpu };
+  if (request.memory) recorded['gpu-memory'] = formatBytes(request.memory);
+  if (request.cores !== undefined) recorded['gpu-cores'] = request.cores;
+  if (resources) recorded.resources = resources;
+  return recorded;
 }
 
 /**
@@ -48,15 +48,77 @@ export function toRecorded(request: GpuRequest, resources?: Readonly<Record<stri
  */
 export function writeRecord(record: DecisionRecord): string {
   // The requests a decision records come in that order already (toRecorded): then they are written as they are.
-  const containers = Object.values(record.containers).every(inWrittenOrder) ? record.containers
-    : Object.fromEntries(Object.entries(record.containers).map(([name, r]) => [name, toRecordedOrdered(r)]));
-  let text = `{"pools":${JSON.stringify(record.pools)},"backend":${JSON.stringify(record.backend)},"revision":${JSON.stringify(record.revision)}`
-    + `,"containers":${JSON.stringify(containers)}`;
+  const ordered = Object.values(record.containers).every(inWrittenOrder);
+  const containers = ordered ? containersText(record.containers)
+    : JSON.stringify(Object.fromEntries(Object.entries(record.containers).map(([name, r]) => [name, toRecordedOrdered(r)])));
+  let text = `${headText(record)},"containers":${containers}`;
   if (record.nodes) text += `,"nodes":${termsText(record.nodes)}`;
   if (record.own) text += `,"own":${JSON.stringify(record.own)}`;
   if (record.scheduler) text += `,"scheduler":${JSON.stringify(record.scheduler)}`;
   if (record.annotations !== undefined) text += `,"annotations":${JSON.stringify(record.annotations)}`;
   return `${text}}`;
+}
+
+const heads = new WeakMap<readonly string[], { readonly backend: string; readonly revision: string; readonly text: string }>();
+
+/**
+ * `{"pools":…,"backend":…,"revision":…` of a record: kept with its list of pools when that is
+ * frozen (a pool's own list, which every record of it shares: groupWritten), for the same backend and revision.
+ */
+function headText({ pools, backend, revision }: DecisionRecord): string {
+  const keeps = typeof pools === 'object' && pools !== null && Object.isFrozen(pools);
+  const kept = keeps ? heads.get(pools) : undefined;
+  if (kept !== undefined && kept.backend === backend && kept.revision === revision) return kept.text;
+  const text = `{"pools":${JSON.stringify(pools)},"backend":${JSON.stringify(backend)},"revision":${JSON.stringify(revision)}`;
+  if (keeps) heads.set(pools, { backend, revision, text });
+  return text;
+}
+
+/** Printable ASCII but `"` and `\\`: JSON.stringify writes such a string between quotes as it is. */
+const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The recorded requests (keys in RECORDED_ORDER) as JSON.stringify writes them, written directly
+ * where every name and value is verbatim text or a finite number (as a decision records them);
+ * anything else is left to JSON.stringify.
+ */
+function containersText(containers: DecisionRecord['containers']): string {
+  let text = '{';
+  for (const name in containers) {
+    const part = VERBATIM.test(name) ? requestText(containers[name] as RecordedRequest) : undefined;
+    if (part === undefined) return JSON.stringify(containers);
+    text += `${text.length === 1 ? '' : ','}"${name}":${part}`;
+  }
+  return `${text}}`;
+}
+
+/** JSON of a finite number or verbatim string; undefined for anything else. */
+function plainJson(value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  return typeof value === 'string' && VERBATIM.test(value) ? `"${value}"` : undefined;
+}
+
+function requestText(r: RecordedRequest): string | undefined {
+  let text = '';
+  for (const key of RECORDED_ORDER) {
+    const value = (r as unknown as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const part = key === 'resources' ? resourcesText(value) : plainJson(value);
+    if (part === undefined) return undefined;
+    text += `${text === '' ? '{' : ','}"${key}":${part}`;
+  }
+  return text === '' ? '{}' : `${text}}`;
+}
+
+function resourcesText(resources: unknown): string | undefined {
+  if (typeof resources !== 'object' || resources === null || Array.isArray(resources)) return undefined;
+  let text = '';
+  for (const name in resources) {
+    const value = plainJson((resources as Record<string, unknown>)[name]);
+    if (value === undefined || !VERBATIM.test(name)) return undefined;
+    text += `${text === '' ? '{' : ','}"${name}":${value}`;
+  }
+  return text === '' ? '{}' : `${text}}`;
 }
 
 const termTexts = new WeakMap<readonly string[], string>();

@@ -139,12 +139,16 @@ describe('decide: a plain pod\'s pools kept per demand, against the whole evalua
     // A policy of its own: nothing of this demand kept by an earlier test.
     const context = { policy: parsePolicyOrThrow(readFileSync(new URL('../fixtures/policies/design.yaml', import.meta.url), 'utf8')), namespace: { name: 'ml', labels: {} } };
     const pod: Pod = { spec: { containers: [{ name: 'c', resources: { limits: { 'gpu-admission.io/gpu-memory': '12Gi' } } }] } };
-    // The first pod's answer is its own (a demand seen once is not kept): a change to it reaches no other pod.
+    // The first pod's answer is its own (a demand seen once is not kept): a change to it reaches no other pod. What
+    // every decision for its pool shares (the record's list of pools and node terms, the required node terms) is frozen.
     const first = decide(pod, context);
     assert.equal(first.kind, 'patch');
     if (first.kind !== 'patch') return;
-    (first.record.pools as string[]).push('h100');
+    assert.throws(() => { (first.record.pools as string[]).push('h100'); }, TypeError);
+    assert.throws(() => { (first.record.nodes?.[0] as string[]).push('x In y'); }, TypeError);
     (first.warnings as string[]).push('x');
+    (first.record.containers as Record<string, unknown>)['c'] = { gpu: 8 };
+    (first.patch as unknown[]).pop();
     // The second pod's answer is kept for every later pod of the demand: frozen.
     const second = decide(pod, context);
     assert.equal(second.kind, 'patch');

@@ -34,20 +34,23 @@ describe('the decision record as text, written part by part', () => {
     pools: r.pools, backend: r.backend, revision: r.revision, containers: r.containers,
     nodes: r.nodes ? r.nodes : undefined, own: r.own ? r.own : undefined, scheduler: r.scheduler ? r.scheduler : undefined, annotations: r.annotations,
   });
-  const text = fc.string({ unit: 'binary', maxLength: 12 });
-  const request = fc.record({ gpu: fc.integer({ min: 1, max: 8 }), 'gpu-memory': fc.constantFrom('8Gi', '512Mi'),
-    resources: fc.dictionary(text, fc.integer({ min: 0, max: 100 }), { maxKeys: 2 }) }, { requiredKeys: ['gpu'] });
+  // Printable ASCII (quotes and backslashes among it), or any code points at all.
+  const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 12 }));
+  // Numbers JSON writes as null or in exponent form, and values of other kinds, beside the usual ones.
+  const value = fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constantFrom(Number.NaN, Infinity, -0, 1e21, 0.5, null, true), text);
+  const request = fc.record({ gpu: fc.oneof(fc.integer({ min: 1, max: 8 }), value), 'gpu-memory': fc.oneof(fc.constantFrom('8Gi', '512Mi'), value),
+    'gpu-cores': value, resources: fc.oneof(fc.dictionary(text, value, { maxKeys: 2 }), value) }, { requiredKeys: ['gpu'] });
   const terms = fc.array(fc.array(text, { maxLength: 3 }), { maxLength: 3 });
   const record = fc.record({
     pools: fc.array(text, { minLength: 1, maxLength: 3 }), backend: fc.constantFrom('ack-cgpu', 'hami'), revision: text,
     containers: fc.dictionary(text, request, { maxKeys: 3 }), nodes: terms, own: fc.array(text, { maxLength: 2 }),
     scheduler: text, annotations: fc.dictionary(text, text, { maxKeys: 2 }),
-  }, { requiredKeys: ['pools', 'backend', 'revision', 'containers'] }) as fc.Arbitrary<DecisionRecord>;
+  }, { requiredKeys: ['pools', 'backend', 'revision', 'containers'] }) as unknown as fc.Arbitrary<DecisionRecord>;
 
-  it('when records of any text (quotes, control characters, lone surrogates) are written, then the text is the whole record\'s JSON, its node terms frozen (kept) or not, and again', () => {
+  it('when records of any text (quotes, control characters, lone surrogates) and values are written, then the text is the whole record\'s JSON, its pools and node terms frozen (kept) or not, and again', () => {
     fc.assert(fc.property(record, fc.boolean(), (r, freeze) => {
       const nodes = r.nodes && freeze ? Object.freeze(r.nodes.map((t) => Object.freeze([...t]))) : r.nodes;
-      const written = { ...r, ...(nodes ? { nodes } : {}) };
+      const written = { ...r, ...(nodes ? { nodes } : {}), pools: freeze ? Object.freeze([...r.pools]) : r.pools };
       assert.equal(writeRecord(written), whole(written));
       assert.equal(writeRecord(written), whole(written)); // a frozen term's kept text, read back
     }), { numRuns: 3000 });
