@@ -43,9 +43,31 @@ function policyNames(policy: Policy): ReadonlyMap<string, NativeKind> {
   return names;
 }
 
+/**
+ * What `kindOf` said of each resource name read under a policy (null: not a GPU resource): the same
+ * few names (cpu, memory, the GPU ones) come in every pod. Only short names are kept, and the map
+ * is emptied when full, so names a client invents cannot grow it without bound.
+ */
+const kinds = new WeakMap<Policy, Map<string, NativeKind | null>>();
+const MAX_KINDS = 1024;
+const MAX_KIND_NAME = 64;
+
 /** The kind of a native GPU resource; plain nvidia.com/gpu is `nvidia-gpu`. Undefined: not a GPU resource. */
 export function nativeKind(name: string, policy: Policy): NativeKind | undefined {
   if (name === NATIVE.nvidiaGpu) return 'nvidia-gpu';
+  let known = kinds.get(policy);
+  if (!known) kinds.set(policy, (known = new Map()));
+  const kept = known.get(name);
+  if (kept !== undefined) return kept ?? undefined;
+  const kind = kindOf(name, policy);
+  if (name.length <= MAX_KIND_NAME) {
+    if (known.size >= MAX_KINDS) known.clear();
+    known.set(name, kind ?? null);
+  }
+  return kind;
+}
+
+function kindOf(name: string, policy: Policy): NativeKind | undefined {
   if (migProfileOfResource(name) !== undefined || name.startsWith(NATIVE.migPrefix)) return 'mig';
   const known = policyNames(policy).get(name);
   if (known !== undefined) return known;

@@ -24,18 +24,17 @@ function keysOf(o: Json): string[] {
   return keys;
 }
 /**
- * Escaped keys (`aliyun.com/gpu-mem` → `aliyun.com~1gpu-mem`), kept: the same few resource names
- * come in every pod. Only short keys are kept, and the map is emptied when full, so keys a client
+ * Escaped keys (`aliyun.com/gpu-mem` → `aliyun.com~1gpu-mem`, `spec` → `spec`), kept: the same few
+ * keys and resource names come in every pod. Only short keys are kept, and the map is emptied when full, so keys a client
  * invents cannot grow it without bound.
  */
 const escaped = new Map<string, string>();
 const MAX_ESCAPED = 1024;
 const MAX_ESCAPED_KEY = 64;
 function escape(key: string): string {
-  if (key.indexOf('/') === -1 && key.indexOf('~') === -1) return key;
   let text = escaped.get(key);
   if (text === undefined) {
-    text = key.split('~').join('~0').split('/').join('~1');
+    text = key.indexOf('/') === -1 && key.indexOf('~') === -1 ? key : key.split('~').join('~0').split('/').join('~1');
     if (key.length > MAX_ESCAPED_KEY) return text;
     if (escaped.size >= MAX_ESCAPED) escaped.clear();
     escaped.set(key, text);
