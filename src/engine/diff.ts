@@ -41,7 +41,11 @@ function escape(key: string): string {
   }
   return text;
 }
-/** Object.keys(o).length without the list: for-in walks the same keys of a JSON-shaped object (it inherits none). */
+/**
+ * Object.keys(o).length without the list: for-in walks the same keys of a JSON-shaped object (it
+ * inherits none). A copy given a `__proto__` by assignment counts its prototype's keys too: more
+ * than it owns, which only sends diffInto to look for added keys (own ones).
+ */
 function countKeys(o: Record<string, unknown>): number {
   let n = 0;
   for (const _ in o) n++;
@@ -59,37 +63,61 @@ function diffInto(mirror: Json, obj: Json, path: string, patch: Operation[]): vo
     diffArrays(mirror, obj, path, patch);
     return;
   }
-  const oldKeys = keysOf(mirror);
   const o = obj as Record<string, unknown>;
   const m = mirror as Record<string, unknown>;
+  // The mirror's keys whose values may differ, in its order: most keys of a copy that shares what it
+  // does not rewrite hold the same defined value (for those no op is written, and they are skipped
+  // here without the own-key test: `key` is the mirror's own, so `obj` holds the same value as its own
+  // too — except for `__proto__`, which an assignment makes the object's prototype, not a key). for-in
+  // walks the keys Object.keys lists, in its order (JSON-shaped objects inherit none), without the list.
+  let changed: string[] | undefined;
+  let count = 0;
+  if (mirrorIsArray) {
+    changed = keysOf(mirror);
+    count = changed.length;
+  } else {
+    for (const key in m) {
+      count++;
+      const oldVal = m[key];
+      if (oldVal !== undefined && o[key] === oldVal && key !== '__proto__') continue;
+      (changed ??= []).push(key);
+    }
+  }
   let deleted = false;
-  for (let t = oldKeys.length - 1; t >= 0; t--) {
-    const key = oldKeys[t] as string;
-    const oldVal = m[key];
-    const newVal = o[key];
-    // The same defined value (most keys of a copy that shares what it does not rewrite): as below, without
-    // the own-key test. `key` is the mirror's own, so `obj` holds the same value as its own too — except
-    // for `__proto__`, which an assignment (`list[name] = value`) makes the object's prototype, not a key.
-    if (oldVal !== undefined && newVal === oldVal && key !== '__proto__') continue;
-    if (has(obj, key) && !(newVal === undefined && oldVal !== undefined && !objIsArray)) {
-      if (oldVal === newVal) continue; // the same value, or a shared subtree: no path written
-      if (typeof oldVal === 'object' && oldVal !== null && typeof newVal === 'object' && newVal !== null
-        && Array.isArray(oldVal) === Array.isArray(newVal)) {
-        diffInto(oldVal as Json, newVal as Json, `${path}/${escape(key)}`, patch);
+  // From the last key down, as fast-json-patch's _generate walks them.
+  if (changed !== undefined) {
+    for (let t = changed.length - 1; t >= 0; t--) {
+      const key = changed[t] as string;
+      const oldVal = m[key];
+      const newVal = o[key];
+      if (has(obj, key) && !(newVal === undefined && oldVal !== undefined && !objIsArray)) {
+        if (oldVal === newVal) continue; // the same value, or a shared subtree: no path written
+        if (typeof oldVal === 'object' && oldVal !== null && typeof newVal === 'object' && newVal !== null
+          && Array.isArray(oldVal) === Array.isArray(newVal)) {
+          diffInto(oldVal as Json, newVal as Json, `${path}/${escape(key)}`, patch);
+        } else {
+          patch.push({ op: 'replace', path: `${path}/${escape(key)}`, value: valueOf(newVal) });
+        }
+      } else if (mirrorIsArray === objIsArray) {
+        patch.push({ op: 'remove', path: `${path}/${escape(key)}` });
+        deleted = true;
       } else {
-        patch.push({ op: 'replace', path: `${path}/${escape(key)}`, value: valueOf(newVal) });
+        patch.push({ op: 'replace', path, value: obj });
       }
-    } else if (mirrorIsArray === objIsArray) {
-      patch.push({ op: 'remove', path: `${path}/${escape(key)}` });
-      deleted = true;
-    } else {
-      patch.push({ op: 'replace', path, value: obj });
     }
   }
   // The new keys are listed only when some may be added: none are when nothing was removed and the counts agree.
-  if (!deleted && (objIsArray ? (obj as unknown[]).length : countKeys(o)) === oldKeys.length) return;
-  for (const key of keysOf(obj)) {
-    if (!has(mirror, key) && o[key] !== undefined) patch.push({ op: 'add', path: `${path}/${escape(key)}`, value: o[key] });
+  if (!deleted && (objIsArray ? (obj as unknown[]).length : countKeys(o)) === count) return;
+  if (objIsArray) {
+    for (const key of keysOf(obj)) {
+      if (!has(mirror, key) && o[key] !== undefined) patch.push({ op: 'add', path: `${path}/${escape(key)}`, value: o[key] });
+    }
+    return;
+  }
+  // Own keys only: a copy given a `__proto__` by assignment inherits that object's keys.
+  for (const key in o) {
+    const value = o[key];
+    if (value !== undefined && !has(mirror, key) && has(o, key)) patch.push({ op: 'add', path: `${path}/${escape(key)}`, value });
   }
 }
 
