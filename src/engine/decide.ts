@@ -127,15 +127,26 @@ function analyseRead(pod: Pod, context: DecideContext, judged: 'every' | 'group'
  */
 function judgeForGroup(pools: readonly Pool[], facts: PodFacts, policy: Policy): PoolOutcome[] {
   const outcomes: PoolOutcome[] = [];
-  let first: Pool | undefined;
+  let apart: ReadonlySet<Pool> | undefined;
   for (const pool of pools) {
-    if (first !== undefined && plansApart(first, pool)) continue;
+    if (apart?.has(pool)) continue;
     const outcome = evaluatePool(pool, facts, policy);
     outcomes.push(outcome);
     // A plan has the pod's GPU containers, at least one here (analyse sends a pod of none to its natives).
-    if (first === undefined && outcome.ok && !outcome.plan.downgraded && facts.gpuContainers.length > 0) first = pool;
+    if (apart === undefined && outcome.ok && !outcome.plan.downgraded && facts.gpuContainers.length > 0) apart = poolsApart(pool, policy);
   }
   return outcomes;
+}
+
+const apartSets = new WeakMap<Pool, { readonly pools: readonly Pool[]; readonly apart: ReadonlySet<Pool> }>();
+
+/** The policy's pools `plansApart` from `first`: a fact of the pools alone, worked out once per pool and policy's list of pools. */
+function poolsApart(first: Pool, policy: Policy): ReadonlySet<Pool> {
+  const kept = apartSets.get(first);
+  if (kept !== undefined && kept.pools === policy.pools) return kept.apart;
+  const apart = new Set(policy.pools.filter((pool) => plansApart(first, pool)));
+  apartSets.set(first, { pools: policy.pools, apart });
+  return apart;
 }
 
 /**

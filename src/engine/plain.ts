@@ -139,7 +139,9 @@ export function keptFor<T>(policy: Policy, key: string, units: number, make: () 
  */
 function makeRoom(store: Store, weight: number): void {
   if (store.units + weight <= MAX_KEPT_UNITS && seenOnce(store) >= MAX_KEPT / 2) {
-    for (const [k, v] of store.values) if (v === SEEN) store.values.delete(k);
+    store.values.forEach((v, k, values) => {
+      if (v === SEEN) values.delete(k);
+    });
     return;
   }
   store.values.clear();
@@ -148,7 +150,9 @@ function makeRoom(store: Store, weight: number): void {
 
 function seenOnce(store: Store): number {
   let seen = 0;
-  for (const value of store.values.values()) if (value === SEEN) seen += 1;
+  store.values.forEach((value) => {
+    if (value === SEEN) seen += 1;
+  });
   return seen;
 }
 

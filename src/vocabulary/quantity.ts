@@ -136,9 +136,14 @@ export function compareQuantity(a: Quantity, b: Quantity): number {
   return l < r ? -1 : l > r ? 1 : 0;
 }
 
-/** A short human form: whole GiB or MiB when exact, else the original text. */
+const bytesText = new WeakMap<Quantity, string>();
+
+/** A short human form: whole GiB or MiB when exact, else the original text (kept per quantity: parsed ones are shared). */
 export function formatBytes(q: Quantity): string {
-  if (isInteger(q) && q.num % GIB === 0n) return `${q.num / GIB}Gi`;
-  if (isInteger(q) && q.num % MIB === 0n) return `${q.num / MIB}Mi`;
-  return q.text;
+  let text = bytesText.get(q);
+  if (text === undefined) {
+    text = isInteger(q) && q.num % GIB === 0n ? `${q.num / GIB}Gi` : isInteger(q) && q.num % MIB === 0n ? `${q.num / MIB}Mi` : q.text;
+    bytesText.set(q, text);
+  }
+  return text;
 }
