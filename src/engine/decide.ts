@@ -88,7 +88,7 @@ function analyseRead(pod: Pod, context: DecideContext, judged: 'every' | 'group'
   const edits = editedContainers(pod, record, policy);
   const demand = plainDemand ?? readDemand(pod, policy, record.kind === 'present' ? withoutEdits(record.requests, edits) : new Map(), nodeChosen);
   const kai = kaiAsked(annotations, record.kind === 'present' ? record.record.annotations : undefined);
-  const asksKai = Object.keys(kai).length > 0;
+  const asksKai = hasKeys(kai);
   const gpuContainers = demand.containers.filter((c): c is GpuContainer => c.request !== undefined);
   const unclaimed = gpuContainers.length === 0 && !demand.containers.some((c) => c.natives.length > 0) ? claimedKaiShare(annotations, record) : [];
   // In this order: the pod's reserved annotations, KAI's unclaimed share, its intent, edits, its requests, KAI's rules.

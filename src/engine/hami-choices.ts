@@ -24,6 +24,7 @@ export const HAMI_WRITTEN = [HAMI_GPU_TYPE_ANNOTATION, HAMI_GPU_POLICY_ANNOTATIO
 const byCardType = (pool: Pool): boolean => 'podAnnotation' in BACKEND_FACTS[pool.backend].model;
 
 const types = (text: string | undefined): string[] | undefined => {
+  if (text === undefined) return undefined;
   const list = (text ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
   return list.length > 0 ? list : undefined; // HAMi: an empty value means no constraint
 };
@@ -41,8 +42,12 @@ export function readHamiChoices(annotations: Readonly<Record<string, string>>, w
   // checkNodeGPUSharingPredicateAndScore): " mig" is no node's mode, so it is kept untrimmed. An empty
   // value is read as unset, and the pool's mode is written over it.
   const volcanoMode = own(VOLCANO.modeAnnotation);
+  if (!use && !noUse && !gpuPolicy && !volcanoMode) return NO_CHOICES;
   return { ...(use ? { use } : {}), ...(noUse ? { noUse } : {}), ...(gpuPolicy ? { gpuPolicy } : {}), ...(volcanoMode ? { volcanoMode } : {}) };
 }
+
+/** The choices of a pod that makes none (most pods): one frozen object for all. */
+const NO_CHOICES: HamiChoices = Object.freeze({});
 
 /**
  * HAMi's CheckType (pkg/device/devices.go), and Volcano's checkGPUtype (nvidia/vgpu/utils.go),

@@ -62,8 +62,11 @@ function readOurs(annotations: Readonly<Record<string, string>>): { intent: Inte
     return undefined;
   };
   const rdma = oneOf(ANNOTATION.rdma, a(ANNOTATION.rdma), ['true', 'false'], problems);
-  for (const key of Object.keys(annotations)) {
-    if (key.startsWith(PREFIX) && !KNOWN.has(key)) problems.push(problem('invalid-request', `annotation ${key}: unknown gpu-admission annotation`));
+  let any = false;
+  for (const key in annotations) {
+    if (!key.startsWith(PREFIX)) continue;
+    if (!KNOWN.has(key)) problems.push(problem('invalid-request', `annotation ${key}: unknown gpu-admission annotation`));
+    if (key !== ANNOTATION.decision) any = true;
   }
   const intent: Intent = {
     pools: list(ANNOTATION.pools, a(ANNOTATION.pools), problems),
@@ -73,7 +76,7 @@ function readOurs(annotations: Readonly<Record<string, string>>): { intent: Inte
     rdma: rdma === 'true',
     isolation: oneOf(ANNOTATION.isolation, a(ANNOTATION.isolation), ['none', 'memory', 'compute'], problems),
     placement: oneOf(ANNOTATION.placement, a(ANNOTATION.placement), ['binpack', 'spread'], problems),
-    any: Object.keys(annotations).some((k) => k.startsWith(PREFIX) && k !== ANNOTATION.decision),
+    any,
   };
   if (intent.numaExclusive && !intent.numa) {
     problems.push(problem('invalid-request', `annotation ${ANNOTATION.numaExclusive}: needs ${ANNOTATION.numa} as well`));

@@ -12,12 +12,16 @@ import { problem, type Problem } from './problem.ts';
 import { cardMemory } from './pools.ts';
 
 /** The KAI share annotations the pod's author wrote: an annotation equal to what an earlier decision wrote is the webhook's. */
-export function kaiAsked(annotations: Readonly<Record<string, string>>, written: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function kaiAsked(annotations: Readonly<Record<string, string>>, written: Readonly<Record<string, string>> = {}): Readonly<Record<string, string>> {
+  // Most pods carry none of the share annotations: they ask nothing of KAI.
+  if (annotations[KAI.fraction] === undefined && annotations[KAI.memory] === undefined && annotations[KAI.numDevices] === undefined) return NOTHING_ASKED;
   const keys = [KAI.fraction, KAI.memory, KAI.numDevices, KAI.containerName];
   const own = Object.fromEntries(keys.flatMap((k) => (annotations[k] === undefined || annotations[k] === written[k] ? [] : [[k, annotations[k]]])));
   // The container name alone asks nothing (KAI reads it only beside a share).
   return own[KAI.fraction] !== undefined || own[KAI.memory] !== undefined || own[KAI.numDevices] !== undefined ? own : {};
 }
+
+const NOTHING_ASKED: Readonly<Record<string, string>> = Object.freeze({});
 
 // Go's strconv.ParseFloat and ParseUint (base 10), as KAI's validator parses the values.
 const GO_FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;

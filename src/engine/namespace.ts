@@ -21,8 +21,8 @@ function matches(rule: Policy['namespaces'][number], ns: NamespaceFacts): boolea
   return byName && byLabels;
 }
 
-/** The limits worked out per namespace name, under a policy whose rules select by name only. */
-const byName = new WeakMap<Policy, Map<string, NamespaceLimits>>();
+/** The limits worked out per namespace name, under a policy whose rules select by name only (null: some rule selects by label). */
+const byName = new WeakMap<Policy, Map<string, NamespaceLimits> | null>();
 /** Namespace names whose limits are kept per policy, at most: then they are worked out again from empty. */
 const MAX_NAMESPACES = 1024;
 
@@ -32,9 +32,9 @@ const MAX_NAMESPACES = 1024;
  * and what it comes to is kept (read-only: every pod of the namespace shares it).
  */
 export function namespaceLimits(policy: Policy, ns: NamespaceFacts): NamespaceLimits {
-  if (policy.namespaces.some((r) => r.selector !== undefined)) return limitsOf(policy, ns);
   let kept = byName.get(policy);
-  if (!kept) byName.set(policy, (kept = new Map()));
+  if (kept === undefined) byName.set(policy, (kept = policy.namespaces.some((r) => r.selector !== undefined) ? null : new Map()));
+  if (kept === null) return limitsOf(policy, ns);
   let limits = kept.get(ns.name);
   if (!limits) {
     limits = Object.freeze(limitsOf(policy, ns));

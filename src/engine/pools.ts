@@ -309,8 +309,20 @@ function numaDropped(pool: Pool, reason: string): string {
  * (apis/extension/numa_aware.go: numaTopologyPolicy, singleNUMANodeExclusive).
  */
 function numaAnnotations(pool: Pool, intent: Intent): Record<string, string> {
-  const spec = JSON.stringify({ numaTopologyPolicy: intent.numa, ...(intent.numaExclusive ? { singleNUMANodeExclusive: intent.numaExclusive } : {}) });
+  const spec = numaSpec(intent.numa, intent.numaExclusive);
   return pool.backend === 'koordinator' ? { [KOORD.numaAnnotation]: spec } : { [ACK_CPUSET_ANNOTATION]: 'required', [ACK_NUMA_ANNOTATION]: spec };
+}
+
+/** The NUMATopologySpec text of each policy and exclusivity asked (a handful: the intent's values are checked), written once. */
+const numaSpecs = new Map<string, string>();
+function numaSpec(numa: Intent['numa'], exclusive: Intent['numaExclusive']): string {
+  const key = `${numa}/${exclusive}`;
+  let spec = numaSpecs.get(key);
+  if (spec === undefined) {
+    spec = JSON.stringify({ numaTopologyPolicy: numa, ...(exclusive ? { singleNUMANodeExclusive: exclusive } : {}) });
+    numaSpecs.set(key, spec);
+  }
+  return spec;
 }
 
 /**
