@@ -313,16 +313,14 @@ function numaAnnotations(pool: Pool, intent: Intent): Record<string, string> {
   return pool.backend === 'koordinator' ? { [KOORD.numaAnnotation]: spec } : { [ACK_CPUSET_ANNOTATION]: 'required', [ACK_NUMA_ANNOTATION]: spec };
 }
 
-/** The NUMATopologySpec text of each policy and exclusivity asked (a handful: the intent's values are checked), written once. */
-const numaSpecs = new Map<string, string>();
+/** The NUMATopologySpec text of each policy and exclusivity the intent may hold (its values are checked), written once. */
+const NUMA_SPECS: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.fromEntries(
+  (['SingleNUMANode', 'Restricted', 'BestEffort'] as const).map((numa) => [numa, Object.fromEntries((['', 'Required', 'Preferred'] as const)
+    .map((exclusive) => [exclusive, JSON.stringify({ numaTopologyPolicy: numa, ...(exclusive ? { singleNUMANodeExclusive: exclusive } : {}) })]))]));
+
 function numaSpec(numa: Intent['numa'], exclusive: Intent['numaExclusive']): string {
-  const key = `${numa}/${exclusive}`;
-  let spec = numaSpecs.get(key);
-  if (spec === undefined) {
-    spec = JSON.stringify({ numaTopologyPolicy: numa, ...(exclusive ? { singleNUMANodeExclusive: exclusive } : {}) });
-    numaSpecs.set(key, spec);
-  }
-  return spec;
+  return NUMA_SPECS[numa ?? '']?.[exclusive ?? '']
+    ?? JSON.stringify({ numaTopologyPolicy: numa, ...(exclusive ? { singleNUMANodeExclusive: exclusive } : {}) });
 }
 
 /**
@@ -356,16 +354,23 @@ export function overNodeUnits(pool: Pool, asked: number): string {
 }
 
 /** ACK shares one card count per pod, and every app container's memory sits on each of those cards. */
-function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTranslation>, counts: ReadonlySet<number>): string | undefined {
-  if (counts.size > 1) return `ACK shares one GPU count per pod; containers ask ${[...counts].join(' and ')} GPUs`;
-  const [count = 1] = counts;
-  const total = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuMem] ?? 0), 0);
+function ackPodReason(pool: Pool, containers: ReadonlyMap<string, ContainerTranslation>, counts: GpuCounts): string | undefined {
+  if (counts.all) return `ACK shares one GPU count per pod; containers ask ${[...counts.all].join(' and ')} GPUs`;
+  const count = counts.first ?? 1;
+  let total = 0;
+  let compute = 0;
+  for (const t of containers.values()) {
+    total += t.resources[NATIVE.aliyunGpuMem] ?? 0;
+    compute += t.resources[NATIVE.aliyunGpuCore] ?? 0;
+  }
   const perCard = total / count;
   const card = poolSheet(pool).cardGiB;
   if (perCard > card) return `pod asks ${perCard}Gi per card in all, a card has ${card}Gi`;
-  const compute = [...containers.values()].reduce((sum, t) => sum + (t.resources[NATIVE.aliyunGpuCore] ?? 0), 0);
   return compute > 100 ? `pod asks ${compute}% compute of one card in all` : undefined;
 }
+
+/** The GPU counts a pod's containers ask: the first one, and all of them in order once a second differs. */
+interface GpuCounts { first?: number; all?: Set<number> }
 
 /**
  * KAI gives a share to one container of a pod: gpu-fraction is a pod annotation and
@@ -424,7 +429,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   const sheet = poolSheet(pool);
   const containers = new Map<string, ContainerTranslation>();
   const warnings: string[] = [];
-  const counts = new Set<number>();
+  const counts: GpuCounts = {};
   const slices = pool.mig !== undefined;
   for (const c of facts.gpuContainers) {
     const who = facts.gpuContainers.length > 1 ? `container "${c.name}": ` : '';
@@ -439,7 +444,8 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     containers.set(c.name, t);
     if (t.warnings.length > 0) warnings.push(...t.warnings);
     if (c.request.source === 'nvidia.com/gpu') warnings.push(...plainNvidiaNote(c, t, pool));
-    counts.add(c.request.gpu);
+    if (counts.first === undefined) counts.first = c.request.gpu;
+    else if (counts.all !== undefined || c.request.gpu !== counts.first) (counts.all ??= new Set([counts.first])).add(c.request.gpu);
   }
   const perResource = slices ? slicesPerResource(facts, containers) : undefined;
   const overNode = perResource ? migReason(pool, perResource) : cards > pool.gpu.perNode ? `pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}` : undefined;
@@ -465,7 +471,7 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   if (pool.backend === 'dra' && own !== undefined) {
     warnings.push(fitWarning((s, p) => `make sure scheduler ${s} makes DRA claims as kube-scheduler does: pool ${p} is dra`, own, pool.name));
   }
-  const [count = 1] = counts;
+  const count = counts.first ?? 1;
   const koord = sheet.labelled || sheet.annotated ? koordinatorExtras(pool, facts.intent.rdma === true) : undefined;
   const labels: Readonly<Record<string, string | null>> = ackShared ? { [ACK_GPU_COUNT_LABEL]: count > 1 ? String(count) : null }
     : koord ? { ...koord.labels, ...kaiLabels(pool, facts.labels) } : NOTHING;
