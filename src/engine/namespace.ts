@@ -25,6 +25,8 @@ function matches(rule: Policy['namespaces'][number], ns: NamespaceFacts): boolea
 const byName = new WeakMap<Policy, Map<string, NamespaceLimits> | null>();
 /** Namespace names whose limits are kept per policy, at most: then they are worked out again from empty. */
 const MAX_NAMESPACES = 1024;
+/** The longest namespace name kept (a real one has at most 63 characters; a review sent to the webhook directly may claim any). */
+const MAX_NAMESPACE_NAME = 253;
 
 /**
  * Every rule that matches applies: allowed pools intersect, the smallest limit and strictest
@@ -38,10 +40,16 @@ export function namespaceLimits(policy: Policy, ns: NamespaceFacts): NamespaceLi
   let limits = kept.get(ns.name);
   if (!limits) {
     limits = Object.freeze(limitsOf(policy, ns));
+    if (ns.name.length > MAX_NAMESPACE_NAME) return limits;
     if (kept.size >= MAX_NAMESPACES) kept.clear();
     kept.set(ns.name, limits);
   }
   return limits;
+}
+
+/** How many namespaces' limits are kept under a policy now (its bound's test reads it). */
+export function namespacesKept(policy: Policy): number {
+  return byName.get(policy)?.size ?? 0;
 }
 
 function limitsOf(policy: Policy, ns: NamespaceFacts): NamespaceLimits {
