@@ -51,12 +51,18 @@ export function writeRecord(record: DecisionRecord): string {
   const ordered = Object.values(record.containers).every(inWrittenOrder);
   const containers = ordered ? containersText(record.containers)
     : JSON.stringify(Object.fromEntries(Object.entries(record.containers).map(([name, r]) => [name, toRecordedOrdered(r)])));
-  let text = `${headText(record)},"containers":${containers}`;
-  if (record.nodes) text += `,"nodes":${termsText(record.nodes)}`;
-  if (record.own) text += `,"own":${JSON.stringify(record.own)}`;
-  if (record.scheduler) text += `,"scheduler":${JSON.stringify(record.scheduler)}`;
-  if (record.annotations !== undefined) text += `,"annotations":${JSON.stringify(record.annotations)}`;
-  return `${text}}`;
+  const head = headText(record);
+  let text = `${head}${head === '{' ? '' : ','}"containers":${containers}`;
+  if (record.nodes) text += Array.isArray(record.nodes) ? `,"nodes":${termsText(record.nodes)}` : part('nodes', record.nodes);
+  if (record.own) text += part('own', record.own);
+  if (record.scheduler) text += part('scheduler', record.scheduler);
+  return `${text}${part('annotations', record.annotations)}}`;
+}
+
+/** `,"key":value` as JSON.stringify writes a key of an object; nothing for a value it leaves out (undefined, a function). */
+function part(key: string, value: unknown): string {
+  const json = JSON.stringify(value) as string | undefined;
+  return json === undefined ? '' : `,"${key}":${json}`;
 }
 
 const heads = new WeakMap<readonly string[], { readonly backend: string; readonly revision: string; readonly text: string }>();
@@ -66,6 +72,10 @@ const heads = new WeakMap<readonly string[], { readonly backend: string; readonl
  * frozen (a pool's own list, which every record of it shares: groupWritten), for the same backend and revision.
  */
 function headText({ pools, backend, revision }: DecisionRecord): string {
+  // A record of other types than its own (a library caller's) is written whole, as JSON.stringify leaves out what has no JSON.
+  if (typeof backend !== 'string' || typeof revision !== 'string' || !Array.isArray(pools)) {
+    return JSON.stringify({ pools, backend, revision }).slice(0, -1);
+  }
   const keeps = typeof pools === 'object' && pools !== null && Object.isFrozen(pools);
   const kept = keeps ? heads.get(pools) : undefined;
   if (kept !== undefined && kept.backend === backend && kept.revision === revision) return kept.text;

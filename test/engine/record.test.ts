@@ -47,6 +47,14 @@ describe('the decision record as text, written part by part', () => {
     scheduler: text, annotations: fc.dictionary(text, text, { maxKeys: 2 }),
   }, { requiredKeys: ['pools', 'backend', 'revision', 'containers'] }) as unknown as fc.Arbitrary<DecisionRecord>;
 
+  it('when a record holds values of other types than its own (a library caller\'s), then the text is still the whole record\'s JSON', () => {
+    const odd = fc.oneof(fc.constant(undefined), fc.constant(() => 1), fc.constant(null), fc.integer(), text, fc.constant({ a: 1 }), fc.array(text, { maxLength: 2 }));
+    fc.assert(fc.property(odd, odd, odd, odd, odd, odd, odd, (pools, backend, revision, nodes, own, scheduler, annotations) => {
+      const r = { pools, backend, revision, containers: {}, nodes, own, scheduler, annotations } as unknown as DecisionRecord;
+      assert.equal(writeRecord(r), whole(r));
+    }), { numRuns: 2000 });
+  });
+
   it('when records of any text (quotes, control characters, lone surrogates) and values are written, then the text is the whole record\'s JSON, its pools and node terms frozen (kept) or not, and again', () => {
     fc.assert(fc.property(record, fc.boolean(), (r, freeze) => {
       const nodes = r.nodes && freeze ? Object.freeze(r.nodes.map((t) => Object.freeze([...t]))) : r.nodes;
