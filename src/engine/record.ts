@@ -49,8 +49,8 @@ export function toRecorded(request: GpuRequest, resources?: Readonly<Record<stri
 export function writeRecord(record: DecisionRecord): string {
   // The requests a decision records come in that order already (toRecorded): then they are written as they are.
   const ordered = Object.values(record.containers).every(inWrittenOrder);
-  const containers = ordered ? containersText(record.containers)
-    : JSON.stringify(Object.fromEntries(Object.entries(record.containers).map(([name, r]) => [name, toRecordedOrdered(r)])));
+  const containers = !ordered ? JSON.stringify(Object.fromEntries(Object.entries(record.containers).map(([name, r]) => [name, toRecordedOrdered(r)])))
+    : Array.isArray(record.containers) ? JSON.stringify(record.containers) : containersText(record.containers);
   const head = headText(record);
   let text = `${head}${head === '{' ? '' : ','}"containers":${containers}`;
   if (record.nodes) text += Array.isArray(record.nodes) ? `,"nodes":${termsText(record.nodes)}` : part('nodes', record.nodes);

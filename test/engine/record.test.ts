@@ -50,7 +50,7 @@ describe('the decision record as text, written part by part', () => {
   it('when a record holds values of other types than its own (a library caller\'s), then the text is still the whole record\'s JSON', () => {
     const odd = fc.oneof(fc.constant(undefined), fc.constant(() => 1), fc.constant(null), fc.integer(), text, fc.constant({ a: 1 }), fc.array(text, { maxLength: 2 }));
     fc.assert(fc.property(odd, odd, odd, odd, odd, odd, odd, (pools, backend, revision, nodes, own, scheduler, annotations) => {
-      const r = { pools, backend, revision, containers: {}, nodes, own, scheduler, annotations } as unknown as DecisionRecord;
+      const r = { pools, backend, revision, containers: Array.isArray(nodes) ? [{ gpu: 1 }] : {}, nodes, own, scheduler, annotations } as unknown as DecisionRecord;
       assert.equal(writeRecord(r), whole(r));
     }), { numRuns: 2000 });
   });
