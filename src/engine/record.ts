@@ -84,8 +84,14 @@ function headText({ pools, backend, revision }: DecisionRecord): string {
   return text;
 }
 
-/** Printable ASCII but `"` and `\\`: JSON.stringify writes such a string between quotes as it is. */
-const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** Whether a string is printable ASCII but `"` and `\\`: JSON.stringify writes such a string between quotes as it is. */
+function verbatim(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
 
 /**
  * The recorded requests (keys in RECORDED_ORDER) as JSON.stringify writes them, written directly
@@ -95,7 +101,7 @@ const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 function containersText(containers: DecisionRecord['containers']): string {
   let text = '{';
   for (const name in containers) {
-    const part = VERBATIM.test(name) ? requestText(containers[name] as RecordedRequest) : undefined;
+    const part = verbatim(name) ? requestText(containers[name] as RecordedRequest) : undefined;
     if (part === undefined) return JSON.stringify(containers);
     text += `${text.length === 1 ? '' : ','}"${name}":${part}`;
   }
@@ -105,7 +111,7 @@ function containersText(containers: DecisionRecord['containers']): string {
 /** JSON of a finite number or verbatim string; undefined for anything else. */
 function plainJson(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
-  return typeof value === 'string' && VERBATIM.test(value) ? `"${value}"` : undefined;
+  return typeof value === 'string' && verbatim(value) ? `"${value}"` : undefined;
 }
 
 function requestText(r: RecordedRequest): string | undefined {
@@ -125,7 +131,7 @@ function resourcesText(resources: unknown): string | undefined {
   let text = '';
   for (const name in resources) {
     const value = plainJson((resources as Record<string, unknown>)[name]);
-    if (value === undefined || !VERBATIM.test(name)) return undefined;
+    if (value === undefined || !verbatim(name)) return undefined;
     text += `${text === '' ? '{' : ','}"${name}":${value}`;
   }
   return text === '' ? '{}' : `${text}}`;
@@ -156,7 +162,8 @@ const RECORDED_ORDER = ['gpu', 'gpu-memory', 'gpu-cores', 'resources'];
 function inWrittenOrder(r: RecordedRequest): boolean {
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return false;
   let i = 0;
-  for (const key of Object.keys(r)) {
+  // for-in: the keys Object.keys lists, without the list (a recorded request is JSON-shaped: it inherits none).
+  for (const key in r) {
     while (i < RECORDED_ORDER.length && RECORDED_ORDER[i] !== key) i++;
     if (i === RECORDED_ORDER.length) return false;
     i++;
