@@ -175,7 +175,8 @@ export function resourceNames(res: ResourceRequirements): string[] {
   const { limits, requests } = res;
   const names = limits ? Object.keys(limits) : [];
   if (requests) {
-    for (const name of Object.keys(requests)) if (!limits || !Object.hasOwn(limits, name)) names.push(name);
+    // for-in: the keys Object.keys lists (resource lists are JSON-shaped), without a second list.
+    for (const name in requests) if (!limits || !Object.hasOwn(limits, name)) names.push(name);
   }
   return names;
 }

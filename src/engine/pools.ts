@@ -416,15 +416,16 @@ export function kaiLabels(pool: Pool, labels: Readonly<Record<string, string>> |
   };
 }
 
+const failed = (pool: Pool, reason: string): PoolOutcome => ({ ok: false, pool, reason });
+
 /** Judges one pool: a plan for serving the pod, or the reason it cannot. */
 export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolOutcome {
-  const fail = (reason: string): PoolOutcome => ({ ok: false, pool, reason });
   const early = admissionReason(pool, facts);
-  if (early) return fail(early);
+  if (early) return failed(pool, early);
   const cards = cardsOnNode(pool, facts);
   const numa = numaProblem(pool, facts, cards);
   const downgraded = numa !== undefined && facts.intent.numa === 'BestEffort';
-  if (numa && !downgraded) return fail(numa);
+  if (numa && !downgraded) return failed(pool, numa);
   const card = cardMemory(pool);
   const sheet = poolSheet(pool);
   const containers = new Map<string, ContainerTranslation>();
@@ -435,12 +436,12 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
     const who = facts.gpuContainers.length > 1 ? `container "${c.name}": ` : '';
     // MIG counts slices, which a node holds more of than cards: checked per profile below.
     const share = slices && isFraction(c.request, card);
-    if (!share && c.request.gpu > pool.gpu.perNode) return fail(`${who}${c.request.gpu} GPUs, a node has ${pool.gpu.perNode}`);
+    if (!share && c.request.gpu > pool.gpu.perNode) return failed(pool, `${who}${c.request.gpu} GPUs, a node has ${pool.gpu.perNode}`);
     if (c.request.memory && c.request.memory.num * card.den > card.num * c.request.memory.den) {
-      return fail(`${who}card has ${pool.gpu.memory}`);
+      return failed(pool, `${who}card has ${pool.gpu.memory}`);
     }
     const t = translate({ request: c.request, pool, card, rounding: policy.defaults.rounding, container: c.name, isolation: facts.isolation });
-    if ('reason' in t) return fail(`${who}${t.reason}`);
+    if ('reason' in t) return failed(pool, `${who}${t.reason}`);
     containers.set(c.name, t);
     if (t.warnings.length > 0) warnings.push(...t.warnings);
     if (c.request.source === 'nvidia.com/gpu') warnings.push(...plainNvidiaNote(c, t, pool));
@@ -449,22 +450,22 @@ export function evaluatePool(pool: Pool, facts: PodFacts, policy: Policy): PoolO
   }
   const perResource = slices ? slicesPerResource(facts, containers) : undefined;
   const overNode = perResource ? migReason(pool, perResource) : cards > pool.gpu.perNode ? `pod asks ${cards} GPUs, a node has ${pool.gpu.perNode}` : undefined;
-  if (overNode) return fail(overNode);
+  if (overNode) return failed(pool, overNode);
   let held = 0;
   if (perResource) for (const n of perResource.values()) held += n;
   const max = facts.limits.maxGpusPerPod;
   if (max !== undefined && held > max) {
-    return fail(`pod holds ${held} MIG devices here (each profile is its own resource: init and app containers of different profiles do not share), `
+    return failed(pool, `pod holds ${held} MIG devices here (each profile is its own resource: init and app containers of different profiles do not share), `
       + `namespace ${facts.namespace} allows at most ${max} per pod`);
   }
   const gkeProblem = gkeSharesReason(pool, facts, containers);
-  if (gkeProblem) return fail(gkeProblem);
+  if (gkeProblem) return failed(pool, gkeProblem);
   const { ackShared } = sheet;
   const ackProblem = ackShared ? ackPodReason(pool, containers, counts) : undefined;
-  if (ackProblem) return fail(ackProblem);
+  if (ackProblem) return failed(pool, ackProblem);
   const byAnnotation = containerAnnotations(containers);
   const kaiProblem = kaiPodReason(containers, facts) ?? kaiMpsReason(pool, facts.kaiMps, byAnnotation[KAI.fraction] !== undefined);
-  if (kaiProblem) return fail(kaiProblem);
+  if (kaiProblem) return failed(pool, kaiProblem);
   if (downgraded) warnings.push(numaDropped(pool, numa));
   // Only a scheduler with kube-scheduler's DynamicResources plugin makes the claim of an extended resource (KEP-5004).
   const own = facts.placement.scheduler;
