@@ -89,22 +89,10 @@ export function readDemand(pod: Pod, policy: Policy, recorded: ReadonlyMap<strin
   return { containers, problems };
 }
 
-/** The container names a pod uses more than once, in order of their second use; undefined when none is. */
+/** The container names a pod uses more than once, in order of their second use; undefined when none is (a pod of one container, most pods, without a set). */
 function namesTwice(all: readonly { container: Container }[]): Set<string> | undefined {
+  if (all.length < 2) return undefined;
   let twice: Set<string> | undefined;
-  if (all.length <= 8) {
-    // A few containers (most pods): compared pairwise, without building a set.
-    for (let i = 1; i < all.length; i++) {
-      const name = (all[i] as { container: Container }).container.name;
-      for (let j = 0; j < i; j++) {
-        if ((all[j] as { container: Container }).container.name === name) {
-          (twice ??= new Set()).add(name);
-          break;
-        }
-      }
-    }
-    return twice;
-  }
   const seen = new Set<string>();
   for (const { container } of all) {
     if (seen.size === seen.add(container.name).size) (twice ??= new Set()).add(container.name);

@@ -24,9 +24,9 @@ function keysOf(o: Json): string[] {
   return keys;
 }
 /**
- * Escaped keys (`aliyun.com/gpu-mem` → `aliyun.com~1gpu-mem`, `spec` → `spec`), kept: the same few
- * keys and resource names come in every pod. Only short keys are kept, and the map is emptied when full, so keys a client
- * invents cannot grow it without bound.
+ * Escaped keys (`aliyun.com/gpu-mem` → `aliyun.com~1gpu-mem`, `spec` → `spec`), kept: the same
+ * few keys and resource names come in every pod. Only short keys are kept, and the map is emptied
+ * when full, so keys a client invents cannot grow it without bound.
  */
 const escaped = new Map<string, string>();
 const MAX_ESCAPED = 1024;

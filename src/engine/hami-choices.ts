@@ -25,7 +25,7 @@ const byCardType = (pool: Pool): boolean => 'podAnnotation' in BACKEND_FACTS[poo
 
 const types = (text: string | undefined): string[] | undefined => {
   if (text === undefined) return undefined;
-  const list = (text ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const list = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
   return list.length > 0 ? list : undefined; // HAMi: an empty value means no constraint
 };
 

@@ -314,13 +314,14 @@ function numaAnnotations(pool: Pool, intent: Intent): Record<string, string> {
 }
 
 /** The NUMATopologySpec text of each policy and exclusivity the intent may hold (its values are checked), written once. */
+const specText = (numa: Intent['numa'], exclusive: Intent['numaExclusive']): string =>
+  JSON.stringify({ numaTopologyPolicy: numa, ...(exclusive ? { singleNUMANodeExclusive: exclusive } : {}) });
 const NUMA_SPECS: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.fromEntries(
   (['SingleNUMANode', 'Restricted', 'BestEffort'] as const).map((numa) => [numa, Object.fromEntries((['', 'Required', 'Preferred'] as const)
-    .map((exclusive) => [exclusive, JSON.stringify({ numaTopologyPolicy: numa, ...(exclusive ? { singleNUMANodeExclusive: exclusive } : {}) })]))]));
+    .map((exclusive) => [exclusive, specText(numa, exclusive || undefined)]))]));
 
 function numaSpec(numa: Intent['numa'], exclusive: Intent['numaExclusive']): string {
-  return NUMA_SPECS[numa ?? '']?.[exclusive ?? '']
-    ?? JSON.stringify({ numaTopologyPolicy: numa, ...(exclusive ? { singleNUMANodeExclusive: exclusive } : {}) });
+  return NUMA_SPECS[numa ?? '']?.[exclusive ?? ''] ?? specText(numa, exclusive);
 }
 
 /**

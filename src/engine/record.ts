@@ -76,7 +76,7 @@ function headText({ pools, backend, revision }: DecisionRecord): string {
   if (typeof backend !== 'string' || typeof revision !== 'string' || !Array.isArray(pools)) {
     return JSON.stringify({ pools, backend, revision }).slice(0, -1);
   }
-  const keeps = typeof pools === 'object' && pools !== null && Object.isFrozen(pools);
+  const keeps = Object.isFrozen(pools);
   const kept = keeps ? heads.get(pools) : undefined;
   if (kept !== undefined && kept.backend === backend && kept.revision === revision) return kept.text;
   const text = `{"pools":${JSON.stringify(pools)},"backend":${JSON.stringify(backend)},"revision":${JSON.stringify(revision)}`;
@@ -101,9 +101,9 @@ function verbatim(text: string): boolean {
 function containersText(containers: DecisionRecord['containers']): string {
   let text = '{';
   for (const name in containers) {
-    const part = verbatim(name) ? requestText(containers[name] as RecordedRequest) : undefined;
-    if (part === undefined) return JSON.stringify(containers);
-    text += `${text.length === 1 ? '' : ','}"${name}":${part}`;
+    const request = verbatim(name) ? requestText(containers[name] as RecordedRequest) : undefined;
+    if (request === undefined) return JSON.stringify(containers);
+    text += `${text.length === 1 ? '' : ','}"${name}":${request}`;
   }
   return `${text}}`;
 }
@@ -119,9 +119,9 @@ function requestText(r: RecordedRequest): string | undefined {
   for (const key of RECORDED_ORDER) {
     const value = (r as unknown as Record<string, unknown>)[key];
     if (value === undefined) continue;
-    const part = key === 'resources' ? resourcesText(value) : plainJson(value);
-    if (part === undefined) return undefined;
-    text += `${text === '' ? '{' : ','}"${key}":${part}`;
+    const json = key === 'resources' ? resourcesText(value) : plainJson(value);
+    if (json === undefined) return undefined;
+    text += `${text === '' ? '{' : ','}"${key}":${json}`;
   }
   return text === '' ? '{}' : `${text}}`;
 }

@@ -73,7 +73,11 @@ const requiredOfPool = new WeakMap<Pool, RequiredTerms>();
 function ownTerms(pool: Pool): RequiredTerms {
   let required = requiredOfPool.get(pool);
   if (!required) {
-    const frozen = (r: NodeSelectorRequirement): NodeSelectorRequirement => Object.freeze(r.values ? { ...copyRequirement(r), values: Object.freeze([...r.values]) as string[] } : copyRequirement(r));
+    const frozen = (r: NodeSelectorRequirement): NodeSelectorRequirement => {
+      const copy = copyRequirement(r);
+      if (copy.values) Object.freeze(copy.values);
+      return Object.freeze(copy);
+    };
     required = Object.freeze({ nodeSelectorTerms: Object.freeze(poolTerms(pool).map((w) => Object.freeze({ matchExpressions: Object.freeze(w.map(frozen)) as NodeSelectorRequirement[] }))) as NodeSelectorTerm[] });
     requiredOfPool.set(pool, required);
   }
