@@ -1,7 +1,7 @@
 /**
- * Decision cost: median µs of CPU time per decide() for pods of 1, 10 and 100 GPU containers on the
+ * Decision cost: median µs of CPU time per decide() for pods of 1, 8 and 64 GPU containers on the
  * design policy plus a HAMi pool (on ACK's shared modes a pod's containers share one card, so
- * 100 containers of 8 GiB fit only where each gets its own share), next to a baseline measured
+ * 64 containers of 8 GiB fit only where each gets its own share), next to a baseline measured
  * in the same run — a JSON round trip of the same pod, the least a webhook does with it. Beside
  * it, the first and the second pod of a demand: decide() keeps what a plain pod's pools come to
  * per demand from its second pod on (the second pays for keeping it), so the same pod again costs
@@ -10,73 +10,23 @@
  * (test/fixtures/reviews/numa-pod.json) and the one-container pod with a nodeSelector of its own.
  * Figures, not assertions. `npm run bench:engine`.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { decide } from '../src/engine/decide.ts';
 import { MAX_GPU_CONTAINERS } from '../src/engine/demand.ts';
-import type { Pod } from '../src/engine/pod.ts';
 import { DEFAULT_POLICY_YAML } from '../src/policy/default-policy.ts';
 import { parsePolicyOrThrow } from '../src/policy/parse.ts';
+import { BATCH, benchPolicyYaml, cpuMicros, medianMicros, medianOfBatches, namespace, newDemands, notPlain, pod } from './engine-cases.ts';
 
-const policy = parsePolicyOrThrow(DEFAULT_POLICY_YAML.replace('namespaces:',
-  '  - {name: l40s-hami, backend: hami, nodeSelector: {pool: l40s}, gpu: {model: L40S, memory: 48Gi, perNode: 8}, hami: {resourceName: hami.io/gpu}}\nnamespaces:'));
-const namespace = { name: 'ml', labels: {} };
+const { values } = parseArgs({ options: {
+  /** Another checkout (same node_modules): its decide() and this one's, each in processes of their own, alternating. */
+  against: { type: 'string' },
+  /** Rounds of --against: each runs both sides once, in turn (which goes first alternates). */
+  rounds: { type: 'string', default: '6' },
+} });
 
-function pod(containers: number, prefix = 'c', nodeSelector?: Record<string, string>): Pod {
-  return {
-    apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'train-', namespace: 'ml', labels: { app: 'train' } },
-    spec: {
-      ...(nodeSelector ? { nodeSelector } : {}),
-      containers: Array.from({ length: containers }, (_, i) => ({
-        name: `${prefix}${i}`, image: 'registry.example.com/train:1.0',
-        env: [{ name: 'MODE', value: 'train' }],
-        resources: {
-          limits: { cpu: '4', memory: '16Gi', 'gpu-admission.io/gpu-memory': '8Gi' },
-          requests: { cpu: '4', memory: '16Gi', 'gpu-admission.io/gpu-memory': '8Gi' },
-        },
-      })),
-    },
-  };
-}
-
-/**
- * Median µs of CPU time (this process's user + system, from process.cpuUsage) per call, over
- * batches: on a shared machine CPU time moves far less with other load than wall time does.
- */
-function medianMicros(fn: () => unknown, budgetMs = 1500): number {
-  return medianOfBatches(() => {
-    const start = process.cpuUsage();
-    for (let i = 0; i < BATCH; i++) fn();
-    return cpuMicros(start) / BATCH;
-  }, budgetMs);
-}
-
-const BATCH = 50;
-const cpuMicros = (start: NodeJS.CpuUsage): number => {
-  const used = process.cpuUsage(start);
-  return used.user + used.system;
-};
-
-/** The median of `batch()`'s figures over `budgetMs`, after half a second of them unread (the JIT warmed up: optimised code, not its compilation, is measured). */
-function medianOfBatches(batch: () => number, budgetMs: number): number {
-  const warm = performance.now() + 500;
-  while (performance.now() < warm) batch();
-  const samples: number[] = [];
-  const deadline = performance.now() + budgetMs;
-  while (performance.now() < deadline) samples.push(batch());
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)] ?? NaN;
-}
-
-/**
- * Pods of the same size whose container names all differ, more of them than the engine keeps:
- * taken in turn, each is a demand decide() has not seen (src/engine/plain.ts), as the first pod
- * of a Deployment is.
- */
-function newDemands(containers: number): () => Pod {
-  const pods = Array.from({ length: 600 }, (_, k) => pod(containers, `d${k}-`));
-  let next = 0;
-  return () => pods[next++ % pods.length] as Pod;
-}
+const policy = parsePolicyOrThrow(benchPolicyYaml(DEFAULT_POLICY_YAML));
 
 /**
  * Median µs of CPU time of the second pod of a demand: in each batch, pods of demands not seen
@@ -109,12 +59,7 @@ for (const n of [1, 8, MAX_GPU_CONTAINERS]) {
   });
 }
 
-/** Pods that are not plain (src/engine/plain.ts): every one of them is judged whole, as the first pod of a demand is. */
-const numaPod = (JSON.parse(readFileSync(new URL('../test/fixtures/reviews/numa-pod.json', import.meta.url), 'utf8')) as { request: { object: Pod } }).request.object;
-const others: { name: string; pod: Pod }[] = [
-  { name: 'NUMA pod (numa-pod.json: SingleNUMANode, RDMA, 4 GPUs)', pod: numaPod },
-  { name: 'own nodeSelector (1 container, 8Gi)', pod: pod(1, 'c', { 'aliyun.accelerator/nvidia_name': 'Tesla-T4' }) },
-];
+const others = notPlain();
 const otherRows = others.map(({ name, pod: p }) => {
   const kind = decide(p, { policy, namespace }).kind;
   if (kind !== 'patch') throw new Error(`expected a patch for ${name}, got ${kind}`);
@@ -145,46 +90,32 @@ if (one && most) {
 }
 
 /**
- * `--against DIR`: another checkout's decide() (same node_modules) in the same process, on the
- * one-container rows, in alternating batches: CPU µs per call of each and the median of the
- * rounds' ratios. On a shared machine the medians above move by more than a change of 10 %;
- * alternating batches in one process put both sides under the same load.
+ * `--against DIR`: another checkout's decide() (same node_modules) beside this one's, on the
+ * one-container cases: each side in a process of its own (bench/engine-side.ts), in alternating
+ * rounds (which side goes first alternates), so both sides run under the same load and neither's
+ * figures depend on what ran before it in its process. Both sides in one process, as before
+ * 2026-12-04, read an unchanged checkout against itself as 0.64–1.04: the side that had run the
+ * table above was the warmer. Prints each side's median over the rounds, with its range, and the
+ * median of the rounds' ratios.
  */
-const against = process.argv.indexOf('--against');
-if (against !== -1) {
-  const dir = process.argv[against + 1];
-  if (!dir) throw new Error('--against needs a checkout directory');
-  const from = (path: string): string => new URL(`file://${dir.replace(/\/$/, '')}/${path}`).href;
-  const other = (await import(from('src/engine/decide.ts'))) as { decide: typeof decide };
-  const otherParse = (await import(from('src/policy/parse.ts'))) as { parsePolicyOrThrow: typeof parsePolicyOrThrow };
-  const otherYaml = (await import(from('src/policy/default-policy.ts'))) as { DEFAULT_POLICY_YAML: string };
-  const otherPolicy = otherParse.parsePolicyOrThrow(otherYaml.DEFAULT_POLICY_YAML.replace('namespaces:',
-    '  - {name: l40s-hami, backend: hami, nodeSelector: {pool: l40s}, gpu: {model: L40S, memory: 48Gi, perNode: 8}, hami: {resourceName: hami.io/gpu}}\nnamespaces:'));
-  const sides = [{ decide: other.decide, context: { policy: otherPolicy, namespace } }, { decide, context: { policy, namespace } }];
-  const same = pod(1);
-  const cases: [string, () => Pod][] = [['same pod again', () => same], ['first of a demand', newDemands(1)],
-    ...others.map(({ name, pod: p }): [string, () => Pod] => [name.split(' (')[0] as string, () => p])];
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  const rounds = 15;
-  const calls = 4000;
-  console.log(`\nagainst ${dir}: ${rounds} alternating rounds of ${calls} calls, CPU µs per call (medians), this checkout ÷ the other (median of the rounds' ratios)`);
-  for (const [name, next] of cases) {
-    for (const side of sides) for (let i = 0; i < calls; i++) side.decide(next(), side.context); // warm up both
-    const times: [number[], number[]] = [[], []];
-    const ratios: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const got = [0, 0];
-      for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
-        const side = sides[k] as (typeof sides)[number];
-        const start = process.cpuUsage();
-        for (let i = 0; i < calls; i++) side.decide(next(), side.context);
-        const used = process.cpuUsage(start);
-        got[k] = (used.user + used.system) / calls;
-      }
-      times[0].push(got[0] as number);
-      times[1].push(got[1] as number);
-      ratios.push((got[1] as number) / (got[0] as number));
+if (values.against !== undefined) {
+  const sides = [values.against, fileURLToPath(new URL('..', import.meta.url))];
+  const rounds = Number(values.rounds);
+  const side = fileURLToPath(new URL('./engine-side.ts', import.meta.url));
+  const runs: [Record<string, number>[], Record<string, number>[]] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      runs[k as 0 | 1].push(JSON.parse(execFileSync(process.execPath, [side, sides[k] as string], { encoding: 'utf8' })) as Record<string, number>);
     }
-    console.log(`${name.padEnd(20)} other ${median(times[0]).toFixed(1).padStart(6)} µs  this ${median(times[1]).toFixed(1).padStart(6)} µs  this/other ${median(ratios).toFixed(2)}`);
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const spread = (xs: number[]): string => `${median(xs).toFixed(1).padStart(5)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+  console.log(`\nagainst ${values.against}: ${rounds} rounds, each side in its own process per round (bench/engine-side.ts), CPU µs per call: `
+    + 'median over the rounds (range); this checkout ÷ the other: median of the rounds\' ratios (range)');
+  for (const name of Object.keys(runs[0][0] ?? {})) {
+    const other = runs[0].map((f) => f[name] as number);
+    const mine = runs[1].map((f) => f[name] as number);
+    const ratios = mine.map((m, i) => m / (other[i] as number));
+    console.log(`${name.padEnd(20)} other ${spread(other)} µs  this ${spread(mine)} µs  this/other ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * What bench/engine.bench.ts measures, shared with its `--against` child (bench/engine-side.ts):
+ * the pods, the policy's text, and the CPU-time medians. Imports nothing of src/ but types, so a
+ * child measures only the checkout it is given.
+ */
+import { readFileSync } from 'node:fs';
+import type { Decision } from '../src/engine/decision.ts';
+import type { DecideContext } from '../src/engine/decide.ts';
+import type { Pod } from '../src/engine/pod.ts';
+
+/** The design policy (the embedded default) with a HAMi pool besides. */
+export function benchPolicyYaml(defaultPolicyYaml: string): string {
+  return defaultPolicyYaml.replace('namespaces:',
+    '  - {name: l40s-hami, backend: hami, nodeSelector: {pool: l40s}, gpu: {model: L40S, memory: 48Gi, perNode: 8}, hami: {resourceName: hami.io/gpu}}\nnamespaces:');
+}
+
+export const namespace = { name: 'ml', labels: {} };
+
+export function pod(containers: number, prefix = 'c', nodeSelector?: Record<string, string>): Pod {
+  return {
+    apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'train-', namespace: 'ml', labels: { app: 'train' } },
+    spec: {
+      ...(nodeSelector ? { nodeSelector } : {}),
+      containers: Array.from({ length: containers }, (_, i) => ({
+        name: `${prefix}${i}`, image: 'registry.example.com/train:1.0',
+        env: [{ name: 'MODE', value: 'train' }],
+        resources: {
+          limits: { cpu: '4', memory: '16Gi', 'gpu-admission.io/gpu-memory': '8Gi' },
+          requests: { cpu: '4', memory: '16Gi', 'gpu-admission.io/gpu-memory': '8Gi' },
+        },
+      })),
+    },
+  };
+}
+
+/**
+ * Median µs of CPU time (this process's user + system, from process.cpuUsage) per call, over
+ * batches: on a shared machine CPU time moves far less with other load than wall time does.
+ */
+export function medianMicros(fn: () => unknown, budgetMs = 1500): number {
+  return medianOfBatches(() => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < BATCH; i++) fn();
+    return cpuMicros(start) / BATCH;
+  }, budgetMs);
+}
+
+export const BATCH = 50;
+export const cpuMicros = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+};
+
+/** The median of `batch()`'s figures over `budgetMs`, after half a second of them unread (the JIT warmed up: optimised code, not its compilation, is measured). */
+export function medianOfBatches(batch: () => number, budgetMs: number): number {
+  const warm = performance.now() + 500;
+  while (performance.now() < warm) batch();
+  const samples: number[] = [];
+  const deadline = performance.now() + budgetMs;
+  while (performance.now() < deadline) samples.push(batch());
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] ?? NaN;
+}
+
+/**
+ * Pods of the same size whose container names all differ, more of them than the engine keeps:
+ * taken in turn, each is a demand decide() has not seen (src/engine/plain.ts), as the first pod
+ * of a Deployment is.
+ */
+export function newDemands(containers: number): () => Pod {
+  const pods = Array.from({ length: 600 }, (_, k) => pod(containers, `d${k}-`));
+  let next = 0;
+  return () => pods[next++ % pods.length] as Pod;
+}
+
+/** Pods that are not plain (src/engine/plain.ts): every one of them is judged whole, as the first pod of a demand is. */
+export function notPlain(): { name: string; pod: Pod }[] {
+  const numaPod = (JSON.parse(readFileSync(new URL('../test/fixtures/reviews/numa-pod.json', import.meta.url), 'utf8')) as { request: { object: Pod } }).request.object;
+  return [
+    { name: 'NUMA pod (numa-pod.json: SingleNUMANode, RDMA, 4 GPUs)', pod: numaPod },
+    { name: 'own nodeSelector (1 container, 8Gi)', pod: pod(1, 'c', { 'aliyun.accelerator/nvidia_name': 'Tesla-T4' }) },
+  ];
+}
+
+type Decide = (pod: Pod, context: DecideContext) => Decision;
+
+/** The one-container cases `--against` compares: each a short name and the next pod to decide. */
+export function againstCases(): [string, () => Pod][] {
+  const same = pod(1);
+  return [['same pod again', () => same], ['first of a demand', newDemands(1)],
+    ...notPlain().map(({ name, pod: p }): [string, () => Pod] => [name.split(' (')[0] as string, () => p])];
+}
+
+/** Median µs of CPU time per call of each case, with this decide() and policy. */
+export function measureCases(decide: Decide, context: DecideContext, budgetMs: number): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const [name, next] of againstCases()) figures[name] = medianMicros(() => decide(next(), context), budgetMs);
+  return figures;
+}
