@@ -118,10 +118,11 @@ const ATTACKS: Attack[] = [
 ];
 
 const processEnv = shippedProcessEnv();
-console.log(`as shipped: --max-in-flight ${env('GPU_ADMISSION_MAX_IN_FLIGHT')}, ${Object.entries(processEnv).map(([k, v]) => `${k}=${v}`).join(' ')}; the Deployment's memory limit: ${shippedMemoryLimit}`);
+console.log(`as shipped: --max-in-flight ${env('GPU_ADMISSION_MAX_IN_FLIGHT')}, process metrics on, ${Object.entries(processEnv).map(([k, v]) => `${k}=${v}`).join(' ')}; the Deployment's memory limit: ${shippedMemoryLimit}`);
 console.log('| attack | what the attacker got | peak RSS | alive | a normal review during it |\n|---|---|---|---|---|');
 for (const attack of ATTACKS) {
-  const w = await startWebhook(['--max-in-flight', env('GPU_ADMISSION_MAX_IN_FLIGHT')], processEnv);
+  // Node's process metrics on, as the Deployment leaves them (the fuzz suite's webhook has them off).
+  const w = await startWebhook(['--max-in-flight', env('GPU_ADMISSION_MAX_IN_FLIGHT'), '--process-metrics', 'true'], processEnv);
   try {
     const started = performance.now();
     const result = attack.run(w);

@@ -17,7 +17,7 @@ import { decide } from '../src/engine/decide.ts';
 import { MAX_GPU_CONTAINERS } from '../src/engine/demand.ts';
 import { DEFAULT_POLICY_YAML } from '../src/policy/default-policy.ts';
 import { parsePolicyOrThrow } from '../src/policy/parse.ts';
-import { BATCH, benchPolicyYaml, cpuMicros, medianMicros, medianOfBatches, namespace, newDemands, notPlain, pod } from './engine-cases.ts';
+import { BATCH, benchPolicyYaml, cpuMicros, mediansInTurns, namespace, newDemands, notPlain, pod, timed, type Batch } from './engine-cases.ts';
 
 const { values } = parseArgs({ options: {
   /** Another checkout (same node_modules): its decide() and this one's, each in processes of their own, alternating. */
@@ -29,42 +29,47 @@ const { values } = parseArgs({ options: {
 const policy = parsePolicyOrThrow(benchPolicyYaml(DEFAULT_POLICY_YAML));
 
 /**
- * Median µs of CPU time of the second pod of a demand: in each batch, pods of demands not seen
- * before under a policy of its own (a copy, so no batch finds what another kept), each decided once
- * unmeasured, then each again, measured: the decision that keeps what the demand comes to.
+ * Batches of the second pod of a demand: in each, pods of demands not seen before under a policy of
+ * its own (a copy, so no batch finds what another kept), each decided once unmeasured, then each
+ * again, measured: the decision that keeps what the demand comes to.
  */
-function secondMicros(containers: number, budgetMs = 1500): number {
+function second(containers: number): Batch {
   const unseen = newDemands(containers);
-  return medianOfBatches(() => {
+  return () => {
     const context = { policy: { ...policy }, namespace };
     const pods = Array.from({ length: BATCH }, unseen);
     for (const p of pods) decide(p, context);
     const start = process.cpuUsage();
     for (const p of pods) decide(p, context);
     return cpuMicros(start) / BATCH;
-  }, budgetMs);
+  };
 }
 
-const rows: { containers: number; decide: number; first: number; second: number; baseline: number }[] = [];
+// Every case of the tables below, measured in turns (mediansInTurns): 1.5 s of batches each.
+const cases: Record<string, Batch> = {};
 // The most containers a pod may have translated (MAX_GPU_CONTAINERS) is the largest size measured.
-for (const n of [1, 8, MAX_GPU_CONTAINERS]) {
+const SIZES = [1, 8, MAX_GPU_CONTAINERS];
+for (const n of SIZES) {
   const p = pod(n);
   const kind = decide(p, { policy, namespace }).kind;
   if (kind !== 'patch') throw new Error(`expected a patch for ${n} containers, got ${kind}`);
   const unseen = newDemands(n);
-  rows.push({
-    containers: n, decide: medianMicros(() => decide(p, { policy, namespace })), first: medianMicros(() => decide(unseen(), { policy, namespace })),
-    second: secondMicros(n),
-    baseline: medianMicros(() => JSON.parse(JSON.stringify(p))),
-  });
+  cases[`decide ${n}`] = timed(() => decide(p, { policy, namespace }));
+  cases[`first ${n}`] = timed(() => decide(unseen(), { policy, namespace }));
+  cases[`second ${n}`] = second(n);
+  cases[`baseline ${n}`] = timed(() => JSON.parse(JSON.stringify(p)));
 }
-
 const others = notPlain();
-const otherRows = others.map(({ name, pod: p }) => {
+for (const { name, pod: p } of others) {
   const kind = decide(p, { policy, namespace }).kind;
   if (kind !== 'patch') throw new Error(`expected a patch for ${name}, got ${kind}`);
-  return { name, decide: medianMicros(() => decide(p, { policy, namespace })), baseline: medianMicros(() => JSON.parse(JSON.stringify(p))) };
-});
+  cases[`decide ${name}`] = timed(() => decide(p, { policy, namespace }));
+  cases[`baseline ${name}`] = timed(() => JSON.parse(JSON.stringify(p)));
+}
+const m = mediansInTurns(cases, 1500);
+const at = (name: string): number => m[name] as number;
+const rows = SIZES.map((n) => ({ containers: n, decide: at(`decide ${n}`), first: at(`first ${n}`), second: at(`second ${n}`), baseline: at(`baseline ${n}`) }));
+const otherRows = others.map(({ name }) => ({ name, decide: at(`decide ${name}`), baseline: at(`baseline ${name}`) }));
 
 console.log(`node ${process.version}, ${policy.pools.length} pools (the design policy and a HAMi pool)`);
 console.log('decide µs: the same pod again (its demand kept); first of a demand µs: a pod of a demand not seen before; '

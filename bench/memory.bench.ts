@@ -1,7 +1,8 @@
 // Resident memory of the webhook process as the image runs it (dist/main.js: `npm run build`
 // first; the sources, which Node strips of their types at load, otherwise), with the shipped
 // Deployment's settings (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT,
-// NODE_OPTIONS, MALLOC_*) and without them, with the policy from
+// NODE_OPTIONS, MALLOC_*; Node's process metrics on, as it leaves them: before 2026-12-04 they
+// were off here, as the fuzz suite runs the webhook) and without them, with the policy from
 // a file and as the Deployment runs it: from the ConfigMap, with the namespace and node watches,
 // against a real control plane (test/e2e/control-plane: etcd, kube-apiserver, scheduler,
 // controller-manager, started once for the run and stopped at its end, also on failure or
@@ -19,7 +20,7 @@
 //    annotations, under the 4 MiB body limit), 3 rounds: peak RSS (VmHWM) against the
 //    Deployment's memory limit, and every answer.
 // Goals of issue #23: idle ≤ 80 MiB, ≤ 96 MiB after 100k reviews, the flood within 256Mi.
-// npm run bench:memory [-- --reviews 100000] [--nodes 100] [--namespaces 50] [--idle-seconds 120 (0: not read)]
+// npm run bench:memory [-- --reviews 100000] [--nodes 100] [--namespaces 50] [--idle-seconds 120 (0: not read)] [--process-metrics true]
 //   [--try='<NAME=value …> <node flags …>|…': these settings too]
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
@@ -43,6 +44,8 @@ const { values } = parseArgs({ options: {
   namespaces: { type: 'string', default: '50' },
   /** Seconds after start and after the load at which RSS is read again, once V8's memory reducer has run; 0: not read. */
   'idle-seconds': { type: 'string', default: '120' },
+  /** Node's process metrics (prom-client's default metrics) on /metrics, as the Deployment serves them; false: without. */
+  'process-metrics': { type: 'string', default: 'true' },
   /** More settings to compare, separated by '|': environment variables (`NAME=value`) and node's flags. */
   try: { type: 'string' },
 } });
@@ -58,6 +61,8 @@ interface Settings { readonly env: Readonly<Record<string, string>>; readonly fl
 const shipped: Settings = { env: shippedProcessEnv(), flags: [] };
 const NOTHING: Settings = { env: {}, flags: [] };
 const maxInFlight = shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT');
+/** Whether the webhook serves Node's process metrics: the Deployment leaves GPU_ADMISSION_PROCESS_METRICS unset (true); --process-metrics false for the figures without them. */
+const PROCESS_METRICS = values['process-metrics'];
 const limitMiB = Number(/^(\d+)Mi$/.exec(shippedMemoryLimit)?.[1] ?? NaN);
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
@@ -155,7 +160,8 @@ async function watchesHeld(kubectl: Kubectl): Promise<Map<string, number>> {
 async function start(source: Source, s: Settings, inFlight = maxInFlight): Promise<RunningWebhook & { checked(): Promise<void> }> {
   const before = source === 'ConfigMap' ? await watchesHeld(cluster.kubectl) : undefined;
   const policy = before ? ['--policy-source', 'configmap'] : ['--policy-source', 'file', '--policy-file', POLICY_FILE];
-  const webhook = await startWebhook(['--max-in-flight', inFlight, ...policy], { NODE_OPTIONS: '', ...(before ? { KUBECONFIG: cluster.kubeconfig } : {}), ...s.env }, entry, s.flags);
+  // Node's process metrics on /metrics, as the Deployment leaves them (GPU_ADMISSION_PROCESS_METRICS unset: true).
+  const webhook = await startWebhook(['--max-in-flight', inFlight, '--process-metrics', PROCESS_METRICS, ...policy], { NODE_OPTIONS: '', ...(before ? { KUBECONFIG: cluster.kubeconfig } : {}), ...s.env }, entry, s.flags);
   running = webhook;
   const checked = async (): Promise<void> => {
     const answer = await webhook.post('/mutate', MIX[1] as string);
@@ -279,7 +285,7 @@ const t0 = performance.now();
 const cluster = await startCluster();
 stopCluster = cluster.stop;
 console.log(`${process.version}, entry ${entry ? 'dist/main.js (as the image runs it)' : 'src/main.ts (no build: npm run build first for the image\'s figures)'}; `
-  + `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; the Deployment: --max-in-flight ${maxInFlight}, `
+  + `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; the Deployment: --max-in-flight ${maxInFlight}, process metrics ${PROCESS_METRICS === 'true' ? 'on' : 'off'}, `
   + `${shown(shipped)}, memory limit ${shippedMemoryLimit}; the cluster (a real control plane, up in ${((performance.now() - t0) / 1000).toFixed(0)} s, `
   + `for every row): ${NAMESPACES.length} opted-in namespaces, ${NODES} nodes (${cluster.gpuNodes} with GPUs)`);
 try {
