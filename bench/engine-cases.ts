@@ -72,9 +72,12 @@ export function mediansInTurns(cases: Readonly<Record<string, Batch>>, budgetMs:
     }
   }
   const medians: Record<string, number> = {};
-  for (const [name, taken] of samples) medians[name] = [...taken].sort((a, b) => a - b)[Math.floor(taken.length / 2)] ?? NaN;
+  for (const [name, taken] of samples) medians[name] = median(taken);
   return medians;
 }
+
+/** The middle figure (the upper of the two middle ones of an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /**
  * Pods of the same size whose container names all differ, more of them than the engine keeps:
@@ -98,22 +101,18 @@ export function notPlain(): { name: string; pod: Pod }[] {
 
 type Decide = (pod: Pod, context: DecideContext) => Decision;
 
-/** The one-container cases `--against` compares: each a short name and the next pod to decide. */
-export function againstCases(): [string, () => Pod][] {
-  const same = pod(1);
-  return [['same pod again', () => same], ['first of a demand', newDemands(1)],
-    ...notPlain().map(({ name, pod: p }): [string, () => Pod] => [name.split(' (')[0] as string, () => p])];
-}
-
 /**
- * Median µs of CPU time per call of each case, with this decide() and policy, in turns; and a JSON
- * round trip of the NUMA pod, which no checkout changes: a round where it is slow too was a slow
- * moment of the machine, not of the code.
+ * Median µs of CPU time per call of the one-container cases `--against` compares, with this
+ * decide() and policy, in turns; and a JSON round trip of the NUMA pod, which no checkout changes:
+ * a round where it is slow too was a slow moment of the machine, not of the code.
  */
 export function measureCases(decide: Decide, context: DecideContext, budgetMs: number): Record<string, number> {
-  const cases: Record<string, Batch> = {};
-  for (const [name, next] of againstCases()) cases[name] = timed(() => decide(next(), context));
-  const numa = notPlain()[0]?.pod;
+  const same = pod(1);
+  const first = newDemands(1);
+  const cases: Record<string, Batch> = { 'same pod again': timed(() => decide(same, context)), 'first of a demand': timed(() => decide(first(), context)) };
+  const judged = notPlain();
+  for (const { name, pod: p } of judged) cases[name.split(' (')[0] as string] = timed(() => decide(p, context));
+  const numa = judged[0]?.pod;
   cases['JSON round trip'] = timed(() => JSON.parse(JSON.stringify(numa)));
   return mediansInTurns(cases, budgetMs);
 }

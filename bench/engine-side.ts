@@ -8,7 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import type { decide as Decide } from '../src/engine/decide.ts';
 import type { parsePolicyOrThrow as Parse } from '../src/policy/parse.ts';
-import { benchPolicyYaml, measureCases, namespace } from './engine-cases.ts';
+import { benchPolicyYaml, measureCases, namespace, pod } from './engine-cases.ts';
 
 const [dir, budget = '1000'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: node bench/engine-side.ts DIR [budgetMs]');
@@ -17,10 +17,7 @@ const { decide } = (await import(from('src/engine/decide.ts'))) as { decide: typ
 const { parsePolicyOrThrow } = (await import(from('src/policy/parse.ts'))) as { parsePolicyOrThrow: typeof Parse };
 const { DEFAULT_POLICY_YAML } = (await import(from('src/policy/default-policy.ts'))) as { DEFAULT_POLICY_YAML: string };
 const policy = parsePolicyOrThrow(benchPolicyYaml(DEFAULT_POLICY_YAML));
-const kind = decide(againstProbe(), { policy, namespace }).kind;
+const kind = decide(pod(1), { policy, namespace }).kind;
 if (kind !== 'patch') throw new Error(`expected a patch from ${dir}'s decide, got ${kind}`);
 console.log(JSON.stringify(measureCases(decide, { policy, namespace }, Number(budget))));
 
-function againstProbe(): Parameters<typeof Decide>[0] {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'ml' }, spec: { containers: [{ name: 'probe', resources: { limits: { 'gpu-admission.io/gpu': '1' } } }] } };
-}

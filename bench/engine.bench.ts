@@ -17,7 +17,7 @@ import { decide } from '../src/engine/decide.ts';
 import { MAX_GPU_CONTAINERS } from '../src/engine/demand.ts';
 import { DEFAULT_POLICY_YAML } from '../src/policy/default-policy.ts';
 import { parsePolicyOrThrow } from '../src/policy/parse.ts';
-import { BATCH, benchPolicyYaml, cpuMicros, mediansInTurns, namespace, newDemands, notPlain, pod, timed, type Batch } from './engine-cases.ts';
+import { BATCH, benchPolicyYaml, cpuMicros, median, mediansInTurns, namespace, newDemands, notPlain, pod, timed, type Batch } from './engine-cases.ts';
 
 const { values } = parseArgs({ options: {
   /** Another checkout (same node_modules): its decide() and this one's, each in processes of their own, alternating. */
@@ -66,8 +66,8 @@ for (const { name, pod: p } of others) {
   cases[`decide ${name}`] = timed(() => decide(p, { policy, namespace }));
   cases[`baseline ${name}`] = timed(() => JSON.parse(JSON.stringify(p)));
 }
-const m = mediansInTurns(cases, 1500);
-const at = (name: string): number => m[name] as number;
+const medians = mediansInTurns(cases, 1500);
+const at = (name: string): number => medians[name] as number;
 const rows = SIZES.map((n) => ({ containers: n, decide: at(`decide ${n}`), first: at(`first ${n}`), second: at(`second ${n}`), baseline: at(`baseline ${n}`) }));
 const otherRows = others.map(({ name }) => ({ name, decide: at(`decide ${name}`), baseline: at(`baseline ${name}`) }));
 
@@ -113,7 +113,6 @@ if (values.against !== undefined) {
       runs[k as 0 | 1].push(JSON.parse(execFileSync(process.execPath, [side, sides[k] as string], { encoding: 'utf8' })) as Record<string, number>);
     }
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const spread = (xs: number[]): string => `${median(xs).toFixed(1).padStart(5)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
   console.log(`\nagainst ${values.against}: ${rounds} rounds, each side in its own process per round (bench/engine-side.ts), CPU µs per call: `
     + 'median over the rounds (range); this checkout ÷ the other: median of the rounds\' ratios (range)');

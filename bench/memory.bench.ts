@@ -160,7 +160,6 @@ async function watchesHeld(kubectl: Kubectl): Promise<Map<string, number>> {
 async function start(source: Source, s: Settings, inFlight = maxInFlight): Promise<RunningWebhook & { checked(): Promise<void> }> {
   const before = source === 'ConfigMap' ? await watchesHeld(cluster.kubectl) : undefined;
   const policy = before ? ['--policy-source', 'configmap'] : ['--policy-source', 'file', '--policy-file', POLICY_FILE];
-  // Node's process metrics on /metrics, as the Deployment leaves them (GPU_ADMISSION_PROCESS_METRICS unset: true).
   const webhook = await startWebhook(['--max-in-flight', inFlight, '--process-metrics', PROCESS_METRICS, ...policy], { NODE_OPTIONS: '', ...(before ? { KUBECONFIG: cluster.kubeconfig } : {}), ...s.env }, entry, s.flags);
   running = webhook;
   const checked = async (): Promise<void> => {

@@ -19,8 +19,9 @@ export interface RunningWebhook {
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 /**
- * Starts the webhook with these flags (Node's process metrics off unless they say otherwise); `env`
- * is added to the environment (NODE_OPTIONS for the shipped heap cap). `main` is the entry point: the sources, or the build the image runs
+ * Starts the webhook with these flags (Node's process metrics off, unless they say otherwise: of a
+ * flag given twice the last wins); `env` is added to the environment (NODE_OPTIONS for the shipped
+ * heap cap). `main` is the entry point: the sources, or the build the image runs
  * (dist/main.js); `nodeFlags` go before it on node's command line (V8 flags NODE_OPTIONS refuses).
  */
 export async function startWebhook(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}, main = MAIN,
@@ -29,7 +30,7 @@ export async function startWebhook(args: readonly string[] = [], env: Readonly<R
   genCerts(dir);
   const ca = readFileSync(join(dir, 'ca.crt'));
   const child = spawn(process.execPath, [...nodeFlags, main, '--port', '0', '--host', '127.0.0.1', '--tls-cert', join(dir, 'tls.crt'),
-    '--tls-key', join(dir, 'tls.key'), ...(args.includes('--process-metrics') ? [] : ['--process-metrics', 'false']), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    '--tls-key', join(dir, 'tls.key'), '--process-metrics', 'false', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';
     const onData = (chunk: Buffer): void => {
