@@ -1,12 +1,12 @@
 // Each attack of the reliability review (issue #24) against the real HTTPS server as shipped
-// (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT, NODE_OPTIONS, MALLOC_*), a fresh process per
+// (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT, NODE_OPTIONS, MALLOC_*; the Dockerfile's node flags), a fresh process per
 // attack: what the attacker got, the process's peak RSS (VmHWM) against the Deployment's memory
 // limit, whether it lived, and how long a normal review sent during the attack took. Loopback
 // only; every attack is bounded in count and time.   npm run bench:attacks
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { shippedEnv, shippedMemoryLimit, shippedProcessEnv } from './shipped.ts';
+import { shippedEnv, shippedMemoryLimit, shippedNodeFlags, shippedProcessEnv } from './shipped.ts';
 import { startWebhook, type RunningWebhook } from '../test/fuzz/server.ts';
 
 const env = shippedEnv;
@@ -118,11 +118,12 @@ const ATTACKS: Attack[] = [
 ];
 
 const processEnv = shippedProcessEnv();
-console.log(`as shipped: --max-in-flight ${env('GPU_ADMISSION_MAX_IN_FLIGHT')}, process metrics on, ${Object.entries(processEnv).map(([k, v]) => `${k}=${v}`).join(' ')}; the Deployment's memory limit: ${shippedMemoryLimit}`);
+const nodeFlags = shippedNodeFlags();
+console.log(`as shipped: --max-in-flight ${env('GPU_ADMISSION_MAX_IN_FLIGHT')}, process metrics on, ${Object.entries(processEnv).map(([k, v]) => `${k}=${v}`).join(' ')} node ${nodeFlags.join(' ')}; the Deployment's memory limit: ${shippedMemoryLimit}`);
 console.log('| attack | what the attacker got | peak RSS | alive | a normal review during it |\n|---|---|---|---|---|');
 for (const attack of ATTACKS) {
   // Node's process metrics on, as the Deployment leaves them (the fuzz suite's webhook has them off).
-  const w = await startWebhook(['--max-in-flight', env('GPU_ADMISSION_MAX_IN_FLIGHT'), '--process-metrics', 'true'], processEnv);
+  const w = await startWebhook(['--max-in-flight', env('GPU_ADMISSION_MAX_IN_FLIGHT'), '--process-metrics', 'true'], processEnv, undefined, nodeFlags);
   try {
     const started = performance.now();
     const result = attack.run(w);

@@ -1,7 +1,7 @@
 // Resident memory of the webhook process as the image runs it (dist/main.js: `npm run build`
 // first; the sources, which Node strips of their types at load, otherwise), with the shipped
 // Deployment's settings (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT,
-// NODE_OPTIONS, MALLOC_*; Node's process metrics on, as it leaves them: before 2026-12-04 they
+// NODE_OPTIONS, MALLOC_*; the Dockerfile's node flags, --no-maglev; Node's process metrics on, as it leaves them: before 2026-12-04 they
 // were off here, as the fuzz suite runs the webhook) and without them, with the policy from
 // a file and as the Deployment runs it: from the ConfigMap, with the namespace and node watches,
 // against a real control plane (test/e2e/control-plane: etcd, kube-apiserver, scheduler,
@@ -33,7 +33,7 @@ import { startControlPlane } from '../test/e2e/control-plane/control-plane.ts';
 import { ensureBinaries, serviceAccountKubeconfig } from '../test/e2e/harness/cluster.ts';
 import { Kubectl, eventually } from '../test/e2e/harness/kubectl.ts';
 import { gpuNodes } from '../test/e2e/harness/nodes.ts';
-import { shippedEnv, shippedMemoryLimit, shippedProcessEnv } from './shipped.ts';
+import { shippedEnv, shippedMemoryLimit, shippedNodeFlags, shippedProcessEnv } from './shipped.ts';
 import type { DriverJob, DriverResult } from './server-driver.ts';
 import { startWebhook, type RunningWebhook } from '../test/fuzz/server.ts';
 
@@ -58,7 +58,7 @@ const DIST = new URL('../dist/main.js', import.meta.url).pathname;
 const entry = existsSync(DIST) ? DIST : undefined;
 /** The process settings: environment variables added, and node's flags before the entry point. */
 interface Settings { readonly env: Readonly<Record<string, string>>; readonly flags: readonly string[] }
-const shipped: Settings = { env: shippedProcessEnv(), flags: [] };
+const shipped: Settings = { env: shippedProcessEnv(), flags: shippedNodeFlags() };
 const NOTHING: Settings = { env: {}, flags: [] };
 const maxInFlight = shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT');
 /** Whether the webhook serves Node's process metrics: the Deployment leaves GPU_ADMISSION_PROCESS_METRICS unset (true); --process-metrics false for the figures without them. */

@@ -3,7 +3,8 @@ import { parseAllDocuments } from 'yaml';
 
 /**
  * What the shipped Deployment (manifests/base/deployment.yaml) gives the webhook: its environment
- * (GPU_ADMISSION_MAX_IN_FLIGHT, NODE_OPTIONS) and its memory limit, so benchmarks measure what ships.
+ * (GPU_ADMISSION_MAX_IN_FLIGHT, NODE_OPTIONS) and its memory limit; and the image's node flags
+ * (Dockerfile), so benchmarks measure what ships.
  */
 interface Container { env: { name: string; value: string }[]; resources: { limits: { memory: string } } }
 const deployment = parseAllDocuments(readFileSync(new URL('../manifests/base/deployment.yaml', import.meta.url), 'utf8'))
@@ -19,5 +20,17 @@ export const shippedEnv = (name: string): string => container.env.find((e) => e.
  */
 export const shippedProcessEnv = (): Record<string, string> => Object.fromEntries(container.env
   .filter((e) => e.name === 'NODE_OPTIONS' || e.name.startsWith('MALLOC_')).map((e) => [e.name, e.value]));
+/**
+ * Node's flags in the image's ENTRYPOINT (the Dockerfile's `["node", …, "dist/main.js"]`): V8's
+ * flags that NODE_OPTIONS refuses (--no-maglev), to put on node's command line before dist/main.js.
+ */
+export function shippedNodeFlags(): string[] {
+  const line = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8'))?.[1];
+  const entrypoint = line === undefined ? undefined : JSON.parse(line) as unknown;
+  if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node' || entrypoint.at(-1) !== 'dist/main.js' || !entrypoint.every((w) => typeof w === 'string')) {
+    throw new Error(`the Dockerfile's ENTRYPOINT is not ["node", …, "dist/main.js"]: ${line ?? 'none'}`);
+  }
+  return entrypoint.slice(1, -1) as string[];
+}
 /** The shipped container's memory limit, as written (256Mi). */
 export const shippedMemoryLimit = container.resources.limits.memory;

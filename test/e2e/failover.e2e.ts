@@ -15,6 +15,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { shippedNodeFlags } from '../../bench/shipped.ts';
 import { createServingCert, startControlPlane, type ControlPlane } from './control-plane/control-plane.ts';
 import { ROOT, buildWebhook, namespace } from './harness/cluster.ts';
 import { Kubectl, eventually } from './harness/kubectl.ts';
@@ -68,10 +69,10 @@ function tearDownNetwork(): void {
   });
 }
 
-/** Starts a replica as the image runs it (`node dist/main.js`), inside its network namespace, policy from a file. */
+/** Starts a replica as the image runs it (`node <the Dockerfile's flags> dist/main.js`), inside its network namespace, policy from a file. */
 async function start(r: Replica): Promise<void> {
   const log = createWriteStream(join(workDir, `${r.name}.log`), { flags: 'a' });
-  const child = spawn('ip', ['netns', 'exec', r.name, process.execPath, join(ROOT, 'dist/main.js')], {
+  const child = spawn('ip', ['netns', 'exec', r.name, process.execPath, ...shippedNodeFlags(), join(ROOT, 'dist/main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -19,7 +19,7 @@ import { reachablePools } from '../helpers/namespace-rules.ts';
 import { fuzzCasesUpTo, type FuzzCase } from './reviews.ts';
 import { RULES_ALLOWED, RULES_NAMESPACE, RULES_NODES, RULES_POLICY, ruleCases } from './rules.ts';
 import { startWebhook } from './server.ts';
-import { shippedEnv, shippedProcessEnv } from '../../bench/shipped.ts';
+import { shippedEnv, shippedNodeFlags, shippedProcessEnv } from '../../bench/shipped.ts';
 
 const { values } = parseArgs({ options: { count: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' }, 'rule-count': { type: 'string' } } });
 const count = Number(values.count ?? '10000');
@@ -30,7 +30,7 @@ const concurrency = Number(values.concurrency ?? '16'); // twice the shipped --m
 const API_SERVER_WAIT_MS = 5_000;
 const fuzzCases = fuzzCasesUpTo(1_000_000);
 
-const webhook = await startWebhook(['--max-in-flight', shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT')], shippedProcessEnv());
+const webhook = await startWebhook(['--max-in-flight', shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT')], shippedProcessEnv(), undefined, shippedNodeFlags());
 const latencies: number[] = [];
 const statuses = new Map<string, number>();
 const failures: string[] = [];
@@ -95,7 +95,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gpu-admission-rules-'));
 const policyFile = join(dir, 'policy.yaml');
 writeFileSync(policyFile, RULES_POLICY);
 const rulesPolicy = parsePolicyOrThrow(RULES_POLICY);
-const rules = await startWebhook(['--max-in-flight', shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT'), '--policy-source', 'file', '--policy-file', policyFile], shippedProcessEnv());
+const rules = await startWebhook(['--max-in-flight', shippedEnv('GPU_ADMISSION_MAX_IN_FLIGHT'), '--policy-source', 'file', '--policy-file', policyFile], shippedProcessEnv(), undefined, shippedNodeFlags());
 const verdicts = new Map<string, number>();
 const pods = fc.sample(ruleCases, { numRuns: ruleCount, seed });
 let nextPod = 0;

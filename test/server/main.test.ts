@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { AdmissionReview } from '../../src/admission/types.ts';
+import { shippedNodeFlags } from '../../bench/shipped.ts';
 import { DEFAULT_POLICY_YAML } from '../../src/policy/default-policy.ts';
 import { genCerts } from './certs.ts';
 
@@ -33,8 +34,9 @@ class Webhook {
   stderr = '';
   #waiters: { match: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `nodeFlags` go on node's command line before the entry point, as the image's ENTRYPOINT puts them. */
+  constructor(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeFlags, MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
@@ -103,8 +105,8 @@ const serving = (extra: string[] = []): string[] => [
 ];
 
 describe('src/main.ts', () => {
-  it('when started with a certificate, then it serves reviews; on SIGTERM it turns unready, finishes the review in flight and exits 0', GUARD, async () => {
-    const webhook = new Webhook(serving(['--drain-delay-seconds', '600']));
+  it('when started with a certificate and the image\'s node flags, then it serves reviews; on SIGTERM it turns unready, finishes the review in flight and exits 0', GUARD, async () => {
+    const webhook = new Webhook(serving(['--drain-delay-seconds', '600']), {}, shippedNodeFlags()); // the Dockerfile's ENTRYPOINT: node refuses a flag it does not know
     try {
       const port = Number((await webhook.line('listening')).port);
       assert.deepEqual((await call(port, '/readyz')).body, { ready: true });

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { shippedNodeFlags } from '../../../bench/shipped.ts';
 
 import { createServer, type AddressInfo } from 'node:net';
 
@@ -51,8 +52,8 @@ function get(caPem: string, port: number, path: string): Promise<{ status: numbe
 
 export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const log = createWriteStream(o.logPath, { flags: 'a' });
-  // The built webhook (`npm run build`), as the image runs it: `node dist/main.js`.
-  const child: ChildProcess = spawn(process.execPath, [join(o.root, 'dist/main.js')], {
+  // The built webhook (`npm run build`), as the image runs it: `node <the Dockerfile's flags> dist/main.js`.
+  const child: ChildProcess = spawn(process.execPath, [...shippedNodeFlags(), join(o.root, 'dist/main.js')], {
     cwd: o.root,
     env: {
       PATH: process.env.PATH ?? '',
