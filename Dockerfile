@@ -30,6 +30,6 @@ USER 65532:65532
 EXPOSE 8443
 # --no-maglev: V8 tiers the hot path from Sparkplug straight to TurboFan, without Maglev's code and
 # compile memory in between: about 4 MiB less resident under load, the same CPU per review
-# (docs/benchmarks.md, #23). A V8 flag NODE_OPTIONS refuses, so it is here; the benchmarks and the
-# e2e suite read it from this line (bench/shipped.ts).
+# (docs/benchmarks.md, #23). A V8 flag NODE_OPTIONS refuses, so it is here; the benchmarks, the e2e
+# suite and .ci/docker-steps read it from this line (bench/shipped.ts).
 ENTRYPOINT ["node", "--no-maglev", "dist/main.js"]

@@ -1,8 +1,9 @@
 // Resident memory of the webhook process as the image runs it (dist/main.js: `npm run build`
 // first; the sources, which Node strips of their types at load, otherwise), with the shipped
 // Deployment's settings (manifests/base/deployment.yaml: GPU_ADMISSION_MAX_IN_FLIGHT,
-// NODE_OPTIONS, MALLOC_*; the Dockerfile's node flags, --no-maglev; Node's process metrics on, as it leaves them: before 2026-12-04 they
-// were off here, as the fuzz suite runs the webhook) and without them, with the policy from
+// NODE_OPTIONS, MALLOC_*; the Dockerfile's node flags, --no-maglev; Node's process metrics on, as
+// it leaves them: before 2026-12-04 they were off here, as the fuzz suite runs the webhook) and
+// without them, with the policy from
 // a file and as the Deployment runs it: from the ConfigMap, with the namespace and node watches,
 // against a real control plane (test/e2e/control-plane: etcd, kube-apiserver, scheduler,
 // controller-manager, started once for the run and stopped at its end, also on failure or
