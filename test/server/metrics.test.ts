@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import request from 'supertest';
 import { DEFAULT_POLICY_YAML, defaultPolicy } from '../../src/policy/default-policy.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parse.ts';
@@ -113,10 +114,15 @@ describe('GET /metrics', () => {
     assert.equal(m.samples.filter((s) => s.name === 'gpu_admission_policy_info').length, 1);
   });
 
-  it('when process metrics are on, then the standard process and Node metrics are exported too', async () => {
+  it('when process metrics are on, then prom-client\'s default metrics are exported too, all but the GC duration', async () => {
     const m = await scrape(testApp({ processMetrics: true }).app);
     assert.equal(m.types.get('process_cpu_seconds_total'), 'counter');
-    assert.ok(m.types.has('nodejs_eventloop_lag_seconds'));
+    // The same set as prom-client's own collectDefaultMetrics, read from it, less its GC observer.
+    const stock = new Registry();
+    collectDefaultMetrics({ register: stock });
+    const expected = (await stock.getMetricsAsJSON()).map((x) => x.name).filter((n) => n !== 'nodejs_gc_duration_seconds');
+    assert.ok(expected.includes('nodejs_eventloop_lag_seconds') && expected.includes('nodejs_heap_space_size_used_bytes'));
+    assert.deepEqual([...m.types.keys()].filter((n) => !OWN.includes(n)).sort(), expected.sort());
   });
 
   it('when process metrics are off, then only the webhook metrics are exported', async () => {
