@@ -73,22 +73,20 @@ export function createMetrics(registry: Registry, sources: MetricSources, proces
   return metrics;
 }
 
-/** prom-client's default metric that {@link collectProcessMetrics} leaves out. */
-const LEFT_OUT_PROCESS_METRIC = 'gc';
-
 /**
- * prom-client's default metrics (`collectDefaultMetrics`), each registered by its own module, but
- * `nodejs_gc_duration_seconds`. That one observes every collection through a perf_hooks
- * PerformanceObserver, and for each Node builds an entry with four deprecated accessors (DEP0152),
- * whose maps V8 allocates in the old space: about 10 KB of old-space garbage a scavenge, a scavenge
- * every 50 reviews or so, 12 MiB over 100,000 reviews (docs/benchmarks.md, the tenth pass).
+ * prom-client's default metrics (`collectDefaultMetrics`), each registered by its own module with
+ * prom-client's defaults, but `gc` (`nodejs_gc_duration_seconds`). That one observes every
+ * collection through a perf_hooks PerformanceObserver, and for each Node builds an entry with four
+ * deprecated accessors (DEP0152), whose maps V8 allocates in the old space: about 10 KB of
+ * old-space garbage a scavenge, a scavenge every 50 reviews or so, 12 MiB over 100,000 reviews
+ * (docs/benchmarks.md, the tenth pass).
  */
 function collectProcessMetrics(registry: Registry): void {
   const require = createRequire(import.meta.url);
   for (const name of collectDefaultMetrics.metricsList) {
-    if (name === LEFT_OUT_PROCESS_METRIC) continue;
+    if (name === 'gc') continue;
     const register = require(`prom-client/lib/metrics/${name}.js`) as (registry: Registry, config: object) => void;
-    register(registry, { eventLoopMonitoringPrecision: 10 });
+    register(registry, {});
   }
 }
 
